@@ -1,0 +1,130 @@
+//! The one error type of finops. Hosts match on its variants; bindings map each variant to an exception or
+//! error class of the same name, and [`Error::code`] gives a stable string for logs and error payloads.
+
+use serde::Serialize;
+
+/// One problem found in a host's input: where it is (a JSON path such as
+/// `periods[0].balance_sheet.total_assets`) and why it was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldIssue {
+    /// JSON path of the offending field; `$` for the document itself.
+    pub field: String,
+    /// A sentence a person can act on.
+    pub reason: String,
+}
+
+impl FieldIssue {
+    pub(crate) fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FieldIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`: {}", self.field, self.reason)
+    }
+}
+
+/// Everything that can go wrong in finops.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The statements document was refused. `field` and `reason` describe the first problem; `issues` lists
+    /// every problem found (the first one included), in document order.
+    #[error("invalid statements at `{field}`: {reason}{}", more_suffix(issues))]
+    InvalidStatements {
+        field: String,
+        reason: String,
+        issues: Vec<FieldIssue>,
+    },
+
+    /// A Researcher expression was refused or could not be evaluated.
+    #[error("invalid expression `{expression}` at character {position}: {reason}")]
+    InvalidExpression {
+        expression: String,
+        /// 0-based character offset where the problem was found.
+        position: usize,
+        reason: String,
+    },
+
+    /// A request or configuration value given by the host is not acceptable.
+    #[error("invalid argument `{field}`: {reason}")]
+    InvalidArgument { field: String, reason: String },
+
+    /// A language model provider failed (network, HTTP status, malformed answer).
+    #[error("provider `{provider}` failed: {reason}")]
+    Provider {
+        provider: String,
+        reason: String,
+        /// Whether trying the same call again may succeed.
+        retryable: bool,
+    },
+
+    /// The analysis was cancelled before it finished.
+    #[error("analysis cancelled")]
+    Cancelled,
+
+    /// An invariant of finops itself was broken: a bug to report, never the host's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn more_suffix(issues: &[FieldIssue]) -> String {
+    match issues.len() {
+        0 | 1 => String::new(),
+        n => format!(
+            " (and {} more problem{})",
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ),
+    }
+}
+
+impl Error {
+    /// A stable, machine-readable code for this error, identical in every binding.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidStatements { .. } => "invalid_statements",
+            Error::InvalidExpression { .. } => "invalid_expression",
+            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::Provider { .. } => "provider",
+            Error::Cancelled => "cancelled",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The input field an error is about, when there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::InvalidStatements { field, .. } | Error::InvalidArgument { field, .. } => {
+                Some(field)
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid_statements(mut issues: Vec<FieldIssue>) -> Self {
+        if issues.is_empty() {
+            issues.push(FieldIssue::new("$", "the document was refused"));
+        }
+        let first = issues[0].clone();
+        Error::InvalidStatements {
+            field: first.field,
+            reason: first.reason,
+            issues,
+        }
+    }
+
+    pub(crate) fn invalid_argument(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Shorthand used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

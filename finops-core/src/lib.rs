@@ -1,0 +1,27 @@
+//! # finops-core
+//!
+//! AI financial analysis for the software accountants already use: a host hands finops a client company's
+//! statements (`finops.statements/v1`) and a question in French or English, and gets back exact, traceable
+//! figures — and, with the pipeline, a validated report.
+//!
+//! ```
+//! use finops_core::{metrics, Statements};
+//!
+//! let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/bistro-saint-denis.json"))?;
+//! let statements = Statements::from_json_str(&json)?;
+//! for figure in metrics::compute_all(&statements).iter().filter(|f| f.period == "FY2023").take(3) {
+//!     println!("{} = {:?}", figure.id, figure.value);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod error;
+pub mod metrics;
+pub mod statements;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use error::{Error, FieldIssue, Result};
+pub use metrics::{Figure, MetricId};
+pub use statements::{Statements, Warning};

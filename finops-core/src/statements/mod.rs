@@ -1,0 +1,224 @@
+//! The input document, `finops.statements/v1` (see `spec/statements-v1.md`): one client company and its fiscal
+//! periods, parsed with exact decimals and validated rule by rule.
+//!
+//! ```
+//! let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/bistro-saint-denis.json"))?;
+//! let statements = finops_core::Statements::from_json_str(&json)?;
+//! assert_eq!(statements.periods().len(), 3);
+//! assert!(statements.warnings().is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod canonical;
+mod line;
+mod parse;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+pub use line::{Line, Section};
+
+use crate::error::Result;
+
+/// The schema identifier this version of finops reads.
+pub const SCHEMA_V1: &str = "finops.statements/v1";
+
+/// The client company the statements describe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Company {
+    pub name: String,
+    /// Free-text sector such as `restaurants`; used to share analysis plans between similar clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    /// NAICS code (2 to 6 digits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub naics: Option<String>,
+    /// Jurisdiction such as `CA-QC`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<String>,
+    /// ISO 4217 currency code of every amount.
+    pub currency: String,
+}
+
+/// One fiscal period and its amounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    pub label: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    amounts: [Option<Decimal>; Line::COUNT],
+    has_cash_flow: bool,
+    /// Position of this period in the host's document, for error and warning paths.
+    source_index: usize,
+}
+
+impl Period {
+    /// The amount of a line, or `None` when the document left the (optional) line out.
+    pub fn amount(&self, line: Line) -> Option<Decimal> {
+        self.amounts[line.index()]
+    }
+
+    /// The amount of a line, counting an absent optional line as zero (as the spec says sums do).
+    pub fn amount_or_zero(&self, line: Line) -> Decimal {
+        self.amount(line).unwrap_or(Decimal::ZERO)
+    }
+
+    /// Whether the document has a cash flow statement for this period.
+    pub fn has_cash_flow(&self) -> bool {
+        self.has_cash_flow
+    }
+
+    /// Index of this period in the host's `periods` array (before ordering by end date).
+    pub fn source_index(&self) -> usize {
+        self.source_index
+    }
+
+    /// Days in the period: 365 for a twelve-month period, otherwise calendar days from start to end inclusive.
+    pub fn days(&self) -> i64 {
+        let twelve_months = self
+            .start
+            .checked_add_months(chrono::Months::new(12))
+            .and_then(|d| d.pred_opt());
+        if twelve_months == Some(self.end) {
+            365
+        } else {
+            (self.end - self.start).num_days() + 1
+        }
+    }
+}
+
+/// A problem that does not stop the analysis but that the host and the report must mention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// Stable code, e.g. `net_income_mismatch`.
+    pub code: String,
+    /// JSON path of the field concerned.
+    pub field: String,
+    pub message: String,
+}
+
+/// A parsed and validated statements document. Periods are ordered by end date, oldest first.
+#[derive(Debug, Clone)]
+pub struct Statements {
+    company: Company,
+    periods: Vec<Period>,
+    /// For each period (same order), the index of its previous consecutive period.
+    previous: Vec<Option<usize>>,
+    warnings: Vec<Warning>,
+    fingerprint: String,
+}
+
+impl Statements {
+    /// Parses and validates a JSON document given as text.
+    pub fn from_json_str(json: &str) -> Result<Self> {
+        parse::from_str(json)
+    }
+
+    /// Parses and validates a JSON document given as bytes (UTF-8).
+    pub fn from_json_slice(json: &[u8]) -> Result<Self> {
+        parse::from_slice(json)
+    }
+
+    /// Validates an already decoded JSON value. Numbers keep their exact decimal text.
+    pub fn from_json_value(value: &serde_json::Value) -> Result<Self> {
+        parse::from_value(value)
+    }
+
+    pub(crate) fn assemble(
+        company: Company,
+        mut periods: Vec<Period>,
+        mut warnings: Vec<Warning>,
+    ) -> Self {
+        periods.sort_by(|a, b| a.end.cmp(&b.end).then(a.start.cmp(&b.start)));
+        let previous = periods
+            .iter()
+            .map(|p| {
+                periods
+                    .iter()
+                    .position(|q| q.end.succ_opt() == Some(p.start))
+            })
+            .collect();
+        for pair in periods.windows(2) {
+            if pair[1].start <= pair[0].end {
+                warnings.push(Warning {
+                    code: "overlapping_periods".into(),
+                    field: format!("periods[{}].start", pair[1].source_index),
+                    message: format!(
+                        "period {} starts on {} before period {} ends on {}",
+                        pair[1].label, pair[1].start, pair[0].label, pair[0].end
+                    ),
+                });
+            }
+        }
+        let fingerprint = canonical::fingerprint(&company, &periods);
+        Statements {
+            company,
+            periods,
+            previous,
+            warnings,
+            fingerprint,
+        }
+    }
+
+    pub fn company(&self) -> &Company {
+        &self.company
+    }
+
+    /// The periods, oldest first (ordered by end date whatever the document's order).
+    pub fn periods(&self) -> &[Period] {
+        &self.periods
+    }
+
+    /// The period with this label.
+    pub fn period(&self, label: &str) -> Option<&Period> {
+        self.periods.iter().find(|p| p.label == label)
+    }
+
+    /// Position (in [`Statements::periods`]) of the period with this label.
+    pub fn period_index(&self, label: &str) -> Option<usize> {
+        self.periods.iter().position(|p| p.label == label)
+    }
+
+    /// The most recent period (a document always has at least one).
+    pub fn latest(&self) -> &Period {
+        // Parsing refuses a document without periods, so the vector is never empty.
+        &self.periods[self.periods.len() - 1]
+    }
+
+    /// The period that ends the day before the period at `index` starts, if the document has it.
+    pub fn previous_consecutive(&self, index: usize) -> Option<&Period> {
+        self.previous
+            .get(index)
+            .copied()
+            .flatten()
+            .map(|i| &self.periods[i])
+    }
+
+    /// Non-fatal findings of validation (e.g. a net income that does not add up).
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// SHA-256 (hex) of the document's canonical form: insensitive to key order, period order and number
+    /// formatting (`"1200.50"`, `1200.5` and `"1200.500"` are the same amount). Caches key on it.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The canonical JSON form the fingerprint is computed from.
+    pub fn canonical_json(&self) -> String {
+        canonical::canonical_json(&self.company, &self.periods)
+    }
+}
+
+impl std::str::FromStr for Statements {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Statements::from_json_str(s)
+    }
+}
+
+#[cfg(test)]
+mod tests;

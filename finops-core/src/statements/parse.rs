@@ -1,0 +1,504 @@
+//! Parsing and validation of `finops.statements/v1`. Every problem is collected with its JSON path, so a host can
+//! show them all at once; nothing is guessed (unknown keys are refused, so a misspelt optional line is not lost).
+
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{Map, Value};
+
+use super::{Company, Line, Period, SCHEMA_V1, Section, Statements, Warning};
+use crate::error::{Error, FieldIssue, Result};
+
+pub(super) fn from_str(json: &str) -> Result<Statements> {
+    let value: Value = serde_json::from_str(json).map_err(malformed)?;
+    from_value(&value)
+}
+
+pub(super) fn from_slice(json: &[u8]) -> Result<Statements> {
+    let value: Value = serde_json::from_slice(json).map_err(malformed)?;
+    from_value(&value)
+}
+
+fn malformed(e: serde_json::Error) -> Error {
+    Error::invalid_statements(vec![FieldIssue::new(
+        "$",
+        format!(
+            "malformed JSON at line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        ),
+    )])
+}
+
+pub(super) fn from_value(value: &Value) -> Result<Statements> {
+    let mut v = Validator::default();
+    let Some(doc) = value.as_object() else {
+        return Err(Error::invalid_statements(vec![FieldIssue::new(
+            "$",
+            format!("the document must be a JSON object, found {}", kind(value)),
+        )]));
+    };
+    v.unknown_keys(doc, "", &["schema", "company", "periods"]);
+    match doc.get("schema") {
+        None => v.issue("schema", format!("missing; expected \"{SCHEMA_V1}\"")),
+        Some(Value::String(s)) if s == SCHEMA_V1 => {}
+        Some(Value::String(s)) => {
+            // An unknown schema means the rest cannot be read reliably: stop here.
+            v.issue(
+                "schema",
+                format!("unknown schema \"{s}\"; this version reads \"{SCHEMA_V1}\""),
+            );
+            return Err(Error::invalid_statements(v.issues));
+        }
+        Some(other) => v.issue(
+            "schema",
+            format!("must be the string \"{SCHEMA_V1}\", found {}", kind(other)),
+        ),
+    }
+    let company = v.company(doc.get("company"));
+    let periods = v.periods(doc.get("periods"));
+    match (company, periods) {
+        (Some(company), Some(periods)) if v.issues.is_empty() => {
+            Ok(Statements::assemble(company, periods, v.warnings))
+        }
+        _ => Err(Error::invalid_statements(v.issues)),
+    }
+}
+
+#[derive(Default)]
+struct Validator {
+    issues: Vec<FieldIssue>,
+    warnings: Vec<Warning>,
+}
+
+impl Validator {
+    fn issue(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+        self.issues.push(FieldIssue::new(field, reason));
+    }
+
+    fn warn(&mut self, code: &str, field: String, message: String) {
+        self.warnings.push(Warning {
+            code: code.into(),
+            field,
+            message,
+        });
+    }
+
+    fn unknown_keys(&mut self, map: &Map<String, Value>, prefix: &str, known: &[&str]) {
+        for key in map.keys() {
+            if !known.contains(&key.as_str()) {
+                self.issue(
+                    join(prefix, key),
+                    format!("unknown field; expected one of: {}", known.join(", ")),
+                );
+            }
+        }
+    }
+
+    fn object<'a>(
+        &mut self,
+        value: Option<&'a Value>,
+        path: &str,
+    ) -> Option<&'a Map<String, Value>> {
+        match value {
+            None | Some(Value::Null) => {
+                self.issue(path, "missing; this object is required");
+                None
+            }
+            Some(Value::Object(m)) => Some(m),
+            Some(other) => {
+                self.issue(
+                    path,
+                    format!("must be a JSON object, found {}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn string(
+        &mut self,
+        map: &Map<String, Value>,
+        key: &str,
+        prefix: &str,
+        required: bool,
+    ) -> Option<String> {
+        let path = join(prefix, key);
+        match map.get(key) {
+            None | Some(Value::Null) => {
+                if required {
+                    self.issue(path, "missing; this text field is required");
+                }
+                None
+            }
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                self.issue(path, "must not be empty");
+                None
+            }
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                self.issue(path, format!("must be a string, found {}", kind(other)));
+                None
+            }
+        }
+    }
+
+    fn company(&mut self, value: Option<&Value>) -> Option<Company> {
+        let map = self.object(value, "company")?;
+        self.unknown_keys(
+            map,
+            "company",
+            &["name", "sector", "naics", "jurisdiction", "currency"],
+        );
+        let before = self.issues.len();
+        let name = self.string(map, "name", "company", true);
+        let sector = self.string(map, "sector", "company", false);
+        let naics = self.string(map, "naics", "company", false);
+        let jurisdiction = self.string(map, "jurisdiction", "company", false);
+        let currency = self.string(map, "currency", "company", true);
+        if let Some(n) = &naics {
+            if !(2..=6).contains(&n.len()) || !n.bytes().all(|b| b.is_ascii_digit()) {
+                self.issue(
+                    "company.naics",
+                    format!("\"{n}\" is not a NAICS code (2 to 6 digits)"),
+                );
+            }
+        }
+        if let Some(c) = &currency {
+            if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                self.issue(
+                    "company.currency",
+                    format!("\"{c}\" is not an ISO 4217 code (three capital letters such as CAD)"),
+                );
+            }
+        }
+        if self.issues.len() > before {
+            return None;
+        }
+        Some(Company {
+            name: name?,
+            sector,
+            naics,
+            jurisdiction,
+            currency: currency?,
+        })
+    }
+
+    fn periods(&mut self, value: Option<&Value>) -> Option<Vec<Period>> {
+        let items = match value {
+            None | Some(Value::Null) => {
+                self.issue("periods", "missing; at least one period is required");
+                return None;
+            }
+            Some(Value::Array(items)) if items.is_empty() => {
+                self.issue("periods", "must hold at least one period");
+                return None;
+            }
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                self.issue(
+                    "periods",
+                    format!("must be an array of periods, found {}", kind(other)),
+                );
+                return None;
+            }
+        };
+        let mut labels = HashSet::new();
+        let mut periods = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            if let Some(p) = self.period(item, i) {
+                if !labels.insert(p.label.clone()) {
+                    self.issue(
+                        format!("periods[{i}].label"),
+                        format!(
+                            "duplicate label \"{}\"; period labels must be unique",
+                            p.label
+                        ),
+                    );
+                }
+                periods.push(p);
+            }
+        }
+        (periods.len() == items.len()).then_some(periods)
+    }
+
+    fn period(&mut self, value: &Value, i: usize) -> Option<Period> {
+        let prefix = format!("periods[{i}]");
+        let map = self.object(Some(value), &prefix)?;
+        self.unknown_keys(
+            map,
+            &prefix,
+            &[
+                "label",
+                "start",
+                "end",
+                "income_statement",
+                "balance_sheet",
+                "cash_flow",
+            ],
+        );
+        let before = self.issues.len();
+        let label = self.string(map, "label", &prefix, true);
+        let start = self.date(map, "start", &prefix);
+        let end = self.date(map, "end", &prefix);
+        if let (Some(s), Some(e)) = (start, end) {
+            if s > e {
+                self.issue(
+                    format!("{prefix}.start"),
+                    format!("start {s} is after end {e}"),
+                );
+            }
+        }
+        let mut amounts = [None; Line::COUNT];
+        let mut has_cash_flow = false;
+        for section in Section::ALL {
+            let path = format!("{prefix}.{}", section.key());
+            let lines = match (section, map.get(section.key())) {
+                (Section::CashFlow, None | Some(Value::Null)) => continue,
+                (_, v) => self.object(v, &path),
+            };
+            let Some(lines) = lines else { continue };
+            has_cash_flow |= section == Section::CashFlow;
+            let known: Vec<&str> = Line::in_section(section).map(Line::id).collect();
+            self.unknown_keys(lines, &path, &known);
+            for line in Line::in_section(section) {
+                amounts[line.index()] = self.amount(lines, line, &path);
+            }
+        }
+        if self.issues.len() > before {
+            return None;
+        }
+        let period = Period {
+            label: label?,
+            start: start?,
+            end: end?,
+            amounts,
+            has_cash_flow,
+            source_index: i,
+        };
+        self.check_identities(&period, &prefix);
+        Some(period)
+    }
+
+    fn date(&mut self, map: &Map<String, Value>, key: &str, prefix: &str) -> Option<NaiveDate> {
+        let text = self.string(map, key, prefix, true)?;
+        let well_formed = text.len() == 10
+            && text.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+            Ok(d) if well_formed => Some(d),
+            _ => {
+                self.issue(
+                    join(prefix, key),
+                    format!("\"{text}\" is not a calendar date in the form YYYY-MM-DD"),
+                );
+                None
+            }
+        }
+    }
+
+    fn amount(&mut self, map: &Map<String, Value>, line: Line, prefix: &str) -> Option<Decimal> {
+        let path = join(prefix, line.id());
+        let value = match map.get(line.id()) {
+            None | Some(Value::Null) if line.optional() => return None,
+            None | Some(Value::Null) => {
+                self.issue(path, "missing; this line is required");
+                return None;
+            }
+            Some(v) => v,
+        };
+        let amount = match parse_amount(value) {
+            Ok(d) => d,
+            Err(reason) => {
+                self.issue(path, reason);
+                return None;
+            }
+        };
+        if amount.is_sign_negative() && !amount.is_zero() && !line.may_be_negative() {
+            self.issue(path, format!("{amount} is negative; this line cannot be"));
+            return None;
+        }
+        Some(amount)
+    }
+
+    /// The spec's accounting identities: errors for the balance sheet totals, warnings for the rest.
+    fn check_identities(&mut self, p: &Period, prefix: &str) {
+        let bs = |l: Line| p.amount_or_zero(l);
+        let sum = |lines: &[Line]| lines.iter().map(|l| bs(*l)).sum::<Decimal>();
+        let field = |l: Line| format!("{prefix}.{}.{}", l.section().key(), l.id());
+
+        let current_assets = sum(&[
+            Line::Cash,
+            Line::MarketableSecurities,
+            Line::AccountsReceivable,
+            Line::Inventory,
+            Line::OtherCurrentAssets,
+        ]);
+        if !same_cents(current_assets, bs(Line::TotalCurrentAssets)) {
+            self.issue(
+                field(Line::TotalCurrentAssets),
+                format!(
+                    "{} does not equal the sum of the current asset lines ({current_assets})",
+                    bs(Line::TotalCurrentAssets)
+                ),
+            );
+        }
+        let current_liabilities = sum(&[
+            Line::AccountsPayable,
+            Line::ShortTermDebt,
+            Line::OtherCurrentLiabilities,
+        ]);
+        if !same_cents(current_liabilities, bs(Line::TotalCurrentLiabilities)) {
+            self.issue(
+                field(Line::TotalCurrentLiabilities),
+                format!(
+                    "{} does not equal the sum of the current liability lines ({current_liabilities})",
+                    bs(Line::TotalCurrentLiabilities)
+                ),
+            );
+        }
+        let liabilities_and_equity = bs(Line::TotalLiabilities) + bs(Line::TotalEquity);
+        if !same_cents(liabilities_and_equity, bs(Line::TotalAssets)) {
+            self.issue(
+                field(Line::TotalAssets),
+                format!(
+                    "{} does not equal total_liabilities + total_equity ({liabilities_and_equity})",
+                    bs(Line::TotalAssets)
+                ),
+            );
+        }
+
+        let assets = sum(&[
+            Line::TotalCurrentAssets,
+            Line::PropertyPlantEquipment,
+            Line::OtherNonCurrentAssets,
+        ]);
+        if !same_cents(assets, bs(Line::TotalAssets)) {
+            self.warn(
+                "total_assets_mismatch",
+                field(Line::TotalAssets),
+                format!(
+                    "total_assets {} differs from current assets + PP&E + other non-current assets ({assets})",
+                    bs(Line::TotalAssets)
+                ),
+            );
+        }
+        let liabilities = sum(&[
+            Line::TotalCurrentLiabilities,
+            Line::LongTermDebt,
+            Line::OtherNonCurrentLiabilities,
+        ]);
+        if !same_cents(liabilities, bs(Line::TotalLiabilities)) {
+            self.warn(
+                "total_liabilities_mismatch",
+                field(Line::TotalLiabilities),
+                format!(
+                    "total_liabilities {} differs from current liabilities + long-term debt + other non-current liabilities ({liabilities})",
+                    bs(Line::TotalLiabilities)
+                ),
+            );
+        }
+        let expected_net = bs(Line::Revenue)
+            - bs(Line::CostOfGoodsSold)
+            - bs(Line::OperatingExpenses)
+            - bs(Line::DepreciationAmortization)
+            - bs(Line::InterestExpense)
+            + bs(Line::OtherIncome)
+            - bs(Line::IncomeTaxExpense);
+        if !same_cents(expected_net, bs(Line::NetIncome)) {
+            self.warn(
+                "net_income_mismatch",
+                field(Line::NetIncome),
+                format!(
+                    "net_income {} differs from revenue - COGS - operating expenses - D&A - interest + other income - tax ({expected_net})",
+                    bs(Line::NetIncome)
+                ),
+            );
+        }
+    }
+}
+
+/// An amount is a JSON string holding a plain decimal (`"-1234.56"`) or a JSON number (its exact text is kept).
+pub(crate) fn parse_amount(value: &Value) -> std::result::Result<Decimal, String> {
+    match value {
+        Value::String(s) => {
+            let digits = s.strip_prefix('-').unwrap_or(s);
+            let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+            let plain = !int.is_empty()
+                && !frac.is_empty()
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b.is_ascii_digit());
+            if !plain {
+                return Err(format!(
+                    "\"{s}\" is not a plain decimal amount (digits, an optional leading minus and an optional decimal point, such as \"-1234.56\")"
+                ));
+            }
+            let d = Decimal::from_str_exact(s)
+                .map_err(|_| format!("\"{s}\" has more digits than an exact amount can hold"))?;
+            within_bounds(d, s)
+        }
+        Value::Number(n) => {
+            let text = n.to_string();
+            let parsed = if text.contains(['e', 'E']) {
+                Decimal::from_scientific(&text)
+            } else {
+                Decimal::from_str_exact(&text)
+            };
+            let d = parsed.map_err(|_| format!("{text} is out of the range of an exact amount"))?;
+            within_bounds(d, &text)
+        }
+        other => Err(format!(
+            "must be a decimal amount as a string (\"1234.56\") or a JSON number, found {}",
+            kind(other)
+        )),
+    }
+}
+
+/// Largest magnitude an amount may have: 10^15 (a quadrillion) currency units.
+pub const MAX_AMOUNT_DIGITS: u32 = 15;
+/// Most decimal places an amount may have.
+pub const MAX_AMOUNT_SCALE: u32 = 6;
+
+/// Bounding amounts keeps every catalogue formula inside `Decimal`'s range (sums stay under 10^17, the smallest
+/// non-zero divisor is 10^-6, so no quotient exceeds 10^23 < 7.9 x 10^28): the engine's arithmetic cannot overflow.
+fn within_bounds(d: Decimal, text: &str) -> std::result::Result<Decimal, String> {
+    let n = d.normalize();
+    if n.scale() > MAX_AMOUNT_SCALE {
+        return Err(format!(
+            "{text} has more than {MAX_AMOUNT_SCALE} decimal places"
+        ));
+    }
+    if n.abs() >= Decimal::from(10u64.pow(MAX_AMOUNT_DIGITS)) {
+        return Err(format!(
+            "{text} is too large (amounts must be below 10^{MAX_AMOUNT_DIGITS})"
+        ));
+    }
+    Ok(d)
+}
+
+fn same_cents(a: Decimal, b: Decimal) -> bool {
+    let cents = |d: Decimal| d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    cents(a) == cents(b)
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
