@@ -24,4 +24,10 @@ pub(crate) mod testing;
 
 pub use error::{Error, FieldIssue, Result};
 pub use metrics::{Figure, MetricId};
+pub use rust_decimal::Decimal;
 pub use statements::{Statements, Warning};
+
+// The README's Rust snippet is compiled and run as a doc test (paths there are relative to the workspace root).
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -157,21 +157,21 @@ impl Validator {
         let naics = self.string(map, "naics", "company", false);
         let jurisdiction = self.string(map, "jurisdiction", "company", false);
         let currency = self.string(map, "currency", "company", true);
-        if let Some(n) = &naics {
-            if !(2..=6).contains(&n.len()) || !n.bytes().all(|b| b.is_ascii_digit()) {
-                self.issue(
-                    "company.naics",
-                    format!("\"{n}\" is not a NAICS code (2 to 6 digits)"),
-                );
-            }
+        if let Some(n) = &naics
+            && (!(2..=6).contains(&n.len()) || !n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            self.issue(
+                "company.naics",
+                format!("\"{n}\" is not a NAICS code (2 to 6 digits)"),
+            );
         }
-        if let Some(c) = &currency {
-            if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-                self.issue(
-                    "company.currency",
-                    format!("\"{c}\" is not an ISO 4217 code (three capital letters such as CAD)"),
-                );
-            }
+        if let Some(c) = &currency
+            && (c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            self.issue(
+                "company.currency",
+                format!("\"{c}\" is not an ISO 4217 code (three capital letters such as CAD)"),
+            );
         }
         if self.issues.len() > before {
             return None;
@@ -242,13 +242,13 @@ impl Validator {
         let label = self.string(map, "label", &prefix, true);
         let start = self.date(map, "start", &prefix);
         let end = self.date(map, "end", &prefix);
-        if let (Some(s), Some(e)) = (start, end) {
-            if s > e {
-                self.issue(
-                    format!("{prefix}.start"),
-                    format!("start {s} is after end {e}"),
-                );
-            }
+        if let (Some(s), Some(e)) = (start, end)
+            && s > e
+        {
+            self.issue(
+                format!("{prefix}.start"),
+                format!("start {s} is after end {e}"),
+            );
         }
         let mut amounts = [None; Line::COUNT];
         let mut has_cash_flow = false;

@@ -1,0 +1,122 @@
+//! The main example's exit codes and output, run as a real process.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should abort the test
+
+use std::process::{Command, Output};
+
+fn analyze(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_analyze"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run analyze")
+}
+
+const BISTRO: &str = "data/bistro-saint-denis.json";
+
+#[test]
+fn metrics_only_json_lists_every_figure() {
+    let out = analyze(&["--statements", BISTRO, "--metrics-only", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let figures = figures.as_array().unwrap();
+    assert_eq!(figures.len(), 3 * 26);
+    let gm = figures
+        .iter()
+        .find(|f| f["metric"] == "gross_margin" && f["period"] == "FY2023")
+        .unwrap();
+    // (3331832.60 - 1033867.66) / 3331832.60
+    assert!(
+        gm["value"].as_str().unwrap().starts_with("0.68969999"),
+        "{gm}"
+    );
+    for key in ["unit", "basis", "formula", "inputs"] {
+        assert!(gm.get(key).is_some(), "{key}");
+    }
+    let growth = figures
+        .iter()
+        .find(|f| f["metric"] == "revenue_growth" && f["period"] == "FY2021")
+        .unwrap();
+    assert!(growth["value"].is_null());
+    assert!(growth["reason"].as_str().unwrap().contains("previous"));
+}
+
+#[test]
+fn table_and_reserved_flags() {
+    let out = analyze(&[
+        "--statements",
+        BISTRO,
+        "--metrics-only",
+        "--question",
+        "Analyse la rentabilité",
+        "--lang",
+        "fr",
+        "--tenant",
+        "cabinet-1",
+        "--client",
+        "bistro",
+        "--data-dir",
+        "/tmp/finops-test",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Bistro Saint-Denis inc."));
+    assert!(text.contains("gross_margin"));
+    assert!(text.contains("68.97 %"), "{text}");
+}
+
+#[test]
+fn bad_input_exits_2_with_the_field_and_nothing_on_stdout() {
+    let dir = std::env::temp_dir().join(format!("finops-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    let text = std::fs::read_to_string(format!("{}/{BISTRO}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .replacen(
+            "\"total_assets\": \"2251724.31\"",
+            "\"total_assets\": \"2251724.32\"",
+            1,
+        );
+    std::fs::write(&bad, text).unwrap();
+    let out = analyze(&["--statements", bad.to_str().unwrap(), "--metrics-only"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("periods[0].balance_sheet.total_assets"),
+        "{err}"
+    );
+
+    std::fs::write(&bad, "{not json").unwrap();
+    let out = analyze(&["--statements", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("malformed JSON"));
+
+    let out = analyze(&["--statements", "does/not/exist.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--statements"));
+
+    let out = analyze(&["--metrics-only"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "missing --statements is a usage error"
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = analyze(&["--statements", BISTRO, "--lang", "de"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = analyze(&["--statements", BISTRO, "--question", "  "]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--question"));
+    std::fs::remove_dir_all(&dir).ok();
+}
