@@ -21,6 +21,14 @@ fn bench(c: &mut Criterion) {
     c.bench_function("compute_all_3_periods", |b| {
         b.iter(|| metrics::compute_all(black_box(&statements)))
     });
+    // One 28-digit decimal division, the unit of work most figures need (compute_all does about 110).
+    let (a, b) = (
+        finops_core::Decimal::new(331183260, 2),
+        finops_core::Decimal::new(224764928, 2),
+    );
+    c.bench_function("decimal_division", |bch| {
+        bch.iter(|| black_box(a) / black_box(b))
+    });
     c.bench_function("expression_parse_and_evaluate", |b| {
         b.iter(|| {
             metrics::expr::evaluate(
