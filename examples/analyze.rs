@@ -129,7 +129,7 @@ fn table(statements: &Statements, figures: &[Figure]) -> String {
         for l in &labels {
             let cell = figures
                 .iter()
-                .find(|f| f.metric == *metric && f.period == *l)
+                .find(|f| f.metric == *metric && &*f.period == *l)
                 .map(cell)
                 .unwrap_or_default();
             out.push_str(&format!("{cell:>16}"));

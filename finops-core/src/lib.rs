@@ -9,7 +9,7 @@
 //!
 //! let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/bistro-saint-denis.json"))?;
 //! let statements = Statements::from_json_str(&json)?;
-//! for figure in metrics::compute_all(&statements).iter().filter(|f| f.period == "FY2023").take(3) {
+//! for figure in metrics::compute_all(&statements).iter().filter(|f| &*f.period == "FY2023").take(3) {
 //!     println!("{} = {:?}", figure.id, figure.value);
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())

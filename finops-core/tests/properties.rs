@@ -64,7 +64,7 @@ proptest! {
     #[test]
     fn growth_against_an_identical_period_is_zero(a in amounts()) {
         let s = Statements::from_json_value(&document(&a, &a, 1)).unwrap();
-        for f in compute_all(&s).iter().filter(|f| f.period == "Y2" && f.metric.id().ends_with("_growth")) {
+        for f in compute_all(&s).iter().filter(|f| &*f.period == "Y2" && f.metric.id().ends_with("_growth")) {
             match f.value {
                 Some(v) => prop_assert_eq!(v, Decimal::ZERO, "{}", f.id),
                 None => prop_assert!(f.reason.as_deref().unwrap_or("").contains("zero or negative")),

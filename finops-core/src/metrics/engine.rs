@@ -32,11 +32,11 @@ impl<'a> Ctx<'a> {
         let exists = self
             .inputs
             .iter()
-            .any(|i| i.line == line.id() && i.period == period.label);
+            .any(|i| i.line == line.id() && *i.period == *period.label);
         if !exists {
             self.inputs.push(FigureInput {
                 line: line.id().into(),
-                period: period.label.clone(),
+                period: period.shared_label(),
                 value,
             });
         }
@@ -308,7 +308,7 @@ pub(crate) fn compute(statements: &Statements, index: usize, metric: MetricId) -
     Figure {
         id: Figure::make_id(metric, &period.label),
         metric,
-        period: period.label.clone(),
+        period: period.shared_label(),
         value,
         unit: metric.unit(),
         basis: ctx.basis,

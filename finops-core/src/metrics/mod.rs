@@ -17,6 +17,7 @@ pub mod expr;
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -31,7 +32,7 @@ pub struct FigureInput {
     /// The statement line, e.g. `"revenue"`.
     pub line: Cow<'static, str>,
     /// The period the amount belongs to (the previous one for averages and growth).
-    pub period: String,
+    pub period: Arc<str>,
     pub value: Decimal,
 }
 
@@ -42,7 +43,7 @@ pub struct Figure {
     /// Stable id the LLM phases cite: `metric@period`, e.g. `gross_margin@FY2023`.
     pub id: String,
     pub metric: MetricId,
-    pub period: String,
+    pub period: Arc<str>,
     /// The exact value (percentages as fractions: 0.25 is 25 %), or `None` when not computable.
     pub value: Option<Decimal>,
     pub unit: Unit,

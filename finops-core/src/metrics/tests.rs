@@ -13,7 +13,7 @@ fn d(s: &str) -> Decimal {
 fn figure<'a>(figures: &'a [Figure], metric: &str, period: &str) -> &'a Figure {
     figures
         .iter()
-        .find(|f| f.metric.id() == metric && f.period == period)
+        .find(|f| f.metric.id() == metric && &*f.period == period)
         .unwrap_or_else(|| panic!("no figure {metric}@{period}"))
 }
 
@@ -84,7 +84,7 @@ fn provenance_is_recorded() {
     let mut inputs: Vec<(String, String, Decimal)> = roa
         .inputs
         .iter()
-        .map(|i| (i.line.to_string(), i.period.clone(), i.value))
+        .map(|i| (i.line.to_string(), i.period.to_string(), i.value))
         .collect();
     inputs.sort();
     assert_eq!(

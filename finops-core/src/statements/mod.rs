@@ -13,6 +13,8 @@ mod canonical;
 mod line;
 mod parse;
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -49,6 +51,8 @@ pub struct Period {
     pub end: NaiveDate,
     amounts: [Option<Decimal>; Line::COUNT],
     has_cash_flow: bool,
+    /// The label again, shared by every figure of the period instead of copied into each.
+    shared_label: Arc<str>,
     /// Position of this period in the host's document, for error and warning paths.
     source_index: usize,
 }
@@ -62,6 +66,11 @@ impl Period {
     /// The amount of a line, counting an absent optional line as zero (as the spec says sums do).
     pub fn amount_or_zero(&self, line: Line) -> Decimal {
         self.amount(line).unwrap_or(Decimal::ZERO)
+    }
+
+    /// The label as a shared string (cheap to clone into figures).
+    pub(crate) fn shared_label(&self) -> Arc<str> {
+        Arc::clone(&self.shared_label)
     }
 
     /// Whether the document has a cash flow statement for this period.

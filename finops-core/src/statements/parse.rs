@@ -270,6 +270,7 @@ impl Validator {
             return None;
         }
         let period = Period {
+            shared_label: label.as_deref()?.into(),
             label: label?,
             start: start?,
             end: end?,
