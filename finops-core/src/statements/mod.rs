@@ -10,6 +10,7 @@
 //! ```
 
 mod canonical;
+mod duplicates;
 mod line;
 mod parse;
 

@@ -11,12 +11,17 @@ use super::{Company, Line, Period, SCHEMA_V1, Section, Statements, Warning};
 use crate::error::{Error, FieldIssue, Result};
 
 pub(super) fn from_str(json: &str) -> Result<Statements> {
-    let value: Value = serde_json::from_str(json).map_err(malformed)?;
-    from_value(&value)
+    from_slice(json.as_bytes())
 }
 
 pub(super) fn from_slice(json: &[u8]) -> Result<Statements> {
     let value: Value = serde_json::from_slice(json).map_err(malformed)?;
+    if let Some(field) = super::duplicates::first_duplicate(json) {
+        return Err(Error::invalid_statements(vec![FieldIssue::new(
+            field,
+            "this key appears more than once in its object; only one value is allowed",
+        )]));
+    }
     from_value(&value)
 }
 

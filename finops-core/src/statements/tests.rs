@@ -126,6 +126,26 @@ fn unknown_fields_are_refused_everywhere() {
 }
 
 #[test]
+fn repeated_keys_are_refused_not_silently_overwritten() {
+    let text = serde_json::to_string(&simple()).unwrap().replacen(
+        "\"revenue\":\"1000\"",
+        "\"revenue\":\"1000\",\"revenue\":\"9\"",
+        1,
+    );
+    assert!(text.contains("\"revenue\":\"9\""));
+    let (field, reason) = refused_text(&text);
+    assert_eq!(field, "periods[0].income_statement.revenue");
+    assert!(reason.contains("more than once"));
+    let (field, _) = refused_text(r#"{"schema": "a", "schema": "b"}"#);
+    assert_eq!(field, "schema");
+    // Numbers (kept as exact text internally) and nested arrays pass the check.
+    let text = serde_json::to_string(&simple())
+        .unwrap()
+        .replace("\"dividends_paid\":\"10\"", "\"dividends_paid\":10.50");
+    Statements::from_json_str(&text).unwrap();
+}
+
+#[test]
 fn company_rules() {
     let mut doc = simple();
     doc.as_object_mut().unwrap().remove("company");
