@@ -109,11 +109,7 @@ fn run(args: &Args) -> Result<String, Error> {
 }
 
 fn table(statements: &Statements, figures: &[Figure]) -> String {
-    let labels: Vec<&str> = statements
-        .periods()
-        .iter()
-        .map(|p| p.label.as_str())
-        .collect();
+    let labels: Vec<&str> = statements.periods().iter().map(|p| &*p.label).collect();
     let mut out = format!(
         "{} — {} ({})\n{:<28}",
         statements.company().name,

@@ -1,5 +1,7 @@
 //! Computes catalogue metrics exactly, recording every input amount a figure used.
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 
 use super::{Basis, DerivedLine, Figure, FigureInput, MetricId};
@@ -32,11 +34,11 @@ impl<'a> Ctx<'a> {
         let exists = self
             .inputs
             .iter()
-            .any(|i| i.line == line.id() && *i.period == *period.label);
+            .any(|i| i.line == line.id() && i.period == period.label);
         if !exists {
             self.inputs.push(FigureInput {
                 line: line.id().into(),
-                period: period.shared_label(),
+                period: Arc::clone(&period.label),
                 value,
             });
         }
@@ -308,7 +310,7 @@ pub(crate) fn compute(statements: &Statements, index: usize, metric: MetricId) -
     Figure {
         id: Figure::make_id(metric, &period.label),
         metric,
-        period: period.shared_label(),
+        period: Arc::clone(&period.label),
         value,
         unit: metric.unit(),
         basis: ctx.basis,

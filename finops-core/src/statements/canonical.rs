@@ -63,7 +63,7 @@ fn period_value(p: &Period) -> Value {
         sections.push((section.key(), Value::Object(map)));
     }
     sections.push(("end", Value::String(p.end.to_string())));
-    sections.push(("label", Value::String(p.label.clone())));
+    sections.push(("label", Value::String(p.label.to_string())));
     sections.push(("start", Value::String(p.start.to_string())));
     sections.sort_by_key(|(k, _)| *k);
     let mut map = Map::new();

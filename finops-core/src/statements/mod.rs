@@ -47,13 +47,12 @@ pub struct Company {
 /// One fiscal period and its amounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Period {
-    pub label: String,
+    /// Shared (not copied) by every figure and input amount of the period.
+    pub label: Arc<str>,
     pub start: NaiveDate,
     pub end: NaiveDate,
     amounts: [Option<Decimal>; Line::COUNT],
     has_cash_flow: bool,
-    /// The label again, shared by every figure of the period instead of copied into each.
-    shared_label: Arc<str>,
     /// Position of this period in the host's document, for error and warning paths.
     source_index: usize,
 }
@@ -67,11 +66,6 @@ impl Period {
     /// The amount of a line, counting an absent optional line as zero (as the spec says sums do).
     pub fn amount_or_zero(&self, line: Line) -> Decimal {
         self.amount(line).unwrap_or(Decimal::ZERO)
-    }
-
-    /// The label as a shared string (cheap to clone into figures).
-    pub(crate) fn shared_label(&self) -> Arc<str> {
-        Arc::clone(&self.shared_label)
     }
 
     /// Whether the document has a cash flow statement for this period.
@@ -182,12 +176,12 @@ impl Statements {
 
     /// The period with this label.
     pub fn period(&self, label: &str) -> Option<&Period> {
-        self.periods.iter().find(|p| p.label == label)
+        self.periods.iter().find(|p| &*p.label == label)
     }
 
     /// Position (in [`Statements::periods`]) of the period with this label.
     pub fn period_index(&self, label: &str) -> Option<usize> {
-        self.periods.iter().position(|p| p.label == label)
+        self.periods.iter().position(|p| &*p.label == label)
     }
 
     /// The most recent period (a document always has at least one).

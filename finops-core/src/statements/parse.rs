@@ -275,8 +275,7 @@ impl Validator {
             return None;
         }
         let period = Period {
-            shared_label: label.as_deref()?.into(),
-            label: label?,
+            label: label?.into(),
             start: start?,
             end: end?,
             amounts,

@@ -36,10 +36,7 @@ fn the_fixture_and_the_simple_document_are_valid() {
     assert_eq!(s.company().name, "Bistro Saint-Denis inc.");
     assert_eq!(s.company().currency, "CAD");
     assert_eq!(
-        s.periods()
-            .iter()
-            .map(|p| p.label.as_str())
-            .collect::<Vec<_>>(),
+        s.periods().iter().map(|p| &*p.label).collect::<Vec<_>>(),
         ["FY2021", "FY2022", "FY2023"]
     );
     assert!(s.warnings().is_empty(), "{:?}", s.warnings());
@@ -59,15 +56,12 @@ fn the_fixture_and_the_simple_document_are_valid() {
 #[test]
 fn periods_are_ordered_by_end_and_consecutive_ones_found() {
     let s = parse(&simple());
-    assert_eq!(s.periods()[0].label, "P1");
-    assert_eq!(s.periods()[1].label, "P2");
+    assert_eq!(&*s.periods()[0].label, "P1");
+    assert_eq!(&*s.periods()[1].label, "P2");
     assert_eq!(s.periods()[1].source_index(), 0);
-    assert_eq!(
-        s.previous_consecutive(1).map(|p| p.label.as_str()),
-        Some("P1")
-    );
+    assert_eq!(s.previous_consecutive(1).map(|p| &*p.label), Some("P1"));
     assert!(s.previous_consecutive(0).is_none());
-    assert_eq!(s.latest().label, "P2");
+    assert_eq!(&*s.latest().label, "P2");
 
     let mut doc = simple();
     doc["periods"][0]["start"] = json!("2023-01-02");

@@ -16,7 +16,11 @@ fn val(e: &str) -> Decimal {
 }
 
 fn rejected(e: &str) -> (usize, String) {
-    match eval(e, "P2") {
+    rejected_in(e, "P2")
+}
+
+fn rejected_in(e: &str, period: &str) -> (usize, String) {
+    match eval(e, period) {
         Err(Error::InvalidExpression {
             position,
             reason,
@@ -117,22 +121,21 @@ fn rejections_name_the_position_and_reason() {
             .contains("where a value was expected")
     );
     // Previous period of the first period does not exist.
-    match eval("revenue[prev]", "P1") {
-        Err(Error::InvalidExpression { reason, .. }) => {
-            assert!(reason.contains("no previous consecutive period"))
-        }
-        other => panic!("{other:?}"),
-    }
-    match eval("revenue_growth", "P1") {
-        Err(Error::InvalidExpression { reason, .. }) => assert!(reason.contains("not computable")),
-        other => panic!("{other:?}"),
-    }
-    match eval("revenue", "P9") {
-        Err(Error::InvalidExpression { reason, .. }) => {
-            assert!(reason.contains("no period labelled `P9`"))
-        }
-        other => panic!("{other:?}"),
-    }
+    assert!(
+        rejected_in("revenue[prev]", "P1")
+            .1
+            .contains("no previous consecutive period")
+    );
+    assert!(
+        rejected_in("revenue_growth", "P1")
+            .1
+            .contains("not computable")
+    );
+    assert!(
+        rejected_in("revenue", "P9")
+            .1
+            .contains("no period labelled `P9`")
+    );
 }
 
 #[test]
