@@ -17,6 +17,8 @@
 
 pub mod error;
 pub mod metrics;
+pub mod pipeline;
+pub mod provider;
 pub mod statements;
 
 #[cfg(test)]
@@ -24,6 +26,8 @@ pub(crate) mod testing;
 
 pub use error::{Error, FieldIssue, Result};
 pub use metrics::{Figure, MetricId};
+pub use pipeline::{Analysis, AnalysisRequest, Event, Language, Pipeline};
+pub use provider::{Phase, Provider};
 pub use rust_decimal::Decimal;
 pub use statements::{Statements, Warning};
 

@@ -93,7 +93,7 @@ impl Period {
 }
 
 /// A problem that does not stop the analysis but that the host and the report must mention.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Warning {
     /// Stable code, e.g. `net_income_mismatch`.
     pub code: String,

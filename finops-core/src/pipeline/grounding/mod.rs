@@ -1,0 +1,418 @@
+//! Grounding: every number in a report must come from a computed figure, a computation or an input amount,
+//! within the rounding it is displayed with. Reads French (`1 234,56 $`, `12,5 %`) and English (`1,234.56`,
+//! `12.5%`) formats, scale words (`1,2 M$`, `3.4 million`), signs and percentage points.
+
+use chrono::Datelike;
+use rust_decimal::Decimal;
+
+use super::{ComputationRecord, Language, UngroundedNumber};
+use crate::metrics::Figure;
+use crate::statements::{Line, Statements};
+
+/// The values a report may mention, and the literal texts (labels, dates, warnings) whose digits are not figures.
+#[derive(Debug, Clone)]
+pub struct GroundingContext {
+    /// Absolute values, sorted, including each value times 100 (percentages).
+    values: Vec<Decimal>,
+    literals: Vec<String>,
+    years: (i32, i32),
+    periods: usize,
+}
+
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "janvier",
+    "fevrier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "aout",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "decembre",
+    "décembre",
+];
+
+const PERIOD_WORDS: &[&str] = &[
+    "year",
+    "years",
+    "an",
+    "ans",
+    "année",
+    "années",
+    "annee",
+    "annees",
+    "period",
+    "periods",
+    "période",
+    "périodes",
+    "exercice",
+    "exercices",
+    "fiscal",
+];
+
+impl GroundingContext {
+    /// Everything an analysis's report may cite: its figures, its computations (and their inputs), and every
+    /// amount of the statements.
+    pub fn new(
+        statements: &Statements,
+        figures: &[Figure],
+        computations: &[ComputationRecord],
+    ) -> Self {
+        let mut raw: Vec<Decimal> = Vec::with_capacity(256);
+        raw.extend(figures.iter().filter_map(|f| f.value));
+        for c in computations {
+            raw.extend(c.value);
+            raw.extend(c.inputs.iter().map(|i| i.value));
+        }
+        for p in statements.periods() {
+            raw.extend(Line::ALL.iter().filter_map(|l| p.amount(*l)));
+        }
+        let mut values: Vec<Decimal> = Vec::with_capacity(raw.len() * 2);
+        for v in raw {
+            let a = v.abs();
+            values.push(a);
+            if let Some(pct) = a.checked_mul(Decimal::ONE_HUNDRED) {
+                values.push(pct);
+            }
+        }
+        values.sort_unstable();
+        values.dedup();
+
+        let mut literals: Vec<String> = Vec::new();
+        literals.push(statements.company().name.clone());
+        for p in statements.periods() {
+            literals.push(p.label.to_string());
+            literals.push(p.start.to_string());
+            literals.push(p.end.to_string());
+        }
+        literals.extend(statements.warnings().iter().map(|w| w.message.clone()));
+        literals.extend(statements.warnings().iter().map(|w| w.field.clone()));
+        // Longest first, so a label that contains another is masked whole.
+        literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        literals.retain(|l| !l.is_empty());
+
+        let years = statements
+            .periods()
+            .iter()
+            .fold((i32::MAX, i32::MIN), |(lo, hi), p| {
+                (lo.min(p.start.year()), hi.max(p.end.year()))
+            });
+        GroundingContext {
+            values,
+            literals,
+            years,
+            periods: statements.periods().len(),
+        }
+    }
+
+    /// The numbers in `text` that nothing explains.
+    pub fn check(&self, text: &str, language: Language) -> Vec<UngroundedNumber> {
+        let masked = self.mask(text);
+        let mut out = Vec::new();
+        for number in scan(&masked, language) {
+            if !self.explains(&number, &masked) {
+                out.push(UngroundedNumber {
+                    text: text[number.start..number.end].trim_end().to_string(),
+                    offset: number.start,
+                });
+            }
+        }
+        out
+    }
+
+    /// Blanks out (with spaces, keeping byte offsets) literals, inline code and ordered-list markers.
+    fn mask(&self, text: &str) -> String {
+        let mut bytes = text.as_bytes().to_vec();
+        for literal in &self.literals {
+            let mut from = 0;
+            while let Some(at) = text[from..].find(literal.as_str()) {
+                let start = from + at;
+                bytes[start..start + literal.len()].fill(b' ');
+                from = start + literal.len();
+            }
+        }
+        let mut in_code = None;
+        for i in 0..bytes.len() {
+            if bytes[i] == b'`' {
+                match in_code.take() {
+                    Some(start) => bytes[start..=i].fill(b' '),
+                    None => in_code = Some(i),
+                }
+            }
+        }
+        let mut line_start = 0;
+        while line_start < bytes.len() {
+            let mut i = line_start;
+            while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
+                i += 1;
+            }
+            let digits = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i > digits
+                && i + 1 < bytes.len()
+                && (bytes[i] == b'.' || bytes[i] == b')')
+                && bytes[i + 1] == b' '
+            {
+                bytes[digits..=i].fill(b' ');
+            }
+            line_start = match bytes[line_start..].iter().position(|b| *b == b'\n') {
+                Some(p) => line_start + p + 1,
+                None => bytes.len(),
+            };
+        }
+        // Only whole literals and ASCII delimiters were replaced, so the bytes are still UTF-8.
+        String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
+    }
+
+    fn explains(&self, n: &Number, text: &str) -> bool {
+        for value in &n.readings {
+            let scaled = value.checked_mul(n.scale).unwrap_or(*value);
+            let tol = n.tolerance();
+            if self.near(scaled, tol) {
+                return true;
+            }
+        }
+        let Some(first) = n.readings.first() else {
+            return true;
+        };
+        if n.decimals == 0 && n.scale == Decimal::ONE && !n.percent {
+            let int = first.abs();
+            // Years the statements cover (and the ones just around them).
+            if let Ok(year) = i32::try_from(int.mantissa())
+                && int.scale() == 0
+                && year >= self.years.0.saturating_sub(1)
+                && year <= self.years.1.saturating_add(1)
+            {
+                return true;
+            }
+            let after = word_after(text, n.end);
+            let before = word_before(text, n.start);
+            // Day numbers in dates ("31 décembre", "December 31").
+            if int <= Decimal::new(31, 0) && (is_month(&after) || is_month(&before)) {
+                return true;
+            }
+            // "3 years" when the statements have at least three periods.
+            if int <= Decimal::from(self.periods) && PERIOD_WORDS.contains(&after.as_str()) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn near(&self, x: Decimal, tol: Decimal) -> bool {
+        let lo = x - tol;
+        let start = self.values.partition_point(|v| *v < lo);
+        self.values.get(start).is_some_and(|v| *v <= x + tol)
+    }
+}
+
+fn is_month(word: &str) -> bool {
+    MONTHS.contains(&word)
+}
+
+fn word_after(text: &str, from: usize) -> String {
+    text[from..]
+        .trim_start()
+        .split(|c: char| !c.is_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_lowercase()
+}
+
+fn word_before(text: &str, to: usize) -> String {
+    text[..to]
+        .trim_end()
+        .rsplit(|c: char| !c.is_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_lowercase()
+}
+
+/// A number found in a report.
+#[derive(Debug, Clone, PartialEq)]
+struct Number {
+    start: usize,
+    end: usize,
+    /// The plausible values (two when a separator is ambiguous, e.g. `1,234` in French text), absolute.
+    readings: Vec<Decimal>,
+    decimals: u32,
+    scale: Decimal,
+    percent: bool,
+}
+
+impl Number {
+    /// Half a unit of the last digit shown, at the number's scale.
+    fn tolerance(&self) -> Decimal {
+        let half_unit = Decimal::new(5, self.decimals + 1);
+        half_unit.checked_mul(self.scale).unwrap_or(half_unit)
+    }
+}
+
+fn is_group_space(c: char) -> bool {
+    matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}')
+}
+
+/// Finds the numbers of a text in a language's formats.
+fn scan(text: &str, language: Language) -> Vec<Number> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        let prev = if i > 0 { Some(chars[i - 1].1) } else { None };
+        if !c.is_ascii_digit() || prev.is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '@')
+        {
+            i += 1;
+            // Skip the rest of an identifier such as FY2023 or c12.
+            if c.is_alphanumeric() {
+                while i < chars.len() && (chars[i].1.is_alphanumeric() || chars[i].1 == '_') {
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        let start = match prev {
+            Some('-' | '−' | '+') => chars[i - 1].0,
+            _ => at,
+        };
+        // Groups of digits and the separators between them.
+        let mut groups: Vec<String> = Vec::new();
+        let mut seps: Vec<char> = Vec::new();
+        let mut j = i;
+        loop {
+            let mut run = String::new();
+            while j < chars.len() && chars[j].1.is_ascii_digit() {
+                run.push(chars[j].1);
+                j += 1;
+            }
+            groups.push(run);
+            if j + 1 < chars.len()
+                && matches!(chars[j].1, ',' | '.' | '\'') | is_group_space(chars[j].1)
+                && chars[j + 1].1.is_ascii_digit()
+            {
+                seps.push(chars[j].1);
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let (readings, decimals, consumed) = interpret(&groups, &seps, language);
+        // `consumed` groups were used; rewind to the end of the last one.
+        let mut end_idx = i;
+        for (g, group) in groups.iter().take(consumed).enumerate() {
+            end_idx += group.len();
+            if g + 1 < consumed {
+                end_idx += 1;
+            }
+        }
+        let end = chars.get(end_idx).map_or(text.len(), |(b, _)| *b);
+        let (scale, percent, suffix_end) = suffix(text, end);
+        out.push(Number {
+            start,
+            end: suffix_end.max(end),
+            readings,
+            decimals,
+            scale,
+            percent,
+        });
+        i = end_idx;
+        // A number glued to letters (`3x`, `12k`) is still one token; skip what follows the suffix.
+    }
+    out
+}
+
+/// Reads digit groups as one number. Returns the readings, decimals shown and how many groups were used.
+fn interpret(groups: &[String], seps: &[char], language: Language) -> (Vec<Decimal>, u32, usize) {
+    let group_char = match language {
+        Language::En => ',',
+        Language::Fr => ' ',
+    };
+    let mut int = groups[0].clone();
+    let mut used = 1;
+    // Thousands groups: a group separator followed by exactly three digits, after a first group of 1–3 digits.
+    let grouping_allowed = groups[0].len() <= 3;
+    while used < groups.len() {
+        let sep = seps[used - 1];
+        let is_group_sep =
+            sep == group_char || (language == Language::Fr && is_group_space(sep)) || sep == '\'';
+        if grouping_allowed && is_group_sep && groups[used].len() == 3 {
+            int.push_str(&groups[used]);
+            used += 1;
+        } else {
+            break;
+        }
+    }
+    let mut readings = Vec::new();
+    let mut decimals = 0;
+    if used < groups.len() && matches!(seps[used - 1], ',' | '.') {
+        let frac = &groups[used];
+        decimals = frac.len() as u32;
+        if let Ok(v) = format!("{int}.{frac}").parse::<Decimal>() {
+            readings.push(v);
+        }
+        // In French text, `1,234` could be an English-style thousands group.
+        if language == Language::Fr
+            && seps[used - 1] == ','
+            && used == 1
+            && frac.len() == 3
+            && let Ok(v) = format!("{int}{frac}").parse::<Decimal>()
+        {
+            readings.push(v);
+        }
+        used += 1;
+    } else if let Ok(v) = int.parse::<Decimal>() {
+        readings.push(v);
+    }
+    (readings, decimals, used)
+}
+
+/// A suffix after a number: a percent sign, percentage points, or a scale word. Returns the scale, whether the
+/// number is a percentage, and where the suffix ends.
+fn suffix(text: &str, from: usize) -> (Decimal, bool, usize) {
+    let rest = &text[from..];
+    let trimmed = rest.trim_start_matches(is_group_space);
+    let skipped = rest.len() - trimmed.len();
+    let word: String = trimmed
+        .chars()
+        .take_while(|c| c.is_alphabetic() || *c == '%' || *c == '$')
+        .collect();
+    let lower = word.to_lowercase();
+    let at = from + skipped + word.len();
+    if trimmed.starts_with('%') {
+        return (Decimal::ONE, true, from + skipped + 1);
+    }
+    match lower.as_str() {
+        "pts" | "pt" | "points" | "point" | "pp" | "pb" => (Decimal::ONE, true, at),
+        "k" | "k$" => (Decimal::new(1000, 0), false, at),
+        "thousand" | "thousands" => (Decimal::new(1000, 0), false, at),
+        "m" | "m$" | "mm" | "mm$" | "million" | "millions" => {
+            (Decimal::new(1_000_000, 0), false, at)
+        }
+        "md" | "md$" | "g" | "g$" | "milliard" | "milliards" | "billion" | "billions" | "b" => {
+            (Decimal::new(1_000_000_000, 0), false, at)
+        }
+        _ => (Decimal::ONE, false, from),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,296 @@
+//! The offline analyst's deterministic rules: what a French or English question is about, and which periods it
+//! names. The same rules later guard the caches (two questions share an answer only if their rules agree).
+
+use super::{AnalysisPlan, Comparison, Intent, Language};
+use crate::metrics::MetricId;
+use crate::statements::Statements;
+
+/// Lower-case, accents removed, apostrophes and punctuation turned into spaces, whitespace collapsed.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = true;
+    for c in text.chars().flat_map(char::to_lowercase) {
+        let c = match c {
+            'à' | 'â' | 'ä' | 'á' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' | 'í' => 'i',
+            'ô' | 'ö' | 'ó' => 'o',
+            'ù' | 'û' | 'ü' | 'ú' => 'u',
+            'ç' => 'c',
+            'ÿ' => 'y',
+            'œ' => 'o',
+            c if c.is_alphanumeric() => c,
+            _ => ' ',
+        };
+        if c == ' ' {
+            if !space {
+                out.push(' ');
+            }
+            space = true;
+        } else {
+            out.push(c);
+            space = false;
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// Key phrases per intent, accent-folded. A phrase matches at a word start (`rentab` matches `rentabilite`).
+const RULES: &[(Intent, &[&str])] = &[
+    (
+        Intent::CashFlow,
+        &[
+            "cash flow",
+            "cashflow",
+            "flux de tresorerie",
+            "flux monetaire",
+            "free cash",
+            "capex",
+            "capital expenditure",
+            "investissements",
+            "liquidites generees",
+            "autofinancement",
+        ],
+    ),
+    (
+        Intent::Profitability,
+        &[
+            "rentab",
+            "profit",
+            "marge",
+            "margin",
+            "benefice",
+            "earning",
+            "rendement",
+            "return on",
+            "roe",
+            "roa",
+            "ebitda",
+            "baiia",
+            "net income",
+            "resultat net",
+            "perte",
+            "loss",
+            "gagne",
+            "make money",
+        ],
+    ),
+    (
+        Intent::Liquidity,
+        &[
+            "liquid",
+            "working capital",
+            "fonds de roulement",
+            "current ratio",
+            "quick ratio",
+            "court terme",
+            "short term",
+            "tresorerie",
+            "pay our bills",
+            "pay its bills",
+            "payer ses factures",
+            "payer nos factures",
+            "cash position",
+            "solvabilite a court",
+        ],
+    ),
+    (
+        Intent::Solvency,
+        &[
+            "debt",
+            "dette",
+            "endettement",
+            "leverage",
+            "levier",
+            "solvab",
+            "solvency",
+            "interest coverage",
+            "couverture des interets",
+            "emprunt",
+            "borrow",
+            "gearing",
+            "capitaux propres negatifs",
+            "negative equity",
+        ],
+    ),
+    (
+        Intent::Efficiency,
+        &[
+            "efficien",
+            "efficac",
+            "turnover",
+            "rotation",
+            "inventor",
+            "stock",
+            "receivable",
+            "recevable",
+            "comptes clients",
+            "payable",
+            "fournisseur",
+            "recouvrement",
+            "conversion cycle",
+            "cycle de conversion",
+            "dso",
+            "dpo",
+            "collect",
+        ],
+    ),
+    (
+        Intent::Growth,
+        &[
+            "growth",
+            "croissance",
+            "grow",
+            "augment",
+            "hausse",
+            "evolution",
+            "trend",
+            "tendance",
+            "progress",
+            "chiffre d affaires",
+            "sales increase",
+            "decline",
+            "baisse",
+        ],
+    ),
+    (
+        Intent::HealthCheck,
+        &[
+            "health",
+            "sante",
+            "overall",
+            "global",
+            "diagnostic",
+            "overview",
+            "vue d ensemble",
+            "how are we doing",
+            "how is the company doing",
+            "bilan de sante",
+            "portrait",
+        ],
+    ),
+];
+
+/// The intents a question expresses, in [`Intent`] order; a question with none is a health check.
+pub fn intents(question: &str) -> Vec<Intent> {
+    let mut text = format!(" {} ", fold(question));
+    let mut found = Vec::new();
+    for (intent, phrases) in RULES {
+        for phrase in *phrases {
+            let needle = format!(" {phrase}");
+            if let Some(at) = text.find(&needle) {
+                if !found.contains(intent) {
+                    found.push(*intent);
+                }
+                // A cash-flow phrase must not also count as liquidity ("flux de trésorerie").
+                let end = text[at + 1..]
+                    .find(' ')
+                    .map_or(text.len(), |e| at + 1 + e)
+                    .max(at + needle.len());
+                text.replace_range(at..end, " ");
+            }
+        }
+    }
+    if found.is_empty() || found.contains(&Intent::HealthCheck) {
+        return vec![Intent::HealthCheck];
+    }
+    found.sort();
+    found
+}
+
+/// The catalogue metrics for a set of intents, in catalogue order.
+pub fn metrics_for(intents: &[Intent]) -> Vec<MetricId> {
+    MetricId::ALL
+        .iter()
+        .copied()
+        .filter(|m| {
+            intents
+                .iter()
+                .any(|i| i.category().is_none_or(|c| c == m.category()))
+        })
+        .collect()
+}
+
+const NUMBER_WORDS: &[(&str, usize)] = &[
+    ("two", 2),
+    ("deux", 2),
+    ("three", 3),
+    ("trois", 3),
+    ("four", 4),
+    ("quatre", 4),
+    ("five", 5),
+    ("cinq", 5),
+];
+
+/// The periods a question is about (labels, oldest first): the labels or years it names, its last N years, or
+/// by default the latest three. A single period brings its previous consecutive period for comparison.
+pub fn periods(question: &str, statements: &Statements) -> Vec<String> {
+    let folded = fold(question);
+    let words: Vec<&str> = folded.split(' ').collect();
+    let all = statements.periods();
+    let mut chosen: Vec<usize> = (0..all.len())
+        .filter(|&i| {
+            let label = fold(&all[i].label);
+            let year = all[i].end.format("%Y").to_string();
+            (!label.is_empty() && format!(" {folded} ").contains(&format!(" {label} ")))
+                || words.contains(&year.as_str())
+        })
+        .collect();
+    if chosen.is_empty() {
+        let last_n = words.windows(2).find_map(|w| {
+            let unit = matches!(
+                w[1],
+                "years" | "ans" | "annees" | "exercices" | "periods" | "periodes"
+            );
+            let n = w[0].parse::<usize>().ok().or_else(|| {
+                NUMBER_WORDS
+                    .iter()
+                    .find(|(word, _)| *word == w[0])
+                    .map(|(_, n)| *n)
+            });
+            if unit { n } else { None }
+        });
+        let n = last_n.unwrap_or(3).clamp(1, all.len().max(1));
+        chosen = (all.len().saturating_sub(n)..all.len()).collect();
+    }
+    if chosen.len() == 1
+        && let Some(prev) = statements.previous_consecutive(chosen[0])
+        && let Some(idx) = statements.period_index(&prev.label)
+    {
+        chosen.insert(0, idx);
+    }
+    chosen.iter().map(|&i| all[i].label.to_string()).collect()
+}
+
+/// The offline analyst's plan for a question.
+pub fn plan(question: &str, statements: &Statements, language: Language) -> AnalysisPlan {
+    let intents = intents(question);
+    let metrics = metrics_for(&intents);
+    let periods = periods(question, statements);
+    let comparisons = comparisons(&metrics, &periods);
+    AnalysisPlan {
+        intents,
+        metrics,
+        periods,
+        comparisons,
+        language,
+    }
+}
+
+/// First-to-last period comparisons for every metric (none with a single period).
+pub fn comparisons(metrics: &[MetricId], periods: &[String]) -> Vec<Comparison> {
+    match (periods.first(), periods.last()) {
+        (Some(from), Some(to)) if from != to => metrics
+            .iter()
+            .map(|m| Comparison {
+                metric: *m,
+                from: from.clone(),
+                to: to.clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}

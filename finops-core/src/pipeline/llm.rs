@@ -1,0 +1,553 @@
+//! The LLM side of each phase: prompts, calls with streamed deltas, typed parsing of the JSON answers, and the
+//! one repair attempt an invalid answer gets.
+
+use std::time::Instant;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::grounding::GroundingContext;
+use super::{
+    AnalysisPlan, Comparison, ComputationRecord, Emitter, Event, Finding, FindingStatus, Intent,
+    Language, PhaseConfig, intent,
+};
+use crate::error::{Error, Result};
+use crate::metrics::{Figure, MetricId, expr};
+use crate::provider::{self, ChatRequest, Message, Phase, TokenUsage};
+use crate::statements::{Line, Statements};
+
+/// The prompt templates' version, recorded in every `Analysis` and part of the cache key.
+pub const PROMPT_VERSION: &str = "v1";
+
+const ANALYST: &str = include_str!("prompts/analyst.v1.md");
+const RESEARCHER: &str = include_str!("prompts/researcher.v1.md");
+const VALIDATOR: &str = include_str!("prompts/validator.v1.md");
+
+/// Most computations and findings a Researcher answer may carry.
+const MAX_ITEMS: usize = 30;
+
+/// Calls, tokens and time spent by one phase.
+#[derive(Debug)]
+pub(crate) struct PhaseCalls {
+    pub(crate) calls: u32,
+    pub(crate) usage: Option<TokenUsage>,
+    pub(crate) started: Instant,
+}
+
+impl PhaseCalls {
+    pub(crate) fn new() -> Self {
+        PhaseCalls {
+            calls: 0,
+            usage: None,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// One phase's conversation with its provider.
+pub(crate) struct Conversation<'a> {
+    pub(crate) phase: Phase,
+    pub(crate) config: &'a PhaseConfig,
+    pub(crate) emitter: &'a Emitter,
+    pub(crate) calls: &'a mut PhaseCalls,
+    pub(crate) messages: Vec<Message>,
+}
+
+impl Conversation<'_> {
+    async fn ask(&mut self) -> Result<String> {
+        let request = ChatRequest {
+            model: self.config.model.clone(),
+            messages: self.messages.clone(),
+            temperature: self.config.temperature,
+            max_tokens: self.config.max_tokens,
+            json_mode: true,
+            phase: self.phase,
+        };
+        self.calls.calls += 1;
+        let stream = self.config.provider.chat(request).await?;
+        let phase = self.phase;
+        let emitter = self.emitter;
+        let response = provider::collect(stream, |text| {
+            if emitter.is_listening() {
+                emitter.emit(Event::TextDelta {
+                    phase,
+                    text: text.to_string(),
+                });
+            }
+        })
+        .await?;
+        match &mut self.calls.usage {
+            Some(u) => u.add(&response.usage),
+            None => self.calls.usage = Some(response.usage),
+        }
+        self.messages
+            .push(Message::assistant(response.text.clone()));
+        Ok(response.text)
+    }
+
+    /// Asks, parses, and on a parse error re-asks once with the error. A second bad answer fails the phase.
+    pub(crate) async fn ask_parsed<T>(
+        &mut self,
+        parse: impl Fn(&str) -> std::result::Result<T, String>,
+    ) -> Result<T> {
+        let text = self.ask().await?;
+        let first = match parse(&text) {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        self.messages.push(Message::user(format!(
+            "Your answer could not be used: {first}. Reply with only the corrected JSON object."
+        )));
+        let text = self.ask().await?;
+        parse(&text).map_err(|second| Error::Provider {
+            provider: self.config.provider.name().to_string(),
+            reason: format!(
+                "the {} answer was still invalid after one repair: {second}",
+                self.phase
+            ),
+            retryable: false,
+        })
+    }
+
+    pub(crate) fn say(&mut self, text: String) {
+        self.messages.push(Message::user(text));
+    }
+}
+
+/// The JSON object in a model's answer: code fences and prose around it are tolerated.
+fn json_object(text: &str) -> std::result::Result<&str, String> {
+    let start = text.find('{').ok_or("the answer contains no JSON object")?;
+    let end = text.rfind('}').ok_or("the JSON object is not closed")?;
+    if end < start {
+        return Err("the JSON object is not closed".into());
+    }
+    Ok(&text[start..=end])
+}
+
+fn parse_json<'a, T: Deserialize<'a>>(text: &'a str) -> std::result::Result<T, String> {
+    serde_json::from_str(json_object(text)?).map_err(|e| format!("invalid JSON: {e}"))
+}
+
+/// The statements as the Analyst sees them: no client identity, no amounts.
+pub(crate) fn summary(statements: &Statements) -> serde_json::Value {
+    let company = statements.company();
+    let periods: Vec<_> = statements
+        .periods()
+        .iter()
+        .map(|p| {
+            let lines: Vec<&str> = Line::ALL
+                .iter()
+                .filter(|l| p.amount(**l).is_some())
+                .map(|l| l.id())
+                .collect();
+            json!({"label": &*p.label, "start": p.start.to_string(), "end": p.end.to_string(), "lines": lines})
+        })
+        .collect();
+    json!({
+        "sector": company.sector,
+        "naics": company.naics,
+        "jurisdiction": company.jurisdiction,
+        "currency": company.currency,
+        "periods": periods,
+    })
+}
+
+pub(crate) fn analyst_messages(
+    question: &str,
+    statements: &Statements,
+    language: Language,
+) -> Vec<Message> {
+    let catalogue: String = MetricId::ALL
+        .iter()
+        .map(|m| format!("  {}: {}\n", m.id(), m.formula()))
+        .collect();
+    let intents: Vec<&str> = Intent::ALL.iter().map(|i| i.id()).collect();
+    let system = ANALYST
+        .replace("{{intents}}", &intents.join(", "))
+        .replace("{{catalogue}}", catalogue.trim_end());
+    let user = json!({
+        "question": question,
+        "language": language.id(),
+        "statements": summary(statements),
+    });
+    vec![Message::system(system), Message::user(user.to_string())]
+}
+
+#[derive(Deserialize)]
+struct RawComparison {
+    metric: String,
+    from: String,
+    to: String,
+}
+
+#[derive(Deserialize)]
+struct RawPlan {
+    #[serde(default)]
+    intents: Vec<String>,
+    #[serde(default)]
+    metrics: Vec<String>,
+    #[serde(default)]
+    periods: Vec<String>,
+    #[serde(default)]
+    comparisons: Vec<RawComparison>,
+}
+
+/// Parses and checks an Analyst answer: catalogue metrics only, periods that exist, comparisons forward in time.
+pub(crate) fn parse_plan(
+    text: &str,
+    statements: &Statements,
+    language: Language,
+) -> std::result::Result<AnalysisPlan, String> {
+    let raw: RawPlan = parse_json(text)?;
+    let mut problems = Vec::new();
+    let mut intents: Vec<Intent> = Vec::new();
+    for i in &raw.intents {
+        match i.parse::<Intent>() {
+            Ok(i) if !intents.contains(&i) => intents.push(i),
+            Ok(_) => {}
+            Err(_) => problems.push(format!("unknown intent `{i}`")),
+        }
+    }
+    let mut metrics: Vec<MetricId> = Vec::new();
+    for m in &raw.metrics {
+        match m.parse::<MetricId>() {
+            Ok(m) if !metrics.contains(&m) => metrics.push(m),
+            Ok(_) => {}
+            Err(_) => problems.push(format!("`{m}` is not a catalogue metric id")),
+        }
+    }
+    if raw.metrics.is_empty() {
+        problems.push("`metrics` is empty".into());
+    }
+    let mut indexes: Vec<usize> = Vec::new();
+    for p in &raw.periods {
+        match statements.period_index(p) {
+            Some(i) if !indexes.contains(&i) => indexes.push(i),
+            Some(_) => {}
+            None => problems.push(format!("no period labelled `{p}`")),
+        }
+    }
+    let mut comparisons = Vec::new();
+    for c in &raw.comparisons {
+        let metric = c.metric.parse::<MetricId>();
+        let (from, to) = (
+            statements.period_index(&c.from),
+            statements.period_index(&c.to),
+        );
+        match (metric, from, to) {
+            (Ok(metric), Some(f), Some(t)) if f < t => comparisons.push(Comparison {
+                metric,
+                from: c.from.clone(),
+                to: c.to.clone(),
+            }),
+            _ => problems.push(format!(
+                "comparison {} {} → {} must name a catalogue metric and an earlier then a later period",
+                c.metric, c.from, c.to
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    if intents.is_empty() {
+        intents.push(Intent::HealthCheck);
+    }
+    intents.sort();
+    metrics.sort();
+    indexes.sort_unstable();
+    let periods: Vec<String> = if indexes.is_empty() {
+        let all = statements.periods();
+        all[all.len().saturating_sub(3)..]
+            .iter()
+            .map(|p| p.label.to_string())
+            .collect()
+    } else {
+        indexes
+            .iter()
+            .map(|i| statements.periods()[*i].label.to_string())
+            .collect()
+    };
+    if comparisons.is_empty() {
+        comparisons = intent::comparisons(&metrics, &periods);
+    }
+    Ok(AnalysisPlan {
+        intents,
+        metrics,
+        periods,
+        comparisons,
+        language,
+    })
+}
+
+/// Figures as the Researcher and Validator read them: exact value, display form, formula, or why not computable.
+pub(crate) fn figures_json(
+    figures: &[Figure],
+    language: Language,
+    currency: &str,
+) -> serde_json::Value {
+    let list: Vec<_> = figures
+        .iter()
+        .map(|f| match f.value {
+            Some(v) => json!({
+                "id": f.id, "value": v.to_string(), "display": language.value(v, f.unit, currency),
+                "unit": f.unit, "formula": f.formula,
+            }),
+            None => json!({"id": f.id, "value": null, "not_computable": f.reason}),
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
+pub(crate) fn researcher_messages(
+    question: &str,
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    statements: &Statements,
+) -> Vec<Message> {
+    let language = match plan.language {
+        Language::Fr => "French",
+        Language::En => "English",
+    };
+    let system = RESEARCHER.replace("{{language}}", language);
+    let user = json!({
+        "question": question,
+        "plan": plan,
+        "figures": figures_json(figures, plan.language, &statements.company().currency),
+    });
+    vec![Message::system(system), Message::user(user.to_string())]
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RawComputation {
+    pub(crate) id: String,
+    pub(crate) expression: String,
+    pub(crate) period: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RawFinding {
+    pub(crate) text: String,
+    #[serde(default)]
+    pub(crate) cites: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Research {
+    #[serde(default)]
+    pub(crate) computations: Vec<RawComputation>,
+    #[serde(default)]
+    pub(crate) findings: Vec<RawFinding>,
+}
+
+pub(crate) fn parse_research(text: &str) -> std::result::Result<Research, String> {
+    let r: Research = parse_json(text)?;
+    if r.computations.len() > MAX_ITEMS || r.findings.len() > MAX_ITEMS {
+        return Err(format!(
+            "at most {MAX_ITEMS} computations and {MAX_ITEMS} findings"
+        ));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for c in &r.computations {
+        if c.id.trim().is_empty() || c.id.contains('@') || !ids.insert(c.id.as_str()) {
+            return Err(format!(
+                "computation id `{}` must be non-empty, unique and without `@`",
+                c.id
+            ));
+        }
+    }
+    if r.findings.iter().any(|f| f.text.trim().is_empty()) {
+        return Err("a finding has empty `text`".into());
+    }
+    if r.computations.is_empty() && r.findings.is_empty() {
+        return Err("neither computations nor findings".into());
+    }
+    Ok(r)
+}
+
+/// Evaluates the Researcher's computations exactly, announcing each one.
+pub(crate) fn evaluate(
+    raw: &[RawComputation],
+    statements: &Statements,
+    emitter: &Emitter,
+) -> Vec<ComputationRecord> {
+    raw.iter()
+        .map(|c| {
+            let result = expr::evaluate(statements, &c.expression, &c.period);
+            let record = ComputationRecord::from_result(
+                c.id.clone(),
+                c.expression.clone(),
+                c.period.clone(),
+                result,
+            );
+            if emitter.is_listening() {
+                emitter.emit(Event::ComputationDone {
+                    computation: record.clone(),
+                });
+            }
+            record
+        })
+        .collect()
+}
+
+pub(crate) fn computation_results(records: &[ComputationRecord]) -> String {
+    let results: Vec<_> = records
+        .iter()
+        .map(|c| json!({"id": c.id, "value": c.value.map(|v| v.to_string()), "error": c.error}))
+        .collect();
+    json!({
+        "computation_results": results,
+        "instruction": "Reply with your final findings as the same JSON object; further computations are ignored."
+    })
+    .to_string()
+}
+
+/// The SDK's own checks on findings: every cited id must exist (and have a value), and every number in the text
+/// must be grounded. Failing findings are rejected with a note; the rest stay unchecked for the Validator.
+pub(crate) fn check_findings(
+    raw: Vec<RawFinding>,
+    figures: &[Figure],
+    computations: &[ComputationRecord],
+    grounding: &GroundingContext,
+    language: Language,
+) -> Vec<Finding> {
+    raw.into_iter()
+        .map(|f| {
+            let unknown = f.cites.iter().find(|id| {
+                let figure = figures.iter().any(|g| g.id == **id && g.value.is_some());
+                let computed = computations
+                    .iter()
+                    .any(|c| c.id == **id && c.value.is_some());
+                !figure && !computed
+            });
+            let ungrounded = grounding.check(&f.text, language);
+            let note = if f.cites.is_empty() {
+                Some("cites no figure".to_string())
+            } else if let Some(id) = unknown {
+                Some(format!(
+                    "cites `{id}`, which is not a computed figure or computation"
+                ))
+            } else {
+                ungrounded
+                    .first()
+                    .map(|n| format!("the number {} is not in the figures", n.text))
+            };
+            Finding {
+                text: f.text,
+                cites: f.cites,
+                status: if note.is_some() {
+                    FindingStatus::Rejected
+                } else {
+                    FindingStatus::Unchecked
+                },
+                note,
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn validator_messages(
+    question: &str,
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    computations: &[ComputationRecord],
+    findings: &[Finding],
+    statements: &Statements,
+) -> Vec<Message> {
+    let (language, style) = match plan.language {
+        Language::Fr => ("French", "1 234 567 $, 12,34 %, 1,25"),
+        Language::En => ("English", "$1,234,567, 12.34%, 1.25"),
+    };
+    let system = VALIDATOR
+        .replace("{{language}}", language)
+        .replace("{{number_style}}", style);
+    let findings: Vec<_> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| json!({"index": i, "text": f.text, "cites": f.cites, "sdk_rejected": f.note}))
+        .collect();
+    let computations: Vec<_> = computations
+        .iter()
+        .map(|c| json!({"id": c.id, "expression": c.expression, "period": c.period, "value": c.value.map(|v| v.to_string()), "error": c.error}))
+        .collect();
+    let warnings: Vec<&str> = statements
+        .warnings()
+        .iter()
+        .map(|w| w.message.as_str())
+        .collect();
+    let user = json!({
+        "question": question,
+        "plan": plan,
+        "figures": figures_json(figures, plan.language, &statements.company().currency),
+        "computations": computations,
+        "findings": findings,
+        "statement_warnings": warnings,
+    });
+    vec![Message::system(system), Message::user(user.to_string())]
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Verdict {
+    pub(crate) finding: usize,
+    pub(crate) status: String,
+    #[serde(default)]
+    pub(crate) note: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Validated {
+    #[serde(default)]
+    pub(crate) verdicts: Vec<Verdict>,
+    pub(crate) report: String,
+}
+
+pub(crate) fn parse_validated(
+    text: &str,
+    findings: usize,
+) -> std::result::Result<Validated, String> {
+    let v: Validated = parse_json(text)?;
+    if v.report.trim().is_empty() {
+        return Err("`report` is empty".into());
+    }
+    for verdict in &v.verdicts {
+        if verdict.finding >= findings {
+            return Err(format!(
+                "verdict for finding {} but there are only {findings} findings",
+                verdict.finding
+            ));
+        }
+        if !matches!(verdict.status.as_str(), "confirmed" | "rejected") {
+            return Err(format!(
+                "verdict status `{}` must be `confirmed` or `rejected`",
+                verdict.status
+            ));
+        }
+    }
+    Ok(v)
+}
+
+/// Applies the Validator's verdicts; findings the SDK already rejected stay rejected.
+pub(crate) fn apply_verdicts(findings: &mut [Finding], verdicts: &[Verdict]) {
+    for v in verdicts {
+        if let Some(f) = findings.get_mut(v.finding)
+            && f.status != FindingStatus::Rejected
+        {
+            f.status = if v.status == "confirmed" {
+                FindingStatus::Confirmed
+            } else {
+                FindingStatus::Rejected
+            };
+            if v.note.is_some() {
+                f.note.clone_from(&v.note);
+            }
+        }
+    }
+}
+
+pub(crate) fn grounding_repair(ungrounded: &[super::UngroundedNumber]) -> String {
+    let list: Vec<&str> = ungrounded.iter().map(|u| u.text.as_str()).collect();
+    format!(
+        "These numbers in your report are not in the figures, computations or input amounts: {}. Rewrite the report \
+         using only the numbers you were given, and reply with the same JSON object.",
+        list.join(", ")
+    )
+}

@@ -1,0 +1,255 @@
+//! The three-phase analysis pipeline (DESIGN.md "The pipeline"): the Analyst plans, the Researcher asks for exact
+//! computations and writes findings, the Validator checks them and writes the report, and the SDK grounds every
+//! number of that report. Any phase without a provider, or whose provider fails, falls back to the offline analyst,
+//! so a host always gets correct figures.
+//!
+//! ```
+//! # let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/bistro-saint-denis.json"))?;
+//! use finops_core::pipeline::{AnalysisRequest, Pipeline};
+//! let statements = finops_core::Statements::from_json_str(&json)?;
+//! let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! let analysis = rt.block_on(Pipeline::offline().analyze(
+//!     AnalysisRequest::new(statements, "Analyse la rentabilité du bistro sur trois ans"),
+//! ))?;
+//! assert_eq!(analysis.language, finops_core::pipeline::Language::Fr);
+//! assert!(analysis.validation.grounded);
+//! assert!(analysis.report.contains("Marge brute"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod events;
+pub mod grounding;
+pub mod intent;
+mod labels;
+mod language;
+mod llm;
+pub mod offline;
+mod run;
+mod types;
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::provider::{Phase, Provider};
+use crate::statements::Statements;
+
+pub(crate) use events::Emitter;
+pub use events::EventStream;
+pub use labels::metric_name;
+pub use language::Language;
+pub use llm::PROMPT_VERSION;
+pub use types::*;
+
+/// The provider and model one phase uses.
+#[derive(Debug, Clone)]
+pub struct PhaseConfig {
+    pub provider: Arc<dyn Provider>,
+    pub model: String,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+}
+
+impl PhaseConfig {
+    pub fn new(provider: Arc<dyn Provider>, model: impl Into<String>) -> Self {
+        PhaseConfig {
+            provider,
+            model: model.into(),
+            temperature: Some(0.0),
+            max_tokens: Some(4096),
+        }
+    }
+}
+
+/// What to analyse, for whom.
+#[derive(Debug, Clone)]
+pub struct AnalysisRequest {
+    pub statements: Arc<Statements>,
+    pub question: String,
+    /// The report language; detected from the question when `None`.
+    pub language: Option<Language>,
+    /// The CPA firm the analysis runs for.
+    pub tenant: String,
+    /// The client company; a slug of the company name when `None`.
+    pub client: Option<String>,
+}
+
+/// Longest question accepted, in characters.
+pub const MAX_QUESTION_CHARS: usize = 4000;
+/// Longest tenant or client id accepted, in characters.
+pub const MAX_ID_CHARS: usize = 128;
+
+impl AnalysisRequest {
+    pub fn new(statements: impl Into<Arc<Statements>>, question: impl Into<String>) -> Self {
+        AnalysisRequest {
+            statements: statements.into(),
+            question: question.into(),
+            language: None,
+            tenant: "default".into(),
+            client: None,
+        }
+    }
+
+    pub fn language(mut self, language: Language) -> Self {
+        self.language = Some(language);
+        self
+    }
+
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = tenant.into();
+        self
+    }
+
+    pub fn client(mut self, client: impl Into<String>) -> Self {
+        self.client = Some(client.into());
+        self
+    }
+
+    /// Refuses an empty or oversized question and malformed ids, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let q = self.question.trim();
+        if q.is_empty() {
+            return Err(Error::invalid_argument("question", "must not be empty"));
+        }
+        let chars = self.question.chars().count();
+        if chars > MAX_QUESTION_CHARS {
+            return Err(Error::invalid_argument(
+                "question",
+                format!("is {chars} characters long; the limit is {MAX_QUESTION_CHARS}"),
+            ));
+        }
+        if self
+            .question
+            .chars()
+            .any(|c| c.is_control() && !c.is_whitespace())
+        {
+            return Err(Error::invalid_argument(
+                "question",
+                "contains control characters",
+            ));
+        }
+        check_id("tenant", &self.tenant)?;
+        if let Some(client) = &self.client {
+            check_id("client", client)?;
+        }
+        Ok(())
+    }
+
+    /// The client id: as given, or a slug of the company name.
+    pub fn client_id(&self) -> String {
+        match &self.client {
+            Some(c) => c.clone(),
+            None => slug(&self.statements.company().name),
+        }
+    }
+}
+
+fn check_id(field: &str, id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::invalid_argument(field, "must not be empty"));
+    }
+    if id.chars().count() > MAX_ID_CHARS {
+        return Err(Error::invalid_argument(
+            field,
+            format!("is longer than {MAX_ID_CHARS} characters"),
+        ));
+    }
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+    {
+        return Err(Error::invalid_argument(
+            field,
+            "may only contain ASCII letters, digits, `-`, `_`, `.` and `:`",
+        ));
+    }
+    Ok(())
+}
+
+fn slug(name: &str) -> String {
+    let folded = intent::fold(name);
+    let s: String = folded
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let s = s.trim_matches('-').to_string();
+    let s: String = s.chars().take(MAX_ID_CHARS).collect();
+    if s.is_empty() { "client".into() } else { s }
+}
+
+/// The pipeline: a provider and model per phase (each optional), cheap to clone and share between tasks.
+#[derive(Debug, Clone, Default)]
+pub struct Pipeline {
+    phases: Arc<[Option<PhaseConfig>; 3]>,
+}
+
+/// Builds a [`Pipeline`].
+#[derive(Debug, Clone, Default)]
+pub struct PipelineBuilder {
+    phases: [Option<PhaseConfig>; 3],
+}
+
+impl PipelineBuilder {
+    /// Sets one phase's provider and model.
+    pub fn phase(mut self, phase: Phase, config: PhaseConfig) -> Self {
+        self.phases[phase as usize] = Some(config);
+        self
+    }
+
+    /// Uses one provider for every phase, with one model per phase.
+    pub fn provider(
+        self,
+        provider: Arc<dyn Provider>,
+        analyst_model: &str,
+        researcher_model: &str,
+        validator_model: &str,
+    ) -> Self {
+        self.phase(
+            Phase::Analyst,
+            PhaseConfig::new(Arc::clone(&provider), analyst_model),
+        )
+        .phase(
+            Phase::Researcher,
+            PhaseConfig::new(Arc::clone(&provider), researcher_model),
+        )
+        .phase(
+            Phase::Validator,
+            PhaseConfig::new(provider, validator_model),
+        )
+    }
+
+    pub fn build(self) -> Pipeline {
+        Pipeline {
+            phases: Arc::new(self.phases),
+        }
+    }
+}
+
+impl Pipeline {
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder::default()
+    }
+
+    /// A pipeline with no provider: the offline analyst does every phase.
+    pub fn offline() -> Self {
+        Pipeline::default()
+    }
+
+    /// The configuration of a phase, if it has a provider.
+    pub fn phase(&self, phase: Phase) -> Option<&PhaseConfig> {
+        self.phases[phase as usize].as_ref()
+    }
+
+    /// Runs an analysis to its end.
+    pub async fn analyze(&self, request: AnalysisRequest) -> Result<Analysis> {
+        run::run(self, request, &Emitter::silent()).await
+    }
+
+    /// Runs an analysis, streaming its events; the last one is `Completed` or `Failed`. The work happens as the
+    /// stream is polled, and dropping the stream cancels it.
+    pub fn stream(&self, request: AnalysisRequest) -> EventStream {
+        EventStream::start(self.clone(), request)
+    }
+}
+
+#[cfg(test)]
+mod tests;

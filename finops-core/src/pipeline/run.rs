@@ -1,0 +1,350 @@
+//! One analysis from request to validated result: each phase tries its provider and falls back to the offline
+//! analyst, and the final report is grounded.
+
+use std::time::Instant;
+
+use rust_decimal::Decimal;
+
+use super::grounding::GroundingContext;
+use super::llm::{self, Conversation, PhaseCalls};
+use super::{
+    Analysis, AnalysisPlan, AnalysisRequest, CacheOutcome, ComputationRecord, Emitter, Event,
+    Finding, FindingStatus, Language, PhaseUsage, Pipeline, ReportSource, Timings, Validation,
+    intent, offline,
+};
+use crate::error::Result;
+use crate::metrics::{self, Figure};
+use crate::provider::Phase;
+use crate::statements::Statements;
+
+/// What the offline analyst's phases are recorded as in `usage`.
+const OFFLINE_PROVIDER: &str = "offline";
+const OFFLINE_MODEL: &str = "rules-v1";
+
+struct Degradations {
+    reasons: Vec<String>,
+}
+
+impl Degradations {
+    fn add(&mut self, emitter: &Emitter, phase: Phase, reason: String) {
+        emitter.emit(Event::Degraded {
+            phase,
+            reason: reason.clone(),
+        });
+        self.reasons.push(format!("{phase}: {reason}"));
+    }
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn usage(pipeline: &Pipeline, phase: Phase, calls: &PhaseCalls, offline: bool) -> PhaseUsage {
+    let config = pipeline
+        .phase(phase)
+        .filter(|_| !offline || calls.calls > 0);
+    let tokens = calls.usage.clone().unwrap_or_default();
+    PhaseUsage {
+        phase,
+        provider: config.map_or(OFFLINE_PROVIDER.into(), |c| c.provider.name().to_string()),
+        model: config.map_or(OFFLINE_MODEL.into(), |c| c.model.clone()),
+        calls: calls.calls,
+        input_tokens: tokens.input_tokens,
+        output_tokens: tokens.output_tokens,
+        // No call, no cost; otherwise only what the provider reported (price tables come with the HTTP providers).
+        cost_usd: if calls.calls == 0 {
+            Some(Decimal::ZERO)
+        } else {
+            tokens.cost_usd
+        },
+        latency_ms: elapsed_ms(calls.started),
+        cached: false,
+    }
+}
+
+fn finish_phase(emitter: &Emitter, usages: &mut Vec<PhaseUsage>, usage: PhaseUsage) {
+    if emitter.is_listening() {
+        emitter.emit(Event::PhaseFinished {
+            usage: usage.clone(),
+        });
+    }
+    usages.push(usage);
+}
+
+pub(crate) async fn run(
+    pipeline: &Pipeline,
+    request: AnalysisRequest,
+    emitter: &Emitter,
+) -> Result<Analysis> {
+    request.validate()?;
+    let started = Instant::now();
+    let id = uuid::Uuid::new_v4().to_string();
+    emitter.emit(Event::Queued {
+        analysis_id: id.clone(),
+    });
+    let statements: &Statements = &request.statements;
+    let language = request
+        .language
+        .unwrap_or_else(|| Language::detect(&request.question));
+    let question = request.question.trim();
+    let mut degraded = Degradations {
+        reasons: Vec::new(),
+    };
+    let mut usages = Vec::with_capacity(3);
+    let mut timings = Timings::default();
+
+    // Analyst: the plan.
+    emitter.emit(Event::PhaseStarted {
+        phase: Phase::Analyst,
+    });
+    let mut calls = PhaseCalls::new();
+    let mut offline_phase = true;
+    let plan: AnalysisPlan = match pipeline.phase(Phase::Analyst) {
+        Some(config) => {
+            let mut conv = Conversation {
+                phase: Phase::Analyst,
+                config,
+                emitter,
+                calls: &mut calls,
+                messages: llm::analyst_messages(question, statements, language),
+            };
+            match conv
+                .ask_parsed(|text| llm::parse_plan(text, statements, language))
+                .await
+            {
+                Ok(plan) => {
+                    offline_phase = false;
+                    plan
+                }
+                Err(e) => {
+                    degraded.add(emitter, Phase::Analyst, e.to_string());
+                    intent::plan(question, statements, language)
+                }
+            }
+        }
+        None => intent::plan(question, statements, language),
+    };
+    timings.analyst_ms = elapsed_ms(calls.started);
+    finish_phase(
+        emitter,
+        &mut usages,
+        usage(pipeline, Phase::Analyst, &calls, offline_phase),
+    );
+
+    let figures: Vec<Figure> = metrics::compute(statements, &plan.metrics, &plan.periods)?;
+
+    // Researcher: computations and findings.
+    emitter.emit(Event::PhaseStarted {
+        phase: Phase::Researcher,
+    });
+    let mut calls = PhaseCalls::new();
+    let mut offline_phase = true;
+    let mut computations: Vec<ComputationRecord> = offline::trend_computations(&plan, statements);
+    let mut findings: Vec<Finding> = Vec::new();
+    if let Some(config) = pipeline.phase(Phase::Researcher) {
+        let mut conv = Conversation {
+            phase: Phase::Researcher,
+            config,
+            emitter,
+            calls: &mut calls,
+            messages: llm::researcher_messages(question, &plan, &figures, statements),
+        };
+        let outcome = async {
+            let first = conv.ask_parsed(llm::parse_research).await?;
+            let requested = llm::evaluate(&first.computations, statements, emitter);
+            if requested.is_empty() {
+                return Ok((requested, first.findings));
+            }
+            conv.say(llm::computation_results(&requested));
+            let second = conv.ask_parsed(llm::parse_research).await?;
+            Ok::<_, crate::Error>((requested, second.findings))
+        }
+        .await;
+        match outcome {
+            Ok((requested, raw)) => {
+                offline_phase = false;
+                computations.extend(requested);
+                let grounding = GroundingContext::new(statements, &figures, &computations);
+                findings = llm::check_findings(raw, &figures, &computations, &grounding, language);
+            }
+            Err(e) => degraded.add(emitter, Phase::Researcher, e.to_string()),
+        }
+    }
+    if offline_phase {
+        findings = offline::findings(&plan, &figures, statements);
+    }
+    if emitter.is_listening() {
+        for c in computations.iter().filter(|c| c.id.starts_with('t')) {
+            emitter.emit(Event::ComputationDone {
+                computation: c.clone(),
+            });
+        }
+    }
+    timings.researcher_ms = elapsed_ms(calls.started);
+    finish_phase(
+        emitter,
+        &mut usages,
+        usage(pipeline, Phase::Researcher, &calls, offline_phase),
+    );
+
+    // Validator: verdicts and the report, then grounding.
+    emitter.emit(Event::PhaseStarted {
+        phase: Phase::Validator,
+    });
+    let mut calls = PhaseCalls::new();
+    let grounding = GroundingContext::new(statements, &figures, &computations);
+    let mut report: Option<(String, ReportSource)> = None;
+    let mut warnings: Vec<String> = statements
+        .warnings()
+        .iter()
+        .map(|w| format!("{}: {}", w.field, w.message))
+        .collect();
+    if let Some(config) = pipeline.phase(Phase::Validator) {
+        let count = findings.len();
+        let mut conv = Conversation {
+            phase: Phase::Validator,
+            config,
+            emitter,
+            calls: &mut calls,
+            messages: llm::validator_messages(
+                question,
+                &plan,
+                &figures,
+                &computations,
+                &findings,
+                statements,
+            ),
+        };
+        match conv.ask_parsed(|t| llm::parse_validated(t, count)).await {
+            Ok(validated) => {
+                llm::apply_verdicts(&mut findings, &validated.verdicts);
+                let ungrounded = grounding.check(&validated.report, language);
+                if ungrounded.is_empty() {
+                    report = Some((validated.report, ReportSource::Validator));
+                } else {
+                    conv.say(llm::grounding_repair(&ungrounded));
+                    match conv.ask_parsed(|t| llm::parse_validated(t, count)).await {
+                        Ok(second) if grounding.check(&second.report, language).is_empty() => {
+                            report = Some((second.report, ReportSource::ValidatorRepaired));
+                        }
+                        Ok(second) => {
+                            let list: Vec<String> = grounding
+                                .check(&second.report, language)
+                                .into_iter()
+                                .map(|u| u.text)
+                                .collect();
+                            degraded.add(
+                                emitter,
+                                Phase::Validator,
+                                format!(
+                                    "the report was still not grounded after one repair (numbers: {}); replaced by the offline report",
+                                    list.join(", ")
+                                ),
+                            );
+                        }
+                        Err(e) => degraded.add(emitter, Phase::Validator, e.to_string()),
+                    }
+                }
+            }
+            Err(e) => degraded.add(emitter, Phase::Validator, e.to_string()),
+        }
+    }
+    let validator_offline = report.is_none();
+    let (report, report_source) = match report {
+        Some(r) => r,
+        None => {
+            let mut notes = Vec::new();
+            if pipeline.phase(Phase::Validator).is_some() || !degraded.reasons.is_empty() {
+                notes.push(match language {
+                    Language::En => "This report was written by the offline analyst because a model phase failed; the figures are exact.".to_string(),
+                    Language::Fr => "Ce rapport a été rédigé par l'analyste hors ligne, une phase du modèle ayant échoué ; les chiffres sont exacts.".to_string(),
+                });
+            }
+            (
+                offline::report(
+                    &plan,
+                    &figures,
+                    &computations,
+                    &findings,
+                    statements,
+                    &notes,
+                ),
+                ReportSource::Offline,
+            )
+        }
+    };
+    let ungrounded_numbers = grounding.check(&report, language);
+    for f in &findings {
+        match f.status {
+            FindingStatus::Rejected => warnings.push(format!(
+                "finding rejected: {} ({})",
+                f.text,
+                f.note.as_deref().unwrap_or("no reason given")
+            )),
+            FindingStatus::Unchecked => warnings.push(format!("finding not checked: {}", f.text)),
+            FindingStatus::Confirmed => {}
+        }
+    }
+    timings.validator_ms = elapsed_ms(calls.started);
+    finish_phase(
+        emitter,
+        &mut usages,
+        usage(pipeline, Phase::Validator, &calls, validator_offline),
+    );
+
+    let no_provider = Phase::ALL.iter().all(|p| pipeline.phase(*p).is_none());
+    if no_provider {
+        degraded.reasons.push(match language {
+            Language::En => {
+                "no provider is configured: the offline analyst wrote this analysis".into()
+            }
+            Language::Fr => {
+                "aucun fournisseur n'est configuré : l'analyste hors ligne a rédigé cette analyse"
+                    .into()
+            }
+        });
+    } else {
+        for p in Phase::ALL {
+            if pipeline.phase(p).is_none() {
+                degraded.reasons.push(format!(
+                    "{p}: no provider configured, the offline analyst did this phase"
+                ));
+            }
+        }
+    }
+    let total_cost_usd = usages.iter().try_fold(Decimal::ZERO, |sum, u| {
+        u.cost_usd.and_then(|c| sum.checked_add(c))
+    });
+    timings.total_ms = elapsed_ms(started);
+    Ok(Analysis {
+        id,
+        tenant: request.tenant.clone(),
+        client: request.client_id(),
+        question: request.question.clone(),
+        language,
+        fingerprint: statements.fingerprint().to_string(),
+        plan,
+        figures,
+        computations,
+        findings,
+        report,
+        report_source,
+        validation: Validation {
+            grounded: ungrounded_numbers.is_empty(),
+            ungrounded_numbers,
+            warnings,
+        },
+        statement_warnings: statements.warnings().to_vec(),
+        usage: usages,
+        total_cost_usd,
+        cache: CacheOutcome::Miss,
+        degraded: !degraded.reasons.is_empty(),
+        degraded_reason: if degraded.reasons.is_empty() {
+            None
+        } else {
+            Some(degraded.reasons.join("; "))
+        },
+        prompt_version: llm::PROMPT_VERSION.to_string(),
+        timings,
+    })
+}

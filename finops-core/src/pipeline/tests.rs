@@ -1,0 +1,271 @@
+use super::*;
+use crate::metrics::MetricId;
+
+fn load(name: &str) -> Statements {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn bistro() -> Statements {
+    let path = format!(
+        "{}/../examples/data/bistro-saint-denis.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn offline(statements: Statements, question: &str) -> Analysis {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(Pipeline::offline().analyze(AnalysisRequest::new(statements, question)))
+        .unwrap()
+}
+
+#[test]
+fn intents_follow_french_and_english_rules() {
+    use Intent::*;
+    let cases: &[(&str, &[Intent])] = &[
+        (
+            "Analyse la rentabilité du bistro sur trois ans",
+            &[Profitability],
+        ),
+        ("How profitable were we last year?", &[Profitability]),
+        ("Is our working capital getting tighter?", &[Liquidity]),
+        ("Quel est notre niveau d'endettement ?", &[Solvency]),
+        ("Can we take on more debt?", &[Solvency]),
+        ("Nos stocks tournent-ils assez vite ?", &[Efficiency]),
+        ("How fast do customers pay? (receivables)", &[Efficiency]),
+        (
+            "Quelle est la croissance du chiffre d'affaires ?",
+            &[Growth],
+        ),
+        ("Parle-moi des flux de trésorerie", &[CashFlow]),
+        ("Free cash flow and margins", &[Profitability, CashFlow]),
+        ("Fais un bilan de santé complet", &[HealthCheck]),
+        ("Bonjour", &[HealthCheck]),
+        ("", &[HealthCheck]),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(intent::intents(q), expected.to_vec(), "{q}");
+    }
+    // "flux de trésorerie" is cash flow, not liquidity; "trésorerie" alone is liquidity.
+    assert_eq!(
+        intent::intents("Notre trésorerie est-elle suffisante ?"),
+        vec![Liquidity]
+    );
+}
+
+#[test]
+fn plan_periods_come_from_the_question() {
+    let s = bistro();
+    assert_eq!(
+        intent::periods("sur trois ans", &s),
+        vec!["FY2021", "FY2022", "FY2023"]
+    );
+    assert_eq!(
+        intent::periods("over the last 2 years", &s),
+        vec!["FY2022", "FY2023"]
+    );
+    // One named period brings its previous consecutive period for comparison.
+    assert_eq!(
+        intent::periods("What happened in FY2022?", &s),
+        vec!["FY2021", "FY2022"]
+    );
+    assert_eq!(
+        intent::periods("Qu'en est-il de 2023 ?", &s),
+        vec!["FY2022", "FY2023"]
+    );
+    assert_eq!(
+        intent::periods("FY2021 vs FY2023", &s),
+        vec!["FY2021", "FY2023"]
+    );
+    let plan = intent::plan("marges", &s, Language::Fr);
+    assert_eq!(
+        plan.metrics,
+        MetricId::in_category(crate::metrics::Category::Profitability).collect::<Vec<_>>()
+    );
+    assert_eq!(plan.comparisons.len(), plan.metrics.len());
+    assert!(
+        plan.comparisons
+            .iter()
+            .all(|c| c.from == "FY2021" && c.to == "FY2023")
+    );
+}
+
+#[test]
+fn offline_french_report_reads_like_a_memo_and_is_grounded() {
+    let a = offline(bistro(), "Analyse la rentabilité du bistro sur trois ans");
+    assert_eq!(a.language, Language::Fr);
+    assert_eq!(a.plan.intents, vec![Intent::Profitability]);
+    assert_eq!(a.report_source, ReportSource::Offline);
+    assert!(a.degraded);
+    assert!(
+        a.degraded_reason
+            .as_deref()
+            .unwrap()
+            .contains("aucun fournisseur")
+    );
+    for heading in [
+        "## Analyse : rentabilité — FY2021 à FY2023",
+        "### Chiffres clés",
+        "### Tendances",
+        "### Points saillants",
+        "### Mises en garde",
+    ] {
+        assert!(
+            a.report.contains(heading),
+            "missing {heading}:\n{}",
+            a.report
+        );
+    }
+    // Gross margin FY2023 from the fixture, written the French way.
+    assert!(
+        a.report
+            .contains("| Marge brute | 68,97 % | 68,97 % | 68,97 % |"),
+        "{}",
+        a.report
+    );
+    assert!(a.report.contains(
+        "Marge d'exploitation : 11,66 % en FY2023 contre 10,47 % en FY2021 (+1,19 pts)."
+    ));
+    assert!(a.validation.grounded, "{:?}", a.validation);
+    assert_eq!(a.figures.len(), 7 * 3);
+    assert!(
+        a.usage
+            .iter()
+            .all(|u| u.provider == "offline" && u.calls == 0)
+    );
+    assert_eq!(a.total_cost_usd, Some(crate::Decimal::ZERO));
+}
+
+#[test]
+fn offline_english_report_on_a_firm_with_no_inventory_and_no_debt() {
+    let a = offline(
+        load("consulting-no-inventory-no-debt.json"),
+        "Give me a full health check",
+    );
+    assert_eq!(a.language, Language::En);
+    assert_eq!(a.plan.metrics.len(), MetricId::ALL.len());
+    assert!(a.validation.grounded, "{:?}\n{}", a.validation, a.report);
+    // No inventory: inventory metrics are not computable, with the reason, in the caveats.
+    let inv = a
+        .figures
+        .iter()
+        .find(|f| f.id == "inventory_turnover@FY2023")
+        .unwrap();
+    assert!(inv.value.is_none());
+    assert!(
+        a.report.contains(
+            "Inventory turnover (FY2023) is not computable: no inventory line in the statements."
+        ),
+        "{}",
+        a.report
+    );
+    // No debt: no interest, so coverage is not defined; debt ratios are zero, not errors.
+    assert!(
+        a.report
+            .contains("Interest coverage (FY2023) is not computable: no interest expense")
+    );
+    let d2e = a
+        .figures
+        .iter()
+        .find(|f| f.id == "debt_to_equity@FY2023")
+        .unwrap();
+    assert_eq!(d2e.value, Some(crate::Decimal::ZERO));
+    assert!(a.report.contains("Liquidity is comfortable in FY2023"));
+}
+
+#[test]
+fn offline_reports_on_negative_equity_in_both_languages() {
+    for (q, lang, needle) in [
+        (
+            "Quel est notre niveau d'endettement ?",
+            Language::Fr,
+            "Les capitaux propres sont négatifs en FY2023 (-159 500 CAD)",
+        ),
+        (
+            "How indebted are we?",
+            Language::En,
+            "Equity is negative in FY2023 (-159,500 CAD)",
+        ),
+    ] {
+        let a = offline(load("negative-equity.json"), q);
+        assert_eq!(a.language, lang);
+        assert!(a.report.contains(needle), "{}", a.report);
+        assert!(a.validation.grounded, "{:?}\n{}", a.validation, a.report);
+        let d2e = a
+            .figures
+            .iter()
+            .find(|f| f.id == "debt_to_equity@FY2023")
+            .unwrap();
+        assert!(d2e.value.is_none() && d2e.reason.as_deref().unwrap().contains("not meaningful"));
+    }
+    let a = offline(
+        load("negative-equity.json"),
+        "Is the business profitable? Any cash flow issues?",
+    );
+    assert!(
+        a.report.contains("The company made a loss in FY2023"),
+        "{}",
+        a.report
+    );
+    assert!(
+        a.report.contains("Free cash flow is negative in FY2023"),
+        "{}",
+        a.report
+    );
+    assert!(a.validation.grounded, "{:?}\n{}", a.validation, a.report);
+}
+
+#[test]
+fn language_is_the_hosts_choice_when_given() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let a = rt
+        .block_on(Pipeline::offline().analyze(
+            AnalysisRequest::new(bistro(), "Analyse la rentabilité").language(Language::En),
+        ))
+        .unwrap();
+    assert_eq!(a.language, Language::En);
+    assert!(a.report.contains("### Headline figures"));
+}
+
+#[test]
+fn bad_requests_are_refused_with_the_field() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let cases = [
+        (AnalysisRequest::new(bistro(), "   "), "question"),
+        (
+            AnalysisRequest::new(bistro(), "x".repeat(MAX_QUESTION_CHARS + 1)),
+            "question",
+        ),
+        (AnalysisRequest::new(bistro(), "ok\u{0}"), "question"),
+        (AnalysisRequest::new(bistro(), "ok").tenant(""), "tenant"),
+        (AnalysisRequest::new(bistro(), "ok").tenant("a b"), "tenant"),
+        (
+            AnalysisRequest::new(bistro(), "ok").client("x".repeat(MAX_ID_CHARS + 1)),
+            "client",
+        ),
+        (
+            AnalysisRequest::new(bistro(), "ok").client("../etc"),
+            "client",
+        ),
+    ];
+    for (request, field) in cases {
+        let e = rt
+            .block_on(Pipeline::offline().analyze(request))
+            .unwrap_err();
+        assert_eq!(e.field(), Some(field), "{e}");
+    }
+}
+
+#[test]
+fn client_id_defaults_to_a_slug_of_the_company() {
+    let r = AnalysisRequest::new(bistro(), "q");
+    assert_eq!(r.client_id(), "bistro-saint-denis-inc");
+    assert_eq!(r.client("c-42").client_id(), "c-42");
+}

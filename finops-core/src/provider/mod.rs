@@ -1,0 +1,239 @@
+//! Language model providers: the [`Provider`] trait every backend implements (HTTP providers, the scripted test
+//! double, and providers written by a host in Python, JavaScript or Kotlin through the bindings).
+//!
+//! The trait is object-safe (`Arc<dyn Provider>`) and deliberately small: one streamed chat call. Retries, timeouts
+//! and fallbacks are composed around providers, never inside them.
+
+mod scripted;
+
+use std::fmt;
+use std::pin::Pin;
+use std::str::FromStr;
+
+use futures::{Stream, StreamExt};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub use scripted::{ScriptedProvider, ScriptedReply};
+
+/// The three phases of an analysis, each of which may use its own provider and model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Plans the analysis.
+    Analyst,
+    /// Requests exact computations and writes findings.
+    Researcher,
+    /// Checks the findings and writes the report.
+    Validator,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 3] = [Phase::Analyst, Phase::Researcher, Phase::Validator];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Phase::Analyst => "analyst",
+            Phase::Researcher => "researcher",
+            Phase::Validator => "validator",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl FromStr for Phase {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Phase::ALL.into_iter().find(|p| p.id() == s).ok_or_else(|| {
+            Error::invalid_argument(
+                "phase",
+                format!("unknown phase `{s}`: expected analyst, researcher or validator"),
+            )
+        })
+    }
+}
+
+/// Who wrote a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// One message of a chat conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+impl Message {
+    pub fn system(content: impl Into<String>) -> Self {
+        Message {
+            role: Role::System,
+            content: content.into(),
+        }
+    }
+
+    pub fn user(content: impl Into<String>) -> Self {
+        Message {
+            role: Role::User,
+            content: content.into(),
+        }
+    }
+
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Message {
+            role: Role::Assistant,
+            content: content.into(),
+        }
+    }
+}
+
+/// A chat completion request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    /// The model as the provider names it, e.g. `anthropic/claude-sonnet-4.5`.
+    pub model: String,
+    pub messages: Vec<Message>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub max_tokens: Option<u32>,
+    /// Ask the provider for a JSON object (servers that cannot are still parsed and repaired by the pipeline).
+    #[serde(default)]
+    pub json_mode: bool,
+    /// The pipeline phase that makes the call (a provider may route or log by it).
+    pub phase: Phase,
+}
+
+/// Tokens used by one call (or summed over several), and the cost the provider reported when it did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub cached_input_tokens: u64,
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    /// Cost in USD as reported by the provider (OpenRouter does), preferred over a price table.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cost_usd: Option<Decimal>,
+}
+
+impl TokenUsage {
+    /// Adds another call's usage. A summed cost is known only if every part's cost was.
+    pub fn add(&mut self, other: &TokenUsage) {
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.cached_input_tokens = self
+            .cached_input_tokens
+            .saturating_add(other.cached_input_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
+        self.cost_usd = match (self.cost_usd, other.cost_usd) {
+            (Some(a), Some(b)) => a.checked_add(b),
+            _ => None,
+        };
+    }
+}
+
+/// One piece of a streamed chat response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatChunk {
+    /// The next piece of the answer's text.
+    Delta { text: String },
+    /// Token usage for the call, usually sent once at the end.
+    Usage { usage: TokenUsage },
+}
+
+/// A streamed chat response. Dropping it cancels the call.
+pub type ChatStream = Pin<Box<dyn Stream<Item = Result<ChatChunk>> + Send>>;
+
+/// A chat completion backend.
+///
+/// Implementations must be cheap to share (`Arc<dyn Provider>`) and safe to call concurrently.
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync + fmt::Debug {
+    /// A short name for usage records and errors, e.g. `openrouter` or `scripted`.
+    fn name(&self) -> &str;
+
+    /// Starts a chat completion and streams its answer.
+    async fn chat(&self, request: ChatRequest) -> Result<ChatStream>;
+}
+
+/// A whole chat answer, collected from a stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChatResponse {
+    pub text: String,
+    pub usage: TokenUsage,
+}
+
+/// Reads a chat stream to its end, calling `on_delta` with each piece of text as it arrives.
+pub async fn collect(
+    mut stream: ChatStream,
+    mut on_delta: impl FnMut(&str),
+) -> Result<ChatResponse> {
+    let mut text = String::new();
+    let mut total: Option<TokenUsage> = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk? {
+            ChatChunk::Delta { text: piece } => {
+                on_delta(&piece);
+                text.push_str(&piece);
+            }
+            ChatChunk::Usage { usage } => match &mut total {
+                Some(t) => t.add(&usage),
+                None => total = Some(usage),
+            },
+        }
+    }
+    Ok(ChatResponse {
+        text,
+        usage: total.unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_parse_and_refuse_unknown_names() {
+        for p in Phase::ALL {
+            assert_eq!(p.id().parse::<Phase>().ok(), Some(p));
+        }
+        let e = "planner".parse::<Phase>().unwrap_err();
+        assert_eq!(e.field(), Some("phase"));
+    }
+
+    #[test]
+    fn usage_sums_and_cost_is_known_only_when_every_part_is() {
+        let mut a = TokenUsage {
+            input_tokens: 10,
+            output_tokens: 5,
+            cost_usd: Some(Decimal::new(1, 3)),
+            ..TokenUsage::default()
+        };
+        a.add(&TokenUsage {
+            input_tokens: 1,
+            output_tokens: 2,
+            cost_usd: Some(Decimal::new(2, 3)),
+            ..TokenUsage::default()
+        });
+        assert_eq!((a.input_tokens, a.output_tokens), (11, 7));
+        assert_eq!(a.cost_usd, Some(Decimal::new(3, 3)));
+        a.add(&TokenUsage::default());
+        assert_eq!(a.cost_usd, None);
+    }
+}
