@@ -5,6 +5,10 @@
 //!         [--question TEXT] [--lang fr|en] [--tenant ID] [--client ID] [--data-dir DIR]
 //! ```
 //!
+//! `--metrics-only` prints every figure of every period. Otherwise the three-phase pipeline answers `--question`
+//! (a financial health check when absent) and prints the Markdown report and a one-line summary; with no provider
+//! configured the offline analyst writes it. `--json` prints the figures or the whole `Analysis` as JSON.
+//!
 //! Exit codes: 0 success, 2 bad input (an error naming the field on stderr, nothing on stdout), 1 other failure.
 
 use std::path::PathBuf;
@@ -12,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use finops_core::metrics::{self, Figure, Unit};
+use finops_core::pipeline::{Analysis, AnalysisRequest, Language, Pipeline};
 use finops_core::{Decimal, Error, Statements};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -23,7 +28,7 @@ enum Lang {
 #[derive(Debug, Parser)]
 #[command(
     name = "analyze",
-    about = "Exact financial figures (and, soon, an analysis) from a finops.statements/v1 document"
+    about = "A validated financial analysis (or every exact figure) from a finops.statements/v1 document"
 )]
 struct Args {
     /// Path to a finops.statements/v1 JSON document.
@@ -35,7 +40,7 @@ struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// The question to analyse (the analysis pipeline is not built yet: figures are printed).
+    /// The question to analyse, in French or English (default: a financial health check).
     #[arg(long)]
     question: Option<String>,
     /// Report language (detected from the question when absent).
@@ -47,7 +52,7 @@ struct Args {
     /// Client company id (defaults to a slug of the company name).
     #[arg(long)]
     client: Option<String>,
-    /// Where the embedded store and caches will live.
+    /// Where the embedded store and caches will live (used once the store lands).
     #[arg(long, default_value = ".finops")]
     data_dir: PathBuf,
 }
@@ -98,14 +103,78 @@ fn run(args: &Args) -> Result<String, Error> {
         });
     }
     let statements = Statements::from_json_slice(&text)?;
-    let figures = metrics::compute_all(&statements);
     for w in statements.warnings() {
         eprintln!("warning: `{}`: {}", w.field, w.message);
     }
-    if args.json {
-        return serde_json::to_string_pretty(&figures).map_err(|e| Error::Internal(e.to_string()));
+    if args.metrics_only {
+        let figures = metrics::compute_all(&statements);
+        if args.json {
+            return serde_json::to_string_pretty(&figures)
+                .map_err(|e| Error::Internal(e.to_string()));
+        }
+        return Ok(table(&statements, &figures));
     }
-    Ok(table(&statements, &figures))
+
+    let language = args.lang.map(|l| match l {
+        Lang::Fr => Language::Fr,
+        Lang::En => Language::En,
+    });
+    let question = match (&args.question, language) {
+        (Some(q), _) => q.clone(),
+        (None, Some(Language::Fr)) => "Bilan de santé financière complet".to_string(),
+        (None, _) => "Full financial health check".to_string(),
+    };
+    let mut request = AnalysisRequest::new(statements, question).tenant(&args.tenant);
+    if let Some(l) = language {
+        request = request.language(l);
+    }
+    if let Some(c) = &args.client {
+        request = request.client(c);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let analysis = runtime.block_on(pipeline().analyze(request))?;
+    if args.json {
+        return serde_json::to_string_pretty(&analysis).map_err(|e| Error::Internal(e.to_string()));
+    }
+    Ok(format!(
+        "{}\n{}",
+        analysis.report.trim_end(),
+        summary(&analysis)
+    ))
+}
+
+/// The pipeline this host runs: the offline analyst until HTTP providers are configured.
+fn pipeline() -> Pipeline {
+    Pipeline::offline()
+}
+
+/// One line: figures, cost, cache outcome, who wrote the report, and whether anything degraded.
+fn summary(a: &Analysis) -> String {
+    let computable = a.figures.iter().filter(|f| f.value.is_some()).count();
+    let cost = match a.total_cost_usd {
+        Some(c) => format!("${}", c.round_dp(6)),
+        None => "unknown".into(),
+    };
+    let report = serde_json::to_value(a.report_source)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut line = format!(
+        "\n— {} figures ({computable} computable) · cost {cost} · cache {} · report {report} · grounded {}",
+        a.figures.len(),
+        serde_json::to_value(a.cache)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        if a.validation.grounded { "yes" } else { "NO" },
+    );
+    if let Some(reason) = &a.degraded_reason {
+        line.push_str(&format!(" · degraded: {reason}"));
+    }
+    line
 }
 
 fn table(statements: &Statements, figures: &[Figure]) -> String {

@@ -120,3 +120,68 @@ fn bad_input_exits_2_with_the_field_and_nothing_on_stdout() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--question"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn question_mode_prints_the_report_and_a_summary_line() {
+    let out = analyze(&[
+        "--statements",
+        BISTRO,
+        "--question",
+        "Analyse la rentabilité du bistro sur trois ans",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("## Analyse : rentabilité — FY2021 à FY2023"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| Marge brute | 68,97 % | 68,97 % | 68,97 % |"),
+        "{text}"
+    );
+    let summary = text.lines().last().unwrap();
+    assert!(
+        summary.starts_with(
+            "— 21 figures (21 computable) · cost $0 · cache miss · report offline · grounded yes"
+        ),
+        "{summary}"
+    );
+    assert!(summary.contains("degraded: aucun fournisseur"), "{summary}");
+}
+
+#[test]
+fn question_mode_json_is_the_analysis_and_the_default_is_a_health_check() {
+    let out = analyze(&["--statements", BISTRO, "--json", "--tenant", "cabinet-1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["tenant"], "cabinet-1");
+    assert_eq!(a["client"], "bistro-saint-denis-inc");
+    assert_eq!(a["language"], "en");
+    assert_eq!(a["plan"]["intents"][0], "health_check");
+    assert_eq!(a["figures"].as_array().unwrap().len(), 26 * 3);
+    assert_eq!(a["validation"]["grounded"], true);
+    assert_eq!(a["degraded"], true);
+
+    let out = analyze(&[
+        "--statements",
+        BISTRO,
+        "--lang",
+        "fr",
+        "--question",
+        "How liquid are we?",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("### Chiffres clés") && text.contains("Ratio de liquidité générale"),
+        "{text}"
+    );
+}
