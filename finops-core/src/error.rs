@@ -54,13 +54,17 @@ pub enum Error {
     #[error("invalid argument `{field}`: {reason}")]
     InvalidArgument { field: String, reason: String },
 
-    /// A language model provider failed (network, HTTP status, malformed answer).
+    /// A language model provider failed (network, HTTP status, timeout, malformed or broken answer).
     #[error("provider `{provider}` failed: {reason}")]
     Provider {
         provider: String,
         reason: String,
         /// Whether trying the same call again may succeed.
         retryable: bool,
+        /// The HTTP status, when the server answered with one.
+        status: Option<u16>,
+        /// How long the server asked us to wait (`Retry-After`).
+        retry_after: Option<std::time::Duration>,
     },
 
     /// The analysis was cancelled before it finished.
@@ -116,6 +120,32 @@ impl Error {
             reason: first.reason,
             issues,
         }
+    }
+
+    /// A provider failure with no HTTP status.
+    pub fn provider(
+        provider: impl Into<String>,
+        reason: impl Into<String>,
+        retryable: bool,
+    ) -> Self {
+        Error::Provider {
+            provider: provider.into(),
+            reason: reason.into(),
+            retryable,
+            status: None,
+            retry_after: None,
+        }
+    }
+
+    /// Whether trying again may succeed (only provider failures can be).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Provider {
+                retryable: true,
+                ..
+            }
+        )
     }
 
     pub(crate) fn invalid_argument(field: impl Into<String>, reason: impl Into<String>) -> Self {

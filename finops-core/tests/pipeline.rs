@@ -326,11 +326,7 @@ async fn an_invented_number_is_caught_repaired_or_replaced() {
 
 #[tokio::test]
 async fn a_failing_provider_degrades_each_phase_to_the_offline_analyst() {
-    let down = || Error::Provider {
-        provider: "scripted".into(),
-        reason: "HTTP 503".into(),
-        retryable: true,
-    };
+    let down = || Error::provider("scripted", "HTTP 503", true);
     let (p, _) = pipeline(
         ScriptedProvider::new()
             .fail(Phase::Analyst, down())

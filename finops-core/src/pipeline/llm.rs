@@ -13,8 +13,9 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::metrics::{Figure, MetricId, expr};
-use crate::provider::{self, ChatRequest, Message, Phase, TokenUsage};
+use crate::provider::{self, ChatChunk, ChatRequest, Message, Phase, PriceTable, TokenUsage};
 use crate::statements::{Line, Statements};
+use rust_decimal::Decimal;
 
 /// The prompt templates' version, recorded in every `Analysis` and part of the cache key.
 pub const PROMPT_VERSION: &str = "v1";
@@ -26,11 +27,18 @@ const VALIDATOR: &str = include_str!("prompts/validator.v1.md");
 /// Most computations and findings a Researcher answer may carry.
 const MAX_ITEMS: usize = 30;
 
-/// Calls, tokens and time spent by one phase.
+/// Calls, tokens, cost and time spent by one phase.
 #[derive(Debug)]
 pub(crate) struct PhaseCalls {
     pub(crate) calls: u32,
-    pub(crate) usage: Option<TokenUsage>,
+    pub(crate) retries: u32,
+    pub(crate) fallbacks: u32,
+    pub(crate) usage: TokenUsage,
+    /// Summed over calls; `None` once a call could not be priced.
+    pub(crate) cost: Option<Decimal>,
+    pub(crate) unpriced: bool,
+    /// The provider and model that answered last, when a fallback changed them.
+    pub(crate) served_by: Option<(String, String)>,
     pub(crate) started: Instant,
 }
 
@@ -38,7 +46,12 @@ impl PhaseCalls {
     pub(crate) fn new() -> Self {
         PhaseCalls {
             calls: 0,
-            usage: None,
+            retries: 0,
+            fallbacks: 0,
+            usage: TokenUsage::default(),
+            cost: Some(Decimal::ZERO),
+            unpriced: false,
+            served_by: None,
             started: Instant::now(),
         }
     }
@@ -48,6 +61,7 @@ impl PhaseCalls {
 pub(crate) struct Conversation<'a> {
     pub(crate) phase: Phase,
     pub(crate) config: &'a PhaseConfig,
+    pub(crate) prices: &'a PriceTable,
     pub(crate) emitter: &'a Emitter,
     pub(crate) calls: &'a mut PhaseCalls,
     pub(crate) messages: Vec<Message>,
@@ -67,19 +81,56 @@ impl Conversation<'_> {
         let stream = self.config.provider.chat(request).await?;
         let phase = self.phase;
         let emitter = self.emitter;
-        let response = provider::collect(stream, |text| {
-            if emitter.is_listening() {
-                emitter.emit(Event::TextDelta {
+        let response = provider::collect(stream, |chunk| {
+            if !emitter.is_listening() {
+                return;
+            }
+            match chunk {
+                ChatChunk::Delta { text } => emitter.emit(Event::TextDelta {
                     phase,
-                    text: text.to_string(),
-                });
+                    text: text.clone(),
+                }),
+                ChatChunk::Retry { attempt, reason } => emitter.emit(Event::Retry {
+                    phase,
+                    attempt: *attempt,
+                    reason: reason.clone(),
+                }),
+                ChatChunk::Fallback {
+                    from,
+                    to,
+                    model,
+                    reason,
+                } => emitter.emit(Event::Fallback {
+                    phase,
+                    from: from.clone(),
+                    to: to.clone(),
+                    model: model.clone(),
+                    reason: reason.clone(),
+                }),
+                ChatChunk::Usage { .. } => {}
             }
         })
         .await?;
-        match &mut self.calls.usage {
-            Some(u) => u.add(&response.usage),
-            None => self.calls.usage = Some(response.usage),
+        self.calls.retries += response.retries;
+        self.calls.fallbacks += response.fallbacks;
+        if response.served_by.is_some() {
+            self.calls.served_by.clone_from(&response.served_by);
         }
+        let model = response
+            .served_by
+            .as_ref()
+            .map_or(self.config.model.as_str(), |(_, m)| m.as_str());
+        match self
+            .prices
+            .cost(model, &response.usage, chrono::Utc::now().date_naive())
+        {
+            Some(c) => self.calls.cost = self.calls.cost.and_then(|sum| sum.checked_add(c)),
+            None => {
+                self.calls.cost = None;
+                self.calls.unpriced = true;
+            }
+        }
+        self.calls.usage.add(&response.usage);
         self.messages
             .push(Message::assistant(response.text.clone()));
         Ok(response.text)
@@ -99,13 +150,15 @@ impl Conversation<'_> {
             "Your answer could not be used: {first}. Reply with only the corrected JSON object."
         )));
         let text = self.ask().await?;
-        parse(&text).map_err(|second| Error::Provider {
-            provider: self.config.provider.name().to_string(),
-            reason: format!(
-                "the {} answer was still invalid after one repair: {second}",
-                self.phase
-            ),
-            retryable: false,
+        parse(&text).map_err(|second| {
+            Error::provider(
+                self.config.provider.name(),
+                format!(
+                    "the {} answer was still invalid after one repair: {second}",
+                    self.phase
+                ),
+                false,
+            )
         })
     }
 

@@ -30,7 +30,7 @@ mod types;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::provider::{Phase, Provider};
+use crate::provider::{Phase, PriceTable, Provider, UnpricedPolicy};
 use crate::statements::Statements;
 
 pub(crate) use events::Emitter;
@@ -176,16 +176,37 @@ fn slug(name: &str) -> String {
     if s.is_empty() { "client".into() } else { s }
 }
 
-/// The pipeline: a provider and model per phase (each optional), cheap to clone and share between tasks.
-#[derive(Debug, Clone, Default)]
+/// The pipeline: a provider and model per phase (each optional), the price table, cheap to clone and share
+/// between tasks.
+#[derive(Debug, Clone)]
 pub struct Pipeline {
     phases: Arc<[Option<PhaseConfig>; 3]>,
+    pub(crate) prices: Arc<PriceTable>,
+    unpriced: UnpricedPolicy,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        PipelineBuilder::default().build()
+    }
 }
 
 /// Builds a [`Pipeline`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PipelineBuilder {
     phases: [Option<PhaseConfig>; 3],
+    prices: PriceTable,
+    unpriced: UnpricedPolicy,
+}
+
+impl Default for PipelineBuilder {
+    fn default() -> Self {
+        PipelineBuilder {
+            phases: [None, None, None],
+            prices: PriceTable::defaults(),
+            unpriced: UnpricedPolicy::default(),
+        }
+    }
 }
 
 impl PipelineBuilder {
@@ -217,9 +238,23 @@ impl PipelineBuilder {
         )
     }
 
+    /// The price table used when a provider does not report a call's cost (default: [`PriceTable::defaults`]).
+    pub fn prices(mut self, prices: PriceTable) -> Self {
+        self.prices = prices;
+        self
+    }
+
+    /// What to do with a model that has no price (default: call it and flag its cost as unknown).
+    pub fn unpriced(mut self, policy: UnpricedPolicy) -> Self {
+        self.unpriced = policy;
+        self
+    }
+
     pub fn build(self) -> Pipeline {
         Pipeline {
             phases: Arc::new(self.phases),
+            prices: Arc::new(self.prices),
+            unpriced: self.unpriced,
         }
     }
 }
@@ -237,6 +272,39 @@ impl Pipeline {
     /// The configuration of a phase, if it has a provider.
     pub fn phase(&self, phase: Phase) -> Option<&PhaseConfig> {
         self.phases[phase as usize].as_ref()
+    }
+
+    /// The configured models that have no price today (they are refused or flagged, as configured).
+    pub fn unpriced_models(&self) -> Vec<String> {
+        let today = chrono::Utc::now().date_naive();
+        let mut models: Vec<String> = self
+            .phases
+            .iter()
+            .flatten()
+            .filter(|c| !self.prices.knows(&c.model, today))
+            .map(|c| c.model.clone())
+            .collect();
+        models.dedup();
+        models
+    }
+
+    /// A phase's configuration if it may be called; `Err(reason)` when the price policy refuses its model.
+    pub(crate) fn callable(
+        &self,
+        phase: Phase,
+    ) -> std::result::Result<Option<&PhaseConfig>, String> {
+        match self.phase(phase) {
+            Some(c)
+                if self.unpriced == UnpricedPolicy::Refuse
+                    && !self.prices.knows(&c.model, chrono::Utc::now().date_naive()) =>
+            {
+                Err(format!(
+                    "model `{}` has no known price and unpriced models are refused",
+                    c.model
+                ))
+            }
+            other => Ok(other),
+        }
     }
 
     /// Runs an analysis to its end.

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use rust_decimal::Decimal;
+use tracing::Instrument;
 
 use super::grounding::GroundingContext;
 use super::llm::{self, Conversation, PhaseCalls};
@@ -43,26 +44,59 @@ fn usage(pipeline: &Pipeline, phase: Phase, calls: &PhaseCalls, offline: bool) -
     let config = pipeline
         .phase(phase)
         .filter(|_| !offline || calls.calls > 0);
-    let tokens = calls.usage.clone().unwrap_or_default();
+    let (provider, model) = match (&calls.served_by, config) {
+        (Some((p, m)), _) => (p.clone(), m.clone()),
+        (None, Some(c)) => (c.provider.name().to_string(), c.model.clone()),
+        (None, None) => (OFFLINE_PROVIDER.to_string(), OFFLINE_MODEL.to_string()),
+    };
     PhaseUsage {
         phase,
-        provider: config.map_or(OFFLINE_PROVIDER.into(), |c| c.provider.name().to_string()),
-        model: config.map_or(OFFLINE_MODEL.into(), |c| c.model.clone()),
+        provider,
+        model,
         calls: calls.calls,
-        input_tokens: tokens.input_tokens,
-        output_tokens: tokens.output_tokens,
-        // No call, no cost; otherwise only what the provider reported (price tables come with the HTTP providers).
-        cost_usd: if calls.calls == 0 {
-            Some(Decimal::ZERO)
-        } else {
-            tokens.cost_usd
-        },
+        input_tokens: calls.usage.input_tokens,
+        output_tokens: calls.usage.output_tokens,
+        cost_usd: calls.cost,
         latency_ms: elapsed_ms(calls.started),
         cached: false,
+        retries: calls.retries,
+        fallbacks: calls.fallbacks,
+        unpriced: calls.unpriced,
+    }
+}
+
+/// The phase's configuration if it may be called; a refused (unpriced) model degrades the phase.
+fn callable<'p>(
+    pipeline: &'p Pipeline,
+    phase: Phase,
+    degraded: &mut Degradations,
+    emitter: &Emitter,
+) -> Option<&'p super::PhaseConfig> {
+    match pipeline.callable(phase) {
+        Ok(c) => c,
+        Err(reason) => {
+            degraded.add(emitter, phase, reason);
+            None
+        }
     }
 }
 
 fn finish_phase(emitter: &Emitter, usages: &mut Vec<PhaseUsage>, usage: PhaseUsage) {
+    // No client data here: ids, models, counts and money only.
+    tracing::info!(
+        phase = %usage.phase,
+        provider = %usage.provider,
+        model = %usage.model,
+        calls = usage.calls,
+        input_tokens = usage.input_tokens,
+        output_tokens = usage.output_tokens,
+        cost_usd = ?usage.cost_usd,
+        unpriced = usage.unpriced,
+        latency_ms = usage.latency_ms,
+        retries = usage.retries,
+        fallbacks = usage.fallbacks,
+        "phase finished"
+    );
     if emitter.is_listening() {
         emitter.emit(Event::PhaseFinished {
             usage: usage.clone(),
@@ -77,8 +111,33 @@ pub(crate) async fn run(
     emitter: &Emitter,
 ) -> Result<Analysis> {
     request.validate()?;
-    let started = Instant::now();
     let id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!("finops.analysis", analysis_id = %id, tenant = %request.tenant);
+    let result = run_phases(pipeline, request, emitter, id)
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| match &result {
+        Ok(a) => tracing::info!(
+            degraded = a.degraded,
+            grounded = a.validation.grounded,
+            report_source = ?a.report_source,
+            cache = ?a.cache,
+            total_cost_usd = ?a.total_cost_usd,
+            total_ms = a.timings.total_ms,
+            "analysis completed"
+        ),
+        Err(e) => tracing::warn!(code = e.code(), "analysis failed"),
+    });
+    result
+}
+
+async fn run_phases(
+    pipeline: &Pipeline,
+    request: AnalysisRequest,
+    emitter: &Emitter,
+    id: String,
+) -> Result<Analysis> {
+    let started = Instant::now();
     emitter.emit(Event::Queued {
         analysis_id: id.clone(),
     });
@@ -99,13 +158,14 @@ pub(crate) async fn run(
     });
     let mut calls = PhaseCalls::new();
     let mut offline_phase = true;
-    let plan: AnalysisPlan = match pipeline.phase(Phase::Analyst) {
+    let plan: AnalysisPlan = match callable(pipeline, Phase::Analyst, &mut degraded, emitter) {
         Some(config) => {
             let mut conv = Conversation {
                 phase: Phase::Analyst,
                 config,
                 emitter,
                 calls: &mut calls,
+                prices: &pipeline.prices,
                 messages: llm::analyst_messages(question, statements, language),
             };
             match conv
@@ -141,12 +201,13 @@ pub(crate) async fn run(
     let mut offline_phase = true;
     let mut computations: Vec<ComputationRecord> = offline::trend_computations(&plan, statements);
     let mut findings: Vec<Finding> = Vec::new();
-    if let Some(config) = pipeline.phase(Phase::Researcher) {
+    if let Some(config) = callable(pipeline, Phase::Researcher, &mut degraded, emitter) {
         let mut conv = Conversation {
             phase: Phase::Researcher,
             config,
             emitter,
             calls: &mut calls,
+            prices: &pipeline.prices,
             messages: llm::researcher_messages(question, &plan, &figures, statements),
         };
         let outcome = async {
@@ -199,13 +260,14 @@ pub(crate) async fn run(
         .iter()
         .map(|w| format!("{}: {}", w.field, w.message))
         .collect();
-    if let Some(config) = pipeline.phase(Phase::Validator) {
+    if let Some(config) = callable(pipeline, Phase::Validator, &mut degraded, emitter) {
         let count = findings.len();
         let mut conv = Conversation {
             phase: Phase::Validator,
             config,
             emitter,
             calls: &mut calls,
+            prices: &pipeline.prices,
             messages: llm::validator_messages(
                 question,
                 &plan,

@@ -215,6 +215,15 @@ pub struct PhaseUsage {
     pub latency_ms: u64,
     /// Answered from a cache, at no cost.
     pub cached: bool,
+    /// Attempts a resilience layer made again after a failure.
+    #[serde(default)]
+    pub retries: u32,
+    /// Times the call moved to the next provider of a fallback chain.
+    #[serde(default)]
+    pub fallbacks: u32,
+    /// A call used a model with no known price: `cost_usd` is unknown, not zero.
+    #[serde(default)]
+    pub unpriced: bool,
 }
 
 /// Where the analysis came from.
@@ -312,6 +321,20 @@ pub enum Event {
     CacheHit {
         outcome: CacheOutcome,
     },
+    /// A provider call failed and is tried again; discard this phase's text received so far.
+    Retry {
+        phase: Phase,
+        attempt: u32,
+        reason: String,
+    },
+    /// A provider failed and the next one of the chain is asked; discard this phase's text received so far.
+    Fallback {
+        phase: Phase,
+        from: String,
+        to: String,
+        model: String,
+        reason: String,
+    },
     /// A phase fell back to the offline analyst.
     Degraded {
         phase: Phase,
@@ -335,6 +358,8 @@ impl Event {
             Event::ComputationDone { .. } => "computation_done",
             Event::PhaseFinished { .. } => "phase_finished",
             Event::CacheHit { .. } => "cache_hit",
+            Event::Retry { .. } => "retry",
+            Event::Fallback { .. } => "fallback",
             Event::Degraded { .. } => "degraded",
             Event::Completed { .. } => "completed",
             Event::Failed { .. } => "failed",

@@ -4,6 +4,11 @@
 //! The trait is object-safe (`Arc<dyn Provider>`) and deliberately small: one streamed chat call. Retries, timeouts
 //! and fallbacks are composed around providers, never inside them.
 
+pub mod anthropic;
+pub mod http;
+pub mod openai_compat;
+pub mod pricing;
+pub mod resilience;
 mod scripted;
 
 use std::fmt;
@@ -16,6 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub use anthropic::Anthropic;
+pub use http::{ApiKey, HttpOptions};
+pub use openai_compat::OpenAiCompatible;
+pub use pricing::{ModelPrice, PriceTable, UnpricedPolicy};
 pub use scripted::{ScriptedProvider, ScriptedReply};
 
 /// The three phases of an analysis, each of which may use its own provider and model.
@@ -155,6 +164,16 @@ pub enum ChatChunk {
     Delta { text: String },
     /// Token usage for the call, usually sent once at the end.
     Usage { usage: TokenUsage },
+    /// A resilience layer is trying again after a failure: discard the text received so far.
+    Retry { attempt: u32, reason: String },
+    /// A fallback layer moved to the next provider: discard the text received so far.
+    Fallback {
+        from: String,
+        to: String,
+        /// The model the next provider is asked for.
+        model: String,
+        reason: String,
+    },
 }
 
 /// A streamed chat response. Dropping it cancels the call.
@@ -175,33 +194,48 @@ pub trait Provider: Send + Sync + fmt::Debug {
 /// A whole chat answer, collected from a stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChatResponse {
+    /// The final attempt's text (text from attempts that failed is discarded).
     pub text: String,
+    /// Usage summed over every attempt (failed attempts may still be billed).
     pub usage: TokenUsage,
+    /// How many times a layer retried.
+    pub retries: u32,
+    /// How many times a layer fell back to another provider.
+    pub fallbacks: u32,
+    /// The provider and model that gave the answer, when a fallback changed them.
+    pub served_by: Option<(String, String)>,
 }
 
-/// Reads a chat stream to its end, calling `on_delta` with each piece of text as it arrives.
+/// Reads a chat stream to its end, calling `on_chunk` with each chunk as it arrives (text deltas, usage, retries,
+/// fallbacks). A stream that fails returns the error: its partial text is never returned as an answer.
 pub async fn collect(
     mut stream: ChatStream,
-    mut on_delta: impl FnMut(&str),
+    mut on_chunk: impl FnMut(&ChatChunk),
 ) -> Result<ChatResponse> {
-    let mut text = String::new();
+    let mut response = ChatResponse::default();
     let mut total: Option<TokenUsage> = None;
     while let Some(chunk) = stream.next().await {
-        match chunk? {
-            ChatChunk::Delta { text: piece } => {
-                on_delta(&piece);
-                text.push_str(&piece);
-            }
+        let chunk = chunk?;
+        on_chunk(&chunk);
+        match chunk {
+            ChatChunk::Delta { text } => response.text.push_str(&text),
             ChatChunk::Usage { usage } => match &mut total {
                 Some(t) => t.add(&usage),
                 None => total = Some(usage),
             },
+            ChatChunk::Retry { .. } => {
+                response.text.clear();
+                response.retries += 1;
+            }
+            ChatChunk::Fallback { to, model, .. } => {
+                response.text.clear();
+                response.fallbacks += 1;
+                response.served_by = Some((to, model));
+            }
         }
     }
-    Ok(ChatResponse {
-        text,
-        usage: total.unwrap_or_default(),
-    })
+    response.usage = total.unwrap_or_default();
+    Ok(response)
 }
 
 #[cfg(test)]

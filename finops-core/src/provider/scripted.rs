@@ -19,6 +19,11 @@ pub enum ScriptedReply {
         usage: TokenUsage,
     },
     Fail(Error),
+    /// Streams these pieces, then fails: an answer that breaks mid-way.
+    Broken {
+        pieces: Vec<String>,
+        error: Error,
+    },
 }
 
 impl ScriptedReply {
@@ -143,12 +148,19 @@ impl Provider for ScriptedProvider {
             tokio::time::sleep(self.latency).await;
         }
         match reply {
-            None => Err(Error::Provider {
-                provider: self.name.clone(),
-                reason: format!("no scripted reply left for the {phase} phase"),
-                retryable: false,
-            }),
+            None => Err(Error::provider(
+                &self.name,
+                format!("no scripted reply left for the {phase} phase"),
+                false,
+            )),
             Some(ScriptedReply::Fail(e)) => Err(e),
+            Some(ScriptedReply::Broken { pieces, error }) => {
+                let chunks = pieces
+                    .into_iter()
+                    .map(|text| Ok(ChatChunk::Delta { text }))
+                    .chain(std::iter::once(Err(error)));
+                Ok(Box::pin(stream::iter(chunks)))
+            }
             Some(ScriptedReply::Text { pieces, usage }) => {
                 let chunks = pieces
                     .into_iter()
@@ -191,8 +203,10 @@ mod tests {
             .unwrap();
         assert_eq!(r.text, "a1");
         let mut deltas = 0;
-        let r = collect(p.chat(request(Phase::Analyst)).await.unwrap(), |_| {
-            deltas += 1
+        let r = collect(p.chat(request(Phase::Analyst)).await.unwrap(), |c| {
+            if matches!(c, crate::provider::ChatChunk::Delta { .. }) {
+                deltas += 1;
+            }
         })
         .await
         .unwrap();
@@ -205,14 +219,8 @@ mod tests {
 
     #[tokio::test]
     async fn injected_errors_are_returned() {
-        let p = ScriptedProvider::new().fail(
-            Phase::Validator,
-            Error::Provider {
-                provider: "x".into(),
-                reason: "HTTP 503".into(),
-                retryable: true,
-            },
-        );
+        let p =
+            ScriptedProvider::new().fail(Phase::Validator, Error::provider("x", "HTTP 503", true));
         let e = p.chat(request(Phase::Validator)).await.err().unwrap();
         assert!(matches!(
             e,

@@ -1,0 +1,255 @@
+//! What model calls cost: a price table in USD per million tokens, with the date each price took effect. A model
+//! with no known price is never silently charged $0 — the host chooses to refuse it or to flag it as unpriced.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::TokenUsage;
+use crate::error::{Error, Result};
+
+/// One model's prices from a date on, in USD per million tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    /// The first day this price applies.
+    pub effective: NaiveDate,
+    pub input_per_mtok: Decimal,
+    pub output_per_mtok: Decimal,
+    /// Cache reads; the input price when `None`.
+    #[serde(default)]
+    pub cached_input_per_mtok: Option<Decimal>,
+    /// Reasoning tokens; the output price when `None`.
+    #[serde(default)]
+    pub reasoning_per_mtok: Option<Decimal>,
+}
+
+impl ModelPrice {
+    /// The cost of a call. `input_tokens` includes cached ones and `output_tokens` includes reasoning ones (the
+    /// providers' convention, which finops's HTTP providers normalise to).
+    pub fn cost(&self, usage: &TokenUsage) -> Decimal {
+        let m = Decimal::from(1_000_000u32);
+        let cached = usage.cached_input_tokens.min(usage.input_tokens);
+        let reasoning = usage.reasoning_tokens.min(usage.output_tokens);
+        let input = Decimal::from(usage.input_tokens - cached) * self.input_per_mtok
+            + Decimal::from(cached) * self.cached_input_per_mtok.unwrap_or(self.input_per_mtok);
+        let output = Decimal::from(usage.output_tokens - reasoning) * self.output_per_mtok
+            + Decimal::from(reasoning) * self.reasoning_per_mtok.unwrap_or(self.output_per_mtok);
+        (input + output) / m
+    }
+
+    fn check(&self, model: &str) -> Result<()> {
+        let prices = [
+            Some(self.input_per_mtok),
+            Some(self.output_per_mtok),
+            self.cached_input_per_mtok,
+            self.reasoning_per_mtok,
+        ];
+        // Token counts are u64; capping prices keeps `cost` far from Decimal's overflow.
+        let limit = Decimal::from(1_000_000u32);
+        if prices
+            .iter()
+            .flatten()
+            .any(|p| p.is_sign_negative() || *p > limit)
+        {
+            return Err(Error::invalid_argument(
+                format!("prices.{model}"),
+                "prices must be between 0 and 1,000,000 USD per million tokens",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What to do with a model that has no price.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnpricedPolicy {
+    /// Call it, and report its cost as unknown (`cost_usd: null`, `unpriced: true`).
+    #[default]
+    Flag,
+    /// Do not call it: the phase falls back to the offline analyst.
+    Refuse,
+}
+
+/// Prices per model id (as the provider names the model), each with its history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PriceTable {
+    models: HashMap<String, Vec<ModelPrice>>,
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap_or(Decimal::ZERO)
+}
+
+fn date(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap_or(NaiveDate::MIN)
+}
+
+impl PriceTable {
+    /// A table with no prices.
+    pub fn empty() -> Self {
+        PriceTable::default()
+    }
+
+    /// Prices of the default models, from the vendors' published list prices on the date shown. OpenRouter
+    /// reports each call's actual cost, which is preferred over this table; a host with negotiated prices sets
+    /// its own.
+    pub fn defaults() -> Self {
+        let sonnet = ModelPrice {
+            effective: date(2025, 9, 29),
+            input_per_mtok: d("3"),
+            output_per_mtok: d("15"),
+            cached_input_per_mtok: Some(d("0.30")),
+            reasoning_per_mtok: None,
+        };
+        let deepseek = ModelPrice {
+            effective: date(2025, 9, 29),
+            input_per_mtok: d("0.28"),
+            output_per_mtok: d("0.42"),
+            cached_input_per_mtok: Some(d("0.028")),
+            reasoning_per_mtok: None,
+        };
+        let mut t = PriceTable::empty();
+        for model in ["anthropic/claude-sonnet-4.5", "claude-sonnet-4-5"] {
+            t.models.insert(model.into(), vec![sonnet.clone()]);
+        }
+        for model in ["deepseek/deepseek-chat", "deepseek-chat"] {
+            t.models.insert(model.into(), vec![deepseek.clone()]);
+        }
+        t
+    }
+
+    /// Adds (or replaces, for the same effective date) a model's price.
+    pub fn set(&mut self, model: impl Into<String>, price: ModelPrice) -> Result<()> {
+        let model = model.into();
+        if model.trim().is_empty() {
+            return Err(Error::invalid_argument(
+                "prices",
+                "a model id must not be empty",
+            ));
+        }
+        price.check(&model)?;
+        let history = self.models.entry(model).or_default();
+        history.retain(|p| p.effective != price.effective);
+        history.push(price);
+        history.sort_by_key(|p| p.effective);
+        Ok(())
+    }
+
+    /// The price in effect for a model on a day.
+    pub fn price(&self, model: &str, on: NaiveDate) -> Option<&ModelPrice> {
+        self.models
+            .get(model)?
+            .iter()
+            .rev()
+            .find(|p| p.effective <= on)
+    }
+
+    /// Whether a model has a price on a day.
+    pub fn knows(&self, model: &str, on: NaiveDate) -> bool {
+        self.price(model, on).is_some()
+    }
+
+    /// A call's cost: what the provider reported if it did, else the table's price, else `None` (unpriced).
+    pub fn cost(&self, model: &str, usage: &TokenUsage, on: NaiveDate) -> Option<Decimal> {
+        usage
+            .cost_usd
+            .or_else(|| self.price(model, on).map(|p| p.cost(usage)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(input: u64, cached: u64, output: u64) -> TokenUsage {
+        TokenUsage {
+            input_tokens: input,
+            output_tokens: output,
+            cached_input_tokens: cached,
+            ..TokenUsage::default()
+        }
+    }
+
+    #[test]
+    fn default_prices_cost_calls_exactly() {
+        let t = PriceTable::defaults();
+        let today = date(2026, 11, 24);
+        // 2,000 input tokens (500 cached) and 800 output on Sonnet 4.5: 1500*3 + 500*0.3 + 800*15, per million.
+        let c = t
+            .cost("anthropic/claude-sonnet-4.5", &usage(2000, 500, 800), today)
+            .unwrap();
+        assert_eq!(c, d("0.01665"));
+        let c = t
+            .cost(
+                "deepseek/deepseek-chat",
+                &usage(1_000_000, 0, 1_000_000),
+                today,
+            )
+            .unwrap();
+        assert_eq!(c, d("0.70"));
+    }
+
+    #[test]
+    fn provider_reported_cost_wins_and_unknown_models_are_unpriced_not_free() {
+        let t = PriceTable::defaults();
+        let today = date(2026, 11, 24);
+        let mut u = usage(100, 0, 100);
+        u.cost_usd = Some(d("0.0042"));
+        assert_eq!(
+            t.cost("anthropic/claude-sonnet-4.5", &u, today),
+            Some(d("0.0042"))
+        );
+        assert_eq!(t.cost("mystery/model", &usage(100, 0, 100), today), None);
+        // Before a price took effect, there is no price either.
+        assert_eq!(
+            t.cost("deepseek-chat", &usage(1, 0, 1), date(2024, 1, 1)),
+            None
+        );
+    }
+
+    #[test]
+    fn price_history_picks_the_price_in_effect() {
+        let mut t = PriceTable::empty();
+        let p = |day: u32, input: &str| ModelPrice {
+            effective: date(2026, 1, day),
+            input_per_mtok: d(input),
+            output_per_mtok: d("1"),
+            cached_input_per_mtok: None,
+            reasoning_per_mtok: None,
+        };
+        t.set("m", p(20, "2")).unwrap();
+        t.set("m", p(1, "1")).unwrap();
+        assert_eq!(
+            t.price("m", date(2026, 1, 10)).unwrap().input_per_mtok,
+            d("1")
+        );
+        assert_eq!(
+            t.price("m", date(2026, 1, 20)).unwrap().input_per_mtok,
+            d("2")
+        );
+        let mut bad = p(1, "-1");
+        assert_eq!(
+            t.set("m", bad.clone()).unwrap_err().field(),
+            Some("prices.m")
+        );
+        bad.input_per_mtok = d("1");
+        assert!(t.set(" ", bad).is_err());
+    }
+
+    #[test]
+    fn reasoning_tokens_use_their_own_price_when_given() {
+        let p = ModelPrice {
+            effective: date(2026, 1, 1),
+            input_per_mtok: d("1"),
+            output_per_mtok: d("10"),
+            cached_input_per_mtok: None,
+            reasoning_per_mtok: Some(d("20")),
+        };
+        let mut u = usage(0, 0, 1_000_000);
+        u.reasoning_tokens = 250_000;
+        assert_eq!(p.cost(&u), d("12.5"));
+    }
+}
