@@ -6,8 +6,10 @@
 //! ```
 //!
 //! `--metrics-only` prints every figure of every period. Otherwise the three-phase pipeline answers `--question`
-//! (a financial health check when absent) and prints the Markdown report and a one-line summary; with no provider
-//! configured the offline analyst writes it. `--json` prints the figures or the whole `Analysis` as JSON.
+//! (a financial health check when absent) and prints the Markdown report and a one-line summary. Providers come
+//! from the environment (`OPENROUTER_API_KEY`, `ANTHROPIC_API_KEY`, `DEEPSEEK_API_KEY`, `OPENAI_API_KEY`,
+//! `FINOPS_OPENAI_BASE_URL`, `FINOPS_MODEL_*`: see `finops_core::config`); with none, the offline analyst writes
+//! the report. `--json` prints the figures or the whole `Analysis` as JSON.
 //!
 //! Exit codes: 0 success, 2 bad input (an error naming the field on stderr, nothing on stdout), 1 other failure.
 
@@ -15,8 +17,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
+use finops_core::config::Settings;
 use finops_core::metrics::{self, Figure, Unit};
-use finops_core::pipeline::{Analysis, AnalysisRequest, Language, Pipeline};
+use finops_core::pipeline::{Analysis, AnalysisRequest, Language};
 use finops_core::{Decimal, Error, Statements};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -135,7 +138,13 @@ fn run(args: &Args) -> Result<String, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let analysis = runtime.block_on(pipeline().analyze(request))?;
+    let settings = Settings::from_env()?;
+    if settings.has_provider() {
+        for route in settings.routes() {
+            eprintln!("route: {route}");
+        }
+    }
+    let analysis = runtime.block_on(settings.pipeline()?.analyze(request))?;
     if args.json {
         return serde_json::to_string_pretty(&analysis).map_err(|e| Error::Internal(e.to_string()));
     }
@@ -144,11 +153,6 @@ fn run(args: &Args) -> Result<String, Error> {
         analysis.report.trim_end(),
         summary(&analysis)
     ))
-}
-
-/// The pipeline this host runs: the offline analyst until HTTP providers are configured.
-fn pipeline() -> Pipeline {
-    Pipeline::offline()
 }
 
 /// One line: figures, cost, cache outcome, who wrote the report, and whether anything degraded.

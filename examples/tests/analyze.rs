@@ -5,12 +5,28 @@
 use std::process::{Command, Output};
 
 fn analyze(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_analyze"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_analyze"));
+    // These tests check the offline analyst: no provider may leak in from the caller's environment.
+    for var in PROVIDER_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run analyze")
 }
+
+const PROVIDER_VARS: &[&str] = &[
+    "OPENROUTER_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "FINOPS_OPENAI_BASE_URL",
+    "FINOPS_MODEL_ANALYST",
+    "FINOPS_MODEL_RESEARCHER",
+    "FINOPS_MODEL_VALIDATOR",
+    "FINOPS_UNPRICED",
+];
 
 const BISTRO: &str = "data/bistro-saint-denis.json";
 
@@ -184,4 +200,56 @@ fn question_mode_json_is_the_analysis_and_the_default_is_a_health_check() {
         text.contains("### Chiffres clés") && text.contains("Ratio de liquidité générale"),
         "{text}"
     );
+}
+
+#[test]
+fn a_bad_provider_setting_exits_2_naming_the_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze"))
+        .args(["--statements", BISTRO, "--question", "marges"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("OPENROUTER_API_KEY", "has a space")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("OPENROUTER_API_KEY") && !err.contains("has a space"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_provider_degrades_to_the_offline_report() {
+    // Port 9 (discard) on loopback: nothing listens, so every call fails fast and the offline analyst answers.
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze"))
+        .args([
+            "--statements",
+            BISTRO,
+            "--question",
+            "Analyse la rentabilité",
+            "--json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("FINOPS_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["report_source"], "offline");
+    assert_eq!(a["degraded"], true);
+    assert!(
+        a["degraded_reason"]
+            .as_str()
+            .unwrap()
+            .contains("could not connect"),
+        "{}",
+        a["degraded_reason"]
+    );
+    assert_eq!(a["usage"][0]["provider"], "local");
+    assert_eq!(a["usage"][0]["calls"], 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("route: analyst: local local"));
 }
