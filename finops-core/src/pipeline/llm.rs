@@ -81,7 +81,34 @@ impl Conversation<'_> {
         let stream = self.config.provider.chat(request).await?;
         let phase = self.phase;
         let emitter = self.emitter;
-        let response = provider::collect(stream, |chunk| {
+        let prices = self.prices;
+        let today = chrono::Utc::now().date_naive();
+        let calls = &mut *self.calls;
+        // The model answering now: a fallback changes it, and each usage is priced at its own model.
+        let mut model = self.config.model.clone();
+        // Counted from the chunks, so retries, fallbacks and tokens of a call that finally fails are not lost.
+        let result = provider::collect(stream, |chunk| {
+            match chunk {
+                ChatChunk::Delta { .. } => {}
+                ChatChunk::Usage { usage } => {
+                    match prices.cost(&model, usage, today) {
+                        Some(c) => calls.cost = calls.cost.and_then(|sum| sum.checked_add(c)),
+                        None => {
+                            calls.cost = None;
+                            calls.unpriced = true;
+                        }
+                    }
+                    calls.usage.add_tokens(usage);
+                }
+                ChatChunk::Retry { .. } => calls.retries += 1,
+                ChatChunk::Fallback {
+                    to, model: next, ..
+                } => {
+                    calls.fallbacks += 1;
+                    calls.served_by = Some((to.clone(), next.clone()));
+                    model.clone_from(next);
+                }
+            }
             if !emitter.is_listening() {
                 return;
             }
@@ -110,27 +137,8 @@ impl Conversation<'_> {
                 ChatChunk::Usage { .. } => {}
             }
         })
-        .await?;
-        self.calls.retries += response.retries;
-        self.calls.fallbacks += response.fallbacks;
-        if response.served_by.is_some() {
-            self.calls.served_by.clone_from(&response.served_by);
-        }
-        let model = response
-            .served_by
-            .as_ref()
-            .map_or(self.config.model.as_str(), |(_, m)| m.as_str());
-        match self
-            .prices
-            .cost(model, &response.usage, chrono::Utc::now().date_naive())
-        {
-            Some(c) => self.calls.cost = self.calls.cost.and_then(|sum| sum.checked_add(c)),
-            None => {
-                self.calls.cost = None;
-                self.calls.unpriced = true;
-            }
-        }
-        self.calls.usage.add(&response.usage);
+        .await;
+        let response = result?;
         self.messages
             .push(Message::assistant(response.text.clone()));
         Ok(response.text)

@@ -141,6 +141,16 @@ pub struct TokenUsage {
 }
 
 impl TokenUsage {
+    /// Adds another usage's token counts (not its cost).
+    pub fn add_tokens(&mut self, other: &TokenUsage) {
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.cached_input_tokens = self
+            .cached_input_tokens
+            .saturating_add(other.cached_input_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
+    }
+
     /// Adds another call's usage. A summed cost is known only if every part's cost was.
     pub fn add(&mut self, other: &TokenUsage) {
         self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
