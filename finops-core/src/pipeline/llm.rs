@@ -37,6 +37,7 @@ pub(crate) struct PhaseCalls {
     /// Summed over calls; `None` once a call could not be priced.
     pub(crate) cost: Option<Decimal>,
     pub(crate) unpriced: bool,
+    pub(crate) usage_missing: bool,
     /// The provider and model that answered last, when a fallback changed them.
     pub(crate) served_by: Option<(String, String)>,
     pub(crate) started: Instant,
@@ -51,6 +52,7 @@ impl PhaseCalls {
             usage: TokenUsage::default(),
             cost: Some(Decimal::ZERO),
             unpriced: false,
+            usage_missing: false,
             served_by: None,
             started: Instant::now(),
         }
@@ -86,11 +88,13 @@ impl Conversation<'_> {
         let calls = &mut *self.calls;
         // The model answering now: a fallback changes it, and each usage is priced at its own model.
         let mut model = self.config.model.clone();
+        let mut saw_usage = false;
         // Counted from the chunks, so retries, fallbacks and tokens of a call that finally fails are not lost.
         let result = provider::collect(stream, |chunk| {
             match chunk {
                 ChatChunk::Delta { .. } => {}
                 ChatChunk::Usage { usage } => {
+                    saw_usage = true;
                     match prices.cost(&model, usage, today) {
                         Some(c) => calls.cost = calls.cost.and_then(|sum| sum.checked_add(c)),
                         None => {
@@ -139,6 +143,11 @@ impl Conversation<'_> {
         })
         .await;
         let response = result?;
+        if !saw_usage {
+            // Some servers (llama-cpp-python when streaming) report no usage: tokens and cost are unknown, not 0.
+            self.calls.usage_missing = true;
+            self.calls.cost = None;
+        }
         self.messages
             .push(Message::assistant(response.text.clone()));
         Ok(response.text)

@@ -62,6 +62,7 @@ fn usage(pipeline: &Pipeline, phase: Phase, calls: &PhaseCalls, offline: bool) -
         retries: calls.retries,
         fallbacks: calls.fallbacks,
         unpriced: calls.unpriced,
+        usage_missing: calls.usage_missing,
     }
 }
 
@@ -92,6 +93,7 @@ fn finish_phase(emitter: &Emitter, usages: &mut Vec<PhaseUsage>, usage: PhaseUsa
         output_tokens = usage.output_tokens,
         cost_usd = ?usage.cost_usd,
         unpriced = usage.unpriced,
+        usage_missing = usage.usage_missing,
         latency_ms = usage.latency_ms,
         retries = usage.retries,
         fallbacks = usage.fallbacks,

@@ -224,6 +224,9 @@ pub struct PhaseUsage {
     /// A call used a model with no known price: `cost_usd` is unknown, not zero.
     #[serde(default)]
     pub unpriced: bool,
+    /// A call's answer came with no token usage: its tokens and cost are unknown, not zero.
+    #[serde(default)]
+    pub usage_missing: bool,
 }
 
 /// Where the analysis came from.
