@@ -564,3 +564,72 @@ fn the_analysis_json_contract_has_stable_field_names() {
     let back: finops_core::Analysis = serde_json::from_value(v).unwrap();
     assert_eq!(back, a);
 }
+
+/// Collects everything the `tracing` subscriber writes.
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn traces_carry_usage_and_cost_but_no_client_data() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let s = bistro();
+    let (p, _) = pipeline(
+        ScriptedProvider::new()
+            .reply(Phase::Analyst, PLAN)
+            .reply(Phase::Researcher, RESEARCH_1)
+            .reply(Phase::Researcher, RESEARCH_2)
+            .reply(Phase::Validator, validated(&grounded_report(&s))),
+    );
+    let question = "Is the bistro of Mme Tremblay more profitable than last year?";
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let a = tracing::subscriber::with_default(subscriber, || {
+        rt.block_on(p.analyze(AnalysisRequest::new(s, question).tenant("firm-7")))
+    })
+    .unwrap();
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches("phase finished").count(), 3, "{text}");
+    assert!(text.contains("analysis completed"));
+    for field in [
+        "phase=researcher",
+        "provider=scripted",
+        "model=research-model",
+        "input_tokens=200",
+        "retries=0",
+        "tenant=firm-7",
+    ] {
+        assert!(text.contains(field), "missing {field} in:\n{text}");
+    }
+    assert!(text.contains(&a.id));
+    // No client data: not the question, the company, or any amount from the statements or the report.
+    for secret in [
+        "Tremblay",
+        "Bistro",
+        "bistro",
+        "3331832",
+        "3,331,833",
+        &a.report[..20],
+    ] {
+        assert!(
+            !text.contains(secret),
+            "`{secret}` leaked into traces:\n{text}"
+        );
+    }
+}
