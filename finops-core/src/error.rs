@@ -67,6 +67,10 @@ pub enum Error {
         retry_after: Option<std::time::Duration>,
     },
 
+    /// The principal may not do this (another tenant, or a Client outside its own company).
+    #[error("access denied: {reason}")]
+    AccessDenied { reason: String },
+
     /// The analysis was cancelled before it finished.
     #[error("analysis cancelled")]
     Cancelled,
@@ -95,6 +99,7 @@ impl Error {
             Error::InvalidExpression { .. } => "invalid_expression",
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::Provider { .. } => "provider",
+            Error::AccessDenied { .. } => "access_denied",
             Error::Cancelled => "cancelled",
             Error::Internal(_) => "internal",
         }

@@ -16,10 +16,12 @@
 //! ```
 
 pub mod config;
+pub mod embed;
 pub mod error;
 pub mod metrics;
 pub mod pipeline;
 pub mod provider;
+pub mod security;
 pub mod statements;
 
 #[cfg(test)]

@@ -71,6 +71,8 @@ pub struct AnalysisRequest {
     pub tenant: String,
     /// The client company; a slug of the company name when `None`.
     pub client: Option<String>,
+    /// Who asks; checked against tenant and client when set.
+    pub principal: Option<crate::security::Principal>,
 }
 
 /// Longest question accepted, in characters.
@@ -86,6 +88,7 @@ impl AnalysisRequest {
             language: None,
             tenant: "default".into(),
             client: None,
+            principal: None,
         }
     }
 
@@ -101,6 +104,17 @@ impl AnalysisRequest {
 
     pub fn client(mut self, client: impl Into<String>) -> Self {
         self.client = Some(client.into());
+        self
+    }
+
+    /// Runs as `principal`: its tenant, and for a Client its own company. [`Pipeline::analyze`] refuses a
+    /// principal that may not see the request's client with [`Error::AccessDenied`].
+    pub fn principal(mut self, principal: crate::security::Principal) -> Self {
+        self.tenant.clone_from(&principal.tenant);
+        if self.client.is_none() {
+            self.client.clone_from(&principal.client);
+        }
+        self.principal = Some(principal);
         self
     }
 
@@ -131,6 +145,9 @@ impl AnalysisRequest {
         if let Some(client) = &self.client {
             check_id("client", client)?;
         }
+        if let Some(p) = &self.principal {
+            p.authorize(&self.tenant, &self.client_id())?;
+        }
         Ok(())
     }
 
@@ -143,7 +160,7 @@ impl AnalysisRequest {
     }
 }
 
-fn check_id(field: &str, id: &str) -> Result<()> {
+pub(crate) fn check_id(field: &str, id: &str) -> Result<()> {
     if id.is_empty() {
         return Err(Error::invalid_argument(field, "must not be empty"));
     }

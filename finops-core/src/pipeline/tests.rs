@@ -269,3 +269,29 @@ fn client_id_defaults_to_a_slug_of_the_company() {
     assert_eq!(r.client_id(), "bistro-saint-denis-inc");
     assert_eq!(r.client("c-42").client_id(), "c-42");
 }
+
+#[test]
+fn a_principal_scopes_the_analysis() {
+    use crate::security::{Principal, Role};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let client = Principal::new("firm-1", Role::Client, Some("bistro".into())).unwrap();
+    let a = rt
+        .block_on(
+            Pipeline::offline()
+                .analyze(AnalysisRequest::new(bistro(), "marges").principal(client.clone())),
+        )
+        .unwrap();
+    assert_eq!((a.tenant.as_str(), a.client.as_str()), ("firm-1", "bistro"));
+    let e = rt
+        .block_on(
+            Pipeline::offline().analyze(
+                AnalysisRequest::new(bistro(), "marges")
+                    .client("other-co")
+                    .principal(client),
+            ),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "access_denied");
+}

@@ -1,0 +1,129 @@
+//! Tenants (CPA firms), roles and client scope.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A principal's role within its firm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages the firm: keys, erasure, audit export.
+    Admin,
+    /// A CPA of the firm: works on every client of the firm.
+    Cpa,
+    /// A client company's user: sees only its own company.
+    Client,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Admin => "admin",
+            Role::Cpa => "cpa",
+            Role::Client => "client",
+        })
+    }
+}
+
+impl FromStr for Role {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "cpa" => Ok(Role::Cpa),
+            "client" => Ok(Role::Client),
+            _ => Err(Error::invalid_argument(
+                "role",
+                format!("unknown role `{s}`: expected admin, cpa or client"),
+            )),
+        }
+    }
+}
+
+/// Who is asking: a tenant (CPA firm), a role, and for a `Client` the one client company it may see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub tenant: String,
+    pub role: Role,
+    /// Required for `Client`; ignored for `Cpa` and `Admin`, who see every client of their firm.
+    pub client: Option<String>,
+}
+
+impl Principal {
+    /// A principal; a `Client` without a client scope, or a malformed id, is refused.
+    pub fn new(tenant: impl Into<String>, role: Role, client: Option<String>) -> Result<Self> {
+        let p = Principal {
+            tenant: tenant.into(),
+            role,
+            client,
+        };
+        crate::pipeline::check_id("tenant", &p.tenant)?;
+        match (&p.client, role) {
+            (None, Role::Client) => {
+                return Err(Error::invalid_argument(
+                    "client",
+                    "a Client principal needs the client company it belongs to",
+                ));
+            }
+            (Some(c), _) => crate::pipeline::check_id("client", c)?,
+            (None, _) => {}
+        }
+        Ok(p)
+    }
+
+    pub fn cpa(tenant: impl Into<String>) -> Result<Self> {
+        Self::new(tenant, Role::Cpa, None)
+    }
+
+    /// Whether this principal may see or create analyses of `client` in `tenant`; a denial names why.
+    pub fn authorize(&self, tenant: &str, client: &str) -> Result<()> {
+        if self.tenant != tenant {
+            return Err(Error::AccessDenied {
+                reason: format!(
+                    "principal of tenant `{}` may not act in tenant `{tenant}`",
+                    self.tenant
+                ),
+            });
+        }
+        if self.role == Role::Client && self.client.as_deref() != Some(client) {
+            return Err(Error::AccessDenied {
+                reason: format!("a Client principal may only see its own company, not `{client}`"),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_see_only_their_company_and_nobody_crosses_tenants() {
+        let cpa = Principal::cpa("firm-a").unwrap();
+        assert!(cpa.authorize("firm-a", "any-client").is_ok());
+        assert_eq!(
+            cpa.authorize("firm-b", "x").unwrap_err().code(),
+            "access_denied"
+        );
+        let client = Principal::new("firm-a", Role::Client, Some("bistro".into())).unwrap();
+        assert!(client.authorize("firm-a", "bistro").is_ok());
+        assert!(client.authorize("firm-a", "other").is_err());
+        assert_eq!(
+            Principal::new("firm-a", Role::Client, None)
+                .unwrap_err()
+                .field(),
+            Some("client")
+        );
+        assert_eq!(
+            Principal::cpa("bad tenant").unwrap_err().field(),
+            Some("tenant")
+        );
+        assert_eq!("auditor".parse::<Role>().unwrap_err().field(), Some("role"));
+    }
+}
