@@ -109,6 +109,15 @@ impl ScriptedProvider {
         self
     }
 
+    /// Queues a reply without consuming the provider (for hosts that hold it behind a shared reference).
+    pub fn enqueue(&self, phase: Phase, reply: ScriptedReply) {
+        self.lock()
+            .replies
+            .entry(phase)
+            .or_default()
+            .push_back(reply);
+    }
+
     /// Waits this long before answering each call.
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = latency;

@@ -1,0 +1,206 @@
+"""Type stubs for the finops Python package (the Rust extension `finops._finops`)."""
+
+import os
+from decimal import Decimal
+from typing import Any, AsyncIterator, Awaitable, Dict, List, Literal, Mapping, Optional, Protocol, Sequence, Union
+
+__version__: str
+
+StatementsSource = Union[str, bytes, Mapping[str, Any], "os.PathLike[str]", "Statements"]
+"""JSON text (a str starting with `{`), bytes, a dict, a path, or a parsed `Statements`."""
+
+PhaseName = Literal["analyst", "researcher", "validator"]
+EventType = Literal[
+    "queued",
+    "phase_started",
+    "text_delta",
+    "retry",
+    "fallback",
+    "computation_done",
+    "phase_finished",
+    "cache_hit",
+    "degraded",
+    "completed",
+    "failed",
+]
+
+class FinopsError(Exception):
+    code: str
+
+class InvalidStatementsError(FinopsError):
+    field: str
+    reason: str
+    issues: List[Dict[str, str]]
+
+class InvalidExpressionError(FinopsError):
+    expression: str
+    position: int
+    reason: str
+
+class InvalidArgumentError(FinopsError):
+    field: str
+    reason: str
+
+class ProviderError(FinopsError):
+    provider: str
+    reason: str
+    retryable: bool
+    status: Optional[int]
+    retry_after: Optional[float]
+
+class RateLimitedError(ProviderError): ...
+class AccessDeniedError(FinopsError):
+    reason: str
+
+class AnalysisCancelledError(FinopsError): ...
+class InternalError(FinopsError): ...
+
+class Statements:
+    def __init__(self, source: StatementsSource) -> None: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def periods(self) -> List[str]: ...
+    @property
+    def warnings(self) -> List[Dict[str, str]]: ...
+
+def compute_metrics(statements: StatementsSource) -> List[Dict[str, Any]]: ...
+def evaluate(statements: StatementsSource, expression: str, period: str) -> Dict[str, Any]: ...
+
+class Principal:
+    def __init__(self, tenant: str, role: Literal["admin", "cpa", "client"], client: Optional[str] = None) -> None: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def client(self) -> Optional[str]: ...
+
+class Analysis:
+    @property
+    def id(self) -> str: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def client(self) -> str: ...
+    @property
+    def question(self) -> str: ...
+    @property
+    def language(self) -> Literal["fr", "en"]: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def report(self) -> str: ...
+    @property
+    def report_source(self) -> Literal["validator", "validator_repaired", "offline"]: ...
+    @property
+    def degraded(self) -> bool: ...
+    @property
+    def degraded_reason(self) -> Optional[str]: ...
+    @property
+    def total_cost_usd(self) -> Optional[Decimal]: ...
+    @property
+    def grounded(self) -> bool: ...
+    @property
+    def plan(self) -> Dict[str, Any]: ...
+    @property
+    def figures(self) -> List[Dict[str, Any]]: ...
+    @property
+    def computations(self) -> List[Dict[str, Any]]: ...
+    @property
+    def findings(self) -> List[Dict[str, Any]]: ...
+    @property
+    def validation(self) -> Dict[str, Any]: ...
+    @property
+    def usage(self) -> List[Dict[str, Any]]: ...
+    @property
+    def cache(self) -> str: ...
+    @property
+    def timings(self) -> Dict[str, int]: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    def to_json(self) -> str: ...
+
+class Event:
+    @property
+    def type(self) -> EventType: ...
+    @property
+    def phase(self) -> Optional[PhaseName]: ...
+    @property
+    def text(self) -> Optional[str]: ...
+    @property
+    def reason(self) -> Optional[str]: ...
+    @property
+    def analysis(self) -> Optional[Analysis]: ...
+    @property
+    def error(self) -> Optional[Dict[str, Any]]: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+class EventStream:
+    def __aiter__(self) -> "EventStream": ...
+    def __anext__(self) -> Awaitable[Event]: ...
+
+class ChatRequest(Protocol):
+    """What a provider's `chat` receives (a dict with these keys)."""
+
+class Provider(Protocol):
+    """A provider written in Python: `chat(request)` returns a str or a dict with `text` and optionally
+    `input_tokens`, `output_tokens`, `cost_usd`; it may be `async`. Raise an exception with `retryable = True` for
+    a failure worth retrying."""
+
+    def chat(self, request: Dict[str, Any]) -> Any: ...
+
+class Embedder(Protocol):
+    dimensions: int
+
+    def embed(self, texts: List[str]) -> Any: ...
+
+class ScriptedProvider:
+    def __init__(self, *, latency: float = 0.0) -> None: ...
+    def reply(self, phase: PhaseName, text: str, *, input_tokens: int = 100, output_tokens: int = 50) -> None: ...
+    def fail(self, phase: PhaseName, message: str, *, retryable: bool = False) -> None: ...
+    def remaining(self, phase: PhaseName) -> int: ...
+
+class Finops:
+    def __init__(
+        self,
+        *,
+        provider: Optional[Union[Provider, ScriptedProvider]] = None,
+        models: Optional[Mapping[PhaseName, str]] = None,
+        embedder: Optional[Embedder] = None,
+        offline: bool = False,
+    ) -> None: ...
+    @staticmethod
+    def from_env() -> "Finops": ...
+    @property
+    def routes(self) -> List[str]: ...
+    def analyze(
+        self,
+        statements: StatementsSource,
+        question: str,
+        *,
+        language: Optional[Literal["fr", "en"]] = None,
+        tenant: Optional[str] = None,
+        client: Optional[str] = None,
+        principal: Optional[Principal] = None,
+    ) -> Awaitable[Analysis]: ...
+    def analyze_sync(
+        self,
+        statements: StatementsSource,
+        question: str,
+        *,
+        language: Optional[Literal["fr", "en"]] = None,
+        tenant: Optional[str] = None,
+        client: Optional[str] = None,
+        principal: Optional[Principal] = None,
+    ) -> Analysis: ...
+    def stream(
+        self,
+        statements: StatementsSource,
+        question: str,
+        *,
+        language: Optional[Literal["fr", "en"]] = None,
+        tenant: Optional[str] = None,
+        client: Optional[str] = None,
+        principal: Optional[Principal] = None,
+    ) -> EventStream: ...
+    def embed(self, texts: Sequence[str]) -> Awaitable[List[List[float]]]: ...

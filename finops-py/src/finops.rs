@@ -1,0 +1,280 @@
+//! `finops.Finops`: configuration and the analysis entry points (async, sync and streamed).
+
+use std::sync::Arc;
+
+use finops_core::config::Settings;
+use finops_core::embed::{Embedder, HashingEmbedder};
+use finops_core::pipeline::{AnalysisRequest, Language, PhaseConfig, Pipeline};
+use finops_core::provider::{Phase, Provider};
+use finops_core::security::{Principal, Role};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::analysis::{PyAnalysis, PyEventStream};
+use crate::convert::statements;
+use crate::errors::{invalid_argument, to_py};
+use crate::provider::{PyEmbedder, PyProvider, PyScriptedProvider};
+
+/// Who is asking: a tenant (CPA firm), a role (`admin`, `cpa`, `client`), and for a client its company.
+#[pyclass(module = "finops", name = "Principal", frozen)]
+pub(crate) struct PyPrincipal {
+    inner: Principal,
+}
+
+#[pymethods]
+impl PyPrincipal {
+    #[new]
+    #[pyo3(signature = (tenant, role, client = None))]
+    fn new(tenant: String, role: &str, client: Option<String>) -> PyResult<Self> {
+        let role: Role = role.parse().map_err(to_py)?;
+        Ok(PyPrincipal {
+            inner: Principal::new(tenant, role, client).map_err(to_py)?,
+        })
+    }
+    #[getter]
+    fn tenant(&self) -> &str {
+        &self.inner.tenant
+    }
+    #[getter]
+    fn role(&self) -> String {
+        self.inner.role.to_string()
+    }
+    #[getter]
+    fn client(&self) -> Option<&str> {
+        self.inner.client.as_deref()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Principal(tenant={:?}, role={:?}, client={:?})",
+            self.inner.tenant,
+            self.role(),
+            self.inner.client
+        )
+    }
+}
+
+/// The SDK: a pipeline (providers per phase, or the offline analyst) and an embedder.
+#[pyclass(module = "finops", name = "Finops", frozen)]
+pub(crate) struct PyFinops {
+    pipeline: Pipeline,
+    embedder: Arc<dyn Embedder>,
+    routes: Vec<String>,
+}
+
+fn provider_of(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn Provider>> {
+    if let Ok(s) = obj.cast::<PyScriptedProvider>() {
+        return Ok(s.get().inner.clone());
+    }
+    Ok(Arc::new(PyProvider::new(obj)?))
+}
+
+fn models(models: Option<&Bound<'_, PyDict>>) -> PyResult<[String; 3]> {
+    let mut out = [
+        finops_core::config::DEFAULT_ANALYST_MODEL.to_string(),
+        finops_core::config::DEFAULT_RESEARCHER_MODEL.to_string(),
+        finops_core::config::DEFAULT_VALIDATOR_MODEL.to_string(),
+    ];
+    if let Some(m) = models {
+        for (k, v) in m.iter() {
+            let key: String = k.extract()?;
+            let phase: Phase = key
+                .parse()
+                .map_err(|_| invalid_argument("models", format!("unknown phase `{key}`")))?;
+            out[phase as usize] = v.extract().map_err(|_| {
+                invalid_argument("models", format!("the model of `{key}` must be a str"))
+            })?;
+        }
+    }
+    Ok(out)
+}
+
+impl PyFinops {
+    // Mirrors the Python keyword arguments one to one.
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        question: String,
+        language: Option<&str>,
+        tenant: Option<String>,
+        client: Option<String>,
+        principal: Option<&Bound<'_, PyPrincipal>>,
+    ) -> PyResult<AnalysisRequest> {
+        let mut request = AnalysisRequest::new(statements(py, source)?, question);
+        if let Some(l) = language {
+            request = request.language(l.parse::<Language>().map_err(to_py)?);
+        }
+        if let Some(t) = tenant {
+            request = request.tenant(t);
+        }
+        if let Some(c) = client {
+            request = request.client(c);
+        }
+        if let Some(p) = principal {
+            request = request.principal(p.get().inner.clone());
+        }
+        request.validate().map_err(to_py)?;
+        Ok(request)
+    }
+}
+
+#[pymethods]
+impl PyFinops {
+    /// With no argument: providers from the environment, the offline analyst when none is configured.
+    /// `provider`: one provider for every phase (a `finops.ScriptedProvider` or any object with `chat`), with
+    /// `models` ({"analyst": ..., "researcher": ..., "validator": ...}). `offline=True` ignores the environment.
+    /// `embedder`: an object with `embed(texts)` and `dimensions` (default: the hashing embedder).
+    #[new]
+    #[pyo3(signature = (*, provider = None, models = None, embedder = None, offline = false))]
+    fn new(
+        provider: Option<&Bound<'_, PyAny>>,
+        models: Option<&Bound<'_, PyDict>>,
+        embedder: Option<&Bound<'_, PyAny>>,
+        offline: bool,
+    ) -> PyResult<Self> {
+        let embedder: Arc<dyn Embedder> = match embedder {
+            Some(e) => Arc::new(PyEmbedder::new(e)?),
+            None => Arc::new(HashingEmbedder::default()),
+        };
+        let (pipeline, routes) = match (provider, offline) {
+            (Some(_), true) => {
+                return Err(invalid_argument(
+                    "offline",
+                    "cannot be combined with a provider",
+                ));
+            }
+            (Some(p), false) => {
+                let provider = provider_of(p)?;
+                let [a, r, v] = self::models(models)?;
+                let routes = vec![
+                    format!("analyst: {} {a}", provider.name()),
+                    format!("researcher: {} {r}", provider.name()),
+                    format!("validator: {} {v}", provider.name()),
+                ];
+                let pipeline = Pipeline::builder()
+                    .phase(Phase::Analyst, PhaseConfig::new(provider.clone(), a))
+                    .phase(Phase::Researcher, PhaseConfig::new(provider.clone(), r))
+                    .phase(Phase::Validator, PhaseConfig::new(provider, v))
+                    .build();
+                (pipeline, routes)
+            }
+            (None, true) => (Pipeline::offline(), vec!["offline analyst".to_string()]),
+            (None, false) => {
+                let settings = Settings::from_env().map_err(to_py)?;
+                (settings.pipeline().map_err(to_py)?, settings.routes())
+            }
+        };
+        Ok(PyFinops {
+            pipeline,
+            embedder,
+            routes,
+        })
+    }
+
+    /// Providers from the environment (`OPENROUTER_API_KEY`, `FINOPS_OPENAI_BASE_URL`, ...).
+    #[staticmethod]
+    fn from_env() -> PyResult<Self> {
+        Self::new(None, None, None, false)
+    }
+
+    /// Each phase's route, e.g. `analyst: openrouter anthropic/claude-sonnet-4.5`. No key appears.
+    #[getter]
+    fn routes(&self) -> Vec<String> {
+        self.routes.clone()
+    }
+
+    /// `await fo.analyze(statements, question)`: the validated `Analysis`. Cancelling the awaiting task stops the
+    /// Rust work.
+    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn analyze<'py>(
+        &self,
+        py: Python<'py>,
+        statements: &Bound<'py, PyAny>,
+        question: String,
+        language: Option<&str>,
+        tenant: Option<String>,
+        client: Option<String>,
+        principal: Option<&Bound<'_, PyPrincipal>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = self.request(
+            py, statements, question, language, tenant, client, principal,
+        )?;
+        let pipeline = self.pipeline.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let analysis = pipeline.analyze(request).await.map_err(to_py)?;
+            Ok(PyAnalysis {
+                inner: Arc::new(analysis),
+            })
+        })
+    }
+
+    /// The same, blocking: for scripts and notebooks. The GIL is released while the analysis runs.
+    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn analyze_sync(
+        &self,
+        py: Python<'_>,
+        statements: &Bound<'_, PyAny>,
+        question: String,
+        language: Option<&str>,
+        tenant: Option<String>,
+        client: Option<String>,
+        principal: Option<&Bound<'_, PyPrincipal>>,
+    ) -> PyResult<PyAnalysis> {
+        let request = self.request(
+            py, statements, question, language, tenant, client, principal,
+        )?;
+        let pipeline = self.pipeline.clone();
+        let runtime = pyo3_async_runtimes::tokio::get_runtime();
+        // On a worker thread, so a Python provider can run its own event loop there (this thread may have one).
+        let handle = runtime.spawn(async move { pipeline.analyze(request).await });
+        let result = py.detach(|| runtime.block_on(handle));
+        match result {
+            Ok(Ok(analysis)) => Ok(PyAnalysis {
+                inner: Arc::new(analysis),
+            }),
+            Ok(Err(e)) => Err(to_py(e)),
+            Err(e) => Err(to_py(finops_core::Error::Internal(format!(
+                "the analysis task failed: {e}"
+            )))),
+        }
+    }
+
+    /// `async for event in fo.stream(statements, question)`: the events, the last one `completed` or `failed`.
+    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn stream(
+        &self,
+        py: Python<'_>,
+        statements: &Bound<'_, PyAny>,
+        question: String,
+        language: Option<&str>,
+        tenant: Option<String>,
+        client: Option<String>,
+        principal: Option<&Bound<'_, PyPrincipal>>,
+    ) -> PyResult<PyEventStream> {
+        let request = self.request(
+            py, statements, question, language, tenant, client, principal,
+        )?;
+        Ok(PyEventStream {
+            inner: Arc::new(tokio::sync::Mutex::new(self.pipeline.stream(request))),
+        })
+    }
+
+    /// `await fo.embed(texts)`: the configured embedder's vectors, checked (one per text, right length, finite).
+    fn embed<'py>(&self, py: Python<'py>, texts: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
+        let embedder = Arc::clone(&self.embedder);
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let n = texts.len();
+            let vectors = embedder.embed(texts).await.map_err(to_py)?;
+            finops_core::embed::check(embedder.as_ref(), n, &vectors).map_err(to_py)?;
+            Ok(vectors)
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Finops(routes={:?})", self.routes)
+    }
+}

@@ -1,0 +1,97 @@
+//! The `finops` Python module: a thin layer over `finops-core` that converts types, maps errors to exceptions and
+//! bridges async (asyncio ↔ tokio). No analysis logic lives here.
+
+mod analysis;
+mod convert;
+mod errors;
+mod finops;
+mod provider;
+
+use finops_core::metrics;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::convert::{internal, json_to_py, statements};
+use crate::errors::to_py;
+
+/// Every catalogue metric for every period, as dicts (`id`, `metric`, `period`, `value` as a decimal string or
+/// None, `unit`, `basis`, `formula`, `inputs`, `reason`). Runs without the GIL.
+#[pyfunction]
+fn compute_metrics(py: Python<'_>, statements: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    let parsed = self::statements(py, statements)?;
+    let figures = py.detach(|| metrics::compute_all(&parsed));
+    // Built directly rather than through JSON: this is the hot path of data teams' notebooks.
+    let list = PyList::empty(py);
+    for f in &figures {
+        list.append(figure(py, f)?)?;
+    }
+    Ok(list.into_any().unbind())
+}
+
+fn figure<'py>(py: Python<'py>, f: &metrics::Figure) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item(intern!(py, "id"), &f.id)?;
+    d.set_item(intern!(py, "metric"), f.metric.id())?;
+    d.set_item(intern!(py, "period"), &*f.period)?;
+    d.set_item(intern!(py, "value"), f.value.map(|v| v.to_string()))?;
+    d.set_item(intern!(py, "unit"), unit(f.unit))?;
+    let basis = match f.basis {
+        metrics::Basis::Average => "average",
+        metrics::Basis::Closing => "closing",
+    };
+    d.set_item(intern!(py, "basis"), basis)?;
+    d.set_item(intern!(py, "formula"), &*f.formula)?;
+    let inputs = PyList::empty(py);
+    for i in &f.inputs {
+        let input = PyDict::new(py);
+        input.set_item(intern!(py, "line"), &*i.line)?;
+        input.set_item(intern!(py, "period"), &*i.period)?;
+        input.set_item(intern!(py, "value"), i.value.to_string())?;
+        inputs.append(input)?;
+    }
+    d.set_item(intern!(py, "inputs"), inputs)?;
+    if let Some(r) = &f.reason {
+        d.set_item(intern!(py, "reason"), r)?;
+    }
+    Ok(d)
+}
+
+fn unit(u: metrics::Unit) -> &'static str {
+    match u {
+        metrics::Unit::Ratio => "ratio",
+        metrics::Unit::Percent => "percent",
+        metrics::Unit::Amount => "amount",
+        metrics::Unit::Days => "days",
+    }
+}
+
+/// Evaluates a Researcher expression exactly for a period: a dict with `expression`, `period`, `value` (decimal
+/// string) and `inputs`.
+#[pyfunction]
+fn evaluate(
+    py: Python<'_>,
+    statements: &Bound<'_, PyAny>,
+    expression: &str,
+    period: &str,
+) -> PyResult<Py<PyAny>> {
+    let parsed = self::statements(py, statements)?;
+    let c = metrics::expr::evaluate(&parsed, expression, period).map_err(to_py)?;
+    json_to_py(py, &serde_json::to_string(&c).map_err(internal)?)
+}
+
+#[pymodule]
+fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_function(wrap_pyfunction!(compute_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_class::<convert::PyStatements>()?;
+    m.add_class::<analysis::PyAnalysis>()?;
+    m.add_class::<analysis::PyEvent>()?;
+    m.add_class::<analysis::PyEventStream>()?;
+    m.add_class::<finops::PyFinops>()?;
+    m.add_class::<finops::PyPrincipal>()?;
+    m.add_class::<provider::PyScriptedProvider>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

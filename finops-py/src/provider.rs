@@ -1,0 +1,354 @@
+//! Providers and embedders written in Python (a class with a `chat` / `embed` method, sync or async), and the
+//! scripted test provider.
+
+use std::sync::{Arc, Mutex};
+
+use finops_core::embed::Embedder;
+use finops_core::provider::{
+    ChatChunk, ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply,
+    TokenUsage,
+};
+use finops_core::{Decimal, Error};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use tokio::sync::oneshot;
+
+use crate::convert::json_to_py;
+
+/// Receives the result of a coroutine scheduled on the host's event loop.
+#[pyclass(module = "finops")]
+struct DoneCallback {
+    tx: Mutex<Option<oneshot::Sender<PyResult<Py<PyAny>>>>>,
+}
+
+#[pymethods]
+impl DoneCallback {
+    fn __call__(&self, fut: &Bound<'_, PyAny>) {
+        let result = fut.call_method0("result").map(Bound::unbind);
+        if let Some(tx) = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            // The receiver is gone only if the Rust side was cancelled: nothing to deliver.
+            let _ = tx.send(result);
+        }
+    }
+}
+
+/// Cancels the scheduled coroutine if the Rust side stops waiting for it (cancellation by drop).
+struct CancelOnDrop {
+    fut: Option<Py<PyAny>>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(fut) = self.fut.take() {
+            Python::attach(|py| {
+                let _ = fut.bind(py).call_method0("cancel");
+            });
+        }
+    }
+}
+
+/// Calls `obj.method(arg)`; awaits the result if it is awaitable — on the caller's event loop when there is one
+/// (async API), else with `asyncio.run` on this worker thread (sync API).
+async fn call(obj: &Py<PyAny>, method: &str, arg: &str) -> PyResult<Py<PyAny>> {
+    enum Pending {
+        Ready(Py<PyAny>),
+        Waiting(oneshot::Receiver<PyResult<Py<PyAny>>>, CancelOnDrop),
+    }
+    let pending = Python::attach(|py| -> PyResult<Pending> {
+        let arg = json_to_py(py, arg)?;
+        let result = obj.bind(py).call_method1(method, (arg,))?;
+        if !py
+            .import("inspect")?
+            .call_method1("isawaitable", (&result,))?
+            .is_truthy()?
+        {
+            return Ok(Pending::Ready(result.unbind()));
+        }
+        match pyo3_async_runtimes::tokio::get_current_locals(py) {
+            Ok(locals) => {
+                let fut = py
+                    .import("asyncio")?
+                    .call_method1("run_coroutine_threadsafe", (result, locals.event_loop(py)))?;
+                let (tx, rx) = oneshot::channel();
+                fut.call_method1(
+                    "add_done_callback",
+                    (DoneCallback {
+                        tx: Mutex::new(Some(tx)),
+                    },),
+                )?;
+                Ok(Pending::Waiting(
+                    rx,
+                    CancelOnDrop {
+                        fut: Some(fut.unbind()),
+                    },
+                ))
+            }
+            Err(_) => Ok(Pending::Ready(
+                py.import("asyncio")?
+                    .call_method1("run", (result,))?
+                    .unbind(),
+            )),
+        }
+    })?;
+    match pending {
+        Pending::Ready(v) => Ok(v),
+        Pending::Waiting(rx, mut guard) => {
+            let result = rx.await;
+            guard.fut = None;
+            result.unwrap_or_else(|_| {
+                Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "the event loop dropped the call",
+                ))
+            })
+        }
+    }
+}
+
+/// A Python exception raised by a host's provider, as a provider error (retryable if it says so).
+fn provider_error(name: &str, e: PyErr) -> Error {
+    Python::attach(|py| {
+        let value = e.value(py);
+        let retryable = value
+            .getattr("retryable")
+            .and_then(|r| r.is_truthy())
+            .unwrap_or(false);
+        Error::provider(
+            name,
+            format!(
+                "{}: {value}",
+                value
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ),
+            retryable,
+        )
+    })
+}
+
+fn name_of(obj: &Bound<'_, PyAny>) -> String {
+    obj.getattr("name")
+        .and_then(|n| n.extract::<String>())
+        .or_else(|_| obj.get_type().name().map(|n| n.to_string()))
+        .unwrap_or_else(|_| "python".into())
+}
+
+/// A provider implemented in Python: `chat(request: dict) -> str | dict`, sync or async. A dict answer has
+/// `text` and optionally `input_tokens`, `output_tokens`, `cost_usd`.
+pub(crate) struct PyProvider {
+    obj: Py<PyAny>,
+    name: String,
+}
+
+impl std::fmt::Debug for PyProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PyProvider")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl PyProvider {
+    pub(crate) fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if !obj.hasattr("chat")? {
+            return Err(crate::errors::invalid_argument(
+                "provider",
+                "a provider needs a `chat(request)` method",
+            ));
+        }
+        Ok(PyProvider {
+            obj: obj.clone().unbind(),
+            name: name_of(obj),
+        })
+    }
+}
+
+fn answer(name: &str, value: &Py<PyAny>) -> Result<(String, Option<TokenUsage>), Error> {
+    Python::attach(|py| {
+        let v = value.bind(py);
+        if let Ok(s) = v.cast::<PyString>() {
+            return Ok((s.to_string(), None));
+        }
+        let bad = |why: &str| Error::provider(name, format!("the provider's answer {why}"), false);
+        let d = v
+            .cast::<PyDict>()
+            .map_err(|_| bad("is neither a str nor a dict"))?;
+        let text: String = d
+            .get_item("text")
+            .ok()
+            .flatten()
+            .ok_or_else(|| bad("has no `text`"))?
+            .extract()
+            .map_err(|_| bad("has a `text` that is not a str"))?;
+        let count = |k: &str| -> Result<u64, Error> {
+            match d.get_item(k).ok().flatten() {
+                None => Ok(0),
+                Some(x) if x.is_none() => Ok(0),
+                Some(x) => x
+                    .extract::<u64>()
+                    .map_err(|_| bad(&format!("has a `{k}` that is not a non-negative int"))),
+            }
+        };
+        let cost = match d.get_item("cost_usd").ok().flatten() {
+            Some(c) if !c.is_none() => Some(
+                c.str()
+                    .ok()
+                    .and_then(|s| s.to_string().parse::<Decimal>().ok())
+                    .ok_or_else(|| bad("has a `cost_usd` that is not a number"))?,
+            ),
+            _ => None,
+        };
+        let usage = TokenUsage {
+            input_tokens: count("input_tokens")?,
+            output_tokens: count("output_tokens")?,
+            cost_usd: cost,
+            ..TokenUsage::default()
+        };
+        Ok((text, Some(usage)))
+    })
+}
+
+#[async_trait::async_trait]
+impl Provider for PyProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn chat(&self, request: ChatRequest) -> finops_core::Result<ChatStream> {
+        let json = serde_json::to_string(&request).map_err(|e| Error::Internal(e.to_string()))?;
+        let value = call(&self.obj, "chat", &json)
+            .await
+            .map_err(|e| provider_error(&self.name, e))?;
+        let (text, usage) = answer(&self.name, &value)?;
+        let mut chunks = vec![Ok(ChatChunk::Delta { text })];
+        if let Some(usage) = usage {
+            chunks.push(Ok(ChatChunk::Usage { usage }));
+        }
+        Ok(Box::pin(futures::stream::iter(chunks)))
+    }
+}
+
+/// An embedder implemented in Python: `embed(texts: list[str]) -> list[list[float]]`, sync or async, with a
+/// `dimensions` attribute.
+pub(crate) struct PyEmbedder {
+    obj: Py<PyAny>,
+    name: String,
+    dimensions: usize,
+}
+
+impl std::fmt::Debug for PyEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PyEmbedder")
+            .field("name", &self.name)
+            .field("dimensions", &self.dimensions)
+            .finish()
+    }
+}
+
+impl PyEmbedder {
+    pub(crate) fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let invalid = |why: &str| crate::errors::invalid_argument("embedder", why.to_string());
+        if !obj.hasattr("embed")? {
+            return Err(invalid("an embedder needs an `embed(texts)` method"));
+        }
+        let dimensions: usize = obj
+            .getattr("dimensions")
+            .map_err(|_| invalid("an embedder needs a `dimensions` attribute"))?
+            .extract()
+            .map_err(|_| invalid("`dimensions` must be a positive int"))?;
+        if dimensions == 0 {
+            return Err(invalid("`dimensions` must be a positive int"));
+        }
+        Ok(PyEmbedder {
+            obj: obj.clone().unbind(),
+            name: name_of(obj),
+            dimensions,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Embedder for PyEmbedder {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
+    async fn embed(&self, texts: Vec<String>) -> finops_core::Result<Vec<Vec<f32>>> {
+        let json = serde_json::to_string(&texts).map_err(|e| Error::Internal(e.to_string()))?;
+        let value = call(&self.obj, "embed", &json)
+            .await
+            .map_err(|e| provider_error(&self.name, e))?;
+        Python::attach(|py| value.bind(py).extract::<Vec<Vec<f32>>>()).map_err(|_| {
+            Error::provider(
+                &self.name,
+                "embed() must return a list of lists of floats",
+                false,
+            )
+        })
+    }
+}
+
+fn phase(name: &str) -> PyResult<Phase> {
+    name.parse::<Phase>().map_err(crate::errors::to_py)
+}
+
+/// The scripted test provider: queued answers per phase, injected errors and latency.
+#[pyclass(module = "finops", name = "ScriptedProvider", frozen)]
+pub(crate) struct PyScriptedProvider {
+    pub(crate) inner: Arc<ScriptedProvider>,
+}
+
+#[pymethods]
+impl PyScriptedProvider {
+    #[new]
+    #[pyo3(signature = (*, latency = 0.0))]
+    fn new(latency: f64) -> PyResult<Self> {
+        if !latency.is_finite() || latency < 0.0 {
+            return Err(crate::errors::invalid_argument(
+                "latency",
+                "must be a non-negative number of seconds",
+            ));
+        }
+        Ok(PyScriptedProvider {
+            inner: Arc::new(
+                ScriptedProvider::new().latency(std::time::Duration::from_secs_f64(latency)),
+            ),
+        })
+    }
+
+    /// Queues an answer for a phase (`analyst`, `researcher` or `validator`).
+    #[pyo3(signature = (phase, text, *, input_tokens = 100, output_tokens = 50))]
+    fn reply(
+        &self,
+        phase: &str,
+        text: String,
+        input_tokens: u64,
+        output_tokens: u64,
+    ) -> PyResult<()> {
+        self.inner.enqueue(
+            self::phase(phase)?,
+            ScriptedReply::text(text, input_tokens, output_tokens),
+        );
+        Ok(())
+    }
+
+    /// Queues a failure for a phase.
+    #[pyo3(signature = (phase, message, *, retryable = false))]
+    fn fail(&self, phase: &str, message: String, retryable: bool) -> PyResult<()> {
+        self.inner.enqueue(
+            self::phase(phase)?,
+            ScriptedReply::Fail(Error::provider("scripted", message, retryable)),
+        );
+        Ok(())
+    }
+
+    /// Answers still queued for a phase.
+    fn remaining(&self, phase: &str) -> PyResult<usize> {
+        Ok(self.inner.remaining(self::phase(phase)?))
+    }
+}

@@ -1,0 +1,40 @@
+import pathlib
+import runpy
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "python"
+
+
+def test_the_script_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for var in ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "DEEPSEEK_API_KEY", "FINOPS_OPENAI_BASE_URL"]:
+        monkeypatch.delenv(var, raising=False)
+    runpy.run_path(str(EXAMPLES / "analyze.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "gross margin FY2023 = 0.6896" in out
+    assert "## Analyse : rentabilité" in out
+    assert "event: completed" in out
+
+
+def test_the_dataframe_example() -> None:
+    import pandas as pd
+
+    module = runpy.run_path(str(EXAMPLES / "figures_dataframe.py"))
+    table = module["figures_table"](ROOT / "examples" / "data" / "bistro-saint-denis.json")
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.columns) == ["FY2021", "FY2022", "FY2023"]
+    assert str(table.loc["gross_margin", "FY2023"]).startswith("0.6896")
+    # Not computable (no previous period): missing in the table, never a made-up number.
+    assert pd.isna(table.loc["revenue_growth", "FY2021"])
+
+
+def test_the_examples_pass_mypy_strict() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", str(EXAMPLES / "analyze.py"), str(EXAMPLES / "figures_dataframe.py")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
