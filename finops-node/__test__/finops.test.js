@@ -1,0 +1,258 @@
+'use strict'
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const http = require('node:http')
+
+const finops = require('finops')
+const { Finops, ScriptedProvider } = finops
+
+const BISTRO = path.join(__dirname, '..', '..', 'examples', 'data', 'bistro-saint-denis.json')
+const PLAN = JSON.stringify({ intents: ['liquidity'], metrics: ['current_ratio'], periods: ['FY2023'] })
+const RESEARCH = JSON.stringify({ findings: [{ text: 'Current assets cover current liabilities.', cites: ['current_ratio@FY2023'] }] })
+const VALIDATED = JSON.stringify({ verdicts: [{ finding: 0, status: 'confirmed' }], report: 'Liquidity: the current ratio is 1.81 in FY2023.' })
+const answerFor = (request) => ({ analyst: PLAN, researcher: RESEARCH, validator: VALIDATED })[request.phase]
+const PROVIDER_VARS = ['OPENROUTER_API_KEY', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'DEEPSEEK_API_KEY', 'FINOPS_OPENAI_BASE_URL']
+for (const v of PROVIDER_VARS) delete process.env[v]
+
+function scripted(n = 1, options) {
+  const p = new ScriptedProvider(options)
+  for (let i = 0; i < n; i++) p.reply('analyst', PLAN, { inputTokens: 120 }).reply('researcher', RESEARCH).reply('validator', VALIDATED)
+  return p
+}
+
+test('computeMetrics accepts a path, JSON text, a Buffer and an object', () => {
+  const text = fs.readFileSync(BISTRO, 'utf8')
+  const all = [BISTRO, text, Buffer.from(text), JSON.parse(text)].map((s) => finops.computeMetrics(s))
+  for (const figures of all) assert.deepEqual(figures, all[0])
+  const figures = all[0]
+  assert.equal(figures.length, 78)
+  const gm = figures.find((f) => f.id === 'gross_margin@FY2023')
+  assert.match(gm.value, /^0\.6896/)
+  assert.equal(gm.unit, 'percent')
+  assert.ok(gm.inputs.length > 0)
+  const growth = figures.find((f) => f.id === 'revenue_growth@FY2021')
+  assert.equal(growth.value, null)
+  assert.match(growth.reason, /previous/)
+  assert.equal(finops.fingerprint(text).length, 64)
+  assert.match(finops.evaluate(BISTRO, 'revenue / revenue[prev] - 1', 'FY2023').value, /^0\.05709999/)
+})
+
+test('bad input throws typed errors with a stable code and the field', () => {
+  const doc = JSON.parse(fs.readFileSync(BISTRO, 'utf8'))
+  doc.periods[0].balance_sheet.total_assets = '2251724.32'
+  doc.periods[1].income_statement.revenue = '-5'
+  assert.throws(() => finops.computeMetrics(doc), (e) => {
+    assert.ok(e instanceof finops.InvalidStatementsError && e instanceof finops.FinopsError && e instanceof Error)
+    assert.equal(e.code, 'FINOPS_INVALID_STATEMENTS')
+    assert.equal(e.field, 'periods[0].balance_sheet.total_assets')
+    assert.ok(e.reason)
+    assert.deepEqual(e.issues.map((i) => i.field), ['periods[0].balance_sheet.total_assets', 'periods[1].income_statement.revenue'])
+    return true
+  })
+  assert.throws(() => finops.computeMetrics('{not json'), finops.InvalidStatementsError)
+  assert.throws(() => finops.computeMetrics('no/such/file.json'), (e) => e.code === 'FINOPS_INVALID_ARGUMENT' && e.field === 'statements')
+  assert.throws(() => finops.computeMetrics(42), (e) => e.field === 'statements')
+  assert.throws(() => finops.evaluate(BISTRO, 'revenue /', 'FY2023'), (e) => e instanceof finops.InvalidExpressionError && e.expression === 'revenue /')
+})
+
+test('new Finops() with no options runs the offline analyst', async () => {
+  const fo = new Finops()
+  assert.deepEqual(fo.routes, ['analyst: offline analyst', 'researcher: offline analyst', 'validator: offline analyst'])
+  const a = await fo.analyze({ statements: BISTRO, question: 'Analyse la rentabilité du bistro sur trois ans' })
+  assert.equal(a.language, 'fr')
+  assert.equal(a.report_source, 'offline')
+  assert.ok(a.degraded && a.validation.grounded)
+  assert.match(a.report, /Marge brute/)
+  assert.equal(a.total_cost_usd, '0')
+  assert.equal(Finops.fromEnv().routes.length, 3)
+})
+
+test('the environment configures providers, and a bad key names the variable', () => {
+  process.env.OPENROUTER_API_KEY = 'sk-or-secret-value'
+  try {
+    assert.equal(new Finops().routes[0], 'analyst: openrouter anthropic/claude-sonnet-4.5')
+    process.env.OPENROUTER_API_KEY = 'bad key'
+    assert.throws(() => new Finops(), (e) => e.code === 'FINOPS_INVALID_ARGUMENT' && e.field === 'OPENROUTER_API_KEY' && !e.message.includes('bad key'))
+  } finally {
+    delete process.env.OPENROUTER_API_KEY
+  }
+})
+
+test('bad requests and options are refused before any work', async () => {
+  const fo = new Finops({ offline: true })
+  const cases = [
+    [{ statements: BISTRO, question: '  ' }, 'question'],
+    [{ statements: BISTRO, question: 'ok', language: 'de' }, 'language'],
+    [{ statements: BISTRO, question: 'ok', tenant: '' }, 'tenant'],
+    [{ statements: BISTRO, question: 'ok', client: 'a/b' }, 'client'],
+    [{ statements: BISTRO, question: 42 }, 'question'],
+    [{ statements: BISTRO, question: 'ok', principal: { tenant: 't', role: 'client' } }, 'client'],
+  ]
+  for (const [request, field] of cases) {
+    await assert.rejects(fo.analyze(request), (e) => e instanceof finops.InvalidArgumentError && e.field === field)
+  }
+  assert.throws(() => new Finops({ provider: {} }), (e) => e.field === 'provider')
+  assert.throws(() => new Finops({ provider: scripted(), offline: true }), (e) => e.field === 'offline')
+  assert.throws(() => new Finops({ provider: scripted(), models: { planner: 'x' } }), (e) => e.field === 'models')
+  assert.throws(() => new ScriptedProvider({ latencyMs: -1 }), (e) => e.field === 'latencyMs')
+  assert.throws(() => scripted().reply('planner', 'x'), (e) => e.field === 'phase')
+  assert.throws(() => new Finops({ embedder: { dimensions: 3 } }), (e) => e.field === 'embedder')
+})
+
+test('a principal scopes the analysis', async () => {
+  const fo = new Finops({ offline: true })
+  const principal = { tenant: 'firm-1', role: 'client', client: 'bistro' }
+  const a = await fo.analyze({ statements: BISTRO, question: 'marges', principal })
+  assert.deepEqual([a.tenant, a.client], ['firm-1', 'bistro'])
+  await assert.rejects(fo.analyze({ statements: BISTRO, question: 'marges', principal, client: 'another' }), finops.AccessDeniedError)
+})
+
+test('the scripted provider drives all three phases', async () => {
+  const fo = new Finops({ provider: scripted(), models: { analyst: 'a-model' } })
+  const a = await fo.analyze({ statements: BISTRO, question: 'Is our working capital getting tighter?', tenant: 'firm-1' })
+  assert.equal(a.report_source, 'validator')
+  assert.ok(!a.degraded)
+  assert.equal(a.report, 'Liquidity: the current ratio is 1.81 in FY2023.')
+  assert.deepEqual(a.usage.map((u) => [u.phase, u.model]), [['analyst', 'a-model'], ['researcher', 'deepseek/deepseek-chat'], ['validator', 'anthropic/claude-sonnet-4.5']])
+  assert.equal(a.usage[0].input_tokens, 120)
+})
+
+test('a provider written in JS', async () => {
+  const requests = []
+  const provider = {
+    name: 'my-js',
+    async chat(request) {
+      requests.push(request)
+      return { text: answerFor(request), inputTokens: 11, outputTokens: 7, costUsd: '0.0005' }
+    },
+  }
+  const a = await new Finops({ provider }).analyze({ statements: BISTRO, question: 'Is our working capital getting tighter?' })
+  assert.equal(a.report_source, 'validator')
+  assert.deepEqual(requests.map((r) => r.phase), ['analyst', 'researcher', 'validator'])
+  assert.equal(requests[0].json_mode, true)
+  assert.ok(!JSON.stringify(requests[0]).includes('Bistro'), 'the Analyst sees no client identity')
+  assert.equal(a.usage[0].provider, 'my-js')
+  assert.equal(a.total_cost_usd, '0.0015')
+})
+
+test('a failing JS provider degrades with the reason', async () => {
+  const provider = {
+    async chat(request) {
+      if (request.phase === 'researcher') throw new TypeError('upstream exploded')
+      if (request.phase === 'validator') return 42
+      return answerFor(request)
+    },
+  }
+  const a = await new Finops({ provider }).analyze({ statements: BISTRO, question: 'liquidity' })
+  assert.ok(a.degraded && a.validation.grounded)
+  assert.equal(a.report_source, 'offline')
+  assert.match(a.degraded_reason, /TypeError: upstream exploded/)
+  assert.match(a.degraded_reason, /neither a string nor an object/)
+})
+
+test('events stream in order through for await', async () => {
+  const fo = new Finops({ provider: scripted() })
+  const events = []
+  for await (const e of fo.stream({ statements: BISTRO, question: 'Is our working capital getting tighter?' })) events.push(e)
+  const kinds = events.map((e) => e.type).filter((t) => t !== 'text_delta')
+  assert.deepEqual(kinds, ['queued', 'phase_started', 'phase_finished', 'phase_started', 'phase_finished', 'phase_started', 'phase_finished', 'completed'])
+  const analystText = events.filter((e) => e.type === 'text_delta' && e.phase === 'analyst').map((e) => e.text).join('')
+  assert.equal(analystText, PLAN)
+  assert.equal(events.at(-1).analysis.report_source, 'validator')
+  assert.throws(() => fo.stream({ statements: BISTRO, question: '' }), (e) => e.field === 'question')
+})
+
+test('breaking out of the stream stops the work', async () => {
+  const p = scripted(1, { latencyMs: 50 })
+  const fo = new Finops({ provider: p })
+  for await (const e of fo.stream({ statements: BISTRO, question: 'liquidity' })) {
+    if (e.type === 'phase_finished') break
+  }
+  await new Promise((r) => setTimeout(r, 300))
+  assert.equal(p.remaining('validator'), 1, 'the Validator was never asked')
+})
+
+test('an AbortSignal cancels an analysis and the Rust work stops', async () => {
+  let calls = 0
+  let release
+  const provider = {
+    chat(request) {
+      calls++
+      return new Promise((resolve) => {
+        release = () => resolve(answerFor(request))
+      })
+    },
+  }
+  const fo = new Finops({ provider })
+  const controller = new AbortController()
+  const pending = fo.analyze({ statements: BISTRO, question: 'liquidity', signal: controller.signal })
+  while (calls === 0) await new Promise((r) => setTimeout(r, 5))
+  controller.abort()
+  await assert.rejects(pending, (e) => e instanceof finops.CancelledError && e.code === 'FINOPS_CANCELLED')
+  release()
+  await new Promise((r) => setTimeout(r, 100))
+  assert.equal(calls, 1, 'no further phase ran after the abort')
+  const aborted = new AbortController()
+  aborted.abort()
+  await assert.rejects(fo.analyze({ statements: BISTRO, question: 'x', signal: aborted.signal }), finops.CancelledError)
+})
+
+test('many concurrent analyses', async () => {
+  const fo = new Finops({ provider: scripted(50) })
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => fo.analyze({ statements: BISTRO, question: 'Is our working capital getting tighter?', client: `c${i}` })))
+  assert.deepEqual(results.map((a) => a.client).sort(), Array.from({ length: 50 }, (_, i) => `c${i}`).sort())
+  assert.ok(results.every((a) => a.report_source === 'validator'))
+  const offline = new Finops({ offline: true })
+  const more = await Promise.all(Array.from({ length: 100 }, () => offline.analyze({ statements: BISTRO, question: 'Bilan de santé' })))
+  assert.ok(more.every((a) => a.validation.grounded))
+})
+
+test('JS and default embedders', async () => {
+  const mine = { dimensions: 3, async embed(texts) { return texts.map((t) => [t.length, 1, 0]) } }
+  assert.deepEqual(await new Finops({ offline: true, embedder: mine }).embed(['abc', 'de']), [[3, 1, 0], [2, 1, 0]])
+  const [a, b] = await new Finops({ offline: true }).embed(['Analyse la rentabilité', 'analyse la rentabilite'])
+  assert.equal(a.length, 256)
+  assert.ok(a.reduce((s, x, i) => s + x * b[i], 0) > 0.99)
+  const broken = { dimensions: 4, async embed() { return [[1, 2]] } }
+  await assert.rejects(new Finops({ offline: true, embedder: broken }).embed(['a', 'b']), (e) => e instanceof finops.ProviderError && /1 vectors for 2 texts/.test(e.message))
+})
+
+test('the TypeScript examples run: the script and the SSE handler', async () => {
+  const dist = path.join(__dirname, '..', '.examples-dist', 'examples', 'node')
+  const logs = []
+  const original = console.log
+  console.log = (...args) => logs.push(args.join(' '))
+  try {
+    await require(path.join(dist, 'example.js')).main()
+  } finally {
+    console.log = original
+  }
+  const out = logs.join('\n')
+  assert.match(out, /gross margin FY2023 = 0\.6896/)
+  assert.match(out, /events: queued → phase_started/)
+
+  const { analysisEvents } = require(path.join(dist, 'sse-handler.js'))
+  const handler = analysisEvents(new Finops({ offline: true }), async (client) => {
+    if (client !== 'bistro') throw new Error('unknown')
+    return BISTRO
+  })
+  const server = http.createServer((req, res) => void handler(req, res))
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const base = `http://127.0.0.1:${server.address().port}`
+  try {
+    const res = await fetch(`${base}/?client=bistro&question=${encodeURIComponent('Analyse la liquidité')}`)
+    assert.equal(res.headers.get('content-type'), 'text/event-stream')
+    const body = await res.text()
+    const types = [...body.matchAll(/^event: (\w+)$/gm)].map((m) => m[1])
+    assert.equal(types[0], 'queued')
+    assert.equal(types.at(-1), 'completed')
+    const bad = await fetch(`${base}/?client=bistro&question=`)
+    assert.equal(bad.status, 400)
+    assert.equal((await bad.json()).field, 'question')
+    assert.equal((await fetch(`${base}/?client=nobody&question=x`)).status, 404)
+  } finally {
+    server.close()
+  }
+})

@@ -1,0 +1,219 @@
+// Types of the `finops` package (hand-written, checked by `npm run typecheck` against the examples and tests).
+
+/** JSON text (a string starting with `{`), a Buffer, a plain object, a path, or a file URL. */
+export type StatementsSource = string | Buffer | Uint8Array | URL | Record<string, unknown>
+export type Phase = 'analyst' | 'researcher' | 'validator'
+export type Language = 'fr' | 'en'
+
+export interface FigureInput {
+  line: string
+  period: string
+  /** Exact decimal as a string. */
+  value: string
+}
+
+export interface Figure {
+  /** `metric@period`, e.g. `gross_margin@FY2023`. */
+  id: string
+  metric: string
+  period: string
+  /** Exact decimal as a string (percentages as fractions: "0.25" is 25 %), or null when not computable. */
+  value: string | null
+  unit: 'ratio' | 'percent' | 'amount' | 'days'
+  basis: 'average' | 'closing'
+  formula: string
+  inputs: FigureInput[]
+  /** Why the figure is not computable. */
+  reason?: string
+}
+
+export interface Computation {
+  expression: string
+  period: string
+  value: string
+  inputs: FigureInput[]
+}
+
+export interface ComputationRecord {
+  id: string
+  expression: string
+  period: string
+  value: string | null
+  inputs?: FigureInput[]
+  error?: string
+}
+
+export interface AnalysisPlan {
+  intents: Array<'profitability' | 'liquidity' | 'solvency' | 'efficiency' | 'growth' | 'cash_flow' | 'health_check'>
+  metrics: string[]
+  periods: string[]
+  comparisons: Array<{ metric: string; from: string; to: string }>
+  language: Language
+}
+
+export interface Finding {
+  text: string
+  cites: string[]
+  status: 'unchecked' | 'confirmed' | 'rejected'
+  note?: string
+}
+
+export interface PhaseUsage {
+  phase: Phase
+  provider: string
+  model: string
+  calls: number
+  input_tokens: number
+  output_tokens: number
+  /** USD as a decimal string; null when unknown (never a silent 0). */
+  cost_usd: string | null
+  latency_ms: number
+  cached: boolean
+  retries: number
+  fallbacks: number
+  unpriced: boolean
+  usage_missing: boolean
+}
+
+export interface Analysis {
+  id: string
+  tenant: string
+  client: string
+  question: string
+  language: Language
+  fingerprint: string
+  plan: AnalysisPlan
+  figures: Figure[]
+  computations: ComputationRecord[]
+  findings: Finding[]
+  /** Markdown. */
+  report: string
+  report_source: 'validator' | 'validator_repaired' | 'offline'
+  validation: { grounded: boolean; ungrounded_numbers: Array<{ text: string; offset: number }>; warnings: string[] }
+  statement_warnings: Array<{ code: string; field: string; message: string }>
+  usage: PhaseUsage[]
+  total_cost_usd: string | null
+  cache: 'miss' | 'exact' | 'semantic' | 'plan'
+  degraded: boolean
+  degraded_reason?: string
+  prompt_version: string
+  timings: { total_ms: number; analyst_ms: number; researcher_ms: number; validator_ms: number }
+}
+
+export type AnalysisEvent =
+  | { type: 'queued'; analysis_id: string }
+  | { type: 'phase_started'; phase: Phase }
+  | { type: 'text_delta'; phase: Phase; text: string }
+  | { type: 'retry'; phase: Phase; attempt: number; reason: string }
+  | { type: 'fallback'; phase: Phase; from: string; to: string; model: string; reason: string }
+  | { type: 'computation_done'; computation: ComputationRecord }
+  | { type: 'phase_finished'; usage: PhaseUsage }
+  | { type: 'cache_hit'; outcome: 'exact' | 'semantic' | 'plan' }
+  | { type: 'degraded'; phase: Phase; reason: string }
+  | { type: 'completed'; analysis: Analysis }
+  | { type: 'failed'; error: { code: string; message: string; field?: string } }
+
+export interface Principal {
+  tenant: string
+  role: 'admin' | 'cpa' | 'client'
+  /** Required for a `client`. */
+  client?: string
+}
+
+export interface AnalysisRequest {
+  statements: StatementsSource
+  question: string
+  language?: Language
+  tenant?: string
+  client?: string
+  principal?: Principal
+  /** Aborting cancels the analysis: the Rust work stops and the promise rejects with CancelledError. */
+  signal?: AbortSignal
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant'
+  content: string
+}
+
+/** What a provider's `chat` receives. */
+export interface ChatRequest {
+  model: string
+  messages: ChatMessage[]
+  temperature?: number
+  max_tokens?: number
+  json_mode: boolean
+  phase: Phase
+}
+
+export interface ChatAnswer {
+  text: string
+  inputTokens?: number
+  outputTokens?: number
+  /** USD, as a number or a decimal string. */
+  costUsd?: number | string
+}
+
+/** A provider written in JS. Throw an error with `retryable = true` for a failure worth retrying. */
+export interface Provider {
+  name?: string
+  chat(request: ChatRequest): Promise<string | ChatAnswer>
+}
+
+export interface Embedder {
+  dimensions: number
+  embed(texts: string[]): Promise<number[][]>
+}
+
+export interface FinopsOptions {
+  provider?: Provider | ScriptedProvider
+  models?: Partial<Record<Phase, string>>
+  embedder?: Embedder
+  offline?: boolean
+}
+
+export declare class Finops {
+  constructor(options?: FinopsOptions)
+  static fromEnv(): Finops
+  readonly routes: string[]
+  analyze(request: AnalysisRequest): Promise<Analysis>
+  stream(request: Omit<AnalysisRequest, 'signal'>): AsyncIterableIterator<AnalysisEvent>
+  embed(texts: string[]): Promise<number[][]>
+}
+
+export declare class ScriptedProvider {
+  constructor(options?: { latencyMs?: number })
+  reply(phase: Phase, text: string, options?: { inputTokens?: number; outputTokens?: number }): this
+  fail(phase: Phase, message: string, options?: { retryable?: boolean }): this
+  remaining(phase: Phase): number
+}
+
+export declare function computeMetrics(statements: StatementsSource): Figure[]
+export declare function evaluate(statements: StatementsSource, expression: string, period: string): Computation
+export declare function fingerprint(statements: StatementsSource): string
+
+export declare class FinopsError extends Error {
+  /** Stable: FINOPS_INVALID_STATEMENTS, FINOPS_INVALID_ARGUMENT, FINOPS_PROVIDER, ... */
+  readonly code: string
+  readonly field?: string
+  readonly reason?: string
+}
+export declare class InvalidStatementsError extends FinopsError {
+  readonly issues: Array<{ field: string; reason: string }>
+}
+export declare class InvalidExpressionError extends FinopsError {
+  readonly expression: string
+  readonly position: number
+}
+export declare class InvalidArgumentError extends FinopsError {}
+export declare class ProviderError extends FinopsError {
+  readonly provider: string
+  readonly retryable: boolean
+  readonly status?: number
+  /** Seconds. */
+  readonly retryAfter?: number
+}
+export declare class RateLimitedError extends ProviderError {}
+export declare class AccessDeniedError extends FinopsError {}
+export declare class CancelledError extends FinopsError {}
+export declare class InternalError extends FinopsError {}

@@ -1,0 +1,267 @@
+'use strict'
+// The `finops` package: JS idioms over the native module (objects, Error subclasses with stable codes, async
+// iterators, AbortSignal). Values cross into Rust as JSON; no analysis logic lives here.
+
+const fs = require('node:fs')
+const native = require('./native.js')
+
+class FinopsError extends Error {
+  constructor(info) {
+    super(info.message)
+    this.name = this.constructor.name
+    this.code = 'FINOPS_' + String(info.code).toUpperCase()
+    this.field = info.field ?? undefined
+    this.reason = info.reason ?? undefined
+  }
+}
+class InvalidStatementsError extends FinopsError {
+  constructor(info) {
+    super(info)
+    this.issues = info.issues ?? []
+  }
+}
+class InvalidExpressionError extends FinopsError {
+  constructor(info) {
+    super(info)
+    this.expression = info.expression
+    this.position = info.position
+  }
+}
+class InvalidArgumentError extends FinopsError {}
+class ProviderError extends FinopsError {
+  constructor(info) {
+    super(info)
+    this.provider = info.provider
+    this.retryable = Boolean(info.retryable)
+    this.status = info.status ?? undefined
+    this.retryAfter = info.retryAfter ?? undefined
+  }
+}
+class RateLimitedError extends ProviderError {}
+class AccessDeniedError extends FinopsError {}
+class CancelledError extends FinopsError {}
+class InternalError extends FinopsError {}
+
+const MARK = 'FINOPS_ERROR'
+
+/** Rethrows a native error as the matching FinopsError subclass. */
+function translate(err) {
+  const message = err && typeof err.message === 'string' ? err.message : ''
+  const at = message.indexOf(MARK)
+  if (at < 0) return err
+  let info
+  try {
+    info = JSON.parse(message.slice(at + MARK.length))
+  } catch {
+    return err
+  }
+  switch (info.code) {
+    case 'invalid_statements':
+      return new InvalidStatementsError(info)
+    case 'invalid_expression':
+      return new InvalidExpressionError(info)
+    case 'invalid_argument':
+      return new InvalidArgumentError(info)
+    case 'provider':
+      return info.status === 429 ? new RateLimitedError(info) : new ProviderError(info)
+    case 'access_denied':
+      return new AccessDeniedError(info)
+    case 'cancelled':
+      return new CancelledError(info)
+    default:
+      return new InternalError(info)
+  }
+}
+
+function call(fn) {
+  try {
+    return fn()
+  } catch (e) {
+    throw translate(e)
+  }
+}
+
+function invalid(field, reason) {
+  return new InvalidArgumentError({ code: 'invalid_argument', message: `invalid argument \`${field}\`: ${reason}`, field, reason })
+}
+
+/** Statements as JSON text: a JSON string, a Buffer, a plain object, or a path. */
+function statementsJson(statements) {
+  if (typeof statements === 'string') {
+    if (statements.trimStart().startsWith('{')) return statements
+    try {
+      return fs.readFileSync(statements, 'utf8')
+    } catch (e) {
+      throw invalid('statements', `cannot read \`${statements}\`: ${e.message}`)
+    }
+  }
+  if (Buffer.isBuffer(statements) || statements instanceof Uint8Array) return Buffer.from(statements).toString('utf8')
+  if (statements instanceof URL) return statementsJson(statements.pathname)
+  if (statements !== null && typeof statements === 'object') return JSON.stringify(statements)
+  throw invalid('statements', `expected JSON text, a Buffer, an object or a path, not ${statements === null ? 'null' : typeof statements}`)
+}
+
+/** Every catalogue metric for every period: an array of figure objects (`value` is a decimal string or null). */
+function computeMetrics(statements) {
+  return JSON.parse(call(() => native.computeMetrics(statementsJson(statements))))
+}
+
+/** One Researcher expression evaluated exactly for a period. */
+function evaluate(statements, expression, period) {
+  return JSON.parse(call(() => native.evaluate(statementsJson(statements), expression, period)))
+}
+
+/** The canonical fingerprint (insensitive to key order and number formatting). */
+function fingerprint(statements) {
+  return call(() => native.fingerprint(statementsJson(statements)))
+}
+
+/** The scripted test provider: queued answers per phase, injected failures, latency. */
+class ScriptedProvider {
+  constructor(options = {}) {
+    this.native = call(() => new native.NativeScriptedProvider(options.latencyMs))
+  }
+  reply(phase, text, options = {}) {
+    call(() => this.native.reply(phase, text, options.inputTokens, options.outputTokens))
+    return this
+  }
+  fail(phase, message, options = {}) {
+    call(() => this.native.fail(phase, message, options.retryable))
+    return this
+  }
+  remaining(phase) {
+    return call(() => this.native.remaining(phase))
+  }
+}
+
+function providerChat(provider) {
+  if (typeof provider.chat !== 'function') throw invalid('provider', 'a provider needs a `chat(request)` function')
+  return async (requestJson) => {
+    try {
+      const answer = await provider.chat(JSON.parse(requestJson))
+      if (typeof answer === 'string') return JSON.stringify({ text: answer })
+      if (answer && typeof answer === 'object') {
+        const { text, inputTokens, outputTokens, costUsd } = answer
+        return JSON.stringify({ text, input_tokens: inputTokens, output_tokens: outputTokens, cost_usd: costUsd })
+      }
+      return JSON.stringify({ error: { message: `the provider's answer is neither a string nor an object: ${typeof answer}` } })
+    } catch (e) {
+      return JSON.stringify({ error: { message: `${e && e.name ? e.name : 'Error'}: ${e && e.message ? e.message : e}`, retryable: Boolean(e && e.retryable) } })
+    }
+  }
+}
+
+function requestJson(request) {
+  if (request === null || typeof request !== 'object') throw invalid('request', 'expected an object with `statements` and `question`')
+  const { statements, question, language, tenant, client, principal } = request
+  if (typeof question !== 'string') throw invalid('question', 'must be a string')
+  return JSON.stringify({ statements: statementsJson(statements), question, language, tenant, client, principal })
+}
+
+class Finops {
+  /**
+   * With no options: providers from the environment, the offline analyst when none is configured.
+   * `provider`: an object with `chat(request)` (async), or a ScriptedProvider, used for every phase with `models`.
+   * `embedder`: an object with `dimensions` and `embed(texts)`. `offline: true` ignores the environment.
+   */
+  constructor(options = {}) {
+    const { provider, models, embedder, offline } = options
+    const opts = { offline: Boolean(offline), modelsJson: models ? JSON.stringify(models) : undefined }
+    let scripted
+    if (provider instanceof ScriptedProvider) scripted = provider.native
+    else if (provider !== undefined && provider !== null) {
+      opts.chat = providerChat(provider)
+      opts.providerName = typeof provider.name === 'string' ? provider.name : undefined
+    }
+    if (embedder !== undefined && embedder !== null) {
+      if (typeof embedder.embed !== 'function') throw invalid('embedder', 'an embedder needs an `embed(texts)` function')
+      opts.embed = async (textsJson) => JSON.stringify(await embedder.embed(JSON.parse(textsJson)))
+      opts.embedDimensions = embedder.dimensions
+    }
+    this.native = call(() => new native.NativeFinops(opts, scripted))
+  }
+
+  /** Providers from the environment (`OPENROUTER_API_KEY`, `FINOPS_OPENAI_BASE_URL`, ...). */
+  static fromEnv() {
+    return new Finops()
+  }
+
+  /** Each phase's route; no key appears. */
+  get routes() {
+    return this.native.routes
+  }
+
+  /** Runs an analysis. `signal` (an AbortSignal) cancels it: the Rust work stops and the promise rejects. */
+  async analyze(request) {
+    const body = requestJson(request)
+    const token = new native.CancelToken()
+    const signal = request.signal
+    if (signal && signal.aborted) throw new CancelledError({ code: 'cancelled', message: 'analysis cancelled' })
+    const onAbort = () => token.cancel()
+    if (signal) signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      return JSON.parse(await this.native.analyze(body, token))
+    } catch (e) {
+      throw translate(e)
+    } finally {
+      if (signal) signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** `for await (const event of fo.stream({...}))`. Breaking out of the loop cancels the work. */
+  stream(request) {
+    const events = call(() => this.native.stream(requestJson(request)))
+    let done = false
+    return {
+      [Symbol.asyncIterator]() {
+        return this
+      },
+      async next() {
+        if (done) return { done: true, value: undefined }
+        let json
+        try {
+          json = await events.next()
+        } catch (e) {
+          throw translate(e)
+        }
+        if (json === null || json === undefined) {
+          done = true
+          return { done: true, value: undefined }
+        }
+        return { done: false, value: JSON.parse(json) }
+      },
+      async return() {
+        done = true
+        await events.close()
+        return { done: true, value: undefined }
+      },
+    }
+  }
+
+  /** The configured embedder's vectors (default: the deterministic hashing embedder, 256 dimensions). */
+  async embed(texts) {
+    if (!Array.isArray(texts)) throw invalid('texts', 'must be an array of strings')
+    try {
+      return JSON.parse(await this.native.embed(JSON.stringify(texts)))
+    } catch (e) {
+      throw translate(e)
+    }
+  }
+}
+
+module.exports = {
+  Finops,
+  ScriptedProvider,
+  computeMetrics,
+  evaluate,
+  fingerprint,
+  FinopsError,
+  InvalidStatementsError,
+  InvalidExpressionError,
+  InvalidArgumentError,
+  ProviderError,
+  RateLimitedError,
+  AccessDeniedError,
+  CancelledError,
+  InternalError,
+}

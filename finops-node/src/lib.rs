@@ -1,0 +1,531 @@
+//! The native half of the `finops` npm package. Values cross the boundary as JSON strings; `finops.js` (the
+//! package's entry point) turns them into JS objects, `Error` subclasses, async iterators and AbortSignals. No
+//! analysis logic lives here: it converts, maps errors and bridges async.
+
+use std::sync::Arc;
+
+use finops_core::config::Settings;
+use finops_core::embed::{Embedder, HashingEmbedder};
+use finops_core::pipeline::{AnalysisRequest, EventStream, Language, PhaseConfig, Pipeline};
+use finops_core::provider::{
+    ChatChunk, ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply,
+    TokenUsage,
+};
+use finops_core::security::{Principal, Role};
+use finops_core::{Decimal, Error, Statements, metrics};
+use futures::StreamExt;
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi_derive::napi;
+use serde_json::{Value, json};
+
+/// A core error as a JS error whose message is a JSON object (`code`, `message`, `field`, and the variant's
+/// details); `finops.js` rethrows it as the matching `FinopsError` subclass.
+fn js_error(e: &Error) -> napi::Error {
+    let mut info = json!({"code": e.code(), "message": e.to_string(), "field": e.field()});
+    match e {
+        Error::InvalidStatements { reason, issues, .. } => {
+            info["reason"] = json!(reason);
+            info["issues"] = json!(
+                issues
+                    .iter()
+                    .map(|i| json!({"field": i.field, "reason": i.reason}))
+                    .collect::<Vec<_>>()
+            );
+        }
+        Error::InvalidArgument { reason, .. } | Error::AccessDenied { reason } => {
+            info["reason"] = json!(reason)
+        }
+        Error::InvalidExpression {
+            expression,
+            position,
+            reason,
+        } => {
+            info["expression"] = json!(expression);
+            info["position"] = json!(position);
+            info["reason"] = json!(reason);
+        }
+        Error::Provider {
+            provider,
+            reason,
+            retryable,
+            status,
+            retry_after,
+        } => {
+            info["provider"] = json!(provider);
+            info["reason"] = json!(reason);
+            info["retryable"] = json!(retryable);
+            info["status"] = json!(status);
+            info["retryAfter"] = json!(retry_after.map(|d| d.as_secs_f64()));
+        }
+        _ => {}
+    }
+    napi::Error::from_reason(format!("FINOPS_ERROR{info}"))
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> napi::Error {
+    js_error(&Error::InvalidArgument {
+        field: field.into(),
+        reason: reason.into(),
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| js_error(&Error::Internal(e.to_string())))
+}
+
+/// Parses statements given as JSON text.
+fn statements(json: &str) -> Result<Statements> {
+    Statements::from_json_str(json).map_err(|e| js_error(&e))
+}
+
+/// Every figure of every period, as a JSON array.
+#[napi]
+pub fn compute_metrics(statements_json: String) -> Result<String> {
+    let s = statements(&statements_json)?;
+    to_json(&metrics::compute_all(&s))
+}
+
+/// One expression evaluated exactly, as JSON.
+#[napi]
+pub fn evaluate(statements_json: String, expression: String, period: String) -> Result<String> {
+    let s = statements(&statements_json)?;
+    let c = metrics::expr::evaluate(&s, &expression, &period).map_err(|e| js_error(&e))?;
+    to_json(&c)
+}
+
+/// The canonical fingerprint of a statements document.
+#[napi]
+pub fn fingerprint(statements_json: String) -> Result<String> {
+    Ok(statements(&statements_json)?.fingerprint().to_string())
+}
+
+/// A provider implemented in JS: `chat(requestJson) => Promise<answerJson>`, where the answer is
+/// `{"text", "input_tokens"?, "output_tokens"?, "cost_usd"?}` or `{"error": {"message", "retryable"}}`.
+type ChatFn = ThreadsafeFunction<String, Promise<String>, String, Status, false>;
+
+struct JsProvider {
+    name: String,
+    chat: Arc<ChatFn>,
+}
+
+impl std::fmt::Debug for JsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsProvider")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for JsProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn chat(&self, request: ChatRequest) -> finops_core::Result<ChatStream> {
+        let fail = |reason: String, retryable: bool| Error::provider(&self.name, reason, retryable);
+        let body = serde_json::to_string(&request).map_err(|e| Error::Internal(e.to_string()))?;
+        let promise = self
+            .chat
+            .call_async(body)
+            .await
+            .map_err(|e| fail(e.reason.clone(), false))?;
+        let answer = promise.await.map_err(|e| fail(e.reason.clone(), false))?;
+        let v: Value = serde_json::from_str(&answer)
+            .map_err(|e| fail(format!("the provider's answer is not JSON: {e}"), false))?;
+        if let Some(err) = v.get("error") {
+            let message = err
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("provider failed")
+                .to_string();
+            return Err(fail(
+                message,
+                err.get("retryable")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            ));
+        }
+        let text = v
+            .get("text")
+            .and_then(Value::as_str)
+            .ok_or_else(|| fail("the provider's answer has no `text` string".into(), false))?;
+        let mut chunks = vec![Ok(ChatChunk::Delta {
+            text: text.to_string(),
+        })];
+        if v.get("input_tokens").is_some()
+            || v.get("output_tokens").is_some()
+            || v.get("cost_usd").is_some()
+        {
+            let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let cost = match v.get("cost_usd") {
+                None | Some(Value::Null) => None,
+                Some(c) => Some(
+                    c.to_string()
+                        .trim_matches('"')
+                        .parse::<Decimal>()
+                        .map_err(|_| fail("`cost_usd` is not a number".into(), false))?,
+                ),
+            };
+            chunks.push(Ok(ChatChunk::Usage {
+                usage: TokenUsage {
+                    input_tokens: n("input_tokens"),
+                    output_tokens: n("output_tokens"),
+                    cost_usd: cost,
+                    ..TokenUsage::default()
+                },
+            }));
+        }
+        Ok(Box::pin(futures::stream::iter(chunks)))
+    }
+}
+
+/// An embedder implemented in JS: `embed(textsJson) => Promise<vectorsJson>`.
+type EmbedFn = ThreadsafeFunction<String, Promise<String>, String, Status, false>;
+
+struct JsEmbedder {
+    dimensions: usize,
+    embed: Arc<EmbedFn>,
+}
+
+impl std::fmt::Debug for JsEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsEmbedder")
+            .field("dimensions", &self.dimensions)
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl Embedder for JsEmbedder {
+    fn name(&self) -> &str {
+        "js"
+    }
+
+    fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
+    async fn embed(&self, texts: Vec<String>) -> finops_core::Result<Vec<Vec<f32>>> {
+        let fail = |reason: String| Error::provider("js", reason, false);
+        let body = serde_json::to_string(&texts).map_err(|e| Error::Internal(e.to_string()))?;
+        let promise = self
+            .embed
+            .call_async(body)
+            .await
+            .map_err(|e| fail(e.reason.clone()))?;
+        let answer = promise.await.map_err(|e| fail(e.reason.clone()))?;
+        serde_json::from_str(&answer)
+            .map_err(|_| fail("embed() must resolve to an array of number arrays".into()))
+    }
+}
+
+/// The scripted test provider.
+#[napi]
+pub struct NativeScriptedProvider {
+    inner: Arc<ScriptedProvider>,
+}
+
+#[napi]
+impl NativeScriptedProvider {
+    #[napi(constructor)]
+    pub fn new(latency_ms: Option<f64>) -> Result<Self> {
+        let ms = latency_ms.unwrap_or(0.0);
+        if !ms.is_finite() || ms < 0.0 {
+            return Err(invalid("latencyMs", "must be a non-negative number"));
+        }
+        Ok(NativeScriptedProvider {
+            inner: Arc::new(
+                ScriptedProvider::new().latency(std::time::Duration::from_secs_f64(ms / 1000.0)),
+            ),
+        })
+    }
+
+    #[napi]
+    pub fn reply(
+        &self,
+        phase: String,
+        text: String,
+        input_tokens: Option<u32>,
+        output_tokens: Option<u32>,
+    ) -> Result<()> {
+        let phase: Phase = phase.parse().map_err(|e| js_error(&e))?;
+        let reply = ScriptedReply::text(
+            text,
+            u64::from(input_tokens.unwrap_or(100)),
+            u64::from(output_tokens.unwrap_or(50)),
+        );
+        self.inner.enqueue(phase, reply);
+        Ok(())
+    }
+
+    #[napi]
+    pub fn fail(&self, phase: String, message: String, retryable: Option<bool>) -> Result<()> {
+        let phase: Phase = phase.parse().map_err(|e| js_error(&e))?;
+        self.inner.enqueue(
+            phase,
+            ScriptedReply::Fail(Error::provider(
+                "scripted",
+                message,
+                retryable.unwrap_or(false),
+            )),
+        );
+        Ok(())
+    }
+
+    #[napi]
+    pub fn remaining(&self, phase: String) -> Result<u32> {
+        let phase: Phase = phase.parse().map_err(|e| js_error(&e))?;
+        Ok(u32::try_from(self.inner.remaining(phase)).unwrap_or(u32::MAX))
+    }
+}
+
+/// Cancels a running analysis (`finops.js` wires an AbortSignal to it).
+#[napi]
+pub struct CancelToken {
+    tx: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for CancelToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[napi]
+impl CancelToken {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        CancelToken {
+            tx: tokio::sync::watch::channel(false).0,
+        }
+    }
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.tx.send_replace(true);
+    }
+}
+
+async fn cancelled(mut rx: tokio::sync::watch::Receiver<bool>) {
+    // An error means the token is gone: never cancelled.
+    if rx.wait_for(|c| *c).await.is_err() {
+        futures::future::pending::<()>().await;
+    }
+}
+
+/// The events of one analysis: `next()` resolves to the next event as JSON, or null at the end.
+#[napi]
+pub struct NativeEventStream {
+    inner: Arc<tokio::sync::Mutex<Option<EventStream>>>,
+}
+
+#[napi]
+impl NativeEventStream {
+    #[napi]
+    pub async fn next(&self) -> Result<Option<String>> {
+        let mut guard = self.inner.lock().await;
+        let event = match guard.as_mut() {
+            Some(s) => s.next().await,
+            None => None,
+        };
+        event.map(|e| to_json(&e)).transpose()
+    }
+
+    /// Drops the analysis now (breaking out of `for await` calls this), instead of when JS collects the object.
+    #[napi]
+    pub async fn close(&self) {
+        self.inner.lock().await.take();
+    }
+}
+
+/// Options of `NativeFinops` (see `FinopsOptions` in finops.d.ts).
+#[napi(object, object_to_js = false)]
+pub struct NativeOptions {
+    pub offline: Option<bool>,
+    pub provider_name: Option<String>,
+    pub chat: Option<ChatFn>,
+    pub models_json: Option<String>,
+    pub embed: Option<EmbedFn>,
+    pub embed_dimensions: Option<u32>,
+}
+
+#[napi]
+pub struct NativeFinops {
+    pipeline: Pipeline,
+    embedder: Arc<dyn Embedder>,
+    routes: Vec<String>,
+}
+
+fn models(json: Option<&str>) -> Result<[String; 3]> {
+    let mut out = [
+        finops_core::config::DEFAULT_ANALYST_MODEL.to_string(),
+        finops_core::config::DEFAULT_RESEARCHER_MODEL.to_string(),
+        finops_core::config::DEFAULT_VALIDATOR_MODEL.to_string(),
+    ];
+    if let Some(j) = json {
+        let m: serde_json::Map<String, Value> = serde_json::from_str(j)
+            .map_err(|_| invalid("models", "must be an object of phase → model"))?;
+        for (k, v) in m {
+            let phase: Phase = k
+                .parse()
+                .map_err(|_| invalid("models", format!("unknown phase `{k}`")))?;
+            out[phase as usize] = v
+                .as_str()
+                .ok_or_else(|| invalid("models", format!("the model of `{k}` must be a string")))?
+                .to_string();
+        }
+    }
+    Ok(out)
+}
+
+fn request_from(json: &str) -> Result<AnalysisRequest> {
+    let v: Value = serde_json::from_str(json).map_err(|_| invalid("request", "is not JSON"))?;
+    let text = |k: &str| -> Result<Option<String>> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(k, "must be a string")),
+        }
+    };
+    let statements_json =
+        text("statements")?.ok_or_else(|| invalid("statements", "is required"))?;
+    let question = text("question")?.ok_or_else(|| invalid("question", "is required"))?;
+    let mut r = AnalysisRequest::new(statements(&statements_json)?, question);
+    if let Some(l) = text("language")? {
+        r = r.language(l.parse::<Language>().map_err(|e| js_error(&e))?);
+    }
+    if let Some(t) = text("tenant")? {
+        r = r.tenant(t);
+    }
+    if let Some(c) = text("client")? {
+        r = r.client(c);
+    }
+    if let Some(p) = v.get("principal").filter(|p| !p.is_null()) {
+        let tenant = p
+            .get("tenant")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("principal.tenant", "is required"))?;
+        let role: Role = p
+            .get("role")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .parse()
+            .map_err(|e| js_error(&e))?;
+        let client = p.get("client").and_then(Value::as_str).map(str::to_string);
+        r = r.principal(Principal::new(tenant, role, client).map_err(|e| js_error(&e))?);
+    }
+    r.validate().map_err(|e| js_error(&e))?;
+    Ok(r)
+}
+
+#[napi]
+impl NativeFinops {
+    #[napi(constructor)]
+    pub fn new(
+        options: Option<NativeOptions>,
+        scripted: Option<&NativeScriptedProvider>,
+    ) -> Result<Self> {
+        let o = options.unwrap_or(NativeOptions {
+            offline: None,
+            provider_name: None,
+            chat: None,
+            models_json: None,
+            embed: None,
+            embed_dimensions: None,
+        });
+        let embedder: Arc<dyn Embedder> = match (o.embed, o.embed_dimensions) {
+            (Some(f), Some(d)) if d > 0 => Arc::new(JsEmbedder {
+                dimensions: d as usize,
+                embed: Arc::new(f),
+            }),
+            (Some(_), _) => return Err(invalid("embedder", "needs a positive `dimensions`")),
+            (None, _) => Arc::new(HashingEmbedder::default()),
+        };
+        let provider: Option<Arc<dyn Provider>> = match (o.chat, scripted) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "provider",
+                    "give a provider or a scripted provider, not both",
+                ));
+            }
+            (Some(chat), None) => Some(Arc::new(JsProvider {
+                name: o.provider_name.unwrap_or_else(|| "js".into()),
+                chat: Arc::new(chat),
+            })),
+            (None, Some(s)) => Some(s.inner.clone()),
+            (None, None) => None,
+        };
+        let offline = o.offline.unwrap_or(false);
+        let (pipeline, routes) = match (provider, offline) {
+            (Some(_), true) => {
+                return Err(invalid("offline", "cannot be combined with a provider"));
+            }
+            (Some(p), false) => {
+                let [a, r, v] = models(o.models_json.as_deref())?;
+                let routes = vec![
+                    format!("analyst: {} {a}", p.name()),
+                    format!("researcher: {} {r}", p.name()),
+                    format!("validator: {} {v}", p.name()),
+                ];
+                let pipeline = Pipeline::builder()
+                    .phase(Phase::Analyst, PhaseConfig::new(p.clone(), a))
+                    .phase(Phase::Researcher, PhaseConfig::new(p.clone(), r))
+                    .phase(Phase::Validator, PhaseConfig::new(p, v))
+                    .build();
+                (pipeline, routes)
+            }
+            (None, true) => (Pipeline::offline(), vec!["offline analyst".to_string()]),
+            (None, false) => {
+                let settings = Settings::from_env().map_err(|e| js_error(&e))?;
+                (
+                    settings.pipeline().map_err(|e| js_error(&e))?,
+                    settings.routes(),
+                )
+            }
+        };
+        Ok(NativeFinops {
+            pipeline,
+            embedder,
+            routes,
+        })
+    }
+
+    #[napi(getter)]
+    pub fn routes(&self) -> Vec<String> {
+        self.routes.clone()
+    }
+
+    /// Runs an analysis; resolves to the `Analysis` as JSON. Cancelling the token drops the work.
+    #[napi]
+    pub async fn analyze(&self, request_json: String, token: &CancelToken) -> Result<String> {
+        let request = request_from(&request_json)?;
+        let rx = token.tx.subscribe();
+        let pipeline = self.pipeline.clone();
+        tokio::select! {
+            r = pipeline.analyze(request) => to_json(&r.map_err(|e| js_error(&e))?),
+            () = cancelled(rx) => Err(js_error(&Error::Cancelled)),
+        }
+    }
+
+    /// Starts a streamed analysis (bad requests fail here, before any event).
+    #[napi]
+    pub fn stream(&self, request_json: String) -> Result<NativeEventStream> {
+        let request = request_from(&request_json)?;
+        Ok(NativeEventStream {
+            inner: Arc::new(tokio::sync::Mutex::new(Some(self.pipeline.stream(request)))),
+        })
+    }
+
+    /// The configured embedder's vectors for `texts` (JSON array), checked, as JSON.
+    #[napi]
+    pub async fn embed(&self, texts_json: String) -> Result<String> {
+        let texts: Vec<String> = serde_json::from_str(&texts_json)
+            .map_err(|_| invalid("texts", "must be an array of strings"))?;
+        let n = texts.len();
+        let vectors = self.embedder.embed(texts).await.map_err(|e| js_error(&e))?;
+        finops_core::embed::check(self.embedder.as_ref(), n, &vectors).map_err(|e| js_error(&e))?;
+        to_json(&vectors)
+    }
+}
