@@ -1,4 +1,4 @@
-//! The native half of the `finops` npm package. Values cross the boundary as JSON strings; `finops.js` (the
+//! The native half of the `finops` npm package. Values cross the boundary as JSON strings; `index.js` (the
 //! package's entry point) turns them into JS objects, `Error` subclasses, async iterators and AbortSignals. No
 //! analysis logic lives here: it converts, maps errors and bridges async.
 
@@ -20,7 +20,7 @@ use napi_derive::napi;
 use serde_json::{Value, json};
 
 /// A core error as a JS error whose message is a JSON object (`code`, `message`, `field`, and the variant's
-/// details); `finops.js` rethrows it as the matching `FinopsError` subclass.
+/// details); `index.js` rethrows it as the matching `FinopsError` subclass.
 fn js_error(e: &Error) -> napi::Error {
     let mut info = json!({"code": e.code(), "message": e.to_string(), "field": e.field()});
     match e {
@@ -281,7 +281,7 @@ impl NativeScriptedProvider {
     }
 }
 
-/// Cancels a running analysis (`finops.js` wires an AbortSignal to it).
+/// Cancels a running analysis (`index.js` wires an AbortSignal to it).
 #[napi]
 pub struct CancelToken {
     tx: tokio::sync::watch::Sender<bool>,
@@ -340,7 +340,7 @@ impl NativeEventStream {
     }
 }
 
-/// Options of `NativeFinops` (see `FinopsOptions` in finops.d.ts).
+/// Options of `NativeFinops` (see `FinopsOptions` in index.d.ts).
 #[napi(object, object_to_js = false)]
 pub struct NativeOptions {
     pub offline: Option<bool>,
