@@ -1,0 +1,225 @@
+// The real FFI boundary, exercised from Kotlin: the generated bindings over libfinops_ffi.so through JNA.
+
+import java.io.File
+import java.util.Collections
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.TimeoutCancellationException
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import uniffi.finops_ffi.AnalysisEvent
+import uniffi.finops_ffi.AnalysisRequestFfi
+import uniffi.finops_ffi.ChatAnswer
+import uniffi.finops_ffi.ChatProvider
+import uniffi.finops_ffi.ChatRequestFfi
+import uniffi.finops_ffi.EventListener
+import uniffi.finops_ffi.Finops
+import uniffi.finops_ffi.FinopsException
+import uniffi.finops_ffi.Models
+import uniffi.finops_ffi.PrincipalFfi
+import uniffi.finops_ffi.TextEmbedder
+import uniffi.finops_ffi.computeMetrics
+
+private val BISTRO: String = File(System.getProperty("finops.data"), "bistro-saint-denis.json").readText()
+private const val PLAN = """{"intents":["liquidity"],"metrics":["current_ratio"],"periods":["FY2023"]}"""
+private const val RESEARCH = """{"findings":[{"text":"Current assets cover current liabilities.","cites":["current_ratio@FY2023"]}]}"""
+private const val VALIDATED = """{"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Liquidity: the current ratio is 1.81 in FY2023."}"""
+
+/** A provider written in Kotlin: answers each phase like a well-behaved model. */
+class KotlinProvider : ChatProvider {
+    val phases: MutableList<String> = Collections.synchronizedList(mutableListOf())
+    override fun name(): String = "kotlin"
+    override suspend fun chat(request: ChatRequestFfi): ChatAnswer {
+        phases.add(request.phase)
+        delay(1)
+        val text = when (request.phase) {
+            "analyst" -> PLAN
+            "researcher" -> RESEARCH
+            else -> VALIDATED
+        }
+        return ChatAnswer(text, 12uL, 5uL, "0.0005")
+    }
+}
+
+class FinopsTest {
+    private fun request(question: String) = AnalysisRequestFfi(statementsJson = BISTRO, question = question)
+
+    @Test
+    fun computesMetrics() {
+        val figures = computeMetrics(BISTRO)
+        assertEquals(78, figures.size)
+        val gm = figures.first { it.id == "gross_margin@FY2023" }
+        assertTrue(gm.value!!.startsWith("0.6896"), gm.value)
+        assertEquals("percent", gm.unit)
+        assertTrue(gm.inputs.isNotEmpty())
+        val growth = figures.first { it.id == "revenue_growth@FY2021" }
+        assertNull(growth.value)
+        assertTrue(growth.reason!!.contains("previous"))
+    }
+
+    @Test
+    fun badInputIsATypedErrorWithTheField() {
+        val broken = BISTRO.replaceFirst("\"total_assets\": \"2251724.31\"", "\"total_assets\": \"2251724.32\"")
+        val e = assertThrows<FinopsException.InvalidStatements> { computeMetrics(broken) }
+        assertEquals("periods[0].balance_sheet.total_assets", e.field)
+        assertTrue(e.issues.isNotEmpty())
+        assertThrows<FinopsException.InvalidStatements> { computeMetrics("{not json") }
+        val finops = Finops(offline = true)
+        val bad = assertThrows<FinopsException.InvalidArgument> { runBlocking { finops.analyze(request("  ")) } }
+        assertEquals("question", bad.field)
+        val lang = assertThrows<FinopsException.InvalidArgument> { runBlocking { finops.analyze(request("ok").copy(language = "de")) } }
+        assertEquals("language", lang.field)
+        assertThrows<FinopsException.InvalidArgument> { Finops(provider = KotlinProvider(), offline = true) }
+    }
+
+    @Test
+    fun offlineAnalysisInFrench() = runBlocking {
+        val a = Finops(offline = true).analyze(request("Analyse la rentabilité du bistro sur trois ans"))
+        assertEquals("fr", a.language)
+        assertEquals("offline", a.reportSource)
+        assertTrue(a.degraded && a.grounded)
+        assertTrue(a.report.contains("Marge brute"))
+        assertEquals(21, a.figures.size)
+        assertTrue(a.json.contains("\"plan\""))
+    }
+
+    @Test
+    fun aKotlinProviderDrivesThePipeline() = runBlocking {
+        val provider = KotlinProvider()
+        val finops = Finops(provider = provider, models = Models(analyst = "k-analyst"))
+        assertEquals("analyst: kotlin k-analyst", finops.routes()[0])
+        val a = finops.analyze(request("Is our working capital getting tighter?").copy(tenant = "firm-1"))
+        assertEquals(listOf("analyst", "researcher", "validator"), provider.phases.toList())
+        assertEquals("validator", a.reportSource)
+        assertFalse(a.degraded)
+        assertEquals("Liquidity: the current ratio is 1.81 in FY2023.", a.report)
+        assertEquals("0.0015", a.totalCostUsd)
+        assertEquals("firm-1", a.tenant)
+    }
+
+    @Test
+    fun aFailingKotlinProviderDegrades() = runBlocking {
+        val failing = object : ChatProvider {
+            override fun name() = "failing"
+            override suspend fun chat(request: ChatRequestFfi): ChatAnswer =
+                throw FinopsException.Provider("failing", "HTTP 503 from the gateway", true, 503u.toUShort(), null)
+        }
+        val a = Finops(provider = failing).analyze(request("liquidity"))
+        assertTrue(a.degraded)
+        assertEquals("offline", a.reportSource)
+        assertTrue(a.degradedReason!!.contains("HTTP 503 from the gateway"), a.degradedReason)
+    }
+
+    @Test
+    fun aPrincipalScopesTheAnalysis() = runBlocking {
+        val finops = Finops(offline = true)
+        val principal = PrincipalFfi("firm-1", "client", "bistro")
+        val a = finops.analyze(request("marges").copy(principal = principal))
+        assertEquals("bistro", a.client)
+        assertThrows<FinopsException.AccessDenied> {
+            runBlocking { finops.analyze(request("marges").copy(principal = principal, client = "other")) }
+        }
+        Unit
+    }
+
+    @Test
+    fun aListenerReceivesTheEventsInOrder() {
+        val events = Collections.synchronizedList(mutableListOf<AnalysisEvent>())
+        val done = CountDownLatch(1)
+        val listener = object : EventListener {
+            override fun onEvent(event: AnalysisEvent) {
+                events.add(event)
+                if (event.kind == "completed" || event.kind == "failed") done.countDown()
+            }
+        }
+        val task = Finops(provider = KotlinProvider()).stream(request("Is our working capital getting tighter?"), listener)
+        assertTrue(done.await(30, TimeUnit.SECONDS))
+        val kinds = events.map { it.kind }.filter { it != "text_delta" }
+        assertEquals(
+            listOf("queued", "phase_started", "phase_finished", "phase_started", "phase_finished", "phase_started", "phase_finished", "completed"),
+            kinds,
+        )
+        assertEquals("validator", events.last().analysis!!.reportSource)
+        Thread.sleep(50)
+        assertTrue(task.isFinished())
+    }
+
+    @Test
+    fun cancellingTheCoroutineStopsTheRustWork() = runBlocking {
+        val calls = AtomicInteger(0)
+        val cancelled = CompletableDeferred<Boolean>()
+        val hanging = object : ChatProvider {
+            override fun name() = "hanging"
+            override suspend fun chat(request: ChatRequestFfi): ChatAnswer {
+                calls.incrementAndGet()
+                try {
+                    delay(Long.MAX_VALUE)
+                } finally {
+                    cancelled.complete(true)
+                }
+                error("unreachable")
+            }
+        }
+        val finops = Finops(provider = hanging)
+        assertThrows<TimeoutCancellationException> { runBlocking { withTimeout(300) { finops.analyze(request("liquidity")) } } }
+        withTimeout(5_000) { cancelled.await() }
+        delay(200)
+        assertEquals(1, calls.get(), "no further phase ran")
+    }
+
+    @Test
+    fun cancellingAStreamStopsIt() {
+        val events = Collections.synchronizedList(mutableListOf<String>())
+        val started = CountDownLatch(1)
+        val slow = object : ChatProvider {
+            override fun name() = "slow"
+            override suspend fun chat(request: ChatRequestFfi): ChatAnswer {
+                started.countDown()
+                delay(Long.MAX_VALUE)
+                error("unreachable")
+            }
+        }
+        val listener = object : EventListener {
+            override fun onEvent(event: AnalysisEvent) {
+                events.add(event.kind)
+            }
+        }
+        val task = Finops(provider = slow).stream(request("liquidity"), listener)
+        assertTrue(started.await(10, TimeUnit.SECONDS))
+        task.cancel()
+        Thread.sleep(200)
+        assertTrue(task.isFinished())
+        assertFalse(events.contains("completed"))
+    }
+
+    @Test
+    fun manyAnalysesAtOnce() = runBlocking {
+        val finops = Finops(offline = true)
+        val results = (0 until 50).map { i -> async { finops.analyze(request("Bilan de santé").copy(client = "c$i")) } }.awaitAll()
+        assertEquals(50, results.map { it.id }.toSet().size)
+        assertTrue(results.all { it.grounded })
+    }
+
+    @Test
+    fun embedders() = runBlocking {
+        val mine = object : TextEmbedder {
+            override fun dimensions(): UInt = 2u
+            override suspend fun embed(texts: List<String>): List<List<Float>> = texts.map { listOf(it.length.toFloat(), 1f) }
+        }
+        assertEquals(listOf(listOf(3f, 1f)), Finops(offline = true, embedder = mine).embed(listOf("abc")))
+        val v = Finops(offline = true).embed(listOf("Analyse la rentabilité", "analyse la rentabilite"))
+        assertEquals(256, v[0].size)
+        assertTrue(v[0].zip(v[1]).sumOf { (a, b) -> (a * b).toDouble() } > 0.99)
+    }
+}

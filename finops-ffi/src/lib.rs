@@ -1,0 +1,664 @@
+//! The uniffi facade of finops for Kotlin (Android, desktop JVM) and Swift (iOS, macOS) hosts. It converts types,
+//! maps errors and bridges async; the analysis itself is finops-core's.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use finops_core::config::Settings;
+use finops_core::embed::{Embedder, HashingEmbedder};
+use finops_core::pipeline::{self, AnalysisRequest, Language, PhaseConfig, Pipeline};
+use finops_core::provider::{ChatChunk, ChatRequest, ChatStream, Phase, Provider, TokenUsage};
+use finops_core::security::{Principal, Role};
+use finops_core::{Decimal, Error, Statements, metrics};
+use futures::StreamExt;
+
+uniffi::setup_scaffolding!();
+
+/// One problem in a refused statements document.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FieldIssue {
+    pub field: String,
+    pub reason: String,
+}
+
+/// Every finops error, with the same fields as the core's.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum FinopsError {
+    #[error("invalid statements at `{field}`: {reason}")]
+    InvalidStatements {
+        field: String,
+        reason: String,
+        issues: Vec<FieldIssue>,
+    },
+    #[error("invalid expression `{expression}` at character {position}: {reason}")]
+    InvalidExpression {
+        expression: String,
+        position: u32,
+        reason: String,
+    },
+    #[error("invalid argument `{field}`: {reason}")]
+    InvalidArgument { field: String, reason: String },
+    #[error("provider `{provider}` failed: {reason}")]
+    Provider {
+        provider: String,
+        reason: String,
+        retryable: bool,
+        status: Option<u16>,
+        retry_after_secs: Option<f64>,
+    },
+    #[error("access denied: {reason}")]
+    AccessDenied { reason: String },
+    #[error("analysis cancelled")]
+    Cancelled,
+    #[error("internal error: {detail}")]
+    Internal { detail: String },
+}
+
+impl From<Error> for FinopsError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidStatements {
+                field,
+                reason,
+                issues,
+            } => FinopsError::InvalidStatements {
+                field,
+                reason,
+                issues: issues
+                    .into_iter()
+                    .map(|i| FieldIssue {
+                        field: i.field,
+                        reason: i.reason,
+                    })
+                    .collect(),
+            },
+            Error::InvalidExpression {
+                expression,
+                position,
+                reason,
+            } => FinopsError::InvalidExpression {
+                expression,
+                position: u32::try_from(position).unwrap_or(u32::MAX),
+                reason,
+            },
+            Error::InvalidArgument { field, reason } => {
+                FinopsError::InvalidArgument { field, reason }
+            }
+            Error::Provider {
+                provider,
+                reason,
+                retryable,
+                status,
+                retry_after,
+            } => FinopsError::Provider {
+                provider,
+                reason,
+                retryable,
+                status,
+                retry_after_secs: retry_after.map(|d| d.as_secs_f64()),
+            },
+            Error::AccessDenied { reason } => FinopsError::AccessDenied { reason },
+            Error::Cancelled => FinopsError::Cancelled,
+            other => FinopsError::Internal {
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for FinopsError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        FinopsError::Internal {
+            detail: format!("a foreign callback failed: {}", e.reason),
+        }
+    }
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> FinopsError {
+    FinopsError::InvalidArgument {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> FinopsError {
+    FinopsError::Internal {
+        detail: e.to_string(),
+    }
+}
+
+/// An input amount a figure used.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FigureInput {
+    pub line: String,
+    pub period: String,
+    /// Exact decimal as text.
+    pub value: String,
+}
+
+/// A computed metric with its provenance.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Figure {
+    pub id: String,
+    pub metric: String,
+    pub period: String,
+    /// Exact decimal as text (percentages as fractions), or null when not computable.
+    pub value: Option<String>,
+    pub unit: String,
+    pub basis: String,
+    pub formula: String,
+    pub inputs: Vec<FigureInput>,
+    pub reason: Option<String>,
+}
+
+fn word<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn figure(f: &metrics::Figure) -> Figure {
+    Figure {
+        id: f.id.clone(),
+        metric: f.metric.id().to_string(),
+        period: f.period.to_string(),
+        value: f.value.map(|v| v.to_string()),
+        unit: word(&f.unit),
+        basis: word(&f.basis),
+        formula: f.formula.to_string(),
+        inputs: f
+            .inputs
+            .iter()
+            .map(|i| FigureInput {
+                line: i.line.to_string(),
+                period: i.period.to_string(),
+                value: i.value.to_string(),
+            })
+            .collect(),
+        reason: f.reason.clone(),
+    }
+}
+
+/// Every catalogue metric for every period of a `finops.statements/v1` JSON document.
+#[uniffi::export]
+pub fn compute_metrics(statements_json: String) -> Result<Vec<Figure>, FinopsError> {
+    let s = Statements::from_json_str(&statements_json)?;
+    Ok(metrics::compute_all(&s).iter().map(figure).collect())
+}
+
+/// A chat message a provider receives.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ChatMessage {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+}
+
+/// What a foreign provider's `chat` receives.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ChatRequestFfi {
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub json_mode: bool,
+    /// `analyst`, `researcher` or `validator`.
+    pub phase: String,
+}
+
+/// A foreign provider's answer.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ChatAnswer {
+    pub text: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// USD as decimal text, when the provider knows it.
+    pub cost_usd: Option<String>,
+}
+
+/// A language model provider written in Kotlin or Swift. Throw `FinopsError.Provider` (with `retryable`) for a
+/// failure.
+#[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
+pub trait ChatProvider: Send + Sync {
+    fn name(&self) -> String;
+    async fn chat(&self, request: ChatRequestFfi) -> Result<ChatAnswer, FinopsError>;
+}
+
+/// An embedder written in Kotlin or Swift.
+#[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
+pub trait TextEmbedder: Send + Sync {
+    fn dimensions(&self) -> u32;
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, FinopsError>;
+}
+
+struct ForeignProvider {
+    inner: Arc<dyn ChatProvider>,
+    name: String,
+}
+
+impl std::fmt::Debug for ForeignProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForeignProvider")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+fn back_to_core(name: &str, e: FinopsError) -> Error {
+    match e {
+        FinopsError::Provider {
+            reason, retryable, ..
+        } => Error::provider(name, reason, retryable),
+        other => Error::provider(name, other.to_string(), false),
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for ForeignProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn chat(&self, request: ChatRequest) -> finops_core::Result<ChatStream> {
+        let request = ChatRequestFfi {
+            model: request.model,
+            messages: request
+                .messages
+                .iter()
+                .map(|m| ChatMessage {
+                    role: word(&m.role),
+                    content: m.content.clone(),
+                })
+                .collect(),
+            temperature: request.temperature,
+            max_tokens: request.max_tokens,
+            json_mode: request.json_mode,
+            phase: request.phase.id().to_string(),
+        };
+        let answer = self
+            .inner
+            .chat(request)
+            .await
+            .map_err(|e| back_to_core(&self.name, e))?;
+        let cost = match answer.cost_usd {
+            None => None,
+            Some(c) => Some(c.parse::<Decimal>().map_err(|_| {
+                Error::provider(&self.name, format!("cost_usd `{c}` is not a number"), false)
+            })?),
+        };
+        let usage = TokenUsage {
+            input_tokens: answer.input_tokens,
+            output_tokens: answer.output_tokens,
+            cost_usd: cost,
+            ..TokenUsage::default()
+        };
+        let chunks = vec![
+            Ok(ChatChunk::Delta { text: answer.text }),
+            Ok(ChatChunk::Usage { usage }),
+        ];
+        Ok(Box::pin(futures::stream::iter(chunks)))
+    }
+}
+
+struct ForeignEmbedder {
+    inner: Arc<dyn TextEmbedder>,
+    dimensions: usize,
+}
+
+impl std::fmt::Debug for ForeignEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForeignEmbedder")
+            .field("dimensions", &self.dimensions)
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl Embedder for ForeignEmbedder {
+    fn name(&self) -> &str {
+        "foreign"
+    }
+
+    fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
+    async fn embed(&self, texts: Vec<String>) -> finops_core::Result<Vec<Vec<f32>>> {
+        self.inner
+            .embed(texts)
+            .await
+            .map_err(|e| back_to_core("foreign", e))
+    }
+}
+
+/// Model per phase; the product's defaults where null.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct Models {
+    #[uniffi(default = None)]
+    pub analyst: Option<String>,
+    #[uniffi(default = None)]
+    pub researcher: Option<String>,
+    #[uniffi(default = None)]
+    pub validator: Option<String>,
+}
+
+/// Who asks.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct PrincipalFfi {
+    pub tenant: String,
+    /// `admin`, `cpa` or `client`.
+    pub role: String,
+    #[uniffi(default = None)]
+    pub client: Option<String>,
+}
+
+/// What to analyse, for whom.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct AnalysisRequestFfi {
+    pub statements_json: String,
+    pub question: String,
+    /// `fr` or `en`; detected from the question when null.
+    #[uniffi(default = None)]
+    pub language: Option<String>,
+    #[uniffi(default = None)]
+    pub tenant: Option<String>,
+    #[uniffi(default = None)]
+    pub client: Option<String>,
+    #[uniffi(default = None)]
+    pub principal: Option<PrincipalFfi>,
+}
+
+/// The main facts of an `Analysis`, plus the whole contract as JSON.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct AnalysisResult {
+    pub id: String,
+    pub tenant: String,
+    pub client: String,
+    pub language: String,
+    pub report: String,
+    /// `validator`, `validator_repaired` or `offline`.
+    pub report_source: String,
+    pub grounded: bool,
+    pub degraded: bool,
+    pub degraded_reason: Option<String>,
+    /// USD as decimal text; null when unknown.
+    pub total_cost_usd: Option<String>,
+    pub figures: Vec<Figure>,
+    /// The whole `Analysis` (plan, findings, usage per phase, …) as JSON.
+    pub json: String,
+}
+
+fn result(a: &pipeline::Analysis) -> Result<AnalysisResult, FinopsError> {
+    Ok(AnalysisResult {
+        id: a.id.clone(),
+        tenant: a.tenant.clone(),
+        client: a.client.clone(),
+        language: a.language.id().to_string(),
+        report: a.report.clone(),
+        report_source: word(&a.report_source),
+        grounded: a.validation.grounded,
+        degraded: a.degraded,
+        degraded_reason: a.degraded_reason.clone(),
+        total_cost_usd: a.total_cost_usd.map(|c| c.to_string()),
+        figures: a.figures.iter().map(figure).collect(),
+        json: serde_json::to_string(a).map_err(internal)?,
+    })
+}
+
+/// One event of a running analysis.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct AnalysisEvent {
+    /// `queued`, `phase_started`, `text_delta`, `retry`, `fallback`, `computation_done`, `phase_finished`,
+    /// `cache_hit`, `degraded`, `completed` or `failed`.
+    pub kind: String,
+    pub phase: Option<String>,
+    pub text: Option<String>,
+    pub reason: Option<String>,
+    pub analysis: Option<AnalysisResult>,
+    /// The event as JSON.
+    pub json: String,
+}
+
+fn event(e: &pipeline::Event) -> Result<AnalysisEvent, FinopsError> {
+    use pipeline::Event as E;
+    let phase = match e {
+        E::PhaseStarted { phase }
+        | E::TextDelta { phase, .. }
+        | E::Retry { phase, .. }
+        | E::Fallback { phase, .. }
+        | E::Degraded { phase, .. } => Some(phase.id().to_string()),
+        E::PhaseFinished { usage } => Some(usage.phase.id().to_string()),
+        _ => None,
+    };
+    let reason = match e {
+        E::Retry { reason, .. } | E::Fallback { reason, .. } | E::Degraded { reason, .. } => {
+            Some(reason.clone())
+        }
+        E::Failed { error } => Some(error.message.clone()),
+        _ => None,
+    };
+    Ok(AnalysisEvent {
+        kind: e.kind().to_string(),
+        phase,
+        text: match e {
+            E::TextDelta { text, .. } => Some(text.clone()),
+            _ => None,
+        },
+        reason,
+        analysis: match e {
+            E::Completed { analysis } => Some(result(analysis)?),
+            _ => None,
+        },
+        json: serde_json::to_string(e).map_err(internal)?,
+    })
+}
+
+/// Receives the events of a streamed analysis, in order, on a background thread.
+#[uniffi::export(with_foreign)]
+pub trait EventListener: Send + Sync {
+    fn on_event(&self, event: AnalysisEvent);
+}
+
+fn runtime() -> Result<&'static tokio::runtime::Runtime, FinopsError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("finops")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| FinopsError::Internal {
+            detail: format!("cannot start the runtime: {e}"),
+        })
+}
+
+/// A streamed analysis running in the background. `cancel()` (or dropping the handle) stops it.
+#[derive(uniffi::Object)]
+pub struct AnalysisTask {
+    handle: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+#[uniffi::export]
+impl AnalysisTask {
+    /// Stops the analysis; no event follows except those already delivered.
+    pub fn cancel(&self) {
+        if let Some(h) = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            h.abort();
+        }
+    }
+
+    /// Whether the analysis has finished (completed, failed or cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.handle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_none_or(|h| h.is_finished())
+    }
+}
+
+impl Drop for AnalysisTask {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// The SDK: a pipeline (providers per phase, or the offline analyst) and an embedder.
+#[derive(uniffi::Object)]
+pub struct Finops {
+    pipeline: Pipeline,
+    embedder: Arc<dyn Embedder>,
+    routes: Vec<String>,
+}
+
+fn request(r: AnalysisRequestFfi) -> Result<AnalysisRequest, FinopsError> {
+    let statements = Statements::from_json_str(&r.statements_json)?;
+    let mut request = AnalysisRequest::new(statements, r.question);
+    if let Some(l) = r.language {
+        request = request.language(l.parse::<Language>()?);
+    }
+    if let Some(t) = r.tenant {
+        request = request.tenant(t);
+    }
+    if let Some(c) = r.client {
+        request = request.client(c);
+    }
+    if let Some(p) = r.principal {
+        let role: Role = p.role.parse()?;
+        request = request.principal(Principal::new(p.tenant, role, p.client)?);
+    }
+    request.validate()?;
+    Ok(request)
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Finops {
+    /// `provider`: one foreign provider for every phase, with `models`; none: providers from the environment
+    /// (the offline analyst when none is configured), or only the offline analyst when `offline`.
+    #[uniffi::constructor(default(provider = None, models = None, embedder = None, offline = false))]
+    pub fn new(
+        provider: Option<Arc<dyn ChatProvider>>,
+        models: Option<Models>,
+        embedder: Option<Arc<dyn TextEmbedder>>,
+        offline: bool,
+    ) -> Result<Arc<Self>, FinopsError> {
+        let embedder: Arc<dyn Embedder> = match embedder {
+            Some(e) => {
+                let d = e.dimensions();
+                if d == 0 {
+                    return Err(invalid("embedder", "dimensions must be positive"));
+                }
+                Arc::new(ForeignEmbedder {
+                    inner: e,
+                    dimensions: d as usize,
+                })
+            }
+            None => Arc::new(HashingEmbedder::default()),
+        };
+        let (pipeline, routes) = match (provider, offline) {
+            (Some(_), true) => {
+                return Err(invalid("offline", "cannot be combined with a provider"));
+            }
+            (Some(p), false) => {
+                let name = p.name();
+                let provider: Arc<dyn Provider> = Arc::new(ForeignProvider {
+                    inner: p,
+                    name: name.clone(),
+                });
+                let m = models.unwrap_or_default();
+                let pick =
+                    |m: Option<String>, default: &str| m.unwrap_or_else(|| default.to_string());
+                let a = pick(m.analyst, finops_core::config::DEFAULT_ANALYST_MODEL);
+                let r = pick(m.researcher, finops_core::config::DEFAULT_RESEARCHER_MODEL);
+                let v = pick(m.validator, finops_core::config::DEFAULT_VALIDATOR_MODEL);
+                let routes = vec![
+                    format!("analyst: {name} {a}"),
+                    format!("researcher: {name} {r}"),
+                    format!("validator: {name} {v}"),
+                ];
+                let pipeline = Pipeline::builder()
+                    .phase(Phase::Analyst, PhaseConfig::new(provider.clone(), a))
+                    .phase(Phase::Researcher, PhaseConfig::new(provider.clone(), r))
+                    .phase(Phase::Validator, PhaseConfig::new(provider, v))
+                    .build();
+                (pipeline, routes)
+            }
+            (None, true) => (Pipeline::offline(), vec!["offline analyst".to_string()]),
+            (None, false) => {
+                let settings = Settings::from_env()?;
+                (settings.pipeline()?, settings.routes())
+            }
+        };
+        Ok(Arc::new(Finops {
+            pipeline,
+            embedder,
+            routes,
+        }))
+    }
+
+    /// Providers from the environment.
+    #[uniffi::constructor]
+    pub fn from_env() -> Result<Arc<Self>, FinopsError> {
+        Self::new(None, None, None, false)
+    }
+
+    /// Each phase's route; no key appears.
+    pub fn routes(&self) -> Vec<String> {
+        self.routes.clone()
+    }
+
+    /// Runs an analysis (a suspend function in Kotlin, async in Swift); cancelling the caller cancels it.
+    pub async fn analyze(
+        &self,
+        request: AnalysisRequestFfi,
+    ) -> Result<AnalysisResult, FinopsError> {
+        let request = self::request(request)?;
+        let analysis = self.pipeline.analyze(request).await?;
+        result(&analysis)
+    }
+
+    /// Runs an analysis in the background, delivering its events to `listener`. Bad requests fail here.
+    pub fn stream(
+        &self,
+        request: AnalysisRequestFfi,
+        listener: Arc<dyn EventListener>,
+    ) -> Result<Arc<AnalysisTask>, FinopsError> {
+        let request = self::request(request)?;
+        let mut events = self.pipeline.stream(request);
+        let handle = runtime()?.spawn(async move {
+            while let Some(e) = events.next().await {
+                match event(&e) {
+                    Ok(ev) => listener.on_event(ev),
+                    Err(err) => {
+                        listener.on_event(AnalysisEvent {
+                            kind: "failed".into(),
+                            phase: None,
+                            text: None,
+                            reason: Some(err.to_string()),
+                            analysis: None,
+                            json: "{}".into(),
+                        });
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(Arc::new(AnalysisTask {
+            handle: Mutex::new(Some(handle)),
+        }))
+    }
+
+    /// The configured embedder's vectors, checked (one per text, right length, finite).
+    pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, FinopsError> {
+        let n = texts.len();
+        let vectors = self.embedder.embed(texts).await?;
+        finops_core::embed::check(self.embedder.as_ref(), n, &vectors)?;
+        Ok(vectors)
+    }
+}
