@@ -564,3 +564,79 @@ fn the_analysis_json_contract_has_stable_field_names() {
     let back: finops_core::Analysis = serde_json::from_value(v).unwrap();
     assert_eq!(back, a);
 }
+
+#[tokio::test]
+async fn personal_data_never_reaches_the_provider_and_is_restored_in_the_report() {
+    let s = bistro();
+    let report = format!(
+        "For [PERSON_1]: {} ([COMPANY]).",
+        grounded_report(&s).lines().last().unwrap()
+    );
+    let (p, provider) = pipeline(
+        ScriptedProvider::new()
+            .reply(Phase::Analyst, PLAN)
+            .reply(Phase::Researcher, RESEARCH_1)
+            .reply(
+                Phase::Researcher,
+                r#"{"findings": [{"text": "[PERSON_1] should know net margin improved.", "cites": ["net_margin@FY2023"]}]}"#,
+            )
+            .reply(
+                Phase::Validator,
+                serde_json::json!({"verdicts": [{"finding": 0, "status": "confirmed"}], "report": report}).to_string(),
+            ),
+    );
+    // An English question (the scripted report is written the English way).
+    let question = "Mrs Julie Tremblay (julie@bistro.ca, 514-555-0199, SIN 046 454 286) asks whether Bistro \
+                    Saint-Denis is more profitable than last year.";
+    let a = p.analyze(AnalysisRequest::new(s, question)).await.unwrap();
+    let sent: String = provider
+        .requests()
+        .iter()
+        .flat_map(|r| r.messages.iter().map(|m| m.content.clone()))
+        .collect();
+    for secret in [
+        "Tremblay",
+        "julie@bistro.ca",
+        "514-555-0199",
+        "046 454 286",
+        "Saint-Denis",
+    ] {
+        assert!(!sent.contains(secret), "`{secret}` reached the provider");
+    }
+    assert!(sent.contains("[PERSON_1]") && sent.contains("[COMPANY]"));
+    let last = provider
+        .requests()
+        .last()
+        .unwrap()
+        .messages
+        .last()
+        .unwrap()
+        .content
+        .clone();
+    assert_eq!(
+        a.report_source,
+        ReportSource::Validator,
+        "{:?} / {last}",
+        a.degraded_reason
+    );
+    assert!(a.validation.grounded);
+    assert!(
+        a.report.starts_with("For Mrs Julie Tremblay: "),
+        "{}",
+        a.report
+    );
+    assert!(
+        a.report.ends_with("(Bistro Saint-Denis inc.)."),
+        "{}",
+        a.report
+    );
+    assert!(
+        a.findings[0]
+            .text
+            .starts_with("Mrs Julie Tremblay should know")
+    );
+    assert_eq!(
+        a.question, question,
+        "the Analysis keeps the host's question"
+    );
+}

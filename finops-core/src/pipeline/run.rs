@@ -16,6 +16,7 @@ use super::{
 use crate::error::Result;
 use crate::metrics::{self, Figure};
 use crate::provider::Phase;
+use crate::security::Pseudonymizer;
 use crate::statements::Statements;
 
 /// What the offline analyst's phases are recorded as in `usage`.
@@ -147,7 +148,12 @@ async fn run_phases(
     let language = request
         .language
         .unwrap_or_else(|| Language::detect(&request.question));
-    let question = request.question.trim();
+    // Models see the question with the company's name and personal data replaced by placeholders; the offline
+    // rules read the original. What comes back is restored at the end.
+    let mut pseudonyms = Pseudonymizer::new(&statements.company().name);
+    let original_question = request.question.trim();
+    let redacted = pseudonyms.redact(original_question);
+    let question = redacted.as_str();
     let mut degraded = Degradations {
         reasons: Vec::new(),
     };
@@ -180,11 +186,11 @@ async fn run_phases(
                 }
                 Err(e) => {
                     degraded.add(emitter, Phase::Analyst, e.to_string());
-                    intent::plan(question, statements, language)
+                    intent::plan(original_question, statements, language)
                 }
             }
         }
-        None => intent::plan(question, statements, language),
+        None => intent::plan(original_question, statements, language),
     };
     timings.analyst_ms = elapsed_ms(calls.started);
     finish_phase(
@@ -337,7 +343,12 @@ async fn run_phases(
             )
         }
     };
+    // Grounded on the text as the model wrote it; then the placeholders are replaced by the originals.
     let ungrounded_numbers = grounding.check(&report, language);
+    let report = pseudonyms.restore(&report);
+    for f in &mut findings {
+        f.text = pseudonyms.restore(&f.text);
+    }
     for f in &findings {
         match f.status {
             FindingStatus::Rejected => warnings.push(format!(

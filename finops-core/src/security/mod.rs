@@ -1,5 +1,7 @@
 //! Who is asking: the [`Principal`] every operation is scoped by (DESIGN.md "Security and tenancy").
 
+pub mod pii;
 mod principal;
 
+pub use pii::Pseudonymizer;
 pub use principal::{Principal, Role};

@@ -1,0 +1,241 @@
+//! Pseudonymization before anything leaves for a language model: the client company's name and personal data
+//! found in the question (people's names after a title, SIN/NAS, bank account numbers, e-mails, phone numbers,
+//! postal codes) become stable placeholders such as `[COMPANY]` or `[PERSON_1]`, and are restored in the text that
+//! comes back. The provider never sees them.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// The kinds of personal data recognised, in the order they are searched (the most specific first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Email,
+    Account,
+    Phone,
+    Sin,
+    Postal,
+    Person,
+}
+
+impl Kind {
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Email => "EMAIL",
+            Kind::Account => "ACCOUNT",
+            Kind::Phone => "PHONE",
+            Kind::Sin => "SIN",
+            Kind::Postal => "POSTAL",
+            Kind::Person => "PERSON",
+        }
+    }
+}
+
+fn patterns() -> &'static [(Kind, Regex)] {
+    static P: OnceLock<Vec<(Kind, Regex)>> = OnceLock::new();
+    P.get_or_init(|| {
+        let rules: [(Kind, &str); 6] = [
+            (Kind::Email, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
+            // Transit-institution-account, or a long run of digits.
+            (Kind::Account, r"\b\d{5}[- ]\d{3}[- ]\d{5,12}\b|\b\d{10,17}\b"),
+            (Kind::Phone, r"(?:\+?1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b"),
+            (Kind::Sin, r"\b\d{3}[ -]?\d{3}[ -]?\d{3}\b"),
+            (Kind::Postal, r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ -]?\d[ABCEGHJ-NPRSTV-Z]\d\b"),
+            (
+                Kind::Person,
+                r"\b(?:M\.|Mme|Mlle|Me|Dr|Mr\.?|Mrs\.?|Ms\.?|Miss)\s+\p{Lu}[\p{L}'-]+(?:\s+\p{Lu}[\p{L}'-]+)?",
+            ),
+        ];
+        // The patterns are constants checked by the tests below; one that failed to compile would simply be skipped.
+        rules.iter().filter_map(|(k, r)| Regex::new(r).ok().map(|re| (*k, re))).collect()
+    })
+}
+
+/// A SIN/NAS passes the Luhn check; most nine-digit amounts do not.
+fn luhn(digits: &str) -> bool {
+    let d: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
+    if d.len() != 9 {
+        return false;
+    }
+    let sum: u32 = d
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, x)| {
+            if i % 2 == 1 {
+                let y = x * 2;
+                if y > 9 { y - 9 } else { y }
+            } else {
+                *x
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// Replaces personal data with placeholders, and puts it back. One per analysis, so placeholders are stable.
+#[derive(Debug, Clone, Default)]
+pub struct Pseudonymizer {
+    /// (original, placeholder), longest original first when restoring.
+    pairs: Vec<(String, String)>,
+    company: Vec<String>,
+    /// The company's name forms, case-insensitive, compiled once.
+    company_re: Option<Regex>,
+}
+
+const COMPANY: &str = "[COMPANY]";
+
+impl Pseudonymizer {
+    /// A pseudonymizer that hides `company_name` (and the name without its legal form, e.g. "inc.", "ltée").
+    pub fn new(company_name: &str) -> Self {
+        let mut company = Vec::new();
+        let name = company_name.trim();
+        if name.chars().count() >= 3 {
+            company.push(name.to_string());
+            let lower = name.to_lowercase();
+            for suffix in [
+                " inc.",
+                " inc",
+                " ltée",
+                " ltee",
+                " ltd.",
+                " ltd",
+                " llc",
+                " enr.",
+                " s.e.n.c.",
+                " corp.",
+                " corp",
+            ] {
+                if let Some(stem) = lower.strip_suffix(suffix) {
+                    let stem = name[..stem.len()].trim_end_matches([',', ' ']).to_string();
+                    if stem.chars().count() >= 3 {
+                        company.push(stem);
+                    }
+                }
+            }
+        }
+        company.sort_by_key(|c| std::cmp::Reverse(c.len()));
+        let alternation: Vec<String> = company.iter().map(|c| regex::escape(c)).collect();
+        let company_re = if alternation.is_empty() {
+            None
+        } else {
+            Regex::new(&format!("(?i){}", alternation.join("|"))).ok()
+        };
+        Pseudonymizer {
+            pairs: Vec::new(),
+            company,
+            company_re,
+        }
+    }
+
+    fn placeholder(&mut self, kind: Kind, original: &str) -> String {
+        if let Some((_, p)) = self.pairs.iter().find(|(o, _)| o == original) {
+            return p.clone();
+        }
+        let n = self
+            .pairs
+            .iter()
+            .filter(|(_, p)| p.starts_with(&format!("[{}_", kind.label())))
+            .count()
+            + 1;
+        let p = format!("[{}_{n}]", kind.label());
+        self.pairs.push((original.to_string(), p.clone()));
+        p
+    }
+
+    /// The text with the company's name and personal data replaced by placeholders.
+    pub fn redact(&mut self, text: &str) -> String {
+        let mut out = match &self.company_re {
+            Some(re) => re.replace_all(text, COMPANY).into_owned(),
+            None => text.to_string(),
+        };
+        for (kind, re) in patterns() {
+            let found: Vec<String> = re
+                .find_iter(&out)
+                .map(|m| m.as_str().to_string())
+                .filter(|m| *kind != Kind::Sin || luhn(m))
+                .collect();
+            for original in found {
+                let p = self.placeholder(*kind, &original);
+                out = out.replace(&original, &p);
+            }
+        }
+        out
+    }
+
+    /// Puts the originals back in a text that came back from a model.
+    pub fn restore(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (original, placeholder) in &self.pairs {
+            out = out.replace(placeholder.as_str(), original);
+        }
+        match self.company.first() {
+            Some(name) => out.replace(COMPANY, name),
+            None => out,
+        }
+    }
+
+    /// Whether anything was replaced (the company counts once it was found in a text).
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pattern_compiles() {
+        assert_eq!(patterns().len(), 6);
+    }
+
+    #[test]
+    fn personal_data_becomes_stable_placeholders_and_comes_back() {
+        let mut p = Pseudonymizer::new("Bistro Saint-Denis inc.");
+        let q = "Mme Julie Tremblay (julie.tremblay@bistro.ca, 514-555-0199, NAS 046 454 286, compte 81234-001-1234567, \
+                 H2X 1Y4) demande : le bistro saint-denis est-il rentable ? Mme Julie Tremblay insiste.";
+        let r = p.redact(q);
+        for secret in [
+            "Tremblay",
+            "julie.tremblay@bistro.ca",
+            "514-555-0199",
+            "046 454 286",
+            "81234-001-1234567",
+            "H2X 1Y4",
+            "saint-denis",
+        ] {
+            assert!(
+                !r.to_lowercase().contains(&secret.to_lowercase()),
+                "{secret} leaked: {r}"
+            );
+        }
+        assert!(
+            r.contains("[PERSON_1] (") && r.matches("[PERSON_1]").count() == 2,
+            "{r}"
+        );
+        assert!(r.contains("[COMPANY]") && r.contains("[EMAIL_1]") && r.contains("[PHONE_1]"));
+        assert!(
+            r.contains("[SIN_1]") && r.contains("[ACCOUNT_1]") && r.contains("[POSTAL_1]"),
+            "{r}"
+        );
+        let back = p.restore("Selon [PERSON_1], [COMPANY] est rentable ([EMAIL_1]).");
+        assert_eq!(
+            back,
+            "Selon Mme Julie Tremblay, Bistro Saint-Denis inc. est rentable (julie.tremblay@bistro.ca)."
+        );
+    }
+
+    #[test]
+    fn amounts_years_and_ratios_are_left_alone() {
+        let mut p = Pseudonymizer::new("Simple Ltée");
+        let q = "Revenue of 3,331,832.60 and 1 234 567 $ in FY2023; a 12,5 % margin; ratio 1.81; 2021 to 2023; \
+                 123 456 789 $ of debt.";
+        assert_eq!(
+            p.redact(q),
+            q,
+            "nine digits failing the SIN checksum are an amount"
+        );
+        assert!(p.is_empty());
+    }
+}
