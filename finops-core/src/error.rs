@@ -71,6 +71,14 @@ pub enum Error {
     #[error("access denied: {reason}")]
     AccessDenied { reason: String },
 
+    /// Encrypted data did not authenticate: altered, moved to another row or tenant, or the wrong key.
+    #[error("integrity check failed: {reason}")]
+    Integrity { reason: String },
+
+    /// A key needed to read data is not available (unknown, or destroyed by an erasure).
+    #[error("key `{key_id}` unavailable: {reason}")]
+    KeyUnavailable { key_id: String, reason: String },
+
     /// The analysis was cancelled before it finished.
     #[error("analysis cancelled")]
     Cancelled,
@@ -100,6 +108,8 @@ impl Error {
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::Provider { .. } => "provider",
             Error::AccessDenied { .. } => "access_denied",
+            Error::Integrity { .. } => "integrity",
+            Error::KeyUnavailable { .. } => "key_unavailable",
             Error::Cancelled => "cancelled",
             Error::Internal(_) => "internal",
         }

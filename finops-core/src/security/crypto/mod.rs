@@ -1,0 +1,451 @@
+//! Encryption at rest (DESIGN.md "Security and tenancy"): AES-256-GCM envelope encryption. Each tenant has data
+//! keys, wrapped by a master key from a [`KeyProvider`]; each record gets a fresh random 96-bit nonce, and its
+//! AAD binds tenant + record kind + record id + data key id, so a ciphertext moved to another row or tenant fails
+//! to decrypt. Rotation adds a data key for new writes while old records still read; `reencrypt` moves a record
+//! to the current key; destroying a tenant's keys makes its data unreadable (crypto-shredding). Key material is
+//! zeroized on drop.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, Result};
+
+const KEY_LEN: usize = 32;
+const NONCE_LEN: usize = 12;
+
+fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b)
+        .map_err(|e| Error::Internal(format!("no randomness available: {e}")))?;
+    Ok(b)
+}
+
+fn cipher(key: &[u8]) -> Result<Aes256Gcm> {
+    Aes256Gcm::new_from_slice(key)
+        .map_err(|_| Error::Internal("an AES-256 key must be 32 bytes".into()))
+}
+
+fn seal(key: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    let nonce_bytes = random::<NONCE_LEN>()?;
+    let nonce =
+        Nonce::try_from(&nonce_bytes[..]).map_err(|_| Error::Internal("nonce length".into()))?;
+    let ct = cipher(key)?
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .map_err(|_| Error::Internal("encryption failed".into()))?;
+    Ok((nonce_bytes.to_vec(), ct))
+}
+
+fn open(key: &[u8], aad: &[u8], nonce: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>> {
+    let nonce = Nonce::try_from(nonce).map_err(|_| Error::Integrity {
+        reason: format!("a nonce must be {NONCE_LEN} bytes, not {}", nonce.len()),
+    })?;
+    cipher(key)?
+        .decrypt(&nonce, Payload { msg: ciphertext, aad })
+        .map_err(|_| Error::Integrity {
+            reason: "the record does not authenticate: altered, moved to another row or tenant, or the wrong key".into(),
+        })
+}
+
+/// A 256-bit key, zeroized when dropped, never printed.
+#[derive(Clone)]
+pub struct SecretKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl SecretKey {
+    /// A fresh random key.
+    pub fn generate() -> Result<Self> {
+        Ok(SecretKey(Zeroizing::new(random::<KEY_LEN>()?)))
+    }
+
+    /// A key from 64 hex characters (e.g. `FINOPS_MASTER_KEY`); anything else is refused, naming `field`.
+    pub fn from_hex(field: &str, hex: &str) -> Result<Self> {
+        let hex = hex.trim();
+        if hex.len() != KEY_LEN * 2 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::invalid_argument(
+                field,
+                "must be 64 hexadecimal characters (a 256-bit key)",
+            ));
+        }
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+                .map_err(|_| Error::invalid_argument(field, "must be hexadecimal"))?;
+        }
+        Ok(SecretKey(key))
+    }
+
+    /// The key as hex (to store it in a key file the host protects).
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(self.0.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.0[..]
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey([redacted])")
+    }
+}
+
+/// Wraps and unwraps data keys with master keys. Implement it over a KMS; [`LocalKeyProvider`] keeps master keys
+/// in memory (from an environment variable or a key file).
+pub trait KeyProvider: Send + Sync + std::fmt::Debug {
+    /// The master key id new data keys are wrapped with.
+    fn current(&self) -> Result<String>;
+    fn wrap(&self, master_id: &str, data_key: &SecretKey, aad: &[u8]) -> Result<Vec<u8>>;
+    fn unwrap(&self, master_id: &str, wrapped: &[u8], aad: &[u8]) -> Result<SecretKey>;
+}
+
+/// Master keys held in memory; the newest added is current.
+#[derive(Debug, Default)]
+pub struct LocalKeyProvider {
+    keys: RwLock<Vec<(String, SecretKey)>>,
+}
+
+impl LocalKeyProvider {
+    pub fn new(id: impl Into<String>, key: SecretKey) -> Self {
+        LocalKeyProvider {
+            keys: RwLock::new(vec![(id.into(), key)]),
+        }
+    }
+
+    /// Reads a key file (64 hex characters), generating it (mode 0600) on first use.
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let field = "master_key_file";
+        let key = match std::fs::read_to_string(path) {
+            Ok(text) => SecretKey::from_hex(field, &text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = SecretKey::generate()?;
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        Error::invalid_argument(
+                            field,
+                            format!("cannot create {}: {e}", dir.display()),
+                        )
+                    })?;
+                }
+                write_private(path, key.to_hex().as_bytes()).map_err(|e| {
+                    Error::invalid_argument(field, format!("cannot write {}: {e}", path.display()))
+                })?;
+                key
+            }
+            Err(e) => {
+                return Err(Error::invalid_argument(
+                    field,
+                    format!("cannot read {}: {e}", path.display()),
+                ));
+            }
+        };
+        Ok(Self::new("file", key))
+    }
+
+    /// Adds a master key, which becomes current (rotation); older keys still unwrap what they wrapped.
+    pub fn rotate(&self, id: impl Into<String>, key: SecretKey) -> Result<()> {
+        let id = id.into();
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        if keys.iter().any(|(k, _)| *k == id) {
+            return Err(Error::invalid_argument(
+                "master_key_id",
+                format!("`{id}` already exists"),
+            ));
+        }
+        keys.push((id, key));
+        Ok(())
+    }
+
+    fn key(&self, id: &str) -> Result<SecretKey> {
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, key)| key.clone())
+            .ok_or_else(|| Error::KeyUnavailable {
+                key_id: id.to_string(),
+                reason: "no such master key".into(),
+            })
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+impl KeyProvider for LocalKeyProvider {
+    fn current(&self) -> Result<String> {
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .last()
+            .map(|(id, _)| id.clone())
+            .ok_or_else(|| Error::KeyUnavailable {
+                key_id: String::new(),
+                reason: "no master key".into(),
+            })
+    }
+
+    fn wrap(&self, master_id: &str, data_key: &SecretKey, aad: &[u8]) -> Result<Vec<u8>> {
+        let (nonce, mut ct) = seal(self.key(master_id)?.bytes(), aad, data_key.bytes())?;
+        let mut out = nonce;
+        out.append(&mut ct);
+        Ok(out)
+    }
+
+    fn unwrap(&self, master_id: &str, wrapped: &[u8], aad: &[u8]) -> Result<SecretKey> {
+        if wrapped.len() < NONCE_LEN {
+            return Err(Error::Integrity {
+                reason: "a wrapped key is too short".into(),
+            });
+        }
+        let (nonce, ct) = wrapped.split_at(NONCE_LEN);
+        let mut plain = open(self.key(master_id)?.bytes(), aad, nonce, ct)?;
+        let result = <[u8; KEY_LEN]>::try_from(plain.as_slice())
+            .map(|k| SecretKey(Zeroizing::new(k)))
+            .map_err(|_| Error::Integrity {
+                reason: "a data key must be 32 bytes".into(),
+            });
+        plain.zeroize();
+        result
+    }
+}
+
+/// An encrypted record: which data key, the nonce, and the ciphertext (with its tag).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    pub key_id: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+/// A tenant's data key, as stored: wrapped by a master key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedKey {
+    pub tenant: String,
+    pub key_id: String,
+    pub master_id: String,
+    pub wrapped: Vec<u8>,
+}
+
+fn aad(parts: &[&str]) -> Vec<u8> {
+    // Length-prefixed, so ("ab","c") and ("a","bc") differ.
+    let mut out = Vec::with_capacity(64);
+    for p in parts {
+        out.extend_from_slice(&(p.len() as u64).to_be_bytes());
+        out.extend_from_slice(p.as_bytes());
+    }
+    out
+}
+
+/// Per-tenant data keys over a [`KeyProvider`]: encrypt and decrypt records, rotate, re-encrypt, shred.
+#[derive(Debug)]
+pub struct Keyring {
+    provider: Arc<dyn KeyProvider>,
+    /// Wrapped keys per tenant, oldest first (the last is current).
+    wrapped: RwLock<HashMap<String, Vec<WrappedKey>>>,
+    /// Unwrapped keys, cached.
+    open: RwLock<HashMap<String, SecretKey>>,
+}
+
+impl Keyring {
+    pub fn new(provider: Arc<dyn KeyProvider>) -> Self {
+        Keyring {
+            provider,
+            wrapped: RwLock::new(HashMap::new()),
+            open: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Loads wrapped keys kept by a store.
+    pub fn load(&self, keys: Vec<WrappedKey>) {
+        let mut w = self.wrapped.write().unwrap_or_else(|p| p.into_inner());
+        for k in keys {
+            w.entry(k.tenant.clone()).or_default().push(k);
+        }
+    }
+
+    /// Every wrapped key (for a store to persist).
+    pub fn wrapped_keys(&self) -> Vec<WrappedKey> {
+        self.wrapped
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// Creates a new current data key for a tenant (its first one, or a rotation).
+    pub fn rotate(&self, tenant: &str) -> Result<String> {
+        let master_id = self.provider.current()?;
+        let key = SecretKey::generate()?;
+        let suffix = random::<8>()?;
+        let key_id = format!(
+            "{tenant}:{}",
+            suffix
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        let wrapped = self.provider.wrap(
+            &master_id,
+            &key,
+            &aad(&["finops-data-key", tenant, &key_id]),
+        )?;
+        self.wrapped
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(tenant.to_string())
+            .or_default()
+            .push(WrappedKey {
+                tenant: tenant.into(),
+                key_id: key_id.clone(),
+                master_id,
+                wrapped,
+            });
+        self.open
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key_id.clone(), key);
+        Ok(key_id)
+    }
+
+    fn data_key(&self, tenant: &str, key_id: &str) -> Result<SecretKey> {
+        if let Some(k) = self
+            .open
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key_id)
+        {
+            return Ok(k.clone());
+        }
+        let wrapped = self
+            .wrapped
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .and_then(|ks| ks.iter().find(|k| k.key_id == key_id).cloned())
+            .ok_or_else(|| Error::KeyUnavailable {
+                key_id: key_id.to_string(),
+                reason: format!("tenant `{tenant}` has no such key (never created, or erased)"),
+            })?;
+        let key = self.provider.unwrap(
+            &wrapped.master_id,
+            &wrapped.wrapped,
+            &aad(&["finops-data-key", tenant, key_id]),
+        )?;
+        self.open
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key_id.to_string(), key.clone());
+        Ok(key)
+    }
+
+    fn current(&self, tenant: &str) -> Result<String> {
+        let existing = self
+            .wrapped
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .and_then(|ks| ks.last().map(|k| k.key_id.clone()));
+        match existing {
+            Some(id) => Ok(id),
+            None => self.rotate(tenant),
+        }
+    }
+
+    /// Encrypts a record with the tenant's current data key, bound to (tenant, kind, record id, key id).
+    pub fn encrypt(
+        &self,
+        tenant: &str,
+        kind: &str,
+        record_id: &str,
+        plaintext: &[u8],
+    ) -> Result<Sealed> {
+        let key_id = self.current(tenant)?;
+        let key = self.data_key(tenant, &key_id)?;
+        let (nonce, ciphertext) = seal(
+            key.bytes(),
+            &aad(&[tenant, kind, record_id, &key_id]),
+            plaintext,
+        )?;
+        Ok(Sealed {
+            key_id,
+            nonce,
+            ciphertext,
+        })
+    }
+
+    /// Decrypts a record; a record altered, moved to another row or tenant, or whose key was erased is refused.
+    pub fn decrypt(
+        &self,
+        tenant: &str,
+        kind: &str,
+        record_id: &str,
+        sealed: &Sealed,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let key = self.data_key(tenant, &sealed.key_id)?;
+        let plain = open(
+            key.bytes(),
+            &aad(&[tenant, kind, record_id, &sealed.key_id]),
+            &sealed.nonce,
+            &sealed.ciphertext,
+        )?;
+        Ok(Zeroizing::new(plain))
+    }
+
+    /// Re-encrypts a record with the tenant's current key (after a rotation).
+    pub fn reencrypt(
+        &self,
+        tenant: &str,
+        kind: &str,
+        record_id: &str,
+        sealed: &Sealed,
+    ) -> Result<Sealed> {
+        let plain = self.decrypt(tenant, kind, record_id, sealed)?;
+        self.encrypt(tenant, kind, record_id, &plain)
+    }
+
+    /// Crypto-shredding: destroys every data key of a tenant; its records can never be read again.
+    pub fn shred(&self, tenant: &str) -> usize {
+        let removed = self
+            .wrapped
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(tenant)
+            .unwrap_or_default();
+        let mut open = self.open.write().unwrap_or_else(|p| p.into_inner());
+        for k in &removed {
+            open.remove(&k.key_id);
+        }
+        removed.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;
