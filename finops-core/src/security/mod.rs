@@ -1,5 +1,6 @@
 //! Who is asking: the [`Principal`] every operation is scoped by (DESIGN.md "Security and tenancy").
 
+pub mod audit;
 pub mod crypto;
 pub mod pii;
 mod principal;

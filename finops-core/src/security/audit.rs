@@ -1,0 +1,295 @@
+//! The audit trail, fit for a CPA's working papers: append-only and hash-chained per tenant (each entry carries
+//! the hash of the previous one), so `verify` detects any edited, deleted or reordered entry. Exported as JSON
+//! Lines for an auditor.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::Principal;
+use crate::error::{Error, Result};
+use crate::pipeline::Analysis;
+
+/// The hash before a tenant's first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One audit entry. `hash` covers every other field, `prev_hash` included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// 1, 2, 3, … within the tenant.
+    pub seq: u64,
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub tenant: String,
+    /// Who acted (None for the system itself).
+    pub actor: Option<Principal>,
+    /// e.g. `analysis`, `access_denied`, `key_rotated`, `erasure`, `review`.
+    pub action: String,
+    /// What it acted on, e.g. an analysis id.
+    pub subject: Option<String>,
+    pub details: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn digest(e: &AuditEntry) -> Result<String> {
+    // The entry's JSON without `hash`, field order fixed by the struct: the same bytes every time.
+    let body = serde_json::json!({
+        "seq": e.seq, "at": e.at, "tenant": e.tenant, "actor": e.actor, "action": e.action,
+        "subject": e.subject, "details": e.details, "prev_hash": e.prev_hash,
+    });
+    let bytes = serde_json::to_vec(&body).map_err(|err| Error::Internal(err.to_string()))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// What an analysis entry records: the data fingerprint, plan, models and prompt version, cache outcome,
+/// grounding verdict and cost — never the statements, question or report themselves.
+pub fn analysis_details(a: &Analysis) -> serde_json::Value {
+    serde_json::json!({
+        "fingerprint": a.fingerprint,
+        "client": a.client,
+        "plan": {"intents": a.plan.intents, "metrics": a.plan.metrics, "periods": a.plan.periods},
+        "models": a.usage.iter().map(|u| serde_json::json!({"phase": u.phase, "provider": u.provider, "model": u.model})).collect::<Vec<_>>(),
+        "prompt_version": a.prompt_version,
+        "cache": a.cache,
+        "grounded": a.validation.grounded,
+        "report_source": a.report_source,
+        "degraded": a.degraded,
+        "total_cost_usd": a.total_cost_usd,
+    })
+}
+
+/// An append-only, hash-chained log per tenant (in memory; a store persists the entries it returns).
+#[derive(Debug, Default)]
+pub struct AuditLog {
+    chains: Mutex<HashMap<String, Vec<AuditEntry>>>,
+}
+
+impl AuditLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Continues chains a store kept (each tenant's entries in order); refused if they do not verify.
+    pub fn load(entries: Vec<AuditEntry>) -> Result<Self> {
+        let mut chains: HashMap<String, Vec<AuditEntry>> = HashMap::new();
+        for e in entries {
+            chains.entry(e.tenant.clone()).or_default().push(e);
+        }
+        for chain in chains.values() {
+            verify(chain)?;
+        }
+        Ok(AuditLog {
+            chains: Mutex::new(chains),
+        })
+    }
+
+    /// Appends an entry to its tenant's chain and returns it.
+    pub fn append(
+        &self,
+        tenant: &str,
+        actor: Option<&Principal>,
+        action: &str,
+        subject: Option<&str>,
+        details: serde_json::Value,
+    ) -> Result<AuditEntry> {
+        let mut chains = self.chains.lock().unwrap_or_else(|p| p.into_inner());
+        let chain = chains.entry(tenant.to_string()).or_default();
+        let (seq, prev_hash) = chain.last().map_or((1, GENESIS.to_string()), |last| {
+            (last.seq + 1, last.hash.clone())
+        });
+        let mut entry = AuditEntry {
+            seq,
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            tenant: tenant.to_string(),
+            actor: actor.cloned(),
+            action: action.to_string(),
+            subject: subject.map(str::to_string),
+            details,
+            prev_hash,
+            hash: String::new(),
+        };
+        entry.hash = digest(&entry)?;
+        chain.push(entry.clone());
+        Ok(entry)
+    }
+
+    /// A tenant's entries, in order.
+    pub fn entries(&self, tenant: &str) -> Vec<AuditEntry> {
+        self.chains
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A tenant's trail as JSON Lines (one entry per line), for an auditor; `verify_jsonl` checks it.
+    pub fn export_jsonl(&self, tenant: &str) -> Result<String> {
+        let mut out = String::new();
+        for e in self.entries(tenant) {
+            out.push_str(
+                &serde_json::to_string(&e).map_err(|err| Error::Internal(err.to_string()))?,
+            );
+            out.push('\n');
+        }
+        Ok(out)
+    }
+}
+
+/// Checks one tenant's chain: consecutive sequence numbers from 1, each `prev_hash` the previous `hash`, each
+/// `hash` recomputed. The error names the first entry that fails.
+pub fn verify(chain: &[AuditEntry]) -> Result<()> {
+    let mut prev = GENESIS.to_string();
+    for (i, e) in chain.iter().enumerate() {
+        let fail = |why: &str| Error::Integrity {
+            reason: format!("audit entry {} (seq {}): {why}", i + 1, e.seq),
+        };
+        if e.seq != i as u64 + 1 {
+            return Err(fail("out of sequence: an entry was deleted or reordered"));
+        }
+        if e.tenant != chain[0].tenant {
+            return Err(fail("belongs to another tenant's chain"));
+        }
+        if e.prev_hash != prev {
+            return Err(fail("does not follow the previous entry"));
+        }
+        if digest(e)? != e.hash {
+            return Err(fail("its content was edited"));
+        }
+        prev.clone_from(&e.hash);
+    }
+    Ok(())
+}
+
+/// Parses and verifies an exported trail.
+pub fn verify_jsonl(text: &str) -> Result<Vec<AuditEntry>> {
+    let entries: Vec<AuditEntry> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| Error::Integrity {
+                reason: format!("audit line {}: not an entry: {e}", i + 1),
+            })
+        })
+        .collect::<Result<_>>()?;
+    verify(&entries)?;
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::security::Role;
+
+    fn trail() -> (AuditLog, Vec<AuditEntry>) {
+        let log = AuditLog::new();
+        let cpa = Principal::cpa("firm-a").unwrap();
+        let client = Principal::new("firm-a", Role::Client, Some("bistro".into())).unwrap();
+        log.append(
+            "firm-a",
+            Some(&cpa),
+            "analysis",
+            Some("a1"),
+            serde_json::json!({"cost": "0.012"}),
+        )
+        .unwrap();
+        log.append(
+            "firm-a",
+            Some(&client),
+            "access_denied",
+            Some("a9"),
+            serde_json::json!({"reason": "other client"}),
+        )
+        .unwrap();
+        log.append("firm-b", None, "key_rotated", None, serde_json::json!({}))
+            .unwrap();
+        log.append(
+            "firm-a",
+            Some(&cpa),
+            "review",
+            Some("a1"),
+            serde_json::json!({"status": "signed_off"}),
+        )
+        .unwrap();
+        let entries = log.entries("firm-a");
+        (log, entries)
+    }
+
+    #[test]
+    fn chains_are_per_tenant_and_verify() {
+        let (log, a) = trail();
+        assert_eq!(a.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(a[0].prev_hash, GENESIS);
+        assert_eq!(a[1].prev_hash, a[0].hash);
+        assert!(verify(&a).is_ok());
+        assert_eq!(log.entries("firm-b").len(), 1);
+        let exported = log.export_jsonl("firm-a").unwrap();
+        assert_eq!(exported.lines().count(), 3);
+        assert_eq!(verify_jsonl(&exported).unwrap(), a);
+        let reloaded = AuditLog::load(a.clone()).unwrap();
+        let next = reloaded
+            .append(
+                "firm-a",
+                None,
+                "erasure",
+                Some("bistro"),
+                serde_json::json!({}),
+            )
+            .unwrap();
+        assert_eq!((next.seq, next.prev_hash.as_str()), (4, a[2].hash.as_str()));
+    }
+
+    #[test]
+    fn edits_deletions_reorders_and_insertions_are_detected() {
+        let (_, a) = trail();
+        let mut edited = a.clone();
+        edited[1].details = serde_json::json!({"reason": "nothing to see"});
+        assert!(
+            verify(&edited)
+                .unwrap_err()
+                .to_string()
+                .contains("entry 2 (seq 2): its content was edited")
+        );
+        let mut deleted = a.clone();
+        deleted.remove(1);
+        assert!(
+            verify(&deleted)
+                .unwrap_err()
+                .to_string()
+                .contains("out of sequence")
+        );
+        let mut reordered = a.clone();
+        reordered.swap(1, 2);
+        assert!(verify(&reordered).is_err());
+        // Renumbering after a deletion does not help: the chain breaks.
+        let mut renumbered = deleted.clone();
+        renumbered[1].seq = 2;
+        assert!(
+            verify(&renumbered)
+                .unwrap_err()
+                .to_string()
+                .contains("does not follow")
+        );
+        // Rewriting the hash too does not help either: the next entry no longer follows.
+        let mut rehashed = a.clone();
+        rehashed[0].action = "nothing".into();
+        rehashed[0].hash = digest(&rehashed[0]).unwrap();
+        assert!(
+            verify(&rehashed)
+                .unwrap_err()
+                .to_string()
+                .contains("entry 2")
+        );
+        assert!(AuditLog::load(edited).is_err());
+        let mut text = serde_json::to_string(&a[0]).unwrap();
+        text.push_str("\n{broken");
+        assert!(verify_jsonl(&text).is_err());
+    }
+}
