@@ -79,6 +79,11 @@ pub enum Error {
     #[error("key `{key_id}` unavailable: {reason}")]
     KeyUnavailable { key_id: String, reason: String },
 
+    /// A host's identity token was refused. `kind` says why, stably: `malformed`, `algorithm`, `signature`,
+    /// `expired`, `not_yet_valid`, `audience`, `issuer`, `missing_claim`, `invalid_claim`.
+    #[error("token refused ({kind}): {reason}")]
+    InvalidToken { kind: String, reason: String },
+
     /// The analysis was cancelled before it finished.
     #[error("analysis cancelled")]
     Cancelled,
@@ -110,6 +115,7 @@ impl Error {
             Error::AccessDenied { .. } => "access_denied",
             Error::Integrity { .. } => "integrity",
             Error::KeyUnavailable { .. } => "key_unavailable",
+            Error::InvalidToken { .. } => "invalid_token",
             Error::Cancelled => "cancelled",
             Error::Internal(_) => "internal",
         }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod crypto;
+pub mod jwt;
 pub mod pii;
 mod principal;
 
