@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod provider;
 pub mod security;
 pub mod statements;
+pub mod store;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -89,6 +89,25 @@ impl AuditLog {
         })
     }
 
+    /// Takes over a tenant's chain read back from a store (verified first); a tenant already held is left as is.
+    pub fn adopt(&self, tenant: &str, entries: Vec<AuditEntry>) -> Result<()> {
+        verify(&entries)?;
+        if let Some(e) = entries.iter().find(|e| e.tenant != tenant) {
+            return Err(Error::Integrity {
+                reason: format!(
+                    "audit entry {} belongs to tenant `{}`, not `{tenant}`",
+                    e.seq, e.tenant
+                ),
+            });
+        }
+        self.chains
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(tenant.to_string())
+            .or_insert(entries);
+        Ok(())
+    }
+
     /// Appends an entry to its tenant's chain and returns it.
     pub fn append(
         &self,

@@ -379,6 +379,31 @@ impl Keyring {
         }
     }
 
+    /// A keyed hash of `value` for lookups (e.g. which client a record belongs to) that reveals nothing without the
+    /// tenant's keys. It uses the tenant's first data key, so it stays stable across rotations until erasure.
+    pub fn tag(&self, tenant: &str, value: &str) -> Result<String> {
+        let first = {
+            let w = self.wrapped.read().unwrap_or_else(|p| p.into_inner());
+            w.get(tenant)
+                .and_then(|ks| ks.first().map(|k| k.key_id.clone()))
+        };
+        let key_id = match first {
+            Some(id) => id,
+            None => self.rotate(tenant)?,
+        };
+        let key = self.data_key(tenant, &key_id)?;
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(key.bytes());
+        h.update(aad(&["finops-tag", tenant, value]));
+        let inner = h.finalize();
+        let outer = Sha256::new()
+            .chain_update(key.bytes())
+            .chain_update(inner)
+            .finalize();
+        Ok(outer.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// Encrypts a record with the tenant's current data key, bound to (tenant, kind, record id, key id).
     pub fn encrypt(
         &self,

@@ -1,0 +1,69 @@
+//! Persistence: the [`Store`] trait keeps encrypted records, audit entries and wrapped data keys; backends are
+//! SQLite (embedded default, one file) and PostgreSQL. A store only ever sees ciphertext, hashes and ids: the
+//! [`Vault`] encrypts, checks the principal, and audits, over any store.
+
+mod postgres;
+mod sqlite;
+mod vault;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::security::crypto::{Sealed, WrappedKey};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+pub use vault::Vault;
+
+/// One encrypted record as a store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordRow {
+    /// e.g. `analysis`.
+    pub kind: String,
+    pub tenant: String,
+    pub id: String,
+    /// A keyed hash of the client id (so a client's records can be listed without storing who the client is).
+    pub client_tag: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub sealed: Sealed,
+}
+
+/// One audit entry as a store keeps it: the entry encrypted, its chain hashes in clear (they reveal nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub tenant: String,
+    pub seq: u64,
+    pub hash: String,
+    pub prev_hash: String,
+    pub sealed: Sealed,
+}
+
+/// Where records, audit entries and wrapped keys live. Implementations must be safe to share between tasks.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Inserts or replaces a record.
+    async fn put_record(&self, row: &RecordRow) -> Result<()>;
+    async fn get_record(&self, kind: &str, tenant: &str, id: &str) -> Result<Option<RecordRow>>;
+    /// Deletes a record; true when there was one.
+    async fn delete_record(&self, kind: &str, tenant: &str, id: &str) -> Result<bool>;
+    /// A tenant's records of a kind, oldest first, optionally only one client's.
+    async fn list_records(
+        &self,
+        kind: &str,
+        tenant: &str,
+        client_tag: Option<&str>,
+    ) -> Result<Vec<RecordRow>>;
+    /// Appends an audit entry; a second entry with the same (tenant, seq) is refused.
+    async fn append_audit(&self, row: &AuditRow) -> Result<()>;
+    /// A tenant's audit entries in sequence order.
+    async fn audit(&self, tenant: &str) -> Result<Vec<AuditRow>>;
+    async fn put_key(&self, key: &WrappedKey) -> Result<()>;
+    async fn keys(&self) -> Result<Vec<WrappedKey>>;
+    /// Erasure: removes a tenant's keys (its records become unreadable ciphertext) and records.
+    async fn erase_tenant(&self, tenant: &str) -> Result<()>;
+}
+
+pub(crate) fn db_error(backend: &str, e: impl std::fmt::Display) -> crate::Error {
+    crate::Error::Internal(format!("{backend} store: {e}"))
+}

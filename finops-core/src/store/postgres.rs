@@ -1,0 +1,213 @@
+//! The PostgreSQL store (sqlx), for hosts that run several processes against one database.
+
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::{AuditRow, RecordRow, Store, db_error};
+use crate::error::{Error, Result};
+use crate::security::crypto::{Sealed, WrappedKey};
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS finops_records (kind TEXT NOT NULL, tenant TEXT NOT NULL, id TEXT NOT NULL, client_tag TEXT NOT NULL, \
+     created_at TEXT NOT NULL, key_id TEXT NOT NULL, nonce BYTEA NOT NULL, body BYTEA NOT NULL, PRIMARY KEY (kind, tenant, id))",
+    "CREATE INDEX IF NOT EXISTS finops_records_client ON finops_records (kind, tenant, client_tag)",
+    "CREATE TABLE IF NOT EXISTS finops_audit (tenant TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, \
+     key_id TEXT NOT NULL, nonce BYTEA NOT NULL, body BYTEA NOT NULL, PRIMARY KEY (tenant, seq))",
+    "CREATE TABLE IF NOT EXISTS finops_keys (ord BIGSERIAL, tenant TEXT NOT NULL, key_id TEXT NOT NULL, master_id TEXT NOT NULL, \
+     wrapped BYTEA NOT NULL, PRIMARY KEY (tenant, key_id))",
+];
+
+/// PostgreSQL through sqlx.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+fn e(err: impl std::fmt::Display) -> Error {
+    db_error("postgres", err)
+}
+
+fn sealed(row: &sqlx::postgres::PgRow) -> Result<Sealed> {
+    Ok(Sealed {
+        key_id: row.try_get("key_id").map_err(e)?,
+        nonce: row.try_get("nonce").map_err(e)?,
+        ciphertext: row.try_get("body").map_err(e)?,
+    })
+}
+
+fn record(row: &sqlx::postgres::PgRow) -> Result<RecordRow> {
+    Ok(RecordRow {
+        kind: row.try_get("kind").map_err(e)?,
+        tenant: row.try_get("tenant").map_err(e)?,
+        id: row.try_get("id").map_err(e)?,
+        client_tag: row.try_get("client_tag").map_err(e)?,
+        created_at: row.try_get("created_at").map_err(e)?,
+        sealed: sealed(row)?,
+    })
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:pass@host/db`) and creates the tables if needed.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|err| {
+                Error::invalid_argument("postgres_url", format!("cannot connect: {err}"))
+            })?;
+        for statement in SCHEMA {
+            sqlx::query(*statement).execute(&pool).await.map_err(e)?;
+        }
+        Ok(PostgresStore { pool })
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    async fn put_record(&self, r: &RecordRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO finops_records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (kind, tenant, id) DO UPDATE SET client_tag = EXCLUDED.client_tag, created_at = EXCLUDED.created_at, \
+             key_id = EXCLUDED.key_id, nonce = EXCLUDED.nonce, body = EXCLUDED.body",
+        )
+        .bind(&r.kind)
+        .bind(&r.tenant)
+        .bind(&r.id)
+        .bind(&r.client_tag)
+        .bind(&r.created_at)
+        .bind(&r.sealed.key_id)
+        .bind(&r.sealed.nonce)
+        .bind(&r.sealed.ciphertext)
+        .execute(&self.pool)
+        .await
+        .map_err(e)?;
+        Ok(())
+    }
+
+    async fn get_record(&self, kind: &str, tenant: &str, id: &str) -> Result<Option<RecordRow>> {
+        let row =
+            sqlx::query("SELECT * FROM finops_records WHERE kind = $1 AND tenant = $2 AND id = $3")
+                .bind(kind)
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(e)?;
+        row.as_ref().map(record).transpose()
+    }
+
+    async fn delete_record(&self, kind: &str, tenant: &str, id: &str) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM finops_records WHERE kind = $1 AND tenant = $2 AND id = $3")
+                .bind(kind)
+                .bind(tenant)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(e)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_records(
+        &self,
+        kind: &str,
+        tenant: &str,
+        client_tag: Option<&str>,
+    ) -> Result<Vec<RecordRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM finops_records WHERE kind = $1 AND tenant = $2 AND ($3::TEXT IS NULL OR client_tag = $3) ORDER BY created_at, id",
+        )
+        .bind(kind)
+        .bind(tenant)
+        .bind(client_tag)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(e)?;
+        rows.iter().map(record).collect()
+    }
+
+    async fn append_audit(&self, a: &AuditRow) -> Result<()> {
+        let seq = i64::try_from(a.seq).map_err(e)?;
+        sqlx::query("INSERT INTO finops_audit (tenant, seq, hash, prev_hash, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&a.tenant)
+            .bind(seq)
+            .bind(&a.hash)
+            .bind(&a.prev_hash)
+            .bind(&a.sealed.key_id)
+            .bind(&a.sealed.nonce)
+            .bind(&a.sealed.ciphertext)
+            .execute(&self.pool)
+            .await
+            .map_err(e)?;
+        Ok(())
+    }
+
+    async fn audit(&self, tenant: &str) -> Result<Vec<AuditRow>> {
+        let rows = sqlx::query("SELECT * FROM finops_audit WHERE tenant = $1 ORDER BY seq")
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(e)?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq").map_err(e)?;
+                Ok(AuditRow {
+                    tenant: r.try_get("tenant").map_err(e)?,
+                    seq: u64::try_from(seq).map_err(e)?,
+                    hash: r.try_get("hash").map_err(e)?,
+                    prev_hash: r.try_get("prev_hash").map_err(e)?,
+                    sealed: sealed(r)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_key(&self, k: &WrappedKey) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO finops_keys (tenant, key_id, master_id, wrapped) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, key_id) DO NOTHING",
+        )
+        .bind(&k.tenant)
+        .bind(&k.key_id)
+        .bind(&k.master_id)
+        .bind(&k.wrapped)
+        .execute(&self.pool)
+        .await
+        .map_err(e)?;
+        Ok(())
+    }
+
+    async fn keys(&self) -> Result<Vec<WrappedKey>> {
+        let rows = sqlx::query("SELECT * FROM finops_keys ORDER BY ord")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(e)?;
+        rows.iter()
+            .map(|r| {
+                Ok(WrappedKey {
+                    tenant: r.try_get("tenant").map_err(e)?,
+                    key_id: r.try_get("key_id").map_err(e)?,
+                    master_id: r.try_get("master_id").map_err(e)?,
+                    wrapped: r.try_get("wrapped").map_err(e)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn erase_tenant(&self, tenant: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        for statement in [
+            "DELETE FROM finops_keys WHERE tenant = $1",
+            "DELETE FROM finops_records WHERE tenant = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+        }
+        tx.commit().await.map_err(e)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! The embedded default store: one SQLite file (sqlx), created and migrated on open.
+
+use std::str::FromStr;
+
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use super::{AuditRow, RecordRow, Store, db_error};
+use crate::error::{Error, Result};
+use crate::security::crypto::{Sealed, WrappedKey};
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, tenant TEXT NOT NULL, id TEXT NOT NULL, client_tag TEXT NOT NULL, \
+     created_at TEXT NOT NULL, key_id TEXT NOT NULL, nonce BLOB NOT NULL, body BLOB NOT NULL, PRIMARY KEY (kind, tenant, id))",
+    "CREATE INDEX IF NOT EXISTS records_client ON records (kind, tenant, client_tag)",
+    "CREATE TABLE IF NOT EXISTS audit (tenant TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, prev_hash TEXT NOT NULL, \
+     key_id TEXT NOT NULL, nonce BLOB NOT NULL, body BLOB NOT NULL, PRIMARY KEY (tenant, seq))",
+    "CREATE TABLE IF NOT EXISTS data_keys (tenant TEXT NOT NULL, key_id TEXT NOT NULL, master_id TEXT NOT NULL, \
+     wrapped BLOB NOT NULL, PRIMARY KEY (tenant, key_id))",
+];
+
+/// SQLite through sqlx.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn e(err: impl std::fmt::Display) -> Error {
+    db_error("sqlite", err)
+}
+
+fn sealed(row: &sqlx::sqlite::SqliteRow) -> Result<Sealed> {
+    Ok(Sealed {
+        key_id: row.try_get("key_id").map_err(e)?,
+        nonce: row.try_get("nonce").map_err(e)?,
+        ciphertext: row.try_get("body").map_err(e)?,
+    })
+}
+
+fn record(row: &sqlx::sqlite::SqliteRow) -> Result<RecordRow> {
+    Ok(RecordRow {
+        kind: row.try_get("kind").map_err(e)?,
+        tenant: row.try_get("tenant").map_err(e)?,
+        id: row.try_get("id").map_err(e)?,
+        client_tag: row.try_get("client_tag").map_err(e)?,
+        created_at: row.try_get("created_at").map_err(e)?,
+        sealed: sealed(row)?,
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub async fn open(path: &std::path::Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| {
+                Error::invalid_argument(
+                    "data_dir",
+                    format!("cannot create {}: {err}", dir.display()),
+                )
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        Self::connect(options, 4).await
+    }
+
+    /// An in-memory database (tests).
+    pub async fn in_memory() -> Result<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(e)?;
+        // One connection: each in-memory connection would be its own database.
+        Self::connect(options, 1).await
+    }
+
+    async fn connect(options: SqliteConnectOptions, connections: u32) -> Result<Self> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(connections)
+            .connect_with(options)
+            .await
+            .map_err(e)?;
+        for statement in SCHEMA {
+            sqlx::query(*statement).execute(&pool).await.map_err(e)?;
+        }
+        Ok(SqliteStore { pool })
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn put_record(&self, r: &RecordRow) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&r.kind)
+        .bind(&r.tenant)
+        .bind(&r.id)
+        .bind(&r.client_tag)
+        .bind(&r.created_at)
+        .bind(&r.sealed.key_id)
+        .bind(&r.sealed.nonce)
+        .bind(&r.sealed.ciphertext)
+        .execute(&self.pool)
+        .await
+        .map_err(e)?;
+        Ok(())
+    }
+
+    async fn get_record(&self, kind: &str, tenant: &str, id: &str) -> Result<Option<RecordRow>> {
+        let row = sqlx::query("SELECT * FROM records WHERE kind = ? AND tenant = ? AND id = ?")
+            .bind(kind)
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(e)?;
+        row.as_ref().map(record).transpose()
+    }
+
+    async fn delete_record(&self, kind: &str, tenant: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM records WHERE kind = ? AND tenant = ? AND id = ?")
+            .bind(kind)
+            .bind(tenant)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(e)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_records(
+        &self,
+        kind: &str,
+        tenant: &str,
+        client_tag: Option<&str>,
+    ) -> Result<Vec<RecordRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM records WHERE kind = ? AND tenant = ? AND (? IS NULL OR client_tag = ?) ORDER BY created_at, id",
+        )
+        .bind(kind)
+        .bind(tenant)
+        .bind(client_tag)
+        .bind(client_tag)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(e)?;
+        rows.iter().map(record).collect()
+    }
+
+    async fn append_audit(&self, a: &AuditRow) -> Result<()> {
+        let seq = i64::try_from(a.seq).map_err(e)?;
+        sqlx::query("INSERT INTO audit (tenant, seq, hash, prev_hash, key_id, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&a.tenant)
+            .bind(seq)
+            .bind(&a.hash)
+            .bind(&a.prev_hash)
+            .bind(&a.sealed.key_id)
+            .bind(&a.sealed.nonce)
+            .bind(&a.sealed.ciphertext)
+            .execute(&self.pool)
+            .await
+            .map_err(e)?;
+        Ok(())
+    }
+
+    async fn audit(&self, tenant: &str) -> Result<Vec<AuditRow>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE tenant = ? ORDER BY seq")
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(e)?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq").map_err(e)?;
+                Ok(AuditRow {
+                    tenant: r.try_get("tenant").map_err(e)?,
+                    seq: u64::try_from(seq).map_err(e)?,
+                    hash: r.try_get("hash").map_err(e)?,
+                    prev_hash: r.try_get("prev_hash").map_err(e)?,
+                    sealed: sealed(r)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_key(&self, k: &WrappedKey) -> Result<()> {
+        sqlx::query("INSERT OR REPLACE INTO data_keys (tenant, key_id, master_id, wrapped) VALUES (?, ?, ?, ?)")
+            .bind(&k.tenant)
+            .bind(&k.key_id)
+            .bind(&k.master_id)
+            .bind(&k.wrapped)
+            .execute(&self.pool)
+            .await
+            .map_err(e)?;
+        Ok(())
+    }
+
+    async fn keys(&self) -> Result<Vec<WrappedKey>> {
+        let rows = sqlx::query("SELECT * FROM data_keys ORDER BY rowid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(e)?;
+        rows.iter()
+            .map(|r| {
+                Ok(WrappedKey {
+                    tenant: r.try_get("tenant").map_err(e)?,
+                    key_id: r.try_get("key_id").map_err(e)?,
+                    master_id: r.try_get("master_id").map_err(e)?,
+                    wrapped: r.try_get("wrapped").map_err(e)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn erase_tenant(&self, tenant: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        for statement in [
+            "DELETE FROM data_keys WHERE tenant = ?",
+            "DELETE FROM records WHERE tenant = ?",
+        ] {
+            sqlx::query(statement)
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+        }
+        tx.commit().await.map_err(e)?;
+        // Reclaim the freed pages so the erased ciphertext does not linger in the file.
+        sqlx::query("VACUUM").execute(&self.pool).await.map_err(e)?;
+        Ok(())
+    }
+}

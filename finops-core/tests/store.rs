@@ -1,0 +1,478 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! One conformance suite for every `Store` backend (SQLite always; PostgreSQL when `FINOPS_TEST_POSTGRES_URL` is
+//! set, as `.ci/run` does), and the vault's security properties on top of them.
+
+use std::sync::Arc;
+
+use finops_core::pipeline::{AnalysisRequest, Pipeline};
+use finops_core::security::crypto::{LocalKeyProvider, Sealed, SecretKey, WrappedKey};
+use finops_core::security::{Principal, Role, audit};
+use finops_core::store::{AuditRow, PostgresStore, RecordRow, SqliteStore, Store, Vault};
+use finops_core::{Analysis, Statements};
+
+fn sealed(n: u8) -> Sealed {
+    Sealed {
+        key_id: format!("k{n}"),
+        nonce: vec![n; 12],
+        ciphertext: vec![n; 40],
+    }
+}
+
+fn row(tenant: &str, id: &str, tag: &str, at: &str) -> RecordRow {
+    RecordRow {
+        kind: "analysis".into(),
+        tenant: tenant.into(),
+        id: id.into(),
+        client_tag: tag.into(),
+        created_at: at.into(),
+        sealed: sealed(1),
+    }
+}
+
+/// The behaviour every backend must have. `tenant` prefixes keep parallel runs on one database apart.
+async fn conformance(store: Arc<dyn Store>, t: &str) {
+    let (a, b) = (format!("{t}-a"), format!("{t}-b"));
+    // Records: put, get, replace, list by tenant and client tag, oldest first.
+    store
+        .put_record(&row(&a, "r2", "tag-1", "2026-01-02T00:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .put_record(&row(&a, "r1", "tag-2", "2026-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .put_record(&row(&b, "r1", "tag-1", "2026-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let got = store
+        .get_record("analysis", &a, "r2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, row(&a, "r2", "tag-1", "2026-01-02T00:00:00Z"));
+    assert!(
+        store
+            .get_record("analysis", &a, "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_record("other-kind", &a, "r2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut replaced = row(&a, "r2", "tag-1", "2026-01-02T00:00:00Z");
+    replaced.sealed = sealed(9);
+    store.put_record(&replaced).await.unwrap();
+    assert_eq!(
+        store
+            .get_record("analysis", &a, "r2")
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed,
+        sealed(9)
+    );
+    let ids: Vec<String> = store
+        .list_records("analysis", &a, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec!["r1", "r2"]);
+    let ids: Vec<String> = store
+        .list_records("analysis", &a, Some("tag-1"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec!["r2"]);
+    assert_eq!(
+        store
+            .list_records("analysis", &b, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Audit: in sequence order, a repeated sequence number refused.
+    for seq in [2u64, 1] {
+        store
+            .append_audit(&AuditRow {
+                tenant: a.clone(),
+                seq,
+                hash: format!("h{seq}"),
+                prev_hash: format!("p{seq}"),
+                sealed: sealed(seq as u8),
+            })
+            .await
+            .unwrap();
+    }
+    let dup = AuditRow {
+        tenant: a.clone(),
+        seq: 1,
+        hash: "x".into(),
+        prev_hash: "y".into(),
+        sealed: sealed(7),
+    };
+    assert!(
+        store.append_audit(&dup).await.is_err(),
+        "an audit entry cannot be overwritten"
+    );
+    let seqs: Vec<u64> = store
+        .audit(&a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2]);
+    assert!(store.audit(&b).await.unwrap().is_empty());
+
+    // Keys: in insertion order.
+    for (tenant, id) in [(&a, "k1"), (&b, "k1"), (&a, "k2")] {
+        store
+            .put_key(&WrappedKey {
+                tenant: tenant.clone(),
+                key_id: id.into(),
+                master_id: "m".into(),
+                wrapped: vec![1, 2, 3],
+            })
+            .await
+            .unwrap();
+    }
+    let keys: Vec<(String, String)> = store
+        .keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.tenant.starts_with(t))
+        .map(|k| (k.tenant, k.key_id))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            (a.clone(), "k1".into()),
+            (b.clone(), "k1".into()),
+            (a.clone(), "k2".into())
+        ]
+    );
+
+    // Erasure removes one tenant's keys and records, and nothing else.
+    store.erase_tenant(&a).await.unwrap();
+    assert!(
+        store
+            .list_records("analysis", &a, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.keys().await.unwrap().iter().all(|k| k.tenant != a));
+    assert_eq!(
+        store
+            .list_records("analysis", &b, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_conforms() {
+    conformance(Arc::new(SqliteStore::in_memory().await.unwrap()), "mem").await;
+}
+
+#[tokio::test]
+async fn sqlite_file_conforms_and_persists() {
+    let dir = tempdir("conf");
+    let path = dir.join("finops.db");
+    conformance(Arc::new(SqliteStore::open(&path).await.unwrap()), "file").await;
+    let again = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(
+        again
+            .list_records("analysis", "file-b", None)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "data survives a reopen"
+    );
+}
+
+#[tokio::test]
+async fn postgres_conforms() {
+    let Some(url) = postgres_url() else { return };
+    let store = PostgresStore::connect(&url).await.unwrap();
+    conformance(Arc::new(store), &format!("pg{}", std::process::id())).await;
+}
+
+fn postgres_url() -> Option<String> {
+    let url = std::env::var("FINOPS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!(
+            "FINOPS_TEST_POSTGRES_URL is not set: run scripts/services (as .ci/run does) to test PostgreSQL"
+        );
+    }
+    url
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("finops-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn bistro() -> Statements {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/data/bistro-saint-denis.json"
+    );
+    Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+async fn analysis(tenant: &str, client: &str, question: &str) -> Analysis {
+    Pipeline::offline()
+        .analyze(
+            AnalysisRequest::new(bistro(), question)
+                .tenant(tenant)
+                .client(client),
+        )
+        .await
+        .unwrap()
+}
+
+async fn row_of(store: &Arc<dyn Store>, tenant: &str, id: &str) -> RecordRow {
+    store
+        .get_record("analysis", tenant, id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The vault's properties over one store: isolation, audit, tampering, keys, erasure, no plaintext at rest.
+async fn vault_properties(store: Arc<dyn Store>, t: &str) -> Vec<String> {
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let vault = Vault::open(store.clone(), keys.clone()).await.unwrap();
+    let (fa, fb) = (format!("{t}-firm-a"), format!("{t}-firm-b"));
+    let cpa_a = Principal::cpa(&fa).unwrap();
+    let admin_a = Principal::new(&fa, Role::Admin, None).unwrap();
+    let bistro_user = Principal::new(&fa, Role::Client, Some("bistro".into())).unwrap();
+    let cafe_user = Principal::new(&fa, Role::Client, Some("cafe".into())).unwrap();
+    let cpa_b = Principal::cpa(&fb).unwrap();
+
+    let question = "Analyse la rentabilité du Bistro Saint-Denis sur trois ans";
+    let a1 = analysis(&fa, "bistro", question).await;
+    let a2 = analysis(&fa, "cafe", "Is our working capital getting tighter?").await;
+    let b1 = analysis(&fb, "bistro", "Bilan de santé").await;
+    vault.save_analysis(&cpa_a, &a1).await.unwrap();
+    vault.save_analysis(&cafe_user, &a2).await.unwrap();
+    vault.save_analysis(&cpa_b, &b1).await.unwrap();
+    // A Client cannot store another company's analysis; a CPA cannot store into another firm.
+    assert_eq!(
+        vault
+            .save_analysis(&bistro_user, &a2)
+            .await
+            .unwrap_err()
+            .code(),
+        "access_denied"
+    );
+    assert_eq!(
+        vault.save_analysis(&cpa_b, &a1).await.unwrap_err().code(),
+        "access_denied"
+    );
+
+    // Reads: CPAs see their firm, Clients their company, nobody another firm.
+    assert_eq!(vault.load_analysis(&cpa_a, &fa, &a1.id).await.unwrap(), a1);
+    assert_eq!(
+        vault
+            .load_analysis(&bistro_user, &fa, &a1.id)
+            .await
+            .unwrap()
+            .id,
+        a1.id
+    );
+    assert_eq!(
+        vault
+            .load_analysis(&cafe_user, &fa, &a1.id)
+            .await
+            .unwrap_err()
+            .code(),
+        "access_denied"
+    );
+    assert_eq!(
+        vault
+            .load_analysis(&cpa_b, &fa, &a1.id)
+            .await
+            .unwrap_err()
+            .code(),
+        "access_denied"
+    );
+    assert_eq!(vault.list_analyses(&cpa_a).await.unwrap().len(), 2);
+    let own: Vec<String> = vault
+        .list_analyses(&bistro_user)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(own, vec![a1.id.clone()]);
+    assert_eq!(vault.list_analyses(&cpa_b).await.unwrap().len(), 1);
+
+    // The audit trail: analyses and denials, hash-chained, Admin-only export.
+    assert_eq!(
+        vault.export_audit(&cpa_a).await.unwrap_err().code(),
+        "access_denied"
+    );
+    let trail = vault.export_audit(&admin_a).await.unwrap();
+    let entries = audit::verify_jsonl(&trail).unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "analysis").count(), 2);
+    assert!(
+        actions.iter().filter(|a| **a == "access_denied").count() >= 3,
+        "{actions:?}"
+    );
+    assert!(
+        !trail.contains(question) && !trail.contains("Marge brute"),
+        "the trail holds no question or report"
+    );
+
+    // Tampering with stored records is detected: a flipped bit, a row moved to another id or tenant.
+    let stored = store
+        .get_record("analysis", &fa, &a1.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut flipped = stored.clone();
+    flipped.sealed.ciphertext[10] ^= 1;
+    store.put_record(&flipped).await.unwrap();
+    assert_eq!(
+        vault
+            .load_analysis(&cpa_a, &fa, &a1.id)
+            .await
+            .unwrap_err()
+            .code(),
+        "integrity"
+    );
+    store.put_record(&stored).await.unwrap();
+    let mut moved = stored.clone();
+    moved.id = a2.id.clone();
+    store.put_record(&moved).await.unwrap();
+    assert_eq!(
+        vault
+            .load_analysis(&cpa_a, &fa, &a2.id)
+            .await
+            .unwrap_err()
+            .code(),
+        "integrity"
+    );
+    let mut across = stored.clone();
+    across.tenant = fb.clone();
+    store.put_record(&across).await.unwrap();
+    assert!(vault.load_analysis(&cpa_b, &fb, &a1.id).await.is_err());
+    // Put things back as they were.
+    store.delete_record("analysis", &fb, &a1.id).await.unwrap();
+    store.put_record(&stored).await.unwrap();
+    let a2_row = row_of(&store, &fa, &a2.id).await;
+    assert_eq!(a2_row.id, a2.id);
+
+    // Reopened with the right master key, data reads; with another master key, it does not.
+    let reopened = Vault::open(store.clone(), keys.clone()).await.unwrap();
+    assert_eq!(
+        reopened.load_analysis(&cpa_a, &fa, &a1.id).await.unwrap(),
+        a1
+    );
+    assert!(
+        reopened.export_audit(&admin_a).await.is_ok(),
+        "the audit chain reads back and verifies"
+    );
+    let stranger = Vault::open(
+        store.clone(),
+        Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap())),
+    )
+    .await
+    .unwrap();
+    assert!(stranger.load_analysis(&cpa_a, &fa, &a1.id).await.is_err());
+
+    // Erasure (Admin only) makes the firm's data unreadable and leaves the other firm's alone.
+    assert_eq!(
+        vault.erase_tenant(&cpa_a).await.unwrap_err().code(),
+        "access_denied"
+    );
+    vault.erase_tenant(&admin_a).await.unwrap();
+    assert!(vault.load_analysis(&cpa_a, &fa, &a1.id).await.is_err());
+    assert!(vault.list_analyses(&cpa_a).await.unwrap().is_empty());
+    assert_eq!(vault.list_analyses(&cpa_b).await.unwrap().len(), 1);
+
+    // Known plaintexts the caller greps the backend's raw bytes for.
+    vec![
+        "Bistro Saint-Denis".into(),
+        question.into(),
+        "bistro".into(),
+        "Marge brute".into(),
+        "3331832.60".into(),
+        b1.report.lines().nth(2).unwrap_or("").to_string(),
+    ]
+}
+
+#[tokio::test]
+async fn vault_on_sqlite_leaves_no_plaintext_in_the_file() {
+    let dir = tempdir("vault");
+    let path = dir.join("finops.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let secrets = vault_properties(store.clone(), "sq").await;
+    drop(store);
+    let mut raw = std::fs::read(&path).unwrap();
+    for extra in ["finops.db-wal", "finops.db-shm"] {
+        if let Ok(mut more) = std::fs::read(dir.join(extra)) {
+            raw.append(&mut more);
+        }
+    }
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        assert!(
+            !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "`{secret}` found in the SQLite file"
+        );
+    }
+}
+
+#[tokio::test]
+async fn vault_on_postgres_leaves_no_plaintext_in_the_tables() {
+    let Some(url) = postgres_url() else { return };
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+    let t = format!("pgv{}", std::process::id());
+    let secrets = vault_properties(store, &t).await;
+    // A dump of every row of the tables, as text.
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let mut dump = String::new();
+    for table in ["finops_records", "finops_audit", "finops_keys"] {
+        let sql = format!("SELECT string_agg(t::text, E'\\n') FROM {table} t");
+        let text: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        dump.push_str(&text.unwrap_or_default());
+    }
+    assert!(dump.contains(&t), "the dump holds this run's rows");
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        assert!(
+            !dump.contains(secret.as_str()),
+            "`{secret}` found in PostgreSQL"
+        );
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        assert!(
+            !dump.contains(&hex),
+            "`{secret}` found hex-encoded in PostgreSQL"
+        );
+    }
+}
