@@ -17,9 +17,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
+use std::sync::Arc;
+
 use finops_core::config::Settings;
 use finops_core::metrics::{self, Figure, Unit};
 use finops_core::pipeline::{Analysis, AnalysisRequest, Language};
+use finops_core::security::crypto::{KeyProvider, LocalKeyProvider, SecretKey};
+use finops_core::security::{Principal, Role};
+use finops_core::store::{SqliteStore, Store, Vault};
 use finops_core::{Decimal, Error, Statements};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -55,7 +60,7 @@ struct Args {
     /// Client company id (defaults to a slug of the company name).
     #[arg(long)]
     client: Option<String>,
-    /// Where the embedded store and caches will live (used once the store lands).
+    /// Where the embedded store (an encrypted SQLite file) and its master key file live.
     #[arg(long, default_value = ".finops")]
     data_dir: PathBuf,
 }
@@ -144,7 +149,16 @@ fn run(args: &Args) -> Result<String, Error> {
             eprintln!("route: {route}");
         }
     }
+    // The operator runs as a CPA of the tenant (for the client given, if any).
+    let principal = Principal::new(args.tenant.clone(), Role::Cpa, args.client.clone())?;
+    let request = request.principal(principal.clone());
     let analysis = runtime.block_on(settings.pipeline()?.analyze(request))?;
+    let db = runtime.block_on(persist(&args.data_dir, &principal, &analysis))?;
+    eprintln!(
+        "saved: analysis {} (encrypted) in {}",
+        analysis.id,
+        db.display()
+    );
     if args.json {
         return serde_json::to_string_pretty(&analysis).map_err(|e| Error::Internal(e.to_string()));
     }
@@ -153,6 +167,32 @@ fn run(args: &Args) -> Result<String, Error> {
         analysis.report.trim_end(),
         summary(&analysis)
     ))
+}
+
+/// Stores the analysis and its audit entry in the embedded SQLite store under `data_dir`, encrypted with a master
+/// key from `FINOPS_MASTER_KEY` (64 hex characters) or from `data_dir/master.key` (generated on first use).
+async fn persist(
+    data_dir: &std::path::Path,
+    principal: &Principal,
+    analysis: &Analysis,
+) -> Result<PathBuf, Error> {
+    let keys: Arc<dyn KeyProvider> = match std::env::var("FINOPS_MASTER_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
+        Some(hex) => Arc::new(LocalKeyProvider::new(
+            "env",
+            SecretKey::from_hex("FINOPS_MASTER_KEY", &hex)?,
+        )),
+        None => Arc::new(LocalKeyProvider::from_file(&data_dir.join("master.key"))?),
+    };
+    let db = data_dir.join("finops.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await?);
+    Vault::open(store, keys)
+        .await?
+        .save_analysis(principal, analysis)
+        .await?;
+    Ok(db)
 }
 
 /// One line: figures, cost, cache outcome, who wrote the report, and whether anything degraded.

@@ -26,6 +26,7 @@ const PROVIDER_VARS: &[&str] = &[
     "FINOPS_MODEL_RESEARCHER",
     "FINOPS_MODEL_VALIDATOR",
     "FINOPS_UNPRICED",
+    "FINOPS_MASTER_KEY",
 ];
 
 const BISTRO: &str = "data/bistro-saint-denis.json";
@@ -252,4 +253,60 @@ fn an_unreachable_provider_degrades_to_the_offline_report() {
     assert_eq!(a["usage"][0]["provider"], "local");
     assert_eq!(a["usage"][0]["calls"], 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("route: analyst: local local"));
+}
+
+#[test]
+fn analyses_are_saved_encrypted_under_the_data_dir() {
+    let dir = std::env::temp_dir().join(format!("finops-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for _ in 0..2 {
+        let out = analyze(&[
+            "--statements",
+            BISTRO,
+            "--question",
+            "Analyse la rentabilité",
+            "--tenant",
+            "cabinet-1",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("saved: analysis"));
+    }
+    let key = std::fs::read_to_string(dir.join("master.key")).unwrap();
+    assert_eq!(key.trim().len(), 64, "a 256-bit master key was generated");
+    let db = std::fs::read(dir.join("finops.db")).unwrap();
+    for secret in [
+        "Bistro Saint-Denis",
+        "bistro-saint-denis",
+        "Analyse la rentabilit",
+        "Marge brute",
+        "3331832.60",
+    ] {
+        assert!(
+            !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "`{secret}` is in the database file"
+        );
+    }
+    // A wrong master key in the environment is refused with the variable named.
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze"))
+        .args([
+            "--statements",
+            BISTRO,
+            "--question",
+            "marges",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("FINOPS_MASTER_KEY", "not-hex")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FINOPS_MASTER_KEY"));
+    std::fs::remove_dir_all(&dir).ok();
 }
