@@ -7,7 +7,9 @@ use std::sync::Arc;
 use finops_core::pipeline::{AnalysisRequest, Pipeline};
 use finops_core::security::crypto::{LocalKeyProvider, Sealed, SecretKey, WrappedKey};
 use finops_core::security::{Principal, Role, audit};
-use finops_core::store::{AuditRow, PostgresStore, RecordRow, SqliteStore, Store, Vault};
+use finops_core::store::{
+    AuditRow, PostgresStore, RecordRow, ReviewAction, ReviewStatus, SqliteStore, Store, Vault,
+};
 use finops_core::{Analysis, Statements};
 
 fn sealed(n: u8) -> Sealed {
@@ -475,4 +477,95 @@ async fn vault_on_postgres_leaves_no_plaintext_in_the_tables() {
             "`{secret}` found hex-encoded in PostgreSQL"
         );
     }
+}
+
+#[tokio::test]
+async fn only_a_cpa_of_the_firm_signs_off_and_clients_wait_for_it() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let vault = Vault::open(store, keys)
+        .await
+        .unwrap()
+        .require_sign_off(true);
+    let cpa = Principal::cpa("firm-a").unwrap();
+    let other_cpa = Principal::cpa("firm-b").unwrap();
+    let admin = Principal::new("firm-a", Role::Admin, None).unwrap();
+    let client = Principal::new("firm-a", Role::Client, Some("bistro".into())).unwrap();
+    let a = analysis("firm-a", "bistro", "Analyse la rentabilité").await;
+    vault.save_analysis(&client, &a).await.unwrap();
+
+    // A draft: the client who asked cannot read it yet; CPAs can.
+    assert_eq!(
+        vault.review(&cpa, "firm-a", &a.id).await.unwrap().status,
+        ReviewStatus::Draft
+    );
+    assert_eq!(
+        vault
+            .load_analysis(&client, "firm-a", &a.id)
+            .await
+            .unwrap_err()
+            .code(),
+        "access_denied"
+    );
+    assert!(vault.list_analyses(&client).await.unwrap().is_empty());
+    assert!(vault.load_analysis(&cpa, "firm-a", &a.id).await.is_ok());
+
+    // Only a CPA of the same firm reviews and signs off.
+    for p in [&client, &admin, &other_cpa] {
+        let e = vault
+            .act_on_review(p, "firm-a", &a.id, ReviewAction::SignOff)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "access_denied", "{p:?}");
+    }
+    vault
+        .act_on_review(
+            &cpa,
+            "firm-a",
+            &a.id,
+            ReviewAction::Annotate("Check the 2022 depreciation.".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        vault
+            .act_on_review(&cpa, "firm-a", &a.id, ReviewAction::MarkReviewed)
+            .await
+            .unwrap()
+            .status,
+        ReviewStatus::Reviewed
+    );
+    assert!(
+        vault
+            .act_on_review(&cpa, "firm-a", &a.id, ReviewAction::Annotate(" ".into()))
+            .await
+            .is_err()
+    );
+    let signed = vault
+        .act_on_review(&cpa, "firm-a", &a.id, ReviewAction::SignOff)
+        .await
+        .unwrap();
+    assert_eq!(signed.status, ReviewStatus::SignedOff);
+    assert_eq!(signed.signed_off_by.as_ref(), Some(&cpa));
+    assert!(signed.signed_off_at.is_some());
+    assert_eq!(signed.notes.len(), 1);
+
+    // Now the client sees it, and the trail shows every step.
+    assert_eq!(
+        vault
+            .load_analysis(&client, "firm-a", &a.id)
+            .await
+            .unwrap()
+            .id,
+        a.id
+    );
+    assert_eq!(vault.list_analyses(&client).await.unwrap().len(), 1);
+    let trail = audit::verify_jsonl(&vault.export_audit(&admin).await.unwrap()).unwrap();
+    let reviews: Vec<String> = trail
+        .iter()
+        .filter(|e| e.action == "review")
+        .map(|e| e.details["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reviews, vec!["annotated", "reviewed", "signed_off"]);
+    assert!(trail.iter().filter(|e| e.action == "access_denied").count() >= 4);
 }

@@ -13,7 +13,7 @@ use crate::security::crypto::{Sealed, WrappedKey};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use vault::Vault;
+pub use vault::{Review, ReviewAction, ReviewNote, ReviewStatus, Vault};
 
 /// One encrypted record as a store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

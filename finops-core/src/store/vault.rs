@@ -13,6 +13,47 @@ use crate::security::{Principal, Role};
 
 const ANALYSIS: &str = "analysis";
 const AUDIT: &str = "audit";
+const REVIEW: &str = "review";
+
+/// Where an analysis stands in the firm's review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Draft,
+    Reviewed,
+    SignedOff,
+}
+
+/// A CPA's note on an analysis.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReviewNote {
+    pub by: Principal,
+    /// RFC 3339.
+    pub at: String,
+    pub text: String,
+}
+
+/// The review of one analysis: its status, the CPAs' notes, and who signed it off when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Review {
+    pub status: ReviewStatus,
+    pub notes: Vec<ReviewNote>,
+    pub reviewed_by: Option<Principal>,
+    pub signed_off_by: Option<Principal>,
+    pub signed_off_at: Option<String>,
+}
+
+/// What a CPA does to an analysis under review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewAction {
+    Annotate(String),
+    MarkReviewed,
+    SignOff,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
 
 /// Encrypted, access-controlled, audited persistence of analyses.
 #[derive(Debug)]
@@ -22,6 +63,8 @@ pub struct Vault {
     audit: AuditLog,
     /// Tenants whose audit chain was read back from the store.
     loaded: Mutex<HashSet<String>>,
+    /// Clients see an analysis only once a CPA signed it off.
+    require_sign_off: bool,
 }
 
 impl Vault {
@@ -34,7 +77,124 @@ impl Vault {
             keyring,
             audit: AuditLog::new(),
             loaded: Mutex::new(HashSet::new()),
+            require_sign_off: false,
         })
+    }
+
+    /// Clients see an analysis only once a CPA of the firm signed it off.
+    pub fn require_sign_off(mut self, on: bool) -> Self {
+        self.require_sign_off = on;
+        self
+    }
+
+    async fn put_review(
+        &self,
+        tenant: &str,
+        id: &str,
+        client_tag: &str,
+        review: &Review,
+    ) -> Result<()> {
+        let body = serde_json::to_vec(review).map_err(|e| Error::Internal(e.to_string()))?;
+        let sealed = self.keyring.encrypt(tenant, REVIEW, id, &body)?;
+        self.store
+            .put_record(&RecordRow {
+                kind: REVIEW.into(),
+                tenant: tenant.to_string(),
+                id: id.to_string(),
+                client_tag: client_tag.to_string(),
+                created_at: now(),
+                sealed,
+            })
+            .await
+    }
+
+    async fn get_review(&self, tenant: &str, id: &str) -> Result<Option<(Review, String)>> {
+        let Some(row) = self.store.get_record(REVIEW, tenant, id).await? else {
+            return Ok(None);
+        };
+        let plain = self.keyring.decrypt(tenant, REVIEW, id, &row.sealed)?;
+        let review = serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
+            reason: e.to_string(),
+        })?;
+        Ok(Some((review, row.client_tag)))
+    }
+
+    /// The review of an analysis (anyone who may read the analysis may read its review).
+    pub async fn review(&self, principal: &Principal, tenant: &str, id: &str) -> Result<Review> {
+        self.load_analysis_unchecked_sign_off(principal, tenant, id)
+            .await?;
+        Ok(self
+            .get_review(tenant, id)
+            .await?
+            .map(|(r, _)| r)
+            .unwrap_or(Review {
+                status: ReviewStatus::Draft,
+                notes: Vec::new(),
+                reviewed_by: None,
+                signed_off_by: None,
+                signed_off_at: None,
+            }))
+    }
+
+    /// A CPA of the firm annotates, marks reviewed, or signs off an analysis (audited). Anyone else is denied.
+    pub async fn act_on_review(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: &str,
+        action: ReviewAction,
+    ) -> Result<Review> {
+        if principal.role != Role::Cpa || principal.tenant != tenant {
+            let e = Error::AccessDenied {
+                reason: "only a CPA of the firm may review or sign off an analysis".into(),
+            };
+            return Err(self.deny(principal, tenant, Some(id), e).await);
+        }
+        let row = self
+            .store
+            .get_record(ANALYSIS, tenant, id)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid_argument("id", format!("no analysis `{id}` in tenant `{tenant}`"))
+            })?;
+        let mut review = self.review(principal, tenant, id).await?;
+        let what = match &action {
+            ReviewAction::Annotate(text) => {
+                if text.trim().is_empty() {
+                    return Err(Error::invalid_argument("note", "must not be empty"));
+                }
+                review.notes.push(ReviewNote {
+                    by: principal.clone(),
+                    at: now(),
+                    text: text.clone(),
+                });
+                "annotated"
+            }
+            ReviewAction::MarkReviewed => {
+                if review.status == ReviewStatus::Draft {
+                    review.status = ReviewStatus::Reviewed;
+                }
+                review.reviewed_by = Some(principal.clone());
+                "reviewed"
+            }
+            ReviewAction::SignOff => {
+                review.status = ReviewStatus::SignedOff;
+                review.signed_off_by = Some(principal.clone());
+                review.signed_off_at = Some(now());
+                "signed_off"
+            }
+        };
+        self.put_review(tenant, id, &row.client_tag, &review)
+            .await?;
+        self.record(
+            tenant,
+            Some(principal),
+            "review",
+            Some(id),
+            serde_json::json!({"action": what, "status": review.status}),
+        )
+        .await?;
+        Ok(review)
     }
 
     async fn persist_keys(&self) -> Result<()> {
@@ -113,15 +273,16 @@ impl Vault {
         subject: Option<&str>,
         e: Error,
     ) -> Error {
-        // The denial is audited in the principal's own tenant; if that fails, the denial still stands.
+        // The denial is audited in the trail of the firm whose data was asked for (an attempt from another firm
+        // is that firm's business too); if auditing fails, the denial still stands.
         let reason = e.to_string();
         let _ = self
             .record(
-                &principal.tenant,
+                tenant,
                 Some(principal),
                 "access_denied",
                 subject,
-                serde_json::json!({"tenant": tenant, "reason": reason}),
+                serde_json::json!({"principal_tenant": principal.tenant, "reason": reason}),
             )
             .await;
         e
@@ -162,8 +323,37 @@ impl Vault {
         Ok(())
     }
 
-    /// Reads an analysis the principal may see; a Client asking for another company's is denied and audited.
+    /// Reads an analysis the principal may see; a Client asking for another company's is denied and audited, and
+    /// with [`Vault::require_sign_off`] a Client sees only signed-off analyses.
     pub async fn load_analysis(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Analysis> {
+        let analysis = self
+            .load_analysis_unchecked_sign_off(principal, tenant, id)
+            .await?;
+        if self.require_sign_off
+            && principal.role == Role::Client
+            && !self.signed_off(tenant, id).await?
+        {
+            let e = Error::AccessDenied {
+                reason: "this analysis awaits a CPA's sign-off".into(),
+            };
+            return Err(self.deny(principal, tenant, Some(id), e).await);
+        }
+        Ok(analysis)
+    }
+
+    async fn signed_off(&self, tenant: &str, id: &str) -> Result<bool> {
+        Ok(self
+            .get_review(tenant, id)
+            .await?
+            .is_some_and(|(r, _)| r.status == ReviewStatus::SignedOff))
+    }
+
+    async fn load_analysis_unchecked_sign_off(
         &self,
         principal: &Principal,
         tenant: &str,
@@ -217,6 +407,12 @@ impl Vault {
             .list_records(ANALYSIS, tenant, tag.as_deref())
             .await?
         {
+            if self.require_sign_off
+                && principal.role == Role::Client
+                && !self.signed_off(tenant, &row.id).await?
+            {
+                continue;
+            }
             let plain = self
                 .keyring
                 .decrypt(tenant, ANALYSIS, &row.id, &row.sealed)?;
