@@ -84,6 +84,23 @@ pub enum Error {
     #[error("token refused ({kind}): {reason}")]
     InvalidToken { kind: String, reason: String },
 
+    /// Too many requests for a tenant or principal; try again after `retry_after`.
+    #[error("rate limited ({scope}): retry after {} ms", retry_after.as_millis())]
+    RateLimited {
+        scope: String,
+        retry_after: std::time::Duration,
+    },
+
+    /// The tenant's monthly budget would be exceeded: the analysis was not started.
+    #[error(
+        "monthly budget of tenant `{tenant}` reached: {spent_usd} of {limit_usd} USD spent or reserved"
+    )]
+    BudgetExceeded {
+        tenant: String,
+        limit_usd: rust_decimal::Decimal,
+        spent_usd: rust_decimal::Decimal,
+    },
+
     /// The analysis was cancelled before it finished.
     #[error("analysis cancelled")]
     Cancelled,
@@ -116,6 +133,8 @@ impl Error {
             Error::Integrity { .. } => "integrity",
             Error::KeyUnavailable { .. } => "key_unavailable",
             Error::InvalidToken { .. } => "invalid_token",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::BudgetExceeded { .. } => "budget_exceeded",
             Error::Cancelled => "cancelled",
             Error::Internal(_) => "internal",
         }

@@ -640,3 +640,115 @@ async fn personal_data_never_reaches_the_provider_and_is_restored_in_the_report(
         "the Analysis keeps the host's question"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_analyses_never_spend_past_the_budget() {
+    use finops_core::security::limits::Budgets;
+    let s = Arc::new(bistro());
+    // Each analysis really costs 3 calls x $0.01 (reported by the provider); the budget fits 10 of them.
+    const PLAN1: &str =
+        r#"{"intents":["liquidity"],"metrics":["current_ratio"],"periods":["FY2023"]}"#;
+    const FINDINGS: &str = r#"{"findings":[{"text":"Current assets cover current liabilities.","cites":["current_ratio@FY2023"]}]}"#;
+    let report = serde_json::json!({"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Liquidity: the current ratio is 1.81 in FY2023."}).to_string();
+    let provider = ScriptedProvider::new();
+    let reply = |text: String| ScriptedReply::Text {
+        pieces: vec![text],
+        usage: TokenUsage {
+            input_tokens: 10,
+            output_tokens: 5,
+            cost_usd: Some(Decimal::new(1, 2)),
+            ..TokenUsage::default()
+        },
+    };
+    for _ in 0..50 {
+        provider.enqueue(Phase::Analyst, reply(PLAN1.to_string()));
+        provider.enqueue(Phase::Researcher, reply(FINDINGS.to_string()));
+        provider.enqueue(Phase::Validator, reply(report.clone()));
+    }
+    let budget = Decimal::new(30, 2);
+    let budgets = Budgets::new(std::collections::HashMap::from([(
+        "firm-1".to_string(),
+        budget,
+    )]))
+    .unwrap();
+    let p = Pipeline::builder()
+        .provider(Arc::new(provider), "a", "r", "v")
+        .budgets(budgets.clone())
+        .fallback_estimate_usd(Decimal::new(2, 2))
+        .build();
+    let runs: Vec<_> = (0..50)
+        .map(|_| {
+            let p = p.clone();
+            let s = s.clone();
+            tokio::spawn(async move {
+                p.analyze(AnalysisRequest::new(s, "profitability?").tenant("firm-1"))
+                    .await
+            })
+        })
+        .collect();
+    let mut done = 0;
+    let mut refused = 0;
+    for r in runs {
+        match r.await.unwrap() {
+            Ok(a) => {
+                assert_eq!(
+                    a.total_cost_usd,
+                    Some(Decimal::new(3, 2)),
+                    "{:?}",
+                    a.degraded_reason
+                );
+                done += 1;
+            }
+            Err(Error::BudgetExceeded {
+                tenant, limit_usd, ..
+            }) => {
+                assert_eq!((tenant.as_str(), limit_usd), ("firm-1", budget));
+                refused += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(done + refused, 50);
+    assert!((1..=10).contains(&done), "{done} analyses ran");
+    // Reservations hold the estimate ($0.06) until settled at the real cost, so the last $0.03 of the budget may
+    // stay unused: the budget is never passed.
+    assert_eq!(
+        budgets.spent("firm-1"),
+        Decimal::new(3, 2) * Decimal::from(done)
+    );
+    assert!(budgets.spent("firm-1") <= budget);
+    // Offline analyses cost nothing and are not held back by the budget.
+    let offline = Pipeline::builder().budgets(budgets.clone()).build();
+    assert!(
+        offline
+            .analyze(AnalysisRequest::new(bistro(), "marges").tenant("firm-1"))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_refuse_with_the_wait() {
+    use finops_core::security::limits::RateLimits;
+    let p = Pipeline::builder()
+        .rate_limits(RateLimits::per_minute(100, 2).unwrap())
+        .build();
+    let req = || {
+        AnalysisRequest::new(bistro(), "marges")
+            .tenant("firm-1")
+            .client("bistro")
+    };
+    assert!(p.analyze(req()).await.is_ok());
+    assert!(p.analyze(req()).await.is_ok());
+    match p.analyze(req()).await.unwrap_err() {
+        Error::RateLimited { scope, retry_after } => {
+            assert_eq!(scope, "principal");
+            assert!(retry_after > std::time::Duration::ZERO);
+        }
+        e => panic!("{e}"),
+    }
+    assert!(
+        p.analyze(req().client("cafe")).await.is_ok(),
+        "another client has its own allowance"
+    );
+}

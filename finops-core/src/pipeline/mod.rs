@@ -31,6 +31,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::provider::{Phase, PriceTable, Provider, UnpricedPolicy};
+use crate::security::limits::{Budgets, RateLimits};
 use crate::statements::Statements;
 
 pub(crate) use events::Emitter;
@@ -200,6 +201,10 @@ pub struct Pipeline {
     phases: Arc<[Option<PhaseConfig>; 3]>,
     pub(crate) prices: Arc<PriceTable>,
     unpriced: UnpricedPolicy,
+    pub(crate) rate_limits: Option<Arc<RateLimits>>,
+    pub(crate) budgets: Option<Budgets>,
+    /// The cost reserved per model phase when the model has no price.
+    pub(crate) fallback_estimate_usd: crate::Decimal,
 }
 
 impl Default for Pipeline {
@@ -214,6 +219,9 @@ pub struct PipelineBuilder {
     phases: [Option<PhaseConfig>; 3],
     prices: PriceTable,
     unpriced: UnpricedPolicy,
+    rate_limits: Option<Arc<RateLimits>>,
+    budgets: Option<Budgets>,
+    fallback_estimate_usd: crate::Decimal,
 }
 
 impl Default for PipelineBuilder {
@@ -222,6 +230,10 @@ impl Default for PipelineBuilder {
             phases: [None, None, None],
             prices: PriceTable::defaults(),
             unpriced: UnpricedPolicy::default(),
+            rate_limits: None,
+            budgets: None,
+            // $0.10 per phase: above what the default models cost for one analysis phase.
+            fallback_estimate_usd: crate::Decimal::new(10, 2),
         }
     }
 }
@@ -267,11 +279,32 @@ impl PipelineBuilder {
         self
     }
 
+    /// Requests per minute per tenant and per principal.
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(Arc::new(limits));
+        self
+    }
+
+    /// Monthly USD budgets per tenant: each analysis reserves its estimated cost first and settles the real one.
+    pub fn budgets(mut self, budgets: Budgets) -> Self {
+        self.budgets = Some(budgets);
+        self
+    }
+
+    /// What to reserve per model phase when the model has no price (default $0.10).
+    pub fn fallback_estimate_usd(mut self, usd: crate::Decimal) -> Self {
+        self.fallback_estimate_usd = usd;
+        self
+    }
+
     pub fn build(self) -> Pipeline {
         Pipeline {
             phases: Arc::new(self.phases),
             prices: Arc::new(self.prices),
             unpriced: self.unpriced,
+            rate_limits: self.rate_limits,
+            budgets: self.budgets,
+            fallback_estimate_usd: self.fallback_estimate_usd,
         }
     }
 }
@@ -303,6 +336,27 @@ impl Pipeline {
             .collect();
         models.dedup();
         models
+    }
+
+    /// What one analysis may cost at most, to reserve against a budget: per model phase, two calls (one repair)
+    /// of 8,000 input tokens and the phase's output limit at the model's price, or the fallback estimate.
+    pub(crate) fn estimate_usd(&self) -> crate::Decimal {
+        let today = chrono::Utc::now().date_naive();
+        self.phases
+            .iter()
+            .flatten()
+            .map(|c| match self.prices.price(&c.model, today) {
+                Some(p) => {
+                    let usage = crate::provider::TokenUsage {
+                        input_tokens: 8_000,
+                        output_tokens: u64::from(c.max_tokens.unwrap_or(4096)),
+                        ..Default::default()
+                    };
+                    p.cost(&usage) * crate::Decimal::TWO
+                }
+                None => self.fallback_estimate_usd,
+            })
+            .sum()
     }
 
     /// A phase's configuration if it may be called; `Err(reason)` when the price policy refuses its model.

@@ -114,11 +114,32 @@ pub(crate) async fn run(
     emitter: &Emitter,
 ) -> Result<Analysis> {
     request.validate()?;
+    if let Some(limits) = &pipeline.rate_limits {
+        let who = match &request.principal {
+            Some(p) => format!("{}:{}", p.role, p.client.as_deref().unwrap_or("")),
+            None => format!("client:{}", request.client_id()),
+        };
+        limits.check(&request.tenant, &who)?;
+    }
+    // Offline analyses cost nothing; model analyses reserve their estimate before the first call.
+    let has_provider = Phase::ALL.iter().any(|p| pipeline.phase(*p).is_some());
+    let reservation = match (&pipeline.budgets, has_provider) {
+        (Some(b), true) => Some(b.reserve(&request.tenant, pipeline.estimate_usd())?),
+        _ => None,
+    };
     let id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("finops.analysis", analysis_id = %id, tenant = %request.tenant);
     let result = run_phases(pipeline, request, emitter, id)
         .instrument(span.clone())
         .await;
+    if let Some(r) = reservation {
+        // The real cost; an unknown one (an unpriced model) or a failed run counts at the full estimate, never 0.
+        let estimate = pipeline.estimate_usd();
+        r.settle(match &result {
+            Ok(a) => a.total_cost_usd.unwrap_or(estimate),
+            Err(_) => estimate,
+        });
+    }
     span.in_scope(|| match &result {
         Ok(a) => tracing::info!(
             degraded = a.degraded,

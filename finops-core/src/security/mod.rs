@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod crypto;
 pub mod jwt;
+pub mod limits;
 pub mod pii;
 mod principal;
 

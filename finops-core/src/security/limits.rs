@@ -1,0 +1,214 @@
+//! Rate limits and budgets (DESIGN.md "Resilience"): per-tenant and per-principal request rates (governor), and a
+//! monthly USD budget per tenant. An analysis reserves its estimated cost before the first provider call and
+//! settles the real cost at the end, so concurrent analyses cannot overshoot; reaching the budget exactly blocks.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+
+use chrono::Datelike;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
+
+/// Requests per minute, per tenant and per principal (tenant + role + client).
+#[derive(Debug)]
+pub struct RateLimits {
+    tenant: DefaultKeyedRateLimiter<String>,
+    principal: DefaultKeyedRateLimiter<String>,
+}
+
+impl RateLimits {
+    /// `per_tenant` and `per_principal` requests per minute (bursts up to the same number).
+    pub fn per_minute(per_tenant: u32, per_principal: u32) -> Result<Self> {
+        let quota = |n: u32, field: &str| {
+            NonZeroU32::new(n)
+                .map(Quota::per_minute)
+                .ok_or_else(|| Error::invalid_argument(field, "must be at least 1 per minute"))
+        };
+        Ok(RateLimits {
+            tenant: RateLimiter::keyed(quota(per_tenant, "per_tenant")?),
+            principal: RateLimiter::keyed(quota(per_principal, "per_principal")?),
+        })
+    }
+
+    /// Counts one request; refused with the wait when a limit is reached.
+    pub fn check(&self, tenant: &str, principal_key: &str) -> Result<()> {
+        let clock = DefaultClock::default();
+        let limited = |scope: &str, wait: std::time::Duration| Error::RateLimited {
+            scope: scope.to_string(),
+            retry_after: wait,
+        };
+        self.principal
+            .check_key(&format!("{tenant}/{principal_key}"))
+            .map_err(|n| limited("principal", n.wait_time_from(clock.now())))?;
+        self.tenant
+            .check_key(&tenant.to_string())
+            .map_err(|n| limited("tenant", n.wait_time_from(clock.now())))?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Ledger {
+    /// (tenant, "YYYY-MM") → (spent, reserved).
+    months: HashMap<(String, String), (Decimal, Decimal)>,
+}
+
+/// Monthly budgets in USD per tenant.
+#[derive(Debug, Clone, Default)]
+pub struct Budgets {
+    limits: Arc<HashMap<String, Decimal>>,
+    ledger: Arc<Mutex<Ledger>>,
+}
+
+fn month() -> String {
+    let now = chrono::Utc::now();
+    format!("{:04}-{:02}", now.year(), now.month())
+}
+
+impl Budgets {
+    /// Budgets per tenant (USD per calendar month, UTC). Tenants without one are not limited.
+    pub fn new(limits: HashMap<String, Decimal>) -> Result<Self> {
+        if let Some((t, _)) = limits.iter().find(|(_, l)| l.is_sign_negative()) {
+            return Err(Error::invalid_argument(
+                format!("budgets.{t}"),
+                "must not be negative",
+            ));
+        }
+        Ok(Budgets {
+            limits: Arc::new(limits),
+            ledger: Arc::default(),
+        })
+    }
+
+    /// Reserves `estimate` for an analysis of `tenant`, or refuses when spent + reserved + estimate would pass the
+    /// limit (a budget already reached refuses everything, even a free estimate).
+    pub fn reserve(&self, tenant: &str, estimate: Decimal) -> Result<Reservation> {
+        let key = (tenant.to_string(), month());
+        if let Some(limit) = self.limits.get(tenant) {
+            let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+            let (spent, reserved) = ledger.months.entry(key.clone()).or_default();
+            let committed = *spent + *reserved;
+            if committed >= *limit || committed + estimate > *limit {
+                return Err(Error::BudgetExceeded {
+                    tenant: tenant.to_string(),
+                    limit_usd: *limit,
+                    spent_usd: committed,
+                });
+            }
+            *reserved += estimate;
+        }
+        Ok(Reservation {
+            budgets: self.clone(),
+            key,
+            estimate,
+            settled: false,
+        })
+    }
+
+    /// Spent (settled) this month by a tenant.
+    pub fn spent(&self, tenant: &str) -> Decimal {
+        let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        ledger
+            .months
+            .get(&(tenant.to_string(), month()))
+            .map_or(Decimal::ZERO, |(s, _)| *s)
+    }
+
+    fn settle(&self, key: &(String, String), estimate: Decimal, actual: Decimal) {
+        if !self.limits.contains_key(&key.0) {
+            return;
+        }
+        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let (spent, reserved) = ledger.months.entry(key.clone()).or_default();
+        *reserved -= estimate;
+        *spent += actual;
+    }
+}
+
+/// Money set aside for one analysis. `settle` records the real cost; dropped unsettled (a cancelled or failed
+/// analysis), the whole estimate counts as spent, since calls may have been billed.
+#[derive(Debug)]
+pub struct Reservation {
+    budgets: Budgets,
+    key: (String, String),
+    estimate: Decimal,
+    settled: bool,
+}
+
+impl Reservation {
+    pub fn settle(mut self, actual: Decimal) {
+        self.settled = true;
+        self.budgets.settle(&self.key, self.estimate, actual);
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.budgets.settle(&self.key, self.estimate, self.estimate);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn reservations_settle_and_the_limit_is_exact() {
+        let b = Budgets::new(HashMap::from([("t".to_string(), d("1.00"))])).unwrap();
+        let r1 = b.reserve("t", d("0.40")).unwrap();
+        let r2 = b.reserve("t", d("0.40")).unwrap();
+        assert_eq!(
+            b.reserve("t", d("0.30")).unwrap_err().code(),
+            "budget_exceeded"
+        );
+        r1.settle(d("0.35"));
+        r2.settle(d("0.45"));
+        assert_eq!(b.spent("t"), d("0.80"));
+        let r3 = b.reserve("t", d("0.20")).unwrap();
+        r3.settle(d("0.20"));
+        // Exactly at the limit: everything is refused, even a free analysis.
+        assert_eq!(b.spent("t"), d("1.00"));
+        assert!(b.reserve("t", Decimal::ZERO).is_err());
+        // Other tenants have no limit.
+        assert!(b.reserve("other", d("1000")).is_ok());
+        assert!(Budgets::new(HashMap::from([("t".to_string(), d("-1"))])).is_err());
+    }
+
+    #[test]
+    fn an_unsettled_reservation_counts_in_full() {
+        let b = Budgets::new(HashMap::from([("t".to_string(), d("1"))])).unwrap();
+        drop(b.reserve("t", d("0.6")).unwrap());
+        assert_eq!(b.spent("t"), d("0.6"));
+        assert!(b.reserve("t", d("0.5")).is_err());
+    }
+
+    #[test]
+    fn rates_are_limited_per_principal_and_per_tenant() {
+        let r = RateLimits::per_minute(3, 2).unwrap();
+        assert!(r.check("t", "alice").is_ok());
+        assert!(r.check("t", "alice").is_ok());
+        let e = r.check("t", "alice").unwrap_err();
+        assert!(
+            matches!(&e, Error::RateLimited { scope, retry_after } if scope == "principal" && !retry_after.is_zero()),
+            "{e}"
+        );
+        assert!(r.check("t", "bob").is_ok());
+        let e = r.check("t", "carol").unwrap_err();
+        assert!(
+            matches!(&e, Error::RateLimited { scope, .. } if scope == "tenant"),
+            "{e}"
+        );
+        assert!(r.check("u", "alice").is_ok(), "other tenants are separate");
+        assert!(RateLimits::per_minute(0, 1).is_err());
+    }
+}
