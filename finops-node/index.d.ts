@@ -213,7 +213,16 @@ export declare class ProviderError extends FinopsError {
   /** Seconds. */
   readonly retryAfter?: number
 }
-export declare class RateLimitedError extends ProviderError {}
+/** A provider's 429, or the SDK's own rate limit (then `scope` is `tenant` or `principal`). */
+export declare class RateLimitedError extends ProviderError {
+  readonly scope?: string
+}
+export declare class BudgetExceededError extends FinopsError {
+  readonly tenant: string
+  /** USD, decimal string. */
+  readonly limitUsd: string
+  readonly spentUsd: string
+}
 export declare class AccessDeniedError extends FinopsError {}
 export declare class CancelledError extends FinopsError {}
 export declare class InternalError extends FinopsError {}

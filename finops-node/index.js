@@ -37,7 +37,20 @@ class ProviderError extends FinopsError {
     this.retryAfter = info.retryAfter ?? undefined
   }
 }
-class RateLimitedError extends ProviderError {}
+class RateLimitedError extends ProviderError {
+  constructor(info) {
+    super(info)
+    this.scope = info.scope ?? undefined
+  }
+}
+class BudgetExceededError extends FinopsError {
+  constructor(info) {
+    super(info)
+    this.tenant = info.tenant
+    this.limitUsd = info.limitUsd
+    this.spentUsd = info.spentUsd
+  }
+}
 class AccessDeniedError extends FinopsError {}
 class CancelledError extends FinopsError {}
 class InternalError extends FinopsError {}
@@ -66,6 +79,10 @@ function translate(err) {
       return info.status === 429 ? new RateLimitedError(info) : new ProviderError(info)
     case 'access_denied':
       return new AccessDeniedError(info)
+    case 'rate_limited':
+      return new RateLimitedError(info)
+    case 'budget_exceeded':
+      return new BudgetExceededError(info)
     case 'cancelled':
       return new CancelledError(info)
     default:
@@ -261,6 +278,7 @@ module.exports = {
   InvalidArgumentError,
   ProviderError,
   RateLimitedError,
+  BudgetExceededError,
   AccessDeniedError,
   CancelledError,
   InternalError,

@@ -47,6 +47,17 @@ pub enum FinopsError {
     },
     #[error("access denied: {reason}")]
     AccessDenied { reason: String },
+    #[error("rate limited ({scope}): retry after {retry_after_secs} s")]
+    RateLimited {
+        scope: String,
+        retry_after_secs: f64,
+    },
+    #[error("monthly budget of `{tenant}` reached: {spent_usd} of {limit_usd} USD")]
+    BudgetExceeded {
+        tenant: String,
+        limit_usd: String,
+        spent_usd: String,
+    },
     #[error("analysis cancelled")]
     Cancelled,
     #[error("internal error: {detail}")]
@@ -97,6 +108,19 @@ impl From<Error> for FinopsError {
                 retry_after_secs: retry_after.map(|d| d.as_secs_f64()),
             },
             Error::AccessDenied { reason } => FinopsError::AccessDenied { reason },
+            Error::RateLimited { scope, retry_after } => FinopsError::RateLimited {
+                scope,
+                retry_after_secs: retry_after.as_secs_f64(),
+            },
+            Error::BudgetExceeded {
+                tenant,
+                limit_usd,
+                spent_usd,
+            } => FinopsError::BudgetExceeded {
+                tenant,
+                limit_usd: limit_usd.to_string(),
+                spent_usd: spent_usd.to_string(),
+            },
             Error::Cancelled => FinopsError::Cancelled,
             other => FinopsError::Internal {
                 detail: other.to_string(),

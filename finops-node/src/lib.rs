@@ -58,6 +58,23 @@ fn js_error(e: &Error) -> napi::Error {
             info["status"] = json!(status);
             info["retryAfter"] = json!(retry_after.map(|d| d.as_secs_f64()));
         }
+        Error::RateLimited { scope, retry_after } => {
+            info["scope"] = json!(scope);
+            info["retryAfter"] = json!(retry_after.as_secs_f64());
+        }
+        Error::BudgetExceeded {
+            tenant,
+            limit_usd,
+            spent_usd,
+        } => {
+            info["tenant"] = json!(tenant);
+            info["limitUsd"] = json!(limit_usd.to_string());
+            info["spentUsd"] = json!(spent_usd.to_string());
+        }
+        Error::InvalidToken { kind, reason } => {
+            info["kind"] = json!(kind);
+            info["reason"] = json!(reason);
+        }
         _ => {}
     }
     napi::Error::from_reason(format!("FINOPS_ERROR{info}"))

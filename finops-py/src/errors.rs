@@ -40,7 +40,19 @@ create_exception!(
     finops,
     RateLimitedError,
     ProviderError,
-    "A provider answered 429 Too Many Requests."
+    "A provider answered 429 Too Many Requests, or the SDK's own rate limit was reached."
+);
+create_exception!(
+    finops,
+    BudgetExceededError,
+    FinopsError,
+    "The tenant's monthly budget is reached."
+);
+create_exception!(
+    finops,
+    InvalidTokenError,
+    FinopsError,
+    "An identity token was refused."
 );
 create_exception!(
     finops,
@@ -79,6 +91,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ProviderError", py.get_type::<ProviderError>())?;
     m.add("RateLimitedError", py.get_type::<RateLimitedError>())?;
     m.add("AccessDeniedError", py.get_type::<AccessDeniedError>())?;
+    m.add("BudgetExceededError", py.get_type::<BudgetExceededError>())?;
+    m.add("InvalidTokenError", py.get_type::<InvalidTokenError>())?;
     m.add(
         "AnalysisCancelledError",
         py.get_type::<AnalysisCancelledError>(),
@@ -202,6 +216,52 @@ pub(crate) fn to_py(e: Error) -> PyErr {
                 py,
                 AccessDeniedError::new_err(message),
                 &[("reason", s(&reason))],
+                code,
+            ),
+            Error::RateLimited { scope, retry_after } => {
+                let after = retry_after
+                    .as_secs_f64()
+                    .into_pyobject(py)
+                    .map(|o| o.into_any().unbind())
+                    .unwrap_or_else(|_| py.None());
+                with_attrs(
+                    py,
+                    RateLimitedError::new_err(message),
+                    &[
+                        ("scope", s(&scope)),
+                        ("retry_after", after),
+                        ("status", py.None()),
+                    ],
+                    code,
+                )
+            }
+            Error::BudgetExceeded {
+                tenant,
+                limit_usd,
+                spent_usd,
+            } => {
+                let dec = |d: finops_core::Decimal| -> Py<PyAny> {
+                    py.import("decimal")
+                        .and_then(|m| m.getattr("Decimal"))
+                        .and_then(|c| c.call1((d.to_string(),)))
+                        .map(|o| o.unbind())
+                        .unwrap_or_else(|_| py.None())
+                };
+                with_attrs(
+                    py,
+                    BudgetExceededError::new_err(message),
+                    &[
+                        ("tenant", s(&tenant)),
+                        ("limit_usd", dec(limit_usd)),
+                        ("spent_usd", dec(spent_usd)),
+                    ],
+                    code,
+                )
+            }
+            Error::InvalidToken { kind, reason } => with_attrs(
+                py,
+                InvalidTokenError::new_err(message),
+                &[("kind", s(&kind)), ("reason", s(&reason))],
                 code,
             ),
             Error::Cancelled => with_attrs(py, AnalysisCancelledError::new_err(message), &[], code),

@@ -6,6 +6,7 @@ use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
 use finops_core::pipeline::{AnalysisRequest, Language, PhaseConfig, Pipeline};
 use finops_core::provider::{Phase, Provider};
+use finops_core::security::limits::{Budgets, RateLimits};
 use finops_core::security::{Principal, Role};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -125,14 +126,43 @@ impl PyFinops {
     /// `provider`: one provider for every phase (a `finops.ScriptedProvider` or any object with `chat`), with
     /// `models` ({"analyst": ..., "researcher": ..., "validator": ...}). `offline=True` ignores the environment.
     /// `embedder`: an object with `embed(texts)` and `dimensions` (default: the hashing embedder).
+    /// `budgets`: monthly USD per tenant ({"firm-1": Decimal("50")}); `rate_limits`: (per tenant, per principal)
+    /// requests per minute.
     #[new]
-    #[pyo3(signature = (*, provider = None, models = None, embedder = None, offline = false))]
+    #[pyo3(signature = (*, provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None))]
     fn new(
         provider: Option<&Bound<'_, PyAny>>,
         models: Option<&Bound<'_, PyDict>>,
         embedder: Option<&Bound<'_, PyAny>>,
         offline: bool,
+        budgets: Option<&Bound<'_, PyDict>>,
+        rate_limits: Option<(u32, u32)>,
     ) -> PyResult<Self> {
+        let budgets = match budgets {
+            None => None,
+            Some(d) => {
+                let mut limits = std::collections::HashMap::new();
+                for (k, v) in d.iter() {
+                    let tenant: String = k.extract()?;
+                    let usd = v
+                        .str()?
+                        .to_string()
+                        .parse::<finops_core::Decimal>()
+                        .map_err(|_| {
+                            invalid_argument(
+                                "budgets",
+                                format!("the budget of `{tenant}` is not a number"),
+                            )
+                        })?;
+                    limits.insert(tenant, usd);
+                }
+                Some(Budgets::new(limits).map_err(to_py)?)
+            }
+        };
+        let rate_limits = rate_limits
+            .map(|(t, p)| RateLimits::per_minute(t, p))
+            .transpose()
+            .map_err(to_py)?;
         let embedder: Arc<dyn Embedder> = match embedder {
             Some(e) => Arc::new(PyEmbedder::new(e)?),
             None => Arc::new(HashingEmbedder::default()),
@@ -165,6 +195,7 @@ impl PyFinops {
                 (settings.pipeline().map_err(to_py)?, settings.routes())
             }
         };
+        let pipeline = pipeline.with_limits(rate_limits, budgets);
         Ok(PyFinops {
             pipeline,
             embedder,
@@ -175,7 +206,7 @@ impl PyFinops {
     /// Providers from the environment (`OPENROUTER_API_KEY`, `FINOPS_OPENAI_BASE_URL`, ...).
     #[staticmethod]
     fn from_env() -> PyResult<Self> {
-        Self::new(None, None, None, false)
+        Self::new(None, None, None, false, None, None)
     }
 
     /// Each phase's route, e.g. `analyst: openrouter anthropic/claude-sonnet-4.5`. No key appears.

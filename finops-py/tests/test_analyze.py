@@ -120,3 +120,29 @@ async def test_many_analyses_at_once(bistro_path: pathlib.Path) -> None:
 
 def test_answer_helper_is_consistent() -> None:
     assert answer_for({"phase": "analyst"}) == PLAN
+
+
+def test_budgets_and_rate_limits(bistro_path: pathlib.Path) -> None:
+    p = finops.ScriptedProvider()
+    for _ in range(3):
+        p.reply("analyst", PLAN)
+        p.reply("researcher", RESEARCH)
+        p.reply("validator", VALIDATED)
+    # The scripted models have no price: each phase reserves the $0.10 fallback, so $0.25 fits no analysis.
+    fo = finops.Finops(provider=p, budgets={"firm-1": decimal.Decimal("0.25")})
+    with pytest.raises(finops.BudgetExceededError) as e:
+        fo.analyze_sync(bistro_path, "liquidity", tenant="firm-1")
+    assert e.value.tenant == "firm-1" and e.value.limit_usd == decimal.Decimal("0.25")
+    assert e.value.code == "budget_exceeded"
+    # Other tenants are not limited.
+    assert fo.analyze_sync(bistro_path, "liquidity", tenant="firm-2").report_source == "validator"
+    with pytest.raises(finops.InvalidArgumentError):
+        finops.Finops(budgets={"firm-1": "lots"})
+
+    limited = finops.Finops(offline=True, rate_limits=(100, 1))
+    limited.analyze_sync(bistro_path, "marges", tenant="firm-1", client="bistro")
+    with pytest.raises(finops.RateLimitedError) as r:
+        limited.analyze_sync(bistro_path, "marges", tenant="firm-1", client="bistro")
+    assert r.value.scope == "principal" and r.value.retry_after > 0
+    with pytest.raises(finops.InvalidArgumentError):
+        finops.Finops(rate_limits=(0, 1))

@@ -324,6 +324,21 @@ impl Pipeline {
         self.phases[phase as usize].as_ref()
     }
 
+    /// The same pipeline with rate limits and budgets (for pipelines built elsewhere, e.g. from the environment).
+    pub fn with_limits(
+        mut self,
+        rate_limits: Option<RateLimits>,
+        budgets: Option<Budgets>,
+    ) -> Self {
+        if let Some(r) = rate_limits {
+            self.rate_limits = Some(Arc::new(r));
+        }
+        if let Some(b) = budgets {
+            self.budgets = Some(b);
+        }
+        self
+    }
+
     /// The configured models that have no price today (they are refused or flagged, as configured).
     pub fn unpriced_models(&self) -> Vec<String> {
         let today = chrono::Utc::now().date_naive();

@@ -48,7 +48,19 @@ class ProviderError(FinopsError):
     status: Optional[int]
     retry_after: Optional[float]
 
-class RateLimitedError(ProviderError): ...
+class RateLimitedError(ProviderError):
+    """A provider's 429, or the SDK's own rate limit (then `scope` is `tenant` or `principal`)."""
+
+    scope: Optional[str]
+
+class BudgetExceededError(FinopsError):
+    tenant: str
+    limit_usd: Decimal
+    spent_usd: Decimal
+
+class InvalidTokenError(FinopsError):
+    kind: str
+    reason: str
 class AccessDeniedError(FinopsError):
     reason: str
 
@@ -168,6 +180,8 @@ class Finops:
         models: Optional[Mapping[PhaseName, str]] = None,
         embedder: Optional[Embedder] = None,
         offline: bool = False,
+        budgets: Optional[Mapping[str, Union[Decimal, str, int]]] = None,
+        rate_limits: Optional[tuple[int, int]] = None,
     ) -> None: ...
     @staticmethod
     def from_env() -> "Finops": ...
