@@ -569,3 +569,100 @@ async fn only_a_cpa_of_the_firm_signs_off_and_clients_wait_for_it() {
     assert_eq!(reviews, vec!["annotated", "reviewed", "signed_off"]);
     assert!(trail.iter().filter(|e| e.action == "access_denied").count() >= 4);
 }
+
+mod isolation {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Save {
+            who: usize,
+            tenant: usize,
+            client: usize,
+        },
+        Load {
+            who: usize,
+            target: usize,
+        },
+        List {
+            who: usize,
+        },
+    }
+
+    fn principals() -> Vec<Principal> {
+        let mut out = Vec::new();
+        for t in ["t0", "t1"] {
+            out.push(Principal::cpa(t).unwrap());
+            out.push(Principal::new(t, Role::Admin, None).unwrap());
+            for c in ["c0", "c1"] {
+                out.push(Principal::new(t, Role::Client, Some(c.into())).unwrap());
+            }
+        }
+        out
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..8usize, 0..2usize, 0..2usize).prop_map(|(who, tenant, client)| Op::Save {
+                who,
+                tenant,
+                client
+            }),
+            (0..8usize, 0..32usize).prop_map(|(who, target)| Op::Load { who, target }),
+            (0..8usize).prop_map(|who| Op::List { who }),
+        ]
+    }
+
+    fn may_see(p: &Principal, a: &Analysis) -> bool {
+        p.tenant == a.tenant
+            && (p.role != Role::Client || p.client.as_deref() == Some(a.client.as_str()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Random principals doing random things: nobody ever reads another tenant's or another client's analysis,
+        /// and everyone allowed to see an analysis can.
+        #[test]
+        fn no_cross_tenant_or_cross_client_reads(ops in proptest::collection::vec(op(), 1..14)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
+                let vault = Vault::open(store, Arc::new(LocalKeyProvider::new("m", SecretKey::generate().unwrap()))).await.unwrap();
+                let people = principals();
+                let mut saved: Vec<Analysis> = Vec::new();
+                for op in ops {
+                    match op {
+                        Op::Save { who, tenant, client } => {
+                            let a = analysis(["t0", "t1"][tenant], ["c0", "c1"][client], "marges").await;
+                            let ok = vault.save_analysis(&people[who], &a).await.is_ok();
+                            assert_eq!(ok, may_see(&people[who], &a), "save by {:?}", people[who]);
+                            if ok {
+                                saved.push(a);
+                            }
+                        }
+                        Op::Load { who, target } => {
+                            let Some(a) = saved.get(target % saved.len().max(1)) else { continue };
+                            let p = &people[who];
+                            match vault.load_analysis(p, &a.tenant, &a.id).await {
+                                Ok(read) => assert!(may_see(p, &read) && read.id == a.id, "{p:?} read {}", read.client),
+                                Err(e) => {
+                                    assert!(!may_see(p, a), "{p:?} was refused its own analysis: {e}");
+                                    assert_eq!(e.code(), "access_denied");
+                                }
+                            }
+                        }
+                        Op::List { who } => {
+                            let p = &people[who];
+                            let listed = vault.list_analyses(p).await.unwrap();
+                            assert!(listed.iter().all(|a| may_see(p, a)));
+                            let expected = saved.iter().filter(|a| may_see(p, a)).count();
+                            assert_eq!(listed.len(), expected, "{p:?}");
+                        }
+                    }
+                }
+            });
+        }
+    }
+}

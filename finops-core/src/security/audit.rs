@@ -108,6 +108,20 @@ impl AuditLog {
         Ok(())
     }
 
+    /// Ends a tenant's chain (after an erasure), returning how many entries it had and its last hash.
+    pub fn reset(&self, tenant: &str) -> (u64, String) {
+        let old = self
+            .chains
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(tenant)
+            .unwrap_or_default();
+        (
+            old.len() as u64,
+            old.last().map_or(GENESIS.to_string(), |e| e.hash.clone()),
+        )
+    }
+
     /// Appends an entry to its tenant's chain and returns it.
     pub fn append(
         &self,

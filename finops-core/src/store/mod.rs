@@ -60,7 +60,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn audit(&self, tenant: &str) -> Result<Vec<AuditRow>>;
     async fn put_key(&self, key: &WrappedKey) -> Result<()>;
     async fn keys(&self) -> Result<Vec<WrappedKey>>;
-    /// Erasure: removes a tenant's keys (its records become unreadable ciphertext) and records.
+    /// Erasure: removes a tenant's keys (its records become unreadable ciphertext), records and audit entries.
     async fn erase_tenant(&self, tenant: &str) -> Result<()>;
 }
 

@@ -198,6 +198,7 @@ impl Store for PostgresStore {
     async fn erase_tenant(&self, tenant: &str) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(e)?;
         for statement in [
+            "DELETE FROM finops_audit WHERE tenant = $1",
             "DELETE FROM finops_keys WHERE tenant = $1",
             "DELETE FROM finops_records WHERE tenant = $1",
         ] {

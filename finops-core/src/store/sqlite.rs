@@ -215,6 +215,7 @@ impl Store for SqliteStore {
     async fn erase_tenant(&self, tenant: &str) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(e)?;
         for statement in [
+            "DELETE FROM audit WHERE tenant = ?",
             "DELETE FROM data_keys WHERE tenant = ?",
             "DELETE FROM records WHERE tenant = ?",
         ] {

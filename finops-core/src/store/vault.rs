@@ -63,6 +63,8 @@ pub struct Vault {
     audit: AuditLog,
     /// Tenants whose audit chain was read back from the store.
     loaded: Mutex<HashSet<String>>,
+    /// Data keys the store already holds.
+    persisted: Mutex<HashSet<String>>,
     /// Clients see an analysis only once a CPA signed it off.
     require_sign_off: bool,
 }
@@ -71,12 +73,15 @@ impl Vault {
     /// Opens a vault over a store, loading the wrapped data keys it holds.
     pub async fn open(store: Arc<dyn Store>, keys: Arc<dyn KeyProvider>) -> Result<Self> {
         let keyring = Keyring::new(keys);
-        keyring.load(store.keys().await?);
+        let stored = store.keys().await?;
+        let persisted = stored.iter().map(|k| k.key_id.clone()).collect();
+        keyring.load(stored);
         Ok(Vault {
             store,
             keyring,
             audit: AuditLog::new(),
             loaded: Mutex::new(HashSet::new()),
+            persisted: Mutex::new(persisted),
             require_sign_off: false,
         })
     }
@@ -198,9 +203,21 @@ impl Vault {
     }
 
     async fn persist_keys(&self) -> Result<()> {
-        // Few keys per tenant: writing them all again is simpler than tracking which are new, and idempotent.
-        for k in self.keyring.wrapped_keys() {
+        // Only keys the store does not hold yet (a rotation, or a tenant's first key).
+        let new: Vec<_> = {
+            let persisted = self.persisted.lock().unwrap_or_else(|p| p.into_inner());
+            self.keyring
+                .wrapped_keys()
+                .into_iter()
+                .filter(|k| !persisted.contains(&k.key_id))
+                .collect()
+        };
+        for k in new {
             self.store.put_key(&k).await?;
+            self.persisted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(k.key_id);
         }
         Ok(())
     }
@@ -439,6 +456,59 @@ impl Vault {
         self.audit.export_jsonl(&principal.tenant)
     }
 
+    /// Key rotation (Admins only): new writes use a new data key; older records still read. Returns the key id.
+    pub async fn rotate_key(&self, principal: &Principal) -> Result<String> {
+        if principal.role != Role::Admin {
+            let e = Error::AccessDenied {
+                reason: "only an Admin may rotate the firm's keys".into(),
+            };
+            return Err(self.deny(principal, &principal.tenant, None, e).await);
+        }
+        let key_id = self.keyring.rotate(&principal.tenant)?;
+        self.persist_keys().await?;
+        self.record(
+            &principal.tenant,
+            Some(principal),
+            "key_rotated",
+            Some(&key_id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(key_id)
+    }
+
+    /// Re-encrypts every analysis of the tenant with its current data key (Admins only; after a rotation).
+    /// Returns how many records moved.
+    pub async fn reencrypt(&self, principal: &Principal) -> Result<usize> {
+        if principal.role != Role::Admin {
+            let e = Error::AccessDenied {
+                reason: "only an Admin may re-encrypt the firm's data".into(),
+            };
+            return Err(self.deny(principal, &principal.tenant, None, e).await);
+        }
+        let tenant = &principal.tenant;
+        let mut moved = 0;
+        for kind in [ANALYSIS, REVIEW] {
+            for mut row in self.store.list_records(kind, tenant, None).await? {
+                let sealed = self.keyring.reencrypt(tenant, kind, &row.id, &row.sealed)?;
+                if sealed.key_id != row.sealed.key_id {
+                    moved += 1;
+                }
+                row.sealed = sealed;
+                self.store.put_record(&row).await?;
+            }
+        }
+        self.record(
+            tenant,
+            Some(principal),
+            "reencrypted",
+            None,
+            serde_json::json!({"records": moved}),
+        )
+        .await?;
+        Ok(moved)
+    }
+
     /// Erases a tenant (Admins only): its data keys are destroyed (crypto-shredding) and its records deleted.
     pub async fn erase_tenant(&self, principal: &Principal) -> Result<()> {
         if principal.role != Role::Admin {
@@ -447,7 +517,26 @@ impl Vault {
             };
             return Err(self.deny(principal, &principal.tenant, None, e).await);
         }
-        self.keyring.shred(&principal.tenant);
-        self.store.erase_tenant(&principal.tenant).await
+        let tenant = &principal.tenant;
+        self.load_audit(tenant).await?;
+        self.keyring.shred(tenant);
+        self.store.erase_tenant(tenant).await?;
+        let prefix = format!("{tenant}:");
+        self.persisted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|k| !k.starts_with(&prefix));
+        // The old trail was encrypted with the destroyed keys: a new chain starts with the erasure, and keeps the
+        // old chain's length and last hash as evidence of what was erased.
+        let (entries, last_hash) = self.audit.reset(tenant);
+        self.record(
+            tenant,
+            Some(principal),
+            "erasure",
+            None,
+            serde_json::json!({"erased_entries": entries, "erased_chain_last_hash": last_hash}),
+        )
+        .await?;
+        Ok(())
     }
 }
