@@ -367,17 +367,17 @@ async fn vault_properties(store: Arc<dyn Store>, t: &str) -> Vec<String> {
         "integrity"
     );
     store.put_record(&stored).await.unwrap();
+    let a2_stored = row_of(&store, &fa, &a2.id).await;
     let mut moved = stored.clone();
     moved.id = a2.id.clone();
+    moved.client_tag = a2_stored.client_tag.clone();
     store.put_record(&moved).await.unwrap();
-    assert_eq!(
-        vault
-            .load_analysis(&cpa_a, &fa, &a2.id)
-            .await
-            .unwrap_err()
-            .code(),
-        "integrity"
+    assert!(
+        vault.load_analysis(&cpa_a, &fa, &a2.id).await.is_err(),
+        "a row moved to another id"
     );
+    store.put_record(&a2_stored).await.unwrap();
+    assert_eq!(vault.load_analysis(&cpa_a, &fa, &a2.id).await.unwrap(), a2);
     let mut across = stored.clone();
     across.tenant = fb.clone();
     store.put_record(&across).await.unwrap();
@@ -405,6 +405,29 @@ async fn vault_properties(store: Arc<dyn Store>, t: &str) -> Vec<String> {
     .await
     .unwrap();
     assert!(stranger.load_analysis(&cpa_a, &fa, &a1.id).await.is_err());
+
+    // Erasing one client (Admin only) destroys its key: even a copy of its ciphertext put back is unreadable,
+    // and the firm's other client is untouched.
+    let cafe_copy = row_of(&store, &fa, &a2.id).await;
+    assert_eq!(
+        vault.erase_client(&cpa_a, "cafe").await.unwrap_err().code(),
+        "access_denied"
+    );
+    assert_eq!(vault.erase_client(&admin_a, "cafe").await.unwrap(), 1);
+    assert!(
+        store
+            .get_record("analysis", &fa, &a2.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.put_record(&cafe_copy).await.unwrap();
+    assert!(
+        vault.load_analysis(&cpa_a, &fa, &a2.id).await.is_err(),
+        "crypto-shredded"
+    );
+    store.delete_record("analysis", &fa, &a2.id).await.unwrap();
+    assert_eq!(vault.load_analysis(&cpa_a, &fa, &a1.id).await.unwrap(), a1);
 
     // Erasure (Admin only) makes the firm's data unreadable and leaves the other firm's alone.
     assert_eq!(

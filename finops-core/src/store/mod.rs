@@ -60,7 +60,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn audit(&self, tenant: &str) -> Result<Vec<AuditRow>>;
     async fn put_key(&self, key: &WrappedKey) -> Result<()>;
     async fn keys(&self) -> Result<Vec<WrappedKey>>;
-    /// Erasure: removes a tenant's keys (its records become unreadable ciphertext), records and audit entries.
+    /// Destroys the data keys of one key owner (a client's scope): crypto-shredding of that client.
+    async fn delete_keys(&self, owner: &str) -> Result<()>;
+    /// Erasure: removes a tenant's keys (its own and its clients' scopes, `tenant#…`), records and audit entries.
     async fn erase_tenant(&self, tenant: &str) -> Result<()>;
 }
 

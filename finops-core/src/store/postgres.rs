@@ -195,11 +195,20 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    async fn delete_keys(&self, owner: &str) -> Result<()> {
+        sqlx::query("DELETE FROM finops_keys WHERE tenant = $1")
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(e)?;
+        Ok(())
+    }
+
     async fn erase_tenant(&self, tenant: &str) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(e)?;
         for statement in [
             "DELETE FROM finops_audit WHERE tenant = $1",
-            "DELETE FROM finops_keys WHERE tenant = $1",
+            "DELETE FROM finops_keys WHERE tenant = $1 OR left(tenant, length($1) + 1) = $1 || '#'",
             "DELETE FROM finops_records WHERE tenant = $1",
         ] {
             sqlx::query(statement)

@@ -212,11 +212,20 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn delete_keys(&self, owner: &str) -> Result<()> {
+        sqlx::query("DELETE FROM data_keys WHERE tenant = ?")
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(e)?;
+        Ok(())
+    }
+
     async fn erase_tenant(&self, tenant: &str) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(e)?;
         for statement in [
-            "DELETE FROM audit WHERE tenant = ?",
-            "DELETE FROM data_keys WHERE tenant = ?",
+            "DELETE FROM audit WHERE tenant = ?1",
+            "DELETE FROM data_keys WHERE tenant = ?1 OR substr(tenant, 1, length(?1) + 1) = ?1 || '#'",
             "DELETE FROM records WHERE tenant = ?",
         ] {
             sqlx::query(statement)

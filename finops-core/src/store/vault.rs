@@ -51,6 +51,11 @@ pub enum ReviewAction {
     SignOff,
 }
 
+/// Analyses and reviews are encrypted with keys scoped to their client, so one client can be erased alone.
+fn owner(tenant: &str, client_tag: &str) -> String {
+    format!("{tenant}#{client_tag}")
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -100,7 +105,9 @@ impl Vault {
         review: &Review,
     ) -> Result<()> {
         let body = serde_json::to_vec(review).map_err(|e| Error::Internal(e.to_string()))?;
-        let sealed = self.keyring.encrypt(tenant, REVIEW, id, &body)?;
+        let sealed = self
+            .keyring
+            .encrypt(&owner(tenant, client_tag), REVIEW, id, &body)?;
         self.store
             .put_record(&RecordRow {
                 kind: REVIEW.into(),
@@ -117,7 +124,9 @@ impl Vault {
         let Some(row) = self.store.get_record(REVIEW, tenant, id).await? else {
             return Ok(None);
         };
-        let plain = self.keyring.decrypt(tenant, REVIEW, id, &row.sealed)?;
+        let plain =
+            self.keyring
+                .decrypt(&owner(tenant, &row.client_tag), REVIEW, id, &row.sealed)?;
         let review = serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
             reason: e.to_string(),
         })?;
@@ -314,10 +323,10 @@ impl Vault {
         }
         let tenant = &analysis.tenant;
         let body = serde_json::to_vec(analysis).map_err(|e| Error::Internal(e.to_string()))?;
-        let sealed = self
-            .keyring
-            .encrypt(tenant, ANALYSIS, &analysis.id, &body)?;
         let client_tag = self.keyring.tag(tenant, &analysis.client)?;
+        let sealed =
+            self.keyring
+                .encrypt(&owner(tenant, &client_tag), ANALYSIS, &analysis.id, &body)?;
         self.persist_keys().await?;
         self.store
             .put_record(&RecordRow {
@@ -405,7 +414,9 @@ impl Vault {
                 return Err(self.deny(principal, tenant, Some(id), e).await);
             }
         }
-        let plain = self.keyring.decrypt(tenant, ANALYSIS, id, &row.sealed)?;
+        let plain =
+            self.keyring
+                .decrypt(&owner(tenant, &row.client_tag), ANALYSIS, id, &row.sealed)?;
         serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
             reason: format!("analysis `{id}` is not readable: {e}"),
         })
@@ -430,9 +441,12 @@ impl Vault {
             {
                 continue;
             }
-            let plain = self
-                .keyring
-                .decrypt(tenant, ANALYSIS, &row.id, &row.sealed)?;
+            let plain = self.keyring.decrypt(
+                &owner(tenant, &row.client_tag),
+                ANALYSIS,
+                &row.id,
+                &row.sealed,
+            )?;
             out.push(
                 serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
                     reason: e.to_string(),
@@ -465,6 +479,9 @@ impl Vault {
             return Err(self.deny(principal, &principal.tenant, None, e).await);
         }
         let key_id = self.keyring.rotate(&principal.tenant)?;
+        for scope in self.keyring.owners(&format!("{}#", principal.tenant)) {
+            self.keyring.rotate(&scope)?;
+        }
         self.persist_keys().await?;
         self.record(
             &principal.tenant,
@@ -490,7 +507,8 @@ impl Vault {
         let mut moved = 0;
         for kind in [ANALYSIS, REVIEW] {
             for mut row in self.store.list_records(kind, tenant, None).await? {
-                let sealed = self.keyring.reencrypt(tenant, kind, &row.id, &row.sealed)?;
+                let scope = owner(tenant, &row.client_tag);
+                let sealed = self.keyring.reencrypt(&scope, kind, &row.id, &row.sealed)?;
                 if sealed.key_id != row.sealed.key_id {
                     moved += 1;
                 }
@@ -509,6 +527,44 @@ impl Vault {
         Ok(moved)
     }
 
+    /// Erases one client company of the firm (Admins only): its data keys are destroyed (crypto-shredding) and
+    /// its analyses and reviews deleted; the rest of the firm is untouched. Returns how many records went.
+    pub async fn erase_client(&self, principal: &Principal, client: &str) -> Result<usize> {
+        if principal.role != Role::Admin {
+            let e = Error::AccessDenied {
+                reason: "only an Admin may erase a client's data".into(),
+            };
+            return Err(self.deny(principal, &principal.tenant, None, e).await);
+        }
+        let tenant = &principal.tenant;
+        let tag = self.keyring.tag(tenant, client)?;
+        let scope = owner(tenant, &tag);
+        self.keyring.shred(&scope);
+        self.store.delete_keys(&scope).await?;
+        let mut erased = 0;
+        for kind in [ANALYSIS, REVIEW] {
+            for row in self.store.list_records(kind, tenant, Some(&tag)).await? {
+                if self.store.delete_record(kind, tenant, &row.id).await? {
+                    erased += 1;
+                }
+            }
+        }
+        let scoped = format!("{scope}:");
+        self.persisted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|k| !k.starts_with(&scoped));
+        self.record(
+            tenant,
+            Some(principal),
+            "client_erasure",
+            None,
+            serde_json::json!({"client_tag": tag, "records": erased}),
+        )
+        .await?;
+        Ok(erased)
+    }
+
     /// Erases a tenant (Admins only): its data keys are destroyed (crypto-shredding) and its records deleted.
     pub async fn erase_tenant(&self, principal: &Principal) -> Result<()> {
         if principal.role != Role::Admin {
@@ -520,12 +576,15 @@ impl Vault {
         let tenant = &principal.tenant;
         self.load_audit(tenant).await?;
         self.keyring.shred(tenant);
+        for scope in self.keyring.owners(&format!("{tenant}#")) {
+            self.keyring.shred(&scope);
+        }
         self.store.erase_tenant(tenant).await?;
-        let prefix = format!("{tenant}:");
+        let (own, scoped) = (format!("{tenant}:"), format!("{tenant}#"));
         self.persisted
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|k| !k.starts_with(&prefix));
+            .retain(|k| !k.starts_with(&own) && !k.starts_with(&scoped));
         // The old trail was encrypted with the destroyed keys: a new chain starts with the erasure, and keeps the
         // old chain's length and last hash as evidence of what was erased.
         let (entries, last_hash) = self.audit.reset(tenant);

@@ -456,6 +456,17 @@ impl Keyring {
         self.encrypt(tenant, kind, record_id, &plain)
     }
 
+    /// Key owners (a tenant, or a client scope such as `tenant#tag`) whose name starts with `prefix`.
+    pub fn owners(&self, prefix: &str) -> Vec<String> {
+        self.wrapped
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .filter(|o| o.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
     /// Crypto-shredding: destroys every data key of a tenant; its records can never be read again.
     pub fn shred(&self, tenant: &str) -> usize {
         let removed = self
