@@ -252,6 +252,35 @@ impl Settings {
     }
 }
 
+/// One provider for every phase, with a model per phase (the product's defaults where `None`): the pipeline and a
+/// description of its routes. The bindings use it for a provider written in the host's language.
+pub fn single_provider(
+    provider: Arc<dyn Provider>,
+    models: [Option<String>; 3],
+) -> (Pipeline, Vec<String>) {
+    let [a, r, v] = models;
+    let models = [
+        a.unwrap_or_else(|| DEFAULT_ANALYST_MODEL.to_string()),
+        r.unwrap_or_else(|| DEFAULT_RESEARCHER_MODEL.to_string()),
+        v.unwrap_or_else(|| DEFAULT_VALIDATOR_MODEL.to_string()),
+    ];
+    let mut builder = Pipeline::builder();
+    let mut routes = Vec::with_capacity(3);
+    for (phase, model) in Phase::ALL.into_iter().zip(models) {
+        routes.push(format!("{phase}: {} {model}", provider.name()));
+        builder = builder.phase(phase, PhaseConfig::new(Arc::clone(&provider), model));
+    }
+    (builder.build(), routes)
+}
+
+/// The routes of a pipeline with no provider.
+pub fn offline_routes() -> Vec<String> {
+    Phase::ALL
+        .iter()
+        .map(|p| format!("{p}: offline analyst"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
-use finops_core::pipeline::{self, AnalysisRequest, Language, PhaseConfig, Pipeline};
-use finops_core::provider::{ChatChunk, ChatRequest, ChatStream, Phase, Provider, TokenUsage};
+use finops_core::pipeline::{self, AnalysisRequest, Language, Pipeline};
+use finops_core::provider::{ChatChunk, ChatRequest, ChatStream, Provider, TokenUsage};
 use finops_core::security::{Principal, Role};
 use finops_core::{Decimal, Error, Statements, metrics};
 use futures::StreamExt;
@@ -596,24 +596,12 @@ impl Finops {
                     name: name.clone(),
                 });
                 let m = models.unwrap_or_default();
-                let pick =
-                    |m: Option<String>, default: &str| m.unwrap_or_else(|| default.to_string());
-                let a = pick(m.analyst, finops_core::config::DEFAULT_ANALYST_MODEL);
-                let r = pick(m.researcher, finops_core::config::DEFAULT_RESEARCHER_MODEL);
-                let v = pick(m.validator, finops_core::config::DEFAULT_VALIDATOR_MODEL);
-                let routes = vec![
-                    format!("analyst: {name} {a}"),
-                    format!("researcher: {name} {r}"),
-                    format!("validator: {name} {v}"),
-                ];
-                let pipeline = Pipeline::builder()
-                    .phase(Phase::Analyst, PhaseConfig::new(provider.clone(), a))
-                    .phase(Phase::Researcher, PhaseConfig::new(provider.clone(), r))
-                    .phase(Phase::Validator, PhaseConfig::new(provider, v))
-                    .build();
-                (pipeline, routes)
+                finops_core::config::single_provider(
+                    provider,
+                    [m.analyst, m.researcher, m.validator],
+                )
             }
-            (None, true) => (Pipeline::offline(), vec!["offline analyst".to_string()]),
+            (None, true) => (Pipeline::offline(), finops_core::config::offline_routes()),
             (None, false) => {
                 let settings = Settings::from_env()?;
                 (settings.pipeline()?, settings.routes())

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
-use finops_core::pipeline::{AnalysisRequest, EventStream, Language, PhaseConfig, Pipeline};
+use finops_core::pipeline::{AnalysisRequest, EventStream, Language, Pipeline};
 use finops_core::provider::{
     ChatChunk, ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply,
     TokenUsage,
@@ -375,12 +375,8 @@ pub struct NativeFinops {
     routes: Vec<String>,
 }
 
-fn models(json: Option<&str>) -> Result<[String; 3]> {
-    let mut out = [
-        finops_core::config::DEFAULT_ANALYST_MODEL.to_string(),
-        finops_core::config::DEFAULT_RESEARCHER_MODEL.to_string(),
-        finops_core::config::DEFAULT_VALIDATOR_MODEL.to_string(),
-    ];
+fn models(json: Option<&str>) -> Result<[Option<String>; 3]> {
+    let mut out: [Option<String>; 3] = [None, None, None];
     if let Some(j) = json {
         let m: serde_json::Map<String, Value> = serde_json::from_str(j)
             .map_err(|_| invalid("models", "must be an object of phase → model"))?;
@@ -388,10 +384,13 @@ fn models(json: Option<&str>) -> Result<[String; 3]> {
             let phase: Phase = k
                 .parse()
                 .map_err(|_| invalid("models", format!("unknown phase `{k}`")))?;
-            out[phase as usize] = v
-                .as_str()
-                .ok_or_else(|| invalid("models", format!("the model of `{k}` must be a string")))?
-                .to_string();
+            out[phase as usize] = Some(
+                v.as_str()
+                    .ok_or_else(|| {
+                        invalid("models", format!("the model of `{k}` must be a string"))
+                    })?
+                    .to_string(),
+            );
         }
     }
     Ok(out)
@@ -480,20 +479,9 @@ impl NativeFinops {
                 return Err(invalid("offline", "cannot be combined with a provider"));
             }
             (Some(p), false) => {
-                let [a, r, v] = models(o.models_json.as_deref())?;
-                let routes = vec![
-                    format!("analyst: {} {a}", p.name()),
-                    format!("researcher: {} {r}", p.name()),
-                    format!("validator: {} {v}", p.name()),
-                ];
-                let pipeline = Pipeline::builder()
-                    .phase(Phase::Analyst, PhaseConfig::new(p.clone(), a))
-                    .phase(Phase::Researcher, PhaseConfig::new(p.clone(), r))
-                    .phase(Phase::Validator, PhaseConfig::new(p, v))
-                    .build();
-                (pipeline, routes)
+                finops_core::config::single_provider(p, models(o.models_json.as_deref())?)
             }
-            (None, true) => (Pipeline::offline(), vec!["offline analyst".to_string()]),
+            (None, true) => (Pipeline::offline(), finops_core::config::offline_routes()),
             (None, false) => {
                 let settings = Settings::from_env().map_err(|e| js_error(&e))?;
                 (

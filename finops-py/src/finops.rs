@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
-use finops_core::pipeline::{AnalysisRequest, Language, PhaseConfig, Pipeline};
+use finops_core::pipeline::{AnalysisRequest, Language, Pipeline};
 use finops_core::provider::{Phase, Provider};
 use finops_core::security::limits::{Budgets, RateLimits};
 use finops_core::security::{Principal, Role};
@@ -69,21 +69,17 @@ fn provider_of(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn Provider>> {
     Ok(Arc::new(PyProvider::new(obj)?))
 }
 
-fn models(models: Option<&Bound<'_, PyDict>>) -> PyResult<[String; 3]> {
-    let mut out = [
-        finops_core::config::DEFAULT_ANALYST_MODEL.to_string(),
-        finops_core::config::DEFAULT_RESEARCHER_MODEL.to_string(),
-        finops_core::config::DEFAULT_VALIDATOR_MODEL.to_string(),
-    ];
+fn models(models: Option<&Bound<'_, PyDict>>) -> PyResult<[Option<String>; 3]> {
+    let mut out: [Option<String>; 3] = [None, None, None];
     if let Some(m) = models {
         for (k, v) in m.iter() {
             let key: String = k.extract()?;
             let phase: Phase = key
                 .parse()
                 .map_err(|_| invalid_argument("models", format!("unknown phase `{key}`")))?;
-            out[phase as usize] = v.extract().map_err(|_| {
+            out[phase as usize] = Some(v.extract().map_err(|_| {
                 invalid_argument("models", format!("the model of `{key}` must be a str"))
-            })?;
+            })?);
         }
     }
     Ok(out)
@@ -175,21 +171,9 @@ impl PyFinops {
                 ));
             }
             (Some(p), false) => {
-                let provider = provider_of(p)?;
-                let [a, r, v] = self::models(models)?;
-                let routes = vec![
-                    format!("analyst: {} {a}", provider.name()),
-                    format!("researcher: {} {r}", provider.name()),
-                    format!("validator: {} {v}", provider.name()),
-                ];
-                let pipeline = Pipeline::builder()
-                    .phase(Phase::Analyst, PhaseConfig::new(provider.clone(), a))
-                    .phase(Phase::Researcher, PhaseConfig::new(provider.clone(), r))
-                    .phase(Phase::Validator, PhaseConfig::new(provider, v))
-                    .build();
-                (pipeline, routes)
+                finops_core::config::single_provider(provider_of(p)?, self::models(models)?)
             }
-            (None, true) => (Pipeline::offline(), vec!["offline analyst".to_string()]),
+            (None, true) => (Pipeline::offline(), finops_core::config::offline_routes()),
             (None, false) => {
                 let settings = Settings::from_env().map_err(to_py)?;
                 (settings.pipeline().map_err(to_py)?, settings.routes())
