@@ -170,6 +170,10 @@ export interface FinopsOptions {
   models?: Partial<Record<Phase, string>>
   embedder?: Embedder
   offline?: boolean
+  /** Monthly USD budget per tenant: `{ 'firm-1': '50' }`. */
+  budgets?: Record<string, string | number>
+  /** Requests per minute. */
+  rateLimits?: { perTenant: number; perPrincipal: number }
 }
 
 export declare class Finops {

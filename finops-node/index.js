@@ -182,8 +182,10 @@ class Finops {
    * `embedder`: an object with `dimensions` and `embed(texts)`. `offline: true` ignores the environment.
    */
   constructor(options = {}) {
-    const { provider, models, embedder, offline } = options
+    const { provider, models, embedder, offline, budgets, rateLimits } = options
     const opts = { offline: Boolean(offline), modelsJson: models ? JSON.stringify(models) : undefined }
+    if (budgets !== undefined && budgets !== null) opts.budgetsJson = JSON.stringify(budgets)
+    if (rateLimits !== undefined && rateLimits !== null) opts.rateLimits = [rateLimits.perTenant, rateLimits.perPrincipal]
     let scripted
     if (provider instanceof ScriptedProvider) scripted = provider.native
     else if (provider !== undefined && provider !== null) {

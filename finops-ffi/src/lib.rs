@@ -7,6 +7,7 @@ use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
 use finops_core::pipeline::{self, AnalysisRequest, Language, Pipeline};
 use finops_core::provider::{ChatChunk, ChatRequest, ChatStream, Provider, TokenUsage};
+use finops_core::security::limits::{Budgets, RateLimits};
 use finops_core::security::{Principal, Role};
 use finops_core::{Decimal, Error, Statements, metrics};
 use futures::StreamExt;
@@ -368,6 +369,13 @@ pub struct Models {
     pub validator: Option<String>,
 }
 
+/// Requests per minute.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct RateLimitsFfi {
+    pub per_tenant: u32,
+    pub per_principal: u32,
+}
+
 /// Who asks.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct PrincipalFfi {
@@ -565,13 +573,20 @@ fn request(r: AnalysisRequestFfi) -> Result<AnalysisRequest, FinopsError> {
 impl Finops {
     /// `provider`: one foreign provider for every phase, with `models`; none: providers from the environment
     /// (the offline analyst when none is configured), or only the offline analyst when `offline`.
-    #[uniffi::constructor(default(provider = None, models = None, embedder = None, offline = false))]
+    /// `budgets`: monthly USD per tenant (decimal text); `rate_limits`: requests per minute.
+    #[uniffi::constructor(default(provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None))]
     pub fn new(
         provider: Option<Arc<dyn ChatProvider>>,
         models: Option<Models>,
         embedder: Option<Arc<dyn TextEmbedder>>,
         offline: bool,
+        budgets: Option<std::collections::HashMap<String, String>>,
+        rate_limits: Option<RateLimitsFfi>,
     ) -> Result<Arc<Self>, FinopsError> {
+        let budgets = budgets.map(Budgets::from_texts).transpose()?;
+        let rate_limits = rate_limits
+            .map(|r| RateLimits::per_minute(r.per_tenant, r.per_principal))
+            .transpose()?;
         let embedder: Arc<dyn Embedder> = match embedder {
             Some(e) => {
                 let d = e.dimensions();
@@ -607,6 +622,7 @@ impl Finops {
                 (settings.pipeline()?, settings.routes())
             }
         };
+        let pipeline = pipeline.with_limits(rate_limits, budgets);
         Ok(Arc::new(Finops {
             pipeline,
             embedder,
@@ -617,7 +633,7 @@ impl Finops {
     /// Providers from the environment.
     #[uniffi::constructor]
     pub fn from_env() -> Result<Arc<Self>, FinopsError> {
-        Self::new(None, None, None, false)
+        Self::new(None, None, None, false, None, None)
     }
 
     /// Each phase's route; no key appears.

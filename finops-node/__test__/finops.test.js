@@ -256,3 +256,25 @@ test('the TypeScript examples run: the script and the SSE handler', async () => 
     server.close()
   }
 })
+
+test('budgets and rate limits', async () => {
+  // The scripted models have no price: each phase reserves the $0.10 fallback, so $0.25 fits no analysis.
+  const fo = new Finops({ provider: scripted(), budgets: { 'firm-1': '0.25' } })
+  await assert.rejects(fo.analyze({ statements: BISTRO, question: 'liquidity', tenant: 'firm-1' }), (e) => {
+    assert.ok(e instanceof finops.BudgetExceededError)
+    assert.equal(e.code, 'FINOPS_BUDGET_EXCEEDED')
+    assert.equal(e.tenant, 'firm-1')
+    assert.equal(e.limitUsd, '0.25')
+    return true
+  })
+  assert.throws(() => new Finops({ budgets: { 'firm-1': 'lots' } }), (e) => e.field === 'budgets.firm-1')
+  const limited = new Finops({ offline: true, rateLimits: { perTenant: 100, perPrincipal: 1 } })
+  await limited.analyze({ statements: BISTRO, question: 'marges', tenant: 'firm-1', client: 'bistro' })
+  await assert.rejects(limited.analyze({ statements: BISTRO, question: 'marges', tenant: 'firm-1', client: 'bistro' }), (e) => {
+    assert.ok(e instanceof finops.RateLimitedError)
+    assert.equal(e.scope, 'principal')
+    assert.ok(e.retryAfter > 0)
+    return true
+  })
+  assert.throws(() => new Finops({ offline: true, rateLimits: { perTenant: 0, perPrincipal: 1 } }), (e) => e.field === 'per_tenant')
+})

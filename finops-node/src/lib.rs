@@ -11,6 +11,7 @@ use finops_core::provider::{
     ChatChunk, ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply,
     TokenUsage,
 };
+use finops_core::security::limits::{Budgets, RateLimits};
 use finops_core::security::{Principal, Role};
 use finops_core::{Decimal, Error, Statements, metrics};
 use futures::StreamExt;
@@ -366,6 +367,10 @@ pub struct NativeOptions {
     pub models_json: Option<String>,
     pub embed: Option<EmbedFn>,
     pub embed_dimensions: Option<u32>,
+    /// `{"tenant": "USD"}` as JSON.
+    pub budgets_json: Option<String>,
+    /// `[per tenant, per principal]` requests per minute.
+    pub rate_limits: Option<Vec<u32>>,
 }
 
 #[napi]
@@ -450,6 +455,8 @@ impl NativeFinops {
             models_json: None,
             embed: None,
             embed_dimensions: None,
+            budgets_json: None,
+            rate_limits: None,
         });
         let embedder: Arc<dyn Embedder> = match (o.embed, o.embed_dimensions) {
             (Some(f), Some(d)) if d > 0 => Arc::new(JsEmbedder {
@@ -490,6 +497,24 @@ impl NativeFinops {
                 )
             }
         };
+        let budgets = match o.budgets_json.as_deref() {
+            None => None,
+            Some(j) => {
+                let m: serde_json::Map<String, Value> = serde_json::from_str(j)
+                    .map_err(|_| invalid("budgets", "must be an object of tenant → USD"))?;
+                let texts = m.into_iter().map(|(k, v)| {
+                    let t = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    (k, t)
+                });
+                Some(Budgets::from_texts(texts).map_err(|e| js_error(&e))?)
+            }
+        };
+        let rate_limits = match o.rate_limits.as_deref() {
+            None => None,
+            Some([t, p]) => Some(RateLimits::per_minute(*t, *p).map_err(|e| js_error(&e))?),
+            Some(_) => return Err(invalid("rateLimits", "must be { perTenant, perPrincipal }")),
+        };
+        let pipeline = pipeline.with_limits(rate_limits, budgets);
         Ok(NativeFinops {
             pipeline,
             embedder,

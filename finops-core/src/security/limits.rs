@@ -84,6 +84,21 @@ impl Budgets {
         })
     }
 
+    /// Budgets from decimal texts (as bindings receive them); a value that is not a number names its tenant.
+    pub fn from_texts(limits: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let mut parsed = HashMap::new();
+        for (tenant, text) in limits {
+            let usd = text.trim().parse::<Decimal>().map_err(|_| {
+                Error::invalid_argument(
+                    format!("budgets.{tenant}"),
+                    format!("`{text}` is not a number of USD"),
+                )
+            })?;
+            parsed.insert(tenant, usd);
+        }
+        Self::new(parsed)
+    }
+
     /// Reserves `estimate` for an analysis of `tenant`, or refuses when spent + reserved + estimate would pass the
     /// limit (a budget already reached refuses everything, even a free estimate).
     pub fn reserve(&self, tenant: &str, estimate: Decimal) -> Result<Reservation> {

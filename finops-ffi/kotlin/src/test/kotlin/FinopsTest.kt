@@ -28,6 +28,7 @@ import uniffi.finops_ffi.Finops
 import uniffi.finops_ffi.FinopsException
 import uniffi.finops_ffi.Models
 import uniffi.finops_ffi.PrincipalFfi
+import uniffi.finops_ffi.RateLimitsFfi
 import uniffi.finops_ffi.TextEmbedder
 import uniffi.finops_ffi.computeMetrics
 
@@ -209,6 +210,25 @@ class FinopsTest {
         val results = (0 until 50).map { i -> async { finops.analyze(request("Bilan de santé").copy(client = "c$i")) } }.awaitAll()
         assertEquals(50, results.map { it.id }.toSet().size)
         assertTrue(results.all { it.grounded })
+    }
+
+    @Test
+    fun budgetsAndRateLimits() = runBlocking {
+        // The provider's models have no price: each phase reserves the $0.10 fallback, so $0.25 fits no analysis.
+        val finops = Finops(provider = KotlinProvider(), budgets = mapOf("firm-1" to "0.25"))
+        val e = assertThrows<FinopsException.BudgetExceeded> {
+            runBlocking { finops.analyze(request("liquidity").copy(tenant = "firm-1")) }
+        }
+        assertEquals("firm-1", e.tenant)
+        assertEquals("0.25", e.limitUsd)
+        assertThrows<FinopsException.InvalidArgument> { Finops(offline = true, budgets = mapOf("firm-1" to "lots")) }
+        val limited = Finops(offline = true, rateLimits = RateLimitsFfi(100u, 1u))
+        limited.analyze(request("marges").copy(tenant = "firm-1", client = "bistro"))
+        val r = assertThrows<FinopsException.RateLimited> {
+            runBlocking { limited.analyze(request("marges").copy(tenant = "firm-1", client = "bistro")) }
+        }
+        assertEquals("principal", r.scope)
+        assertTrue(r.retryAfterSecs > 0.0)
     }
 
     @Test
