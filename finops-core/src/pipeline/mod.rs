@@ -205,6 +205,7 @@ pub struct Pipeline {
     pub(crate) budgets: Option<Budgets>,
     /// The cost reserved per model phase when the model has no price.
     pub(crate) fallback_estimate_usd: crate::Decimal,
+    pub(crate) cache: Option<Arc<dyn crate::cache::Cache>>,
 }
 
 impl Default for Pipeline {
@@ -222,6 +223,7 @@ pub struct PipelineBuilder {
     rate_limits: Option<Arc<RateLimits>>,
     budgets: Option<Budgets>,
     fallback_estimate_usd: crate::Decimal,
+    cache: Option<Arc<dyn crate::cache::Cache>>,
 }
 
 impl Default for PipelineBuilder {
@@ -234,6 +236,7 @@ impl Default for PipelineBuilder {
             budgets: None,
             // $0.10 per phase: above what the default models cost for one analysis phase.
             fallback_estimate_usd: crate::Decimal::new(10, 2),
+            cache: None,
         }
     }
 }
@@ -291,6 +294,12 @@ impl PipelineBuilder {
         self
     }
 
+    /// Reuses earlier analyses of the same tenant, statements, normalized question, language and configuration.
+    pub fn cache(mut self, cache: Arc<dyn crate::cache::Cache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
     /// What to reserve per model phase when the model has no price (default $0.10).
     pub fn fallback_estimate_usd(mut self, usd: crate::Decimal) -> Self {
         self.fallback_estimate_usd = usd;
@@ -305,6 +314,7 @@ impl PipelineBuilder {
             rate_limits: self.rate_limits,
             budgets: self.budgets,
             fallback_estimate_usd: self.fallback_estimate_usd,
+            cache: self.cache,
         }
     }
 }

@@ -108,6 +108,37 @@ fn finish_phase(emitter: &Emitter, usages: &mut Vec<PhaseUsage>, usage: PhaseUsa
     usages.push(usage);
 }
 
+/// A cached analysis, answered for this request: a new id, the request's tenant, client and question, no calls,
+/// no cost.
+fn from_cache(hit: &Analysis, request: &AnalysisRequest, emitter: &Emitter) -> Analysis {
+    let mut a = hit.clone();
+    a.id = uuid::Uuid::new_v4().to_string();
+    emitter.emit(Event::Queued {
+        analysis_id: a.id.clone(),
+    });
+    a.tenant.clone_from(&request.tenant);
+    a.client = request.client_id();
+    a.question.clone_from(&request.question);
+    a.cache = CacheOutcome::Exact;
+    for u in &mut a.usage {
+        u.cached = true;
+        u.calls = 0;
+        u.retries = 0;
+        u.fallbacks = 0;
+        u.input_tokens = 0;
+        u.output_tokens = 0;
+        u.cost_usd = Some(Decimal::ZERO);
+        u.latency_ms = 0;
+    }
+    a.total_cost_usd = Some(Decimal::ZERO);
+    a.timings = Timings::default();
+    tracing::info!(saved_usd = ?hit.total_cost_usd, "answered from the exact cache");
+    emitter.emit(Event::CacheHit {
+        outcome: CacheOutcome::Exact,
+    });
+    a
+}
+
 pub(crate) async fn run(
     pipeline: &Pipeline,
     request: AnalysisRequest,
@@ -121,6 +152,27 @@ pub(crate) async fn run(
         };
         limits.check(&request.tenant, &who)?;
     }
+    // An exact cache hit: the same tenant, statements, normalized question, language and configuration.
+    let cache_key = pipeline.cache.as_ref().map(|_| {
+        let language = request
+            .language
+            .unwrap_or_else(|| Language::detect(&request.question));
+        crate::cache::exact_key(
+            &request.tenant,
+            request.statements.fingerprint(),
+            &request.question,
+            language,
+            &crate::cache::config_version(pipeline),
+        )
+    });
+    if let (Some(cache), Some(key)) = (&pipeline.cache, &cache_key) {
+        match cache.get(key).await {
+            Ok(Some(hit)) => return Ok(from_cache(&hit, &request, emitter)),
+            Ok(None) => {}
+            // The cache only saves money: when it fails, the analysis runs.
+            Err(e) => tracing::warn!(code = e.code(), "cache lookup failed"),
+        }
+    }
     // Offline analyses cost nothing; model analyses reserve their estimate before the first call.
     let has_provider = Phase::ALL.iter().any(|p| pipeline.phase(*p).is_some());
     let reservation = match (&pipeline.budgets, has_provider) {
@@ -132,6 +184,14 @@ pub(crate) async fn run(
     let result = run_phases(pipeline, request, emitter, id)
         .instrument(span.clone())
         .await;
+    if let (Some(cache), Some(key), Ok(a)) = (&pipeline.cache, &cache_key, &result) {
+        // A degraded analysis (a provider failed) is not kept: the next ask deserves another try.
+        if !a.degraded
+            && let Err(e) = cache.put(key, std::sync::Arc::new(a.clone())).await
+        {
+            tracing::warn!(code = e.code(), "cache store failed");
+        }
+    }
     if let Some(r) = reservation {
         // The real cost; an unknown one (an unpriced model) or a failed run counts at the full estimate, never 0.
         let estimate = pipeline.estimate_usd();
