@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
 use finops_core::pipeline::{self, AnalysisRequest, Language, Pipeline};
-use finops_core::provider::{ChatChunk, ChatRequest, ChatStream, Provider, TokenUsage};
+use finops_core::provider::{ChatRequest, ChatStream, Provider, TokenUsage};
 use finops_core::security::limits::{Budgets, RateLimits};
 use finops_core::security::{Principal, Role};
 use finops_core::{Decimal, Error, Statements, metrics};
@@ -319,11 +319,10 @@ impl Provider for ForeignProvider {
             cost_usd: cost,
             ..TokenUsage::default()
         };
-        let chunks = vec![
-            Ok(ChatChunk::Delta { text: answer.text }),
-            Ok(ChatChunk::Usage { usage }),
-        ];
-        Ok(Box::pin(futures::stream::iter(chunks)))
+        Ok(finops_core::provider::whole_answer(
+            answer.text,
+            Some(usage),
+        ))
     }
 }
 

@@ -8,8 +8,7 @@ use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
 use finops_core::pipeline::{AnalysisRequest, EventStream, Language, Pipeline};
 use finops_core::provider::{
-    ChatChunk, ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply,
-    TokenUsage,
+    ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply, TokenUsage,
 };
 use finops_core::security::limits::{Budgets, RateLimits};
 use finops_core::security::{Principal, Role};
@@ -169,9 +168,7 @@ impl Provider for JsProvider {
             .get("text")
             .and_then(Value::as_str)
             .ok_or_else(|| fail("the provider's answer has no `text` string".into(), false))?;
-        let mut chunks = vec![Ok(ChatChunk::Delta {
-            text: text.to_string(),
-        })];
+        let mut usage = None;
         if v.get("input_tokens").is_some()
             || v.get("output_tokens").is_some()
             || v.get("cost_usd").is_some()
@@ -186,16 +183,14 @@ impl Provider for JsProvider {
                         .map_err(|_| fail("`cost_usd` is not a number".into(), false))?,
                 ),
             };
-            chunks.push(Ok(ChatChunk::Usage {
-                usage: TokenUsage {
-                    input_tokens: n("input_tokens"),
-                    output_tokens: n("output_tokens"),
-                    cost_usd: cost,
-                    ..TokenUsage::default()
-                },
-            }));
+            usage = Some(TokenUsage {
+                input_tokens: n("input_tokens"),
+                output_tokens: n("output_tokens"),
+                cost_usd: cost,
+                ..TokenUsage::default()
+            });
         }
-        Ok(Box::pin(futures::stream::iter(chunks)))
+        Ok(finops_core::provider::whole_answer(text.to_string(), usage))
     }
 }
 

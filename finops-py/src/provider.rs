@@ -5,8 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use finops_core::embed::Embedder;
 use finops_core::provider::{
-    ChatChunk, ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply,
-    TokenUsage,
+    ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply, TokenUsage,
 };
 use finops_core::{Decimal, Error};
 use pyo3::prelude::*;
@@ -221,11 +220,7 @@ impl Provider for PyProvider {
             .await
             .map_err(|e| provider_error(&self.name, e))?;
         let (text, usage) = answer(&self.name, &value)?;
-        let mut chunks = vec![Ok(ChatChunk::Delta { text })];
-        if let Some(usage) = usage {
-            chunks.push(Ok(ChatChunk::Usage { usage }));
-        }
-        Ok(Box::pin(futures::stream::iter(chunks)))
+        Ok(finops_core::provider::whole_answer(text, usage))
     }
 }
 

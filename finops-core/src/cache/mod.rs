@@ -50,9 +50,13 @@ pub fn exact_key(
 /// What identifies a pipeline's configuration in cache keys: each phase's provider and model, and the prompt
 /// version. Changing any of them misses the cache.
 pub fn config_version(pipeline: &Pipeline) -> String {
+    pipeline.config_version.to_string()
+}
+
+pub(crate) fn config_version_of(phases: &[Option<crate::pipeline::PhaseConfig>; 3]) -> String {
     let mut parts = vec![format!("prompts={}", crate::pipeline::PROMPT_VERSION)];
     for phase in Phase::ALL {
-        parts.push(match pipeline.phase(phase) {
+        parts.push(match &phases[phase as usize] {
             Some(c) => format!("{phase}={}/{}", c.provider.name(), c.model),
             None => format!("{phase}=offline"),
         });

@@ -206,6 +206,8 @@ pub struct Pipeline {
     /// The cost reserved per model phase when the model has no price.
     pub(crate) fallback_estimate_usd: crate::Decimal,
     pub(crate) cache: Option<Arc<dyn crate::cache::Cache>>,
+    /// The configuration part of cache keys, computed once (phases never change after `build`).
+    pub(crate) config_version: Arc<str>,
 }
 
 impl Default for Pipeline {
@@ -307,7 +309,9 @@ impl PipelineBuilder {
     }
 
     pub fn build(self) -> Pipeline {
+        let config_version = crate::cache::config_version_of(&self.phases).into();
         Pipeline {
+            config_version,
             phases: Arc::new(self.phases),
             prices: Arc::new(self.prices),
             unpriced: self.unpriced,

@@ -162,7 +162,7 @@ pub(crate) async fn run(
             request.statements.fingerprint(),
             &request.question,
             language,
-            &crate::cache::config_version(pipeline),
+            &pipeline.config_version,
         )
     });
     if let (Some(cache), Some(key)) = (&pipeline.cache, &cache_key) {
@@ -194,7 +194,7 @@ pub(crate) async fn run(
     }
     if let Some(r) = reservation {
         // The real cost; an unknown one (an unpriced model) or a failed run counts at the full estimate, never 0.
-        let estimate = pipeline.estimate_usd();
+        let estimate = r.estimate();
         r.settle(match &result {
             Ok(a) => a.total_cost_usd.unwrap_or(estimate),
             Err(_) => estimate,

@@ -201,6 +201,16 @@ pub trait Provider: Send + Sync + fmt::Debug {
     async fn chat(&self, request: ChatRequest) -> Result<ChatStream>;
 }
 
+/// A stream of one whole answer (and its usage, when known): what a provider that does not stream returns, e.g.
+/// one written in a host language.
+pub fn whole_answer(text: String, usage: Option<TokenUsage>) -> ChatStream {
+    let mut chunks = vec![Ok(ChatChunk::Delta { text })];
+    if let Some(usage) = usage {
+        chunks.push(Ok(ChatChunk::Usage { usage }));
+    }
+    Box::pin(futures::stream::iter(chunks))
+}
+
 /// A whole chat answer, collected from a stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChatResponse {

@@ -155,6 +155,11 @@ pub struct Reservation {
 }
 
 impl Reservation {
+    /// What was reserved.
+    pub fn estimate(&self) -> Decimal {
+        self.estimate
+    }
+
     pub fn settle(mut self, actual: Decimal) {
         self.settled = true;
         self.budgets.settle(&self.key, self.estimate, actual);
