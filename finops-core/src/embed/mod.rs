@@ -13,8 +13,23 @@ pub trait Embedder: Send + Sync + std::fmt::Debug {
     async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>>;
 }
 
-/// The deterministic multilingual hashing embedder: character 3- and 4-grams of the accent-folded text (so
-/// « rentabilité » and "rentabilite" meet), hashed with FNV-1a into `dimensions` buckets.
+/// French and English words that carry no meaning for a financial question (accent-folded). Negations and
+/// directions ("not", « pas », "up", « baisse ») are not among them: they change the question.
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "to", "in", "on", "for", "at", "by", "with", "and", "or", "is", "are",
+    "was", "were", "be", "been", "our", "we", "us", "my", "me", "i", "you", "your", "it", "its",
+    "this", "that", "these", "those", "what", "which", "how", "did", "does", "do", "can", "could",
+    "would", "should", "please", "tell", "show", "give", "about", "so", "le", "la", "les", "l",
+    "de", "du", "des", "d", "un", "une", "et", "ou", "est", "sont", "au", "aux", "en", "nos",
+    "notre", "nous", "mon", "ma", "mes", "vous", "votre", "vos", "je", "j", "ce", "cet", "cette",
+    "ces", "quel", "quelle", "quels", "quelles", "comment", "que", "qu", "qui", "il", "elle", "se",
+    "s", "sa", "son", "ses", "pour", "par", "sur", "dans", "avec", "stp", "svp", "peux", "pouvez",
+    "donne", "donnez", "montre", "montrez", "moi",
+];
+
+/// The deterministic multilingual hashing embedder: character 3- and 4-grams of the accent-folded text without
+/// French and English stop-words (so « rentabilité » and "rentabilite" meet, and "the"/« les » weigh nothing),
+/// hashed with FNV-1a into `dimensions` buckets.
 #[derive(Debug, Clone)]
 pub struct HashingEmbedder {
     dimensions: usize,
@@ -40,9 +55,12 @@ impl HashingEmbedder {
 
     /// The vector of one text (all zeros for a text with no letters or digits).
     pub fn vector(&self, text: &str) -> Vec<f32> {
-        let folded: Vec<char> = format!(" {} ", crate::pipeline::intent::fold(text))
-            .chars()
+        let folded = crate::pipeline::intent::fold(text);
+        let content: Vec<&str> = folded
+            .split(' ')
+            .filter(|w| !STOP_WORDS.contains(w))
             .collect();
+        let folded: Vec<char> = format!(" {} ", content.join(" ")).chars().collect();
         let mut v = vec![0f32; self.dimensions];
         for n in [3usize, 4] {
             for gram in folded.windows(n) {

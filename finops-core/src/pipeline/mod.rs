@@ -74,6 +74,49 @@ pub struct AnalysisRequest {
     pub client: Option<String>,
     /// Who asks; checked against tenant and client when set.
     pub principal: Option<crate::security::Principal>,
+    /// Whether this request reads and writes the caches (default: both).
+    pub cache_mode: CacheMode,
+    /// Reuse only cache entries younger than this.
+    pub max_cache_age: Option<std::time::Duration>,
+}
+
+/// How one request uses the caches (as TensorZero offers them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheMode {
+    /// Read and write.
+    #[default]
+    On,
+    /// Neither read nor write.
+    Off,
+    /// Reuse entries, keep nothing new.
+    ReadOnly,
+    /// Never reuse (a fresh run), but keep the result for later requests.
+    WriteOnly,
+}
+
+impl CacheMode {
+    pub fn reads(self) -> bool {
+        matches!(self, CacheMode::On | CacheMode::ReadOnly)
+    }
+
+    pub fn writes(self) -> bool {
+        matches!(self, CacheMode::On | CacheMode::WriteOnly)
+    }
+
+    /// `on`, `off`, `read_only` / `read-only`, `write_only` / `write-only`.
+    pub fn parse(field: &str, text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "on" => Ok(CacheMode::On),
+            "off" => Ok(CacheMode::Off),
+            "read_only" => Ok(CacheMode::ReadOnly),
+            "write_only" => Ok(CacheMode::WriteOnly),
+            _ => Err(Error::invalid_argument(
+                field,
+                format!("`{text}` is not one of on, off, read_only, write_only"),
+            )),
+        }
+    }
 }
 
 /// Longest question accepted, in characters.
@@ -90,7 +133,21 @@ impl AnalysisRequest {
             tenant: "default".into(),
             client: None,
             principal: None,
+            cache_mode: CacheMode::On,
+            max_cache_age: None,
         }
+    }
+
+    /// How this request uses the caches.
+    pub fn cache_mode(mut self, mode: CacheMode) -> Self {
+        self.cache_mode = mode;
+        self
+    }
+
+    /// Reuse only cache entries younger than `age`.
+    pub fn max_cache_age(mut self, age: std::time::Duration) -> Self {
+        self.max_cache_age = Some(age);
+        self
     }
 
     pub fn language(mut self, language: Language) -> Self {
@@ -206,6 +263,8 @@ pub struct Pipeline {
     /// The cost reserved per model phase when the model has no price.
     pub(crate) fallback_estimate_usd: crate::Decimal,
     pub(crate) cache: Option<Arc<dyn crate::cache::Cache>>,
+    pub(crate) semantic: Option<Arc<crate::cache::SemanticCache>>,
+    pub(crate) plans: Option<(Arc<crate::cache::PlanCache>, bool)>,
     /// The configuration part of cache keys, computed once (phases never change after `build`).
     pub(crate) config_version: Arc<str>,
 }
@@ -226,6 +285,8 @@ pub struct PipelineBuilder {
     budgets: Option<Budgets>,
     fallback_estimate_usd: crate::Decimal,
     cache: Option<Arc<dyn crate::cache::Cache>>,
+    semantic: Option<Arc<crate::cache::SemanticCache>>,
+    plans: Option<(Arc<crate::cache::PlanCache>, bool)>,
 }
 
 impl Default for PipelineBuilder {
@@ -239,6 +300,8 @@ impl Default for PipelineBuilder {
             // $0.10 per phase: above what the default models cost for one analysis phase.
             fallback_estimate_usd: crate::Decimal::new(10, 2),
             cache: None,
+            semantic: None,
+            plans: None,
         }
     }
 }
@@ -302,6 +365,24 @@ impl PipelineBuilder {
         self
     }
 
+    /// Reuses an earlier analysis of the same tenant, statements, language and configuration for a close question
+    /// that the guard accepts (same intents, metrics, direction, negation, periods, numbers and names).
+    pub fn semantic_cache(mut self, cache: Arc<crate::cache::SemanticCache>) -> Self {
+        self.semantic = Some(cache);
+        self
+    }
+
+    /// Reuses the Analyst's plan for a close question within the tenant and the client's sector (across tenants
+    /// too with `share_across_tenants`: plans carry no client data). A hit skips the Analyst call only.
+    pub fn plan_cache(
+        mut self,
+        cache: Arc<crate::cache::PlanCache>,
+        share_across_tenants: bool,
+    ) -> Self {
+        self.plans = Some((cache, share_across_tenants));
+        self
+    }
+
     /// What to reserve per model phase when the model has no price (default $0.10).
     pub fn fallback_estimate_usd(mut self, usd: crate::Decimal) -> Self {
         self.fallback_estimate_usd = usd;
@@ -319,6 +400,8 @@ impl PipelineBuilder {
             budgets: self.budgets,
             fallback_estimate_usd: self.fallback_estimate_usd,
             cache: self.cache,
+            semantic: self.semantic,
+            plans: self.plans,
         }
     }
 }
@@ -326,6 +409,29 @@ impl PipelineBuilder {
 impl Pipeline {
     pub fn builder() -> PipelineBuilder {
         PipelineBuilder::default()
+    }
+
+    /// Drops a tenant's entries from every result tier (its statements changed, or it left). The plan tier
+    /// keeps them: plans hold no client data.
+    pub async fn invalidate_tenant(&self, tenant: &str) -> Result<()> {
+        if let Some(c) = &self.cache {
+            c.invalidate_tenant(tenant).await?;
+        }
+        if let Some(s) = &self.semantic {
+            s.invalidate_tenant(tenant).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops one client's entries from every result tier (new statements, or an erasure).
+    pub async fn invalidate_client(&self, tenant: &str, client: &str) -> Result<()> {
+        if let Some(c) = &self.cache {
+            c.invalidate_client(tenant, client).await?;
+        }
+        if let Some(s) = &self.semantic {
+            s.invalidate_client(tenant, client).await?;
+        }
+        Ok(())
     }
 
     /// A pipeline with no provider: the offline analyst does every phase.

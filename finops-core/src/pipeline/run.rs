@@ -108,9 +108,19 @@ fn finish_phase(emitter: &Emitter, usages: &mut Vec<PhaseUsage>, usage: PhaseUsa
     usages.push(usage);
 }
 
+fn similarity(s: f32) -> Option<Decimal> {
+    Decimal::from_f32_retain(s).map(|d| d.round_dp(4))
+}
+
 /// A cached analysis, answered for this request: a new id, the request's tenant, client and question, no calls,
-/// no cost.
-fn from_cache(hit: &Analysis, request: &AnalysisRequest, emitter: &Emitter) -> Analysis {
+/// no cost; what the original run cost is reported as saved.
+fn from_cache(
+    hit: &Analysis,
+    request: &AnalysisRequest,
+    emitter: &Emitter,
+    outcome: CacheOutcome,
+    score: Option<f32>,
+) -> Analysis {
     let mut a = hit.clone();
     a.id = uuid::Uuid::new_v4().to_string();
     emitter.emit(Event::Queued {
@@ -119,7 +129,9 @@ fn from_cache(hit: &Analysis, request: &AnalysisRequest, emitter: &Emitter) -> A
     a.tenant.clone_from(&request.tenant);
     a.client = request.client_id();
     a.question.clone_from(&request.question);
-    a.cache = CacheOutcome::Exact;
+    a.cache = outcome;
+    a.cache_similarity = score.and_then(similarity);
+    a.saved_usd = hit.total_cost_usd;
     for u in &mut a.usage {
         u.cached = true;
         u.calls = 0;
@@ -132,11 +144,53 @@ fn from_cache(hit: &Analysis, request: &AnalysisRequest, emitter: &Emitter) -> A
     }
     a.total_cost_usd = Some(Decimal::ZERO);
     a.timings = Timings::default();
-    tracing::info!(saved_usd = ?hit.total_cost_usd, "answered from the exact cache");
-    emitter.emit(Event::CacheHit {
-        outcome: CacheOutcome::Exact,
-    });
+    tracing::info!(saved_usd = ?hit.total_cost_usd, cache = ?outcome, "answered from the cache");
+    emitter.emit(Event::CacheHit { outcome });
     a
+}
+
+/// A plan reused from the plan cache, with what producing it cost.
+pub(crate) struct PlanHit {
+    plan: AnalysisPlan,
+    similarity: f32,
+    saved_usd: Option<Decimal>,
+}
+
+fn age_ok(stored_at: chrono::DateTime<chrono::Utc>, max_age: Option<std::time::Duration>) -> bool {
+    max_age.is_none_or(|m| {
+        (chrono::Utc::now() - stored_at)
+            .to_std()
+            .unwrap_or_default()
+            <= m
+    })
+}
+
+/// The plan scope: the tenant (or the shared pool) + sector + language + configuration; `None` without a sector.
+fn plan_scope(
+    pipeline: &Pipeline,
+    request: &AnalysisRequest,
+    language: Language,
+    shared: bool,
+) -> Option<crate::cache::Scope> {
+    let company = request.statements.company();
+    let sector = company
+        .sector
+        .as_deref()
+        .map(intent::fold)
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            company
+                .naics
+                .as_ref()
+                .map(|n| format!("naics-{}", &n[..n.len().min(2)]))
+        })?;
+    let tenant = if shared {
+        crate::cache::semantic::SHARED_TENANT.to_string()
+    } else {
+        request.tenant.clone()
+    };
+    let key = crate::cache::exact_key(&tenant, &sector, "", language, &pipeline.config_version);
+    Some(crate::cache::Scope { tenant, key })
 }
 
 pub(crate) async fn run(
@@ -152,11 +206,16 @@ pub(crate) async fn run(
         };
         limits.check(&request.tenant, &who)?;
     }
-    // An exact cache hit: the same tenant, statements, normalized question, language and configuration.
-    let cache_key = pipeline.cache.as_ref().map(|_| {
-        let language = request
-            .language
-            .unwrap_or_else(|| Language::detect(&request.question));
+    let language = request
+        .language
+        .unwrap_or_else(|| Language::detect(&request.question));
+    let mode = request.cache_mode;
+    let max_age = request.max_cache_age;
+    // The cache only saves money: when a tier fails, the analysis runs (and the failure is logged).
+    let warn = |what: &str, e: &crate::Error| tracing::warn!(code = e.code(), "{what} failed");
+
+    // 1. Exact: the same tenant, statements, normalized question, language and configuration.
+    let exact_key = pipeline.cache.as_ref().map(|_| {
         crate::cache::exact_key(
             &request.tenant,
             request.statements.fingerprint(),
@@ -165,14 +224,89 @@ pub(crate) async fn run(
             &pipeline.config_version,
         )
     });
-    if let (Some(cache), Some(key)) = (&pipeline.cache, &cache_key) {
-        match cache.get(key).await {
-            Ok(Some(hit)) => return Ok(from_cache(&hit, &request, emitter)),
-            Ok(None) => {}
-            // The cache only saves money: when it fails, the analysis runs.
-            Err(e) => tracing::warn!(code = e.code(), "cache lookup failed"),
+    if mode.reads()
+        && let (Some(cache), Some(key)) = (&pipeline.cache, &exact_key)
+    {
+        match cache.get(&request.tenant, key).await {
+            Ok(Some(hit)) if age_ok(hit.stored_at, max_age) => {
+                return Ok(from_cache(
+                    &hit.analysis,
+                    &request,
+                    emitter,
+                    CacheOutcome::Exact,
+                    None,
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => warn("exact cache lookup", &e),
         }
     }
+
+    // 2. Semantic: a close question about the same statements, if the guard agrees.
+    let semantic_scope = crate::cache::Scope {
+        tenant: request.tenant.clone(),
+        key: crate::cache::exact_key(
+            &request.tenant,
+            request.statements.fingerprint(),
+            "",
+            language,
+            &pipeline.config_version,
+        ),
+    };
+    let mut vector: Option<Vec<f32>> = None;
+    if let Some(semantic) = &pipeline.semantic
+        && (mode.reads() || mode.writes())
+    {
+        let prepared = async {
+            semantic.load_tenant(&request.tenant).await?;
+            semantic.embed(&request.question).await
+        }
+        .await;
+        match prepared {
+            Ok(v) => {
+                if mode.reads() {
+                    match semantic.lookup_vector(&semantic_scope, &request.question, &v, max_age) {
+                        Ok(hit) => {
+                            return Ok(from_cache(
+                                &hit.value,
+                                &request,
+                                emitter,
+                                CacheOutcome::Semantic,
+                                Some(hit.similarity),
+                            ));
+                        }
+                        Err(miss) => tracing::debug!(?miss, "semantic cache miss"),
+                    }
+                }
+                vector = Some(v);
+            }
+            Err(e) => warn("semantic cache lookup", &e),
+        }
+    }
+
+    // 3. Plan: the Analyst's plan for a close question in the same sector.
+    let plan_scope = pipeline
+        .plans
+        .as_ref()
+        .and_then(|(_, shared)| plan_scope(pipeline, &request, language, *shared));
+    let mut plan_hit = None;
+    if mode.reads()
+        && pipeline.phase(Phase::Analyst).is_some()
+        && let (Some((plans, _)), Some(scope)) = (&pipeline.plans, &plan_scope)
+    {
+        match plans.lookup(scope, &request.question, max_age).await {
+            Ok(Ok(hit)) => {
+                plan_hit = Some(PlanHit {
+                    plan: hit.value.plan.clone(),
+                    similarity: hit.similarity,
+                    saved_usd: hit.value.cost_usd,
+                });
+            }
+            Ok(Err(miss)) => tracing::debug!(?miss, "plan cache miss"),
+            Err(e) => warn("plan cache lookup", &e),
+        }
+    }
+
     // Offline analyses cost nothing; model analyses reserve their estimate before the first call.
     let has_provider = Phase::ALL.iter().any(|p| pipeline.phase(*p).is_some());
     let reservation = match (&pipeline.budgets, has_provider) {
@@ -181,25 +315,61 @@ pub(crate) async fn run(
     };
     let id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("finops.analysis", analysis_id = %id, tenant = %request.tenant);
-    let result = run_phases(pipeline, request, emitter, id)
+    let reused_plan = plan_hit.is_some();
+    let result = run_phases(pipeline, &request, emitter, id, plan_hit)
         .instrument(span.clone())
         .await;
-    if let (Some(cache), Some(key), Ok(a)) = (&pipeline.cache, &cache_key, &result) {
-        // A degraded analysis (a provider failed) is not kept: the next ask deserves another try.
-        if !a.degraded
-            && let Err(e) = cache.put(key, std::sync::Arc::new(a.clone())).await
-        {
-            tracing::warn!(code = e.code(), "cache store failed");
-        }
-    }
     if let Some(r) = reservation {
         // The real cost; an unknown one (an unpriced model) or a failed run counts at the full estimate, never 0.
         let estimate = r.estimate();
         r.settle(match &result {
-            Ok(a) => a.total_cost_usd.unwrap_or(estimate),
+            Ok((a, _)) => a.total_cost_usd.unwrap_or(estimate),
             Err(_) => estimate,
         });
     }
+    let result = result.map(|(a, failed)| (std::sync::Arc::new(a), failed));
+    // A run where a provider failed is not kept: the next ask deserves another try.
+    if mode.writes()
+        && let Ok((a, false)) = &result
+    {
+        if let (Some(cache), Some(key)) = (&pipeline.cache, &exact_key)
+            && let Err(e) = cache.put(key, a.clone()).await
+        {
+            warn("exact cache store", &e);
+        }
+        if let (Some(semantic), Some(v)) = (&pipeline.semantic, vector) {
+            let stored = semantic
+                .insert_vector(
+                    &semantic_scope,
+                    &request.question,
+                    &a.client,
+                    v,
+                    a.as_ref().clone(),
+                )
+                .await;
+            if let Err(e) = stored {
+                warn("semantic cache store", &e);
+            }
+        }
+        let analyst = a.usage.iter().find(|u| u.phase == Phase::Analyst);
+        let model_plan = analyst.is_some_and(|u| u.calls > 0 && u.provider != OFFLINE_PROVIDER);
+        if !reused_plan
+            && model_plan
+            && let (Some((plans, _)), Some(scope)) = (&pipeline.plans, &plan_scope)
+        {
+            let entry = crate::cache::PlanEntry {
+                plan: a.plan.clone(),
+                cost_usd: analyst.and_then(|u| u.cost_usd),
+            };
+            if let Err(e) = plans
+                .insert(scope, &request.question, &a.client, entry)
+                .await
+            {
+                warn("plan cache store", &e);
+            }
+        }
+    }
+    let result = result.map(|(a, _)| std::sync::Arc::unwrap_or_clone(a));
     span.in_scope(|| match &result {
         Ok(a) => tracing::info!(
             degraded = a.degraded,
@@ -215,12 +385,41 @@ pub(crate) async fn run(
     result
 }
 
+/// A cached plan fitted to this client's statements: its metrics and intents; its periods when the statements
+/// have them, else the periods the question names in these statements.
+fn fit_plan(
+    cached: AnalysisPlan,
+    question: &str,
+    statements: &Statements,
+    language: Language,
+) -> AnalysisPlan {
+    let periods = if cached
+        .periods
+        .iter()
+        .all(|p| statements.period_index(p).is_some())
+    {
+        cached.periods
+    } else {
+        intent::periods(question, statements)
+    };
+    let comparisons = intent::comparisons(&cached.metrics, &periods);
+    AnalysisPlan {
+        intents: cached.intents,
+        metrics: cached.metrics,
+        periods,
+        comparisons,
+        language,
+    }
+}
+
+/// The three phases; also says whether a provider failed (such a run is not cached).
 async fn run_phases(
     pipeline: &Pipeline,
-    request: AnalysisRequest,
+    request: &AnalysisRequest,
     emitter: &Emitter,
     id: String,
-) -> Result<Analysis> {
+    plan_hit: Option<PlanHit>,
+) -> Result<(Analysis, bool)> {
     let started = Instant::now();
     emitter.emit(Event::Queued {
         analysis_id: id.clone(),
@@ -247,38 +446,55 @@ async fn run_phases(
     });
     let mut calls = PhaseCalls::new();
     let mut offline_phase = true;
-    let plan: AnalysisPlan = match callable(pipeline, Phase::Analyst, &mut degraded, emitter) {
-        Some(config) => {
-            let mut conv = Conversation {
-                phase: Phase::Analyst,
-                config,
-                emitter,
-                calls: &mut calls,
-                prices: &pipeline.prices,
-                messages: llm::analyst_messages(question, statements, language),
-            };
-            match conv
-                .ask_parsed(|text| llm::parse_plan(text, statements, language))
-                .await
-            {
-                Ok(plan) => {
-                    offline_phase = false;
-                    plan
-                }
-                Err(e) => {
-                    degraded.add(emitter, Phase::Analyst, e.to_string());
-                    intent::plan(original_question, statements, language)
+    let mut reused = None;
+    let plan: AnalysisPlan = match plan_hit {
+        Some(hit) => {
+            // The plan cache answered: no Analyst call, the plan fitted to this client's periods.
+            emitter.emit(Event::CacheHit {
+                outcome: CacheOutcome::Plan,
+            });
+            reused = Some((hit.similarity, hit.saved_usd));
+            fit_plan(hit.plan, original_question, statements, language)
+        }
+        None => match callable(pipeline, Phase::Analyst, &mut degraded, emitter) {
+            Some(config) => {
+                let mut conv = Conversation {
+                    phase: Phase::Analyst,
+                    config,
+                    emitter,
+                    calls: &mut calls,
+                    prices: &pipeline.prices,
+                    messages: llm::analyst_messages(question, statements, language),
+                };
+                match conv
+                    .ask_parsed(|text| llm::parse_plan(text, statements, language))
+                    .await
+                {
+                    Ok(plan) => {
+                        offline_phase = false;
+                        plan
+                    }
+                    Err(e) => {
+                        degraded.add(emitter, Phase::Analyst, e.to_string());
+                        intent::plan(original_question, statements, language)
+                    }
                 }
             }
-        }
-        None => intent::plan(original_question, statements, language),
+            None => intent::plan(original_question, statements, language),
+        },
     };
     timings.analyst_ms = elapsed_ms(calls.started);
-    finish_phase(
-        emitter,
-        &mut usages,
-        usage(pipeline, Phase::Analyst, &calls, offline_phase),
+    let mut analyst_usage = usage(
+        pipeline,
+        Phase::Analyst,
+        &calls,
+        offline_phase && reused.is_none(),
     );
+    if reused.is_some() {
+        analyst_usage.cached = true;
+        analyst_usage.cost_usd = Some(Decimal::ZERO);
+    }
+    finish_phase(emitter, &mut usages, analyst_usage);
 
     let figures: Vec<Figure> = metrics::compute(statements, &plan.metrics, &plan.periods)?;
 
@@ -448,6 +664,8 @@ async fn run_phases(
         usage(pipeline, Phase::Validator, &calls, validator_offline),
     );
 
+    // A provider failed (not merely absent): the caches will not keep this run.
+    let failed = !degraded.reasons.is_empty();
     let no_provider = Phase::ALL.iter().all(|p| pipeline.phase(*p).is_none());
     if no_provider {
         degraded.reasons.push(match language {
@@ -472,7 +690,7 @@ async fn run_phases(
         u.cost_usd.and_then(|c| sum.checked_add(c))
     });
     timings.total_ms = elapsed_ms(started);
-    Ok(Analysis {
+    let analysis = Analysis {
         id,
         tenant: request.tenant.clone(),
         client: request.client_id(),
@@ -493,7 +711,13 @@ async fn run_phases(
         statement_warnings: statements.warnings().to_vec(),
         usage: usages,
         total_cost_usd,
-        cache: CacheOutcome::Miss,
+        cache: if reused.is_some() {
+            CacheOutcome::Plan
+        } else {
+            CacheOutcome::Miss
+        },
+        cache_similarity: reused.and_then(|(s, _)| similarity(s)),
+        saved_usd: reused.and_then(|(_, saved)| saved),
         degraded: !degraded.reasons.is_empty(),
         degraded_reason: if degraded.reasons.is_empty() {
             None
@@ -502,5 +726,6 @@ async fn run_phases(
         },
         prompt_version: llm::PROMPT_VERSION.to_string(),
         timings,
-    })
+    };
+    Ok((analysis, failed))
 }

@@ -271,7 +271,15 @@ pub struct Analysis {
     pub usage: Vec<PhaseUsage>,
     /// USD; `None` when some phase's cost is unknown.
     pub total_cost_usd: Option<Decimal>,
+    /// Which tier answered.
     pub cache: CacheOutcome,
+    /// The cosine similarity of the reused question (semantic and plan hits), rounded to 4 places.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cache_similarity: Option<Decimal>,
+    /// What a hit did not spend (the original run's cost; the Analyst's for a plan hit). Never counted in
+    /// `total_cost_usd` or in the usage.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub saved_usd: Option<Decimal>,
     /// Some phase fell back to the offline analyst.
     pub degraded: bool,
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -8,8 +8,9 @@ use super::{AuditRow, RecordRow, Store};
 use crate::error::{Error, Result};
 use crate::pipeline::Analysis;
 use crate::security::audit::{self, AuditEntry, AuditLog};
-use crate::security::crypto::{KeyProvider, Keyring};
+use crate::security::crypto::{KeyProvider, Keyring, WrappedKey};
 use crate::security::{Principal, Role};
+use zeroize::Zeroizing;
 
 const ANALYSIS: &str = "analysis";
 const AUDIT: &str = "audit";
@@ -527,6 +528,184 @@ impl Vault {
         Ok(moved)
     }
 
+    /// Loads data keys other processes wrote to the store since this vault opened (a shared PostgreSQL store).
+    pub(crate) async fn refresh_keys(&self) -> Result<()> {
+        let fresh: Vec<WrappedKey> = {
+            let stored = self.store.keys().await?;
+            let persisted = self.persisted.lock().unwrap_or_else(|p| p.into_inner());
+            stored
+                .into_iter()
+                .filter(|k| !persisted.contains(&k.key_id))
+                .collect()
+        };
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        self.persisted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(fresh.iter().map(|k| k.key_id.clone()));
+        self.keyring.load(fresh);
+        Ok(())
+    }
+
+    /// Stores one cache entry, encrypted with the client's scope key (so erasing the client shreds it too).
+    /// Cache entries are the pipeline's, not a principal's: they are only ever served within the same tenant.
+    pub(crate) async fn put_cache_record(
+        &self,
+        kind: &str,
+        tenant: &str,
+        client: &str,
+        id: &str,
+        body: &[u8],
+    ) -> Result<()> {
+        // Another process may have created the tenant's keys: `client_tag` uses theirs rather than start a second set.
+        let client_tag = self.client_tag(tenant, client).await?;
+        let sealed = self
+            .keyring
+            .encrypt(&owner(tenant, &client_tag), kind, id, body)?;
+        self.persist_keys().await?;
+        self.store
+            .put_record(&RecordRow {
+                kind: kind.into(),
+                tenant: tenant.to_string(),
+                id: id.to_string(),
+                client_tag,
+                created_at: now(),
+                sealed,
+            })
+            .await
+    }
+
+    fn open_cache_row(&self, row: &RecordRow) -> Result<Zeroizing<Vec<u8>>> {
+        self.keyring.decrypt(
+            &owner(&row.tenant, &row.client_tag),
+            &row.kind,
+            &row.id,
+            &row.sealed,
+        )
+    }
+
+    async fn open_cache_row_fresh(&self, row: &RecordRow) -> Result<Zeroizing<Vec<u8>>> {
+        match self.open_cache_row(row) {
+            Err(Error::KeyUnavailable { .. }) => {
+                self.refresh_keys().await?;
+                self.open_cache_row(row)
+            }
+            other => other,
+        }
+    }
+
+    /// Encrypts a cache value kept elsewhere (Redis): the client's keyed tag and the sealed body.
+    pub(crate) async fn seal_cache_value(
+        &self,
+        kind: &str,
+        tenant: &str,
+        client: &str,
+        id: &str,
+        body: &[u8],
+    ) -> Result<(String, crate::security::crypto::Sealed)> {
+        let client_tag = self.client_tag(tenant, client).await?;
+        let sealed = self
+            .keyring
+            .encrypt(&owner(tenant, &client_tag), kind, id, body)?;
+        self.persist_keys().await?;
+        Ok((client_tag, sealed))
+    }
+
+    /// Decrypts a value sealed by [`Vault::seal_cache_value`]; `None` when its client or tenant was erased.
+    pub(crate) async fn open_cache_value(
+        &self,
+        kind: &str,
+        tenant: &str,
+        client_tag: &str,
+        id: &str,
+        sealed: &crate::security::crypto::Sealed,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let row = RecordRow {
+            kind: kind.into(),
+            tenant: tenant.into(),
+            id: id.into(),
+            client_tag: client_tag.into(),
+            created_at: String::new(),
+            sealed: sealed.clone(),
+        };
+        match self.open_cache_row_fresh(&row).await {
+            Ok(plain) => Ok(Some(plain)),
+            Err(Error::KeyUnavailable { .. } | Error::Integrity { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One cache entry, decrypted; `None` when absent or unreadable (its client was erased).
+    pub(crate) async fn get_cache_record(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<(RecordRow, Zeroizing<Vec<u8>>)>> {
+        let Some(row) = self.store.get_record(kind, tenant, id).await? else {
+            return Ok(None);
+        };
+        match self.open_cache_row_fresh(&row).await {
+            Ok(plain) => Ok(Some((row, plain))),
+            Err(Error::KeyUnavailable { .. } | Error::Integrity { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A tenant's cache entries of a kind, decrypted, oldest first; unreadable ones (erased clients) are skipped.
+    pub(crate) async fn cache_records(
+        &self,
+        kind: &str,
+        tenant: &str,
+    ) -> Result<Vec<(RecordRow, Zeroizing<Vec<u8>>)>> {
+        let mut out = Vec::new();
+        for row in self.store.list_records(kind, tenant, None).await? {
+            match self.open_cache_row_fresh(&row).await {
+                Ok(plain) => out.push((row, plain)),
+                Err(Error::KeyUnavailable { .. } | Error::Integrity { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The keyed tag cache entries know a client by.
+    pub(crate) async fn client_tag(&self, tenant: &str, client: &str) -> Result<String> {
+        if !self.keyring.has_key(tenant) {
+            // Another process may have created the tenant's keys: use theirs rather than start a second set.
+            self.refresh_keys().await?;
+        }
+        self.keyring.tag(tenant, client)
+    }
+
+    /// Deletes cache entries of a tenant (only one client's with its `client_tag`); returns how many.
+    pub(crate) async fn delete_cache_records(
+        &self,
+        kind: &str,
+        tenant: &str,
+        client_tag: Option<&str>,
+    ) -> Result<usize> {
+        let mut n = 0;
+        for row in self.store.list_records(kind, tenant, client_tag).await? {
+            if self.store.delete_record(kind, tenant, &row.id).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Deletes one cache entry.
+    pub(crate) async fn delete_cache_record(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+    ) -> Result<bool> {
+        self.store.delete_record(kind, tenant, id).await
+    }
+
     /// Erases one client company of the firm (Admins only): its data keys are destroyed (crypto-shredding) and
     /// its analyses and reviews deleted; the rest of the firm is untouched. Returns how many records went.
     pub async fn erase_client(&self, principal: &Principal, client: &str) -> Result<usize> {
@@ -542,7 +721,10 @@ impl Vault {
         self.keyring.shred(&scope);
         self.store.delete_keys(&scope).await?;
         let mut erased = 0;
-        for kind in [ANALYSIS, REVIEW] {
+        for kind in [ANALYSIS, REVIEW]
+            .into_iter()
+            .chain(crate::cache::DURABLE_KINDS.iter().copied())
+        {
             for row in self.store.list_records(kind, tenant, Some(&tag)).await? {
                 if self.store.delete_record(kind, tenant, &row.id).await? {
                     erased += 1;

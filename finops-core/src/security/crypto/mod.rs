@@ -300,6 +300,15 @@ impl Keyring {
             .collect()
     }
 
+    /// Whether a key owner (a tenant, or a client scope) has a data key.
+    pub fn has_key(&self, owner: &str) -> bool {
+        self.wrapped
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(owner)
+            .is_some_and(|ks| !ks.is_empty())
+    }
+
     /// Creates a new current data key for a tenant (its first one, or a rotation).
     pub fn rotate(&self, tenant: &str) -> Result<String> {
         let master_id = self.provider.current()?;

@@ -1,0 +1,206 @@
+//! The exact tier on Redis, shared by every process of a deployment. Values are encrypted with the vault's
+//! per-client keys before they leave the process; Redis sees hashes, tags and ciphertext only. Entries expire with
+//! Redis's own `EX` (absolute: a read does not extend them).
+//!
+//! Layout: `finops:exact:<key>` → the sealed entry; `finops:exact-t:<tenant hash>` and
+//! `finops:exact-c:<tenant hash>:<client tag>` → the keys to drop on invalidation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Cache, Cached, EXACT_KIND};
+use crate::error::{Error, Result};
+use crate::pipeline::Analysis;
+use crate::security::crypto::Sealed;
+use crate::store::Vault;
+
+fn redis_error(e: redis::RedisError) -> Error {
+    Error::Internal(format!("redis cache: {e}"))
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    tenant: String,
+    client_tag: String,
+    stored_at: DateTime<Utc>,
+    sealed: Sealed,
+}
+
+/// The shared exact tier.
+#[derive(Clone)]
+pub struct RedisCache {
+    conn: ConnectionManager,
+    vault: Arc<Vault>,
+    ttl: Duration,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("prefix", &self.prefix)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+fn tenant_hash(tenant: &str) -> String {
+    Sha256::digest(tenant.as_bytes())
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl RedisCache {
+    /// Connects to `url` (`redis://host:port[/db]`); entries live `ttl` (at least one second).
+    pub async fn connect(url: &str, vault: Arc<Vault>, ttl: Duration) -> Result<Self> {
+        if ttl.as_secs() == 0 {
+            return Err(Error::invalid_argument(
+                "ttl",
+                "must be at least one second",
+            ));
+        }
+        let client = redis::Client::open(url)
+            .map_err(|e| Error::invalid_argument("url", format!("not a Redis URL: {e}")))?;
+        let conn = ConnectionManager::new(client).await.map_err(redis_error)?;
+        Ok(RedisCache {
+            conn,
+            vault,
+            ttl,
+            prefix: "finops".into(),
+        })
+    }
+
+    /// Keys under another prefix (tests, or several deployments on one Redis).
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_string();
+        self
+    }
+
+    fn entry_key(&self, key: &str) -> String {
+        format!("{}:exact:{key}", self.prefix)
+    }
+
+    fn tenant_set(&self, tenant: &str) -> String {
+        format!("{}:exact-t:{}", self.prefix, tenant_hash(tenant))
+    }
+
+    fn client_set(&self, tenant: &str, tag: &str) -> String {
+        format!("{}:exact-c:{}:{tag}", self.prefix, tenant_hash(tenant))
+    }
+
+    async fn drop_set(&self, set: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let keys: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(set)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for k in &keys {
+            pipe.cmd("DEL").arg(self.entry_key(k)).ignore();
+        }
+        pipe.cmd("DEL").arg(set).ignore();
+        let () = pipe.query_async(&mut conn).await.map_err(redis_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Cache for RedisCache {
+    async fn get(&self, tenant: &str, key: &str) -> Result<Option<Cached>> {
+        let mut conn = self.conn.clone();
+        let raw: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(self.entry_key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        let Some(raw) = raw else {
+            return Ok(None);
+        };
+        let entry: Entry = serde_json::from_slice(&raw).map_err(|e| Error::Integrity {
+            reason: format!("redis cache entry: {e}"),
+        })?;
+        if entry.tenant != tenant {
+            return Ok(None);
+        }
+        let Some(plain) = self
+            .vault
+            .open_cache_value(EXACT_KIND, tenant, &entry.client_tag, key, &entry.sealed)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let analysis: Analysis = serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
+            reason: format!("redis cache entry: {e}"),
+        })?;
+        Ok(Some(Cached {
+            analysis: Arc::new(analysis),
+            stored_at: entry.stored_at,
+        }))
+    }
+
+    async fn put(&self, key: &str, analysis: Arc<Analysis>) -> Result<()> {
+        let body =
+            serde_json::to_vec(analysis.as_ref()).map_err(|e| Error::Internal(e.to_string()))?;
+        let (client_tag, sealed) = self
+            .vault
+            .seal_cache_value(EXACT_KIND, &analysis.tenant, &analysis.client, key, &body)
+            .await?;
+        let entry = Entry {
+            tenant: analysis.tenant.clone(),
+            client_tag: client_tag.clone(),
+            stored_at: Utc::now(),
+            sealed,
+        };
+        let raw = serde_json::to_vec(&entry).map_err(|e| Error::Internal(e.to_string()))?;
+        let secs = self.ttl.as_secs();
+        let (tenant_set, client_set) = (
+            self.tenant_set(&analysis.tenant),
+            self.client_set(&analysis.tenant, &client_tag),
+        );
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(self.entry_key(key))
+            .arg(raw)
+            .arg("EX")
+            .arg(secs)
+            .ignore()
+            .cmd("SADD")
+            .arg(&tenant_set)
+            .arg(key)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&tenant_set)
+            .arg(secs)
+            .ignore()
+            .cmd("SADD")
+            .arg(&client_set)
+            .arg(key)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&client_set)
+            .arg(secs)
+            .ignore();
+        let mut conn = self.conn.clone();
+        let () = pipe.query_async(&mut conn).await.map_err(redis_error)?;
+        Ok(())
+    }
+
+    async fn invalidate_tenant(&self, tenant: &str) -> Result<()> {
+        self.drop_set(&self.tenant_set(tenant)).await
+    }
+
+    async fn invalidate_client(&self, tenant: &str, client: &str) -> Result<()> {
+        let tag = self.vault.client_tag(tenant, client).await?;
+        self.drop_set(&self.client_set(tenant, &tag)).await
+    }
+}
