@@ -836,3 +836,91 @@ async fn processes_sharing_postgresql_see_each_others_entries_and_invalidations(
     c.invalidate_tenant(&tenant).await.unwrap();
     assert!(eventually(async || a.is_empty() && b.is_empty()).await);
 }
+
+#[tokio::test]
+async fn the_openai_embeddings_client_against_a_loopback_server() {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::post;
+    use finops_core::embed::OpenAiEmbedder;
+    use finops_core::provider::ApiKey;
+
+    async fn embeddings(headers: HeaderMap, body: String) -> (StatusCode, String) {
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if headers.get("authorization").and_then(|v| v.to_str().ok())
+            != Some("Bearer sk-test-0123456789")
+        {
+            return (
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"error": {"message": "bad key"}}).to_string(),
+            );
+        }
+        let inputs = body["input"].as_array().unwrap().clone();
+        let dims = if body["model"] == "short" { 2 } else { 3 };
+        // Out of order on purpose: `index` says which input each vector is for.
+        let data: Vec<serde_json::Value> = inputs
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, t)| {
+                let len = t.as_str().unwrap().len() as f64;
+                let v: Vec<f64> = (0..dims).map(|d| len + d as f64).collect();
+                serde_json::json!({"index": i, "embedding": v})
+            })
+            .collect();
+        (
+            StatusCode::OK,
+            serde_json::json!({"data": data, "model": body["model"]}).to_string(),
+        )
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::Router::new().route("/v1/embeddings", post(embeddings)),
+        )
+        .await
+        .ok()
+    });
+    let base = format!("http://{addr}/v1");
+    let key = ApiKey::new("sk-test-0123456789").unwrap();
+    let e = OpenAiEmbedder::new(&base, Some(key.clone()), "m", 3).unwrap();
+    let v = e.embed(vec!["a".into(), "abcd".into()]).await.unwrap();
+    assert_eq!(v, vec![vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]]);
+    // A wrong key is a typed provider error that does not echo the key.
+    let wrong = OpenAiEmbedder::new(
+        &base,
+        Some(ApiKey::new("sk-wrong-0123456789").unwrap()),
+        "m",
+        3,
+    )
+    .unwrap();
+    let err = wrong.embed(vec!["a".into()]).await.unwrap_err();
+    assert_eq!(err.code(), "provider");
+    assert!(!err.to_string().contains("sk-wrong"), "{err}");
+    // Vectors of another length than declared are refused.
+    let short = OpenAiEmbedder::new(&base, Some(key), "short", 3).unwrap();
+    assert!(
+        short
+            .embed(vec!["a".into()])
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("dimensions")
+    );
+    assert_eq!(
+        OpenAiEmbedder::new(&base, None, " ", 3)
+            .unwrap_err()
+            .field(),
+        Some("model")
+    );
+    assert_eq!(
+        OpenAiEmbedder::new(&base, None, "m", 0)
+            .unwrap_err()
+            .field(),
+        Some("dimensions")
+    );
+    // It plugs into the semantic tier like any embedder.
+    let tier = SemanticCache::new(Arc::new(e), options(0.9)).unwrap();
+    assert!(tier.is_empty());
+}
