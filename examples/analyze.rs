@@ -3,6 +3,7 @@
 //! ```text
 //! analyze --statements PATH [--metrics-only] [--json]
 //!         [--question TEXT] [--lang fr|en] [--tenant ID] [--client ID] [--data-dir DIR]
+//!         [--cache on|off|read-only|write-only]
 //! ```
 //!
 //! `--metrics-only` prints every figure of every period. Otherwise the three-phase pipeline answers `--question`
@@ -10,6 +11,10 @@
 //! from the environment (`OPENROUTER_API_KEY`, `ANTHROPIC_API_KEY`, `DEEPSEEK_API_KEY`, `OPENAI_API_KEY`,
 //! `FINOPS_OPENAI_BASE_URL`, `FINOPS_MODEL_*`: see `finops_core::config`); with none, the offline analyst writes
 //! the report. `--json` prints the figures or the whole `Analysis` as JSON.
+//!
+//! Analyses are saved encrypted under `--data-dir`, and the caches live there too: a later run asking the same
+//! (or a close, guard-approved) question about the same numbers for the same tenant is answered from the cache
+//! at no provider cost.
 //!
 //! Exit codes: 0 success, 2 bad input (an error naming the field on stderr, nothing on stdout), 1 other failure.
 
@@ -19,12 +24,12 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use std::sync::Arc;
 
+use finops_core::cache::{CacheOptions, open_local_vault};
 use finops_core::config::Settings;
+use finops_core::embed::HashingEmbedder;
 use finops_core::metrics::{self, Figure, Unit};
-use finops_core::pipeline::{Analysis, AnalysisRequest, Language};
-use finops_core::security::crypto::{KeyProvider, LocalKeyProvider, SecretKey};
+use finops_core::pipeline::{Analysis, AnalysisRequest, CacheMode, Language};
 use finops_core::security::{Principal, Role};
-use finops_core::store::{SqliteStore, Store, Vault};
 use finops_core::{Decimal, Error, Statements};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -63,6 +68,9 @@ struct Args {
     /// Where the embedded store (an encrypted SQLite file) and its master key file live.
     #[arg(long, default_value = ".finops")]
     data_dir: PathBuf,
+    /// How this run uses the caches under --data-dir.
+    #[arg(long, default_value = "on")]
+    cache: String,
 }
 
 fn main() -> ExitCode {
@@ -132,7 +140,9 @@ fn run(args: &Args) -> Result<String, Error> {
         (None, Some(Language::Fr)) => "Bilan de santé financière complet".to_string(),
         (None, _) => "Full financial health check".to_string(),
     };
-    let mut request = AnalysisRequest::new(statements, question).tenant(&args.tenant);
+    let mut request = AnalysisRequest::new(statements, question)
+        .tenant(&args.tenant)
+        .cache_mode(CacheMode::parse("--cache", &args.cache)?);
     if let Some(l) = language {
         request = request.language(l);
     }
@@ -152,8 +162,18 @@ fn run(args: &Args) -> Result<String, Error> {
     // The operator runs as a CPA of the tenant (for the client given, if any).
     let principal = Principal::new(args.tenant.clone(), Role::Cpa, args.client.clone())?;
     let request = request.principal(principal.clone());
-    let analysis = runtime.block_on(settings.pipeline()?.analyze(request))?;
-    let db = runtime.block_on(persist(&args.data_dir, &principal, &analysis))?;
+    let pipeline = settings.pipeline()?;
+    let analysis = runtime.block_on(async {
+        // One encrypted store under --data-dir for the caches and the saved analyses.
+        let vault = Arc::new(open_local_vault(&args.data_dir).await?);
+        let caches = CacheOptions::default()
+            .open_with(Some(vault.clone()), Arc::new(HashingEmbedder::default()))
+            .await?;
+        let analysis = pipeline.with_caches(&caches).analyze(request).await?;
+        vault.save_analysis(&principal, &analysis).await?;
+        Ok::<_, Error>(analysis)
+    })?;
+    let db = args.data_dir.join("finops.db");
     eprintln!(
         "saved: analysis {} (encrypted) in {}",
         analysis.id,
@@ -167,32 +187,6 @@ fn run(args: &Args) -> Result<String, Error> {
         analysis.report.trim_end(),
         summary(&analysis)
     ))
-}
-
-/// Stores the analysis and its audit entry in the embedded SQLite store under `data_dir`, encrypted with a master
-/// key from `FINOPS_MASTER_KEY` (64 hex characters) or from `data_dir/master.key` (generated on first use).
-async fn persist(
-    data_dir: &std::path::Path,
-    principal: &Principal,
-    analysis: &Analysis,
-) -> Result<PathBuf, Error> {
-    let keys: Arc<dyn KeyProvider> = match std::env::var("FINOPS_MASTER_KEY")
-        .ok()
-        .filter(|k| !k.is_empty())
-    {
-        Some(hex) => Arc::new(LocalKeyProvider::new(
-            "env",
-            SecretKey::from_hex("FINOPS_MASTER_KEY", &hex)?,
-        )),
-        None => Arc::new(LocalKeyProvider::from_file(&data_dir.join("master.key"))?),
-    };
-    let db = data_dir.join("finops.db");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await?);
-    Vault::open(store, keys)
-        .await?
-        .save_analysis(principal, analysis)
-        .await?;
-    Ok(db)
 }
 
 /// One line: figures, cost, cache outcome, who wrote the report, and whether anything degraded.
@@ -215,6 +209,9 @@ fn summary(a: &Analysis) -> String {
             .unwrap_or_default(),
         if a.validation.grounded { "yes" } else { "NO" },
     );
+    if let Some(saved) = a.saved_usd {
+        line.push_str(&format!(" · saved ${}", saved.round_dp(6)));
+    }
     if let Some(reason) = &a.degraded_reason {
         line.push_str(&format!(" · degraded: {reason}"));
     }

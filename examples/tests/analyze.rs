@@ -259,12 +259,19 @@ fn an_unreachable_provider_degrades_to_the_offline_report() {
 fn analyses_are_saved_encrypted_under_the_data_dir() {
     let dir = std::env::temp_dir().join(format!("finops-data-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    for _ in 0..2 {
+    // The second process finds the first one's answer in the cache under --data-dir; a third with a close
+    // question passes the guard; a fourth about another period does not.
+    for (question, outcome) in [
+        ("Analyse la rentabilité", "cache miss"),
+        ("Analyse la rentabilité", "cache exact"),
+        ("Analyse de la rentabilité", "cache semantic"),
+        ("Analyse la rentabilité de 2023", "cache miss"),
+    ] {
         let out = analyze(&[
             "--statements",
             BISTRO,
             "--question",
-            "Analyse la rentabilité",
+            question,
             "--tenant",
             "cabinet-1",
             "--data-dir",
@@ -276,10 +283,14 @@ fn analyses_are_saved_encrypted_under_the_data_dir() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(String::from_utf8_lossy(&out.stderr).contains("saved: analysis"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains(outcome), "{question}: {stdout}");
     }
     let key = std::fs::read_to_string(dir.join("master.key")).unwrap();
     assert_eq!(key.trim().len(), 64, "a 256-bit master key was generated");
-    let db = std::fs::read(dir.join("finops.db")).unwrap();
+    // The database file and its write-ahead log: analyses and cache entries alike are ciphertext.
+    let mut db = std::fs::read(dir.join("finops.db")).unwrap();
+    db.extend(std::fs::read(dir.join("finops.db-wal")).unwrap_or_default());
     for secret in [
         "Bistro Saint-Denis",
         "bistro-saint-denis",

@@ -9,6 +9,7 @@
 //! sector; the Researcher and the Validator still run on the client's own numbers).
 
 pub mod guard;
+mod options;
 mod redis_cache;
 pub mod semantic;
 pub mod sync;
@@ -25,6 +26,7 @@ use crate::provider::Phase;
 use crate::store::Vault;
 
 pub use guard::Signature;
+pub use options::{CacheOptions, Caches, master_key, open_local_vault};
 pub use redis_cache::RedisCache;
 pub use semantic::{
     Hit, Miss, PlanCache, PlanEntry, Scope, SemanticCache, SemanticOptions, SemanticTier,

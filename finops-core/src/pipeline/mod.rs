@@ -265,6 +265,8 @@ pub struct Pipeline {
     pub(crate) cache: Option<Arc<dyn crate::cache::Cache>>,
     pub(crate) semantic: Option<Arc<crate::cache::SemanticCache>>,
     pub(crate) plans: Option<(Arc<crate::cache::PlanCache>, bool)>,
+    /// Keeps the cache tiers in step with other processes while the pipeline lives.
+    cache_follow: Option<Arc<crate::cache::sync::FollowHandle>>,
     /// The configuration part of cache keys, computed once (phases never change after `build`).
     pub(crate) config_version: Arc<str>,
 }
@@ -402,6 +404,7 @@ impl PipelineBuilder {
             cache: self.cache,
             semantic: self.semantic,
             plans: self.plans,
+            cache_follow: None,
         }
     }
 }
@@ -456,6 +459,15 @@ impl Pipeline {
         if let Some(b) = budgets {
             self.budgets = Some(b);
         }
+        self
+    }
+
+    /// The same pipeline with these cache tiers (see [`crate::cache::CacheOptions`]).
+    pub fn with_caches(mut self, caches: &crate::cache::Caches) -> Self {
+        self.cache.clone_from(&caches.exact);
+        self.semantic.clone_from(&caches.semantic);
+        self.plans = caches.plans.clone().map(|p| (p, caches.share_plans));
+        self.cache_follow.clone_from(&caches.follow);
         self
     }
 
