@@ -90,7 +90,7 @@ impl CacheOptions {
         self.semantic_options()
             .validate()
             .map_err(|e| match e.field() {
-                Some(f) => Error::invalid_argument(&format!("cache.{f}"), e.to_string()),
+                Some(f) => Error::invalid_argument(format!("cache.{f}"), e.to_string()),
                 None => e,
             })?;
         if self.ttl_seconds == 0 {
