@@ -75,7 +75,7 @@ impl CacheOptions {
                 serde_json::Value::Object([(name.clone(), v.clone())].into_iter().collect());
             if let Err(e) = serde_json::from_value::<CacheOptions>(single) {
                 return Err(Error::invalid_argument(
-                    &format!("cache.{name}"),
+                    format!("cache.{name}"),
                     e.to_string(),
                 ));
             }
