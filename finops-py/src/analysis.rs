@@ -114,6 +114,16 @@ impl PyAnalysis {
     fn cache(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.part(py, &self.inner.cache)
     }
+    /// The similarity of the reused question (semantic and plan hits), a `decimal.Decimal`, else None.
+    #[getter]
+    fn cache_similarity(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        decimal(py, self.inner.cache_similarity)
+    }
+    /// What a cache hit did not spend (USD, `decimal.Decimal`); None on a miss. Never part of `total_cost_usd`.
+    #[getter]
+    fn saved_usd(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        decimal(py, self.inner.saved_usd)
+    }
     #[getter]
     fn timings(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.part(py, &self.inner.timings)

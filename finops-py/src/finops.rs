@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use finops_core::cache::CacheOptions;
 use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
-use finops_core::pipeline::{AnalysisRequest, Language, Pipeline};
+use finops_core::pipeline::{AnalysisRequest, CacheMode, Language, Pipeline};
 use finops_core::provider::{Phase, Provider};
 use finops_core::security::limits::{Budgets, RateLimits};
 use finops_core::security::{Principal, Role};
@@ -85,6 +86,39 @@ fn models(models: Option<&Bound<'_, PyDict>>) -> PyResult<[Option<String>; 3]> {
     Ok(out)
 }
 
+/// A request's `cache_mode` and `max_cache_age` (seconds).
+struct RequestCache(Option<String>, Option<f64>);
+
+/// `cache=`: None or False (no cache), True (the embedded in-memory tiers) or a dict of `CacheOptions` fields.
+fn cache_options(
+    py: Python<'_>,
+    cache: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<CacheOptions>> {
+    let Some(c) = cache.filter(|c| !c.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(on) = c.extract::<bool>() {
+        return Ok(on.then(CacheOptions::default));
+    }
+    if c.cast::<PyDict>().is_err() {
+        return Err(invalid_argument(
+            "cache",
+            "must be a bool or a dict of cache options",
+        ));
+    }
+    let json: String = py
+        .import("json")?
+        .call_method1("dumps", (c,))
+        .map_err(|_| {
+            invalid_argument(
+                "cache",
+                "must hold JSON values (numbers, strings, booleans)",
+            )
+        })?
+        .extract()?;
+    CacheOptions::from_json(&json).map(Some).map_err(to_py)
+}
+
 impl PyFinops {
     // Mirrors the Python keyword arguments one to one.
     #[allow(clippy::too_many_arguments)]
@@ -97,8 +131,21 @@ impl PyFinops {
         tenant: Option<String>,
         client: Option<String>,
         principal: Option<&Bound<'_, PyPrincipal>>,
+        cache: &RequestCache,
     ) -> PyResult<AnalysisRequest> {
         let mut request = AnalysisRequest::new(statements(py, source)?, question);
+        if let Some(mode) = &cache.0 {
+            request = request.cache_mode(CacheMode::parse("cache_mode", mode).map_err(to_py)?);
+        }
+        if let Some(age) = cache.1 {
+            if !(age.is_finite() && age >= 0.0) {
+                return Err(invalid_argument(
+                    "max_cache_age",
+                    format!("{age} is not a number of seconds >= 0"),
+                ));
+            }
+            request = request.max_cache_age(std::time::Duration::from_secs_f64(age));
+        }
         if let Some(l) = language {
             request = request.language(l.parse::<Language>().map_err(to_py)?);
         }
@@ -123,17 +170,23 @@ impl PyFinops {
     /// `models` ({"analyst": ..., "researcher": ..., "validator": ...}). `offline=True` ignores the environment.
     /// `embedder`: an object with `embed(texts)` and `dimensions` (default: the hashing embedder).
     /// `budgets`: monthly USD per tenant ({"firm-1": Decimal("50")}); `rate_limits`: (per tenant, per principal)
-    /// requests per minute.
+    /// requests per minute. `cache`: True for the embedded in-memory tiers (exact, semantic, plan), or a dict of
+    /// options (`threshold`, `ttl_seconds`, `capacity`, `share_plans`, `data_dir`, `postgres_url`, `redis_url`, and
+    /// `exact` / `semantic` / `plans` to turn tiers off).
     #[new]
-    #[pyo3(signature = (*, provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None))]
+    #[pyo3(signature = (*, provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None, cache = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         provider: Option<&Bound<'_, PyAny>>,
         models: Option<&Bound<'_, PyDict>>,
         embedder: Option<&Bound<'_, PyAny>>,
         offline: bool,
         budgets: Option<&Bound<'_, PyDict>>,
         rate_limits: Option<(u32, u32)>,
+        cache: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let cache = cache_options(py, cache)?;
         let budgets = match budgets {
             None => None,
             Some(d) => {
@@ -179,7 +232,16 @@ impl PyFinops {
                 (settings.pipeline().map_err(to_py)?, settings.routes())
             }
         };
-        let pipeline = pipeline.with_limits(rate_limits, budgets);
+        let mut pipeline = pipeline.with_limits(rate_limits, budgets);
+        if let Some(options) = cache {
+            // Opening a store is async: on the shared runtime, with the GIL released.
+            let runtime = pyo3_async_runtimes::tokio::get_runtime();
+            let embedder = Arc::clone(&embedder);
+            let caches = py
+                .detach(|| runtime.block_on(options.open(embedder)))
+                .map_err(to_py)?;
+            pipeline = pipeline.with_caches(&caches);
+        }
         Ok(PyFinops {
             pipeline,
             embedder,
@@ -189,8 +251,8 @@ impl PyFinops {
 
     /// Providers from the environment (`OPENROUTER_API_KEY`, `FINOPS_OPENAI_BASE_URL`, ...).
     #[staticmethod]
-    fn from_env() -> PyResult<Self> {
-        Self::new(None, None, None, false, None, None)
+    fn from_env(py: Python<'_>) -> PyResult<Self> {
+        Self::new(py, None, None, None, false, None, None, None)
     }
 
     /// Each phase's route, e.g. `analyst: openrouter anthropic/claude-sonnet-4.5`. No key appears.
@@ -201,7 +263,7 @@ impl PyFinops {
 
     /// `await fo.analyze(statements, question)`: the validated `Analysis`. Cancelling the awaiting task stops the
     /// Rust work.
-    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None))]
+    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None))]
     #[allow(clippy::too_many_arguments)]
     fn analyze<'py>(
         &self,
@@ -212,9 +274,18 @@ impl PyFinops {
         tenant: Option<String>,
         client: Option<String>,
         principal: Option<&Bound<'_, PyPrincipal>>,
+        cache_mode: Option<String>,
+        max_cache_age: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = self.request(
-            py, statements, question, language, tenant, client, principal,
+            py,
+            statements,
+            question,
+            language,
+            tenant,
+            client,
+            principal,
+            &RequestCache(cache_mode, max_cache_age),
         )?;
         let pipeline = self.pipeline.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
@@ -226,7 +297,7 @@ impl PyFinops {
     }
 
     /// The same, blocking: for scripts and notebooks. The GIL is released while the analysis runs.
-    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None))]
+    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None))]
     #[allow(clippy::too_many_arguments)]
     fn analyze_sync(
         &self,
@@ -237,9 +308,18 @@ impl PyFinops {
         tenant: Option<String>,
         client: Option<String>,
         principal: Option<&Bound<'_, PyPrincipal>>,
+        cache_mode: Option<String>,
+        max_cache_age: Option<f64>,
     ) -> PyResult<PyAnalysis> {
         let request = self.request(
-            py, statements, question, language, tenant, client, principal,
+            py,
+            statements,
+            question,
+            language,
+            tenant,
+            client,
+            principal,
+            &RequestCache(cache_mode, max_cache_age),
         )?;
         let pipeline = self.pipeline.clone();
         let runtime = pyo3_async_runtimes::tokio::get_runtime();
@@ -258,7 +338,7 @@ impl PyFinops {
     }
 
     /// `async for event in fo.stream(statements, question)`: the events, the last one `completed` or `failed`.
-    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None))]
+    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None))]
     #[allow(clippy::too_many_arguments)]
     fn stream(
         &self,
@@ -269,9 +349,18 @@ impl PyFinops {
         tenant: Option<String>,
         client: Option<String>,
         principal: Option<&Bound<'_, PyPrincipal>>,
+        cache_mode: Option<String>,
+        max_cache_age: Option<f64>,
     ) -> PyResult<PyEventStream> {
         let request = self.request(
-            py, statements, question, language, tenant, client, principal,
+            py,
+            statements,
+            question,
+            language,
+            tenant,
+            client,
+            principal,
+            &RequestCache(cache_mode, max_cache_age),
         )?;
         Ok(PyEventStream {
             inner: Arc::new(tokio::sync::Mutex::new(self.pipeline.stream(request))),

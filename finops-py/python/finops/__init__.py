@@ -6,6 +6,8 @@
 >>> analysis = fo.analyze_sync(statements, "Analyse la rentabilité sur trois ans")  # doctest: +SKIP
 """
 
+from typing import Literal, TypedDict
+
 from ._finops import (
     AccessDeniedError,
     Analysis,
@@ -30,8 +32,31 @@ from ._finops import (
     evaluate,
 )
 
+#: How one request uses the caches.
+CacheMode = Literal["on", "off", "read_only", "write_only"]
+
+
+class CacheOptions(TypedDict, total=False):
+    """`Finops(cache=...)`: the tiers (all on by default), the similarity threshold, the absolute lifetime, the
+    size, and where the caches live (in memory by default; `data_dir` for an encrypted SQLite file,
+    `postgres_url` to share them between processes, `redis_url` for a shared exact tier)."""
+
+    exact: bool
+    semantic: bool
+    plans: bool
+    share_plans: bool
+    threshold: float
+    ttl_seconds: int
+    capacity: int
+    data_dir: str
+    postgres_url: str
+    redis_url: str
+
+
 __all__ = [
     "AccessDeniedError",
+    "CacheMode",
+    "CacheOptions",
     "Analysis",
     "AnalysisCancelledError",
     "BudgetExceededError",

@@ -2,7 +2,7 @@
 
 import os
 from decimal import Decimal
-from typing import Any, AsyncIterator, Awaitable, Dict, List, Literal, Mapping, Optional, Protocol, Sequence, Union
+from typing import Any, AsyncIterator, Awaitable, Dict, List, Literal, Mapping, Optional, Protocol, Sequence, TypedDict, Union
 
 __version__: str
 
@@ -126,7 +126,11 @@ class Analysis:
     @property
     def usage(self) -> List[Dict[str, Any]]: ...
     @property
-    def cache(self) -> str: ...
+    def cache(self) -> Literal["miss", "exact", "semantic", "plan"]: ...
+    @property
+    def cache_similarity(self) -> Optional[Decimal]: ...
+    @property
+    def saved_usd(self) -> Optional[Decimal]: ...
     @property
     def timings(self) -> Dict[str, int]: ...
     def to_dict(self) -> Dict[str, Any]: ...
@@ -172,6 +176,22 @@ class ScriptedProvider:
     def fail(self, phase: PhaseName, message: str, *, retryable: bool = False) -> None: ...
     def remaining(self, phase: PhaseName) -> int: ...
 
+CacheMode = Literal["on", "off", "read_only", "write_only"]
+
+class CacheOptions(TypedDict, total=False):
+    """The caches (all optional): tiers, similarity threshold, absolute lifetime, size, and where they live."""
+
+    exact: bool
+    semantic: bool
+    plans: bool
+    share_plans: bool
+    threshold: float
+    ttl_seconds: int
+    capacity: int
+    data_dir: str
+    postgres_url: str
+    redis_url: str
+
 class Finops:
     def __init__(
         self,
@@ -182,6 +202,7 @@ class Finops:
         offline: bool = False,
         budgets: Optional[Mapping[str, Union[Decimal, str, int]]] = None,
         rate_limits: Optional[tuple[int, int]] = None,
+        cache: Union[bool, CacheOptions, None] = None,
     ) -> None: ...
     @staticmethod
     def from_env() -> "Finops": ...
@@ -196,6 +217,8 @@ class Finops:
         tenant: Optional[str] = None,
         client: Optional[str] = None,
         principal: Optional[Principal] = None,
+        cache_mode: Optional[CacheMode] = None,
+        max_cache_age: Optional[float] = None,
     ) -> Awaitable[Analysis]: ...
     def analyze_sync(
         self,
@@ -206,6 +229,8 @@ class Finops:
         tenant: Optional[str] = None,
         client: Optional[str] = None,
         principal: Optional[Principal] = None,
+        cache_mode: Optional[CacheMode] = None,
+        max_cache_age: Optional[float] = None,
     ) -> Analysis: ...
     def stream(
         self,
@@ -216,5 +241,7 @@ class Finops:
         tenant: Optional[str] = None,
         client: Optional[str] = None,
         principal: Optional[Principal] = None,
+        cache_mode: Optional[CacheMode] = None,
+        max_cache_age: Optional[float] = None,
     ) -> EventStream: ...
     def embed(self, texts: Sequence[str]) -> Awaitable[List[List[float]]]: ...
