@@ -94,6 +94,10 @@ export interface Analysis {
   usage: PhaseUsage[]
   total_cost_usd: string | null
   cache: 'miss' | 'exact' | 'semantic' | 'plan'
+  /** Cosine similarity of the reused question (semantic and plan hits), decimal string. */
+  cache_similarity?: string
+  /** USD a cache hit did not spend, decimal string; never part of `total_cost_usd`. */
+  saved_usd?: string
   degraded: boolean
   degraded_reason?: string
   prompt_version: string
@@ -127,6 +131,10 @@ export interface AnalysisRequest {
   tenant?: string
   client?: string
   principal?: Principal
+  /** How this request uses the caches (default 'on'). */
+  cacheMode?: CacheMode
+  /** Reuse only cache entries younger than this. */
+  maxCacheAgeMs?: number
   /** Aborting cancels the analysis: the Rust work stops and the promise rejects with CancelledError. */
   signal?: AbortSignal
 }
@@ -174,7 +182,32 @@ export interface FinopsOptions {
   budgets?: Record<string, string | number>
   /** Requests per minute. */
   rateLimits?: { perTenant: number; perPrincipal: number }
+  /** `true` for the embedded in-memory caches (exact, semantic, plan), or options. Off when absent. */
+  cache?: boolean | CacheOptions
 }
+
+/** The caches: tiers (all on by default), similarity threshold, absolute lifetime, size, and where they live. */
+export interface CacheOptions {
+  exact?: boolean
+  semantic?: boolean
+  plans?: boolean
+  /** Share Analyst plans across tenants (they carry no client data). */
+  sharePlans?: boolean
+  /** Minimum cosine similarity, in (0, 1]; the guard still decides. */
+  threshold?: number
+  ttlSeconds?: number
+  capacity?: number
+  /** An encrypted SQLite store under this folder, so later processes reuse the caches. */
+  dataDir?: string
+  /** A PostgreSQL store shared by every process (new entries announced with LISTEN/NOTIFY). */
+  postgresUrl?: string
+  /** The exact tier on this Redis (needs dataDir or postgresUrl for the keys). */
+  redisUrl?: string
+}
+
+/** How one request uses the caches. */
+export type CacheMode = 'on' | 'off' | 'read-only' | 'write-only'
+
 
 export declare class Finops {
   constructor(options?: FinopsOptions)

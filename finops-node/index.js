@@ -170,9 +170,28 @@ function providerChat(provider) {
 
 function requestJson(request) {
   if (request === null || typeof request !== 'object') throw invalid('request', 'expected an object with `statements` and `question`')
-  const { statements, question, language, tenant, client, principal } = request
+  const { statements, question, language, tenant, client, principal, cacheMode, maxCacheAgeMs } = request
   if (typeof question !== 'string') throw invalid('question', 'must be a string')
-  return JSON.stringify({ statements: statementsJson(statements), question, language, tenant, client, principal })
+  return JSON.stringify({
+    statements: statementsJson(statements),
+    question,
+    language,
+    tenant,
+    client,
+    principal,
+    cache_mode: cacheMode,
+    max_cache_age_ms: maxCacheAgeMs,
+  })
+}
+
+/** `cache`: true for the embedded in-memory tiers, or CacheOptions (camelCase) → the core's JSON (snake_case). */
+function cacheJson(cache) {
+  if (cache === true) return '{}'
+  if (cache === false || cache === undefined || cache === null) return undefined
+  if (typeof cache !== 'object' || Array.isArray(cache)) throw invalid('cache', 'must be a boolean or an object of cache options')
+  const out = {}
+  for (const [k, v] of Object.entries(cache)) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v
+  return JSON.stringify(out)
 }
 
 class Finops {
@@ -180,10 +199,11 @@ class Finops {
    * With no options: providers from the environment, the offline analyst when none is configured.
    * `provider`: an object with `chat(request)` (async), or a ScriptedProvider, used for every phase with `models`.
    * `embedder`: an object with `dimensions` and `embed(texts)`. `offline: true` ignores the environment.
+   * `cache`: true for the embedded in-memory caches (exact, semantic, plan), or CacheOptions.
    */
   constructor(options = {}) {
-    const { provider, models, embedder, offline, budgets, rateLimits } = options
-    const opts = { offline: Boolean(offline), modelsJson: models ? JSON.stringify(models) : undefined }
+    const { provider, models, embedder, offline, budgets, rateLimits, cache } = options
+    const opts = { offline: Boolean(offline), modelsJson: models ? JSON.stringify(models) : undefined, cacheJson: cacheJson(cache) }
     if (budgets !== undefined && budgets !== null) opts.budgetsJson = JSON.stringify(budgets)
     if (rateLimits !== undefined && rateLimits !== null) opts.rateLimits = [rateLimits.perTenant, rateLimits.perPrincipal]
     let scripted

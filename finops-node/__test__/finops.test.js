@@ -278,3 +278,57 @@ test('budgets and rate limits', async () => {
   })
   assert.throws(() => new Finops({ offline: true, rateLimits: { perTenant: 0, perPrincipal: 1 } }), (e) => e.field === 'per_tenant')
 })
+
+test('caches: exact and semantic hits cost nothing, report the saving, and the guard refuses the opposite question', async () => {
+  let calls = 0
+  const provider = {
+    name: 'counting',
+    async chat(request) {
+      calls += 1
+      return { text: answerFor(request), inputTokens: 100, outputTokens: 20, costUsd: '0.001' }
+    },
+  }
+  const fo = new Finops({ provider, cache: true })
+  const ask = (question, extra = {}) => fo.analyze({ statements: BISTRO, question, tenant: 'firm', ...extra })
+  const first = await ask('Is our working capital getting tighter?')
+  assert.equal(first.cache, 'miss')
+  assert.equal(calls, 3)
+  const again = await ask('is our working capital getting tighter')
+  assert.equal(again.cache, 'exact')
+  assert.equal(again.saved_usd, '0.003')
+  assert.equal(again.total_cost_usd, '0')
+  const close = await ask('Is the working capital getting tighter?')
+  assert.equal(close.cache, 'semantic')
+  assert.ok(Number(close.cache_similarity) >= 0.8)
+  assert.equal(calls, 3)
+  assert.equal((await ask('Is our working capital not getting tighter?')).cache, 'miss')
+  assert.equal(calls, 6)
+  // Modes and maximum age, per request.
+  assert.equal((await ask('Is our working capital getting tighter?', { cacheMode: 'off' })).cache, 'miss')
+  assert.equal((await ask('Is our working capital getting tighter?', { cacheMode: 'read-only' })).cache, 'exact')
+  assert.equal((await ask('Is our working capital getting tighter?', { maxCacheAgeMs: 0 })).cache, 'miss')
+  await assert.rejects(ask('x?', { cacheMode: 'sometimes' }), (e) => e.code === 'FINOPS_INVALID_ARGUMENT' && e.field === 'cacheMode')
+  await assert.rejects(ask('x?', { maxCacheAgeMs: -1 }), (e) => e.field === 'maxCacheAgeMs')
+  // Many at once share the cache.
+  const many = await Promise.all(Array.from({ length: 20 }, () => ask('Is our working capital getting tighter?')))
+  assert.ok(many.every((a) => a.cache === 'exact'))
+})
+
+test('caches under dataDir survive the instance; bad options name the field', async () => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'finops-node-cache-'))
+  const request = { statements: BISTRO, question: 'Is our working capital getting tighter?' }
+  const first = new Finops({ provider: scripted(1), cache: { dataDir: dir } })
+  assert.equal((await first.analyze(request)).cache, 'miss')
+  const second = new Finops({ provider: scripted(0), cache: { dataDir: dir, threshold: 0.9 } })
+  assert.equal((await second.analyze(request)).cache, 'exact')
+  for (const [cache, field] of [
+    [{ threshold: 2 }, 'cache.threshold'],
+    [{ treshold: 0.9 }, 'cache.treshold'],
+    [{ ttlSeconds: 0 }, 'cache.ttl_seconds'],
+    [{ redisUrl: 'redis://127.0.0.1:6379' }, 'cache.redis_url'],
+    ['yes', 'cache'],
+  ]) {
+    assert.throws(() => new Finops({ offline: true, cache }), (e) => e.code === 'FINOPS_INVALID_ARGUMENT' && e.field === field, JSON.stringify(cache))
+  }
+  fs.rmSync(dir, { recursive: true, force: true })
+})

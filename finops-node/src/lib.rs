@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use finops_core::cache::CacheOptions;
 use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
-use finops_core::pipeline::{AnalysisRequest, EventStream, Language, Pipeline};
+use finops_core::pipeline::{AnalysisRequest, CacheMode, EventStream, Language, Pipeline};
 use finops_core::provider::{
     ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply, TokenUsage,
 };
@@ -119,7 +120,8 @@ pub fn fingerprint(statements_json: String) -> Result<String> {
 
 /// A provider implemented in JS: `chat(requestJson) => Promise<answerJson>`, where the answer is
 /// `{"text", "input_tokens"?, "output_tokens"?, "cost_usd"?}` or `{"error": {"message", "retryable"}}`.
-type ChatFn = ThreadsafeFunction<String, Promise<String>, String, Status, false>;
+// Weak: a provider held by a `Finops` does not keep the Node process alive (a pending analysis does).
+type ChatFn = ThreadsafeFunction<String, Promise<String>, String, Status, false, true>;
 
 struct JsProvider {
     name: String,
@@ -195,7 +197,7 @@ impl Provider for JsProvider {
 }
 
 /// An embedder implemented in JS: `embed(textsJson) => Promise<vectorsJson>`.
-type EmbedFn = ThreadsafeFunction<String, Promise<String>, String, Status, false>;
+type EmbedFn = ThreadsafeFunction<String, Promise<String>, String, Status, false, true>;
 
 struct JsEmbedder {
     dimensions: usize,
@@ -366,6 +368,8 @@ pub struct NativeOptions {
     pub budgets_json: Option<String>,
     /// `[per tenant, per principal]` requests per minute.
     pub rate_limits: Option<Vec<u32>>,
+    /// `CacheOptions` as JSON (snake_case fields).
+    pub cache_json: Option<String>,
 }
 
 #[napi]
@@ -418,6 +422,19 @@ fn request_from(json: &str) -> Result<AnalysisRequest> {
     if let Some(c) = text("client")? {
         r = r.client(c);
     }
+    if let Some(m) = text("cache_mode")? {
+        r = r.cache_mode(CacheMode::parse("cacheMode", &m).map_err(|e| js_error(&e))?);
+    }
+    match v.get("max_cache_age_ms") {
+        None | Some(Value::Null) => {}
+        Some(n) => {
+            let ms = n
+                .as_f64()
+                .filter(|ms| ms.is_finite() && *ms >= 0.0)
+                .ok_or_else(|| invalid("maxCacheAgeMs", "must be a number of milliseconds >= 0"))?;
+            r = r.max_cache_age(std::time::Duration::from_secs_f64(ms / 1000.0));
+        }
+    }
     if let Some(p) = v.get("principal").filter(|p| !p.is_null()) {
         let tenant = p
             .get("tenant")
@@ -452,6 +469,7 @@ impl NativeFinops {
             embed_dimensions: None,
             budgets_json: None,
             rate_limits: None,
+            cache_json: None,
         });
         let embedder: Arc<dyn Embedder> = match (o.embed, o.embed_dimensions) {
             (Some(f), Some(d)) if d > 0 => Arc::new(JsEmbedder {
@@ -509,7 +527,14 @@ impl NativeFinops {
             Some([t, p]) => Some(RateLimits::per_minute(*t, *p).map_err(|e| js_error(&e))?),
             Some(_) => return Err(invalid("rateLimits", "must be { perTenant, perPrincipal }")),
         };
-        let pipeline = pipeline.with_limits(rate_limits, budgets);
+        let mut pipeline = pipeline.with_limits(rate_limits, budgets);
+        if let Some(json) = o.cache_json.as_deref() {
+            let options = CacheOptions::from_json(json).map_err(|e| js_error(&e))?;
+            // Opening a store is async; the constructor waits for it on the addon's runtime.
+            let caches = napi::bindgen_prelude::block_on(options.open(Arc::clone(&embedder)))
+                .map_err(|e| js_error(&e))?;
+            pipeline = pipeline.with_caches(&caches);
+        }
         Ok(NativeFinops {
             pipeline,
             embedder,
