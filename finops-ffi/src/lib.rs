@@ -3,9 +3,10 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
+use finops_core::cache::CacheOptions;
 use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
-use finops_core::pipeline::{self, AnalysisRequest, Language, Pipeline};
+use finops_core::pipeline::{self, AnalysisRequest, CacheMode, Language, Pipeline};
 use finops_core::provider::{ChatRequest, ChatStream, Provider, TokenUsage};
 use finops_core::security::limits::{Budgets, RateLimits};
 use finops_core::security::{Principal, Role};
@@ -385,6 +386,52 @@ pub struct PrincipalFfi {
     pub client: Option<String>,
 }
 
+/// The caches (see `finops_core::cache::CacheOptions`): every field optional, the defaults are the embedded
+/// in-memory tiers.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct CacheOptionsFfi {
+    #[uniffi(default = None)]
+    pub exact: Option<bool>,
+    #[uniffi(default = None)]
+    pub semantic: Option<bool>,
+    #[uniffi(default = None)]
+    pub plans: Option<bool>,
+    #[uniffi(default = None)]
+    pub share_plans: Option<bool>,
+    /// Minimum cosine similarity in (0, 1]; the guard still decides.
+    #[uniffi(default = None)]
+    pub threshold: Option<f32>,
+    #[uniffi(default = None)]
+    pub ttl_seconds: Option<u64>,
+    #[uniffi(default = None)]
+    pub capacity: Option<u64>,
+    /// An encrypted SQLite store under this folder (the app's files directory on a phone).
+    #[uniffi(default = None)]
+    pub data_dir: Option<String>,
+    #[uniffi(default = None)]
+    pub postgres_url: Option<String>,
+    #[uniffi(default = None)]
+    pub redis_url: Option<String>,
+}
+
+impl From<CacheOptionsFfi> for CacheOptions {
+    fn from(o: CacheOptionsFfi) -> Self {
+        let d = CacheOptions::default();
+        CacheOptions {
+            exact: o.exact.unwrap_or(d.exact),
+            semantic: o.semantic.unwrap_or(d.semantic),
+            plans: o.plans.unwrap_or(d.plans),
+            share_plans: o.share_plans.unwrap_or(d.share_plans),
+            threshold: o.threshold.unwrap_or(d.threshold),
+            ttl_seconds: o.ttl_seconds.unwrap_or(d.ttl_seconds),
+            capacity: o.capacity.unwrap_or(d.capacity),
+            data_dir: o.data_dir.map(Into::into),
+            postgres_url: o.postgres_url,
+            redis_url: o.redis_url,
+        }
+    }
+}
+
 /// What to analyse, for whom.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct AnalysisRequestFfi {
@@ -399,6 +446,12 @@ pub struct AnalysisRequestFfi {
     pub client: Option<String>,
     #[uniffi(default = None)]
     pub principal: Option<PrincipalFfi>,
+    /// `on` (default), `off`, `read_only` or `write_only`.
+    #[uniffi(default = None)]
+    pub cache_mode: Option<String>,
+    /// Reuse only cache entries younger than this many milliseconds.
+    #[uniffi(default = None)]
+    pub max_cache_age_ms: Option<u64>,
 }
 
 /// The main facts of an `Analysis`, plus the whole contract as JSON.
@@ -416,6 +469,12 @@ pub struct AnalysisResult {
     pub degraded_reason: Option<String>,
     /// USD as decimal text; null when unknown.
     pub total_cost_usd: Option<String>,
+    /// `miss`, `exact`, `semantic` or `plan`.
+    pub cache: String,
+    /// What a cache hit did not spend (USD decimal text); null on a miss. Never part of `total_cost_usd`.
+    pub saved_usd: Option<String>,
+    /// The similarity of the reused question (semantic and plan hits), decimal text.
+    pub cache_similarity: Option<String>,
     pub figures: Vec<Figure>,
     /// The whole `Analysis` (plan, findings, usage per phase, …) as JSON.
     pub json: String,
@@ -433,6 +492,9 @@ fn result(a: &pipeline::Analysis) -> Result<AnalysisResult, FinopsError> {
         degraded: a.degraded,
         degraded_reason: a.degraded_reason.clone(),
         total_cost_usd: a.total_cost_usd.map(|c| c.to_string()),
+        cache: word(&a.cache),
+        saved_usd: a.saved_usd.map(|c| c.to_string()),
+        cache_similarity: a.cache_similarity.map(|c| c.to_string()),
         figures: a.figures.iter().map(figure).collect(),
         json: serde_json::to_string(a).map_err(internal)?,
     })
@@ -564,6 +626,12 @@ fn request(r: AnalysisRequestFfi) -> Result<AnalysisRequest, FinopsError> {
         let role: Role = p.role.parse()?;
         request = request.principal(Principal::new(p.tenant, role, p.client)?);
     }
+    if let Some(m) = r.cache_mode {
+        request = request.cache_mode(CacheMode::parse("cache_mode", &m)?);
+    }
+    if let Some(ms) = r.max_cache_age_ms {
+        request = request.max_cache_age(std::time::Duration::from_millis(ms));
+    }
     request.validate()?;
     Ok(request)
 }
@@ -572,8 +640,9 @@ fn request(r: AnalysisRequestFfi) -> Result<AnalysisRequest, FinopsError> {
 impl Finops {
     /// `provider`: one foreign provider for every phase, with `models`; none: providers from the environment
     /// (the offline analyst when none is configured), or only the offline analyst when `offline`.
-    /// `budgets`: monthly USD per tenant (decimal text); `rate_limits`: requests per minute.
-    #[uniffi::constructor(default(provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None))]
+    /// `budgets`: monthly USD per tenant (decimal text); `rate_limits`: requests per minute. `cache`: the caches
+    /// (none when null).
+    #[uniffi::constructor(default(provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None, cache = None))]
     pub fn new(
         provider: Option<Arc<dyn ChatProvider>>,
         models: Option<Models>,
@@ -581,6 +650,7 @@ impl Finops {
         offline: bool,
         budgets: Option<std::collections::HashMap<String, String>>,
         rate_limits: Option<RateLimitsFfi>,
+        cache: Option<CacheOptionsFfi>,
     ) -> Result<Arc<Self>, FinopsError> {
         let budgets = budgets.map(Budgets::from_texts).transpose()?;
         let rate_limits = rate_limits
@@ -621,7 +691,13 @@ impl Finops {
                 (settings.pipeline()?, settings.routes())
             }
         };
-        let pipeline = pipeline.with_limits(rate_limits, budgets);
+        let mut pipeline = pipeline.with_limits(rate_limits, budgets);
+        if let Some(c) = cache {
+            let options = CacheOptions::from(c);
+            // Opening a store is async: on the SDK's own runtime, which outlives every `Finops`.
+            let caches = runtime()?.block_on(options.open(Arc::clone(&embedder)))?;
+            pipeline = pipeline.with_caches(&caches);
+        }
         Ok(Arc::new(Finops {
             pipeline,
             embedder,
@@ -632,7 +708,7 @@ impl Finops {
     /// Providers from the environment.
     #[uniffi::constructor]
     pub fn from_env() -> Result<Arc<Self>, FinopsError> {
-        Self::new(None, None, None, false, None, None)
+        Self::new(None, None, None, false, None, None, None)
     }
 
     /// Each phase's route; no key appears.

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import uniffi.finops_ffi.AnalysisEvent
 import uniffi.finops_ffi.AnalysisRequestFfi
+import uniffi.finops_ffi.CacheOptionsFfi
 import uniffi.finops_ffi.ChatAnswer
 import uniffi.finops_ffi.ChatProvider
 import uniffi.finops_ffi.ChatRequestFfi
@@ -241,5 +242,32 @@ class FinopsTest {
         val v = Finops(offline = true).embed(listOf("Analyse la rentabilité", "analyse la rentabilite"))
         assertEquals(256, v[0].size)
         assertTrue(v[0].zip(v[1]).sumOf { (a, b) -> (a * b).toDouble() } > 0.99)
+    }
+
+    @Test
+    fun cachesAnswerAgainForFreeAndTheGuardRefusesTheOppositeQuestion() = runBlocking {
+        val provider = KotlinProvider()
+        val finops = Finops(provider = provider, cache = CacheOptionsFfi(threshold = 0.8f))
+        val first = finops.analyze(request("Is our working capital getting tighter?"))
+        assertEquals("miss", first.cache)
+        assertEquals(3, provider.phases.size)
+        val again = finops.analyze(request("is our working capital getting tighter"))
+        assertEquals("exact", again.cache)
+        assertEquals("0", again.totalCostUsd)
+        assertEquals("0.0015", again.savedUsd)
+        val close = finops.analyze(request("Is the working capital getting tighter?"))
+        assertEquals("semantic", close.cache)
+        assertTrue(close.cacheSimilarity!!.toDouble() >= 0.8)
+        assertEquals(3, provider.phases.size)
+        assertEquals("miss", finops.analyze(request("Is our working capital not getting tighter?")).cache)
+        assertEquals(6, provider.phases.size)
+        val off = finops.analyze(request("Is our working capital getting tighter?").copy(cacheMode = "off"))
+        assertEquals("miss", off.cache)
+        val bad = assertThrows<FinopsException.InvalidArgument> {
+            runBlocking { finops.analyze(request("x?").copy(cacheMode = "sometimes")) }
+        }
+        assertEquals("cache_mode", bad.field)
+        val badOptions = assertThrows<FinopsException.InvalidArgument> { Finops(offline = true, cache = CacheOptionsFfi(threshold = 2f)) }
+        assertEquals("cache.threshold", badOptions.field)
     }
 }
