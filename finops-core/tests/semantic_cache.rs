@@ -924,3 +924,40 @@ async fn the_openai_embeddings_client_against_a_loopback_server() {
     let tier = SemanticCache::new(Arc::new(e), options(0.9)).unwrap();
     assert!(tier.is_empty());
 }
+
+/// Every pair of questions of the benchmark's set (30 intents, FR and EN) in the same language (the language is
+/// part of every scope) with different intents: the guard never lets one answer the other, whatever the
+/// similarity threshold.
+#[test]
+fn the_guard_separates_every_pair_of_different_intents_in_the_benchmark_set() {
+    use finops_core::cache::Signature;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../benches/data/questions.json"
+    ))
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut questions: Vec<(String, String, &str)> = Vec::new();
+    for intent in v["intents"].as_array().unwrap() {
+        let id = intent["id"].as_str().unwrap();
+        for lang in ["en", "fr"] {
+            for q in intent[lang].as_array().unwrap() {
+                questions.push((id.to_string(), q.as_str().unwrap().to_string(), lang));
+            }
+        }
+    }
+    assert!(questions.len() >= 180);
+    let signatures: Vec<Signature> = questions.iter().map(|(_, q, _)| Signature::of(q)).collect();
+    let mut leaks = Vec::new();
+    for i in 0..questions.len() {
+        for j in 0..questions.len() {
+            if questions[i].0 != questions[j].0
+                && questions[i].2 == questions[j].2
+                && signatures[i].allows(&signatures[j])
+            {
+                leaks.push(format!("`{}` ~ `{}`", questions[i].1, questions[j].1));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{} leaks: {:#?}", leaks.len(), leaks);
+}

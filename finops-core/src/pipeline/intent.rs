@@ -101,6 +101,7 @@ const RULES: &[(Intent, &[&str])] = &[
         Intent::Solvency,
         &[
             "debt",
+            "indebted",
             "dette",
             "endettement",
             "leverage",

@@ -230,7 +230,7 @@ pub struct PhaseUsage {
 }
 
 /// Where the analysis came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CacheOutcome {
     Miss,
