@@ -367,9 +367,7 @@ async fn workload(intents: &[IntentSpec]) {
     let hits = n - outcomes.get(&CacheOutcome::Miss).copied().unwrap_or(0);
     let calls = *model.calls.lock().expect("calls");
     analysis_times.sort();
-    println!(
-        "== Cache workload: one CPA firm, 40 clients, 8 sectors, 52 weeks =="
-    );
+    println!("== Cache workload: one CPA firm, 40 clients, 8 sectors, 52 weeks ==");
     println!(
         "analyses                  {n} ({:.0} per second, p50 {} p99 {} each)",
         n as f64 / elapsed.as_secs_f64(),
