@@ -3,7 +3,7 @@
 //! ```text
 //! analyze --statements PATH [--metrics-only] [--json]
 //!         [--question TEXT] [--lang fr|en] [--tenant ID] [--client ID] [--data-dir DIR]
-//!         [--cache on|off|read-only|write-only]
+//!         [--store postgres://…] [--cache on|off|read-only|write-only]
 //! ```
 //!
 //! `--metrics-only` prints every figure of every period. Otherwise the three-phase pipeline answers `--question`
@@ -24,12 +24,13 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use std::sync::Arc;
 
-use finops_core::cache::{CacheOptions, open_local_vault};
+use finops_core::cache::{CacheOptions, master_key, open_local_vault};
 use finops_core::config::Settings;
 use finops_core::embed::HashingEmbedder;
 use finops_core::metrics::{self, Figure, Unit};
 use finops_core::pipeline::{Analysis, AnalysisRequest, CacheMode, Language};
 use finops_core::security::{Principal, Role};
+use finops_core::store::{PostgresStore, Store, Vault};
 use finops_core::{Decimal, Error, Statements};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -68,6 +69,10 @@ struct Args {
     /// Where the embedded store (an encrypted SQLite file) and its master key file live.
     #[arg(long, default_value = ".finops")]
     data_dir: PathBuf,
+    /// A shared PostgreSQL store (`postgres://…`) for the analyses and the caches instead of --data-dir: every
+    /// process pointed at it shares them. The master key comes from `FINOPS_MASTER_KEY` (64 hex characters).
+    #[arg(long)]
+    store: Option<String>,
     /// How this run uses the caches under --data-dir.
     #[arg(long, default_value = "on")]
     cache: String,
@@ -164,21 +169,34 @@ fn run(args: &Args) -> Result<String, Error> {
     let request = request.principal(principal.clone());
     let pipeline = settings.pipeline()?;
     let analysis = runtime.block_on(async {
-        // One encrypted store under --data-dir for the caches and the saved analyses.
-        let vault = Arc::new(open_local_vault(&args.data_dir).await?);
-        let caches = CacheOptions::default()
+        // One encrypted store (under --data-dir, or the shared --store) for the caches and the saved analyses.
+        let (vault, options) = match &args.store {
+            Some(url) => {
+                let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(url).await?);
+                let vault = Vault::open(store, master_key(None)?).await?;
+                let options = CacheOptions {
+                    postgres_url: Some(url.clone()),
+                    ..CacheOptions::default()
+                };
+                (Arc::new(vault), options)
+            }
+            None => (
+                Arc::new(open_local_vault(&args.data_dir).await?),
+                CacheOptions::default(),
+            ),
+        };
+        let caches = options
             .open_with(Some(vault.clone()), Arc::new(HashingEmbedder::default()))
             .await?;
         let analysis = pipeline.with_caches(&caches).analyze(request).await?;
         vault.save_analysis(&principal, &analysis).await?;
         Ok::<_, Error>(analysis)
     })?;
-    let db = args.data_dir.join("finops.db");
-    eprintln!(
-        "saved: analysis {} (encrypted) in {}",
-        analysis.id,
-        db.display()
-    );
+    let place = match &args.store {
+        Some(_) => "the PostgreSQL store".to_string(),
+        None => args.data_dir.join("finops.db").display().to_string(),
+    };
+    eprintln!("saved: analysis {} (encrypted) in {place}", analysis.id);
     if args.json {
         return serde_json::to_string_pretty(&analysis).map_err(|e| Error::Internal(e.to_string()));
     }

@@ -183,7 +183,15 @@ export interface FinopsOptions {
   /** Requests per minute. */
   rateLimits?: { perTenant: number; perPrincipal: number }
   /** `true` for the embedded in-memory caches (exact, semantic, plan), or options. Off when absent. */
-  cache?: boolean | CacheOptions
+  cache?: boolean | CacheOptions | Cache
+}
+
+/** The exact tier implemented by the host: a store of strings (values are analyses as JSON: client data). */
+export interface Cache {
+  get(tenant: string, key: string): Promise<string | null | undefined> | string | null | undefined
+  put(tenant: string, client: string, key: string, value: string): Promise<void> | void
+  invalidateTenant(tenant: string): Promise<void> | void
+  invalidateClient(tenant: string, client: string): Promise<void> | void
 }
 
 /** The caches: tiers (all on by default), similarity threshold, absolute lifetime, size, and where they live. */

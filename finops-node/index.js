@@ -184,9 +184,26 @@ function requestJson(request) {
   })
 }
 
+/** A host's exact tier (get, put, invalidateTenant, invalidateClient) as the one function the addon calls. */
+function cacheCall(cache) {
+  const methods = { get: 'get', put: 'put', invalidate_tenant: 'invalidateTenant', invalidate_client: 'invalidateClient' }
+  for (const m of Object.values(methods)) {
+    if (typeof cache[m] !== 'function') throw invalid('cache', `a cache object needs a \`${m}\` method`)
+  }
+  return async (requestJson) => {
+    const { op, args } = JSON.parse(requestJson)
+    const value = await cache[methods[op]](...args)
+    return JSON.stringify({ value: typeof value === 'string' ? value : null })
+  }
+}
+
+function isCacheObject(cache) {
+  return cache !== null && typeof cache === 'object' && typeof cache.get === 'function'
+}
+
 /** `cache`: true for the embedded in-memory tiers, or CacheOptions (camelCase) → the core's JSON (snake_case). */
 function cacheJson(cache) {
-  if (cache === true) return '{}'
+  if (cache === true || isCacheObject(cache)) return '{}'
   if (cache === false || cache === undefined || cache === null) return undefined
   if (typeof cache !== 'object' || Array.isArray(cache)) throw invalid('cache', 'must be a boolean or an object of cache options')
   const out = {}
@@ -199,11 +216,13 @@ class Finops {
    * With no options: providers from the environment, the offline analyst when none is configured.
    * `provider`: an object with `chat(request)` (async), or a ScriptedProvider, used for every phase with `models`.
    * `embedder`: an object with `dimensions` and `embed(texts)`. `offline: true` ignores the environment.
-   * `cache`: true for the embedded in-memory caches (exact, semantic, plan), or CacheOptions.
+   * `cache`: true for the embedded in-memory caches (exact, semantic, plan), CacheOptions, or an object implementing
+   * the exact tier (`get`, `put`, `invalidateTenant`, `invalidateClient`; the other tiers stay in memory).
    */
   constructor(options = {}) {
     const { provider, models, embedder, offline, budgets, rateLimits, cache } = options
     const opts = { offline: Boolean(offline), modelsJson: models ? JSON.stringify(models) : undefined, cacheJson: cacheJson(cache) }
+    if (isCacheObject(cache)) opts.cacheCall = cacheCall(cache)
     if (budgets !== undefined && budgets !== null) opts.budgetsJson = JSON.stringify(budgets)
     if (rateLimits !== undefined && rateLimits !== null) opts.rateLimits = [rateLimits.perTenant, rateLimits.perPrincipal]
     let scripted

@@ -10,10 +10,26 @@ fn analyze(args: &[&str]) -> Output {
     for var in PROVIDER_VARS {
         cmd.env_remove(var);
     }
+    // Tests run in parallel: each gets its own data folder unless it names one.
+    if !args.contains(&"--data-dir") {
+        cmd.args(["--data-dir", &scratch()]);
+    }
     cmd.args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run analyze")
+}
+
+/// A fresh folder under the system's temporary directory.
+fn scratch() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "finops-example-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    dir.display().to_string()
 }
 
 const PROVIDER_VARS: &[&str] = &[
@@ -207,6 +223,7 @@ fn question_mode_json_is_the_analysis_and_the_default_is_a_health_check() {
 fn a_bad_provider_setting_exits_2_naming_the_variable() {
     let out = Command::new(env!("CARGO_BIN_EXE_analyze"))
         .args(["--statements", BISTRO, "--question", "marges"])
+        .args(["--data-dir", &scratch()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("OPENROUTER_API_KEY", "has a space")
         .output()
@@ -230,6 +247,7 @@ fn an_unreachable_provider_degrades_to_the_offline_report() {
             "Analyse la rentabilité",
             "--json",
         ])
+        .args(["--data-dir", &scratch()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("FINOPS_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
         .output()
@@ -320,4 +338,62 @@ fn analyses_are_saved_encrypted_under_the_data_dir() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("FINOPS_MASTER_KEY"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Two processes on one PostgreSQL store: the second is answered from the first one's cache entry.
+#[test]
+fn processes_sharing_a_postgresql_store_share_the_caches() {
+    let Ok(url) = std::env::var("FINOPS_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "FINOPS_TEST_POSTGRES_URL is not set: scripts/test starts PostgreSQL and sets it"
+        );
+        return;
+    };
+    // A tenant of its own, so earlier runs' entries do not count.
+    let tenant = format!("cabinet-{}", std::process::id());
+    let key = "7".repeat(64);
+    let run = |question: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_analyze"))
+            .args([
+                "--statements",
+                BISTRO,
+                "--question",
+                question,
+                "--tenant",
+                &tenant,
+                "--store",
+                &url,
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("FINOPS_MASTER_KEY", &key)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert!(run("Analyse la rentabilité des trois derniers exercices").contains("cache miss"));
+    assert!(run("Analyse la rentabilité des trois derniers exercices").contains("cache exact"));
+    assert!(
+        run("Analyse de la rentabilité des trois derniers exercices").contains("cache semantic")
+    );
+    // Without the master key, the shared store is refused with the variable named.
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze"))
+        .args([
+            "--statements",
+            BISTRO,
+            "--question",
+            "marges",
+            "--store",
+            &url,
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("FINOPS_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FINOPS_MASTER_KEY"));
 }

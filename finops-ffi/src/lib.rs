@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use finops_core::cache::CacheOptions;
+use finops_core::cache::{CacheOptions, HostCache};
 use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
 use finops_core::pipeline::{self, AnalysisRequest, CacheMode, Language, Pipeline};
@@ -257,6 +257,70 @@ pub trait ChatProvider: Send + Sync {
 pub trait TextEmbedder: Send + Sync {
     fn dimensions(&self) -> u32;
     async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, FinopsError>;
+}
+
+/// The exact cache tier's store, written in Kotlin or Swift (a key-value store of strings: values are analyses as
+/// JSON, client data to protect like any). The SDK decides what goes in and what may come out.
+#[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
+pub trait CacheStore: Send + Sync {
+    async fn get(&self, tenant: String, key: String) -> Result<Option<String>, FinopsError>;
+    async fn put(
+        &self,
+        tenant: String,
+        client: String,
+        key: String,
+        value: String,
+    ) -> Result<(), FinopsError>;
+    async fn invalidate_tenant(&self, tenant: String) -> Result<(), FinopsError>;
+    async fn invalidate_client(&self, tenant: String, client: String) -> Result<(), FinopsError>;
+}
+
+struct ForeignCache {
+    inner: Arc<dyn CacheStore>,
+}
+
+impl std::fmt::Debug for ForeignCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForeignCache").finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl finops_core::cache::KeyValueStore for ForeignCache {
+    async fn get(&self, tenant: &str, key: &str) -> finops_core::Result<Option<String>> {
+        self.inner
+            .get(tenant.into(), key.into())
+            .await
+            .map_err(|e| back_to_core("cache", e))
+    }
+
+    async fn put(
+        &self,
+        tenant: &str,
+        client: &str,
+        key: &str,
+        value: String,
+    ) -> finops_core::Result<()> {
+        self.inner
+            .put(tenant.into(), client.into(), key.into(), value)
+            .await
+            .map_err(|e| back_to_core("cache", e))
+    }
+
+    async fn invalidate_tenant(&self, tenant: &str) -> finops_core::Result<()> {
+        self.inner
+            .invalidate_tenant(tenant.into())
+            .await
+            .map_err(|e| back_to_core("cache", e))
+    }
+
+    async fn invalidate_client(&self, tenant: &str, client: &str) -> finops_core::Result<()> {
+        self.inner
+            .invalidate_client(tenant.into(), client.into())
+            .await
+            .map_err(|e| back_to_core("cache", e))
+    }
 }
 
 struct ForeignProvider {
@@ -641,8 +705,10 @@ impl Finops {
     /// `provider`: one foreign provider for every phase, with `models`; none: providers from the environment
     /// (the offline analyst when none is configured), or only the offline analyst when `offline`.
     /// `budgets`: monthly USD per tenant (decimal text); `rate_limits`: requests per minute. `cache`: the caches
-    /// (none when null).
-    #[uniffi::constructor(default(provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None, cache = None))]
+    /// (none when null and no `cache_store`); `cache_store`: the exact tier on the app's own store.
+    #[uniffi::constructor(default(provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None, cache = None, cache_store = None))]
+    // Kotlin and Swift callers name these arguments, with defaults: a constructor mirrors them one to one.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         provider: Option<Arc<dyn ChatProvider>>,
         models: Option<Models>,
@@ -651,6 +717,7 @@ impl Finops {
         budgets: Option<std::collections::HashMap<String, String>>,
         rate_limits: Option<RateLimitsFfi>,
         cache: Option<CacheOptionsFfi>,
+        cache_store: Option<Arc<dyn CacheStore>>,
     ) -> Result<Arc<Self>, FinopsError> {
         let budgets = budgets.map(Budgets::from_texts).transpose()?;
         let rate_limits = rate_limits
@@ -692,10 +759,17 @@ impl Finops {
             }
         };
         let mut pipeline = pipeline.with_limits(rate_limits, budgets);
-        if let Some(c) = cache {
-            let options = CacheOptions::from(c);
+        if cache.is_some() || cache_store.is_some() {
+            let options = CacheOptions::from(cache.unwrap_or_default());
             // Opening a store is async: on the SDK's own runtime, which outlives every `Finops`.
-            let caches = runtime()?.block_on(options.open(Arc::clone(&embedder)))?;
+            let mut caches = runtime()?.block_on(options.open(Arc::clone(&embedder)))?;
+            if let Some(store) = cache_store {
+                let ttl = std::time::Duration::from_secs(options.ttl_seconds);
+                caches.exact = Some(Arc::new(HostCache::new(
+                    Arc::new(ForeignCache { inner: store }),
+                    ttl,
+                )?));
+            }
             pipeline = pipeline.with_caches(&caches);
         }
         Ok(Arc::new(Finops {
@@ -708,7 +782,7 @@ impl Finops {
     /// Providers from the environment.
     #[uniffi::constructor]
     pub fn from_env() -> Result<Arc<Self>, FinopsError> {
-        Self::new(None, None, None, false, None, None, None)
+        Self::new(None, None, None, false, None, None, None, None)
     }
 
     /// Each phase's route; no key appears.

@@ -332,3 +332,29 @@ test('caches under dataDir survive the instance; bad options name the field', as
   }
   fs.rmSync(dir, { recursive: true, force: true })
 })
+
+test('a JS object can be the exact cache tier', async () => {
+  const values = new Map()
+  let gets = 0
+  const host = {
+    async get(tenant, key) {
+      gets += 1
+      return values.get(`${tenant}/${key}`)?.value ?? null
+    },
+    async put(tenant, client, key, value) {
+      values.set(`${tenant}/${key}`, { client, value })
+    },
+    invalidateTenant(tenant) {
+      for (const k of [...values.keys()]) if (k.startsWith(`${tenant}/`)) values.delete(k)
+    },
+    invalidateClient() {},
+  }
+  const fo = new Finops({ provider: scripted(1), cache: host })
+  const request = { statements: BISTRO, question: 'Is our working capital getting tighter?', tenant: 'firm' }
+  assert.equal((await fo.analyze(request)).cache, 'miss')
+  assert.equal(values.size, 1)
+  assert.match([...values.values()][0].value, /"stored_at"/)
+  assert.equal((await fo.analyze(request)).cache, 'exact')
+  assert.ok(gets >= 2)
+  assert.throws(() => new Finops({ offline: true, cache: { get() {}, put() {} } }), (e) => e.field === 'cache')
+})

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use finops_core::cache::CacheOptions;
+use finops_core::cache::{CacheOptions, HostCache};
 use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
 use finops_core::pipeline::{AnalysisRequest, CacheMode, EventStream, Language, Pipeline};
@@ -355,6 +355,70 @@ impl NativeEventStream {
     }
 }
 
+/// A host's exact tier implemented in JS: `cacheCall(requestJson) => Promise<answerJson>`, where the request is
+/// `{"op": "get" | "put" | "invalidate_tenant" | "invalidate_client", "args": [...]}` and the answer
+/// `{"value": string | null}` (index.js dispatches to the host object's methods).
+type CacheFn = ThreadsafeFunction<String, Promise<String>, String, Status, false, true>;
+
+struct JsCache {
+    call: Arc<CacheFn>,
+}
+
+impl std::fmt::Debug for JsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsCache").finish()
+    }
+}
+
+impl JsCache {
+    async fn call(&self, op: &str, args: &[&str]) -> finops_core::Result<Option<String>> {
+        let fail = |reason: String| Error::Internal(format!("the JS cache's {op}: {reason}"));
+        let body = serde_json::json!({"op": op, "args": args}).to_string();
+        let promise = self
+            .call
+            .call_async(body)
+            .await
+            .map_err(|e| fail(e.reason.clone()))?;
+        let answer = promise.await.map_err(|e| fail(e.reason.clone()))?;
+        let v: Value = serde_json::from_str(&answer)
+            .map_err(|_| fail("answered something that is not JSON".into()))?;
+        match v.get("value") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(fail("must resolve to a string or null".into())),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl finops_core::cache::KeyValueStore for JsCache {
+    async fn get(&self, tenant: &str, key: &str) -> finops_core::Result<Option<String>> {
+        self.call("get", &[tenant, key]).await
+    }
+
+    async fn put(
+        &self,
+        tenant: &str,
+        client: &str,
+        key: &str,
+        value: String,
+    ) -> finops_core::Result<()> {
+        self.call("put", &[tenant, client, key, &value])
+            .await
+            .map(|_| ())
+    }
+
+    async fn invalidate_tenant(&self, tenant: &str) -> finops_core::Result<()> {
+        self.call("invalidate_tenant", &[tenant]).await.map(|_| ())
+    }
+
+    async fn invalidate_client(&self, tenant: &str, client: &str) -> finops_core::Result<()> {
+        self.call("invalidate_client", &[tenant, client])
+            .await
+            .map(|_| ())
+    }
+}
+
 /// Options of `NativeFinops` (see `FinopsOptions` in index.d.ts).
 #[napi(object, object_to_js = false)]
 pub struct NativeOptions {
@@ -370,6 +434,8 @@ pub struct NativeOptions {
     pub rate_limits: Option<Vec<u32>>,
     /// `CacheOptions` as JSON (snake_case fields).
     pub cache_json: Option<String>,
+    /// A host's exact tier (see `CacheFn`).
+    pub cache_call: Option<CacheFn>,
 }
 
 #[napi]
@@ -470,6 +536,7 @@ impl NativeFinops {
             budgets_json: None,
             rate_limits: None,
             cache_json: None,
+            cache_call: None,
         });
         let embedder: Arc<dyn Embedder> = match (o.embed, o.embed_dimensions) {
             (Some(f), Some(d)) if d > 0 => Arc::new(JsEmbedder {
@@ -530,9 +597,18 @@ impl NativeFinops {
         let mut pipeline = pipeline.with_limits(rate_limits, budgets);
         if let Some(json) = o.cache_json.as_deref() {
             let options = CacheOptions::from_json(json).map_err(|e| js_error(&e))?;
+            let ttl = std::time::Duration::from_secs(options.ttl_seconds);
             // Opening a store is async; the constructor waits for it on the addon's runtime.
-            let caches = napi::bindgen_prelude::block_on(options.open(Arc::clone(&embedder)))
+            let mut caches = napi::bindgen_prelude::block_on(options.open(Arc::clone(&embedder)))
                 .map_err(|e| js_error(&e))?;
+            if let Some(call) = o.cache_call {
+                let store = Arc::new(JsCache {
+                    call: Arc::new(call),
+                });
+                caches.exact = Some(Arc::new(
+                    HostCache::new(store, ttl).map_err(|e| js_error(&e))?,
+                ));
+            }
             pipeline = pipeline.with_caches(&caches);
         }
         Ok(NativeFinops {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use finops_core::cache::CacheOptions;
+use finops_core::cache::{CacheOptions, HostCache};
 use finops_core::config::Settings;
 use finops_core::embed::{Embedder, HashingEmbedder};
 use finops_core::pipeline::{AnalysisRequest, CacheMode, Language, Pipeline};
@@ -15,7 +15,7 @@ use pyo3::types::PyDict;
 use crate::analysis::{PyAnalysis, PyEventStream};
 use crate::convert::statements;
 use crate::errors::{invalid_argument, to_py};
-use crate::provider::{PyEmbedder, PyProvider, PyScriptedProvider};
+use crate::provider::{PyCache, PyEmbedder, PyProvider, PyScriptedProvider};
 
 /// Who is asking: a tenant (CPA firm), a role (`admin`, `cpa`, `client`), and for a client its company.
 #[pyclass(module = "finops", name = "Principal", frozen)]
@@ -89,21 +89,26 @@ fn models(models: Option<&Bound<'_, PyDict>>) -> PyResult<[Option<String>; 3]> {
 /// A request's `cache_mode` and `max_cache_age` (seconds).
 struct RequestCache(Option<String>, Option<f64>);
 
-/// `cache=`: None or False (no cache), True (the embedded in-memory tiers) or a dict of `CacheOptions` fields.
+/// `cache=`: None or False (no cache), True (the embedded in-memory tiers), a dict of `CacheOptions` fields, or
+/// an object implementing the exact tier's store (`get`, `put`, `invalidate_tenant`, `invalidate_client`), used
+/// with the in-memory semantic and plan tiers.
 fn cache_options(
     py: Python<'_>,
     cache: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Option<CacheOptions>> {
+) -> PyResult<Option<(CacheOptions, Option<PyCache>)>> {
     let Some(c) = cache.filter(|c| !c.is_none()) else {
         return Ok(None);
     };
     if let Ok(on) = c.extract::<bool>() {
-        return Ok(on.then(CacheOptions::default));
+        return Ok(on.then(|| (CacheOptions::default(), None)));
+    }
+    if c.cast::<PyDict>().is_err() && c.hasattr("get")? && c.hasattr("put")? {
+        return Ok(Some((CacheOptions::default(), Some(PyCache::new(c)?))));
     }
     if c.cast::<PyDict>().is_err() {
         return Err(invalid_argument(
             "cache",
-            "must be a bool or a dict of cache options",
+            "must be a bool, a dict of cache options or a cache object",
         ));
     }
     let json: String = py
@@ -116,7 +121,9 @@ fn cache_options(
             )
         })?
         .extract()?;
-    CacheOptions::from_json(&json).map(Some).map_err(to_py)
+    CacheOptions::from_json(&json)
+        .map(|o| Some((o, None)))
+        .map_err(to_py)
 }
 
 impl PyFinops {
@@ -233,13 +240,19 @@ impl PyFinops {
             }
         };
         let mut pipeline = pipeline.with_limits(rate_limits, budgets);
-        if let Some(options) = cache {
+        if let Some((options, host_cache)) = cache {
             // Opening a store is async: on the shared runtime, with the GIL released.
             let runtime = pyo3_async_runtimes::tokio::get_runtime();
             let embedder = Arc::clone(&embedder);
-            let caches = py
+            let mut caches = py
                 .detach(|| runtime.block_on(options.open(embedder)))
                 .map_err(to_py)?;
+            if let Some(host) = host_cache {
+                let ttl = std::time::Duration::from_secs(options.ttl_seconds);
+                caches.exact = Some(Arc::new(
+                    HostCache::new(Arc::new(host), ttl).map_err(to_py)?,
+                ));
+            }
             pipeline = pipeline.with_caches(&caches);
         }
         Ok(PyFinops {

@@ -46,16 +46,25 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Calls `obj.method(arg)`; awaits the result if it is awaitable — on the caller's event loop when there is one
-/// (async API), else with `asyncio.run` on this worker thread (sync API).
+/// Calls `obj.method(arg)` with one JSON argument (see [`call_with`]).
 async fn call(obj: &Py<PyAny>, method: &str, arg: &str) -> PyResult<Py<PyAny>> {
+    call_with(obj, method, vec![arg.to_string()]).await
+}
+
+/// Calls `obj.method(*args)` (each argument given as JSON); awaits the result if it is awaitable — on the caller's
+/// event loop when there is one (async API), else with `asyncio.run` on this worker thread (sync API).
+async fn call_with(obj: &Py<PyAny>, method: &str, args: Vec<String>) -> PyResult<Py<PyAny>> {
     enum Pending {
         Ready(Py<PyAny>),
         Waiting(oneshot::Receiver<PyResult<Py<PyAny>>>, CancelOnDrop),
     }
     let pending = Python::attach(|py| -> PyResult<Pending> {
-        let arg = json_to_py(py, arg)?;
-        let result = obj.bind(py).call_method1(method, (arg,))?;
+        let args = args
+            .iter()
+            .map(|a| json_to_py(py, a))
+            .collect::<PyResult<Vec<_>>>()?;
+        let args = pyo3::types::PyTuple::new(py, args)?;
+        let result = obj.bind(py).call_method1(method, args)?;
         if !py
             .import("inspect")?
             .call_method1("isawaitable", (&result,))?
@@ -345,5 +354,81 @@ impl PyScriptedProvider {
     /// Answers still queued for a phase.
     fn remaining(&self, phase: &str) -> PyResult<usize> {
         Ok(self.inner.remaining(self::phase(phase)?))
+    }
+}
+
+/// The exact tier's store implemented in Python: `get(tenant, key) -> str | None`, `put(tenant, client, key,
+/// value)`, `invalidate_tenant(tenant)` and `invalidate_client(tenant, client)`, sync or async. The core's
+/// `HostCache` decides what goes in and what may come out.
+pub(crate) struct PyCache {
+    obj: Py<PyAny>,
+    name: String,
+}
+
+impl std::fmt::Debug for PyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PyCache").field("name", &self.name).finish()
+    }
+}
+
+impl PyCache {
+    pub(crate) fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        for method in ["get", "put", "invalidate_tenant", "invalidate_client"] {
+            if !obj.hasattr(method)? {
+                return Err(crate::errors::invalid_argument(
+                    "cache",
+                    format!("a cache object needs a `{method}` method"),
+                ));
+            }
+        }
+        Ok(PyCache {
+            obj: obj.clone().unbind(),
+            name: name_of(obj),
+        })
+    }
+
+    async fn call(&self, method: &str, args: &[&str]) -> finops_core::Result<Py<PyAny>> {
+        let args = args
+            .iter()
+            .map(|a| serde_json::Value::from(*a).to_string())
+            .collect();
+        call_with(&self.obj, method, args)
+            .await
+            .map_err(|e| Error::Internal(format!("cache `{}`: {method}() raised {e}", self.name)))
+    }
+}
+
+#[async_trait::async_trait]
+impl finops_core::cache::KeyValueStore for PyCache {
+    async fn get(&self, tenant: &str, key: &str) -> finops_core::Result<Option<String>> {
+        let value = self.call("get", &[tenant, key]).await?;
+        Python::attach(|py| value.bind(py).extract()).map_err(|_| {
+            Error::Internal(format!(
+                "cache `{}`: get() must return a str or None",
+                self.name
+            ))
+        })
+    }
+
+    async fn put(
+        &self,
+        tenant: &str,
+        client: &str,
+        key: &str,
+        value: String,
+    ) -> finops_core::Result<()> {
+        self.call("put", &[tenant, client, key, &value])
+            .await
+            .map(|_| ())
+    }
+
+    async fn invalidate_tenant(&self, tenant: &str) -> finops_core::Result<()> {
+        self.call("invalidate_tenant", &[tenant]).await.map(|_| ())
+    }
+
+    async fn invalidate_client(&self, tenant: &str, client: &str) -> finops_core::Result<()> {
+        self.call("invalidate_client", &[tenant, client])
+            .await
+            .map(|_| ())
     }
 }

@@ -105,3 +105,58 @@ def test_concurrent_analyses_share_the_cache(bistro_path):
     results = asyncio.run(main())
     assert all(a.cache == "exact" for a in results)
     assert p.calls == 3
+
+
+class DictCache:
+    """A host's exact tier: an async key-value store (a Redis or memcached client in a real app)."""
+
+    def __init__(self) -> None:
+        self.values: dict = {}
+        self.gets = 0
+
+    async def get(self, tenant: str, key: str):
+        self.gets += 1
+        return self.values.get((tenant, key), (None, None))[1]
+
+    async def put(self, tenant: str, client: str, key: str, value: str) -> None:
+        self.values[(tenant, key)] = (client, value)
+
+    def invalidate_tenant(self, tenant: str) -> None:
+        self.values = {k: v for k, v in self.values.items() if k[0] != tenant}
+
+    def invalidate_client(self, tenant: str, client: str) -> None:
+        self.values = {k: v for k, v in self.values.items() if not (k[0] == tenant and v[0] == client)}
+
+
+def test_a_python_cache_object_is_the_exact_tier(bistro_path):
+    host = DictCache()
+    p = CountingProvider()
+    fo = finops.Finops(provider=p, cache=host)
+    q = "Is our working capital getting tighter?"
+    assert fo.analyze_sync(bistro_path, q, tenant="firm").cache == "miss"
+    assert len(host.values) == 1
+    stored = next(iter(host.values.values()))[1]
+    assert '"stored_at"' in stored and '"analysis"' in stored
+
+    async def main():
+        return await fo.analyze(bistro_path, q, tenant="firm")
+
+    assert asyncio.run(main()).cache == "exact"
+    assert p.calls == 3 and host.gets >= 2
+    # What the host's store returns is checked: garbage is not served (the analysis runs instead).
+    for k in host.values:
+        host.values[k] = (host.values[k][0], "not json")
+    assert fo.analyze_sync(bistro_path, q, tenant="firm").cache != "exact"
+
+
+def test_a_cache_object_without_the_methods_is_refused():
+    class Half:
+        def get(self, tenant, key):
+            return None
+
+        def put(self, tenant, client, key, value):
+            pass
+
+    with pytest.raises(finops.InvalidArgumentError) as e:
+        finops.Finops(offline=True, cache=Half())
+    assert e.value.field == "cache"

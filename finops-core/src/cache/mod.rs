@@ -9,6 +9,7 @@
 //! sector; the Researcher and the Validator still run on the client's own numbers).
 
 pub mod guard;
+mod host;
 mod options;
 mod redis_cache;
 pub mod semantic;
@@ -26,6 +27,7 @@ use crate::provider::Phase;
 use crate::store::Vault;
 
 pub use guard::Signature;
+pub use host::{HostCache, KeyValueStore};
 pub use options::{CacheOptions, Caches, master_key, open_local_vault};
 pub use redis_cache::RedisCache;
 pub use semantic::{

@@ -243,9 +243,15 @@ impl Vault {
         }
         let mut entries = Vec::new();
         for row in self.store.audit(tenant).await? {
-            let plain = self
-                .keyring
-                .decrypt(tenant, AUDIT, &row.seq.to_string(), &row.sealed)?;
+            let seq = row.seq.to_string();
+            let plain = match self.keyring.decrypt(tenant, AUDIT, &seq, &row.sealed) {
+                // Written by another process sharing the store, with a key this vault has not loaded yet.
+                Err(Error::KeyUnavailable { .. }) => {
+                    self.refresh_keys().await?;
+                    self.keyring.decrypt(tenant, AUDIT, &seq, &row.sealed)?
+                }
+                other => other?,
+            };
             let entry: AuditEntry =
                 serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
                     reason: format!("audit entry {} is not readable: {e}", row.seq),

@@ -6,7 +6,7 @@
 >>> analysis = fo.analyze_sync(statements, "Analyse la rentabilité sur trois ans")  # doctest: +SKIP
 """
 
-from typing import Literal, TypedDict
+from typing import Any, Literal, Protocol, TypedDict
 
 from ._finops import (
     AccessDeniedError,
@@ -36,6 +36,16 @@ from ._finops import (
 CacheMode = Literal["on", "off", "read_only", "write_only"]
 
 
+class Cache(Protocol):
+    """`Finops(cache=obj)`: the exact tier implemented by the host, a store of strings (methods sync or `async`);
+    the semantic and plan tiers stay in memory. Values are analyses as JSON: client data, to be kept like any."""
+
+    def get(self, tenant: str, key: str) -> Any: ...
+    def put(self, tenant: str, client: str, key: str, value: str) -> Any: ...
+    def invalidate_tenant(self, tenant: str) -> Any: ...
+    def invalidate_client(self, tenant: str, client: str) -> Any: ...
+
+
 class CacheOptions(TypedDict, total=False):
     """`Finops(cache=...)`: the tiers (all on by default), the similarity threshold, the absolute lifetime, the
     size, and where the caches live (in memory by default; `data_dir` for an encrypted SQLite file,
@@ -55,6 +65,7 @@ class CacheOptions(TypedDict, total=False):
 
 __all__ = [
     "AccessDeniedError",
+    "Cache",
     "CacheMode",
     "CacheOptions",
     "Analysis",

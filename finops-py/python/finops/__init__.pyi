@@ -178,6 +178,15 @@ class ScriptedProvider:
 
 CacheMode = Literal["on", "off", "read_only", "write_only"]
 
+class Cache(Protocol):
+    """The exact tier implemented by the host: a store of strings (methods sync or `async`). Values are what the
+    SDK gives `put` (an analysis as JSON, with the time it was stored): client data, to be kept like any."""
+
+    def get(self, tenant: str, key: str) -> Any: ...
+    def put(self, tenant: str, client: str, key: str, value: str) -> Any: ...
+    def invalidate_tenant(self, tenant: str) -> Any: ...
+    def invalidate_client(self, tenant: str, client: str) -> Any: ...
+
 class CacheOptions(TypedDict, total=False):
     """The caches (all optional): tiers, similarity threshold, absolute lifetime, size, and where they live."""
 
@@ -202,7 +211,7 @@ class Finops:
         offline: bool = False,
         budgets: Optional[Mapping[str, Union[Decimal, str, int]]] = None,
         rate_limits: Optional[tuple[int, int]] = None,
-        cache: Union[bool, CacheOptions, None] = None,
+        cache: Union[bool, CacheOptions, Cache, None] = None,
     ) -> None: ...
     @staticmethod
     def from_env() -> "Finops": ...

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.assertThrows
 import uniffi.finops_ffi.AnalysisEvent
 import uniffi.finops_ffi.AnalysisRequestFfi
 import uniffi.finops_ffi.CacheOptionsFfi
+import uniffi.finops_ffi.CacheStore
 import uniffi.finops_ffi.ChatAnswer
 import uniffi.finops_ffi.ChatProvider
 import uniffi.finops_ffi.ChatRequestFfi
@@ -269,5 +270,33 @@ class FinopsTest {
         assertEquals("cache_mode", bad.field)
         val badOptions = assertThrows<FinopsException.InvalidArgument> { Finops(offline = true, cache = CacheOptionsFfi(threshold = 2f)) }
         assertEquals("cache.threshold", badOptions.field)
+    }
+
+    /** The app's own key-value store as the exact cache tier. */
+    class MapStore : CacheStore {
+        val values: MutableMap<String, String> = Collections.synchronizedMap(mutableMapOf())
+        override suspend fun get(tenant: String, key: String): String? = values["$tenant/$key"]
+        override suspend fun put(tenant: String, client: String, key: String, value: String) {
+            values["$tenant/$key"] = value
+        }
+        override suspend fun invalidateTenant(tenant: String) {
+            values.keys.removeIf { it.startsWith("$tenant/") }
+        }
+        override suspend fun invalidateClient(tenant: String, client: String) {}
+    }
+
+    @Test
+    fun aKotlinStoreCanBeTheExactTier() = runBlocking {
+        val store = MapStore()
+        val provider = KotlinProvider()
+        val finops = Finops(provider = provider, cacheStore = store)
+        assertEquals("miss", finops.analyze(request("Is our working capital getting tighter?")).cache)
+        assertEquals(1, store.values.size)
+        assertTrue(store.values.values.first().contains("\"stored_at\""))
+        assertEquals("exact", finops.analyze(request("Is our working capital getting tighter?")).cache)
+        assertEquals(3, provider.phases.size)
+        // What the store hands back is checked: garbage is never served as an answer.
+        store.values.replaceAll { _, _ -> "garbage" }
+        assertTrue(finops.analyze(request("Is our working capital getting tighter?")).cache != "exact")
     }
 }
