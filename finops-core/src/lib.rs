@@ -22,6 +22,7 @@ pub mod error;
 pub mod metrics;
 pub mod pipeline;
 pub mod provider;
+pub mod queue;
 pub mod security;
 pub mod statements;
 pub mod store;

@@ -73,6 +73,9 @@ pub struct Vault {
     persisted: Mutex<HashSet<String>>,
     /// Clients see an analysis only once a CPA signed it off.
     require_sign_off: bool,
+    /// One audit append at a time in this process: an entry is written only after the one before it is stored
+    /// (or was read back), so concurrent tasks cannot break the chain.
+    append: tokio::sync::Mutex<()>,
 }
 
 impl Vault {
@@ -89,6 +92,7 @@ impl Vault {
             loaded: Mutex::new(HashSet::new()),
             persisted: Mutex::new(persisted),
             require_sign_off: false,
+            append: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -280,23 +284,47 @@ impl Vault {
         subject: Option<&str>,
         details: serde_json::Value,
     ) -> Result<AuditEntry> {
-        self.load_audit(tenant).await?;
-        let entry = self.audit.append(tenant, actor, action, subject, details)?;
-        let body = serde_json::to_vec(&entry).map_err(|e| Error::Internal(e.to_string()))?;
-        let sealed = self
-            .keyring
-            .encrypt(tenant, AUDIT, &entry.seq.to_string(), &body)?;
-        self.persist_keys().await?;
-        self.store
-            .append_audit(&AuditRow {
-                tenant: tenant.to_string(),
-                seq: entry.seq,
-                hash: entry.hash.clone(),
-                prev_hash: entry.prev_hash.clone(),
-                sealed,
-            })
-            .await?;
-        Ok(entry)
+        // Several processes may share the store (workers): when another one appended first, the store refuses
+        // this sequence number; the chain is read again and the entry appended after theirs.
+        const ATTEMPTS: usize = 50;
+        let _one_at_a_time = self.append.lock().await;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.load_audit(tenant).await?;
+            let entry = self
+                .audit
+                .append(tenant, actor, action, subject, details.clone())?;
+            let body = serde_json::to_vec(&entry).map_err(|e| Error::Internal(e.to_string()))?;
+            let sealed = self
+                .keyring
+                .encrypt(tenant, AUDIT, &entry.seq.to_string(), &body)?;
+            self.persist_keys().await?;
+            let appended = self
+                .store
+                .append_audit(&AuditRow {
+                    tenant: tenant.to_string(),
+                    seq: entry.seq,
+                    hash: entry.hash.clone(),
+                    prev_hash: entry.prev_hash.clone(),
+                    sealed,
+                })
+                .await;
+            match appended {
+                Ok(()) => return Ok(entry),
+                Err(e) => {
+                    // Forget the local chain (it holds the refused entry) and read the store's.
+                    self.audit.reset(tenant);
+                    self.loaded
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(tenant);
+                    if attempt >= ATTEMPTS {
+                        return Err(e);
+                    }
+                }
+            }
+        }
     }
 
     async fn deny(

@@ -1,0 +1,163 @@
+//! Enqueues analyses for the workers (`worker`) and, with `--wait`, waits for them and prints their results.
+//!
+//! ```text
+//! submit --queue postgres://… --statements PATH --question TEXT [--tenant ID] [--count N]
+//!        [--max-attempts N] [--wait] [--json]
+//! ```
+//!
+//! Each of the N jobs gets its own idempotency key (this run's id and its number), so running `submit` again
+//! enqueues new jobs and never duplicates one. With `--wait`, one line per job (or one JSON object per line with
+//! `--json`) once all are done: succeeded ones with their report's first line and cost, dead ones with their
+//! last error. The master key comes from `FINOPS_MASTER_KEY` as for `worker`.
+//!
+//! Exit codes: 0 when every job succeeded (or without `--wait`), 3 when some went to the dead letters, 2 bad
+//! input, 1 other failure.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use finops_core::Error;
+use finops_core::queue::{JobSpec, JobStatus};
+use finops_core::security::{Principal, Role};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "submit",
+    about = "Enqueues finops analyses and optionally waits for them"
+)]
+struct Args {
+    /// The queue: `postgres://…`.
+    #[arg(long)]
+    queue: String,
+    /// A finops.statements/v1 document.
+    #[arg(long)]
+    statements: PathBuf,
+    #[arg(long)]
+    question: String,
+    #[arg(long, default_value = "default")]
+    tenant: String,
+    /// How many jobs (each with its own idempotency key).
+    #[arg(long, default_value_t = 1)]
+    count: usize,
+    /// Attempts per job before the dead letters (a worker killed mid-job counts as an attempt).
+    #[arg(long, default_value_t = 3)]
+    max_attempts: u32,
+    /// Wait for every job and print the results.
+    #[arg(long)]
+    wait: bool,
+    /// Print JSON objects instead of text lines.
+    #[arg(long)]
+    json: bool,
+}
+
+fn run(args: &Args) -> Result<bool, Error> {
+    if args.count == 0 || args.count > 100_000 {
+        return Err(Error::InvalidArgument {
+            field: "--count".into(),
+            reason: "must be 1 to 100000".into(),
+        });
+    }
+    let text = std::fs::read_to_string(&args.statements).map_err(|e| Error::InvalidArgument {
+        field: "--statements".into(),
+        reason: format!("cannot read {}: {e}", args.statements.display()),
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let (queue, vault) = finops_core::queue::connect(&args.queue).await?;
+        let run_id = uuid::Uuid::new_v4();
+        let mut ids = Vec::with_capacity(args.count);
+        for i in 0..args.count {
+            let mut spec =
+                JobSpec::new(&args.tenant, format!("{run_id}-{i}"), &text, &args.question);
+            spec.max_attempts = args.max_attempts;
+            ids.push(queue.enqueue(&spec).await?);
+        }
+        eprintln!("enqueued {} job(s) for tenant {}", ids.len(), args.tenant);
+        if !args.wait {
+            for id in &ids {
+                println!("{id}");
+            }
+            return Ok(true);
+        }
+        // Poll the jobs' statuses (cheap indexed reads) until every one is done.
+        let started = Instant::now();
+        let mut last = Vec::new();
+        loop {
+            last.clear();
+            for id in &ids {
+                let info = queue.status(&args.tenant, id).await?.ok_or_else(|| {
+                    Error::Internal(format!("job {id} disappeared from the queue"))
+                })?;
+                last.push(info);
+            }
+            if last
+                .iter()
+                .all(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Dead))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        eprintln!("all done in {:.1} s", started.elapsed().as_secs_f64());
+        let principal = Principal::new(args.tenant.clone(), Role::Cpa, None)?;
+        let mut all_ok = true;
+        for job in &last {
+            let analysis = match (&job.status, &job.result_id) {
+                (JobStatus::Succeeded, Some(r)) => {
+                    Some(vault.load_analysis(&principal, &args.tenant, r).await?)
+                }
+                _ => None,
+            };
+            all_ok &= analysis.is_some();
+            if args.json {
+                let line = serde_json::json!({
+                    "job": job.id,
+                    "status": job.status,
+                    "attempts": job.attempts,
+                    "error": job.error,
+                    "analysis": analysis,
+                });
+                println!("{line}");
+            } else {
+                match analysis {
+                    Some(a) => println!(
+                        "{} succeeded after {} attempt(s) · cost {} · {}",
+                        job.id,
+                        job.attempts,
+                        a.total_cost_usd
+                            .map_or("unknown".into(), |c| format!("${}", c.round_dp(6))),
+                        a.report
+                            .lines()
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or("")
+                    ),
+                    None => println!(
+                        "{} {} after {} attempt(s): {}",
+                        job.id,
+                        job.status.id(),
+                        job.attempts,
+                        job.error.as_deref().unwrap_or("no error recorded")
+                    ),
+                }
+            }
+        }
+        Ok(all_ok)
+    })
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(3),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(if e.field().is_some() { 2 } else { 1 })
+        }
+    }
+}

@@ -1,0 +1,197 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The scale-out recipe, end to end: `submit` enqueues, several `worker` processes run the jobs while they are
+//! killed with SIGKILL at random moments and restarted; every job completes, each result is stored once, a poison
+//! job goes to the dead letters without blocking the others, and SIGTERM stops a worker gracefully.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use finops_core::queue::{JobStatus, PgQueue, Queue};
+use finops_core::security::crypto::{LocalKeyProvider, SecretKey};
+use finops_core::security::{Principal, Role};
+use finops_core::store::{PostgresStore, Store, Vault};
+
+const BISTRO: &str = "data/bistro-saint-denis.json";
+const PROVIDER_VARS: &[&str] = &[
+    "OPENROUTER_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "FINOPS_OPENAI_BASE_URL",
+];
+
+fn command(bin: &str, key: &str) -> Command {
+    let mut c = Command::new(bin);
+    for v in PROVIDER_VARS {
+        c.env_remove(v);
+    }
+    c.env("FINOPS_MASTER_KEY", key)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn worker(url: &str, key: &str) -> Child {
+    command(env!("CARGO_BIN_EXE_worker"), key)
+        .args(["--queue", url, "--concurrency", "4", "--lease-seconds", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn jobs_survive_killed_workers_and_are_stored_once() {
+    let Ok(url) = std::env::var("FINOPS_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "FINOPS_TEST_POSTGRES_URL is not set: scripts/test starts PostgreSQL and sets it"
+        );
+        return;
+    };
+    let key = SecretKey::generate().unwrap().to_hex().to_string();
+    let tenant = format!("chaos-{}", uuid::Uuid::new_v4());
+    // A queue of its own (`#name`): other tests share the database.
+    let url_q = format!("{url}#{tenant}");
+    let jobs = 500;
+    let out = command(env!("CARGO_BIN_EXE_submit"), &key)
+        .args([
+            "--queue",
+            &url_q,
+            "--statements",
+            BISTRO,
+            "--question",
+            "Analyse la rentabilité",
+        ])
+        .args([
+            "--tenant",
+            &tenant,
+            "--count",
+            &jobs.to_string(),
+            "--max-attempts",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // (Random kills hit the jobs in hand again and again, as a reclaimed job runs first: each kill that catches a
+    // job counts as one of its attempts, hence 10.)
+    let ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids.len(), jobs);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (queue, vault) = rt.block_on(async {
+        let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+        let keys = Arc::new(LocalKeyProvider::new(
+            "env",
+            SecretKey::from_hex("k", &key).unwrap(),
+        ));
+        let vault = Arc::new(Vault::open(store, keys).await.unwrap());
+        let queue = PgQueue::connect(&url, vault.clone())
+            .await
+            .unwrap()
+            .named(&tenant)
+            .unwrap();
+        (queue, vault)
+    });
+    // A poison job: its payload cannot be opened by any worker.
+    rt.block_on(async {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE finops_jobs SET payload = 'garbage' WHERE id = $1")
+            .bind(&ids[0])
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+
+    let mut workers: Vec<Child> = (0..3).map(|_| worker(&url_q, &key)).collect();
+    let started = Instant::now();
+    let mut kills = 0;
+    let mut rng = fastrand::Rng::with_seed(11);
+    let pending = |queue: &PgQueue| -> usize {
+        rt.block_on(async {
+            let mut n = 0;
+            for id in &ids {
+                let s = queue.status(&tenant, id).await.unwrap().unwrap().status;
+                if !matches!(s, JobStatus::Succeeded | JobStatus::Dead) {
+                    n += 1;
+                }
+            }
+            n
+        })
+    };
+    while pending(&queue) > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "jobs stuck: {} pending",
+            pending(&queue)
+        );
+        std::thread::sleep(Duration::from_millis(200 + rng.u64(0..500)));
+        if kills < 20 {
+            let victim = rng.usize(..workers.len());
+            workers[victim].kill().unwrap(); // SIGKILL
+            workers[victim].wait().unwrap();
+            workers[victim] = worker(&url_q, &key);
+            kills += 1;
+        }
+    }
+    // SIGTERM: a graceful stop, exit status 0 (after a moment, so a just-restarted worker is up).
+    std::thread::sleep(Duration::from_millis(1500));
+    for w in &mut workers {
+        Command::new("kill")
+            .args(["-TERM", &w.id().to_string()])
+            .status()
+            .unwrap();
+    }
+    for w in &mut workers {
+        let status = w.wait().unwrap();
+        assert!(
+            status.success(),
+            "a worker did not stop gracefully: {status}"
+        );
+    }
+
+    // Read everything, close the connections inside their runtime, then check (a failed check must not drop
+    // them outside it).
+    let poison = ids[0].clone();
+    let (dead, stored, infos) = rt.block_on(async move {
+        let dead = queue.dead_letters(&tenant).await.unwrap();
+        let principal = Principal::new(tenant.clone(), Role::Cpa, None).unwrap();
+        let stored = vault.list_analyses(&principal).await.unwrap().len();
+        let mut infos = Vec::new();
+        for id in &ids[1..] {
+            infos.push(queue.status(&tenant, id).await.unwrap().unwrap());
+        }
+        drop(queue);
+        drop(vault);
+        (dead, stored, infos)
+    });
+    assert_eq!(
+        dead.len(),
+        1,
+        "{:?}",
+        dead.iter().take(3).collect::<Vec<_>>()
+    );
+    assert_eq!(dead[0].id, poison);
+    assert!(dead[0].error.is_some(), "the poison job says why");
+    assert_eq!(stored, jobs - 1, "each result stored exactly once");
+    assert_eq!(infos.len(), jobs - 1);
+    for info in &infos {
+        assert_eq!(info.status, JobStatus::Succeeded, "{info:?}");
+        assert_eq!(info.result_id.as_deref(), Some(info.id.as_str()));
+    }
+    eprintln!(
+        "{jobs} jobs, {kills} workers killed, done in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}

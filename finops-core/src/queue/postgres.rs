@@ -1,0 +1,329 @@
+//! The PostgreSQL queue: one table, `SELECT … FOR UPDATE SKIP LOCKED` so concurrent workers never take the same
+//! job, leases that expire when a worker dies, retries with backoff, dead letters, and `LISTEN/NOTIFY` so idle
+//! workers wake as soon as a job arrives. Job payloads are sealed with the vault's keys (the statements and the
+//! question are client data).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::Row;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use tokio::sync::Mutex;
+
+use super::{Claimed, JobInfo, JobSpec, JobStatus, Queue, backoff};
+use crate::error::{Error, Result};
+use crate::security::crypto::Sealed;
+use crate::store::Vault;
+
+const CHANNEL: &str = "finops_jobs";
+const KIND: &str = "job";
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS finops_jobs (id TEXT PRIMARY KEY, queue TEXT NOT NULL, tenant TEXT NOT NULL, idempotency_key TEXT NOT NULL, \
+     client_tag TEXT NOT NULL, priority INT NOT NULL, status TEXT NOT NULL, attempts INT NOT NULL DEFAULT 0, \
+     max_attempts INT NOT NULL, run_after TIMESTAMPTZ NOT NULL DEFAULT now(), lease_until TIMESTAMPTZ, worker TEXT, \
+     payload BYTEA NOT NULL, error TEXT, result_id TEXT, created_at TIMESTAMPTZ NOT NULL DEFAULT now(), \
+     UNIQUE (queue, tenant, idempotency_key))",
+    "CREATE INDEX IF NOT EXISTS finops_jobs_runnable ON finops_jobs (queue, status, priority DESC, run_after)",
+];
+
+fn e(err: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("postgres queue: {err}"))
+}
+
+/// Jobs in PostgreSQL.
+pub struct PgQueue {
+    pool: PgPool,
+    /// Several named queues can share the table (one per deployment or per test).
+    name: String,
+    vault: Arc<Vault>,
+    listener: Mutex<Option<PgListener>>,
+}
+
+impl std::fmt::Debug for PgQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgQueue").field("name", &self.name).finish()
+    }
+}
+
+fn info(row: &sqlx::postgres::PgRow) -> Result<JobInfo> {
+    let attempts: i32 = row.try_get("attempts").map_err(e)?;
+    let max_attempts: i32 = row.try_get("max_attempts").map_err(e)?;
+    let status: String = row.try_get("status").map_err(e)?;
+    Ok(JobInfo {
+        id: row.try_get("id").map_err(e)?,
+        tenant: row.try_get("tenant").map_err(e)?,
+        idempotency_key: row.try_get("idempotency_key").map_err(e)?,
+        status: JobStatus::parse(&status)?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        max_attempts: u32::try_from(max_attempts).unwrap_or(0),
+        error: row.try_get("error").map_err(e)?,
+        result_id: row.try_get("result_id").map_err(e)?,
+    })
+}
+
+impl PgQueue {
+    /// Connects to `url` and creates the table if needed. `vault` seals the payloads: every process of the
+    /// deployment opens its vault over the same store and master key.
+    pub async fn connect(url: &str, vault: Arc<Vault>) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|err| Error::invalid_argument("queue", format!("cannot connect: {err}")))?;
+        // Processes starting together must not race on `CREATE TABLE IF NOT EXISTS`.
+        let mut tx = pool.begin().await.map_err(e)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7319027)")
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?;
+        for statement in SCHEMA {
+            sqlx::query(*statement).execute(&mut *tx).await.map_err(e)?;
+        }
+        tx.commit().await.map_err(e)?;
+        let mut listener = PgListener::connect(url).await.map_err(e)?;
+        listener.listen(CHANNEL).await.map_err(e)?;
+        Ok(PgQueue {
+            pool,
+            name: "default".into(),
+            vault,
+            listener: Mutex::new(Some(listener)),
+        })
+    }
+
+    /// Uses the named queue `name` in the same table (default `default`).
+    pub fn named(mut self, name: &str) -> Result<Self> {
+        if name.trim().is_empty() || name.len() > 64 {
+            return Err(Error::invalid_argument(
+                "queue",
+                "a queue name has 1 to 64 characters",
+            ));
+        }
+        self.name = name.to_string();
+        Ok(self)
+    }
+
+    async fn open(&self, row: &sqlx::postgres::PgRow) -> Result<JobSpec> {
+        let id: String = row.try_get("id").map_err(e)?;
+        let tenant: String = row.try_get("tenant").map_err(e)?;
+        let client_tag: String = row.try_get("client_tag").map_err(e)?;
+        let payload: Vec<u8> = row.try_get("payload").map_err(e)?;
+        let sealed: Sealed = serde_json::from_slice(&payload).map_err(|err| Error::Integrity {
+            reason: format!("job {id}: {err}"),
+        })?;
+        let plain = self
+            .vault
+            .open_cache_value(KIND, &tenant, &client_tag, &id, &sealed)
+            .await?
+            .ok_or_else(|| Error::KeyUnavailable {
+                key_id: sealed.key_id.clone(),
+                reason: format!("job {id}: its client or tenant was erased"),
+            })?;
+        serde_json::from_slice(&plain).map_err(|err| Error::Integrity {
+            reason: format!("job {id}: {err}"),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Queue for PgQueue {
+    async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
+        spec.validate()?;
+        let existing =
+            sqlx::query("SELECT id FROM finops_jobs WHERE tenant = $1 AND idempotency_key = $2")
+                .bind(&spec.tenant)
+                .bind(&spec.idempotency_key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(e)?;
+        if let Some(row) = existing {
+            return row.try_get("id").map_err(e);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let client = spec.request()?.client_id();
+        let body = serde_json::to_vec(spec).map_err(e)?;
+        let (client_tag, sealed) = self
+            .vault
+            .seal_cache_value(KIND, &spec.tenant, &client, &id, &body)
+            .await?;
+        let payload = serde_json::to_vec(&sealed).map_err(e)?;
+        let inserted = sqlx::query(
+            "INSERT INTO finops_jobs (id, tenant, idempotency_key, client_tag, priority, status, max_attempts, payload, queue) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8) ON CONFLICT (queue, tenant, idempotency_key) DO NOTHING RETURNING id",
+        )
+        .bind(&id)
+        .bind(&spec.tenant)
+        .bind(&spec.idempotency_key)
+        .bind(&client_tag)
+        .bind(spec.priority)
+        .bind(i32::try_from(spec.max_attempts).unwrap_or(3))
+        .bind(payload)
+        .bind(&self.name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(e)?;
+        let id = match inserted {
+            Some(row) => row.try_get::<String, _>("id").map_err(e)?,
+            // Another process enqueued the same key meanwhile: theirs is the job.
+            None => {
+                sqlx::query("SELECT id FROM finops_jobs WHERE tenant = $1 AND idempotency_key = $2")
+                    .bind(&spec.tenant)
+                    .bind(&spec.idempotency_key)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(e)?
+                    .try_get("id")
+                    .map_err(e)?
+            }
+        };
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(&id)
+            .execute(&self.pool)
+            .await
+            .map_err(e)?;
+        Ok(id)
+    }
+
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        // Jobs whose worker died (lease expired) after their last attempt go to the dead letters.
+        sqlx::query(
+            "UPDATE finops_jobs SET status = 'dead', lease_until = NULL, \
+             error = COALESCE(error, 'the worker stopped during every attempt') \
+             WHERE queue = $1 AND status = 'running' AND lease_until < now() AND attempts >= max_attempts",
+        )
+        .bind(&self.name)
+        .execute(&self.pool)
+        .await
+        .map_err(e)?;
+        let row = sqlx::query(
+            "UPDATE finops_jobs SET status = 'running', attempts = attempts + 1, worker = $1, \
+             lease_until = now() + make_interval(secs => $2::double precision / 1000) \
+             WHERE id = (SELECT id FROM finops_jobs \
+                         WHERE queue = $3 AND ((status = 'queued' AND run_after <= now()) \
+                            OR (status = 'running' AND lease_until < now() AND attempts < max_attempts)) \
+                         ORDER BY priority DESC, run_after, created_at \
+                         FOR UPDATE SKIP LOCKED LIMIT 1) \
+             RETURNING id, tenant, client_tag, payload, attempts",
+        )
+        .bind(worker)
+        .bind(lease_ms)
+        .bind(&self.name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(e)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: String = row.try_get("id").map_err(e)?;
+        let attempt: i32 = row.try_get("attempts").map_err(e)?;
+        let claimed = |spec| Claimed {
+            id: id.clone(),
+            spec,
+            attempt: u32::try_from(attempt).unwrap_or(1),
+            worker: worker.to_string(),
+        };
+        match self.open(&row).await {
+            Ok(spec) => Ok(Some(claimed(spec))),
+            Err(err) => {
+                // A payload no worker can read (erased client, tampered row): straight to the dead letters.
+                sqlx::query("UPDATE finops_jobs SET status = 'dead', lease_until = NULL, error = $2 WHERE id = $1")
+                    .bind(&id)
+                    .bind(err.to_string())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(e)?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn complete(&self, job: &Claimed, result_id: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE finops_jobs SET status = 'succeeded', result_id = $3, lease_until = NULL, error = NULL \
+             WHERE id = $1 AND worker = $2 AND status = 'running'",
+        )
+        .bind(&job.id)
+        .bind(&job.worker)
+        .bind(result_id)
+        .execute(&self.pool)
+        .await
+        .map_err(e)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn fail(&self, job: &Claimed, error: &str, retryable: bool) -> Result<JobStatus> {
+        let delay_ms = i64::try_from(backoff(job.attempt).as_millis()).unwrap_or(30_000);
+        let row = sqlx::query(
+            "UPDATE finops_jobs SET \
+               status = CASE WHEN $3 AND attempts < max_attempts THEN 'queued' ELSE 'dead' END, \
+               run_after = now() + make_interval(secs => $4::double precision / 1000), \
+               lease_until = NULL, error = $5 \
+             WHERE id = $1 AND worker = $2 AND status = 'running' RETURNING status",
+        )
+        .bind(&job.id)
+        .bind(&job.worker)
+        .bind(retryable)
+        .bind(delay_ms)
+        .bind(error)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(e)?;
+        match row {
+            Some(r) => JobStatus::parse(&r.try_get::<String, _>("status").map_err(e)?),
+            // The lease was lost: the job is another worker's now.
+            None => Ok(JobStatus::Running),
+        }
+    }
+
+    async fn heartbeat(&self, job: &Claimed, lease: Duration) -> Result<bool> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let r = sqlx::query(
+            "UPDATE finops_jobs SET lease_until = now() + make_interval(secs => $3::double precision / 1000) \
+             WHERE id = $1 AND worker = $2 AND status = 'running'",
+        )
+        .bind(&job.id)
+        .bind(&job.worker)
+        .bind(lease_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(e)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn status(&self, tenant: &str, id: &str) -> Result<Option<JobInfo>> {
+        let row =
+            sqlx::query("SELECT * FROM finops_jobs WHERE queue = $3 AND tenant = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .bind(&self.name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(e)?;
+        row.as_ref().map(info).transpose()
+    }
+
+    async fn dead_letters(&self, tenant: &str) -> Result<Vec<JobInfo>> {
+        let rows = sqlx::query(
+            "SELECT * FROM finops_jobs WHERE queue = $2 AND tenant = $1 AND status = 'dead' ORDER BY created_at",
+        )
+        .bind(tenant)
+        .bind(&self.name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(e)?;
+        rows.iter().map(info).collect()
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) {
+        let mut guard = self.listener.lock().await;
+        match guard.as_mut() {
+            Some(listener) => {
+                let _ = tokio::time::timeout(timeout, listener.recv()).await;
+            }
+            None => tokio::time::sleep(timeout).await,
+        }
+    }
+}

@@ -1,0 +1,211 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The PostgreSQL queue against the real server: idempotent enqueue, exclusive claims, leases that expire,
+//! retries then dead letters, lost leases, and a worker running jobs with the pipeline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use finops_core::Pipeline;
+use finops_core::queue::{JobSpec, JobStatus, PgQueue, Queue, Worker};
+use finops_core::security::crypto::{LocalKeyProvider, SecretKey};
+use finops_core::security::{Principal, Role};
+use finops_core::store::{PostgresStore, Store, Vault};
+
+fn bistro() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/data/bistro-saint-denis.json"
+    ))
+    .unwrap()
+}
+
+async fn setup() -> Option<(Arc<PgQueue>, Arc<Vault>, String)> {
+    let url = std::env::var("FINOPS_TEST_POSTGRES_URL").ok()?;
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let vault = Arc::new(Vault::open(store, keys).await.unwrap());
+    // A queue of its own: tests run in parallel on one database.
+    let name = uuid::Uuid::new_v4().to_string();
+    let queue = Arc::new(
+        PgQueue::connect(&url, vault.clone())
+            .await
+            .unwrap()
+            .named(&name)
+            .unwrap(),
+    );
+    Some((queue, vault, format!("firm-{name}")))
+}
+
+#[tokio::test]
+async fn jobs_are_idempotent_exclusive_retried_and_dead_lettered() {
+    let Some((queue, _vault, tenant)) = setup().await else {
+        eprintln!(
+            "FINOPS_TEST_POSTGRES_URL is not set: scripts/test starts PostgreSQL and sets it"
+        );
+        return;
+    };
+    let mut spec = JobSpec::new(
+        &tenant,
+        "k-1",
+        bistro(),
+        "Is our working capital getting tighter?",
+    );
+    spec.max_attempts = 2;
+    let id = queue.enqueue(&spec).await.unwrap();
+    assert_eq!(
+        queue.enqueue(&spec).await.unwrap(),
+        id,
+        "same key, same job"
+    );
+    // One claim at a time: a second worker finds nothing while the lease holds.
+    let a = queue
+        .claim("a", Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.id.as_str(), a.attempt), (id.as_str(), 1));
+    assert_eq!(a.spec, spec, "the payload comes back decrypted");
+    assert!(
+        queue
+            .claim("b", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Worker a dies: after the lease, b takes the job (attempt 2), and a's late completion is refused.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let b = queue
+        .claim("b", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.attempt, 2);
+    assert!(!queue.complete(&a, "x").await.unwrap());
+    // b fails with a retryable error on the last attempt: dead letters.
+    assert_eq!(
+        queue.fail(&b, "provider down", true).await.unwrap(),
+        JobStatus::Dead
+    );
+    let dead = queue.dead_letters(&tenant).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].error.as_deref(), Some("provider down"));
+    // A retryable failure before the last attempt queues the job again, after a backoff.
+    let other = queue
+        .enqueue(&JobSpec::new(&tenant, "k-2", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    let c = queue
+        .claim("c", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.id, other);
+    assert_eq!(
+        queue.fail(&c, "timeout", true).await.unwrap(),
+        JobStatus::Queued
+    );
+    assert!(
+        queue
+            .claim("c", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .is_none(),
+        "backoff"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let c2 = queue
+        .claim("c", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(queue.complete(&c2, &c2.id).await.unwrap());
+    assert_eq!(
+        queue.status(&tenant, &other).await.unwrap().unwrap().status,
+        JobStatus::Succeeded
+    );
+    // Another tenant cannot see the job.
+    assert!(
+        queue
+            .status("someone-else", &other)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Bad jobs are refused at the door, naming the field.
+    let mut bad = JobSpec::new(&tenant, "k-3", "{}", "q");
+    assert!(queue.enqueue(&bad).await.unwrap_err().field().is_some());
+    bad = JobSpec::new(&tenant, " ", bistro(), "q");
+    assert_eq!(
+        queue.enqueue(&bad).await.unwrap_err().field(),
+        Some("idempotency_key")
+    );
+    bad = JobSpec::new(&tenant, "k-4", bistro(), "q");
+    bad.max_attempts = 0;
+    assert_eq!(
+        queue.enqueue(&bad).await.unwrap_err().field(),
+        Some("max_attempts")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_runs_jobs_and_stores_each_result_once() {
+    let Some((queue, vault, tenant)) = setup().await else {
+        eprintln!(
+            "FINOPS_TEST_POSTGRES_URL is not set: scripts/test starts PostgreSQL and sets it"
+        );
+        return;
+    };
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let spec = JobSpec::new(
+            &tenant,
+            format!("k-{i}"),
+            bistro(),
+            "Analyse la rentabilité",
+        );
+        ids.push(queue.enqueue(&spec).await.unwrap());
+    }
+    let worker = Worker::new(queue.clone(), Pipeline::offline(), vault.clone(), 4).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        async move {
+            worker
+                .run(async {
+                    let _ = stop_rx.await;
+                })
+                .await
+        }
+    });
+    for _ in 0..200 {
+        let mut done = 0;
+        for id in &ids {
+            if queue.status(&tenant, id).await.unwrap().unwrap().status == JobStatus::Succeeded {
+                done += 1;
+            }
+        }
+        if done == ids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop_tx.send(());
+    let stats = running.await.unwrap().unwrap();
+    assert_eq!(stats.succeeded, 20);
+    let principal = Principal::new(tenant.clone(), Role::Cpa, None).unwrap();
+    let stored = vault.list_analyses(&principal).await.unwrap();
+    assert_eq!(stored.len(), 20, "one stored analysis per job");
+    for id in &ids {
+        let info = queue.status(&tenant, id).await.unwrap().unwrap();
+        assert_eq!(info.result_id.as_deref(), Some(id.as_str()));
+        assert_eq!(
+            vault
+                .load_analysis(&principal, &tenant, id)
+                .await
+                .unwrap()
+                .id,
+            *id
+        );
+    }
+    assert!(Worker::new(queue, Pipeline::offline(), vault, 0).is_err());
+}
