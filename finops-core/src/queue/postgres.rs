@@ -33,7 +33,11 @@ fn e(err: impl std::fmt::Display) -> Error {
 
 /// Jobs in PostgreSQL.
 pub struct PgQueue {
+    /// Enqueues and reads: an enqueue is committed durably before it returns.
     pool: PgPool,
+    /// Claims, completions, failures, heartbeats: `synchronous_commit = off`. A commit lost in a database crash
+    /// only makes a job run again, and a job's result is stored under its id, so a rerun replaces it.
+    fast: PgPool,
     /// Several named queues can share the table (one per deployment or per test).
     name: String,
     vault: Arc<Vault>,
@@ -82,10 +86,25 @@ impl PgQueue {
             sqlx::query(*statement).execute(&mut *tx).await.map_err(e)?;
         }
         tx.commit().await.map_err(e)?;
+        let fast = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("SET synchronous_commit = off")
+                        .execute(&mut *conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(e)?;
         let mut listener = PgListener::connect(url).await.map_err(e)?;
         listener.listen(CHANNEL).await.map_err(e)?;
         Ok(PgQueue {
             pool,
+            fast,
             name: "default".into(),
             vault,
             listener: Mutex::new(Some(listener)),
@@ -130,16 +149,6 @@ impl PgQueue {
 impl Queue for PgQueue {
     async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
         spec.validate()?;
-        let existing =
-            sqlx::query("SELECT id FROM finops_jobs WHERE tenant = $1 AND idempotency_key = $2")
-                .bind(&spec.tenant)
-                .bind(&spec.idempotency_key)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(e)?;
-        if let Some(row) = existing {
-            return row.try_get("id").map_err(e);
-        }
         let id = uuid::Uuid::new_v4().to_string();
         let client = spec.request()?.client_id();
         let body = serde_json::to_vec(spec).map_err(e)?;
@@ -148,9 +157,12 @@ impl Queue for PgQueue {
             .seal_cache_value(KIND, &spec.tenant, &client, &id, &body)
             .await?;
         let payload = serde_json::to_vec(&sealed).map_err(e)?;
+        // One statement, one commit: the job is stored and the workers are woken.
         let inserted = sqlx::query(
-            "INSERT INTO finops_jobs (id, tenant, idempotency_key, client_tag, priority, status, max_attempts, payload, queue) \
-             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8) ON CONFLICT (queue, tenant, idempotency_key) DO NOTHING RETURNING id",
+            "WITH inserted AS (INSERT INTO finops_jobs (id, tenant, idempotency_key, client_tag, priority, status, \
+             max_attempts, payload, queue) VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8) \
+             ON CONFLICT (queue, tenant, idempotency_key) DO NOTHING RETURNING id) \
+             SELECT id, pg_notify($9, id) FROM inserted",
         )
         .bind(&id)
         .bind(&spec.tenant)
@@ -160,30 +172,25 @@ impl Queue for PgQueue {
         .bind(i32::try_from(spec.max_attempts).unwrap_or(3))
         .bind(payload)
         .bind(&self.name)
+        .bind(CHANNEL)
         .fetch_optional(&self.pool)
         .await
         .map_err(e)?;
-        let id = match inserted {
-            Some(row) => row.try_get::<String, _>("id").map_err(e)?,
-            // Another process enqueued the same key meanwhile: theirs is the job.
-            None => {
-                sqlx::query("SELECT id FROM finops_jobs WHERE tenant = $1 AND idempotency_key = $2")
-                    .bind(&spec.tenant)
-                    .bind(&spec.idempotency_key)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(e)?
-                    .try_get("id")
-                    .map_err(e)?
-            }
-        };
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(&id)
-            .execute(&self.pool)
+        match inserted {
+            Some(row) => row.try_get::<String, _>("id").map_err(e),
+            // The same key was enqueued before (here or by another process): that job is the answer.
+            None => sqlx::query(
+                "SELECT id FROM finops_jobs WHERE queue = $1 AND tenant = $2 AND idempotency_key = $3",
+            )
+            .bind(&self.name)
+            .bind(&spec.tenant)
+            .bind(&spec.idempotency_key)
+            .fetch_one(&self.pool)
             .await
-            .map_err(e)?;
-        Ok(id)
+            .map_err(e)?
+            .try_get("id")
+            .map_err(e),
+        }
     }
 
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>> {
@@ -195,7 +202,7 @@ impl Queue for PgQueue {
              WHERE queue = $1 AND status = 'running' AND lease_until < now() AND attempts >= max_attempts",
         )
         .bind(&self.name)
-        .execute(&self.pool)
+        .execute(&self.fast)
         .await
         .map_err(e)?;
         let row = sqlx::query(
@@ -211,7 +218,7 @@ impl Queue for PgQueue {
         .bind(worker)
         .bind(lease_ms)
         .bind(&self.name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.fast)
         .await
         .map_err(e)?;
         let Some(row) = row else {
@@ -232,7 +239,7 @@ impl Queue for PgQueue {
                 sqlx::query("UPDATE finops_jobs SET status = 'dead', lease_until = NULL, error = $2 WHERE id = $1")
                     .bind(&id)
                     .bind(err.to_string())
-                    .execute(&self.pool)
+                    .execute(&self.fast)
                     .await
                     .map_err(e)?;
                 Ok(None)
@@ -248,7 +255,7 @@ impl Queue for PgQueue {
         .bind(&job.id)
         .bind(&job.worker)
         .bind(result_id)
-        .execute(&self.pool)
+        .execute(&self.fast)
         .await
         .map_err(e)?;
         Ok(done.rows_affected() == 1)
@@ -268,7 +275,7 @@ impl Queue for PgQueue {
         .bind(retryable)
         .bind(delay_ms)
         .bind(error)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.fast)
         .await
         .map_err(e)?;
         match row {
@@ -287,7 +294,7 @@ impl Queue for PgQueue {
         .bind(&job.id)
         .bind(&job.worker)
         .bind(lease_ms)
-        .execute(&self.pool)
+        .execute(&self.fast)
         .await
         .map_err(e)?;
         Ok(r.rows_affected() == 1)
