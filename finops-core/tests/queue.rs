@@ -209,3 +209,129 @@ async fn a_worker_runs_jobs_and_stores_each_result_once() {
     }
     assert!(Worker::new(queue, Pipeline::offline(), vault, 0).is_err());
 }
+
+use finops_core::queue::LocalQueue;
+use finops_core::store::SqliteStore;
+
+async fn local_vault(path: &std::path::Path, keys: Arc<LocalKeyProvider>) -> Arc<Vault> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path).await.unwrap());
+    Arc::new(Vault::open(store, keys).await.unwrap())
+}
+
+#[tokio::test]
+async fn the_local_queue_has_the_same_semantics_bounds_itself_and_resumes_after_a_restart() {
+    let dir = std::env::temp_dir().join(format!("finops-queue-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("finops.db");
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let ids = {
+        let queue = LocalQueue::durable(3, local_vault(&path, keys.clone()).await)
+            .await
+            .unwrap();
+        let mut spec = JobSpec::new("firm", "k-1", bistro(), "Marges ?");
+        spec.max_attempts = 2;
+        let id = queue.enqueue(&spec).await.unwrap();
+        assert_eq!(
+            queue.enqueue(&spec).await.unwrap(),
+            id,
+            "same key, same job"
+        );
+        let mut ids = vec![id.clone()];
+        for i in 2..=3 {
+            let mut s = JobSpec::new("firm", format!("k-{i}"), bistro(), "Marges ?");
+            s.priority = i;
+            ids.push(queue.enqueue(&s).await.unwrap());
+        }
+        // Bounded: a fourth unfinished job is refused with a typed, retryable error.
+        let full = queue
+            .enqueue(&JobSpec::new("firm", "k-4", bistro(), "Marges ?"))
+            .await
+            .unwrap_err();
+        assert_eq!(full.code(), "rate_limited");
+        // Highest priority first; a claimed job is nobody else's until its lease passes.
+        let a = queue
+            .claim("a", Duration::from_millis(200))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.id, ids[2]);
+        assert!(queue.complete(&a, &a.id).await.unwrap());
+        let b = queue
+            .claim("b", Duration::from_millis(200))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.id, ids[1]);
+        let c = queue
+            .claim("c", Duration::from_millis(100))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.id, ids[0]);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // c's lease passed: d takes the job (attempt 2), c's completion is refused, and a retryable failure on
+        // the last attempt sends it to the dead letters.
+        let d = queue
+            .claim("d", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((d.id.as_str(), d.attempt), (ids[0].as_str(), 2));
+        assert!(!queue.complete(&c, "x").await.unwrap());
+        assert_eq!(
+            queue.fail(&d, "provider down", true).await.unwrap(),
+            JobStatus::Dead
+        );
+        assert_eq!(queue.dead_letters("firm").await.unwrap().len(), 1);
+        assert!(queue.status("other-firm", &ids[1]).await.unwrap().is_none());
+        // The process stops while b is running.
+        ids
+    };
+    let vault = local_vault(&path, keys).await;
+    let queue = Arc::new(LocalQueue::durable(3, vault.clone()).await.unwrap());
+    assert_eq!(
+        queue.status("firm", &ids[2]).await.unwrap().unwrap().status,
+        JobStatus::Succeeded
+    );
+    assert_eq!(
+        queue.status("firm", &ids[0]).await.unwrap().unwrap().status,
+        JobStatus::Dead
+    );
+    assert_eq!(
+        queue.status("firm", &ids[1]).await.unwrap().unwrap().status,
+        JobStatus::Queued,
+        "the job that was running is queued again after the restart"
+    );
+    let worker = Worker::new(queue.clone(), Pipeline::offline(), vault.clone(), 2).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    for _ in 0..100 {
+        if queue.status("firm", &ids[1]).await.unwrap().unwrap().status == JobStatus::Succeeded {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = tx.send(());
+    assert_eq!(running.await.unwrap().unwrap().succeeded, 1);
+    let principal = Principal::new("firm", Role::Cpa, None).unwrap();
+    assert_eq!(
+        vault
+            .load_analysis(&principal, "firm", &ids[1])
+            .await
+            .unwrap()
+            .id,
+        ids[1]
+    );
+    // The file holds no question or statement in clear.
+    let mut raw = std::fs::read(&path).unwrap();
+    raw.extend(std::fs::read(dir.join("finops.db-wal")).unwrap_or_default());
+    assert!(!raw.windows(8).any(|w| w == b"Marges ?"));
+    assert!(LocalQueue::new(0).is_err());
+    std::fs::remove_dir_all(&dir).ok();
+}

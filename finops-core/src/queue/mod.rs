@@ -3,9 +3,11 @@
 //! claimed again when its lease expires; its result is stored under the job's id, so a second run replaces the
 //! first instead of adding a copy. A job that keeps failing lands in the dead letters after its attempts.
 //!
-//! Backends: PostgreSQL ([`PgQueue`]: `FOR UPDATE SKIP LOCKED`, leases, `LISTEN/NOTIFY`). Redis Streams and the
-//! in-process queue are not built yet.
+//! Backends: in process ([`LocalQueue`]: bounded, optionally recorded in a vault's store so a restart resumes
+//! its jobs) and PostgreSQL ([`PgQueue`]: `FOR UPDATE SKIP LOCKED`, leases, `LISTEN/NOTIFY`). Redis Streams are
+//! not built yet.
 
+mod local;
 mod postgres;
 pub mod worker;
 
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::pipeline::Language;
 
+pub use local::LocalQueue;
 pub use postgres::PgQueue;
 pub use worker::{Worker, WorkerStats};
 

@@ -62,6 +62,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn keys(&self) -> Result<Vec<WrappedKey>>;
     /// Destroys the data keys of one key owner (a client's scope): crypto-shredding of that client.
     async fn delete_keys(&self, owner: &str) -> Result<()>;
+    /// The tenants that have records of a kind (a queue resuming its jobs after a restart).
+    async fn tenants_with(&self, kind: &str) -> Result<Vec<String>>;
     /// Erasure: removes a tenant's keys (its own and its clients' scopes, `tenant#…`), records and audit entries.
     async fn erase_tenant(&self, tenant: &str) -> Result<()>;
 }

@@ -204,6 +204,19 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn tenants_with(&self, kind: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT tenant FROM finops_records WHERE kind = $1 ORDER BY tenant",
+        )
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(e)?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("tenant").map_err(e))
+            .collect()
+    }
+
     async fn erase_tenant(&self, tenant: &str) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(e)?;
         for statement in [

@@ -730,6 +730,11 @@ impl Vault {
         Ok(n)
     }
 
+    /// The tenants with records of a kind.
+    pub(crate) async fn tenants_with(&self, kind: &str) -> Result<Vec<String>> {
+        self.store.tenants_with(kind).await
+    }
+
     /// Deletes one cache entry.
     pub(crate) async fn delete_cache_record(
         &self,

@@ -1,0 +1,290 @@
+//! The in-process queue (the zero-setup default): jobs in memory, bounded (a full queue refuses new jobs with a
+//! typed error the host can back off on), and — with a vault — recorded in its store after every change, so a
+//! process that restarts resumes them: jobs that were running when it stopped run again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Claimed, JobInfo, JobSpec, JobStatus, Queue, backoff};
+use crate::error::{Error, Result};
+use crate::store::Vault;
+
+const KIND: &str = "job";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Job {
+    spec: JobSpec,
+    status: JobStatus,
+    attempts: u32,
+    run_after: DateTime<Utc>,
+    #[serde(skip)]
+    lease_until: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    worker: Option<String>,
+    error: Option<String>,
+    result_id: Option<String>,
+    /// Enqueue order.
+    seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    jobs: HashMap<String, Job>,
+    by_key: HashMap<(String, String), String>,
+    next_seq: u64,
+}
+
+/// Jobs in this process (see the module documentation).
+#[derive(Debug)]
+pub struct LocalQueue {
+    inner: tokio::sync::Mutex<Inner>,
+    wake: tokio::sync::Notify,
+    vault: Option<Arc<Vault>>,
+    capacity: usize,
+}
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+fn info(id: &str, j: &Job) -> JobInfo {
+    JobInfo {
+        id: id.to_string(),
+        tenant: j.spec.tenant.clone(),
+        idempotency_key: j.spec.idempotency_key.clone(),
+        status: j.status,
+        attempts: j.attempts,
+        max_attempts: j.spec.max_attempts,
+        error: j.error.clone(),
+        result_id: j.result_id.clone(),
+    }
+}
+
+impl LocalQueue {
+    /// At most `capacity` unfinished jobs (1 to 1,000,000), in memory only.
+    pub fn new(capacity: usize) -> Result<Self> {
+        if !(1..=1_000_000).contains(&capacity) {
+            return Err(Error::invalid_argument(
+                "capacity",
+                format!("{capacity} is outside 1..=1000000"),
+            ));
+        }
+        Ok(LocalQueue {
+            inner: tokio::sync::Mutex::new(Inner::default()),
+            wake: tokio::sync::Notify::new(),
+            vault: None,
+            capacity,
+        })
+    }
+
+    /// The same, recorded in a vault's store (encrypted); the jobs it holds are read back now, and those that were
+    /// running when the last process stopped are queued again.
+    pub async fn durable(capacity: usize, vault: Arc<Vault>) -> Result<Self> {
+        let mut q = Self::new(capacity)?;
+        let mut inner = Inner::default();
+        for tenant in vault.tenants_with(KIND).await? {
+            for (row, plain) in vault.cache_records(KIND, &tenant).await? {
+                let mut job: Job =
+                    serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
+                        reason: format!("job {}: {e}", row.id),
+                    })?;
+                if job.status == JobStatus::Running {
+                    job.status = JobStatus::Queued;
+                }
+                inner.next_seq = inner.next_seq.max(job.seq + 1);
+                inner.by_key.insert(
+                    (job.spec.tenant.clone(), job.spec.idempotency_key.clone()),
+                    row.id.clone(),
+                );
+                inner.jobs.insert(row.id, job);
+            }
+        }
+        q.inner = tokio::sync::Mutex::new(inner);
+        q.vault = Some(vault);
+        Ok(q)
+    }
+
+    async fn persist(&self, id: &str, job: &Job) -> Result<()> {
+        let Some(vault) = &self.vault else {
+            return Ok(());
+        };
+        let client = job.spec.request()?.client_id();
+        let body = serde_json::to_vec(job).map_err(|e| Error::Internal(e.to_string()))?;
+        vault
+            .put_cache_record(KIND, &job.spec.tenant, &client, id, &body)
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Queue for LocalQueue {
+    async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
+        spec.validate()?;
+        let mut inner = self.inner.lock().await;
+        let key = (spec.tenant.clone(), spec.idempotency_key.clone());
+        if let Some(id) = inner.by_key.get(&key) {
+            return Ok(id.clone());
+        }
+        let open = inner
+            .jobs
+            .values()
+            .filter(|j| matches!(j.status, JobStatus::Queued | JobStatus::Running))
+            .count();
+        if open >= self.capacity {
+            // Backpressure: the host waits and tries again.
+            return Err(Error::RateLimited {
+                scope: "queue".into(),
+                retry_after: Duration::from_secs(1),
+            });
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        let job = Job {
+            spec: spec.clone(),
+            status: JobStatus::Queued,
+            attempts: 0,
+            run_after: Utc::now(),
+            lease_until: None,
+            worker: None,
+            error: None,
+            result_id: None,
+            seq,
+        };
+        self.persist(&id, &job).await?;
+        inner.jobs.insert(id.clone(), job);
+        inner.by_key.insert(key, id.clone());
+        drop(inner);
+        self.wake.notify_one();
+        Ok(id)
+    }
+
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>> {
+        let mut inner = self.inner.lock().await;
+        let now = Utc::now();
+        let expired =
+            |j: &Job| j.status == JobStatus::Running && j.lease_until.is_some_and(|l| l < now);
+        let mut dead = Vec::new();
+        for (id, j) in inner.jobs.iter_mut() {
+            if expired(j) && j.attempts >= j.spec.max_attempts {
+                j.status = JobStatus::Dead;
+                j.error
+                    .get_or_insert_with(|| "the worker stopped during every attempt".into());
+                dead.push(id.clone());
+            }
+        }
+        for id in dead {
+            if let Some(j) = inner.jobs.get(&id) {
+                self.persist(&id, j).await?;
+            }
+        }
+        let pick = inner
+            .jobs
+            .iter()
+            .filter(|(_, j)| {
+                (j.status == JobStatus::Queued && j.run_after <= now)
+                    || (expired(j) && j.attempts < j.spec.max_attempts)
+            })
+            .min_by_key(|(_, j)| (-i64::from(j.spec.priority), j.run_after, j.seq))
+            .map(|(id, _)| id.clone());
+        let Some(id) = pick else {
+            return Ok(None);
+        };
+        let Some(job) = inner.jobs.get_mut(&id) else {
+            return Ok(None);
+        };
+        job.status = JobStatus::Running;
+        job.attempts += 1;
+        job.worker = Some(worker.to_string());
+        job.lease_until = Some(now + to_chrono(lease));
+        let claimed = Claimed {
+            id: id.clone(),
+            spec: job.spec.clone(),
+            attempt: job.attempts,
+            worker: worker.to_string(),
+        };
+        let snapshot = job.clone();
+        self.persist(&id, &snapshot).await?;
+        Ok(Some(claimed))
+    }
+
+    async fn complete(&self, job: &Claimed, result_id: &str) -> Result<bool> {
+        let mut inner = self.inner.lock().await;
+        let Some(j) = inner.jobs.get_mut(&job.id) else {
+            return Ok(false);
+        };
+        if j.status != JobStatus::Running || j.worker.as_deref() != Some(job.worker.as_str()) {
+            return Ok(false);
+        }
+        j.status = JobStatus::Succeeded;
+        j.result_id = Some(result_id.to_string());
+        j.lease_until = None;
+        j.error = None;
+        let snapshot = j.clone();
+        self.persist(&job.id, &snapshot).await?;
+        Ok(true)
+    }
+
+    async fn fail(&self, job: &Claimed, error: &str, retryable: bool) -> Result<JobStatus> {
+        let mut inner = self.inner.lock().await;
+        let Some(j) = inner.jobs.get_mut(&job.id) else {
+            return Ok(JobStatus::Dead);
+        };
+        if j.status != JobStatus::Running || j.worker.as_deref() != Some(job.worker.as_str()) {
+            return Ok(j.status);
+        }
+        j.status = if retryable && j.attempts < j.spec.max_attempts {
+            JobStatus::Queued
+        } else {
+            JobStatus::Dead
+        };
+        j.run_after = Utc::now() + to_chrono(backoff(job.attempt));
+        j.lease_until = None;
+        j.error = Some(error.to_string());
+        let (status, snapshot) = (j.status, j.clone());
+        self.persist(&job.id, &snapshot).await?;
+        Ok(status)
+    }
+
+    async fn heartbeat(&self, job: &Claimed, lease: Duration) -> Result<bool> {
+        let mut inner = self.inner.lock().await;
+        match inner.jobs.get_mut(&job.id) {
+            Some(j)
+                if j.status == JobStatus::Running
+                    && j.worker.as_deref() == Some(job.worker.as_str()) =>
+            {
+                j.lease_until = Some(Utc::now() + to_chrono(lease));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn status(&self, tenant: &str, id: &str) -> Result<Option<JobInfo>> {
+        let inner = self.inner.lock().await;
+        Ok(inner
+            .jobs
+            .get(id)
+            .filter(|j| j.spec.tenant == tenant)
+            .map(|j| info(id, j)))
+    }
+
+    async fn dead_letters(&self, tenant: &str) -> Result<Vec<JobInfo>> {
+        let inner = self.inner.lock().await;
+        let mut dead: Vec<(&String, &Job)> = inner
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.spec.tenant == tenant && j.status == JobStatus::Dead)
+            .collect();
+        dead.sort_by_key(|(_, j)| j.seq);
+        Ok(dead.into_iter().map(|(id, j)| info(id, j)).collect())
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+}
