@@ -1,7 +1,7 @@
 //! Enqueues analyses for the workers (`worker`) and, with `--wait`, waits for them and prints their results.
 //!
 //! ```text
-//! submit --queue postgres://… --statements PATH --question TEXT [--tenant ID] [--count N]
+//! submit --queue postgres://…|redis://… [--store URL] --statements PATH --question TEXT [--tenant ID] [--count N]
 //!        [--max-attempts N] [--wait] [--json]
 //! ```
 //!
@@ -28,9 +28,12 @@ use finops_core::security::{Principal, Role};
     about = "Enqueues finops analyses and optionally waits for them"
 )]
 struct Args {
-    /// The queue: `postgres://…`.
+    /// The queue: `postgres://…` or `redis://…`, with an optional `#name`.
     #[arg(long)]
     queue: String,
+    /// Where keys and results live when the queue is Redis: `postgres://…` or a SQLite file path.
+    #[arg(long)]
+    store: Option<String>,
     /// A finops.statements/v1 document.
     #[arg(long)]
     statements: PathBuf,
@@ -68,7 +71,8 @@ fn run(args: &Args) -> Result<bool, Error> {
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let (queue, vault) = finops_core::queue::connect(&args.queue).await?;
+        let (queue, vault) =
+            finops_core::queue::connect(&args.queue, args.store.as_deref()).await?;
         let run_id = uuid::Uuid::new_v4();
         let mut ids = Vec::with_capacity(args.count);
         for i in 0..args.count {

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! worker --queue postgres://user:pass@host/db [--concurrency N] [--lease-seconds S]
+//! worker --queue redis://host:6379 --store postgres://… [--concurrency N] [--lease-seconds S]
 //! ```
 //!
 //! Every process of a deployment shares the database and the master key (`FINOPS_MASTER_KEY`, 64 hex
@@ -22,9 +23,12 @@ use finops_core::queue::Worker;
 #[derive(Debug, Parser)]
 #[command(name = "worker", about = "Runs queued finops analyses until stopped")]
 struct Args {
-    /// The queue: `postgres://…` (Redis Streams are not supported yet).
+    /// The queue: `postgres://…` or `redis://…`, with an optional `#name`.
     #[arg(long)]
     queue: String,
+    /// Where keys and results live when the queue is Redis: `postgres://…` or a SQLite file path.
+    #[arg(long)]
+    store: Option<String>,
     /// Analyses run at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
@@ -58,7 +62,8 @@ fn run(args: &Args) -> Result<(), Error> {
     let pipeline = Settings::from_env()?.pipeline()?;
     runtime.block_on(async {
         let stop = shutdown()?;
-        let (queue, vault) = finops_core::queue::connect(&args.queue).await?;
+        let (queue, vault) =
+            finops_core::queue::connect(&args.queue, args.store.as_deref()).await?;
         let worker = Worker::new(queue, pipeline, vault, args.concurrency)?
             .lease(Duration::from_secs(args.lease_seconds.max(1)));
         eprintln!("{} ready (concurrency {})", worker.name(), args.concurrency);

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use finops_core::queue::{JobStatus, PgQueue, Queue};
+use finops_core::queue::{JobStatus, PgQueue, Queue, RedisQueue};
 use finops_core::security::crypto::{LocalKeyProvider, SecretKey};
 use finops_core::security::{Principal, Role};
 use finops_core::store::{PostgresStore, Store, Vault};
@@ -31,9 +31,12 @@ fn command(bin: &str, key: &str) -> Command {
     c
 }
 
-fn worker(url: &str, key: &str) -> Child {
-    command(env!("CARGO_BIN_EXE_worker"), key)
-        .args(["--queue", url, "--concurrency", "4", "--lease-seconds", "2"])
+fn worker(url: &str, store: Option<&str>, key: &str) -> Child {
+    let mut c = command(env!("CARGO_BIN_EXE_worker"), key);
+    if let Some(s) = store {
+        c.args(["--store", s]);
+    }
+    c.args(["--queue", url, "--concurrency", "4", "--lease-seconds", "2"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -41,19 +44,45 @@ fn worker(url: &str, key: &str) -> Child {
 }
 
 #[test]
-fn jobs_survive_killed_workers_and_are_stored_once() {
+fn postgresql_jobs_survive_killed_workers_and_are_stored_once() {
     let Ok(url) = std::env::var("FINOPS_TEST_POSTGRES_URL") else {
         eprintln!(
             "FINOPS_TEST_POSTGRES_URL is not set: scripts/test starts PostgreSQL and sets it"
         );
         return;
     };
+    chaos(&url, None);
+}
+
+#[test]
+fn redis_streams_jobs_survive_killed_workers_and_are_stored_once() {
+    let (Ok(redis), Ok(pg)) = (
+        std::env::var("FINOPS_TEST_REDIS_URL"),
+        std::env::var("FINOPS_TEST_POSTGRES_URL"),
+    ) else {
+        eprintln!(
+            "FINOPS_TEST_REDIS_URL / FINOPS_TEST_POSTGRES_URL are not set: scripts/test sets them"
+        );
+        return;
+    };
+    chaos(&redis, Some(&pg));
+}
+
+/// 500 jobs through `submit`, 3 `worker` processes killed at random and restarted, a poison job, SIGTERM at the
+/// end. `store` is where keys and results live when the queue is not PostgreSQL itself.
+fn chaos(queue_url: &str, store: Option<&str>) {
+    let url = store.unwrap_or(queue_url).to_string();
+    let is_redis = queue_url.starts_with("redis://");
     let key = SecretKey::generate().unwrap().to_hex().to_string();
     let tenant = format!("chaos-{}", uuid::Uuid::new_v4());
     // A queue of its own (`#name`): other tests share the database.
-    let url_q = format!("{url}#{tenant}");
+    let url_q = format!("{queue_url}#{tenant}");
     let jobs = 500;
-    let out = command(env!("CARGO_BIN_EXE_submit"), &key)
+    let mut submit = command(env!("CARGO_BIN_EXE_submit"), &key);
+    if let Some(s) = store {
+        submit.args(["--store", s]);
+    }
+    let out = submit
         .args([
             "--queue",
             &url_q,
@@ -97,28 +126,50 @@ fn jobs_survive_killed_workers_and_are_stored_once() {
             SecretKey::from_hex("k", &key).unwrap(),
         ));
         let vault = Arc::new(Vault::open(store, keys).await.unwrap());
-        let queue = PgQueue::connect(&url, vault.clone())
-            .await
-            .unwrap()
-            .named(&tenant)
-            .unwrap();
+        let queue: Box<dyn Queue> = if is_redis {
+            Box::new(
+                RedisQueue::connect(queue_url, &tenant, vault.clone())
+                    .await
+                    .unwrap(),
+            )
+        } else {
+            Box::new(
+                PgQueue::connect(&url, vault.clone())
+                    .await
+                    .unwrap()
+                    .named(&tenant)
+                    .unwrap(),
+            )
+        };
         (queue, vault)
     });
     // A poison job: its payload cannot be opened by any worker.
     rt.block_on(async {
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        sqlx::query("UPDATE finops_jobs SET payload = 'garbage' WHERE id = $1")
-            .bind(&ids[0])
-            .execute(&pool)
-            .await
-            .unwrap();
+        if is_redis {
+            let client = redis::Client::open(queue_url).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let () = redis::cmd("HSET")
+                .arg(format!("finops:{tenant}:job:{}", ids[0]))
+                .arg("payload")
+                .arg("garbage")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        } else {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query("UPDATE finops_jobs SET payload = 'garbage' WHERE id = $1")
+                .bind(&ids[0])
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
     });
 
-    let mut workers: Vec<Child> = (0..3).map(|_| worker(&url_q, &key)).collect();
+    let mut workers: Vec<Child> = (0..3).map(|_| worker(&url_q, store, &key)).collect();
     let started = Instant::now();
     let mut kills = 0;
     let mut rng = fastrand::Rng::with_seed(11);
-    let pending = |queue: &PgQueue| -> usize {
+    let pending = |queue: &dyn Queue| -> usize {
         rt.block_on(async {
             let mut n = 0;
             for id in &ids {
@@ -130,18 +181,18 @@ fn jobs_survive_killed_workers_and_are_stored_once() {
             n
         })
     };
-    while pending(&queue) > 0 {
+    while pending(queue.as_ref()) > 0 {
         assert!(
             started.elapsed() < Duration::from_secs(180),
             "jobs stuck: {} pending",
-            pending(&queue)
+            pending(queue.as_ref())
         );
         std::thread::sleep(Duration::from_millis(200 + rng.u64(0..500)));
         if kills < 20 {
             let victim = rng.usize(..workers.len());
             workers[victim].kill().unwrap(); // SIGKILL
             workers[victim].wait().unwrap();
-            workers[victim] = worker(&url_q, &key);
+            workers[victim] = worker(&url_q, store, &key);
             kills += 1;
         }
     }

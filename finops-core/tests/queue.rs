@@ -335,3 +335,179 @@ async fn the_local_queue_has_the_same_semantics_bounds_itself_and_resumes_after_
     assert!(LocalQueue::new(0).is_err());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+use finops_core::queue::RedisQueue;
+
+#[tokio::test]
+async fn the_redis_streams_queue_claims_reclaims_retries_and_dead_letters() {
+    let Ok(url) = std::env::var("FINOPS_TEST_REDIS_URL") else {
+        eprintln!("FINOPS_TEST_REDIS_URL is not set: scripts/test starts Redis and sets it");
+        return;
+    };
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
+    let vault = Arc::new(Vault::open(store, keys).await.unwrap());
+    let name = uuid::Uuid::new_v4().to_string();
+    let queue = RedisQueue::connect(&url, &name, vault.clone())
+        .await
+        .unwrap();
+    let mut spec = JobSpec::new(
+        "firm",
+        "k-1",
+        bistro(),
+        "Is our working capital getting tighter?",
+    );
+    spec.max_attempts = 2;
+    let id = queue.enqueue(&spec).await.unwrap();
+    assert_eq!(
+        queue.enqueue(&spec).await.unwrap(),
+        id,
+        "same key, same job"
+    );
+    let a = queue
+        .claim("a", Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.id.as_str(), a.attempt), (id.as_str(), 1));
+    assert_eq!(a.spec, spec, "the payload comes back decrypted");
+    assert!(
+        queue
+            .claim("b", Duration::from_millis(300))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A heartbeat keeps the lease; then a goes silent and b takes the job over.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        queue
+            .heartbeat(&a, Duration::from_millis(300))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        queue
+            .claim("b", Duration::from_millis(300))
+            .await
+            .unwrap()
+            .is_none(),
+        "the heartbeat held"
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    // (With Redis the lease is the stream's idle time: every claimer passes the same one.)
+    let b = queue
+        .claim("b", Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((b.id.as_str(), b.attempt), (id.as_str(), 2));
+    assert!(!queue.complete(&a, "x").await.unwrap(), "a lost its lease");
+    assert_eq!(
+        queue.fail(&b, "provider down", true).await.unwrap(),
+        JobStatus::Dead
+    );
+    let dead = queue.dead_letters("firm").await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].error.as_deref(), Some("provider down"));
+    assert!(queue.dead_letters("other").await.unwrap().is_empty());
+    // Retry after a backoff, then success.
+    let other = queue
+        .enqueue(&JobSpec::new("firm", "k-2", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    let c = queue
+        .claim("c", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        queue.fail(&c, "timeout", true).await.unwrap(),
+        JobStatus::Queued
+    );
+    assert!(
+        queue
+            .claim("c", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .is_none(),
+        "backoff"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let c2 = queue
+        .claim("c", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c2.id.as_str(), c2.attempt), (other.as_str(), 2));
+    assert!(queue.complete(&c2, &c2.id).await.unwrap());
+    let info = queue.status("firm", &other).await.unwrap().unwrap();
+    assert_eq!(
+        (info.status, info.result_id.as_deref()),
+        (JobStatus::Succeeded, Some(other.as_str()))
+    );
+    assert!(
+        queue
+            .status("someone-else", &other)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A worker on this queue.
+    let queue = Arc::new(queue);
+    let ids: Vec<String> = {
+        let mut v = Vec::new();
+        for i in 0..10 {
+            v.push(
+                queue
+                    .enqueue(&JobSpec::new(
+                        "firm",
+                        format!("w-{i}"),
+                        bistro(),
+                        "Analyse la rentabilité",
+                    ))
+                    .await
+                    .unwrap(),
+            );
+        }
+        v
+    };
+    let worker = Worker::new(queue.clone(), Pipeline::offline(), vault.clone(), 3).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    for _ in 0..200 {
+        let mut done = 0;
+        for id in &ids {
+            if queue.status("firm", id).await.unwrap().unwrap().status == JobStatus::Succeeded {
+                done += 1;
+            }
+        }
+        if done == ids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let _ = tx.send(());
+    assert_eq!(running.await.unwrap().unwrap().succeeded, 10);
+    assert!(
+        RedisQueue::connect("http://x", "q", vault.clone())
+            .await
+            .unwrap_err()
+            .field()
+            .is_some()
+    );
+    assert!(
+        RedisQueue::connect(&url, " ", vault)
+            .await
+            .unwrap_err()
+            .field()
+            .is_some()
+    );
+}

@@ -4,11 +4,12 @@
 //! first instead of adding a copy. A job that keeps failing lands in the dead letters after its attempts.
 //!
 //! Backends: in process ([`LocalQueue`]: bounded, optionally recorded in a vault's store so a restart resumes
-//! its jobs) and PostgreSQL ([`PgQueue`]: `FOR UPDATE SKIP LOCKED`, leases, `LISTEN/NOTIFY`). Redis Streams are
-//! not built yet.
+//! its jobs), PostgreSQL ([`PgQueue`]: `FOR UPDATE SKIP LOCKED`, leases, `LISTEN/NOTIFY`) and Redis Streams
+//! ([`RedisQueue`]: consumer group, `XAUTOCLAIM`, delayed retries, a dead-letter stream).
 
 mod local;
 mod postgres;
+mod redis_queue;
 pub mod worker;
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ use crate::pipeline::Language;
 
 pub use local::LocalQueue;
 pub use postgres::PgQueue;
+pub use redis_queue::RedisQueue;
 pub use worker::{Worker, WorkerStats};
 
 /// An analysis to run. The statements and the question are client data: backends keep them encrypted.
@@ -184,27 +186,52 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     async fn wait_for_work(&self, timeout: Duration);
 }
 
-/// Opens the queue a URL names and the vault beside it: `postgres://…[#queue-name]` (the jobs table and the store
-/// in that database; the named queue, `default` without a fragment; the master key from `FINOPS_MASTER_KEY`).
-/// Every process of a deployment calls this with the same URL.
+/// Opens the queue a URL names and the vault that keeps payload keys and results:
+/// - `postgres://…[#name]`: the jobs table and the store in that database (`store` may name another);
+/// - `redis://…[#name]`: Redis Streams; `store` is required (`postgres://…`, or a SQLite file path when every
+///   worker runs on one machine).
+///
+/// The queue name (the URL fragment) defaults to `default`; the master key comes from `FINOPS_MASTER_KEY`. Every
+/// process of a deployment calls this with the same URLs.
 pub async fn connect(
     url: &str,
+    store: Option<&str>,
 ) -> Result<(
     std::sync::Arc<dyn Queue>,
     std::sync::Arc<crate::store::Vault>,
 )> {
     use std::sync::Arc;
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    let (url, name) = url.split_once('#').unwrap_or((url, "default"));
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let redis = url.starts_with("redis://") || url.starts_with("rediss://");
+    if !postgres && !redis {
         return Err(Error::invalid_argument(
             "queue",
-            "must be a postgres:// URL (Redis Streams are not supported yet)",
+            "must be a postgres:// or redis:// URL",
         ));
     }
-    let (url, name) = url.split_once('#').unwrap_or((url, "default"));
+    let store_url = match (store, postgres) {
+        (Some(s), _) => s,
+        (None, true) => url,
+        (None, false) => {
+            return Err(Error::invalid_argument(
+                "store",
+                "a Redis queue needs a store for keys and results (postgres://… or a SQLite file path)",
+            ));
+        }
+    };
     let store: Arc<dyn crate::store::Store> =
-        Arc::new(crate::store::PostgresStore::connect(url).await?);
+        if store_url.starts_with("postgres://") || store_url.starts_with("postgresql://") {
+            Arc::new(crate::store::PostgresStore::connect(store_url).await?)
+        } else {
+            Arc::new(crate::store::SqliteStore::open(std::path::Path::new(store_url)).await?)
+        };
     let vault = Arc::new(crate::store::Vault::open(store, crate::cache::master_key(None)?).await?);
-    let queue: Arc<dyn Queue> = Arc::new(PgQueue::connect(url, vault.clone()).await?.named(name)?);
+    let queue: Arc<dyn Queue> = if postgres {
+        Arc::new(PgQueue::connect(url, vault.clone()).await?.named(name)?)
+    } else {
+        Arc::new(RedisQueue::connect(url, name, vault.clone()).await?)
+    };
     Ok((queue, vault))
 }
 

@@ -1,0 +1,502 @@
+//! The Redis Streams queue: jobs are stream entries read by a consumer group; a worker's entry stays pending until
+//! it is acknowledged, and an entry idle for longer than the lease (its worker died) is taken over with
+//! `XAUTOCLAIM`. Retries wait in a sorted set until their backoff ends; jobs that keep failing go to a dead-letter
+//! stream. Each job's state (status, attempts, sealed payload, result) lives in a hash beside the stream.
+//!
+//! Keys, under `finops:<queue name>`: `:jobs` (stream, group `workers`), `:job:<id>` (hash), `:key:<tenant
+//! hash>:<idempotency key>` (the job id), `:delayed` (sorted set of retries), `:dead` (stream of dead letters).
+//! Priorities are not honoured by this backend (one stream, first in first out). The lease is the entries' idle
+//! time: a claimer takes over entries idle for longer than the `lease` it passes, so every worker of a queue
+//! should use the same lease (heartbeats reset the idle time).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::streams::{StreamAutoClaimReply, StreamReadReply};
+use sha2::{Digest, Sha256};
+
+use super::{Claimed, JobInfo, JobSpec, JobStatus, Queue, backoff};
+use crate::error::{Error, Result};
+use crate::security::crypto::Sealed;
+use crate::store::Vault;
+
+const KIND: &str = "job";
+const GROUP: &str = "workers";
+
+fn e(err: redis::RedisError) -> Error {
+    Error::Internal(format!("redis queue: {err}"))
+}
+
+/// Jobs in Redis Streams.
+#[derive(Clone)]
+pub struct RedisQueue {
+    conn: ConnectionManager,
+    vault: Arc<Vault>,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisQueue")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// Marks a job done only if `worker` still holds it, and acknowledges its entry.
+const COMPLETE: &str = r"
+if redis.call('HGET', KEYS[1], 'worker') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'status') ~= 'running' then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'status', 'succeeded', 'result_id', ARGV[2])
+redis.call('HDEL', KEYS[1], 'error')
+redis.call('XACK', KEYS[2], 'workers', redis.call('HGET', KEYS[1], 'msg'))
+return 1
+";
+
+impl RedisQueue {
+    /// Connects to `url` (`redis://host:port[/db]`) and uses the queue `name`.
+    pub async fn connect(url: &str, name: &str, vault: Arc<Vault>) -> Result<Self> {
+        if name.trim().is_empty() || name.len() > 64 {
+            return Err(Error::invalid_argument(
+                "queue",
+                "a queue name has 1 to 64 characters",
+            ));
+        }
+        let client = redis::Client::open(url)
+            .map_err(|err| Error::invalid_argument("queue", format!("not a Redis URL: {err}")))?;
+        let mut conn = ConnectionManager::new(client).await.map_err(e)?;
+        let prefix = format!("finops:{name}");
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(format!("{prefix}:jobs"))
+            .arg(GROUP)
+            .arg("$")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        if let Err(err) = created
+            && err.code() != Some("BUSYGROUP")
+        {
+            return Err(e(err));
+        }
+        Ok(RedisQueue {
+            conn,
+            vault,
+            prefix,
+        })
+    }
+
+    fn jobs(&self) -> String {
+        format!("{}:jobs", self.prefix)
+    }
+
+    fn job(&self, id: &str) -> String {
+        format!("{}:job:{id}", self.prefix)
+    }
+
+    async fn fields(&self, id: &str) -> Result<std::collections::HashMap<String, Vec<u8>>> {
+        let mut conn = self.conn.clone();
+        redis::cmd("HGETALL")
+            .arg(self.job(id))
+            .query_async(&mut conn)
+            .await
+            .map_err(e)
+    }
+
+    async fn bury(&self, id: &str, msg: &str, tenant: &str, error: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(self.job(id))
+            .arg("status")
+            .arg("dead")
+            .arg("error")
+            .arg(error)
+            .ignore()
+            .cmd("XACK")
+            .arg(self.jobs())
+            .arg(GROUP)
+            .arg(msg)
+            .ignore()
+            .cmd("XADD")
+            .arg(format!("{}:dead", self.prefix))
+            .arg("*")
+            .arg("id")
+            .arg(id)
+            .arg("tenant")
+            .arg(tenant)
+            .ignore();
+        let () = pipe.query_async(&mut conn).await.map_err(e)?;
+        Ok(())
+    }
+
+    /// Moves retries whose backoff ended back to the stream (each once, whoever gets there first).
+    async fn promote(&self) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let now = chrono::Utc::now().timestamp_millis();
+        let due: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(format!("{}:delayed", self.prefix))
+            .arg("-inf")
+            .arg(now)
+            .arg("LIMIT")
+            .arg(0)
+            .arg(16)
+            .query_async(&mut conn)
+            .await
+            .map_err(e)?;
+        for id in due {
+            let removed: i64 = redis::cmd("ZREM")
+                .arg(format!("{}:delayed", self.prefix))
+                .arg(&id)
+                .query_async(&mut conn)
+                .await
+                .map_err(e)?;
+            if removed == 1 {
+                let _: String = redis::cmd("XADD")
+                    .arg(self.jobs())
+                    .arg("*")
+                    .arg("id")
+                    .arg(&id)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(e)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn open(
+        &self,
+        id: &str,
+        f: &std::collections::HashMap<String, Vec<u8>>,
+    ) -> Result<JobSpec> {
+        let text = |k: &str| String::from_utf8_lossy(f.get(k).map_or(&[][..], |v| v)).to_string();
+        let sealed: Sealed = serde_json::from_slice(f.get("payload").map_or(&[][..], |v| v))
+            .map_err(|err| Error::Integrity {
+                reason: format!("job {id}: {err}"),
+            })?;
+        let plain = self
+            .vault
+            .open_cache_value(KIND, &text("tenant"), &text("client_tag"), id, &sealed)
+            .await?
+            .ok_or_else(|| Error::KeyUnavailable {
+                key_id: sealed.key_id.clone(),
+                reason: format!("job {id}: its client or tenant was erased"),
+            })?;
+        serde_json::from_slice(&plain).map_err(|err| Error::Integrity {
+            reason: format!("job {id}: {err}"),
+        })
+    }
+
+    fn info(id: &str, f: &std::collections::HashMap<String, Vec<u8>>) -> Result<JobInfo> {
+        let text = |k: &str| f.get(k).map(|v| String::from_utf8_lossy(v).to_string());
+        let number = |k: &str| text(k).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        Ok(JobInfo {
+            id: id.to_string(),
+            tenant: text("tenant").unwrap_or_default(),
+            idempotency_key: text("key").unwrap_or_default(),
+            status: JobStatus::parse(&text("status").unwrap_or_default())?,
+            attempts: number("attempts"),
+            max_attempts: number("max_attempts"),
+            error: text("error"),
+            result_id: text("result_id"),
+        })
+    }
+}
+
+fn tenant_hash(tenant: &str) -> String {
+    Sha256::digest(tenant.as_bytes())
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[async_trait::async_trait]
+impl Queue for RedisQueue {
+    async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
+        spec.validate()?;
+        let mut conn = self.conn.clone();
+        let key = format!(
+            "{}:key:{}:{}",
+            self.prefix,
+            tenant_hash(&spec.tenant),
+            spec.idempotency_key
+        );
+        let id = uuid::Uuid::new_v4().to_string();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&id)
+            .arg("NX")
+            .query_async(&mut conn)
+            .await
+            .map_err(e)?;
+        if set.is_none() {
+            let existing: String = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .map_err(e)?;
+            return Ok(existing);
+        }
+        let client = spec.request()?.client_id();
+        let body = serde_json::to_vec(spec).map_err(|err| Error::Internal(err.to_string()))?;
+        let (client_tag, sealed) = self
+            .vault
+            .seal_cache_value(KIND, &spec.tenant, &client, &id, &body)
+            .await?;
+        let payload =
+            serde_json::to_vec(&sealed).map_err(|err| Error::Internal(err.to_string()))?;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(self.job(&id))
+            .arg("tenant")
+            .arg(&spec.tenant)
+            .arg("key")
+            .arg(&spec.idempotency_key)
+            .arg("client_tag")
+            .arg(&client_tag)
+            .arg("payload")
+            .arg(payload)
+            .arg("status")
+            .arg("queued")
+            .arg("attempts")
+            .arg(0)
+            .arg("max_attempts")
+            .arg(spec.max_attempts)
+            .ignore()
+            .cmd("XADD")
+            .arg(self.jobs())
+            .arg("*")
+            .arg("id")
+            .arg(&id)
+            .ignore();
+        let () = pipe.query_async(&mut conn).await.map_err(e)?;
+        Ok(id)
+    }
+
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>> {
+        self.promote().await?;
+        let mut conn = self.conn.clone();
+        let lease_ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
+        for _ in 0..16 {
+            // An entry whose worker went silent for longer than the lease, else a new one.
+            let stale: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+                .arg(self.jobs())
+                .arg(GROUP)
+                .arg(worker)
+                .arg(lease_ms)
+                .arg("0-0")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut conn)
+                .await
+                .map_err(e)?;
+            let entry = match stale.claimed.into_iter().next() {
+                Some(entry) => entry,
+                None => {
+                    let fresh: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+                        .arg("GROUP")
+                        .arg(GROUP)
+                        .arg(worker)
+                        .arg("COUNT")
+                        .arg(1)
+                        .arg("STREAMS")
+                        .arg(self.jobs())
+                        .arg(">")
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(e)?;
+                    match fresh.and_then(|r| r.keys.into_iter().next()?.ids.into_iter().next()) {
+                        Some(entry) => entry,
+                        None => return Ok(None),
+                    }
+                }
+            };
+            let Some(id) = entry.get::<String>("id") else {
+                continue;
+            };
+            let f = self.fields(&id).await?;
+            let info = Self::info(&id, &f)?;
+            if matches!(info.status, JobStatus::Succeeded | JobStatus::Dead) {
+                // Already finished (a completion whose acknowledgement was lost): drop the entry.
+                let _: i64 = redis::cmd("XACK")
+                    .arg(self.jobs())
+                    .arg(GROUP)
+                    .arg(&entry.id)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(e)?;
+                continue;
+            }
+            if info.attempts >= info.max_attempts {
+                self.bury(
+                    &id,
+                    &entry.id,
+                    &info.tenant,
+                    "the worker stopped during every attempt",
+                )
+                .await?;
+                continue;
+            }
+            let attempt: u32 = redis::cmd("HINCRBY")
+                .arg(self.job(&id))
+                .arg("attempts")
+                .arg(1)
+                .query_async(&mut conn)
+                .await
+                .map_err(e)?;
+            let () = redis::cmd("HSET")
+                .arg(self.job(&id))
+                .arg("status")
+                .arg("running")
+                .arg("worker")
+                .arg(worker)
+                .arg("msg")
+                .arg(&entry.id)
+                .query_async(&mut conn)
+                .await
+                .map_err(e)?;
+            match self.open(&id, &f).await {
+                Ok(spec) => {
+                    return Ok(Some(Claimed {
+                        id,
+                        spec,
+                        attempt,
+                        worker: worker.to_string(),
+                    }));
+                }
+                // A payload no worker can read: straight to the dead letters.
+                Err(err) => {
+                    self.bury(&id, &entry.id, &info.tenant, &err.to_string())
+                        .await?
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn complete(&self, job: &Claimed, result_id: &str) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let done: i64 = redis::Script::new(COMPLETE)
+            .key(self.job(&job.id))
+            .key(self.jobs())
+            .arg(&job.worker)
+            .arg(result_id)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(e)?;
+        Ok(done == 1)
+    }
+
+    async fn fail(&self, job: &Claimed, error: &str, retryable: bool) -> Result<JobStatus> {
+        let f = self.fields(&job.id).await?;
+        let info = Self::info(&job.id, &f)?;
+        let holder = f
+            .get("worker")
+            .map(|v| String::from_utf8_lossy(v).to_string());
+        if info.status != JobStatus::Running || holder.as_deref() != Some(job.worker.as_str()) {
+            return Ok(info.status);
+        }
+        let msg = f
+            .get("msg")
+            .map(|v| String::from_utf8_lossy(v).to_string())
+            .unwrap_or_default();
+        if !(retryable && info.attempts < info.max_attempts) {
+            self.bury(&job.id, &msg, &info.tenant, error).await?;
+            return Ok(JobStatus::Dead);
+        }
+        let run_at = chrono::Utc::now().timestamp_millis()
+            + i64::try_from(backoff(job.attempt).as_millis()).unwrap_or(30_000);
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(self.job(&job.id))
+            .arg("status")
+            .arg("queued")
+            .arg("error")
+            .arg(error)
+            .ignore()
+            .cmd("XACK")
+            .arg(self.jobs())
+            .arg(GROUP)
+            .arg(&msg)
+            .ignore()
+            .cmd("ZADD")
+            .arg(format!("{}:delayed", self.prefix))
+            .arg(run_at)
+            .arg(&job.id)
+            .ignore();
+        let () = pipe.query_async(&mut conn).await.map_err(e)?;
+        Ok(JobStatus::Queued)
+    }
+
+    async fn heartbeat(&self, job: &Claimed, _lease: Duration) -> Result<bool> {
+        let f = self.fields(&job.id).await?;
+        let holder = f
+            .get("worker")
+            .map(|v| String::from_utf8_lossy(v).to_string());
+        if holder.as_deref() != Some(job.worker.as_str()) {
+            return Ok(false);
+        }
+        let msg = f
+            .get("msg")
+            .map(|v| String::from_utf8_lossy(v).to_string())
+            .unwrap_or_default();
+        // Claiming its own entry again resets the entry's idle time: the lease starts over.
+        let mut conn = self.conn.clone();
+        let claimed: Vec<String> = redis::cmd("XCLAIM")
+            .arg(self.jobs())
+            .arg(GROUP)
+            .arg(&job.worker)
+            .arg(0)
+            .arg(&msg)
+            .arg("JUSTID")
+            .query_async(&mut conn)
+            .await
+            .map_err(e)?;
+        Ok(!claimed.is_empty())
+    }
+
+    async fn status(&self, tenant: &str, id: &str) -> Result<Option<JobInfo>> {
+        let f = self.fields(id).await?;
+        if f.is_empty() {
+            return Ok(None);
+        }
+        let info = Self::info(id, &f)?;
+        Ok((info.tenant == tenant).then_some(info))
+    }
+
+    async fn dead_letters(&self, tenant: &str) -> Result<Vec<JobInfo>> {
+        let mut conn = self.conn.clone();
+        let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(format!("{}:dead", self.prefix))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut conn)
+            .await
+            .map_err(e)?;
+        let mut out = Vec::new();
+        for entry in entries.ids {
+            if entry.get::<String>("tenant").as_deref() != Some(tenant) {
+                continue;
+            }
+            if let Some(id) = entry.get::<String>("id")
+                && let Some(info) = self.status(tenant, &id).await?
+            {
+                out.push(info);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) {
+        // Claims do not block: a short pause between empty polls.
+        tokio::time::sleep(timeout.min(Duration::from_millis(50))).await;
+    }
+}
