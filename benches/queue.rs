@@ -1,41 +1,143 @@
 #![allow(clippy::expect_used, clippy::panic)] // A benchmark stops at the first failure, loudly.
-//! The PostgreSQL queue: jobs per second end to end (enqueue → analysis run by the offline analyst → result
-//! stored encrypted → job completed) and the enqueue-to-start latency of an idle worker woken by NOTIFY.
+//! The queues (in process, PostgreSQL, Redis Streams): enqueue rate, jobs per second end to end (enqueue →
+//! analysis by the offline analyst → result stored encrypted with its audit entry → job completed), and the
+//! enqueue-to-start latency of an idle worker.
 //!
-//! `FINOPS_TEST_POSTGRES_URL=postgres://… cargo bench -p finops-benches --bench queue` (release; `scripts/services`
-//! starts a local PostgreSQL and prints the URL). Results go to benches/RESULTS.md.
+//! `eval "$(scripts/services)" && cargo bench -p finops-benches --bench queue` (release; the services script
+//! starts local PostgreSQL and Redis and prints their URLs). Results go to benches/RESULTS.md.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use finops_core::Pipeline;
-use finops_core::queue::{JobSpec, JobStatus, PgQueue, Queue, Worker};
+use finops_core::queue::{JobSpec, JobStatus, LocalQueue, PgQueue, Queue, RedisQueue, Worker};
 use finops_core::security::crypto::{LocalKeyProvider, SecretKey};
 use finops_core::store::{PostgresStore, Store, Vault};
 
-async fn setup(url: &str) -> (Arc<PgQueue>, Arc<Vault>, String) {
+async fn vault(url: &str) -> Arc<Vault> {
     let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(url).await.expect("store"));
     let keys = Arc::new(LocalKeyProvider::new(
         "bench",
         SecretKey::generate().expect("key"),
     ));
-    let vault = Arc::new(Vault::open(store, keys).await.expect("vault"));
+    Arc::new(Vault::open(store, keys).await.expect("vault"))
+}
+
+/// A fresh queue of the backend, its vault (results in PostgreSQL for all three) and a tenant of its own.
+async fn setup(
+    backend: &str,
+    pg: &str,
+    redis: Option<&str>,
+) -> (Arc<dyn Queue>, Arc<Vault>, String) {
+    let vault = vault(pg).await;
     let name = uuid::Uuid::new_v4().to_string();
-    let queue = Arc::new(
-        PgQueue::connect(url, vault.clone())
-            .await
-            .expect("queue")
-            .named(&name)
-            .expect("name"),
-    );
+    let queue: Arc<dyn Queue> = match backend {
+        "in-process" => Arc::new(LocalQueue::new(1_000_000).expect("local")),
+        "postgres" => Arc::new(
+            PgQueue::connect(pg, vault.clone())
+                .await
+                .expect("queue")
+                .named(&name)
+                .expect("name"),
+        ),
+        _ => Arc::new(
+            RedisQueue::connect(redis.expect("a Redis URL"), &name, vault.clone())
+                .await
+                .expect("queue"),
+        ),
+    };
     (queue, vault, format!("bench-{name}"))
 }
 
+async fn bench(backend: &str, pg: &str, redis: Option<&str>, statements: &str) {
+    // Throughput: N jobs enqueued, then one worker (concurrency 8) runs them all.
+    let (queue, vault, tenant) = setup(backend, pg, redis).await;
+    let n = 2000;
+    let t = Instant::now();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let spec = JobSpec::new(
+            &tenant,
+            format!("k{i}"),
+            statements,
+            "Analyse la rentabilité",
+        );
+        ids.push(queue.enqueue(&spec).await.expect("enqueue"));
+    }
+    let enqueue = t.elapsed();
+    let worker = Worker::new(queue.clone(), Pipeline::offline(), vault.clone(), 8).expect("worker");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        async move {
+            worker
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await
+        }
+    });
+    let t = Instant::now();
+    let mut next = 0;
+    while next < n {
+        match queue.status(&tenant, &ids[next]).await.expect("status") {
+            Some(j) if j.status == JobStatus::Succeeded => next += 1,
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    let run = t.elapsed();
+    let _ = tx.send(());
+    let stats = running.await.expect("join").expect("worker");
+
+    // Enqueue-to-start: an idle claimer waiting for work; one job at a time.
+    let (queue, _vault, tenant) = setup(backend, pg, redis).await;
+    let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let claimer = tokio::spawn({
+        let queue = queue.clone();
+        async move {
+            loop {
+                match queue
+                    .claim("bench", Duration::from_secs(30))
+                    .await
+                    .expect("claim")
+                {
+                    Some(job) => {
+                        let _ = started_tx.send(Instant::now());
+                        queue.complete(&job, &job.id).await.expect("complete");
+                    }
+                    None => queue.wait_for_work(Duration::from_millis(500)).await,
+                }
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut latencies = Vec::new();
+    for i in 0..200 {
+        let spec = JobSpec::new(&tenant, format!("l{i}"), statements, "Marges ?");
+        let t = Instant::now();
+        queue.enqueue(&spec).await.expect("enqueue");
+        let started = started_rx.recv().await.expect("started");
+        latencies.push(started.duration_since(t));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    claimer.abort();
+    latencies.sort();
+    println!(
+        "{backend:<11} enqueue {:>6.0} jobs/s · end to end {:>5.0} jobs/s ({} succeeded) · enqueue-to-start p50 {:.2} ms p99 {:.2} ms",
+        n as f64 / enqueue.as_secs_f64(),
+        n as f64 / run.as_secs_f64(),
+        stats.succeeded,
+        latencies[100].as_secs_f64() * 1000.0,
+        latencies[198].as_secs_f64() * 1000.0
+    );
+}
+
 fn main() {
-    let Ok(url) = std::env::var("FINOPS_TEST_POSTGRES_URL") else {
+    let Ok(pg) = std::env::var("FINOPS_TEST_POSTGRES_URL") else {
         eprintln!("FINOPS_TEST_POSTGRES_URL is not set (eval \"$(scripts/services)\")");
         return;
     };
+    let redis = std::env::var("FINOPS_TEST_REDIS_URL").ok();
     let statements = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../examples/data/bistro-saint-denis.json"
@@ -45,93 +147,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    println!(
+        "== Queues: 2,000 jobs, one worker (concurrency 8), offline analyst, results stored in PostgreSQL =="
+    );
     rt.block_on(async {
-        // Throughput: N jobs enqueued, then one worker (concurrency 8) runs them all.
-        let (queue, vault, tenant) = setup(&url).await;
-        let n = 2000;
-        let t = Instant::now();
-        let mut ids = Vec::with_capacity(n);
-        for i in 0..n {
-            let spec = JobSpec::new(&tenant, format!("k{i}"), &statements, "Analyse la rentabilité");
-            ids.push(queue.enqueue(&spec).await.expect("enqueue"));
+        bench("in-process", &pg, None, &statements).await;
+        bench("postgres", &pg, None, &statements).await;
+        if redis.is_some() {
+            bench("redis", &pg, redis.as_deref(), &statements).await;
         }
-        let enqueue = t.elapsed();
-        let worker = Worker::new(queue.clone(), Pipeline::offline(), vault.clone(), 8).expect("worker");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = tokio::spawn({
-            let worker = worker.clone();
-            async move {
-                worker
-                    .run(async {
-                        let _ = rx.await;
-                    })
-                    .await
-            }
-        });
-        let t = Instant::now();
-        loop {
-            let last = queue.status(&tenant, &ids[n - 1]).await.expect("status");
-            let first = queue.status(&tenant, &ids[0]).await.expect("status");
-            if last.is_some_and(|j| j.status == JobStatus::Succeeded)
-                && first.is_some_and(|j| j.status == JobStatus::Succeeded)
-            {
-                let mut all = true;
-                for id in &ids {
-                    if queue.status(&tenant, id).await.expect("status").map(|j| j.status) != Some(JobStatus::Succeeded) {
-                        all = false;
-                        break;
-                    }
-                }
-                if all {
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let run = t.elapsed();
-        let _ = tx.send(());
-        let stats = running.await.expect("join").expect("worker");
-        println!("== PostgreSQL queue (one worker process, concurrency 8, offline analyst) ==");
-        println!("enqueue {n} jobs (seal + insert + NOTIFY)   {:.0} jobs/s", n as f64 / enqueue.as_secs_f64());
-        println!(
-            "run {n} jobs end to end (claim → analyze → store encrypted + audit → complete)   {:.0} jobs/s ({} succeeded)",
-            n as f64 / run.as_secs_f64(),
-            stats.succeeded
-        );
-
-        // Enqueue-to-start: an idle claimer waiting on LISTEN; one job at a time.
-        let (queue, _vault, tenant) = setup(&url).await;
-        let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
-        let claimer = tokio::spawn({
-            let queue = queue.clone();
-            async move {
-                loop {
-                    match queue.claim("bench", Duration::from_secs(30)).await.expect("claim") {
-                        Some(job) => {
-                            let _ = started_tx.send(Instant::now());
-                            queue.complete(&job, &job.id).await.expect("complete");
-                        }
-                        None => queue.wait_for_work(Duration::from_millis(500)).await,
-                    }
-                }
-            }
-        });
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut latencies = Vec::new();
-        for i in 0..200 {
-            let spec = JobSpec::new(&tenant, format!("l{i}"), &statements, "Marges ?");
-            let t = Instant::now();
-            queue.enqueue(&spec).await.expect("enqueue");
-            let started = started_rx.recv().await.expect("started");
-            latencies.push(started.duration_since(t));
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        claimer.abort();
-        latencies.sort();
-        println!(
-            "enqueue-to-start, idle worker woken by NOTIFY   p50 {:.2} ms · p99 {:.2} ms (200 jobs, one at a time; includes the enqueue itself)",
-            latencies[100].as_secs_f64() * 1000.0,
-            latencies[198].as_secs_f64() * 1000.0
-        );
     });
 }

@@ -29,11 +29,12 @@ fn e(err: redis::RedisError) -> Error {
 }
 
 /// Jobs in Redis Streams.
-#[derive(Clone)]
 pub struct RedisQueue {
     conn: ConnectionManager,
     vault: Arc<Vault>,
     prefix: String,
+    /// Wakes idle workers: every enqueue publishes on `<prefix>:wake`.
+    wake: tokio::sync::Mutex<redis::aio::PubSub>,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -66,8 +67,10 @@ impl RedisQueue {
         }
         let client = redis::Client::open(url)
             .map_err(|err| Error::invalid_argument("queue", format!("not a Redis URL: {err}")))?;
-        let mut conn = ConnectionManager::new(client).await.map_err(e)?;
+        let mut conn = ConnectionManager::new(client.clone()).await.map_err(e)?;
         let prefix = format!("finops:{name}");
+        let mut wake = client.get_async_pubsub().await.map_err(e)?;
+        wake.subscribe(format!("{prefix}:wake")).await.map_err(e)?;
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(format!("{prefix}:jobs"))
@@ -85,6 +88,7 @@ impl RedisQueue {
             conn,
             vault,
             prefix,
+            wake: tokio::sync::Mutex::new(wake),
         })
     }
 
@@ -273,6 +277,10 @@ impl Queue for RedisQueue {
             .arg(self.jobs())
             .arg("*")
             .arg("id")
+            .arg(&id)
+            .ignore()
+            .cmd("PUBLISH")
+            .arg(format!("{}:wake", self.prefix))
             .arg(&id)
             .ignore();
         let () = pipe.query_async(&mut conn).await.map_err(e)?;
@@ -496,7 +504,12 @@ impl Queue for RedisQueue {
     }
 
     async fn wait_for_work(&self, timeout: Duration) {
-        // Claims do not block: a short pause between empty polls.
-        tokio::time::sleep(timeout.min(Duration::from_millis(50))).await;
+        use futures::StreamExt;
+        // An enqueue publishes on the wake channel; retries becoming due are found by the next claim, so the wait
+        // is also bounded (at most half a second).
+        let mut wake = self.wake.lock().await;
+        let mut messages = wake.on_message();
+        let _ =
+            tokio::time::timeout(timeout.min(Duration::from_millis(500)), messages.next()).await;
     }
 }
