@@ -243,7 +243,8 @@ pub(crate) async fn run(
     }
 
     // 2. Semantic: a close question about the same statements, if the guard agrees.
-    let semantic_scope = crate::cache::Scope {
+    // Computed only when there is a semantic tier (a hash per analysis otherwise wasted).
+    let semantic_scope = pipeline.semantic.as_ref().map(|_| crate::cache::Scope {
         tenant: request.tenant.clone(),
         key: crate::cache::exact_key(
             &request.tenant,
@@ -252,9 +253,9 @@ pub(crate) async fn run(
             language,
             &pipeline.config_version,
         ),
-    };
+    });
     let mut vector: Option<Vec<f32>> = None;
-    if let Some(semantic) = &pipeline.semantic
+    if let (Some(semantic), Some(semantic_scope)) = (&pipeline.semantic, &semantic_scope)
         && (mode.reads() || mode.writes())
     {
         let prepared = async {
@@ -265,7 +266,7 @@ pub(crate) async fn run(
         match prepared {
             Ok(v) => {
                 if mode.reads() {
-                    match semantic.lookup_vector(&semantic_scope, &request.question, &v, max_age) {
+                    match semantic.lookup_vector(semantic_scope, &request.question, &v, max_age) {
                         Ok(hit) => {
                             return Ok(from_cache(
                                 &hit.value,
@@ -337,15 +338,11 @@ pub(crate) async fn run(
         {
             warn("exact cache store", &e);
         }
-        if let (Some(semantic), Some(v)) = (&pipeline.semantic, vector) {
+        if let (Some(semantic), Some(scope), Some(v)) =
+            (&pipeline.semantic, &semantic_scope, vector)
+        {
             let stored = semantic
-                .insert_vector(
-                    &semantic_scope,
-                    &request.question,
-                    &a.client,
-                    v,
-                    a.as_ref().clone(),
-                )
+                .insert_vector(scope, &request.question, &a.client, v, a.as_ref().clone())
                 .await;
             if let Err(e) = stored {
                 warn("semantic cache store", &e);

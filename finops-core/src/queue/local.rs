@@ -18,6 +18,8 @@ const KIND: &str = "job";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Job {
     spec: JobSpec,
+    /// The client its records are filed under (from the statements, computed once at enqueue).
+    client: String,
     status: JobStatus,
     attempts: u32,
     run_after: DateTime<Utc>,
@@ -112,10 +114,9 @@ impl LocalQueue {
         let Some(vault) = &self.vault else {
             return Ok(());
         };
-        let client = job.spec.request()?.client_id();
         let body = serde_json::to_vec(job).map_err(|e| Error::Internal(e.to_string()))?;
         vault
-            .put_cache_record(KIND, &job.spec.tenant, &client, id, &body)
+            .put_cache_record(KIND, &job.spec.tenant, &job.client, id, &body)
             .await
     }
 }
@@ -123,7 +124,7 @@ impl LocalQueue {
 #[async_trait::async_trait]
 impl Queue for LocalQueue {
     async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
-        spec.validate()?;
+        let client = spec.checked_client()?;
         let mut inner = self.inner.lock().await;
         let key = (spec.tenant.clone(), spec.idempotency_key.clone());
         if let Some(id) = inner.by_key.get(&key) {
@@ -146,6 +147,7 @@ impl Queue for LocalQueue {
         inner.next_seq += 1;
         let job = Job {
             spec: spec.clone(),
+            client,
             status: JobStatus::Queued,
             attempts: 0,
             run_after: Utc::now(),

@@ -66,6 +66,10 @@ impl JobSpec {
 
     /// Refuses what no worker could run, naming the field.
     pub fn validate(&self) -> Result<()> {
+        self.checked_client().map(|_| ())
+    }
+
+    fn check_fields(&self) -> Result<()> {
         let id = |field: &str, v: &str| -> Result<()> {
             if v.trim().is_empty() || v.chars().count() > crate::pipeline::MAX_ID_CHARS {
                 return Err(Error::invalid_argument(
@@ -83,8 +87,17 @@ impl JobSpec {
                 format!("{} is outside 1..=20", self.max_attempts),
             ));
         }
+        Ok(())
+    }
+
+    /// Validates the job (as [`JobSpec::validate`]) and returns the client id its results are filed under, from
+    /// one parse of the statements.
+    pub(crate) fn checked_client(&self) -> Result<String> {
+        self.check_fields()?;
         // The request the worker will build, checked now so a bad job is refused at the door.
-        self.request()?.validate()
+        let request = self.request()?;
+        request.validate()?;
+        Ok(request.client_id())
     }
 
     /// The pipeline request this job runs.

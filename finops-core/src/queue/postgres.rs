@@ -148,9 +148,8 @@ impl PgQueue {
 #[async_trait::async_trait]
 impl Queue for PgQueue {
     async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
-        spec.validate()?;
+        let client = spec.checked_client()?;
         let id = uuid::Uuid::new_v4().to_string();
-        let client = spec.request()?.client_id();
         let body = serde_json::to_vec(spec).map_err(e)?;
         let (client_tag, sealed) = self
             .vault

@@ -222,7 +222,7 @@ fn tenant_hash(tenant: &str) -> String {
 #[async_trait::async_trait]
 impl Queue for RedisQueue {
     async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
-        spec.validate()?;
+        let client = spec.checked_client()?;
         let mut conn = self.conn.clone();
         let key = format!(
             "{}:key:{}:{}",
@@ -246,7 +246,6 @@ impl Queue for RedisQueue {
                 .map_err(e)?;
             return Ok(existing);
         }
-        let client = spec.request()?.client_id();
         let body = serde_json::to_vec(spec).map_err(|err| Error::Internal(err.to_string()))?;
         let (client_tag, sealed) = self
             .vault
