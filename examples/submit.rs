@@ -6,21 +6,25 @@
 //! ```
 //!
 //! Each of the N jobs gets its own idempotency key (this run's id and its number), so running `submit` again
-//! enqueues new jobs and never duplicates one. With `--wait`, one line per job (or one JSON object per line with
-//! `--json`) once all are done: succeeded ones with their report's first line and cost, dead ones with their
-//! last error. The master key comes from `FINOPS_MASTER_KEY` as for `worker`.
+//! enqueues new jobs and never duplicates one. With `--wait`, the jobs relay their events: `submit` follows them
+//! while the workers (other processes, other machines) run them, printing their progress on stderr (attempts,
+//! phases, failures), then one line per job on stdout (or one JSON object per line with `--json`) once all are
+//! done: succeeded ones with their report's first line and cost, dead ones with their last error. The master key
+//! comes from `FINOPS_MASTER_KEY` as for `worker`.
 //!
 //! Exit codes: 0 when every job succeeded (or without `--wait`), 3 when some went to the dead letters, 2 bad
 //! input, 1 other failure.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Parser;
 use finops_core::Error;
-use finops_core::queue::{JobSpec, JobStatus};
+use finops_core::pipeline::Event;
+use finops_core::queue::{JobEvent, JobSpec, JobStatus, follow};
 use finops_core::security::{Principal, Role};
+use futures::StreamExt;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,6 +83,7 @@ fn run(args: &Args) -> Result<bool, Error> {
             let mut spec =
                 JobSpec::new(&args.tenant, format!("{run_id}-{i}"), &text, &args.question);
             spec.max_attempts = args.max_attempts;
+            spec.events = args.wait;
             ids.push(queue.enqueue(&spec).await?);
         }
         eprintln!("enqueued {} job(s) for tenant {}", ids.len(), args.tenant);
@@ -88,24 +93,32 @@ fn run(args: &Args) -> Result<bool, Error> {
             }
             return Ok(true);
         }
-        // Poll the jobs' statuses (cheap indexed reads) until every one is done.
+        // Follow the jobs (64 at a time: a job's events are kept, so one followed later replays them).
         let started = Instant::now();
-        let mut last = Vec::new();
-        loop {
-            last.clear();
-            for id in &ids {
-                let info = queue.status(&args.tenant, id).await?.ok_or_else(|| {
+        let mut following = futures::stream::iter(ids.iter().cloned())
+            .map(|id| {
+                let (queue, tenant) = (queue.clone(), args.tenant.clone());
+                async move {
+                    let mut events = follow(queue, tenant, id.clone());
+                    while let Some(event) = events.next().await {
+                        if let Some(line) = progress(&event?) {
+                            eprintln!("{} {line}", &id[..id.len().min(8)]);
+                        }
+                    }
+                    Ok::<_, Error>(())
+                }
+            })
+            .buffer_unordered(64);
+        while let Some(done) = following.next().await {
+            done?;
+        }
+        let mut last = Vec::with_capacity(ids.len());
+        for id in &ids {
+            last.push(
+                queue.status(&args.tenant, id).await?.ok_or_else(|| {
                     Error::Internal(format!("job {id} disappeared from the queue"))
-                })?;
-                last.push(info);
-            }
-            if last
-                .iter()
-                .all(|j| matches!(j.status, JobStatus::Succeeded | JobStatus::Dead))
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+                })?,
+            );
         }
         eprintln!("all done in {:.1} s", started.elapsed().as_secs_f64());
         let principal = Principal::new(args.tenant.clone(), Role::Cpa, None)?;
@@ -151,6 +164,25 @@ fn run(args: &Args) -> Result<bool, Error> {
             }
         }
         Ok(all_ok)
+    })
+}
+
+/// A progress line for a job's event (the text the models stream is left out).
+fn progress(event: &JobEvent) -> Option<String> {
+    Some(match event {
+        JobEvent::Started { attempt } => format!("attempt {attempt} started"),
+        JobEvent::Analysis { event, .. } => match event {
+            Event::PhaseStarted { phase } => format!("{} started", phase.id()),
+            Event::PhaseFinished { usage } => format!("{} finished", usage.phase.id()),
+            Event::TextDelta { .. } | Event::ComputationDone { .. } => return None,
+            other => other.kind().to_string(),
+        },
+        JobEvent::AttemptFailed {
+            attempt,
+            error,
+            status,
+        } => format!("attempt {attempt} failed ({}): {error}", status.id()),
+        JobEvent::Finished { status, .. } => status.id().to_string(),
     })
 }
 

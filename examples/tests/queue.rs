@@ -215,17 +215,19 @@ fn chaos(queue_url: &str, store: Option<&str>) {
     // Read everything, close the connections inside their runtime, then check (a failed check must not drop
     // them outside it).
     let poison = ids[0].clone();
-    let (dead, stored, infos) = rt.block_on(async move {
+    let (dead, stored, infos, trail) = rt.block_on(async move {
         let dead = queue.dead_letters(&tenant).await.unwrap();
         let principal = Principal::new(tenant.clone(), Role::Cpa, None).unwrap();
         let stored = vault.list_analyses(&principal).await.unwrap().len();
+        let admin = Principal::new(tenant.clone(), Role::Admin, None).unwrap();
+        let trail = vault.export_audit(&admin).await.unwrap();
         let mut infos = Vec::new();
         for id in &ids[1..] {
             infos.push(queue.status(&tenant, id).await.unwrap().unwrap());
         }
         drop(queue);
         drop(vault);
-        (dead, stored, infos)
+        (dead, stored, infos, trail)
     });
     assert_eq!(
         dead.len(),
@@ -236,6 +238,17 @@ fn chaos(queue_url: &str, store: Option<&str>) {
     assert_eq!(dead[0].id, poison);
     assert!(dead[0].error.is_some(), "the poison job says why");
     assert_eq!(stored, jobs - 1, "each result stored exactly once");
+    // And charged once: one `analysis` entry per job in the (verified) audit trail, however many deliveries.
+    let mut charged: Vec<String> = trail
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"] == "analysis")
+        .map(|e| e["subject"].as_str().unwrap().to_string())
+        .collect();
+    charged.sort();
+    let before = charged.len();
+    charged.dedup();
+    assert_eq!((before, charged.len()), (jobs - 1, jobs - 1));
     assert_eq!(infos.len(), jobs - 1);
     for info in &infos {
         assert_eq!(info.status, JobStatus::Succeeded, "{info:?}");
@@ -245,4 +258,52 @@ fn chaos(queue_url: &str, store: Option<&str>) {
         "{jobs} jobs, {kills} workers killed, done in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// `submit --wait` follows its jobs while a `worker` process runs them: progress on stderr, then one JSON object
+/// per job on stdout.
+#[test]
+fn submit_waits_for_its_jobs_and_streams_their_progress() {
+    let url = std::env::var("FINOPS_TEST_POSTGRES_URL")
+        .expect("FINOPS_TEST_POSTGRES_URL: scripts/test starts PostgreSQL and sets it");
+    let key = SecretKey::generate().unwrap().to_hex().to_string();
+    let tenant = format!("wait-{}", uuid::Uuid::new_v4());
+    let url_q = format!("{url}#{tenant}");
+    let mut w = worker(&url_q, None, &key);
+    let out = command(env!("CARGO_BIN_EXE_submit"), &key)
+        .args(["--queue", &url_q, "--statements", BISTRO])
+        .args(["--question", "Is our debt too high?", "--tenant", &tenant])
+        .args(["--count", "3", "--wait", "--json"])
+        .output()
+        .unwrap();
+    Command::new("kill")
+        .args(["-TERM", &w.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(w.wait().unwrap().success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for l in &lines {
+        assert_eq!(l["status"], "succeeded", "{l}");
+        assert_eq!(l["analysis"]["id"], l["job"]);
+        let job = l["job"].as_str().unwrap();
+        // Each job's progress was streamed from the worker's process.
+        for step in [
+            "attempt 1 started",
+            "analyst started",
+            "validator finished",
+            "succeeded",
+        ] {
+            assert!(
+                stderr.contains(&format!("{} {step}", &job[..8])),
+                "no `{step}` for {job} in:\n{stderr}"
+            );
+        }
+    }
 }

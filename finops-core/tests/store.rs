@@ -138,6 +138,32 @@ async fn conformance(store: Arc<dyn Store>, t: &str) {
     assert_eq!(seqs, vec![1, 2]);
     assert!(store.audit(&b).await.unwrap().is_empty());
 
+    // A job's result and its charge: both or neither. A taken audit sequence number writes nothing, not even
+    // the record; an existing record writes nothing, not even the audit row.
+    let job = row(&a, "job-1", "tag-a", "2026-01-03T00:00:00Z");
+    let charge = |seq: u64| AuditRow {
+        tenant: a.clone(),
+        seq,
+        hash: format!("h{seq}"),
+        prev_hash: "h2".into(),
+        sealed: sealed(seq as u8),
+    };
+    assert!(store.insert_record_audited(&job, &charge(2)).await.is_err());
+    assert!(
+        store
+            .get_record("analysis", &a, "job-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.insert_record_audited(&job, &charge(3)).await.unwrap());
+    assert!(!store.insert_record_audited(&job, &charge(4)).await.unwrap());
+    assert_eq!(store.audit(&a).await.unwrap().len(), 3);
+    assert!(!store.insert_record(&job).await.unwrap(), "inserted once");
+    let mut other = job.clone();
+    other.id = "job-2".into();
+    assert!(store.insert_record(&other).await.unwrap());
+
     // Keys: in insertion order.
     for (tenant, id) in [(&a, "k1"), (&b, "k1"), (&a, "k2")] {
         store
@@ -688,4 +714,106 @@ mod isolation {
             });
         }
     }
+}
+
+/// A store whose next audit append never finishes (a request cut off midway), the rest delegated.
+#[derive(Debug)]
+struct Stalling {
+    inner: Arc<dyn Store>,
+    stall: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Store for Stalling {
+    async fn put_record(&self, row: &RecordRow) -> finops_core::Result<()> {
+        self.inner.put_record(row).await
+    }
+    async fn insert_record(&self, row: &RecordRow) -> finops_core::Result<bool> {
+        self.inner.insert_record(row).await
+    }
+    async fn insert_record_audited(
+        &self,
+        row: &RecordRow,
+        audit: &AuditRow,
+    ) -> finops_core::Result<bool> {
+        self.inner.insert_record_audited(row, audit).await
+    }
+    async fn get_record(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+    ) -> finops_core::Result<Option<RecordRow>> {
+        self.inner.get_record(kind, tenant, id).await
+    }
+    async fn delete_record(&self, kind: &str, tenant: &str, id: &str) -> finops_core::Result<bool> {
+        self.inner.delete_record(kind, tenant, id).await
+    }
+    async fn list_records(
+        &self,
+        kind: &str,
+        tenant: &str,
+        client_tag: Option<&str>,
+    ) -> finops_core::Result<Vec<RecordRow>> {
+        self.inner.list_records(kind, tenant, client_tag).await
+    }
+    async fn append_audit(&self, row: &AuditRow) -> finops_core::Result<()> {
+        if self.stall.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.append_audit(row).await
+    }
+    async fn audit(&self, tenant: &str) -> finops_core::Result<Vec<AuditRow>> {
+        self.inner.audit(tenant).await
+    }
+    async fn put_key(&self, key: &WrappedKey) -> finops_core::Result<()> {
+        self.inner.put_key(key).await
+    }
+    async fn keys(&self) -> finops_core::Result<Vec<WrappedKey>> {
+        self.inner.keys().await
+    }
+    async fn delete_keys(&self, owner: &str) -> finops_core::Result<()> {
+        self.inner.delete_keys(owner).await
+    }
+    async fn tenants_with(&self, kind: &str) -> finops_core::Result<Vec<String>> {
+        self.inner.tenants_with(kind).await
+    }
+    async fn erase_tenant(&self, tenant: &str) -> finops_core::Result<()> {
+        self.inner.erase_tenant(tenant).await
+    }
+}
+
+/// An audit append cancelled midway (its future dropped: a timeout, a cancelled job) leaves the chain as the
+/// store has it, so the next entry follows the stored one and the trail still verifies.
+#[tokio::test]
+async fn a_cancelled_audit_append_does_not_fork_the_chain() {
+    let store = Arc::new(Stalling {
+        inner: Arc::new(SqliteStore::in_memory().await.unwrap()),
+        stall: std::sync::atomic::AtomicBool::new(false),
+    });
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let vault = Vault::open(store.clone(), keys).await.unwrap();
+    vault
+        .record("firm", None, "first", None, serde_json::json!({}))
+        .await
+        .unwrap();
+    store.stall.store(true, std::sync::atomic::Ordering::SeqCst);
+    let cut = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        vault.record("firm", None, "cut off", None, serde_json::json!({})),
+    )
+    .await;
+    assert!(cut.is_err(), "the append was cut off");
+    let next = vault
+        .record("firm", None, "next", None, serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(next.seq, 2, "the cut-off entry left no trace");
+    let admin = Principal::new("firm", Role::Admin, None).unwrap();
+    let trail = vault.export_audit(&admin).await.unwrap();
+    let actions: Vec<String> = trail
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].to_string())
+        .collect();
+    assert_eq!(actions, vec!["\"first\"", "\"next\""]);
 }

@@ -21,6 +21,11 @@ impl Emitter {
         Emitter { tx: None }
     }
 
+    /// Sends events to `tx` (a queue's worker relays them to followers in other processes).
+    pub(crate) fn to(tx: mpsc::UnboundedSender<Event>) -> Self {
+        Emitter { tx: Some(tx) }
+    }
+
     /// Whether anyone receives events (so callers can skip building them).
     pub(crate) fn is_listening(&self) -> bool {
         self.tx.is_some()

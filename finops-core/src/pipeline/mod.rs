@@ -530,6 +530,16 @@ impl Pipeline {
         run::run(self, request, &Emitter::silent()).await
     }
 
+    /// Runs an analysis to its end, sending its events (but `Completed` and `Failed`: the caller has the
+    /// outcome) to `events` as they happen.
+    pub(crate) async fn analyze_observed(
+        &self,
+        request: AnalysisRequest,
+        events: futures::channel::mpsc::UnboundedSender<Event>,
+    ) -> Result<Analysis> {
+        run::run(self, request, &events::Emitter::to(events)).await
+    }
+
     /// Runs an analysis, streaming its events; the last one is `Completed` or `Failed`. The work happens as the
     /// stream is polled, and dropping the stream cancels it.
     pub fn stream(&self, request: AnalysisRequest) -> EventStream {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Claimed, JobInfo, JobSpec, JobStatus, Queue, backoff};
+use super::{Claimed, JobEvent, JobInfo, JobSpec, JobStatus, Queue, Signals, backoff};
 use crate::error::{Error, Result};
 use crate::store::Vault;
 
@@ -38,13 +38,19 @@ struct Inner {
     jobs: HashMap<String, Job>,
     by_key: HashMap<(String, String), String>,
     next_seq: u64,
+    /// Jobs' event logs (in memory only: followers are in this process).
+    events: HashMap<String, Vec<JobEvent>>,
 }
+
+/// A job's event log keeps at most this many events (a follower that far behind has lost the thread anyway).
+const MAX_EVENTS: usize = 10_000;
 
 /// Jobs in this process (see the module documentation).
 #[derive(Debug)]
 pub struct LocalQueue {
     inner: tokio::sync::Mutex<Inner>,
     wake: tokio::sync::Notify,
+    signals: Signals,
     vault: Option<Arc<Vault>>,
     capacity: usize,
 }
@@ -78,6 +84,7 @@ impl LocalQueue {
         Ok(LocalQueue {
             inner: tokio::sync::Mutex::new(Inner::default()),
             wake: tokio::sync::Notify::new(),
+            signals: Signals::default(),
             vault: None,
             capacity,
         })
@@ -228,6 +235,8 @@ impl Queue for LocalQueue {
         j.error = None;
         let snapshot = j.clone();
         self.persist(&job.id, &snapshot).await?;
+        drop(inner);
+        self.signals.wake(&job.id);
         Ok(true)
     }
 
@@ -249,6 +258,8 @@ impl Queue for LocalQueue {
         j.error = Some(error.to_string());
         let (status, snapshot) = (j.status, j.clone());
         self.persist(&job.id, &snapshot).await?;
+        drop(inner);
+        self.signals.wake(&job.id);
         Ok(status)
     }
 
@@ -288,5 +299,59 @@ impl Queue for LocalQueue {
 
     async fn wait_for_work(&self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+
+    async fn cancel(&self, tenant: &str, id: &str) -> Result<Option<JobStatus>> {
+        let mut inner = self.inner.lock().await;
+        let Some(j) = inner.jobs.get_mut(id).filter(|j| j.spec.tenant == tenant) else {
+            return Ok(None);
+        };
+        if j.status.is_terminal() {
+            return Ok(Some(j.status));
+        }
+        j.status = JobStatus::Cancelled;
+        j.lease_until = None;
+        j.error = Some("cancelled".into());
+        let snapshot = j.clone();
+        self.persist(id, &snapshot).await?;
+        drop(inner);
+        self.signals.wake(id);
+        Ok(Some(JobStatus::Cancelled))
+    }
+
+    async fn publish(&self, job: &Claimed, _client: &str, events: &[JobEvent]) -> Result<()> {
+        let mut inner = self.inner.lock().await;
+        let log = inner.events.entry(job.id.clone()).or_default();
+        let room = MAX_EVENTS.saturating_sub(log.len());
+        log.extend(events.iter().take(room).cloned());
+        drop(inner);
+        self.signals.wake(&job.id);
+        Ok(())
+    }
+
+    async fn read_events(
+        &self,
+        tenant: &str,
+        id: &str,
+        cursor: &str,
+    ) -> Result<(Vec<JobEvent>, String)> {
+        let from = if cursor.is_empty() {
+            0
+        } else {
+            cursor
+                .parse::<usize>()
+                .map_err(|_| Error::invalid_argument("cursor", "not a cursor of this queue"))?
+        };
+        let inner = self.inner.lock().await;
+        if inner.jobs.get(id).is_none_or(|j| j.spec.tenant != tenant) {
+            return Ok((Vec::new(), cursor.to_string()));
+        }
+        let log = inner.events.get(id).map_or(&[][..], Vec::as_slice);
+        let new = log.get(from..).unwrap_or(&[]).to_vec();
+        Ok((new, from.max(log.len()).to_string()))
+    }
+
+    fn signal(&self, id: &str) -> Arc<tokio::sync::Notify> {
+        self.signals.get(id)
     }
 }

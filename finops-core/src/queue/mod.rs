@@ -12,12 +12,15 @@ mod postgres;
 mod redis_queue;
 pub mod worker;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
-use crate::pipeline::Language;
+use crate::pipeline::{Event, Language};
 
 pub use local::LocalQueue;
 pub use postgres::PgQueue;
@@ -43,6 +46,10 @@ pub struct JobSpec {
     pub question: String,
     #[serde(default)]
     pub language: Option<Language>,
+    /// Relays the analysis's events to [`follow`]ers in other processes. Off by default: every batch of events
+    /// is a write to the backend. Without it a follower still learns how the job ends.
+    #[serde(default)]
+    pub events: bool,
 }
 
 impl JobSpec {
@@ -61,6 +68,7 @@ impl JobSpec {
             statements_json: statements_json.into(),
             question: question.into(),
             language: None,
+            events: false,
         }
     }
 
@@ -124,6 +132,8 @@ pub enum JobStatus {
     Succeeded,
     /// Failed on every attempt: in the dead letters.
     Dead,
+    /// Cancelled by the host before it ended.
+    Cancelled,
 }
 
 impl JobStatus {
@@ -133,7 +143,16 @@ impl JobStatus {
             JobStatus::Running => "running",
             JobStatus::Succeeded => "succeeded",
             JobStatus::Dead => "dead",
+            JobStatus::Cancelled => "cancelled",
         }
+    }
+
+    /// Whether the job has ended (it will not run again).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Dead | JobStatus::Cancelled
+        )
     }
 
     fn parse(s: &str) -> Result<Self> {
@@ -142,6 +161,7 @@ impl JobStatus {
             "running" => JobStatus::Running,
             "succeeded" => JobStatus::Succeeded,
             "dead" => JobStatus::Dead,
+            "cancelled" => JobStatus::Cancelled,
             other => {
                 return Err(Error::Integrity {
                     reason: format!("unknown job status `{other}`"),
@@ -177,6 +197,59 @@ pub struct Claimed {
     pub worker: String,
 }
 
+/// What a follower sees of a job while a worker, perhaps in another process, runs it. The analysis's own
+/// events are relayed only for jobs enqueued with [`JobSpec::events`]; `Finished` always ends the stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobEvent {
+    /// A worker began an attempt.
+    Started { attempt: u32 },
+    /// An event of the analysis this attempt runs (`completed` is not relayed: the result is stored under the
+    /// job's id, see `Finished`).
+    Analysis { attempt: u32, event: Event },
+    /// The attempt failed; `status` says whether the job runs again (`queued`) or not.
+    AttemptFailed {
+        attempt: u32,
+        error: String,
+        status: JobStatus,
+    },
+    /// The job ended: succeeded (its analysis is stored under `result_id`), dead or cancelled.
+    Finished {
+        status: JobStatus,
+        result_id: Option<String>,
+        error: Option<String>,
+    },
+}
+
+/// Per-job wake-ups for followers: a backend wakes a job's followers when its events or status change (from a
+/// notification of another process, or directly in process).
+#[derive(Debug, Default)]
+pub(crate) struct Signals {
+    map: std::sync::Mutex<HashMap<String, Weak<Notify>>>,
+}
+
+impl Signals {
+    pub(crate) fn get(&self, id: &str) -> Arc<Notify> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get(id).and_then(Weak::upgrade) {
+            return n;
+        }
+        if map.len() >= 1024 {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+        let n = Arc::new(Notify::new());
+        map.insert(id.to_string(), Arc::downgrade(&n));
+        n
+    }
+
+    pub(crate) fn wake(&self, id: &str) {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get(id).and_then(Weak::upgrade) {
+            n.notify_waiters();
+        }
+    }
+}
+
 /// A job queue. Implementations must be safe to share between tasks and processes.
 #[async_trait::async_trait]
 pub trait Queue: Send + Sync + std::fmt::Debug {
@@ -197,6 +270,111 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     async fn dead_letters(&self, tenant: &str) -> Result<Vec<JobInfo>>;
     /// Waits until new work may be there (a notification), at most `timeout`.
     async fn wait_for_work(&self, timeout: Duration);
+    /// Cancels a queued or running job (its worker stops at its next heartbeat and stores nothing). Returns the
+    /// job's status after the call — `cancelled`, or how it had already ended — or `None` when the tenant has no
+    /// such job.
+    async fn cancel(&self, tenant: &str, id: &str) -> Result<Option<JobStatus>>;
+    /// Appends events to the log of a job the caller holds (sealed with `client`'s key) and wakes its followers.
+    async fn publish(&self, job: &Claimed, client: &str, events: &[JobEvent]) -> Result<()>;
+    /// A job's events after `cursor` (`""` for the first), and the cursor after them.
+    async fn read_events(
+        &self,
+        tenant: &str,
+        id: &str,
+        cursor: &str,
+    ) -> Result<(Vec<JobEvent>, String)>;
+    /// Woken when job `id`'s events or status may have changed.
+    fn signal(&self, id: &str) -> Arc<Notify>;
+}
+
+/// Streams a job's events from wherever it runs, ending with [`JobEvent::Finished`]: this process or another
+/// reads the job's event log as the worker appends to it, woken by the backend's notifications (and, between
+/// them, by a status check every second, so a job that ends without a word — a worker killed on its last
+/// attempt, a cancellation — still ends the stream). A tenant that has no such job gets an `invalid_argument`
+/// error naming `id`.
+pub fn follow(
+    queue: Arc<dyn Queue>,
+    tenant: impl Into<String>,
+    id: impl Into<String>,
+) -> futures::stream::BoxStream<'static, Result<JobEvent>> {
+    struct State {
+        queue: Arc<dyn Queue>,
+        tenant: String,
+        id: String,
+        cursor: String,
+        pending: std::collections::VecDeque<JobEvent>,
+        done: bool,
+    }
+    let id = id.into();
+    let state = State {
+        queue,
+        tenant: tenant.into(),
+        id,
+        cursor: String::new(),
+        pending: Default::default(),
+        done: false,
+    };
+    let stream = futures::stream::unfold(state, |mut s| async move {
+        loop {
+            if let Some(event) = s.pending.pop_front() {
+                if matches!(event, JobEvent::Finished { .. }) {
+                    s.done = true;
+                    s.pending.clear();
+                }
+                return Some((Ok(event), s));
+            }
+            if s.done {
+                return None;
+            }
+            let signal = s.queue.signal(&s.id);
+            let notified = signal.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let step: Result<bool> = async {
+                let (events, cursor) = s.queue.read_events(&s.tenant, &s.id, &s.cursor).await?;
+                s.cursor = cursor;
+                if !events.is_empty() {
+                    s.pending.extend(events);
+                    return Ok(true);
+                }
+                let info =
+                    s.queue.status(&s.tenant, &s.id).await?.ok_or_else(|| {
+                        Error::invalid_argument("id", "no such job for this tenant")
+                    })?;
+                if !info.status.is_terminal() {
+                    return Ok(false);
+                }
+                // What was published before the end, then the end itself if the worker did not say it.
+                let (events, cursor) = s.queue.read_events(&s.tenant, &s.id, &s.cursor).await?;
+                s.cursor = cursor;
+                s.pending.extend(events);
+                if !s
+                    .pending
+                    .iter()
+                    .any(|e| matches!(e, JobEvent::Finished { .. }))
+                {
+                    s.pending.push_back(JobEvent::Finished {
+                        status: info.status,
+                        result_id: info.result_id,
+                        error: info.error,
+                    });
+                }
+                Ok(true)
+            }
+            .await;
+            match step {
+                Ok(true) => {}
+                Ok(false) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+                }
+                Err(e) => {
+                    s.done = true;
+                    return Some((Err(e), s));
+                }
+            }
+        }
+    });
+    Box::pin(stream)
 }
 
 /// Opens the queue a URL names and the vault that keeps payload keys and results:
@@ -209,11 +387,7 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
 pub async fn connect(
     url: &str,
     store: Option<&str>,
-) -> Result<(
-    std::sync::Arc<dyn Queue>,
-    std::sync::Arc<crate::store::Vault>,
-)> {
-    use std::sync::Arc;
+) -> Result<(Arc<dyn Queue>, Arc<crate::store::Vault>)> {
     let (url, name) = url.split_once('#').unwrap_or((url, "default"));
     let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
     let redis = url.starts_with("redis://") || url.starts_with("rediss://");

@@ -10,13 +10,16 @@ use sqlx::Row;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::Mutex;
 
-use super::{Claimed, JobInfo, JobSpec, JobStatus, Queue, backoff};
+use super::{Claimed, JobEvent, JobInfo, JobSpec, JobStatus, Queue, Signals, backoff};
 use crate::error::{Error, Result};
 use crate::security::crypto::Sealed;
 use crate::store::Vault;
 
 const CHANNEL: &str = "finops_jobs";
+/// Notifications of new events or a cancellation, the payload a job id.
+const EVENTS: &str = "finops_job_events";
 const KIND: &str = "job";
+const EVENT_KIND: &str = "job_event";
 
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS finops_jobs (id TEXT PRIMARY KEY, queue TEXT NOT NULL, tenant TEXT NOT NULL, idempotency_key TEXT NOT NULL, \
@@ -25,6 +28,10 @@ const SCHEMA: &[&str] = &[
      payload BYTEA NOT NULL, error TEXT, result_id TEXT, created_at TIMESTAMPTZ NOT NULL DEFAULT now(), \
      UNIQUE (queue, tenant, idempotency_key))",
     "CREATE INDEX IF NOT EXISTS finops_jobs_runnable ON finops_jobs (queue, status, priority DESC, run_after)",
+    // Jobs' event logs (sealed batches), read by followers in other processes; kept a day.
+    "CREATE TABLE IF NOT EXISTS finops_job_events (seq BIGSERIAL PRIMARY KEY, job_id TEXT NOT NULL, tenant TEXT NOT NULL, \
+     client_tag TEXT NOT NULL, payload BYTEA NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    "CREATE INDEX IF NOT EXISTS finops_job_events_job ON finops_job_events (job_id, seq)",
 ];
 
 fn e(err: impl std::fmt::Display) -> Error {
@@ -42,6 +49,10 @@ pub struct PgQueue {
     name: String,
     vault: Arc<Vault>,
     listener: Mutex<Option<PgListener>>,
+    url: String,
+    /// Followers' wake-ups, fed by a listener on `finops_job_events` started with the first follower.
+    signals: Arc<Signals>,
+    following: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for PgQueue {
@@ -108,6 +119,9 @@ impl PgQueue {
             name: "default".into(),
             vault,
             listener: Mutex::new(Some(listener)),
+            url: url.to_string(),
+            signals: Arc::default(),
+            following: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -121,6 +135,49 @@ impl PgQueue {
         }
         self.name = name.to_string();
         Ok(self)
+    }
+
+    /// Relays `finops_job_events` notifications to this process's followers until the queue is dropped.
+    fn start_following(&self) {
+        use std::sync::atomic::Ordering;
+        if self.following.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (url, signals) = (self.url.clone(), Arc::downgrade(&self.signals));
+        tokio::spawn(async move {
+            let mut listener = loop {
+                let listener = async {
+                    let mut l = PgListener::connect(&url).await?;
+                    l.listen(EVENTS).await?;
+                    Ok::<_, sqlx::Error>(l)
+                };
+                match listener.await {
+                    Ok(l) => break l,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "following job events: cannot listen, trying again");
+                        if signals.strong_count() == 0 {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            };
+            loop {
+                let next = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await;
+                let Some(signals) = signals.upgrade() else {
+                    return;
+                };
+                match next {
+                    Ok(Ok(n)) => signals.wake(n.payload()),
+                    // The listener reconnects by itself; a follower re-reads at least every second meanwhile.
+                    Ok(Err(err)) => {
+                        tracing::warn!(error = %err, "following job events");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
     }
 
     async fn open(&self, row: &sqlx::postgres::PgRow) -> Result<JobSpec> {
@@ -331,5 +388,112 @@ impl Queue for PgQueue {
             }
             None => tokio::time::sleep(timeout).await,
         }
+    }
+
+    async fn cancel(&self, tenant: &str, id: &str) -> Result<Option<JobStatus>> {
+        let cancelled = sqlx::query(
+            "WITH c AS (UPDATE finops_jobs SET status = 'cancelled', lease_until = NULL, error = 'cancelled' \
+             WHERE queue = $1 AND tenant = $2 AND id = $3 AND status IN ('queued', 'running') RETURNING id) \
+             SELECT id, pg_notify($4, id) FROM c",
+        )
+        .bind(&self.name)
+        .bind(tenant)
+        .bind(id)
+        .bind(EVENTS)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(e)?;
+        if cancelled.is_some() {
+            return Ok(Some(JobStatus::Cancelled));
+        }
+        Ok(self.status(tenant, id).await?.map(|i| i.status))
+    }
+
+    async fn publish(&self, job: &Claimed, client: &str, events: &[JobEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let body = serde_json::to_vec(events).map_err(e)?;
+        let (client_tag, sealed) = self
+            .vault
+            .seal_cache_value(EVENT_KIND, &job.spec.tenant, client, &job.id, &body)
+            .await?;
+        let payload = serde_json::to_vec(&sealed).map_err(e)?;
+        sqlx::query(
+            "WITH ins AS (INSERT INTO finops_job_events (job_id, tenant, client_tag, payload) VALUES ($1, $2, $3, $4) \
+             RETURNING job_id) SELECT pg_notify($5, job_id) FROM ins",
+        )
+        .bind(&job.id)
+        .bind(&job.spec.tenant)
+        .bind(client_tag)
+        .bind(payload)
+        .bind(EVENTS)
+        .execute(&self.fast)
+        .await
+        .map_err(e)?;
+        // Event logs are kept a day (checked now and then).
+        if fastrand::u16(..) < 64 {
+            sqlx::query(
+                "DELETE FROM finops_job_events WHERE created_at < now() - interval '1 day'",
+            )
+            .execute(&self.fast)
+            .await
+            .map_err(e)?;
+        }
+        Ok(())
+    }
+
+    async fn read_events(
+        &self,
+        tenant: &str,
+        id: &str,
+        cursor: &str,
+    ) -> Result<(Vec<JobEvent>, String)> {
+        let after: i64 = if cursor.is_empty() {
+            0
+        } else {
+            cursor
+                .parse()
+                .map_err(|_| Error::invalid_argument("cursor", "not a cursor of this queue"))?
+        };
+        let rows = sqlx::query(
+            "SELECT seq, client_tag, payload FROM finops_job_events WHERE job_id = $1 AND tenant = $2 AND seq > $3 \
+             ORDER BY seq LIMIT 256",
+        )
+        .bind(id)
+        .bind(tenant)
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(e)?;
+        let mut events = Vec::new();
+        let mut last = after;
+        for row in rows {
+            last = row.try_get("seq").map_err(e)?;
+            let client_tag: String = row.try_get("client_tag").map_err(e)?;
+            let payload: Vec<u8> = row.try_get("payload").map_err(e)?;
+            let sealed: Sealed =
+                serde_json::from_slice(&payload).map_err(|err| Error::Integrity {
+                    reason: format!("job {id} events: {err}"),
+                })?;
+            // A batch sealed for an erased client cannot be read any more: it is skipped.
+            if let Some(plain) = self
+                .vault
+                .open_cache_value(EVENT_KIND, tenant, &client_tag, id, &sealed)
+                .await?
+            {
+                let batch: Vec<JobEvent> =
+                    serde_json::from_slice(&plain).map_err(|err| Error::Integrity {
+                        reason: format!("job {id} events: {err}"),
+                    })?;
+                events.extend(batch);
+            }
+        }
+        Ok((events, last.to_string()))
+    }
+
+    fn signal(&self, id: &str) -> Arc<tokio::sync::Notify> {
+        self.start_following();
+        self.signals.get(id)
     }
 }

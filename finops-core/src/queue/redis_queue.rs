@@ -4,7 +4,9 @@
 //! stream. Each job's state (status, attempts, sealed payload, result) lives in a hash beside the stream.
 //!
 //! Keys, under `finops:<queue name>`: `:jobs` (stream, group `workers`), `:job:<id>` (hash), `:key:<tenant
-//! hash>:<idempotency key>` (the job id), `:delayed` (sorted set of retries), `:dead` (stream of dead letters).
+//! hash>:<idempotency key>` (the job id), `:delayed` (sorted set of retries), `:dead` (stream of dead letters),
+//! `:events:<id>` (a job's event log: a stream of sealed batches) and the channel `:events` (a job id when its
+//! events or status change).
 //! Priorities are not honoured by this backend (one stream, first in first out). The lease is the entries' idle
 //! time: a claimer takes over entries idle for longer than the `lease` it passes, so every worker of a queue
 //! should use the same lease (heartbeats reset the idle time).
@@ -16,13 +18,17 @@ use redis::aio::ConnectionManager;
 use redis::streams::{StreamAutoClaimReply, StreamReadReply};
 use sha2::{Digest, Sha256};
 
-use super::{Claimed, JobInfo, JobSpec, JobStatus, Queue, backoff};
+use super::{Claimed, JobEvent, JobInfo, JobSpec, JobStatus, Queue, Signals, backoff};
 use crate::error::{Error, Result};
 use crate::security::crypto::Sealed;
 use crate::store::Vault;
 
 const KIND: &str = "job";
+const EVENT_KIND: &str = "job_event";
 const GROUP: &str = "workers";
+/// A job's event stream keeps about this many batches and lives a day after its last one.
+const EVENTS_MAX: u32 = 10_000;
+const EVENTS_TTL_SECONDS: u64 = 86_400;
 
 fn e(err: redis::RedisError) -> Error {
     Error::Internal(format!("redis queue: {err}"))
@@ -35,6 +41,10 @@ pub struct RedisQueue {
     prefix: String,
     /// Wakes idle workers: every enqueue publishes on `<prefix>:wake`.
     wake: tokio::sync::Mutex<redis::aio::PubSub>,
+    client: redis::Client,
+    /// Followers' wake-ups, fed by a subscription to `<prefix>:events` started with the first follower.
+    signals: Arc<Signals>,
+    following: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -54,6 +64,36 @@ redis.call('HSET', KEYS[1], 'status', 'succeeded', 'result_id', ARGV[2])
 redis.call('HDEL', KEYS[1], 'error')
 redis.call('XACK', KEYS[2], 'workers', redis.call('HGET', KEYS[1], 'msg'))
 return 1
+";
+
+/// Moves a claimed entry's job to `running` unless it was cancelled (or ended) meanwhile; the attempt number, or -1.
+const START: &str = r"
+local s = redis.call('HGET', KEYS[1], 'status')
+if s ~= 'queued' and s ~= 'running' then
+  return -1
+end
+local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[1], 'msg', ARGV[2])
+return n
+";
+
+/// Cancels a queued or running job of tenant ARGV[2]: false when there is no such job, else its status after.
+const CANCEL: &str = r"
+if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[2] then
+  return false
+end
+local s = redis.call('HGET', KEYS[1], 'status')
+if s ~= 'queued' and s ~= 'running' then
+  return s
+end
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'error', 'cancelled')
+redis.call('ZREM', KEYS[3], ARGV[1])
+local msg = redis.call('HGET', KEYS[1], 'msg')
+if msg then
+  redis.call('XACK', KEYS[2], 'workers', msg)
+end
+redis.call('PUBLISH', KEYS[4], ARGV[1])
+return 'cancelled'
 ";
 
 impl RedisQueue {
@@ -89,6 +129,9 @@ impl RedisQueue {
             vault,
             prefix,
             wake: tokio::sync::Mutex::new(wake),
+            client,
+            signals: Arc::default(),
+            following: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -98,6 +141,58 @@ impl RedisQueue {
 
     fn job(&self, id: &str) -> String {
         format!("{}:job:{id}", self.prefix)
+    }
+
+    fn events(&self, id: &str) -> String {
+        format!("{}:events:{id}", self.prefix)
+    }
+
+    /// Relays `<prefix>:events` messages to this process's followers until the queue is dropped.
+    fn start_following(&self) {
+        use futures::StreamExt;
+        use std::sync::atomic::Ordering;
+        if self.following.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (client, channel, signals) = (
+            self.client.clone(),
+            format!("{}:events", self.prefix),
+            Arc::downgrade(&self.signals),
+        );
+        tokio::spawn(async move {
+            while signals.strong_count() > 0 {
+                let subscribed = async {
+                    let mut pubsub = client.get_async_pubsub().await?;
+                    pubsub.subscribe(&channel).await?;
+                    Ok::<_, redis::RedisError>(pubsub)
+                };
+                let mut pubsub = match subscribed.await {
+                    Ok(p) => p,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "following job events: cannot subscribe, trying again");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                let mut messages = pubsub.on_message();
+                loop {
+                    let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
+                    let Some(signals) = signals.upgrade() else {
+                        return;
+                    };
+                    match next {
+                        Ok(Some(m)) => {
+                            if let Ok(id) = m.get_payload::<String>() {
+                                signals.wake(&id);
+                            }
+                        }
+                        // The connection closed: subscribe again (followers re-read every second meanwhile).
+                        Ok(None) => break,
+                        Err(_) => {}
+                    }
+                }
+            }
+        });
     }
 
     async fn fields(&self, id: &str) -> Result<std::collections::HashMap<String, Vec<u8>>> {
@@ -329,8 +424,8 @@ impl Queue for RedisQueue {
             };
             let f = self.fields(&id).await?;
             let info = Self::info(&id, &f)?;
-            if matches!(info.status, JobStatus::Succeeded | JobStatus::Dead) {
-                // Already finished (a completion whose acknowledgement was lost): drop the entry.
+            if info.status.is_terminal() {
+                // Already ended (a completion whose acknowledgement was lost, a cancelled job): drop the entry.
                 let _: i64 = redis::cmd("XACK")
                     .arg(self.jobs())
                     .arg(GROUP)
@@ -350,24 +445,24 @@ impl Queue for RedisQueue {
                 .await?;
                 continue;
             }
-            let attempt: u32 = redis::cmd("HINCRBY")
-                .arg(self.job(&id))
-                .arg("attempts")
-                .arg(1)
-                .query_async(&mut conn)
-                .await
-                .map_err(e)?;
-            let () = redis::cmd("HSET")
-                .arg(self.job(&id))
-                .arg("status")
-                .arg("running")
-                .arg("worker")
+            let attempt: i64 = redis::Script::new(START)
+                .key(self.job(&id))
                 .arg(worker)
-                .arg("msg")
                 .arg(&entry.id)
-                .query_async(&mut conn)
+                .invoke_async(&mut conn)
                 .await
                 .map_err(e)?;
+            let Ok(attempt) = u32::try_from(attempt) else {
+                // Cancelled between the read and the start.
+                let _: i64 = redis::cmd("XACK")
+                    .arg(self.jobs())
+                    .arg(GROUP)
+                    .arg(&entry.id)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(e)?;
+                continue;
+            };
             match self.open(&id, &f).await {
                 Ok(spec) => {
                     return Ok(Some(Claimed {
@@ -448,7 +543,9 @@ impl Queue for RedisQueue {
         let holder = f
             .get("worker")
             .map(|v| String::from_utf8_lossy(v).to_string());
-        if holder.as_deref() != Some(job.worker.as_str()) {
+        if holder.as_deref() != Some(job.worker.as_str())
+            || f.get("status").map(Vec::as_slice) != Some(&b"running"[..])
+        {
             return Ok(false);
         }
         let msg = f
@@ -510,5 +607,133 @@ impl Queue for RedisQueue {
         let mut messages = wake.on_message();
         let _ =
             tokio::time::timeout(timeout.min(Duration::from_millis(500)), messages.next()).await;
+    }
+
+    async fn cancel(&self, tenant: &str, id: &str) -> Result<Option<JobStatus>> {
+        let mut conn = self.conn.clone();
+        let status: Option<String> = redis::Script::new(CANCEL)
+            .key(self.job(id))
+            .key(self.jobs())
+            .key(format!("{}:delayed", self.prefix))
+            .key(format!("{}:events", self.prefix))
+            .arg(id)
+            .arg(tenant)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(e)?;
+        status.as_deref().map(JobStatus::parse).transpose()
+    }
+
+    async fn publish(&self, job: &Claimed, client: &str, events: &[JobEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let body = serde_json::to_vec(events).map_err(|err| Error::Internal(err.to_string()))?;
+        let (client_tag, sealed) = self
+            .vault
+            .seal_cache_value(EVENT_KIND, &job.spec.tenant, client, &job.id, &body)
+            .await?;
+        let payload =
+            serde_json::to_vec(&sealed).map_err(|err| Error::Internal(err.to_string()))?;
+        let key = self.events(&job.id);
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        pipe.cmd("XADD")
+            .arg(&key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(EVENTS_MAX)
+            .arg("*")
+            .arg("c")
+            .arg(client_tag)
+            .arg("p")
+            .arg(payload)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(EVENTS_TTL_SECONDS)
+            .ignore()
+            .cmd("PUBLISH")
+            .arg(format!("{}:events", self.prefix))
+            .arg(&job.id)
+            .ignore();
+        let () = pipe.query_async(&mut conn).await.map_err(e)?;
+        Ok(())
+    }
+
+    async fn read_events(
+        &self,
+        tenant: &str,
+        id: &str,
+        cursor: &str,
+    ) -> Result<(Vec<JobEvent>, String)> {
+        if cursor.contains(char::is_whitespace) {
+            return Err(Error::invalid_argument(
+                "cursor",
+                "not a cursor of this queue",
+            ));
+        }
+        let mut conn = self.conn.clone();
+        let owner: Option<String> = redis::cmd("HGET")
+            .arg(self.job(id))
+            .arg("tenant")
+            .query_async(&mut conn)
+            .await
+            .map_err(e)?;
+        if owner.as_deref() != Some(tenant) {
+            return Ok((Vec::new(), cursor.to_string()));
+        }
+        let start = if cursor.is_empty() {
+            "-".to_string()
+        } else {
+            format!("({cursor}")
+        };
+        let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(self.events(id))
+            .arg(start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(256)
+            .query_async(&mut conn)
+            .await
+            .map_err(|err| {
+                if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError) {
+                    Error::invalid_argument("cursor", "not a cursor of this queue")
+                } else {
+                    e(err)
+                }
+            })?;
+        let mut events = Vec::new();
+        let mut last = cursor.to_string();
+        for entry in entries.ids {
+            last.clone_from(&entry.id);
+            let (Some(client_tag), Some(payload)) =
+                (entry.get::<String>("c"), entry.get::<Vec<u8>>("p"))
+            else {
+                continue;
+            };
+            let sealed: Sealed =
+                serde_json::from_slice(&payload).map_err(|err| Error::Integrity {
+                    reason: format!("job {id} events: {err}"),
+                })?;
+            // A batch sealed for an erased client cannot be read any more: it is skipped.
+            if let Some(plain) = self
+                .vault
+                .open_cache_value(EVENT_KIND, tenant, &client_tag, id, &sealed)
+                .await?
+            {
+                let batch: Vec<JobEvent> =
+                    serde_json::from_slice(&plain).map_err(|err| Error::Integrity {
+                        reason: format!("job {id} events: {err}"),
+                    })?;
+                events.extend(batch);
+            }
+        }
+        Ok((events, last))
+    }
+
+    fn signal(&self, id: &str) -> Arc<tokio::sync::Notify> {
+        self.start_following();
+        self.signals.get(id)
     }
 }

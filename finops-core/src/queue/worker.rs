@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::{Claimed, JobStatus, Queue};
+use futures::StreamExt;
+
+use super::{Claimed, JobEvent, JobStatus, Queue};
 use crate::error::{Error, Result};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Event, Pipeline};
 use crate::security::{Principal, Role};
 use crate::store::Vault;
 
@@ -20,6 +22,8 @@ pub struct WorkerStats {
     pub dead: u64,
     /// Completions refused because the lease had passed to another worker.
     pub lost_leases: u64,
+    /// Runs dropped midway because the job was cancelled or its lease passed to another worker.
+    pub stopped: u64,
 }
 
 /// Runs jobs from a queue.
@@ -39,6 +43,7 @@ struct Counters {
     retried: AtomicU64,
     dead: AtomicU64,
     lost: AtomicU64,
+    stopped: AtomicU64,
 }
 
 impl Worker {
@@ -120,28 +125,41 @@ impl Worker {
             retried: counters.retried.load(Ordering::Relaxed),
             dead: counters.dead.load(Ordering::Relaxed),
             lost_leases: counters.lost.load(Ordering::Relaxed),
+            stopped: counters.stopped.load(Ordering::Relaxed),
         })
     }
 
     async fn run_job(&self, job: Claimed, counters: &Counters) {
-        // The lease is renewed while the analysis runs.
-        let heartbeat = {
-            let (queue, job, lease) = (self.queue.clone(), job.clone(), self.lease);
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(lease / 3).await;
-                    if !matches!(queue.heartbeat(&job, lease).await, Ok(true)) {
-                        break;
-                    }
-                }
-            })
+        // Running, relaying events if asked, until the analysis ends or the lease is lost (the job was cancelled
+        // or another worker holds it now): then the run is dropped and nothing is stored.
+        let outcome = tokio::select! {
+            outcome = self.execute(&job) => Some(outcome),
+            () = self.watch_lease(&job) => None,
         };
-        let outcome = self.execute(&job).await;
-        heartbeat.abort();
+        let Some((client, outcome)) = outcome else {
+            counters.stopped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let publish = |events: Vec<JobEvent>| {
+            let (job, client) = (&job, client.clone());
+            async move {
+                if let Some(client) = client.as_deref().filter(|_| job.spec.events)
+                    && let Err(e) = self.queue.publish(job, client, &events).await
+                {
+                    tracing::warn!(code = e.code(), job = %job.id, "publishing a job's events failed");
+                }
+            }
+        };
         match outcome {
             Ok(result_id) => match self.queue.complete(&job, &result_id).await {
                 Ok(true) => {
                     counters.succeeded.fetch_add(1, Ordering::Relaxed);
+                    publish(vec![JobEvent::Finished {
+                        status: JobStatus::Succeeded,
+                        result_id: Some(result_id),
+                        error: None,
+                    }])
+                    .await;
                 }
                 Ok(false) => {
                     counters.lost.fetch_add(1, Ordering::Relaxed);
@@ -151,12 +169,25 @@ impl Worker {
             Err(e) => {
                 let retryable =
                     e.is_retryable() || matches!(e, Error::Internal(_) | Error::Provider { .. });
-                match self.queue.fail(&job, &e.to_string(), retryable).await {
-                    Ok(JobStatus::Dead) => {
-                        counters.dead.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok(_) => {
-                        counters.retried.fetch_add(1, Ordering::Relaxed);
+                let error = e.to_string();
+                match self.queue.fail(&job, &error, retryable).await {
+                    Ok(status) => {
+                        let mut events = vec![JobEvent::AttemptFailed {
+                            attempt: job.attempt,
+                            error: error.clone(),
+                            status,
+                        }];
+                        if status == JobStatus::Dead {
+                            counters.dead.fetch_add(1, Ordering::Relaxed);
+                            events.push(JobEvent::Finished {
+                                status,
+                                result_id: None,
+                                error: Some(error),
+                            });
+                        } else {
+                            counters.retried.fetch_add(1, Ordering::Relaxed);
+                        }
+                        publish(events).await;
                     }
                     Err(f) => {
                         tracing::warn!(code = f.code(), job = %job.id, "recording a failure failed")
@@ -166,14 +197,84 @@ impl Worker {
         }
     }
 
-    /// Runs the analysis and stores it under the job's id; returns that id.
-    async fn execute(&self, job: &Claimed) -> Result<String> {
-        let request = job.spec.request()?;
+    /// Renews the lease while the job runs (every third of it, at most every 2 s so a cancellation is seen
+    /// quickly); returns when the queue says the job is no longer this worker's. A failing renewal (the backend
+    /// is unreachable) is tried again: the lease decides.
+    async fn watch_lease(&self, job: &Claimed) {
+        let every = (self.lease / 3).min(Duration::from_secs(2));
+        loop {
+            tokio::time::sleep(every).await;
+            match self.queue.heartbeat(job, self.lease).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::warn!(code = e.code(), job = %job.id, "renewing a lease failed"),
+            }
+        }
+    }
+
+    /// Runs the analysis (relaying its events when the job asks) and stores it under the job's id, unless a
+    /// previous delivery already stored it; returns the client (when the request could be read) and that id.
+    async fn execute(&self, job: &Claimed) -> (Option<String>, Result<String>) {
+        let request = match job.spec.request() {
+            Ok(r) => r,
+            Err(e) => return (None, Err(e)),
+        };
         let client = request.client_id();
-        let principal = Principal::new(job.spec.tenant.clone(), Role::Cpa, Some(client.clone()))?;
-        let mut analysis = self.pipeline.analyze(request).await?;
+        let outcome = self.execute_request(job, &client, request).await;
+        (Some(client), outcome)
+    }
+
+    async fn execute_request(
+        &self,
+        job: &Claimed,
+        client: &str,
+        request: crate::pipeline::AnalysisRequest,
+    ) -> Result<String> {
+        let tenant = &job.spec.tenant;
+        // A job whose result was stored by an earlier delivery (its worker died before completing it) is not
+        // run, nor charged, again.
+        if self.vault.has_analysis(tenant, &job.id).await? {
+            return Ok(job.id.clone());
+        }
+        let principal = Principal::new(tenant.clone(), Role::Cpa, Some(client.to_string()))?;
+        let mut analysis = if job.spec.events {
+            self.queue
+                .publish(
+                    job,
+                    client,
+                    &[JobEvent::Started {
+                        attempt: job.attempt,
+                    }],
+                )
+                .await?;
+            let (tx, mut rx) = futures::channel::mpsc::unbounded::<Event>();
+            let relay = async {
+                // Events that arrive together travel together: one write per batch.
+                while let Some(first) = rx.next().await {
+                    let mut batch = vec![first];
+                    while let Ok(more) = rx.try_recv() {
+                        batch.push(more);
+                    }
+                    let batch: Vec<JobEvent> = batch
+                        .into_iter()
+                        .map(|event| JobEvent::Analysis {
+                            attempt: job.attempt,
+                            event,
+                        })
+                        .collect();
+                    if let Err(e) = self.queue.publish(job, client, &batch).await {
+                        tracing::warn!(code = e.code(), job = %job.id, "publishing a job's events failed");
+                    }
+                }
+            };
+            let (analysis, ()) = tokio::join!(self.pipeline.analyze_observed(request, tx), relay);
+            analysis?
+        } else {
+            self.pipeline.analyze(request).await?
+        };
         analysis.id.clone_from(&job.id);
-        self.vault.save_analysis(&principal, &analysis).await?;
+        // Stored once: a concurrent duplicate run (a lease that passed while its worker still ran) is discarded.
+        self.vault.save_job_result(&principal, &analysis).await?;
         Ok(analysis.id)
     }
 }

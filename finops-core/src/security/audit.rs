@@ -131,8 +131,41 @@ impl AuditLog {
         subject: Option<&str>,
         details: serde_json::Value,
     ) -> Result<AuditEntry> {
+        let entry = self.next(tenant, actor, action, subject, details)?;
+        self.push(entry.clone())?;
+        Ok(entry)
+    }
+
+    /// Adds an entry made by [`AuditLog::next`] to its tenant's chain, if it still follows the chain's last one.
+    pub fn push(&self, entry: AuditEntry) -> Result<()> {
         let mut chains = self.chains.lock().unwrap_or_else(|p| p.into_inner());
-        let chain = chains.entry(tenant.to_string()).or_default();
+        let chain = chains.entry(entry.tenant.clone()).or_default();
+        let follows = chain
+            .last()
+            .map_or(entry.seq == 1 && entry.prev_hash == GENESIS, |last| {
+                entry.seq == last.seq + 1 && entry.prev_hash == last.hash
+            });
+        if !follows {
+            return Err(Error::Integrity {
+                reason: format!("audit entry {} does not follow the chain", entry.seq),
+            });
+        }
+        chain.push(entry);
+        Ok(())
+    }
+
+    /// The entry that would follow the tenant's chain, without adding it: a store appends it first, and the
+    /// chain takes it only once it is stored (an append that fails or is cancelled midway leaves no trace here).
+    pub fn next(
+        &self,
+        tenant: &str,
+        actor: Option<&Principal>,
+        action: &str,
+        subject: Option<&str>,
+        details: serde_json::Value,
+    ) -> Result<AuditEntry> {
+        let chains = self.chains.lock().unwrap_or_else(|p| p.into_inner());
+        let chain = chains.get(tenant).map_or(&[][..], Vec::as_slice);
         let (seq, prev_hash) = chain.last().map_or((1, GENESIS.to_string()), |last| {
             (last.seq + 1, last.hash.clone())
         });
@@ -148,7 +181,6 @@ impl AuditLog {
             hash: String::new(),
         };
         entry.hash = digest(&entry)?;
-        chain.push(entry.clone());
         Ok(entry)
     }
 

@@ -44,6 +44,13 @@ pub struct AuditRow {
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Inserts or replaces a record.
     async fn put_record(&self, row: &RecordRow) -> Result<()>;
+    /// Inserts a record unless one with the same kind, tenant and id exists; true when it was inserted (a job's
+    /// result is stored once however many times the job is delivered).
+    async fn insert_record(&self, row: &RecordRow) -> Result<bool>;
+    /// Inserts a record and appends an audit row in one transaction (a job's result and its charge: both or
+    /// neither). False, with nothing written, when the record exists; an error, with nothing written, when the
+    /// audit sequence number is taken.
+    async fn insert_record_audited(&self, row: &RecordRow, audit: &AuditRow) -> Result<bool>;
     async fn get_record(&self, kind: &str, tenant: &str, id: &str) -> Result<Option<RecordRow>>;
     /// Deletes a record; true when there was one.
     async fn delete_record(&self, kind: &str, tenant: &str, id: &str) -> Result<bool>;

@@ -86,6 +86,22 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn insert_record(&self, r: &RecordRow) -> Result<bool> {
+        let done = insert_new_record(r).execute(&self.pool).await.map_err(e)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_record_audited(&self, r: &RecordRow, a: &AuditRow) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        let done = insert_new_record(r).execute(&mut *tx).await.map_err(e)?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        append_audit_row(a)?.execute(&mut *tx).await.map_err(e)?;
+        tx.commit().await.map_err(e)?;
+        Ok(true)
+    }
+
     async fn get_record(&self, kind: &str, tenant: &str, id: &str) -> Result<Option<RecordRow>> {
         let row =
             sqlx::query("SELECT * FROM finops_records WHERE kind = $1 AND tenant = $2 AND id = $3")
@@ -129,18 +145,7 @@ impl Store for PostgresStore {
     }
 
     async fn append_audit(&self, a: &AuditRow) -> Result<()> {
-        let seq = i64::try_from(a.seq).map_err(e)?;
-        sqlx::query("INSERT INTO finops_audit (tenant, seq, hash, prev_hash, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&a.tenant)
-            .bind(seq)
-            .bind(&a.hash)
-            .bind(&a.prev_hash)
-            .bind(&a.sealed.key_id)
-            .bind(&a.sealed.nonce)
-            .bind(&a.sealed.ciphertext)
-            .execute(&self.pool)
-            .await
-            .map_err(e)?;
+        append_audit_row(a)?.execute(&self.pool).await.map_err(e)?;
         Ok(())
     }
 
@@ -233,4 +238,37 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(e)?;
         Ok(())
     }
+}
+
+/// Inserts a record unless its kind, tenant and id are taken.
+fn insert_new_record<'a>(
+    r: &'a RecordRow,
+) -> sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(
+        "INSERT INTO finops_records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (kind, tenant, id) DO NOTHING",
+    )
+    .bind(&r.kind)
+    .bind(&r.tenant)
+    .bind(&r.id)
+    .bind(&r.client_tag)
+    .bind(&r.created_at)
+    .bind(&r.sealed.key_id)
+    .bind(&r.sealed.nonce)
+    .bind(&r.sealed.ciphertext)
+}
+
+/// Appends an audit row (refused when its sequence number is taken).
+fn append_audit_row<'a>(
+    a: &'a AuditRow,
+) -> Result<sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments>> {
+    let seq = i64::try_from(a.seq).map_err(e)?;
+    Ok(sqlx::query("INSERT INTO finops_audit (tenant, seq, hash, prev_hash, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(&a.tenant)
+        .bind(seq)
+        .bind(&a.hash)
+        .bind(&a.prev_hash)
+        .bind(&a.sealed.key_id)
+        .bind(&a.sealed.nonce)
+        .bind(&a.sealed.ciphertext))
 }

@@ -284,36 +284,64 @@ impl Vault {
         subject: Option<&str>,
         details: serde_json::Value,
     ) -> Result<AuditEntry> {
-        // Several processes may share the store (workers): when another one appended first, the store refuses
-        // this sequence number; the chain is read again and the entry appended after theirs.
+        let store = &self.store;
+        let entry = self
+            .append_audited(tenant, actor, action, subject, details, |row| async move {
+                store.append_audit(&row).await.map(|()| true)
+            })
+            .await?;
+        entry.ok_or_else(|| Error::Internal("the audit append wrote nothing".into()))
+    }
+
+    /// Appends an audit entry with `write`, which stores its row (perhaps with something else, in one
+    /// transaction) and returns false when it chose to write nothing. Several processes may share the store
+    /// (workers): when another one appended first, the store refuses this sequence number; the chain is read
+    /// again and the entry appended after theirs.
+    async fn append_audited<W, F>(
+        &self,
+        tenant: &str,
+        actor: Option<&Principal>,
+        action: &str,
+        subject: Option<&str>,
+        details: serde_json::Value,
+        write: W,
+    ) -> Result<Option<AuditEntry>>
+    where
+        W: Fn(AuditRow) -> F,
+        F: std::future::Future<Output = Result<bool>>,
+    {
         const ATTEMPTS: usize = 50;
         let _one_at_a_time = self.append.lock().await;
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.load_audit(tenant).await?;
+            // The chain in memory takes the entry only once the store has it: an append cancelled midway (a
+            // dropped future) must not leave this process's chain ahead of the store's.
             let entry = self
                 .audit
-                .append(tenant, actor, action, subject, details.clone())?;
+                .next(tenant, actor, action, subject, details.clone())?;
             let body = serde_json::to_vec(&entry).map_err(|e| Error::Internal(e.to_string()))?;
             let sealed = self
                 .keyring
                 .encrypt(tenant, AUDIT, &entry.seq.to_string(), &body)?;
             self.persist_keys().await?;
-            let appended = self
-                .store
-                .append_audit(&AuditRow {
-                    tenant: tenant.to_string(),
-                    seq: entry.seq,
-                    hash: entry.hash.clone(),
-                    prev_hash: entry.prev_hash.clone(),
-                    sealed,
-                })
-                .await;
-            match appended {
-                Ok(()) => return Ok(entry),
+            let written = write(AuditRow {
+                tenant: tenant.to_string(),
+                seq: entry.seq,
+                hash: entry.hash.clone(),
+                prev_hash: entry.prev_hash.clone(),
+                sealed,
+            })
+            .await;
+            match written {
+                Ok(true) => {
+                    self.audit.push(entry.clone())?;
+                    return Ok(Some(entry));
+                }
+                Ok(false) => return Ok(None),
                 Err(e) => {
-                    // Forget the local chain (it holds the refused entry) and read the store's.
+                    // Read the store's chain again.
                     self.audit.reset(tenant);
                     self.loaded
                         .lock()
@@ -382,6 +410,66 @@ impl Vault {
         )
         .await?;
         Ok(())
+    }
+
+    /// Stores a queued job's analysis (its id is the job's) unless the job's result is already stored: a job
+    /// delivered twice is stored once and charged once in the audit trail. A discarded duplicate run is audited
+    /// as `analysis_discarded`, so its spend is visible without counting as a second analysis. True when stored.
+    pub async fn save_job_result(
+        &self,
+        principal: &Principal,
+        analysis: &Analysis,
+    ) -> Result<bool> {
+        if let Err(e) = principal.authorize(&analysis.tenant, &analysis.client) {
+            return Err(self
+                .deny(principal, &analysis.tenant, Some(&analysis.id), e)
+                .await);
+        }
+        let tenant = &analysis.tenant;
+        let body = serde_json::to_vec(analysis).map_err(|e| Error::Internal(e.to_string()))?;
+        let client_tag = self.keyring.tag(tenant, &analysis.client)?;
+        let sealed =
+            self.keyring
+                .encrypt(&owner(tenant, &client_tag), ANALYSIS, &analysis.id, &body)?;
+        self.persist_keys().await?;
+        let record = RecordRow {
+            kind: ANALYSIS.into(),
+            tenant: tenant.clone(),
+            id: analysis.id.clone(),
+            client_tag,
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            sealed,
+        };
+        // The result and its charge in one transaction: a worker killed between the two cannot leave a result
+        // that was never charged.
+        let (store, record) = (&self.store, &record);
+        let stored = self
+            .append_audited(
+                tenant,
+                Some(principal),
+                "analysis",
+                Some(&analysis.id),
+                audit::analysis_details(analysis),
+                |row| async move { store.insert_record_audited(record, &row).await },
+            )
+            .await?;
+        if stored.is_some() {
+            return Ok(true);
+        }
+        self.record(
+            tenant,
+            Some(principal),
+            "analysis_discarded",
+            Some(&analysis.id),
+            audit::analysis_details(analysis),
+        )
+        .await?;
+        Ok(false)
+    }
+
+    /// Whether an analysis with this id is stored for the tenant (a job's result, before running it again).
+    pub async fn has_analysis(&self, tenant: &str, id: &str) -> Result<bool> {
+        Ok(self.store.get_record(ANALYSIS, tenant, id).await?.is_some())
     }
 
     /// Reads an analysis the principal may see; a Client asking for another company's is denied and audited, and

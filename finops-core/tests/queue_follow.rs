@@ -1,0 +1,396 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Following a job from another process, cancelling queued and running jobs, and a job delivered twice being
+//! stored and charged once — on the in-process queue, PostgreSQL and Redis. For PostgreSQL and Redis the worker
+//! and the follower use separate connections and separate vaults over the same store, as two processes would.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use finops_core::Pipeline;
+use finops_core::pipeline::Event;
+use finops_core::provider::ScriptedProvider;
+use finops_core::queue::{
+    JobEvent, JobSpec, JobStatus, LocalQueue, PgQueue, Queue, RedisQueue, Worker, follow,
+};
+use finops_core::security::crypto::{LocalKeyProvider, SecretKey};
+use finops_core::security::{Principal, Role};
+use finops_core::store::{PostgresStore, SqliteStore, Store, Vault};
+use futures::StreamExt;
+
+fn bistro() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/data/bistro-saint-denis.json"
+    ))
+    .unwrap()
+}
+
+/// Two views of one queue: the workers' and the submitter's.
+struct Setup {
+    runner: Arc<dyn Queue>,
+    runner_vault: Arc<Vault>,
+    submitter: Arc<dyn Queue>,
+    submitter_vault: Arc<Vault>,
+    tenant: String,
+}
+
+async fn vault_over(store: Arc<dyn Store>, keys: &Arc<LocalKeyProvider>) -> Arc<Vault> {
+    Arc::new(Vault::open(store, keys.clone()).await.unwrap())
+}
+
+fn keys() -> Arc<LocalKeyProvider> {
+    Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()))
+}
+
+async fn local(dir: &std::path::Path) -> Setup {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("f.db")).await.unwrap());
+    let vault = vault_over(store, &keys()).await;
+    let queue: Arc<dyn Queue> = Arc::new(LocalQueue::new(100).unwrap());
+    Setup {
+        runner: queue.clone(),
+        runner_vault: vault.clone(),
+        submitter: queue,
+        submitter_vault: vault,
+        tenant: "firm-local".into(),
+    }
+}
+
+fn postgres_url() -> String {
+    std::env::var("FINOPS_TEST_POSTGRES_URL")
+        .expect("FINOPS_TEST_POSTGRES_URL: scripts/test starts PostgreSQL and sets it")
+}
+
+async fn pg_vault(keys: &Arc<LocalKeyProvider>) -> Arc<Vault> {
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&postgres_url()).await.unwrap());
+    vault_over(store, keys).await
+}
+
+async fn postgres() -> Setup {
+    let keys = keys();
+    let name = uuid::Uuid::new_v4().to_string();
+    let (runner_vault, submitter_vault) = (pg_vault(&keys).await, pg_vault(&keys).await);
+    let open = |vault: Arc<Vault>| {
+        let name = name.clone();
+        async move {
+            let q = PgQueue::connect(&postgres_url(), vault).await.unwrap();
+            Arc::new(q.named(&name).unwrap()) as Arc<dyn Queue>
+        }
+    };
+    Setup {
+        runner: open(runner_vault.clone()).await,
+        submitter: open(submitter_vault.clone()).await,
+        runner_vault,
+        submitter_vault,
+        tenant: format!("firm-{name}"),
+    }
+}
+
+async fn redis() -> Setup {
+    let url = std::env::var("FINOPS_TEST_REDIS_URL")
+        .expect("FINOPS_TEST_REDIS_URL: scripts/test starts Redis and sets it");
+    let keys = keys();
+    let name = uuid::Uuid::new_v4().to_string();
+    let (runner_vault, submitter_vault) = (pg_vault(&keys).await, pg_vault(&keys).await);
+    let open = |vault: Arc<Vault>| {
+        let (url, name) = (url.clone(), name.clone());
+        async move { Arc::new(RedisQueue::connect(&url, &name, vault).await.unwrap()) as Arc<dyn Queue> }
+    };
+    Setup {
+        runner: open(runner_vault.clone()).await,
+        submitter: open(submitter_vault.clone()).await,
+        runner_vault,
+        submitter_vault,
+        tenant: format!("firm-{name}"),
+    }
+}
+
+async fn collect(queue: Arc<dyn Queue>, tenant: String, id: String) -> Vec<JobEvent> {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        follow(queue, tenant, id).map(Result::unwrap).collect(),
+    )
+    .await
+    .expect("the job's events end")
+}
+
+fn spawn_worker(
+    s: &Setup,
+    pipeline: Pipeline,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<finops_core::Result<finops_core::queue::WorkerStats>>,
+) {
+    let worker = Worker::new(s.runner.clone(), pipeline, s.runner_vault.clone(), 4)
+        .unwrap()
+        .lease(Duration::from_millis(900));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    (stop, handle)
+}
+
+/// Follows jobs with and without relayed events, and cancels a queued and a running job.
+async fn follow_and_cancel(s: Setup) {
+    let t = s.tenant.as_str();
+    // A queued job cancelled before any worker runs: it never runs, and its follower learns it at once.
+    let mut queued = JobSpec::new(t, "cancel-queued", bistro(), "Marges ?");
+    queued.events = true;
+    let queued = s.submitter.enqueue(&queued).await.unwrap();
+    assert_eq!(
+        s.submitter.cancel(t, &queued).await.unwrap(),
+        Some(JobStatus::Cancelled)
+    );
+    assert_eq!(
+        collect(s.submitter.clone(), t.into(), queued.clone()).await,
+        vec![JobEvent::Finished {
+            status: JobStatus::Cancelled,
+            result_id: None,
+            error: Some("cancelled".into())
+        }]
+    );
+    // Another tenant cannot cancel (nor see) it; an unknown id is None.
+    assert_eq!(
+        s.submitter.cancel("other-firm", &queued).await.unwrap(),
+        None
+    );
+    assert_eq!(s.submitter.cancel(t, "no-such-job").await.unwrap(), None);
+    let err = follow(s.submitter.clone(), "other-firm", queued.clone())
+        .next()
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.field(), Some("id"));
+
+    // A job with events, followed by the submitter while the runner's worker runs it.
+    let mut spec = JobSpec::new(t, "with-events", bistro(), "Analyse la rentabilité");
+    spec.events = true;
+    let id = s.submitter.enqueue(&spec).await.unwrap();
+    let quiet = s
+        .submitter
+        .enqueue(&JobSpec::new(t, "quiet", bistro(), "Is our debt too high?"))
+        .await
+        .unwrap();
+    let following = tokio::spawn(collect(s.submitter.clone(), t.to_string(), id.clone()));
+    let (stop, worker) = spawn_worker(&s, Pipeline::offline());
+    let events = following.await.unwrap();
+    assert_eq!(events.first(), Some(&JobEvent::Started { attempt: 1 }));
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            JobEvent::Analysis {
+                attempt: 1,
+                event: Event::PhaseStarted { .. }
+            }
+        )),
+        "the analysis's own events are relayed: {events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            JobEvent::Analysis {
+                event: Event::Completed { .. },
+                ..
+            }
+        )),
+        "the result is stored, not relayed"
+    );
+    assert_eq!(
+        events.last(),
+        Some(&JobEvent::Finished {
+            status: JobStatus::Succeeded,
+            result_id: Some(id.clone()),
+            error: None
+        })
+    );
+    // The submitter reads the result from its own vault.
+    let cpa = Principal::new(t, Role::Cpa, None).unwrap();
+    let analysis = s.submitter_vault.load_analysis(&cpa, t, &id).await.unwrap();
+    assert_eq!(analysis.id, id);
+    // Without relayed events a follower still learns the end (from the status).
+    let quiet_events = collect(s.submitter.clone(), t.into(), quiet.clone()).await;
+    assert_eq!(
+        quiet_events,
+        vec![JobEvent::Finished {
+            status: JobStatus::Succeeded,
+            result_id: Some(quiet.clone()),
+            error: None
+        }]
+    );
+    let _ = stop.send(());
+    worker.await.unwrap().unwrap();
+
+    // A running job cancelled: its worker drops the run at its next heartbeat and stores nothing.
+    let slow = Pipeline::builder()
+        .provider(
+            Arc::new(ScriptedProvider::new().latency(Duration::from_secs(60))),
+            "a",
+            "r",
+            "v",
+        )
+        .build();
+    let (stop, worker) = spawn_worker(&s, slow);
+    let mut spec = JobSpec::new(t, "cancel-running", bistro(), "Analyse la liquidité");
+    spec.events = true;
+    let running = s.submitter.enqueue(&spec).await.unwrap();
+    let mut stream = follow(s.submitter.clone(), t, running.clone());
+    let first = tokio::time::timeout(Duration::from_secs(30), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, JobEvent::Started { attempt: 1 });
+    assert_eq!(
+        s.submitter.cancel(t, &running).await.unwrap(),
+        Some(JobStatus::Cancelled)
+    );
+    let rest: Vec<JobEvent> = tokio::time::timeout(
+        Duration::from_secs(30),
+        stream.map(Result::unwrap).collect(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        rest.last(),
+        Some(JobEvent::Finished {
+            status: JobStatus::Cancelled,
+            ..
+        })
+    ));
+    // The worker drops the run at its next heartbeat (lease 900 ms: every 300 ms), so a stopping worker does
+    // not wait for the 60 s the provider would take.
+    let _ = stop.send(());
+    let stats = tokio::time::timeout(Duration::from_secs(10), worker)
+        .await
+        .expect("the cancelled run is dropped")
+        .unwrap()
+        .unwrap();
+    assert_eq!((stats.stopped, stats.succeeded), (1, 0));
+    assert!(
+        s.submitter_vault
+            .load_analysis(&cpa, t, &running)
+            .await
+            .is_err(),
+        "nothing stored for a cancelled job"
+    );
+    assert_eq!(
+        s.submitter.cancel(t, &id).await.unwrap(),
+        Some(JobStatus::Succeeded),
+        "an ended job stays as it ended"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_jobs_are_followed_and_cancelled() {
+    let dir = std::env::temp_dir().join(format!("finops-follow-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    follow_and_cancel(local(&dir).await).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_jobs_are_followed_from_another_connection_and_cancelled() {
+    follow_and_cancel(postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_jobs_are_followed_from_another_connection_and_cancelled() {
+    follow_and_cancel(redis().await).await;
+}
+
+/// A worker that stored a job's result died before completing it: the next delivery completes the job without
+/// running or charging it again.
+async fn delivered_twice(s: Setup) {
+    let t = s.tenant.as_str();
+    let id = s
+        .submitter
+        .enqueue(&JobSpec::new(
+            t,
+            "twice",
+            bistro(),
+            "Analyse la rentabilité",
+        ))
+        .await
+        .unwrap();
+    // The first delivery: claimed, run and stored, then the worker "dies" (no completion).
+    let first = s
+        .runner
+        .claim("doomed", Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    let request = first.spec.request().unwrap();
+    let client = request.client_id();
+    let mut analysis = Pipeline::offline().analyze(request).await.unwrap();
+    analysis.id.clone_from(&id);
+    let cpa = Principal::new(t, Role::Cpa, Some(client)).unwrap();
+    assert!(
+        s.runner_vault
+            .save_job_result(&cpa, &analysis)
+            .await
+            .unwrap()
+    );
+    // A concurrent duplicate is discarded: stored once.
+    assert!(
+        !s.runner_vault
+            .save_job_result(&cpa, &analysis)
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The second delivery, after the lease.
+    let (stop, worker) = spawn_worker(&s, Pipeline::offline());
+    let end = collect(s.submitter.clone(), t.into(), id.clone()).await;
+    let _ = stop.send(());
+    let stats = worker.await.unwrap().unwrap();
+    assert_eq!(stats.succeeded, 1);
+    assert_eq!(
+        end,
+        vec![JobEvent::Finished {
+            status: JobStatus::Succeeded,
+            result_id: Some(id.clone()),
+            error: None
+        }]
+    );
+    let admin = Principal::new(t, Role::Admin, None).unwrap();
+    let trail = s.submitter_vault.export_audit(&admin).await.unwrap();
+    let actions: Vec<String> = trail
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["subject"] == id.as_str())
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["analysis", "analysis_discarded"],
+        "one charge; the discarded duplicate is visible but not a second analysis"
+    );
+    let stored = s
+        .submitter_vault
+        .list_analyses(&Principal::new(t, Role::Cpa, None).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_a_job_delivered_twice_is_stored_and_charged_once() {
+    let dir = std::env::temp_dir().join(format!("finops-twice-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    delivered_twice(local(&dir).await).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_job_delivered_twice_is_stored_and_charged_once() {
+    delivered_twice(postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_job_delivered_twice_is_stored_and_charged_once() {
+    delivered_twice(redis().await).await;
+}
