@@ -69,12 +69,13 @@ fn run(args: &Args) -> Result<(), Error> {
         eprintln!("{} ready (concurrency {})", worker.name(), args.concurrency);
         let stats = worker.run(stop).await?;
         eprintln!(
-            "{} stopped: {} succeeded, {} retried, {} dead, {} lost leases",
+            "{} stopped: {} succeeded, {} retried, {} dead, {} lost leases, {} runs dropped (cancelled)",
             worker.name(),
             stats.succeeded,
             stats.retried,
             stats.dead,
-            stats.lost_leases
+            stats.lost_leases,
+            stats.stopped
         );
         Ok(())
     })

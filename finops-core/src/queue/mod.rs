@@ -6,6 +6,11 @@
 //! Backends: in process ([`LocalQueue`]: bounded, optionally recorded in a vault's store so a restart resumes
 //! its jobs), PostgreSQL ([`PgQueue`]: `FOR UPDATE SKIP LOCKED`, leases, `LISTEN/NOTIFY`) and Redis Streams
 //! ([`RedisQueue`]: consumer group, `XAUTOCLAIM`, delayed retries, a dead-letter stream).
+//!
+//! The process that submits a job can [`follow`] it while another runs it (the job's encrypted event log, with
+//! `LISTEN/NOTIFY` or pub/sub wake-ups) and [`Queue::cancel`] it, queued or running. A result is stored with its
+//! `analysis` audit entry in one transaction, and a job whose result an earlier delivery stored is completed
+//! without running again: one stored analysis and one charge per job.
 
 mod local;
 mod postgres;
