@@ -163,6 +163,46 @@ async fn conformance(store: Arc<dyn Store>, t: &str) {
     let mut other = job.clone();
     other.id = "job-2".into();
     assert!(store.insert_record(&other).await.unwrap());
+    // Several at once, all or nothing: one existing record (or one taken sequence number) refuses the batch.
+    let batch = |ids: &[&str], first_seq: u64| -> Vec<(RecordRow, AuditRow)> {
+        ids.iter()
+            .zip(first_seq..)
+            .map(|(id, seq)| (row(&a, id, "tag-a", "2026-01-04T00:00:00Z"), charge(seq)))
+            .collect()
+    };
+    assert!(
+        store
+            .insert_records_audited(&batch(&["job-3", "job-1"], 4))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .insert_records_audited(&batch(&["job-3", "job-4"], 3))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .get_record("analysis", &a, "job-3")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.audit(&a).await.unwrap().len(), 3);
+    store
+        .insert_records_audited(&batch(&["job-3", "job-4"], 4))
+        .await
+        .unwrap();
+    store.insert_records_audited(&[]).await.unwrap();
+    assert_eq!(store.audit(&a).await.unwrap().len(), 5);
+    assert!(
+        store
+            .get_record("analysis", &a, "job-4")
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // Keys: in insertion order.
     for (tenant, id) in [(&a, "k1"), (&b, "k1"), (&a, "k2")] {
@@ -239,7 +279,12 @@ async fn sqlite_file_conforms_and_persists() {
 async fn postgres_conforms() {
     let Some(url) = postgres_url() else { return };
     let store = PostgresStore::connect(&url).await.unwrap();
-    conformance(Arc::new(store), &format!("pg{}", std::process::id())).await;
+    // A tenant name of its own: the database outlives test runs.
+    conformance(
+        Arc::new(store),
+        &format!("pg{}", uuid::Uuid::new_v4().simple()),
+    )
+    .await;
 }
 
 fn postgres_url() -> Option<String> {
@@ -738,6 +783,12 @@ impl Store for Stalling {
     ) -> finops_core::Result<bool> {
         self.inner.insert_record_audited(row, audit).await
     }
+    async fn insert_records_audited(
+        &self,
+        items: &[(RecordRow, AuditRow)],
+    ) -> finops_core::Result<()> {
+        self.inner.insert_records_audited(items).await
+    }
     async fn get_record(
         &self,
         kind: &str,
@@ -816,4 +867,49 @@ async fn a_cancelled_audit_append_does_not_fork_the_chain() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].to_string())
         .collect();
     assert_eq!(actions, vec!["\"first\"", "\"next\""]);
+}
+
+/// Many workers' results at once: group-committed, each stored once with one `analysis` entry, the chain intact;
+/// a duplicate delivery (already stored) is discarded and audited as such.
+async fn concurrent_results(store: Arc<dyn Store>, tenant: &str) {
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let vault = Arc::new(Vault::open(store, keys).await.unwrap());
+    let base = analysis(tenant, "bistro", "Analyse la rentabilité").await;
+    let cpa = Principal::new(tenant, Role::Cpa, Some("bistro".into())).unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..120 {
+        let (vault, cpa, mut a) = (vault.clone(), cpa.clone(), base.clone());
+        // Jobs 0 to 9 are delivered twice.
+        a.id = format!("job-{}", i % 110);
+        tasks.spawn(async move { vault.save_job_result(&cpa, &a).await.unwrap() });
+    }
+    let mut stored = 0;
+    while let Some(r) = tasks.join_next().await {
+        stored += usize::from(r.unwrap());
+    }
+    assert_eq!(stored, 110, "one of each duplicate pair is discarded");
+    let admin = Principal::new(tenant, Role::Admin, None).unwrap();
+    let trail = vault.export_audit(&admin).await.unwrap(); // verifies the chain
+    let count = |action: &str| {
+        trail
+            .lines()
+            .filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"] == action)
+            .count()
+    };
+    assert_eq!((count("analysis"), count("analysis_discarded")), (110, 10));
+    let all = Principal::new(tenant, Role::Cpa, None).unwrap();
+    assert_eq!(vault.list_analyses(&all).await.unwrap().len(), 110);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_results_on_sqlite_are_committed_in_groups_and_once() {
+    let path = tempdir("group").join("finops.db");
+    concurrent_results(Arc::new(SqliteStore::open(&path).await.unwrap()), "firm-g").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_results_on_postgres_are_committed_in_groups_and_once() {
+    let Some(url) = postgres_url() else { return };
+    let store = PostgresStore::connect(&url).await.unwrap();
+    concurrent_results(Arc::new(store), &format!("group-{}", uuid::Uuid::new_v4())).await;
 }

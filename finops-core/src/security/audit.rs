@@ -164,11 +164,20 @@ impl AuditLog {
         subject: Option<&str>,
         details: serde_json::Value,
     ) -> Result<AuditEntry> {
-        let chains = self.chains.lock().unwrap_or_else(|p| p.into_inner());
-        let chain = chains.get(tenant).map_or(&[][..], Vec::as_slice);
-        let (seq, prev_hash) = chain.last().map_or((1, GENESIS.to_string()), |last| {
-            (last.seq + 1, last.hash.clone())
-        });
+        Self::entry_after(self.last(tenant), tenant, actor, action, subject, details)
+    }
+
+    /// The entry that follows the entry `prev` (its sequence number and hash; `None` for a chain's first), for
+    /// several entries written together.
+    pub fn entry_after(
+        prev: Option<(u64, String)>,
+        tenant: &str,
+        actor: Option<&Principal>,
+        action: &str,
+        subject: Option<&str>,
+        details: serde_json::Value,
+    ) -> Result<AuditEntry> {
+        let (seq, prev_hash) = prev.map_or((1, GENESIS.to_string()), |(seq, hash)| (seq + 1, hash));
         let mut entry = AuditEntry {
             seq,
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -182,6 +191,15 @@ impl AuditLog {
         };
         entry.hash = digest(&entry)?;
         Ok(entry)
+    }
+
+    /// The sequence number and hash of a tenant's last entry.
+    pub fn last(&self, tenant: &str) -> Option<(u64, String)> {
+        self.chains
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .and_then(|c| c.last().map(|e| (e.seq, e.hash.clone())))
     }
 
     /// A tenant's entries, in order.

@@ -51,6 +51,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// neither). False, with nothing written, when the record exists; an error, with nothing written, when the
     /// audit sequence number is taken.
     async fn insert_record_audited(&self, row: &RecordRow, audit: &AuditRow) -> Result<bool>;
+    /// Inserts records and appends their audit rows in one transaction (several jobs' results and charges,
+    /// one commit): all or nothing — an error, with nothing written, when a record exists or a sequence number
+    /// is taken. At most 500 items.
+    async fn insert_records_audited(&self, items: &[(RecordRow, AuditRow)]) -> Result<()>;
     async fn get_record(&self, kind: &str, tenant: &str, id: &str) -> Result<Option<RecordRow>>;
     /// Deletes a record; true when there was one.
     async fn delete_record(&self, kind: &str, tenant: &str, id: &str) -> Result<bool>;

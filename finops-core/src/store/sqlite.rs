@@ -122,6 +122,46 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
+    async fn insert_records_audited(&self, items: &[(RecordRow, AuditRow)]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut records = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) ",
+        );
+        records.push_values(items, |mut b, (r, _)| {
+            b.push_bind(&r.kind)
+                .push_bind(&r.tenant)
+                .push_bind(&r.id)
+                .push_bind(&r.client_tag)
+                .push_bind(&r.created_at)
+                .push_bind(&r.sealed.key_id)
+                .push_bind(&r.sealed.nonce)
+                .push_bind(&r.sealed.ciphertext);
+        });
+        let mut audit = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO audit (tenant, seq, hash, prev_hash, key_id, nonce, body) ",
+        );
+        let mut seqs = Vec::with_capacity(items.len());
+        for (_, a) in items {
+            seqs.push(i64::try_from(a.seq).map_err(e)?);
+        }
+        audit.push_values(items.iter().zip(&seqs), |mut b, ((_, a), seq)| {
+            b.push_bind(&a.tenant)
+                .push_bind(*seq)
+                .push_bind(&a.hash)
+                .push_bind(&a.prev_hash)
+                .push_bind(&a.sealed.key_id)
+                .push_bind(&a.sealed.nonce)
+                .push_bind(&a.sealed.ciphertext);
+        });
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        records.build().execute(&mut *tx).await.map_err(e)?;
+        audit.build().execute(&mut *tx).await.map_err(e)?;
+        tx.commit().await.map_err(e)?;
+        Ok(())
+    }
+
     async fn get_record(&self, kind: &str, tenant: &str, id: &str) -> Result<Option<RecordRow>> {
         let row = sqlx::query("SELECT * FROM records WHERE kind = ? AND tenant = ? AND id = ?")
             .bind(kind)

@@ -76,7 +76,21 @@ pub struct Vault {
     /// One audit append at a time in this process: an entry is written only after the one before it is stored
     /// (or was read back), so concurrent tasks cannot break the chain.
     append: tokio::sync::Mutex<()>,
+    /// Jobs' results waiting for the next group commit (see [`Vault::save_job_result`]).
+    pending: Mutex<Vec<PendingResult>>,
 }
+
+/// A job's result (sealed) and what its audit entry says, until a commit stores both.
+#[derive(Debug)]
+struct PendingResult {
+    record: RecordRow,
+    principal: Principal,
+    details: serde_json::Value,
+    done: tokio::sync::oneshot::Sender<Result<bool>>,
+}
+
+/// Results committed in one transaction at most.
+const COMMIT_BATCH: usize = 500;
 
 impl Vault {
     /// Opens a vault over a store, loading the wrapped data keys it holds.
@@ -93,6 +107,7 @@ impl Vault {
             persisted: Mutex::new(persisted),
             require_sign_off: false,
             append: tokio::sync::Mutex::new(()),
+            pending: Mutex::new(Vec::new()),
         })
     }
 
@@ -310,8 +325,26 @@ impl Vault {
         W: Fn(AuditRow) -> F,
         F: std::future::Future<Output = Result<bool>>,
     {
-        const ATTEMPTS: usize = 50;
         let _one_at_a_time = self.append.lock().await;
+        self.append_audited_locked(tenant, actor, action, subject, details, write)
+            .await
+    }
+
+    /// [`Vault::append_audited`] for a caller that holds the append lock.
+    async fn append_audited_locked<W, F>(
+        &self,
+        tenant: &str,
+        actor: Option<&Principal>,
+        action: &str,
+        subject: Option<&str>,
+        details: serde_json::Value,
+        write: W,
+    ) -> Result<Option<AuditEntry>>
+    where
+        W: Fn(AuditRow) -> F,
+        F: std::future::Future<Output = Result<bool>>,
+    {
+        const ATTEMPTS: usize = 50;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -321,38 +354,46 @@ impl Vault {
             let entry = self
                 .audit
                 .next(tenant, actor, action, subject, details.clone())?;
-            let body = serde_json::to_vec(&entry).map_err(|e| Error::Internal(e.to_string()))?;
-            let sealed = self
-                .keyring
-                .encrypt(tenant, AUDIT, &entry.seq.to_string(), &body)?;
+            let row = self.audit_row(&entry)?;
             self.persist_keys().await?;
-            let written = write(AuditRow {
-                tenant: tenant.to_string(),
-                seq: entry.seq,
-                hash: entry.hash.clone(),
-                prev_hash: entry.prev_hash.clone(),
-                sealed,
-            })
-            .await;
-            match written {
+            match write(row).await {
                 Ok(true) => {
                     self.audit.push(entry.clone())?;
                     return Ok(Some(entry));
                 }
                 Ok(false) => return Ok(None),
                 Err(e) => {
-                    // Read the store's chain again.
-                    self.audit.reset(tenant);
-                    self.loaded
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(tenant);
+                    self.forget_chain(tenant);
                     if attempt >= ATTEMPTS {
                         return Err(e);
                     }
                 }
             }
         }
+    }
+
+    /// An audit entry as the store keeps it (encrypted with the tenant's key).
+    fn audit_row(&self, entry: &AuditEntry) -> Result<AuditRow> {
+        let body = serde_json::to_vec(entry).map_err(|e| Error::Internal(e.to_string()))?;
+        let sealed = self
+            .keyring
+            .encrypt(&entry.tenant, AUDIT, &entry.seq.to_string(), &body)?;
+        Ok(AuditRow {
+            tenant: entry.tenant.clone(),
+            seq: entry.seq,
+            hash: entry.hash.clone(),
+            prev_hash: entry.prev_hash.clone(),
+            sealed,
+        })
+    }
+
+    /// Drops this process's copy of a tenant's chain: the next append reads the store's again.
+    fn forget_chain(&self, tenant: &str) {
+        self.audit.reset(tenant);
+        self.loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(tenant);
     }
 
     async fn deny(
@@ -412,11 +453,17 @@ impl Vault {
         Ok(())
     }
 
-    /// Stores a queued job's analysis (its id is the job's) unless the job's result is already stored: a job
-    /// delivered twice is stored once and charged once in the audit trail. A discarded duplicate run is audited
-    /// as `analysis_discarded`, so its spend is visible without counting as a second analysis. True when stored.
+    /// Stores a queued job's analysis (its id is the job's) with its `analysis` audit entry, unless the job's
+    /// result is already stored: a job delivered twice is stored once and charged once. A discarded duplicate
+    /// run is audited as `analysis_discarded`, so its spend is visible without counting as a second analysis.
+    /// True when stored.
+    ///
+    /// Results are group-committed: those that arrive while a commit runs are stored together in the next one
+    /// (one transaction for the records and their chained audit entries), so a busy worker pays one durable
+    /// commit per batch instead of one per job. The commit runs in a task of its own: dropping this future (a
+    /// cancelled job) cannot cut it midway.
     pub async fn save_job_result(
-        &self,
+        self: &Arc<Self>,
         principal: &Principal,
         analysis: &Analysis,
     ) -> Result<bool> {
@@ -431,37 +478,120 @@ impl Vault {
         let sealed =
             self.keyring
                 .encrypt(&owner(tenant, &client_tag), ANALYSIS, &analysis.id, &body)?;
-        self.persist_keys().await?;
-        let record = RecordRow {
-            kind: ANALYSIS.into(),
-            tenant: tenant.clone(),
-            id: analysis.id.clone(),
-            client_tag,
-            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            sealed,
-        };
-        // The result and its charge in one transaction: a worker killed between the two cannot leave a result
-        // that was never charged.
-        let (store, record) = (&self.store, &record);
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(PendingResult {
+                record: RecordRow {
+                    kind: ANALYSIS.into(),
+                    tenant: tenant.clone(),
+                    id: analysis.id.clone(),
+                    client_tag,
+                    created_at: now(),
+                    sealed,
+                },
+                principal: principal.clone(),
+                details: audit::analysis_details(analysis),
+                done,
+            });
+        let vault = Arc::clone(self);
+        tokio::spawn(async move { vault.commit_pending().await });
+        result
+            .await
+            .map_err(|_| Error::Internal("the commit of a job's result stopped".into()))?
+    }
+
+    /// Commits every pending result (none when another commit took them first).
+    async fn commit_pending(&self) {
+        let _one_at_a_time = self.append.lock().await;
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        // Per tenant (one chain each), in order of arrival.
+        let mut by_tenant: Vec<(String, Vec<PendingResult>)> = Vec::new();
+        for p in pending {
+            match by_tenant.iter_mut().find(|(t, _)| *t == p.record.tenant) {
+                Some((_, items)) => items.push(p),
+                None => by_tenant.push((p.record.tenant.clone(), vec![p])),
+            }
+        }
+        for (tenant, mut items) in by_tenant {
+            while !items.is_empty() {
+                let rest = items.split_off(items.len().min(COMMIT_BATCH));
+                self.commit_results(&tenant, items).await;
+                items = rest;
+            }
+        }
+    }
+
+    /// One transaction for a tenant's results and their audit entries; when it is refused (a result already
+    /// stored by another delivery, or an audit sequence number another process took), one result at a time.
+    async fn commit_results(&self, tenant: &str, items: Vec<PendingResult>) {
+        let prepared: Result<Vec<(AuditEntry, AuditRow)>> = async {
+            self.load_audit(tenant).await?;
+            let mut prev = self.audit.last(tenant);
+            let mut out = Vec::with_capacity(items.len());
+            for item in &items {
+                let entry = AuditLog::entry_after(
+                    prev.take(),
+                    tenant,
+                    Some(&item.principal),
+                    "analysis",
+                    Some(&item.record.id),
+                    item.details.clone(),
+                )?;
+                prev = Some((entry.seq, entry.hash.clone()));
+                let row = self.audit_row(&entry)?;
+                out.push((entry, row));
+            }
+            self.persist_keys().await?;
+            Ok(out)
+        }
+        .await;
+        if let Ok(prepared) = prepared {
+            let rows: Vec<(RecordRow, AuditRow)> = items
+                .iter()
+                .zip(&prepared)
+                .map(|(item, (_, row))| (item.record.clone(), row.clone()))
+                .collect();
+            if self.store.insert_records_audited(&rows).await.is_ok() {
+                for ((entry, _), item) in prepared.into_iter().zip(items) {
+                    let pushed = self.audit.push(entry);
+                    let _ = item.done.send(pushed.map(|()| true));
+                }
+                return;
+            }
+            self.forget_chain(tenant);
+        }
+        for item in items {
+            let saved = self.save_result_locked(&item).await;
+            let _ = item.done.send(saved);
+        }
+    }
+
+    /// One result and its charge in one transaction, or `analysis_discarded` when the result is stored already.
+    async fn save_result_locked(&self, item: &PendingResult) -> Result<bool> {
+        let (store, record) = (&self.store, &item.record);
+        let (tenant, id) = (&record.tenant, &record.id);
         let stored = self
-            .append_audited(
+            .append_audited_locked(
                 tenant,
-                Some(principal),
+                Some(&item.principal),
                 "analysis",
-                Some(&analysis.id),
-                audit::analysis_details(analysis),
+                Some(id),
+                item.details.clone(),
                 |row| async move { store.insert_record_audited(record, &row).await },
             )
             .await?;
         if stored.is_some() {
             return Ok(true);
         }
-        self.record(
+        self.append_audited_locked(
             tenant,
-            Some(principal),
+            Some(&item.principal),
             "analysis_discarded",
-            Some(&analysis.id),
-            audit::analysis_details(analysis),
+            Some(id),
+            item.details.clone(),
+            |row| async move { store.append_audit(&row).await.map(|()| true) },
         )
         .await?;
         Ok(false)
