@@ -394,3 +394,53 @@ async fn postgres_a_job_delivered_twice_is_stored_and_charged_once() {
 async fn redis_a_job_delivered_twice_is_stored_and_charged_once() {
     delivered_twice(redis().await).await;
 }
+
+/// A batch claim fills several slots at once: never the same job twice, highest priority first where the
+/// backend honours priorities.
+async fn batch_claims(s: Setup, priorities: bool) {
+    let t = s.tenant.as_str();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut spec = JobSpec::new(t, format!("b{i}"), bistro(), "Marges ?");
+        spec.priority = i;
+        ids.push(s.submitter.enqueue(&spec).await.unwrap());
+    }
+    let lease = Duration::from_secs(30);
+    let first = s.runner.claim_batch("w1", lease, 3).await.unwrap();
+    let second = s.runner.claim_batch("w2", lease, 10).await.unwrap();
+    assert_eq!((first.len(), second.len()), (3, 2));
+    let mut all: Vec<&str> = first.iter().chain(&second).map(|c| c.id.as_str()).collect();
+    if priorities {
+        let wanted: Vec<&str> = ids.iter().rev().map(String::as_str).collect();
+        assert_eq!(all, wanted, "highest priority first");
+    }
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 5, "no job claimed twice");
+    assert!(
+        s.runner
+            .claim_batch("w3", lease, 4)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(first.iter().all(|c| c.worker == "w1" && c.attempt == 1));
+}
+
+#[tokio::test]
+async fn batch_claims_in_process() {
+    let dir = std::env::temp_dir().join(format!("finops-batch-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    batch_claims(local(&dir).await, true).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn batch_claims_postgres() {
+    batch_claims(postgres().await, true).await;
+}
+
+#[tokio::test]
+async fn batch_claims_redis() {
+    batch_claims(redis().await, false).await;
+}

@@ -263,6 +263,18 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     /// The next runnable job (highest priority, oldest first), leased to `worker` for `lease`; a job whose lease
     /// expired (its worker died) is runnable again.
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>>;
+    /// Up to `max` runnable jobs, in the order [`Queue::claim`] takes them (one round trip where the backend
+    /// allows: a busy worker fills its free slots at once).
+    async fn claim_batch(&self, worker: &str, lease: Duration, max: usize) -> Result<Vec<Claimed>> {
+        let mut claimed = Vec::new();
+        while claimed.len() < max {
+            match self.claim(worker, lease).await? {
+                Some(job) => claimed.push(job),
+                None => break,
+            }
+        }
+        Ok(claimed)
+    }
     /// Marks a job done; false when the lease was lost (another worker holds the job now).
     async fn complete(&self, job: &Claimed, result_id: &str) -> Result<bool>;
     /// Records a failure: the job runs again after a backoff, or goes to the dead letters after its attempts

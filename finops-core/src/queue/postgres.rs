@@ -53,6 +53,8 @@ pub struct PgQueue {
     /// Followers' wake-ups, fed by a listener on `finops_job_events` started with the first follower.
     signals: Arc<Signals>,
     following: std::sync::atomic::AtomicBool,
+    /// When this process last moved expired last attempts to the dead letters (ms since the epoch).
+    swept: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for PgQueue {
@@ -122,6 +124,7 @@ impl PgQueue {
             url: url.to_string(),
             signals: Arc::default(),
             following: std::sync::atomic::AtomicBool::new(false),
+            swept: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -250,57 +253,85 @@ impl Queue for PgQueue {
     }
 
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>> {
+        Ok(self.claim_batch(worker, lease, 1).await?.pop())
+    }
+
+    async fn claim_batch(&self, worker: &str, lease: Duration, max: usize) -> Result<Vec<Claimed>> {
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        // Jobs whose worker died (lease expired) after their last attempt go to the dead letters.
-        sqlx::query(
-            "UPDATE finops_jobs SET status = 'dead', lease_until = NULL, \
-             error = COALESCE(error, 'the worker stopped during every attempt') \
-             WHERE queue = $1 AND status = 'running' AND lease_until < now() AND attempts >= max_attempts",
-        )
-        .bind(&self.name)
-        .execute(&self.fast)
-        .await
-        .map_err(e)?;
-        let row = sqlx::query(
+        // Jobs whose worker died (lease expired) after their last attempt go to the dead letters (checked at most
+        // every 200 ms by each process: leases are seconds long).
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let last = self.swept.load(std::sync::atomic::Ordering::Relaxed);
+        if now_ms - last >= 200
+            && self
+                .swept
+                .compare_exchange(
+                    last,
+                    now_ms,
+                    std::sync::atomic::Ordering::AcqRel,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            sqlx::query(
+                "UPDATE finops_jobs SET status = 'dead', lease_until = NULL, \
+                 error = COALESCE(error, 'the worker stopped during every attempt') \
+                 WHERE queue = $1 AND status = 'running' AND lease_until < now() AND attempts >= max_attempts",
+            )
+            .bind(&self.name)
+            .execute(&self.fast)
+            .await
+            .map_err(e)?;
+        }
+        let rows = sqlx::query(
             "UPDATE finops_jobs SET status = 'running', attempts = attempts + 1, worker = $1, \
              lease_until = now() + make_interval(secs => $2::double precision / 1000) \
-             WHERE id = (SELECT id FROM finops_jobs \
+             WHERE id IN (SELECT id FROM finops_jobs \
                          WHERE queue = $3 AND ((status = 'queued' AND run_after <= now()) \
                             OR (status = 'running' AND lease_until < now() AND attempts < max_attempts)) \
                          ORDER BY priority DESC, run_after, created_at \
-                         FOR UPDATE SKIP LOCKED LIMIT 1) \
-             RETURNING id, tenant, client_tag, payload, attempts",
+                         FOR UPDATE SKIP LOCKED LIMIT $4) \
+             RETURNING id, tenant, client_tag, payload, attempts, priority, \
+             (extract(epoch FROM run_after) * 1000000)::bigint AS run_after_us, \
+             (extract(epoch FROM created_at) * 1000000)::bigint AS created_us",
         )
         .bind(worker)
         .bind(lease_ms)
         .bind(&self.name)
-        .fetch_optional(&self.fast)
+        .bind(i64::try_from(max.clamp(1, 1000)).unwrap_or(1))
+        .fetch_all(&self.fast)
         .await
         .map_err(e)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let id: String = row.try_get("id").map_err(e)?;
-        let attempt: i32 = row.try_get("attempts").map_err(e)?;
-        let claimed = |spec| Claimed {
-            id: id.clone(),
-            spec,
-            attempt: u32::try_from(attempt).unwrap_or(1),
-            worker: worker.to_string(),
-        };
-        match self.open(&row).await {
-            Ok(spec) => Ok(Some(claimed(spec))),
-            Err(err) => {
-                // A payload no worker can read (erased client, tampered row): straight to the dead letters.
-                sqlx::query("UPDATE finops_jobs SET status = 'dead', lease_until = NULL, error = $2 WHERE id = $1")
-                    .bind(&id)
-                    .bind(err.to_string())
-                    .execute(&self.fast)
-                    .await
-                    .map_err(e)?;
-                Ok(None)
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("id").map_err(e)?;
+            let attempt: i32 = row.try_get("attempts").map_err(e)?;
+            match self.open(row).await {
+                Ok(spec) => claimed.push((
+                    row.try_get::<i32, _>("priority").map_err(e)?,
+                    row.try_get::<i64, _>("run_after_us").map_err(e)?,
+                    row.try_get::<i64, _>("created_us").map_err(e)?,
+                    Claimed {
+                        id,
+                        spec,
+                        attempt: u32::try_from(attempt).unwrap_or(1),
+                        worker: worker.to_string(),
+                    },
+                )),
+                Err(err) => {
+                    // A payload no worker can read (erased client, tampered row): straight to the dead letters.
+                    sqlx::query("UPDATE finops_jobs SET status = 'dead', lease_until = NULL, error = $2 WHERE id = $1")
+                        .bind(&id)
+                        .bind(err.to_string())
+                        .execute(&self.fast)
+                        .await
+                        .map_err(e)?;
+                }
             }
         }
+        // RETURNING does not keep the subquery's order.
+        claimed.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        Ok(claimed.into_iter().map(|(_, _, _, c)| c).collect())
     }
 
     async fn complete(&self, job: &Claimed, result_id: &str) -> Result<bool> {

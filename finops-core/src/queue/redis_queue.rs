@@ -45,6 +45,8 @@ pub struct RedisQueue {
     /// Followers' wake-ups, fed by a subscription to `<prefix>:events` started with the first follower.
     signals: Arc<Signals>,
     following: std::sync::atomic::AtomicBool,
+    /// When this process last moved due retries back to the stream (ms since the epoch).
+    promoted: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -132,6 +134,7 @@ impl RedisQueue {
             client,
             signals: Arc::default(),
             following: std::sync::atomic::AtomicBool::new(false),
+            promoted: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -290,6 +293,90 @@ impl RedisQueue {
         })
     }
 
+    /// Moves retries whose backoff ended back to the stream, at most every 100 ms per process.
+    async fn promote_now_and_then(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let now = chrono::Utc::now().timestamp_millis();
+        let last = self.promoted.load(Ordering::Relaxed);
+        if now - last < 100
+            || self
+                .promoted
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
+        }
+        self.promote().await
+    }
+
+    /// Starts the job of a claimed stream entry: `None` when it ended meanwhile (the entry is acknowledged) or
+    /// cannot run (it goes to the dead letters).
+    async fn start(
+        &self,
+        worker: &str,
+        entry: redis::streams::StreamId,
+    ) -> Result<Option<Claimed>> {
+        let mut conn = self.conn.clone();
+        let Some(id) = entry.get::<String>("id") else {
+            return Ok(None);
+        };
+        let f = self.fields(&id).await?;
+        let info = Self::info(&id, &f)?;
+        if info.status.is_terminal() {
+            // Already ended (a completion whose acknowledgement was lost, a cancelled job): drop the entry.
+            let _: i64 = redis::cmd("XACK")
+                .arg(self.jobs())
+                .arg(GROUP)
+                .arg(&entry.id)
+                .query_async(&mut conn)
+                .await
+                .map_err(e)?;
+            return Ok(None);
+        }
+        if info.attempts >= info.max_attempts {
+            self.bury(
+                &id,
+                &entry.id,
+                &info.tenant,
+                "the worker stopped during every attempt",
+            )
+            .await?;
+            return Ok(None);
+        }
+        let attempt: i64 = redis::Script::new(START)
+            .key(self.job(&id))
+            .arg(worker)
+            .arg(&entry.id)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(e)?;
+        let Ok(attempt) = u32::try_from(attempt) else {
+            // Cancelled between the read and the start.
+            let _: i64 = redis::cmd("XACK")
+                .arg(self.jobs())
+                .arg(GROUP)
+                .arg(&entry.id)
+                .query_async(&mut conn)
+                .await
+                .map_err(e)?;
+            return Ok(None);
+        };
+        match self.open(&id, &f).await {
+            Ok(spec) => Ok(Some(Claimed {
+                id,
+                spec,
+                attempt,
+                worker: worker.to_string(),
+            })),
+            // A payload no worker can read: straight to the dead letters.
+            Err(err) => {
+                self.bury(&id, &entry.id, &info.tenant, &err.to_string())
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
     fn info(id: &str, f: &std::collections::HashMap<String, Vec<u8>>) -> Result<JobInfo> {
         let text = |k: &str| f.get(k).map(|v| String::from_utf8_lossy(v).to_string());
         let number = |k: &str| text(k).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
@@ -382,11 +469,22 @@ impl Queue for RedisQueue {
     }
 
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>> {
-        self.promote().await?;
+        Ok(self.claim_batch(worker, lease, 1).await?.pop())
+    }
+
+    async fn claim_batch(&self, worker: &str, lease: Duration, max: usize) -> Result<Vec<Claimed>> {
+        self.promote_now_and_then().await?;
         let mut conn = self.conn.clone();
         let lease_ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
+        let max = max.clamp(1, 1000);
+        let mut out = Vec::new();
+        // Entries that turn out finished or unreadable do not count: a few rounds to fill the slots.
         for _ in 0..16 {
-            // An entry whose worker went silent for longer than the lease, else a new one.
+            let want = max - out.len();
+            if want == 0 {
+                break;
+            }
+            // Entries whose worker went silent for longer than the lease, then new ones.
             let stale: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
                 .arg(self.jobs())
                 .arg(GROUP)
@@ -394,92 +492,41 @@ impl Queue for RedisQueue {
                 .arg(lease_ms)
                 .arg("0-0")
                 .arg("COUNT")
-                .arg(1)
+                .arg(want)
                 .query_async(&mut conn)
                 .await
                 .map_err(e)?;
-            let entry = match stale.claimed.into_iter().next() {
-                Some(entry) => entry,
-                None => {
-                    let fresh: Option<StreamReadReply> = redis::cmd("XREADGROUP")
-                        .arg("GROUP")
-                        .arg(GROUP)
-                        .arg(worker)
-                        .arg("COUNT")
-                        .arg(1)
-                        .arg("STREAMS")
-                        .arg(self.jobs())
-                        .arg(">")
-                        .query_async(&mut conn)
-                        .await
-                        .map_err(e)?;
-                    match fresh.and_then(|r| r.keys.into_iter().next()?.ids.into_iter().next()) {
-                        Some(entry) => entry,
-                        None => return Ok(None),
-                    }
-                }
-            };
-            let Some(id) = entry.get::<String>("id") else {
-                continue;
-            };
-            let f = self.fields(&id).await?;
-            let info = Self::info(&id, &f)?;
-            if info.status.is_terminal() {
-                // Already ended (a completion whose acknowledgement was lost, a cancelled job): drop the entry.
-                let _: i64 = redis::cmd("XACK")
-                    .arg(self.jobs())
+            let mut entries = stale.claimed;
+            if entries.len() < want {
+                let fresh: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+                    .arg("GROUP")
                     .arg(GROUP)
-                    .arg(&entry.id)
+                    .arg(worker)
+                    .arg("COUNT")
+                    .arg(want - entries.len())
+                    .arg("STREAMS")
+                    .arg(self.jobs())
+                    .arg(">")
                     .query_async(&mut conn)
                     .await
                     .map_err(e)?;
-                continue;
+                entries.extend(
+                    fresh
+                        .and_then(|r| r.keys.into_iter().next())
+                        .map(|k| k.ids)
+                        .unwrap_or_default(),
+                );
             }
-            if info.attempts >= info.max_attempts {
-                self.bury(
-                    &id,
-                    &entry.id,
-                    &info.tenant,
-                    "the worker stopped during every attempt",
-                )
-                .await?;
-                continue;
+            if entries.is_empty() {
+                break;
             }
-            let attempt: i64 = redis::Script::new(START)
-                .key(self.job(&id))
-                .arg(worker)
-                .arg(&entry.id)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(e)?;
-            let Ok(attempt) = u32::try_from(attempt) else {
-                // Cancelled between the read and the start.
-                let _: i64 = redis::cmd("XACK")
-                    .arg(self.jobs())
-                    .arg(GROUP)
-                    .arg(&entry.id)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(e)?;
-                continue;
-            };
-            match self.open(&id, &f).await {
-                Ok(spec) => {
-                    return Ok(Some(Claimed {
-                        id,
-                        spec,
-                        attempt,
-                        worker: worker.to_string(),
-                    }));
-                }
-                // A payload no worker can read: straight to the dead letters.
-                Err(err) => {
-                    self.bury(&id, &entry.id, &info.tenant, &err.to_string())
-                        .await?
+            for entry in entries {
+                if let Some(job) = self.start(worker, entry).await? {
+                    out.push(job);
                 }
             }
         }
-        Ok(None)
+        Ok(out)
     }
 
     async fn complete(&self, job: &Claimed, result_id: &str) -> Result<bool> {

@@ -87,32 +87,40 @@ impl Worker {
         let mut tasks = tokio::task::JoinSet::new();
         tokio::pin!(shutdown);
         loop {
-            let permit = tokio::select! {
+            let first = tokio::select! {
                 () = &mut shutdown => break,
                 p = permits.clone().acquire_owned() => p.map_err(|_| Error::Internal("worker semaphore closed".into()))?,
             };
+            // Every free slot is filled by one claim.
+            let mut slots = vec![first];
+            while let Ok(p) = permits.clone().try_acquire_owned() {
+                slots.push(p);
+            }
             let claimed = tokio::select! {
                 () = &mut shutdown => break,
-                c = self.queue.claim(&self.name, self.lease) => c,
+                c = self.queue.claim_batch(&self.name, self.lease, slots.len()) => c,
             };
             match claimed {
-                Ok(Some(job)) => {
-                    let this = self.clone();
-                    let counters = counters.clone();
-                    tasks.spawn(async move {
-                        this.run_job(job, &counters).await;
-                        drop(permit);
-                    });
+                Ok(jobs) if !jobs.is_empty() => {
+                    for job in jobs {
+                        let Some(permit) = slots.pop() else { break };
+                        let this = self.clone();
+                        let counters = counters.clone();
+                        tasks.spawn(async move {
+                            this.run_job(job, &counters).await;
+                            drop(permit);
+                        });
+                    }
                 }
-                Ok(None) => {
-                    drop(permit);
+                Ok(_) => {
+                    drop(slots);
                     tokio::select! {
                         () = &mut shutdown => break,
                         () = self.queue.wait_for_work(Duration::from_millis(500)) => {}
                     }
                 }
                 Err(e) => {
-                    drop(permit);
+                    drop(slots);
                     tracing::warn!(code = e.code(), "claiming a job failed");
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
@@ -232,8 +240,9 @@ impl Worker {
     ) -> Result<String> {
         let tenant = &job.spec.tenant;
         // A job whose result was stored by an earlier delivery (its worker died before completing it) is not
-        // run, nor charged, again.
-        if self.vault.has_analysis(tenant, &job.id).await? {
+        // run, nor charged, again. A first attempt had no earlier delivery (and a duplicate would still be
+        // discarded when saved).
+        if job.attempt > 1 && self.vault.has_analysis(tenant, &job.id).await? {
             return Ok(job.id.clone());
         }
         let principal = Principal::new(tenant.clone(), Role::Cpa, Some(client.to_string()))?;
