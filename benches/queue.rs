@@ -14,6 +14,10 @@ use finops_core::queue::{JobSpec, JobStatus, LocalQueue, PgQueue, Queue, RedisQu
 use finops_core::security::crypto::{LocalKeyProvider, SecretKey};
 use finops_core::store::{PostgresStore, Store, Vault};
 
+/// Jobs a worker runs at once: results are group-committed, so more jobs in flight means more results per
+/// durable commit.
+const CONCURRENCY: usize = 64;
+
 async fn vault(url: &str) -> Arc<Vault> {
     let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(url).await.expect("store"));
     let keys = Arc::new(LocalKeyProvider::new(
@@ -50,7 +54,7 @@ async fn setup(
 }
 
 async fn bench(backend: &str, pg: &str, redis: Option<&str>, statements: &str) {
-    // Throughput: N jobs enqueued, then one worker (concurrency 8) runs them all.
+    // Throughput: N jobs enqueued, then one worker runs them all.
     let (queue, vault, tenant) = setup(backend, pg, redis).await;
     let n = 2000;
     let t = Instant::now();
@@ -65,7 +69,13 @@ async fn bench(backend: &str, pg: &str, redis: Option<&str>, statements: &str) {
         ids.push(queue.enqueue(&spec).await.expect("enqueue"));
     }
     let enqueue = t.elapsed();
-    let worker = Worker::new(queue.clone(), Pipeline::offline(), vault.clone(), 8).expect("worker");
+    let worker = Worker::new(
+        queue.clone(),
+        Pipeline::offline(),
+        vault.clone(),
+        CONCURRENCY,
+    )
+    .expect("worker");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn({
         let worker = worker.clone();
@@ -148,12 +158,19 @@ fn main() {
         .build()
         .expect("runtime");
     println!(
-        "== Queues: 2,000 jobs, one worker (concurrency 8), offline analyst, results stored in PostgreSQL =="
+        "== Queues: 2,000 jobs, one worker (concurrency {CONCURRENCY}), offline analyst, results stored in PostgreSQL =="
     );
     rt.block_on(async {
-        bench("in-process", &pg, None, &statements).await;
-        bench("postgres", &pg, None, &statements).await;
-        if redis.is_some() {
+        // `FINOPS_BENCH_ONLY=postgres` (or `in-process`, `redis`) runs one backend, e.g. under a profiler.
+        let only = std::env::var("FINOPS_BENCH_ONLY").ok();
+        let wanted = |b: &str| only.as_deref().is_none_or(|o| o == b);
+        if wanted("in-process") {
+            bench("in-process", &pg, None, &statements).await;
+        }
+        if wanted("postgres") {
+            bench("postgres", &pg, None, &statements).await;
+        }
+        if redis.is_some() && wanted("redis") {
             bench("redis", &pg, redis.as_deref(), &statements).await;
         }
     });

@@ -276,9 +276,11 @@ impl RedisQueue {
         f: &std::collections::HashMap<String, Vec<u8>>,
     ) -> Result<JobSpec> {
         let text = |k: &str| String::from_utf8_lossy(f.get(k).map_or(&[][..], |v| v)).to_string();
-        let sealed: Sealed = serde_json::from_slice(f.get("payload").map_or(&[][..], |v| v))
-            .map_err(|err| Error::Integrity {
-                reason: format!("job {id}: {err}"),
+        let sealed =
+            Sealed::from_bytes(f.get("payload").map_or(&[][..], |v| v)).map_err(|err| {
+                Error::Integrity {
+                    reason: format!("job {id}: {err}"),
+                }
             })?;
         let plain = self
             .vault
@@ -433,8 +435,7 @@ impl Queue for RedisQueue {
             .vault
             .seal_cache_value(KIND, &spec.tenant, &client, &id, &body)
             .await?;
-        let payload =
-            serde_json::to_vec(&sealed).map_err(|err| Error::Internal(err.to_string()))?;
+        let payload = sealed.to_bytes();
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("HSET")
@@ -680,8 +681,7 @@ impl Queue for RedisQueue {
             .vault
             .seal_cache_value(EVENT_KIND, &job.spec.tenant, client, &job.id, &body)
             .await?;
-        let payload =
-            serde_json::to_vec(&sealed).map_err(|err| Error::Internal(err.to_string()))?;
+        let payload = sealed.to_bytes();
         let key = self.events(&job.id);
         let mut conn = self.conn.clone();
         let mut pipe = redis::pipe();
@@ -759,10 +759,9 @@ impl Queue for RedisQueue {
             else {
                 continue;
             };
-            let sealed: Sealed =
-                serde_json::from_slice(&payload).map_err(|err| Error::Integrity {
-                    reason: format!("job {id} events: {err}"),
-                })?;
+            let sealed = Sealed::from_bytes(&payload).map_err(|err| Error::Integrity {
+                reason: format!("job {id} events: {err}"),
+            })?;
             // A batch sealed for an erased client cannot be read any more: it is skipped.
             if let Some(plain) = self
                 .vault

@@ -2,7 +2,7 @@
 //! SQLite (embedded default, one file) and PostgreSQL. A store only ever sees ciphertext, hashes and ids: the
 //! [`Vault`] encrypts, checks the principal, and audits, over any store.
 
-mod postgres;
+pub(crate) mod postgres;
 mod sqlite;
 mod vault;
 

@@ -17,6 +17,20 @@ const SCHEMA: &[&str] = &[
      wrapped BYTEA NOT NULL, PRIMARY KEY (tenant, key_id))",
 ];
 
+/// A statement that stores a column of ciphertext out of line without compression (once): ciphertext does not
+/// compress, and PostgreSQL would try on every value over 2 kB.
+pub(crate) fn uncompressed(
+    table: &'static str,
+    column: &'static str,
+) -> sqlx::AssertSqlSafe<String> {
+    // Only the crate's own table and column names (static strings) are formatted in.
+    sqlx::AssertSqlSafe(format!(
+        "DO $$ BEGIN IF (SELECT attstorage FROM pg_attribute WHERE attrelid = '{table}'::regclass \
+         AND attname = '{column}') <> 'e' THEN ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL; \
+         END IF; END $$"
+    ))
+}
+
 /// PostgreSQL through sqlx.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -57,9 +71,22 @@ impl PostgresStore {
             .map_err(|err| {
                 Error::invalid_argument("postgres_url", format!("cannot connect: {err}"))
             })?;
+        // Processes starting together must not race on `CREATE TABLE IF NOT EXISTS`.
+        let mut tx = pool.begin().await.map_err(e)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7319026)")
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?;
         for statement in SCHEMA {
-            sqlx::query(*statement).execute(&pool).await.map_err(e)?;
+            sqlx::query(*statement).execute(&mut *tx).await.map_err(e)?;
         }
+        for (table, column) in [("finops_records", "body"), ("finops_audit", "body")] {
+            sqlx::query(uncompressed(table, column))
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+        }
+        tx.commit().await.map_err(e)?;
         Ok(PostgresStore { pool })
     }
 }

@@ -243,6 +243,53 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
+/// The first byte of [`Sealed::to_bytes`] (a JSON-encoded `Sealed` starts with `{`).
+const SEALED_FORMAT: u8 = 1;
+
+impl Sealed {
+    /// A compact binary form for a single column or value: format byte, key id (length-prefixed), nonce
+    /// (length-prefixed), ciphertext. A third of the JSON form's size, and nothing for a database to try to
+    /// compress.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let key = self.key_id.as_bytes();
+        let mut out = Vec::with_capacity(4 + key.len() + self.nonce.len() + self.ciphertext.len());
+        out.push(SEALED_FORMAT);
+        out.extend_from_slice(&u16::try_from(key.len()).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend_from_slice(&key[..key.len().min(usize::from(u16::MAX))]);
+        out.push(u8::try_from(self.nonce.len()).unwrap_or(u8::MAX));
+        out.extend_from_slice(&self.nonce[..self.nonce.len().min(usize::from(u8::MAX))]);
+        out.extend_from_slice(&self.ciphertext);
+        out
+    }
+
+    /// Reads [`Sealed::to_bytes`] (or the JSON form earlier versions wrote).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Sealed> {
+        let bad = |why: &str| Error::Integrity {
+            reason: format!("not a sealed value: {why}"),
+        };
+        match bytes.first() {
+            Some(&SEALED_FORMAT) => {}
+            Some(b'{') => return serde_json::from_slice(bytes).map_err(|e| bad(&e.to_string())),
+            _ => return Err(bad("unknown format")),
+        }
+        let key_len = bytes
+            .get(1..3)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+            .ok_or_else(|| bad("truncated"))?;
+        let key = bytes.get(3..3 + key_len).ok_or_else(|| bad("truncated"))?;
+        let nonce_len = usize::from(*bytes.get(3 + key_len).ok_or_else(|| bad("truncated"))?);
+        let start = 4 + key_len;
+        let nonce = bytes
+            .get(start..start + nonce_len)
+            .ok_or_else(|| bad("truncated"))?;
+        Ok(Sealed {
+            key_id: String::from_utf8(key.to_vec()).map_err(|_| bad("key id is not UTF-8"))?,
+            nonce: nonce.to_vec(),
+            ciphertext: bytes[start + nonce_len..].to_vec(),
+        })
+    }
+}
+
 /// A tenant's data key, as stored: wrapped by a master key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrappedKey {

@@ -178,3 +178,22 @@ fn master_keys_from_hex_and_files() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn sealed_values_round_trip_in_their_compact_form_and_bad_bytes_are_refused() {
+    let (_, ring) = keyring();
+    let sealed = ring.encrypt("firm-a", "job", "j1", b"statements").unwrap();
+    let bytes = sealed.to_bytes();
+    assert_eq!(Sealed::from_bytes(&bytes).unwrap(), sealed);
+    assert!(bytes.len() < serde_json::to_vec(&sealed).unwrap().len() / 2);
+    // The JSON form earlier versions wrote still reads.
+    let json = serde_json::to_vec(&sealed).unwrap();
+    assert_eq!(Sealed::from_bytes(&json).unwrap(), sealed);
+    for bad in [&b""[..], b"garbage", &bytes[..5], &[1u8, 0, 9, b'k'][..]] {
+        let err = Sealed::from_bytes(bad).unwrap_err();
+        assert_eq!(err.code(), "integrity", "{bad:?}");
+    }
+    // A cut ciphertext reads as a sealed value but fails to decrypt.
+    let cut = Sealed::from_bytes(&bytes[..bytes.len() - 1]).unwrap();
+    assert!(ring.decrypt("firm-a", "job", "j1", &cut).is_err());
+}
