@@ -81,14 +81,51 @@ impl Worker {
     }
 
     /// Runs jobs until `shutdown` resolves, then finishes the jobs in hand (graceful stop) and returns.
+    ///
+    /// Several claimers (one per 8 slots, at most 4) fill the free slots, so a claim's round trip to the
+    /// backend does not bound how fast jobs start.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<WorkerStats> {
         let permits = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let counters = Arc::new(Counters::default());
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let claimers = (self.concurrency / 8).clamp(1, 4);
+        let loops = futures::future::try_join_all(
+            (0..claimers)
+                .map(|_| self.claim_loop(permits.clone(), counters.clone(), stopping.clone())),
+        );
+        tokio::pin!(shutdown, loops);
+        tokio::select! {
+            () = &mut shutdown => {
+                let _ = stop.send(true);
+                loops.await?;
+            }
+            ended = &mut loops => {
+                ended?;
+            }
+        }
+        Ok(WorkerStats {
+            succeeded: counters.succeeded.load(Ordering::Relaxed),
+            retried: counters.retried.load(Ordering::Relaxed),
+            dead: counters.dead.load(Ordering::Relaxed),
+            lost_leases: counters.lost.load(Ordering::Relaxed),
+            stopped: counters.stopped.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Claims jobs for free slots and runs them until `stopping` turns true, then waits for its jobs.
+    async fn claim_loop(
+        &self,
+        permits: Arc<tokio::sync::Semaphore>,
+        counters: Arc<Counters>,
+        mut stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<()> {
         let mut tasks = tokio::task::JoinSet::new();
-        tokio::pin!(shutdown);
+        let mut stopped = std::pin::pin!(async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        });
         loop {
             let first = tokio::select! {
-                () = &mut shutdown => break,
+                () = &mut stopped => break,
                 p = permits.clone().acquire_owned() => p.map_err(|_| Error::Internal("worker semaphore closed".into()))?,
             };
             // Every free slot is filled by one claim.
@@ -97,7 +134,7 @@ impl Worker {
                 slots.push(p);
             }
             let claimed = tokio::select! {
-                () = &mut shutdown => break,
+                () = &mut stopped => break,
                 c = self.queue.claim_batch(&self.name, self.lease, slots.len()) => c,
             };
             match claimed {
@@ -115,7 +152,7 @@ impl Worker {
                 Ok(_) => {
                     drop(slots);
                     tokio::select! {
-                        () = &mut shutdown => break,
+                        () = &mut stopped => break,
                         () = self.queue.wait_for_work(Duration::from_millis(500)) => {}
                     }
                 }
@@ -128,13 +165,7 @@ impl Worker {
             while tasks.try_join_next().is_some() {}
         }
         while tasks.join_next().await.is_some() {}
-        Ok(WorkerStats {
-            succeeded: counters.succeeded.load(Ordering::Relaxed),
-            retried: counters.retried.load(Ordering::Relaxed),
-            dead: counters.dead.load(Ordering::Relaxed),
-            lost_leases: counters.lost.load(Ordering::Relaxed),
-            stopped: counters.stopped.load(Ordering::Relaxed),
-        })
+        Ok(())
     }
 
     async fn run_job(&self, job: Claimed, counters: &Counters) {
