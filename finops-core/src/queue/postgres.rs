@@ -41,6 +41,79 @@ fn e(err: impl std::fmt::Display) -> Error {
     Error::Internal(format!("postgres queue: {err}"))
 }
 
+/// A completion waiting for the next batch.
+type Completion = (
+    String,
+    String,
+    String,
+    tokio::sync::oneshot::Sender<Result<bool>>,
+);
+
+/// Completions batched: those that arrive while an update runs go together in the next one (a busy worker
+/// completes dozens of jobs per statement). Each batch runs in a task of its own, so a dropped caller cannot cut
+/// it for the others.
+#[derive(Clone)]
+struct Completer {
+    fast: PgPool,
+    pending: Arc<std::sync::Mutex<Vec<Completion>>>,
+    one_at_a_time: Arc<Mutex<()>>,
+}
+
+impl Completer {
+    async fn complete(&self, id: &str, worker: &str, result_id: &str) -> Result<bool> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((
+                id.to_string(),
+                worker.to_string(),
+                result_id.to_string(),
+                done,
+            ));
+        tokio::spawn(self.clone().flush());
+        result
+            .await
+            .map_err(|_| Error::Internal("postgres queue: a completion batch stopped".into()))?
+    }
+
+    async fn flush(self) {
+        let _one = self.one_at_a_time.lock().await;
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            return;
+        }
+        let ids: Vec<&str> = batch.iter().map(|c| c.0.as_str()).collect();
+        let workers: Vec<&str> = batch.iter().map(|c| c.1.as_str()).collect();
+        let results: Vec<&str> = batch.iter().map(|c| c.2.as_str()).collect();
+        let done = sqlx::query(
+            "UPDATE finops_jobs AS j SET status = 'succeeded', result_id = c.result_id, lease_until = NULL, \
+             error = NULL FROM unnest($1::text[], $2::text[], $3::text[]) AS c(id, worker, result_id) \
+             WHERE j.id = c.id AND j.worker = c.worker AND j.status = 'running' RETURNING j.id",
+        )
+        .bind(&ids)
+        .bind(&workers)
+        .bind(&results)
+        .fetch_all(&self.fast)
+        .await;
+        match done {
+            Ok(rows) => {
+                let completed: std::collections::HashSet<String> =
+                    rows.iter().filter_map(|r| r.try_get("id").ok()).collect();
+                for (id, _, _, tx) in batch {
+                    let _ = tx.send(Ok(completed.contains(&id)));
+                }
+            }
+            Err(err) => {
+                let reason = format!("postgres queue: {err}");
+                for (.., tx) in batch {
+                    let _ = tx.send(Err(Error::Internal(reason.clone())));
+                }
+            }
+        }
+    }
+}
+
 /// Jobs in PostgreSQL.
 pub struct PgQueue {
     /// Enqueues and reads: an enqueue is committed durably before it returns.
@@ -58,6 +131,7 @@ pub struct PgQueue {
     following: std::sync::atomic::AtomicBool,
     /// When this process last moved expired last attempts to the dead letters (ms since the epoch).
     swept: std::sync::atomic::AtomicI64,
+    completer: Completer,
 }
 
 impl std::fmt::Debug for PgQueue {
@@ -126,7 +200,7 @@ impl PgQueue {
         listener.listen(CHANNEL).await.map_err(e)?;
         Ok(PgQueue {
             pool,
-            fast,
+            fast: fast.clone(),
             name: "default".into(),
             vault,
             listener: Mutex::new(Some(listener)),
@@ -134,6 +208,11 @@ impl PgQueue {
             signals: Arc::default(),
             following: std::sync::atomic::AtomicBool::new(false),
             swept: std::sync::atomic::AtomicI64::new(0),
+            completer: Completer {
+                fast: fast.clone(),
+                pending: Arc::default(),
+                one_at_a_time: Arc::default(),
+            },
         })
     }
 
@@ -345,17 +424,9 @@ impl Queue for PgQueue {
     }
 
     async fn complete(&self, job: &Claimed, result_id: &str) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE finops_jobs SET status = 'succeeded', result_id = $3, lease_until = NULL, error = NULL \
-             WHERE id = $1 AND worker = $2 AND status = 'running'",
-        )
-        .bind(&job.id)
-        .bind(&job.worker)
-        .bind(result_id)
-        .execute(&self.fast)
-        .await
-        .map_err(e)?;
-        Ok(done.rows_affected() == 1)
+        self.completer
+            .complete(&job.id, &job.worker, result_id)
+            .await
     }
 
     async fn fail(&self, job: &Claimed, error: &str, retryable: bool) -> Result<JobStatus> {
