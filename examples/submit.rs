@@ -78,13 +78,19 @@ fn run(args: &Args) -> Result<bool, Error> {
         let (queue, vault) =
             finops_core::queue::connect(&args.queue, args.store.as_deref()).await?;
         let run_id = uuid::Uuid::new_v4();
+        let specs: Vec<JobSpec> = (0..args.count)
+            .map(|i| {
+                let mut spec =
+                    JobSpec::new(&args.tenant, format!("{run_id}-{i}"), &text, &args.question);
+                spec.max_attempts = args.max_attempts;
+                spec.events = args.wait;
+                spec
+            })
+            .collect();
+        // In batches: one round trip (and one durable commit) per thousand jobs.
         let mut ids = Vec::with_capacity(args.count);
-        for i in 0..args.count {
-            let mut spec =
-                JobSpec::new(&args.tenant, format!("{run_id}-{i}"), &text, &args.question);
-            spec.max_attempts = args.max_attempts;
-            spec.events = args.wait;
-            ids.push(queue.enqueue(&spec).await?);
+        for batch in specs.chunks(1000) {
+            ids.extend(queue.enqueue_many(batch).await?);
         }
         eprintln!("enqueued {} job(s) for tenant {}", ids.len(), args.tenant);
         if !args.wait {

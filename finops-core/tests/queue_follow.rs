@@ -444,3 +444,86 @@ async fn batch_claims_postgres() {
 async fn batch_claims_redis() {
     batch_claims(redis().await, false).await;
 }
+
+/// Many jobs in one call: ids in order, a key given twice (or enqueued before) is one job, and one bad job
+/// refuses the batch by name with nothing enqueued.
+async fn batch_enqueue(s: Setup) {
+    let t = s.tenant.as_str();
+    let before = s
+        .submitter
+        .enqueue(&JobSpec::new(t, "m-0", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    let specs: Vec<JobSpec> = ["m-0", "m-1", "m-2", "m-1"]
+        .iter()
+        .map(|k| JobSpec::new(t, *k, bistro(), "Marges ?"))
+        .collect();
+    let ids = s.submitter.enqueue_many(&specs).await.unwrap();
+    assert_eq!(ids.len(), 4);
+    assert_eq!(ids[0], before);
+    assert_eq!(ids[1], ids[3]);
+    assert_ne!(ids[1], ids[2]);
+    for id in &ids {
+        let info = s.submitter.status(t, id).await.unwrap().unwrap();
+        assert_eq!(info.status, JobStatus::Queued);
+    }
+    let mut bad = vec![
+        JobSpec::new(t, "m-3", bistro(), "Marges ?"),
+        JobSpec::new(t, "m-4", bistro(), "Marges ?"),
+    ];
+    bad[1].max_attempts = 0;
+    let err = s.submitter.enqueue_many(&bad).await.unwrap_err();
+    assert_eq!(err.field(), Some("jobs[1].max_attempts"));
+    let mut broken = JobSpec::new(t, "m-5", "{\"format\": 1}", "Marges ?");
+    broken.priority = 1;
+    let err = s.submitter.enqueue_many(&[broken]).await.unwrap_err();
+    assert!(
+        err.field().unwrap().starts_with("jobs[0].statements_json"),
+        "{err}"
+    );
+    // Nothing of a refused batch was enqueued: m-3 is new when enqueued now.
+    let m3 = s.submitter.enqueue(&bad[0]).await.unwrap();
+    assert!(!ids.contains(&m3));
+    let claimed = s
+        .runner
+        .claim_batch("w", Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 4, "m-0, m-1, m-2 and m-3");
+    assert!(s.submitter.enqueue_many(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn batch_enqueue_in_process() {
+    let dir = std::env::temp_dir().join(format!("finops-many-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    batch_enqueue(local(&dir).await).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn batch_enqueue_postgres() {
+    batch_enqueue(postgres().await).await;
+}
+
+#[tokio::test]
+async fn batch_enqueue_redis() {
+    batch_enqueue(redis().await).await;
+}
+
+#[tokio::test]
+async fn a_full_in_process_queue_refuses_a_whole_batch() {
+    let queue = LocalQueue::new(2).unwrap();
+    let specs: Vec<JobSpec> = (0..3)
+        .map(|i| JobSpec::new("firm", format!("k{i}"), bistro(), "Marges ?"))
+        .collect();
+    let err = queue.enqueue_many(&specs).await.unwrap_err();
+    assert_eq!(err.code(), "rate_limited");
+    // Nothing of it was enqueued: two jobs still fit.
+    assert_eq!(queue.enqueue_many(&specs[..2]).await.unwrap().len(), 2);
+    let too_many = vec![specs[0].clone(); finops_core::queue::MAX_BATCH + 1];
+    assert_eq!(
+        queue.enqueue_many(&too_many).await.unwrap_err().field(),
+        Some("jobs")
+    );
+}

@@ -42,6 +42,24 @@ struct Inner {
     events: HashMap<String, Vec<JobEvent>>,
 }
 
+impl Inner {
+    /// Jobs queued or running.
+    fn unfinished(&self) -> usize {
+        self.jobs
+            .values()
+            .filter(|j| matches!(j.status, JobStatus::Queued | JobStatus::Running))
+            .count()
+    }
+}
+
+/// Backpressure: a full queue refuses new jobs; the host waits and tries again.
+fn full() -> Error {
+    Error::RateLimited {
+        scope: "queue".into(),
+        retry_after: Duration::from_secs(1),
+    }
+}
+
 /// A job's event log keeps at most this many events (a follower that far behind has lost the thread anyway).
 const MAX_EVENTS: usize = 10_000;
 
@@ -117,6 +135,32 @@ impl LocalQueue {
         Ok(q)
     }
 
+    /// Records a new queued job (checked by the caller) and returns its id.
+    async fn insert(&self, inner: &mut Inner, spec: &JobSpec, client: String) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        let job = Job {
+            spec: spec.clone(),
+            client,
+            status: JobStatus::Queued,
+            attempts: 0,
+            run_after: Utc::now(),
+            lease_until: None,
+            worker: None,
+            error: None,
+            result_id: None,
+            seq,
+        };
+        self.persist(&id, &job).await?;
+        inner.jobs.insert(id.clone(), job);
+        inner.by_key.insert(
+            (spec.tenant.clone(), spec.idempotency_key.clone()),
+            id.clone(),
+        );
+        Ok(id)
+    }
+
     async fn persist(&self, id: &str, job: &Job) -> Result<()> {
         let Some(vault) = &self.vault else {
             return Ok(());
@@ -137,39 +181,44 @@ impl Queue for LocalQueue {
         if let Some(id) = inner.by_key.get(&key) {
             return Ok(id.clone());
         }
-        let open = inner
-            .jobs
-            .values()
-            .filter(|j| matches!(j.status, JobStatus::Queued | JobStatus::Running))
-            .count();
-        if open >= self.capacity {
-            // Backpressure: the host waits and tries again.
-            return Err(Error::RateLimited {
-                scope: "queue".into(),
-                retry_after: Duration::from_secs(1),
-            });
+        if inner.unfinished() >= self.capacity {
+            return Err(full());
         }
-        let id = uuid::Uuid::new_v4().to_string();
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        let job = Job {
-            spec: spec.clone(),
-            client,
-            status: JobStatus::Queued,
-            attempts: 0,
-            run_after: Utc::now(),
-            lease_until: None,
-            worker: None,
-            error: None,
-            result_id: None,
-            seq,
-        };
-        self.persist(&id, &job).await?;
-        inner.jobs.insert(id.clone(), job);
-        inner.by_key.insert(key, id.clone());
+        let id = self.insert(&mut inner, spec, client).await?;
         drop(inner);
         self.wake.notify_one();
         Ok(id)
+    }
+
+    async fn enqueue_many(&self, specs: &[JobSpec]) -> Result<Vec<String>> {
+        let clients = super::check_batch(specs)?;
+        let mut inner = self.inner.lock().await;
+        // All or nothing: the batch's new jobs must fit.
+        let open = inner.unfinished();
+        let mut seen = std::collections::HashSet::new();
+        let new = specs
+            .iter()
+            .filter(|s| {
+                let key = (s.tenant.clone(), s.idempotency_key.clone());
+                !inner.by_key.contains_key(&key) && seen.insert(key)
+            })
+            .count();
+        if open + new > self.capacity {
+            return Err(full());
+        }
+        let mut ids = Vec::with_capacity(specs.len());
+        for (spec, client) in specs.iter().zip(clients) {
+            let key = (spec.tenant.clone(), spec.idempotency_key.clone());
+            if let Some(id) = inner.by_key.get(&key) {
+                ids.push(id.clone());
+                continue;
+            }
+            ids.push(self.insert(&mut inner, spec, client).await?);
+        }
+        drop(inner);
+        self.wake.notify_waiters();
+        self.wake.notify_one();
+        Ok(ids)
     }
 
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>> {

@@ -128,6 +128,41 @@ impl JobSpec {
     }
 }
 
+/// The most jobs one [`Queue::enqueue_many`] takes.
+pub const MAX_BATCH: usize = 10_000;
+
+/// Checks a batch of jobs before any is enqueued; returns each job's client. An error names the job.
+pub(crate) fn check_batch(specs: &[JobSpec]) -> Result<Vec<String>> {
+    if specs.len() > MAX_BATCH {
+        return Err(Error::invalid_argument(
+            "jobs",
+            format!("{} jobs in one batch; at most {MAX_BATCH}", specs.len()),
+        ));
+    }
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            spec.checked_client().map_err(|e| match e {
+                Error::InvalidArgument { field, reason } => Error::InvalidArgument {
+                    field: format!("jobs[{i}].{field}"),
+                    reason,
+                },
+                Error::InvalidStatements {
+                    field,
+                    reason,
+                    issues,
+                } => Error::InvalidStatements {
+                    field: format!("jobs[{i}].statements_json: {field}"),
+                    reason,
+                    issues,
+                },
+                other => other,
+            })
+        })
+        .collect()
+}
+
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -260,6 +295,17 @@ impl Signals {
 pub trait Queue: Send + Sync + std::fmt::Debug {
     /// Adds a job (or returns the existing one with the same tenant and idempotency key); returns its id.
     async fn enqueue(&self, spec: &JobSpec) -> Result<String>;
+    /// Adds several jobs (at most 10,000) and returns their ids in the same order — one round trip where the
+    /// backend allows. Every job is checked first: one bad job refuses the whole batch, its error naming the job
+    /// (`jobs[3].max_attempts`), and nothing is enqueued.
+    async fn enqueue_many(&self, specs: &[JobSpec]) -> Result<Vec<String>> {
+        check_batch(specs)?;
+        let mut ids = Vec::with_capacity(specs.len());
+        for spec in specs {
+            ids.push(self.enqueue(spec).await?);
+        }
+        Ok(ids)
+    }
     /// The next runnable job (highest priority, oldest first), leased to `worker` for `lease`; a job whose lease
     /// expired (its worker died) is runnable again.
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>>;

@@ -340,6 +340,86 @@ impl Queue for PgQueue {
         }
     }
 
+    async fn enqueue_many(&self, specs: &[JobSpec]) -> Result<Vec<String>> {
+        let clients = super::check_batch(specs)?;
+        if specs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids = Vec::with_capacity(specs.len());
+        let (mut tenants, mut keys, mut tags) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut priorities, mut attempts, mut payloads) = (Vec::new(), Vec::new(), Vec::new());
+        for (spec, client) in specs.iter().zip(&clients) {
+            let id = uuid::Uuid::new_v4().to_string();
+            let body = serde_json::to_vec(spec).map_err(e)?;
+            let (client_tag, sealed) = self
+                .vault
+                .seal_cache_value(KIND, &spec.tenant, client, &id, &body)
+                .await?;
+            ids.push(id);
+            tenants.push(spec.tenant.as_str());
+            keys.push(spec.idempotency_key.as_str());
+            tags.push(client_tag);
+            priorities.push(spec.priority);
+            attempts.push(i32::try_from(spec.max_attempts).unwrap_or(3));
+            payloads.push(sealed.to_bytes());
+        }
+        // One statement and one durable commit for the batch, then one wake-up.
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        sqlx::query(
+            "INSERT INTO finops_jobs (id, tenant, idempotency_key, client_tag, priority, status, max_attempts, payload, queue) \
+             SELECT id, tenant, key, tag, priority, 'queued', max_attempts, payload, $8 \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bytea[]) \
+               AS t(id, tenant, key, tag, priority, max_attempts, payload) \
+             ON CONFLICT (queue, tenant, idempotency_key) DO NOTHING",
+        )
+        .bind(&ids)
+        .bind(&tenants)
+        .bind(&keys)
+        .bind(&tags)
+        .bind(&priorities)
+        .bind(&attempts)
+        .bind(&payloads)
+        .bind(&self.name)
+        .execute(&mut *tx)
+        .await
+        .map_err(e)?;
+        sqlx::query("SELECT pg_notify($1, 'batch')")
+            .bind(CHANNEL)
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?;
+        // Each job's id: its own, or that of the job enqueued earlier with the same key.
+        let rows = sqlx::query(
+            "SELECT j.tenant, j.idempotency_key, j.id FROM finops_jobs j \
+             JOIN unnest($2::text[], $3::text[]) AS k(tenant, key) ON j.tenant = k.tenant AND j.idempotency_key = k.key \
+             WHERE j.queue = $1",
+        )
+        .bind(&self.name)
+        .bind(&tenants)
+        .bind(&keys)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(e)?;
+        tx.commit().await.map_err(e)?;
+        let mut existing = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let tenant: String = row.try_get("tenant").map_err(e)?;
+            let key: String = row.try_get("idempotency_key").map_err(e)?;
+            existing.insert((tenant, key), row.try_get::<String, _>("id").map_err(e)?);
+        }
+        specs
+            .iter()
+            .map(|spec| {
+                existing
+                    .get(&(spec.tenant.clone(), spec.idempotency_key.clone()))
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::Internal("postgres queue: an enqueued job is missing".into())
+                    })
+            })
+            .collect()
+    }
+
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>> {
         Ok(self.claim_batch(worker, lease, 1).await?.pop())
     }

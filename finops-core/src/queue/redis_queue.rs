@@ -146,6 +146,50 @@ impl RedisQueue {
         format!("{}:job:{id}", self.prefix)
     }
 
+    /// The key holding the id of the job enqueued with a spec's tenant and idempotency key.
+    fn key(&self, spec: &JobSpec) -> String {
+        format!(
+            "{}:key:{}:{}",
+            self.prefix,
+            tenant_hash(&spec.tenant),
+            spec.idempotency_key
+        )
+    }
+
+    /// Adds a new job's hash and stream entry to a pipeline.
+    fn add_job(
+        &self,
+        pipe: &mut redis::Pipeline,
+        id: &str,
+        spec: &JobSpec,
+        client_tag: &str,
+        sealed: &Sealed,
+    ) {
+        pipe.cmd("HSET")
+            .arg(self.job(id))
+            .arg("tenant")
+            .arg(&spec.tenant)
+            .arg("key")
+            .arg(&spec.idempotency_key)
+            .arg("client_tag")
+            .arg(client_tag)
+            .arg("payload")
+            .arg(sealed.to_bytes())
+            .arg("status")
+            .arg("queued")
+            .arg("attempts")
+            .arg(0)
+            .arg("max_attempts")
+            .arg(spec.max_attempts)
+            .ignore()
+            .cmd("XADD")
+            .arg(self.jobs())
+            .arg("*")
+            .arg("id")
+            .arg(id)
+            .ignore();
+    }
+
     fn events(&self, id: &str) -> String {
         format!("{}:events:{id}", self.prefix)
     }
@@ -408,12 +452,7 @@ impl Queue for RedisQueue {
     async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
         let client = spec.checked_client()?;
         let mut conn = self.conn.clone();
-        let key = format!(
-            "{}:key:{}:{}",
-            self.prefix,
-            tenant_hash(&spec.tenant),
-            spec.idempotency_key
-        );
+        let key = self.key(spec);
         let id = uuid::Uuid::new_v4().to_string();
         let set: Option<String> = redis::cmd("SET")
             .arg(&key)
@@ -435,38 +474,62 @@ impl Queue for RedisQueue {
             .vault
             .seal_cache_value(KIND, &spec.tenant, &client, &id, &body)
             .await?;
-        let payload = sealed.to_bytes();
         let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("HSET")
-            .arg(self.job(&id))
-            .arg("tenant")
-            .arg(&spec.tenant)
-            .arg("key")
-            .arg(&spec.idempotency_key)
-            .arg("client_tag")
-            .arg(&client_tag)
-            .arg("payload")
-            .arg(payload)
-            .arg("status")
-            .arg("queued")
-            .arg("attempts")
-            .arg(0)
-            .arg("max_attempts")
-            .arg(spec.max_attempts)
-            .ignore()
-            .cmd("XADD")
-            .arg(self.jobs())
-            .arg("*")
-            .arg("id")
-            .arg(&id)
-            .ignore()
-            .cmd("PUBLISH")
+        pipe.atomic();
+        self.add_job(&mut pipe, &id, spec, &client_tag, &sealed);
+        pipe.cmd("PUBLISH")
             .arg(format!("{}:wake", self.prefix))
             .arg(&id)
             .ignore();
         let () = pipe.query_async(&mut conn).await.map_err(e)?;
         Ok(id)
+    }
+
+    async fn enqueue_many(&self, specs: &[JobSpec]) -> Result<Vec<String>> {
+        let clients = super::check_batch(specs)?;
+        if specs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        // Each key is taken by its new id unless a job holds it already (`SET … NX GET` answers that job's id).
+        let fresh: Vec<String> = specs
+            .iter()
+            .map(|_| uuid::Uuid::new_v4().to_string())
+            .collect();
+        let mut pipe = redis::pipe();
+        for (spec, id) in specs.iter().zip(&fresh) {
+            pipe.cmd("SET")
+                .arg(self.key(spec))
+                .arg(id)
+                .arg("NX")
+                .arg("GET");
+        }
+        let held: Vec<Option<String>> = pipe.query_async(&mut conn).await.map_err(e)?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let mut ids = Vec::with_capacity(specs.len());
+        for (((spec, client), id), held) in specs.iter().zip(&clients).zip(fresh).zip(held) {
+            match held {
+                // Enqueued before, or earlier in this batch (the second `SET` saw the first's id).
+                Some(existing) => ids.push(existing),
+                None => {
+                    let body =
+                        serde_json::to_vec(spec).map_err(|err| Error::Internal(err.to_string()))?;
+                    let (client_tag, sealed) = self
+                        .vault
+                        .seal_cache_value(KIND, &spec.tenant, client, &id, &body)
+                        .await?;
+                    self.add_job(&mut pipe, &id, spec, &client_tag, &sealed);
+                    ids.push(id);
+                }
+            }
+        }
+        pipe.cmd("PUBLISH")
+            .arg(format!("{}:wake", self.prefix))
+            .arg("batch")
+            .ignore();
+        let () = pipe.query_async(&mut conn).await.map_err(e)?;
+        Ok(ids)
     }
 
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>> {
