@@ -115,7 +115,7 @@ impl JobSpec {
 
     /// The pipeline request this job runs.
     pub fn request(&self) -> Result<crate::pipeline::AnalysisRequest> {
-        let statements = crate::Statements::from_json_str(&self.statements_json)?;
+        let statements = parsed(&self.statements_json)?;
         let mut r = crate::pipeline::AnalysisRequest::new(statements, self.question.clone())
             .tenant(self.tenant.clone());
         if let Some(c) = &self.client {
@@ -161,6 +161,24 @@ pub(crate) fn check_batch(specs: &[JobSpec]) -> Result<Vec<String>> {
             })
         })
         .collect()
+}
+
+/// Parses a job's statements, reusing the parse of the same text (by SHA-256) from earlier in this process:
+/// reading a document is a large part of a job's cost, the text is checked when the job is enqueued and read
+/// again when it runs (the same process, for the in-process queue), and a client's statements usually come with
+/// several questions. Documents that fail are not kept.
+fn parsed(statements_json: &str) -> Result<Arc<crate::Statements>> {
+    use sha2::Digest;
+    static PARSED: std::sync::OnceLock<moka::sync::Cache<[u8; 32], Arc<crate::Statements>>> =
+        std::sync::OnceLock::new();
+    let cache = PARSED.get_or_init(|| moka::sync::Cache::new(128));
+    let key: [u8; 32] = sha2::Sha256::digest(statements_json.as_bytes()).into();
+    if let Some(statements) = cache.get(&key) {
+        return Ok(statements);
+    }
+    let statements = Arc::new(crate::Statements::from_json_str(statements_json)?);
+    cache.insert(key, statements.clone());
+    Ok(statements)
 }
 
 /// Where a job is.
@@ -491,4 +509,30 @@ pub fn backoff(attempt: u32) -> Duration {
     let ms = base.min(30_000);
     let jitter = fastrand::u64(0..=ms / 5);
     Duration::from_millis(ms - ms / 10 + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_is_parsed_once_and_a_bad_one_every_time() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/data/bistro-saint-denis.json"
+        ))
+        .unwrap();
+        let a = parsed(&text).unwrap();
+        let b = parsed(&text).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "the same text reuses its parse");
+        let other = parsed(&text.replacen("2023", "2023", 1).replace('\n', " ")).unwrap();
+        assert_eq!(other.fingerprint(), a.fingerprint(), "the same document");
+        assert!(
+            !Arc::ptr_eq(&a, &other),
+            "another text is parsed on its own"
+        );
+        for _ in 0..2 {
+            assert_eq!(parsed("{").unwrap_err().code(), "invalid_statements");
+        }
+    }
 }
