@@ -525,7 +525,7 @@ mod tests {
         let a = parsed(&text).unwrap();
         let b = parsed(&text).unwrap();
         assert!(Arc::ptr_eq(&a, &b), "the same text reuses its parse");
-        let other = parsed(&text.replacen("2023", "2023", 1).replace('\n', " ")).unwrap();
+        let other = parsed(&text.replace('\n', " ")).unwrap();
         assert_eq!(other.fingerprint(), a.fingerprint(), "the same document");
         assert!(
             !Arc::ptr_eq(&a, &other),
