@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use finops_core::Pipeline;
 use finops_core::queue::{JobSpec, JobStatus, LocalQueue, PgQueue, Queue, RedisQueue, Worker};
 use finops_core::security::crypto::{LocalKeyProvider, SecretKey};
-use finops_core::store::{PostgresStore, Store, Vault};
+use finops_core::store::{PostgresStore, SqliteStore, Store, Vault};
 
 /// Jobs a worker runs at once: results are group-committed, so more jobs in flight means more results per
 /// durable commit.
@@ -27,16 +27,28 @@ async fn vault(url: &str) -> Arc<Vault> {
     Arc::new(Vault::open(store, keys).await.expect("vault"))
 }
 
-/// A fresh queue of the backend, its vault (results in PostgreSQL for all three) and a tenant of its own.
+/// A fresh queue of the backend, its vault (results in PostgreSQL, or in a SQLite file for `in-process+sqlite`) and
+/// a tenant of its own.
 async fn setup(
     backend: &str,
     pg: &str,
     redis: Option<&str>,
 ) -> (Arc<dyn Queue>, Arc<Vault>, String) {
-    let vault = vault(pg).await;
     let name = uuid::Uuid::new_v4().to_string();
+    let vault = if backend == "in-process+sqlite" {
+        // The embedded default: results in a SQLite file.
+        let path = std::env::temp_dir().join(format!("finops-bench-{name}.db"));
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("sqlite"));
+        let keys = Arc::new(LocalKeyProvider::new(
+            "bench",
+            SecretKey::generate().expect("key"),
+        ));
+        Arc::new(Vault::open(store, keys).await.expect("vault"))
+    } else {
+        vault(pg).await
+    };
     let queue: Arc<dyn Queue> = match backend {
-        "in-process" => Arc::new(LocalQueue::new(1_000_000).expect("local")),
+        "in-process" | "in-process+sqlite" => Arc::new(LocalQueue::new(1_000_000).expect("local")),
         "postgres" => Arc::new(
             PgQueue::connect(pg, vault.clone())
                 .await
@@ -150,7 +162,7 @@ async fn bench(backend: &str, pg: &str, redis: Option<&str>, statements: &str) {
     claimer.abort();
     latencies.sort();
     println!(
-        "{backend:<11} enqueue {:>6.0} jobs/s (batches of 500: {:>6.0}) · end to end {:>5.0} jobs/s ({} succeeded) · enqueue-to-start p50 {:.2} ms p99 {:.2} ms",
+        "{backend:<17} enqueue {:>6.0} jobs/s (batches of 500: {:>6.0}) · end to end {:>5.0} jobs/s ({} succeeded) · enqueue-to-start p50 {:.2} ms p99 {:.2} ms",
         n as f64 / enqueue.as_secs_f64(),
         n as f64 / enqueue_many.as_secs_f64(),
         n as f64 / run.as_secs_f64(),
@@ -184,6 +196,9 @@ fn main() {
         let wanted = |b: &str| only.as_deref().is_none_or(|o| o == b);
         if wanted("in-process") {
             bench("in-process", &pg, None, &statements).await;
+        }
+        if wanted("in-process+sqlite") {
+            bench("in-process+sqlite", &pg, None, &statements).await;
         }
         if wanted("postgres") {
             bench("postgres", &pg, None, &statements).await;
