@@ -71,7 +71,11 @@ impl Completer {
                 result_id.to_string(),
                 done,
             ));
-        tokio::spawn(self.clone().flush());
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(self.clone().flush())),
+            // Polled outside a tokio runtime: flush here.
+            Err(_) => self.clone().flush().await,
+        }
         result
             .await
             .map_err(|_| Error::Internal("postgres queue: a completion batch stopped".into()))?
@@ -231,11 +235,15 @@ impl PgQueue {
     /// Relays `finops_job_events` notifications to this process's followers until the queue is dropped.
     fn start_following(&self) {
         use std::sync::atomic::Ordering;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to listen from: followers read every second instead.
+            return;
+        };
         if self.following.swap(true, Ordering::AcqRel) {
             return;
         }
         let (url, signals) = (self.url.clone(), Arc::downgrade(&self.signals));
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             let mut listener = loop {
                 let listener = async {
                     let mut l = PgListener::connect(&url).await?;

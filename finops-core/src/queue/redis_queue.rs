@@ -198,6 +198,10 @@ impl RedisQueue {
     fn start_following(&self) {
         use futures::StreamExt;
         use std::sync::atomic::Ordering;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to listen from: followers read every second instead.
+            return;
+        };
         if self.following.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -206,7 +210,7 @@ impl RedisQueue {
             format!("{}:events", self.prefix),
             Arc::downgrade(&self.signals),
         );
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             while signals.strong_count() > 0 {
                 let subscribed = async {
                     let mut pubsub = client.get_async_pubsub().await?;

@@ -495,8 +495,14 @@ impl Vault {
                 details: audit::analysis_details(analysis),
                 done,
             });
-        let vault = Arc::clone(self);
-        tokio::spawn(async move { vault.commit_pending().await });
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let vault = Arc::clone(self);
+                runtime.spawn(async move { vault.commit_pending().await });
+            }
+            // Polled outside a tokio runtime: commit here.
+            Err(_) => self.commit_pending().await,
+        }
         result
             .await
             .map_err(|_| Error::Internal("the commit of a job's result stopped".into()))?
