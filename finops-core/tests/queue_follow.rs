@@ -527,3 +527,19 @@ async fn a_full_in_process_queue_refuses_a_whole_batch() {
         Some("jobs")
     );
 }
+
+/// A host may drop a queue where no tokio runtime runs (a Python object collected on a thread of its own).
+#[test]
+fn queues_can_be_dropped_outside_a_runtime() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (pg, redis) = runtime.block_on(async { (postgres().await, redis().await) });
+    let follower = pg.submitter.clone();
+    runtime.block_on(async {
+        // A follower started: the listener task exists too.
+        let _ = follower.signal("x");
+    });
+    drop(runtime);
+    drop(follower);
+    drop(pg);
+    drop(redis);
+}

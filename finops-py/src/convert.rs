@@ -68,7 +68,26 @@ pub(crate) fn statements(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<
     if let Ok(s) = source.cast::<PyStatements>() {
         return Ok(Arc::clone(&s.get().inner));
     }
-    let bytes: Vec<u8> = if let Ok(b) = source.cast::<PyBytes>() {
+    let bytes = source_bytes(py, source)?;
+    let parsed = py
+        .detach(|| Statements::from_json_slice(&bytes))
+        .map_err(to_py)?;
+    Ok(Arc::new(parsed))
+}
+
+/// The statements as JSON text, for a job another process will read (a `finops.Statements` gives its canonical
+/// form). Checked when the job is enqueued.
+pub(crate) fn statements_json(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = source.cast::<PyStatements>() {
+        return Ok(s.get().inner.canonical_json());
+    }
+    String::from_utf8(source_bytes(py, source)?)
+        .map_err(|_| invalid_argument("statements", "the document is not UTF-8 text"))
+}
+
+/// The bytes of a statements source that is not already a `finops.Statements`.
+fn source_bytes(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    Ok(if let Ok(b) = source.cast::<PyBytes>() {
         b.as_bytes().to_vec()
     } else if let Ok(s) = source.cast::<PyString>() {
         let text: String = s.extract()?;
@@ -94,11 +113,7 @@ pub(crate) fn statements(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<
             "statements",
             format!("expected JSON text, bytes, a dict, a path or finops.Statements, not {kind}"),
         ));
-    };
-    let parsed = py
-        .detach(|| Statements::from_json_slice(&bytes))
-        .map_err(to_py)?;
-    Ok(Arc::new(parsed))
+    })
 }
 
 fn read_path(path: &str) -> PyResult<Vec<u8>> {

@@ -58,7 +58,7 @@ impl PyPrincipal {
 /// The SDK: a pipeline (providers per phase, or the offline analyst) and an embedder.
 #[pyclass(module = "finops", name = "Finops", frozen)]
 pub(crate) struct PyFinops {
-    pipeline: Pipeline,
+    pub(crate) pipeline: Pipeline,
     embedder: Arc<dyn Embedder>,
     routes: Vec<String>,
 }

@@ -6,6 +6,7 @@ mod convert;
 mod errors;
 mod finops;
 mod provider;
+mod queue;
 
 use finops_core::metrics;
 use pyo3::intern;
@@ -92,6 +93,8 @@ fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<finops::PyFinops>()?;
     m.add_class::<finops::PyPrincipal>()?;
     m.add_class::<provider::PyScriptedProvider>()?;
+    m.add_class::<queue::PyQueue>()?;
+    m.add_class::<queue::PyJobEvents>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

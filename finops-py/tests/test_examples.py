@@ -33,8 +33,38 @@ def test_the_dataframe_example() -> None:
 
 def test_the_examples_pass_mypy_strict() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", str(EXAMPLES / "analyze.py"), str(EXAMPLES / "figures_dataframe.py")],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            str(EXAMPLES / "analyze.py"),
+            str(EXAMPLES / "figures_dataframe.py"),
+            str(EXAMPLES / "queue.py"),
+        ],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_queue_example() -> None:
+    import os
+    import secrets
+    import uuid
+
+    env = dict(os.environ, FINOPS_MASTER_KEY=secrets.token_hex(32))
+    for var in ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "DEEPSEEK_API_KEY", "FINOPS_OPENAI_BASE_URL"]:
+        env.pop(var, None)
+    url = f"{os.environ['FINOPS_TEST_POSTGRES_URL']}#{uuid.uuid4().hex}"
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "queue.py"), url, f"example-{uuid.uuid4().hex}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert sum(line.endswith(" succeeded") for line in lines) == 2, result.stdout
+    assert any(line.endswith(" analyst started") for line in lines), result.stdout

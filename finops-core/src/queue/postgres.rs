@@ -138,6 +138,25 @@ pub struct PgQueue {
     completer: Completer,
 }
 
+impl Drop for PgQueue {
+    fn drop(&mut self) {
+        // sqlx's listener spawns its goodbye on the current tokio runtime when dropped, and panics without one: a
+        // host may drop the queue anywhere (a Python object collected on a thread of its own). Without a runtime
+        // the listener is dropped inside a throwaway one.
+        if let Some(listener) = self.listener.get_mut().take()
+            && tokio::runtime::Handle::try_current().is_err()
+        {
+            match tokio::runtime::Builder::new_current_thread().build() {
+                Ok(runtime) => {
+                    let _inside = runtime.enter();
+                    drop(listener);
+                }
+                Err(_) => std::mem::forget(listener),
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for PgQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgQueue").field("name", &self.name).finish()

@@ -254,3 +254,51 @@ class Finops:
         max_cache_age: Optional[float] = None,
     ) -> EventStream: ...
     def embed(self, texts: Sequence[str]) -> Awaitable[List[List[float]]]: ...
+
+JobStatus = Literal["queued", "running", "succeeded", "dead", "cancelled"]
+
+class JobInfo(TypedDict):
+    """What `Queue.status` says of a job (no client data)."""
+
+    id: str
+    tenant: str
+    idempotency_key: str
+    status: JobStatus
+    attempts: int
+    max_attempts: int
+    error: Optional[str]
+    result_id: Optional[str]
+
+class JobEvents:
+    """`async for event in q.follow(tenant, job_id)`: dicts with a `type` of `started`, `analysis` (its `event`
+    is an analysis event as in `Event.to_dict()`), `attempt_failed` or `finished` (the last one)."""
+
+    def __aiter__(self) -> "JobEvents": ...
+    def __anext__(self) -> Awaitable[Dict[str, Any]]: ...
+
+class Queue:
+    """Jobs for workers in other processes, on PostgreSQL or Redis Streams (the master key from
+    `FINOPS_MASTER_KEY`, the same in every process)."""
+
+    @staticmethod
+    def connect(url: str, *, store: Optional[str] = None) -> Awaitable["Queue"]: ...
+    def enqueue(
+        self,
+        statements: StatementsSource,
+        question: str,
+        *,
+        tenant: str,
+        key: str,
+        client: Optional[str] = None,
+        language: Optional[Literal["fr", "en"]] = None,
+        priority: int = 0,
+        max_attempts: int = 3,
+        events: bool = False,
+    ) -> Awaitable[str]: ...
+    def status(self, tenant: str, job_id: str) -> Awaitable[Optional[JobInfo]]: ...
+    def cancel(self, tenant: str, job_id: str) -> Awaitable[Optional[JobStatus]]: ...
+    def follow(self, tenant: str, job_id: str) -> JobEvents: ...
+    def result(self, tenant: str, job_id: str) -> Awaitable[Optional[Analysis]]: ...
+    def run_worker(
+        self, finops: Finops, *, concurrency: int = 4, lease_seconds: float = 30.0
+    ) -> Awaitable[tuple[int, int, int]]: ...

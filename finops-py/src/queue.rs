@@ -1,0 +1,206 @@
+//! `finops.Queue`: jobs for workers in other processes (PostgreSQL or Redis Streams), their events followed from
+//! here, and a worker to run in this process. The queue, the worker and the job model are the core's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use finops_core::queue::{self, JobEvent, JobSpec, Queue, Worker};
+use finops_core::security::{Principal, Role};
+use finops_core::store::Vault;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use pyo3::exceptions::PyStopAsyncIteration;
+use pyo3::prelude::*;
+use pyo3_async_runtimes::tokio::future_into_py;
+
+use crate::analysis::PyAnalysis;
+use crate::convert::{internal, json_to_py, statements_json};
+use crate::errors::{invalid_argument, to_py};
+use crate::finops::PyFinops;
+
+/// A job queue shared by processes (`await Queue.connect(url)`).
+#[pyclass(module = "finops", name = "Queue", frozen)]
+pub(crate) struct PyQueue {
+    queue: Arc<dyn Queue>,
+    vault: Arc<Vault>,
+}
+
+/// A JSON-serializable value as Python objects, from inside a future.
+fn to_python<T: serde::Serialize>(value: &T) -> PyResult<Py<PyAny>> {
+    let json = serde_json::to_string(value).map_err(internal)?;
+    Python::attach(|py| json_to_py(py, &json))
+}
+
+#[pymethods]
+impl PyQueue {
+    /// `await Queue.connect("postgres://…[#name]")` or `("redis://…[#name]", store="postgres://…")`: the master key
+    /// comes from `FINOPS_MASTER_KEY`, the same in every process of the deployment.
+    #[staticmethod]
+    #[pyo3(signature = (url, *, store = None))]
+    fn connect(py: Python<'_>, url: String, store: Option<String>) -> PyResult<Bound<'_, PyAny>> {
+        future_into_py(py, async move {
+            let (queue, vault) = queue::connect(&url, store.as_deref())
+                .await
+                .map_err(to_py)?;
+            Ok(PyQueue { queue, vault })
+        })
+    }
+
+    /// `await q.enqueue(statements, question, tenant=…, key=…)`: the job's id (the first job's id when the tenant
+    /// enqueued this key before). `events=True` relays the analysis's events to `follow`.
+    #[pyo3(signature = (statements, question, *, tenant, key, client = None, language = None, priority = 0, max_attempts = 3, events = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue<'py>(
+        &self,
+        py: Python<'py>,
+        statements: &Bound<'py, PyAny>,
+        question: String,
+        tenant: String,
+        key: String,
+        client: Option<String>,
+        language: Option<&str>,
+        priority: i32,
+        max_attempts: u32,
+        events: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut spec = JobSpec::new(tenant, key, statements_json(py, statements)?, question);
+        spec.client = client;
+        spec.language = language.map(|l| l.parse().map_err(to_py)).transpose()?;
+        spec.priority = priority;
+        spec.max_attempts = max_attempts;
+        spec.events = events;
+        let queue = Arc::clone(&self.queue);
+        future_into_py(py, async move {
+            let spec = spec;
+            queue.enqueue(&spec).await.map_err(to_py)
+        })
+    }
+
+    /// `await q.status(tenant, job_id)`: a dict (`id`, `status`, `attempts`, `max_attempts`, `error`,
+    /// `result_id`, …), or None when the tenant has no such job.
+    fn status<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: String,
+        job_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let queue = Arc::clone(&self.queue);
+        future_into_py(py, async move {
+            match queue.status(&tenant, &job_id).await.map_err(to_py)? {
+                Some(info) => to_python(&info),
+                None => Ok(Python::attach(|py| py.None())),
+            }
+        })
+    }
+
+    /// `await q.cancel(tenant, job_id)`: `"cancelled"`, or how the job had already ended, or None when the tenant
+    /// has no such job. A running job's worker drops it at its next heartbeat and stores nothing.
+    fn cancel<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: String,
+        job_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let queue = Arc::clone(&self.queue);
+        future_into_py(py, async move {
+            let status = queue.cancel(&tenant, &job_id).await.map_err(to_py)?;
+            Ok(status.map(|s| s.id()))
+        })
+    }
+
+    /// `async for event in q.follow(tenant, job_id)`: the job's events as dicts (`type`: `started`, `analysis`,
+    /// `attempt_failed`, `finished`), from wherever it runs; ends after `finished`.
+    fn follow(&self, tenant: String, job_id: String) -> PyJobEvents {
+        PyJobEvents {
+            inner: Arc::new(tokio::sync::Mutex::new(queue::follow(
+                Arc::clone(&self.queue),
+                tenant,
+                job_id,
+            ))),
+        }
+    }
+
+    /// `await q.result(tenant, job_id)`: the job's `Analysis` once it succeeded, else None (read as a CPA of the
+    /// tenant from the deployment's store).
+    fn result<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: String,
+        job_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (queue, vault) = (Arc::clone(&self.queue), Arc::clone(&self.vault));
+        future_into_py(py, async move {
+            let info = queue.status(&tenant, &job_id).await.map_err(to_py)?;
+            let Some(result_id) = info.and_then(|i| i.result_id) else {
+                return Ok(None);
+            };
+            let cpa = Principal::new(tenant.clone(), Role::Cpa, None).map_err(to_py)?;
+            let analysis = vault
+                .load_analysis(&cpa, &tenant, &result_id)
+                .await
+                .map_err(to_py)?;
+            Ok(Some(PyAnalysis {
+                inner: Arc::new(analysis),
+            }))
+        })
+    }
+
+    /// `await q.run_worker(fo, concurrency=4, lease_seconds=30.0)`: runs jobs with `fo`'s pipeline until the
+    /// awaiting task is cancelled (the jobs in hand are then dropped: other workers take them when their lease
+    /// ends, and a result already stored is not run again).
+    #[pyo3(signature = (finops, *, concurrency = 4, lease_seconds = 30.0))]
+    fn run_worker<'py>(
+        &self,
+        py: Python<'py>,
+        finops: &Bound<'py, PyFinops>,
+        concurrency: usize,
+        lease_seconds: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if !(lease_seconds.is_finite() && (0.1..=86_400.0).contains(&lease_seconds)) {
+            return Err(invalid_argument(
+                "lease_seconds",
+                format!("{lease_seconds} is outside 0.1 to 86400 seconds"),
+            ));
+        }
+        let worker = Worker::new(
+            Arc::clone(&self.queue),
+            finops.get().pipeline.clone(),
+            Arc::clone(&self.vault),
+            concurrency,
+        )
+        .map_err(to_py)?
+        .lease(Duration::from_secs_f64(lease_seconds));
+        future_into_py(py, async move {
+            let stats = worker.run(std::future::pending()).await.map_err(to_py)?;
+            Ok((stats.succeeded, stats.retried, stats.dead))
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Queue({:?})", self.queue)
+    }
+}
+
+/// The async iterator `Queue.follow` returns.
+#[pyclass(module = "finops", name = "JobEvents", frozen)]
+pub(crate) struct PyJobEvents {
+    inner: Arc<tokio::sync::Mutex<BoxStream<'static, finops_core::Result<JobEvent>>>>,
+}
+
+#[pymethods]
+impl PyJobEvents {
+    fn __aiter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = Arc::clone(&self.inner);
+        future_into_py(py, async move {
+            match inner.lock().await.next().await {
+                Some(Ok(event)) => to_python(&event),
+                Some(Err(e)) => Err(to_py(e)),
+                None => Err(PyStopAsyncIteration::new_err(())),
+            }
+        })
+    }
+}
