@@ -226,6 +226,62 @@ export declare class Finops {
   embed(texts: string[]): Promise<number[][]>
 }
 
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'dead' | 'cancelled'
+
+/** An analysis to run on a worker, perhaps in another process. */
+export interface Job {
+  statements: StatementsSource
+  question: string
+  tenant: string
+  /** Enqueuing the same key twice (per tenant) gives the first job. */
+  key: string
+  client?: string
+  language?: Language
+  /** Higher runs first (PostgreSQL and in-process queues). */
+  priority?: number
+  /** Attempts before the dead letters, 1 to 20 (default 3). */
+  maxAttempts?: number
+  /** Relay the analysis's own events to `follow` (one write per batch of events). */
+  events?: boolean
+}
+
+/** What `Queue.status` says of a job (no client data). */
+export interface JobInfo {
+  id: string
+  tenant: string
+  idempotency_key: string
+  status: JobStatus
+  attempts: number
+  max_attempts: number
+  error: string | null
+  result_id: string | null
+}
+
+export type JobEvent =
+  | { type: 'started'; attempt: number }
+  | { type: 'analysis'; attempt: number; event: AnalysisEvent }
+  | { type: 'attempt_failed'; attempt: number; error: string; status: JobStatus }
+  | { type: 'finished'; status: JobStatus; result_id: string | null; error: string | null }
+
+export interface WorkerStats {
+  succeeded: number
+  retried: number
+  dead: number
+  lostLeases: number
+  stopped: number
+}
+
+/** Jobs for workers in other processes, on PostgreSQL or Redis Streams (`FINOPS_MASTER_KEY` in every process). */
+export declare class Queue {
+  static connect(url: string, options?: { store?: string }): Promise<Queue>
+  enqueue(job: Job): Promise<string>
+  status(tenant: string, id: string): Promise<JobInfo | null>
+  cancel(tenant: string, id: string): Promise<JobStatus | null>
+  follow(tenant: string, id: string): AsyncIterableIterator<JobEvent>
+  result(tenant: string, id: string): Promise<Analysis | null>
+  runWorker(finops: Finops, options?: { concurrency?: number; leaseMs?: number; signal?: AbortSignal }): Promise<WorkerStats>
+}
+
 export declare class ScriptedProvider {
   constructor(options?: { latencyMs?: number })
   reply(phase: Phase, text: string, options?: { inputTokens?: number; outputTokens?: number }): this

@@ -268,32 +268,7 @@ class Finops {
 
   /** `for await (const event of fo.stream({...}))`. Breaking out of the loop cancels the work. */
   stream(request) {
-    const events = call(() => this.native.stream(requestJson(request)))
-    let done = false
-    return {
-      [Symbol.asyncIterator]() {
-        return this
-      },
-      async next() {
-        if (done) return { done: true, value: undefined }
-        let json
-        try {
-          json = await events.next()
-        } catch (e) {
-          throw translate(e)
-        }
-        if (json === null || json === undefined) {
-          done = true
-          return { done: true, value: undefined }
-        }
-        return { done: false, value: JSON.parse(json) }
-      },
-      async return() {
-        done = true
-        await events.close()
-        return { done: true, value: undefined }
-      },
-    }
+    return iterate(call(() => this.native.stream(requestJson(request))))
   }
 
   /** The configured embedder's vectors (default: the deterministic hashing embedder, 256 dimensions). */
@@ -307,8 +282,126 @@ class Finops {
   }
 }
 
+/** An async iterator over a native stream of JSON values; `return()` closes it. */
+function iterate(source) {
+  let done = false
+  return {
+    [Symbol.asyncIterator]() {
+      return this
+    },
+    async next() {
+      if (done) return { done: true, value: undefined }
+      let json
+      try {
+        json = await source.next()
+      } catch (e) {
+        done = true
+        throw translate(e)
+      }
+      if (json === null || json === undefined) {
+        done = true
+        return { done: true, value: undefined }
+      }
+      return { done: false, value: JSON.parse(json) }
+    },
+    async return() {
+      done = true
+      await source.close()
+      return { done: true, value: undefined }
+    },
+  }
+}
+
+/**
+ * Jobs for workers in other processes: `await Queue.connect('postgres://…#name')`, or
+ * `Queue.connect('redis://…', { store: 'postgres://…' })`. The master key comes from `FINOPS_MASTER_KEY`, the same
+ * in every process of the deployment.
+ */
+class Queue {
+  constructor(nativeQueue) {
+    this.native = nativeQueue
+  }
+
+  static async connect(url, options = {}) {
+    if (typeof url !== 'string') throw invalid('queue', 'must be a postgres:// or redis:// URL')
+    try {
+      return new Queue(await native.connectQueue(url, options.store ?? null))
+    } catch (e) {
+      throw translate(e)
+    }
+  }
+
+  /** Enqueues an analysis; resolves to the job's id (the first job's id when the tenant sent this key before). */
+  async enqueue(job) {
+    if (job === null || typeof job !== 'object') throw invalid('job', 'must be an object')
+    const { statements, ...rest } = job
+    const body = JSON.stringify({ ...rest, statementsJson: statementsJson(statements) })
+    try {
+      return await this.native.enqueue(body)
+    } catch (e) {
+      throw translate(e)
+    }
+  }
+
+  /** The job's status (`status`, `attempts`, `error`, `result_id`, ...), or null when the tenant has no such job. */
+  async status(tenant, id) {
+    try {
+      const json = await this.native.status(tenant, id)
+      return json === null ? null : JSON.parse(json)
+    } catch (e) {
+      throw translate(e)
+    }
+  }
+
+  /** Cancels a queued or running job: `'cancelled'`, how it had already ended, or null for no such job. */
+  async cancel(tenant, id) {
+    try {
+      return await this.native.cancel(tenant, id)
+    } catch (e) {
+      throw translate(e)
+    }
+  }
+
+  /** `for await (const event of q.follow(tenant, id))`: the job's events, the last one `{ type: 'finished' }`. */
+  follow(tenant, id) {
+    return iterate(call(() => this.native.follow(tenant, id)))
+  }
+
+  /** The job's `Analysis` once it succeeded, else null. */
+  async result(tenant, id) {
+    try {
+      const json = await this.native.result(tenant, id)
+      return json === null ? null : JSON.parse(json)
+    } catch (e) {
+      throw translate(e)
+    }
+  }
+
+  /**
+   * Runs jobs with a Finops's pipeline in this process until `signal` aborts, then finishes the jobs in hand;
+   * resolves to the worker's counts.
+   */
+  async runWorker(finops, options = {}) {
+    if (!(finops instanceof Finops)) throw invalid('finops', 'must be a Finops')
+    const { concurrency = 4, leaseMs = 30000, signal } = options
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw invalid('concurrency', 'must be an integer from 1 to 256')
+    if (!Number.isInteger(leaseMs) || leaseMs < 100 || leaseMs > 86400000) throw invalid('leaseMs', 'must be an integer from 100 to 86400000')
+    const token = new native.CancelToken()
+    if (signal) {
+      if (signal.aborted) token.cancel()
+      else signal.addEventListener('abort', () => token.cancel(), { once: true })
+    }
+    try {
+      return JSON.parse(await this.native.runWorker(finops.native, concurrency, leaseMs, token))
+    } catch (e) {
+      throw translate(e)
+    }
+  }
+}
+
 module.exports = {
   Finops,
+  Queue,
   ScriptedProvider,
   computeMetrics,
   evaluate,

@@ -655,3 +655,205 @@ impl NativeFinops {
         to_json(&vectors)
     }
 }
+
+/// A job queue shared by processes (PostgreSQL or Redis Streams; see `Queue` in index.js).
+#[napi]
+pub struct NativeQueue {
+    queue: Arc<dyn finops_core::queue::Queue>,
+    vault: Arc<finops_core::store::Vault>,
+}
+
+/// Connects to a queue: `postgres://…[#name]`, or `redis://…[#name]` with a `store`; the master key comes from
+/// `FINOPS_MASTER_KEY`.
+#[napi]
+pub async fn connect_queue(url: String, store: Option<String>) -> Result<NativeQueue> {
+    let (queue, vault) = finops_core::queue::connect(&url, store.as_deref())
+        .await
+        .map_err(|e| js_error(&e))?;
+    Ok(NativeQueue { queue, vault })
+}
+
+/// A job from its JSON (`statementsJson`, `question`, `tenant`, `key`, and optional `client`, `language`,
+/// `priority`, `maxAttempts`, `events`), checked field by field.
+fn job_from(json: &str) -> Result<finops_core::queue::JobSpec> {
+    let v: Value = serde_json::from_str(json).map_err(|_| invalid("job", "must be an object"))?;
+    let text = |field: &str| -> Result<String> {
+        v.get(field)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| invalid(field, "must be a string"))
+    };
+    let mut spec = finops_core::queue::JobSpec::new(
+        text("tenant")?,
+        text("key")?,
+        text("statementsJson")?,
+        text("question")?,
+    );
+    if let Some(c) = v.get("client").filter(|c| !c.is_null()) {
+        spec.client = Some(
+            c.as_str()
+                .ok_or_else(|| invalid("client", "must be a string"))?
+                .to_string(),
+        );
+    }
+    if let Some(l) = v.get("language").filter(|l| !l.is_null()) {
+        let l = l
+            .as_str()
+            .ok_or_else(|| invalid("language", "must be a string"))?;
+        spec.language = Some(l.parse::<Language>().map_err(|e| js_error(&e))?);
+    }
+    if let Some(p) = v.get("priority").filter(|p| !p.is_null()) {
+        spec.priority = p
+            .as_i64()
+            .and_then(|p| i32::try_from(p).ok())
+            .ok_or_else(|| invalid("priority", "must be an integer"))?;
+    }
+    if let Some(m) = v.get("maxAttempts").filter(|m| !m.is_null()) {
+        spec.max_attempts = m
+            .as_u64()
+            .and_then(|m| u32::try_from(m).ok())
+            .ok_or_else(|| invalid("maxAttempts", "must be a positive integer"))?;
+    }
+    if let Some(e) = v.get("events").filter(|e| !e.is_null()) {
+        spec.events = e
+            .as_bool()
+            .ok_or_else(|| invalid("events", "must be a boolean"))?;
+    }
+    Ok(spec)
+}
+
+#[napi]
+impl NativeQueue {
+    /// Enqueues a job (see `job_from`); resolves to its id.
+    #[napi]
+    pub async fn enqueue(&self, job_json: String) -> Result<String> {
+        let spec = job_from(&job_json)?;
+        self.queue.enqueue(&spec).await.map_err(|e| js_error(&e))
+    }
+
+    /// The job's status as JSON, or null when the tenant has no such job.
+    #[napi]
+    pub async fn status(&self, tenant: String, id: String) -> Result<Option<String>> {
+        let info = self
+            .queue
+            .status(&tenant, &id)
+            .await
+            .map_err(|e| js_error(&e))?;
+        info.map(|i| to_json(&i)).transpose()
+    }
+
+    /// Cancels a queued or running job: its status after, or null when the tenant has no such job.
+    #[napi]
+    pub async fn cancel(&self, tenant: String, id: String) -> Result<Option<String>> {
+        let status = self
+            .queue
+            .cancel(&tenant, &id)
+            .await
+            .map_err(|e| js_error(&e))?;
+        Ok(status.map(|s| s.id().to_string()))
+    }
+
+    /// The job's events, from wherever it runs.
+    #[napi]
+    pub fn follow(&self, tenant: String, id: String) -> NativeJobEvents {
+        NativeJobEvents {
+            inner: Arc::new(tokio::sync::Mutex::new(Some(finops_core::queue::follow(
+                Arc::clone(&self.queue),
+                tenant,
+                id,
+            )))),
+        }
+    }
+
+    /// The job's analysis as JSON once it succeeded, else null (read as a CPA of the tenant).
+    #[napi]
+    pub async fn result(&self, tenant: String, id: String) -> Result<Option<String>> {
+        let info = self
+            .queue
+            .status(&tenant, &id)
+            .await
+            .map_err(|e| js_error(&e))?;
+        let Some(result_id) = info.and_then(|i| i.result_id) else {
+            return Ok(None);
+        };
+        let cpa = Principal::new(tenant.clone(), Role::Cpa, None).map_err(|e| js_error(&e))?;
+        let analysis = self
+            .vault
+            .load_analysis(&cpa, &tenant, &result_id)
+            .await
+            .map_err(|e| js_error(&e))?;
+        to_json(&analysis).map(Some)
+    }
+
+    /// Runs jobs with `finops`'s pipeline until the token is cancelled, then finishes the jobs in hand (a
+    /// graceful stop); resolves to the worker's counts as JSON.
+    #[napi]
+    pub async fn run_worker(
+        &self,
+        finops: &NativeFinops,
+        concurrency: u32,
+        lease_ms: u32,
+        token: &CancelToken,
+    ) -> Result<String> {
+        let worker = finops_core::queue::Worker::new(
+            Arc::clone(&self.queue),
+            finops.pipeline.clone(),
+            Arc::clone(&self.vault),
+            concurrency as usize,
+        )
+        .map_err(|e| js_error(&e))?;
+        if lease_ms < 100 {
+            return Err(invalid("leaseMs", "must be at least 100"));
+        }
+        let worker = worker.lease(std::time::Duration::from_millis(u64::from(lease_ms)));
+        let stats = worker
+            .run(cancelled(token.tx.subscribe()))
+            .await
+            .map_err(|e| js_error(&e))?;
+        to_json(&json!({
+            "succeeded": stats.succeeded,
+            "retried": stats.retried,
+            "dead": stats.dead,
+            "lostLeases": stats.lost_leases,
+            "stopped": stats.stopped,
+        }))
+    }
+}
+
+/// A job's events: `next()` resolves to the next one as JSON, or null after `finished`.
+#[napi]
+pub struct NativeJobEvents {
+    inner: Arc<
+        tokio::sync::Mutex<
+            Option<
+                futures::stream::BoxStream<
+                    'static,
+                    finops_core::Result<finops_core::queue::JobEvent>,
+                >,
+            >,
+        >,
+    >,
+}
+
+#[napi]
+impl NativeJobEvents {
+    #[napi]
+    pub async fn next(&self) -> Result<Option<String>> {
+        let mut guard = self.inner.lock().await;
+        let event = match guard.as_mut() {
+            Some(s) => s.next().await,
+            None => None,
+        };
+        match event {
+            Some(Ok(e)) => to_json(&e).map(Some),
+            Some(Err(e)) => Err(js_error(&e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stops following now.
+    #[napi]
+    pub async fn close(&self) {
+        self.inner.lock().await.take();
+    }
+}
