@@ -128,6 +128,45 @@ impl JobSpec {
     }
 }
 
+/// The record kind a job's sealed events are bound to.
+const EVENT_KIND: &str = "job_event";
+
+/// Seals a batch of a job's events for its log with its client's key: the client tag and the bytes to store.
+pub(crate) async fn seal_events(
+    vault: &crate::store::Vault,
+    job: &Claimed,
+    client: &str,
+    events: &[JobEvent],
+) -> Result<(String, Vec<u8>)> {
+    let body = serde_json::to_vec(events).map_err(|e| Error::Internal(e.to_string()))?;
+    let (client_tag, sealed) = vault
+        .seal_cache_value(EVENT_KIND, &job.spec.tenant, client, &job.id, &body)
+        .await?;
+    Ok((client_tag, sealed.to_bytes()))
+}
+
+/// Opens a batch [`seal_events`] made; a batch of an erased client reads as no events.
+pub(crate) async fn open_events(
+    vault: &crate::store::Vault,
+    tenant: &str,
+    id: &str,
+    client_tag: &str,
+    payload: &[u8],
+) -> Result<Vec<JobEvent>> {
+    let bad = |err: String| Error::Integrity {
+        reason: format!("job {id} events: {err}"),
+    };
+    let sealed =
+        crate::security::crypto::Sealed::from_bytes(payload).map_err(|e| bad(e.to_string()))?;
+    match vault
+        .open_cache_value(EVENT_KIND, tenant, client_tag, id, &sealed)
+        .await?
+    {
+        Some(plain) => serde_json::from_slice(&plain).map_err(|e| bad(e.to_string())),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The most jobs one [`Queue::enqueue_many`] takes.
 pub const MAX_BATCH: usize = 10_000;
 

@@ -19,7 +19,6 @@ const CHANNEL: &str = "finops_jobs";
 /// Notifications of new events or a cancellation, the payload a job id.
 const EVENTS: &str = "finops_job_events";
 const KIND: &str = "job";
-const EVENT_KIND: &str = "job_event";
 
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS finops_jobs (id TEXT PRIMARY KEY, queue TEXT NOT NULL, tenant TEXT NOT NULL, idempotency_key TEXT NOT NULL, \
@@ -632,12 +631,7 @@ impl Queue for PgQueue {
         if events.is_empty() {
             return Ok(());
         }
-        let body = serde_json::to_vec(events).map_err(e)?;
-        let (client_tag, sealed) = self
-            .vault
-            .seal_cache_value(EVENT_KIND, &job.spec.tenant, client, &job.id, &body)
-            .await?;
-        let payload = sealed.to_bytes();
+        let (client_tag, payload) = super::seal_events(&self.vault, job, client, events).await?;
         sqlx::query(
             "WITH ins AS (INSERT INTO finops_job_events (job_id, tenant, client_tag, payload) VALUES ($1, $2, $3, $4) \
              RETURNING job_id) SELECT pg_notify($5, job_id) FROM ins",
@@ -691,21 +685,8 @@ impl Queue for PgQueue {
             last = row.try_get("seq").map_err(e)?;
             let client_tag: String = row.try_get("client_tag").map_err(e)?;
             let payload: Vec<u8> = row.try_get("payload").map_err(e)?;
-            let sealed = Sealed::from_bytes(&payload).map_err(|err| Error::Integrity {
-                reason: format!("job {id} events: {err}"),
-            })?;
-            // A batch sealed for an erased client cannot be read any more: it is skipped.
-            if let Some(plain) = self
-                .vault
-                .open_cache_value(EVENT_KIND, tenant, &client_tag, id, &sealed)
-                .await?
-            {
-                let batch: Vec<JobEvent> =
-                    serde_json::from_slice(&plain).map_err(|err| Error::Integrity {
-                        reason: format!("job {id} events: {err}"),
-                    })?;
-                events.extend(batch);
-            }
+            events
+                .extend(super::open_events(&self.vault, tenant, id, &client_tag, &payload).await?);
         }
         Ok((events, last.to_string()))
     }

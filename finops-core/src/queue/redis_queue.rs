@@ -24,7 +24,6 @@ use crate::security::crypto::Sealed;
 use crate::store::Vault;
 
 const KIND: &str = "job";
-const EVENT_KIND: &str = "job_event";
 const GROUP: &str = "workers";
 /// A job's event stream keeps about this many batches and lives a day after its last one.
 const EVENTS_MAX: u32 = 10_000;
@@ -743,12 +742,7 @@ impl Queue for RedisQueue {
         if events.is_empty() {
             return Ok(());
         }
-        let body = serde_json::to_vec(events).map_err(|err| Error::Internal(err.to_string()))?;
-        let (client_tag, sealed) = self
-            .vault
-            .seal_cache_value(EVENT_KIND, &job.spec.tenant, client, &job.id, &body)
-            .await?;
-        let payload = sealed.to_bytes();
+        let (client_tag, payload) = super::seal_events(&self.vault, job, client, events).await?;
         let key = self.events(&job.id);
         let mut conn = self.conn.clone();
         let mut pipe = redis::pipe();
@@ -826,21 +820,8 @@ impl Queue for RedisQueue {
             else {
                 continue;
             };
-            let sealed = Sealed::from_bytes(&payload).map_err(|err| Error::Integrity {
-                reason: format!("job {id} events: {err}"),
-            })?;
-            // A batch sealed for an erased client cannot be read any more: it is skipped.
-            if let Some(plain) = self
-                .vault
-                .open_cache_value(EVENT_KIND, tenant, &client_tag, id, &sealed)
-                .await?
-            {
-                let batch: Vec<JobEvent> =
-                    serde_json::from_slice(&plain).map_err(|err| Error::Integrity {
-                        reason: format!("job {id} events: {err}"),
-                    })?;
-                events.extend(batch);
-            }
+            events
+                .extend(super::open_events(&self.vault, tenant, id, &client_tag, &payload).await?);
         }
         Ok((events, last))
     }
