@@ -300,8 +300,9 @@ impl Vault {
         details: serde_json::Value,
     ) -> Result<AuditEntry> {
         let store = &self.store;
+        let _one_at_a_time = self.append.lock().await;
         let entry = self
-            .append_audited(tenant, actor, action, subject, details, |row| async move {
+            .append_audited_locked(tenant, actor, action, subject, details, |row| async move {
                 store.append_audit(&row).await.map(|()| true)
             })
             .await?;
@@ -309,28 +310,9 @@ impl Vault {
     }
 
     /// Appends an audit entry with `write`, which stores its row (perhaps with something else, in one
-    /// transaction) and returns false when it chose to write nothing. Several processes may share the store
-    /// (workers): when another one appended first, the store refuses this sequence number; the chain is read
-    /// again and the entry appended after theirs.
-    async fn append_audited<W, F>(
-        &self,
-        tenant: &str,
-        actor: Option<&Principal>,
-        action: &str,
-        subject: Option<&str>,
-        details: serde_json::Value,
-        write: W,
-    ) -> Result<Option<AuditEntry>>
-    where
-        W: Fn(AuditRow) -> F,
-        F: std::future::Future<Output = Result<bool>>,
-    {
-        let _one_at_a_time = self.append.lock().await;
-        self.append_audited_locked(tenant, actor, action, subject, details, write)
-            .await
-    }
-
-    /// [`Vault::append_audited`] for a caller that holds the append lock.
+    /// transaction) and returns false when it chose to write nothing; the caller holds the append lock. Several
+    /// processes may share the store (workers): when another one appended first, the store refuses this
+    /// sequence number; the chain is read again and the entry appended after theirs.
     async fn append_audited_locked<W, F>(
         &self,
         tenant: &str,
