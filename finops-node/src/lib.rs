@@ -768,21 +768,10 @@ impl NativeQueue {
     /// The job's analysis as JSON once it succeeded, else null (read as a CPA of the tenant).
     #[napi]
     pub async fn result(&self, tenant: String, id: String) -> Result<Option<String>> {
-        let info = self
-            .queue
-            .status(&tenant, &id)
+        let analysis = finops_core::queue::result(self.queue.as_ref(), &self.vault, &tenant, &id)
             .await
             .map_err(|e| js_error(&e))?;
-        let Some(result_id) = info.and_then(|i| i.result_id) else {
-            return Ok(None);
-        };
-        let cpa = Principal::new(tenant.clone(), Role::Cpa, None).map_err(|e| js_error(&e))?;
-        let analysis = self
-            .vault
-            .load_analysis(&cpa, &tenant, &result_id)
-            .await
-            .map_err(|e| js_error(&e))?;
-        to_json(&analysis).map(Some)
+        analysis.map(|a| to_json(&a)).transpose()
     }
 
     /// Runs jobs with `finops`'s pipeline until the token is cancelled, then finishes the jobs in hand (a

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use finops_core::queue::{self, JobEvent, JobSpec, Queue, Worker};
-use finops_core::security::{Principal, Role};
 use finops_core::store::Vault;
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -130,18 +129,10 @@ impl PyQueue {
     ) -> PyResult<Bound<'py, PyAny>> {
         let (queue, vault) = (Arc::clone(&self.queue), Arc::clone(&self.vault));
         future_into_py(py, async move {
-            let info = queue.status(&tenant, &job_id).await.map_err(to_py)?;
-            let Some(result_id) = info.and_then(|i| i.result_id) else {
-                return Ok(None);
-            };
-            let cpa = Principal::new(tenant.clone(), Role::Cpa, None).map_err(to_py)?;
-            let analysis = vault
-                .load_analysis(&cpa, &tenant, &result_id)
+            let analysis = queue::result(queue.as_ref(), &vault, &tenant, &job_id)
                 .await
                 .map_err(to_py)?;
-            Ok(Some(PyAnalysis {
-                inner: Arc::new(analysis),
-            }))
+            Ok(analysis.map(|a| PyAnalysis { inner: Arc::new(a) }))
         })
     }
 

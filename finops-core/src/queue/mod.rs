@@ -497,6 +497,23 @@ pub fn follow(
     Box::pin(stream)
 }
 
+/// A job's analysis once it succeeded (read from the vault as a CPA of the tenant), else `None`.
+pub async fn result(
+    queue: &dyn Queue,
+    vault: &crate::store::Vault,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<crate::Analysis>> {
+    let Some(result_id) = queue.status(tenant, id).await?.and_then(|i| i.result_id) else {
+        return Ok(None);
+    };
+    let cpa = crate::security::Principal::new(tenant, crate::security::Role::Cpa, None)?;
+    vault
+        .load_analysis(&cpa, tenant, &result_id)
+        .await
+        .map(Some)
+}
+
 /// Opens the queue a URL names and the vault that keeps payload keys and results:
 /// - `postgres://…[#name]`: the jobs table and the store in that database (`store` may name another);
 /// - `redis://…[#name]`: Redis Streams; `store` is required (`postgres://…`, or a SQLite file path when every

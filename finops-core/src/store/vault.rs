@@ -400,8 +400,13 @@ impl Vault {
         e
     }
 
-    /// Stores an analysis (its JSON encrypted; the client kept only as a keyed tag) and audits it.
-    pub async fn save_analysis(&self, principal: &Principal, analysis: &Analysis) -> Result<()> {
+    /// An analysis as the store keeps it (its JSON encrypted with its client's key, the client kept only as a
+    /// keyed tag), once the principal may store it; a denial is audited.
+    async fn sealed_analysis(
+        &self,
+        principal: &Principal,
+        analysis: &Analysis,
+    ) -> Result<RecordRow> {
         if let Err(e) = principal.authorize(&analysis.tenant, &analysis.client) {
             return Err(self
                 .deny(principal, &analysis.tenant, Some(&analysis.id), e)
@@ -413,19 +418,23 @@ impl Vault {
         let sealed =
             self.keyring
                 .encrypt(&owner(tenant, &client_tag), ANALYSIS, &analysis.id, &body)?;
+        Ok(RecordRow {
+            kind: ANALYSIS.into(),
+            tenant: tenant.clone(),
+            id: analysis.id.clone(),
+            client_tag,
+            created_at: now(),
+            sealed,
+        })
+    }
+
+    /// Stores an analysis (its JSON encrypted; the client kept only as a keyed tag) and audits it.
+    pub async fn save_analysis(&self, principal: &Principal, analysis: &Analysis) -> Result<()> {
+        let row = self.sealed_analysis(principal, analysis).await?;
         self.persist_keys().await?;
-        self.store
-            .put_record(&RecordRow {
-                kind: ANALYSIS.into(),
-                tenant: tenant.clone(),
-                id: analysis.id.clone(),
-                client_tag,
-                created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                sealed,
-            })
-            .await?;
+        self.store.put_record(&row).await?;
         self.record(
-            tenant,
+            &analysis.tenant,
             Some(principal),
             "analysis",
             Some(&analysis.id),
@@ -449,30 +458,13 @@ impl Vault {
         principal: &Principal,
         analysis: &Analysis,
     ) -> Result<bool> {
-        if let Err(e) = principal.authorize(&analysis.tenant, &analysis.client) {
-            return Err(self
-                .deny(principal, &analysis.tenant, Some(&analysis.id), e)
-                .await);
-        }
-        let tenant = &analysis.tenant;
-        let body = serde_json::to_vec(analysis).map_err(|e| Error::Internal(e.to_string()))?;
-        let client_tag = self.keyring.tag(tenant, &analysis.client)?;
-        let sealed =
-            self.keyring
-                .encrypt(&owner(tenant, &client_tag), ANALYSIS, &analysis.id, &body)?;
+        let record = self.sealed_analysis(principal, analysis).await?;
         let (done, result) = tokio::sync::oneshot::channel();
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(PendingResult {
-                record: RecordRow {
-                    kind: ANALYSIS.into(),
-                    tenant: tenant.clone(),
-                    id: analysis.id.clone(),
-                    client_tag,
-                    created_at: now(),
-                    sealed,
-                },
+                record,
                 principal: principal.clone(),
                 details: audit::analysis_details(analysis),
                 done,
