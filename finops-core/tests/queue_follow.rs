@@ -543,3 +543,49 @@ fn queues_can_be_dropped_outside_a_runtime() {
     drop(pg);
     drop(redis);
 }
+
+/// An ended in-process job is forgotten after the retention (its status, its key, its record in the store), so
+/// a long-running process does not keep every job it ever ran; jobs still running are kept.
+#[tokio::test]
+async fn the_in_process_queue_forgets_ended_jobs_after_the_retention() {
+    let path = std::env::temp_dir().join(format!("finops-retention-{}.db", uuid::Uuid::new_v4()));
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let vault = vault_over(store, &keys()).await;
+    let queue = LocalQueue::durable(100, vault.clone())
+        .await
+        .unwrap()
+        .retention(Duration::from_secs(1));
+    let done = queue
+        .enqueue(&JobSpec::new("firm", "done", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    let claimed = queue
+        .claim("w", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(queue.complete(&claimed, &done).await.unwrap());
+    let waiting = queue
+        .enqueue(&JobSpec::new("firm", "waiting", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // The next claim looks for ended jobs: the finished one goes, the queued one is claimed.
+    let next = queue
+        .claim("w", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.id, waiting);
+    assert!(queue.status("firm", &done).await.unwrap().is_none());
+    let again = queue
+        .enqueue(&JobSpec::new("firm", "done", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    assert_ne!(again, done, "the key is free again");
+    // Gone from the store too: a restart does not bring it back.
+    let reopened = LocalQueue::durable(100, vault).await.unwrap();
+    assert!(reopened.status("firm", &done).await.unwrap().is_none());
+    assert!(reopened.status("firm", &waiting).await.unwrap().is_some());
+    std::fs::remove_file(&path).ok();
+}

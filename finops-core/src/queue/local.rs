@@ -31,6 +31,9 @@ struct Job {
     result_id: Option<String>,
     /// Enqueue order.
     seq: u64,
+    /// When it ended (succeeded, dead or cancelled); it is forgotten `retention` later.
+    #[serde(default)]
+    ended_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Default)]
@@ -40,6 +43,8 @@ struct Inner {
     next_seq: u64,
     /// Jobs' event logs (in memory only: followers are in this process).
     events: HashMap<String, Vec<JobEvent>>,
+    /// When ended jobs were last looked for.
+    pruned_at: Option<DateTime<Utc>>,
 }
 
 impl Inner {
@@ -71,6 +76,7 @@ pub struct LocalQueue {
     signals: Signals,
     vault: Option<Arc<Vault>>,
     capacity: usize,
+    retention: Duration,
 }
 
 fn to_chrono(d: Duration) -> chrono::Duration {
@@ -105,6 +111,7 @@ impl LocalQueue {
             signals: Signals::default(),
             vault: None,
             capacity,
+            retention: Duration::from_secs(24 * 3600),
         })
     }
 
@@ -151,6 +158,7 @@ impl LocalQueue {
             error: None,
             result_id: None,
             seq,
+            ended_at: None,
         };
         self.persist(&id, &job).await?;
         inner.jobs.insert(id.clone(), job);
@@ -159,6 +167,45 @@ impl LocalQueue {
             id.clone(),
         );
         Ok(id)
+    }
+
+    /// How long an ended job stays known (its status, its idempotency key, its events) before it is forgotten
+    /// (default a day; at least a second). A long-running process would otherwise keep every job it ever ran.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Forgets the jobs that ended more than `retention` ago (at most once a second), in memory and in the store.
+    async fn prune(&self, inner: &mut Inner, now: DateTime<Utc>) -> Result<()> {
+        if inner
+            .pruned_at
+            .is_some_and(|t| now - t < chrono::Duration::seconds(1))
+        {
+            return Ok(());
+        }
+        inner.pruned_at = Some(now);
+        let horizon = now - to_chrono(self.retention);
+        let old: Vec<String> = inner
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.ended_at.is_some_and(|t| t < horizon))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in old {
+            if let Some(job) = inner.jobs.remove(&id) {
+                inner
+                    .by_key
+                    .remove(&(job.spec.tenant.clone(), job.spec.idempotency_key.clone()));
+                inner.events.remove(&id);
+                if let Some(vault) = &self.vault {
+                    vault
+                        .delete_cache_record(KIND, &job.spec.tenant, &id)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn persist(&self, id: &str, job: &Job) -> Result<()> {
@@ -224,12 +271,14 @@ impl Queue for LocalQueue {
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claimed>> {
         let mut inner = self.inner.lock().await;
         let now = Utc::now();
+        self.prune(&mut inner, now).await?;
         let expired =
             |j: &Job| j.status == JobStatus::Running && j.lease_until.is_some_and(|l| l < now);
         let mut dead = Vec::new();
         for (id, j) in inner.jobs.iter_mut() {
             if expired(j) && j.attempts >= j.spec.max_attempts {
                 j.status = JobStatus::Dead;
+                j.ended_at = Some(now);
                 j.error
                     .get_or_insert_with(|| "the worker stopped during every attempt".into());
                 dead.push(id.clone());
@@ -279,6 +328,7 @@ impl Queue for LocalQueue {
             return Ok(false);
         }
         j.status = JobStatus::Succeeded;
+        j.ended_at = Some(Utc::now());
         j.result_id = Some(result_id.to_string());
         j.lease_until = None;
         j.error = None;
@@ -305,6 +355,9 @@ impl Queue for LocalQueue {
         j.run_after = Utc::now() + to_chrono(backoff(job.attempt));
         j.lease_until = None;
         j.error = Some(error.to_string());
+        if j.status == JobStatus::Dead {
+            j.ended_at = Some(Utc::now());
+        }
         let (status, snapshot) = (j.status, j.clone());
         self.persist(&job.id, &snapshot).await?;
         drop(inner);
@@ -359,6 +412,7 @@ impl Queue for LocalQueue {
             return Ok(Some(j.status));
         }
         j.status = JobStatus::Cancelled;
+        j.ended_at = Some(Utc::now());
         j.lease_until = None;
         j.error = Some("cancelled".into());
         let snapshot = j.clone();
