@@ -94,19 +94,12 @@ impl PostgresStore {
 #[async_trait::async_trait]
 impl Store for PostgresStore {
     async fn put_record(&self, r: &RecordRow) -> Result<()> {
-        sqlx::query(
+        record_query(
             "INSERT INTO finops_records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (kind, tenant, id) DO UPDATE SET client_tag = EXCLUDED.client_tag, created_at = EXCLUDED.created_at, \
              key_id = EXCLUDED.key_id, nonce = EXCLUDED.nonce, body = EXCLUDED.body",
+            r,
         )
-        .bind(&r.kind)
-        .bind(&r.tenant)
-        .bind(&r.id)
-        .bind(&r.client_tag)
-        .bind(&r.created_at)
-        .bind(&r.sealed.key_id)
-        .bind(&r.sealed.nonce)
-        .bind(&r.sealed.ciphertext)
         .execute(&self.pool)
         .await
         .map_err(e)?;
@@ -311,18 +304,27 @@ impl Store for PostgresStore {
 fn insert_new_record<'a>(
     r: &'a RecordRow,
 ) -> sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    sqlx::query(
+    record_query(
         "INSERT INTO finops_records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (kind, tenant, id) DO NOTHING",
+        r,
     )
-    .bind(&r.kind)
-    .bind(&r.tenant)
-    .bind(&r.id)
-    .bind(&r.client_tag)
-    .bind(&r.created_at)
-    .bind(&r.sealed.key_id)
-    .bind(&r.sealed.nonce)
-    .bind(&r.sealed.ciphertext)
+}
+
+/// `sql` (an insert of a record's eight columns, in table order) with a record's values bound.
+fn record_query<'a>(
+    sql: &'static str,
+    r: &'a RecordRow,
+) -> sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(sql)
+        .bind(&r.kind)
+        .bind(&r.tenant)
+        .bind(&r.id)
+        .bind(&r.client_tag)
+        .bind(&r.created_at)
+        .bind(&r.sealed.key_id)
+        .bind(&r.sealed.nonce)
+        .bind(&r.sealed.ciphertext)
 }
 
 /// Appends an audit row (refused when its sequence number is taken).

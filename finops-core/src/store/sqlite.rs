@@ -89,17 +89,10 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn put_record(&self, r: &RecordRow) -> Result<()> {
-        sqlx::query(
+        record_query(
             "INSERT OR REPLACE INTO records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            r,
         )
-        .bind(&r.kind)
-        .bind(&r.tenant)
-        .bind(&r.id)
-        .bind(&r.client_tag)
-        .bind(&r.created_at)
-        .bind(&r.sealed.key_id)
-        .bind(&r.sealed.nonce)
-        .bind(&r.sealed.ciphertext)
         .execute(&self.pool)
         .await
         .map_err(e)?;
@@ -302,18 +295,27 @@ impl Store for SqliteStore {
 fn insert_new_record<'a>(
     r: &'a RecordRow,
 ) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    sqlx::query(
+    record_query(
         "INSERT INTO records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (kind, tenant, id) DO NOTHING",
+        r,
     )
-    .bind(&r.kind)
-    .bind(&r.tenant)
-    .bind(&r.id)
-    .bind(&r.client_tag)
-    .bind(&r.created_at)
-    .bind(&r.sealed.key_id)
-    .bind(&r.sealed.nonce)
-    .bind(&r.sealed.ciphertext)
+}
+
+/// `sql` (an insert of a record's eight columns, in table order) with a record's values bound.
+fn record_query<'a>(
+    sql: &'static str,
+    r: &'a RecordRow,
+) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    sqlx::query(sql)
+        .bind(&r.kind)
+        .bind(&r.tenant)
+        .bind(&r.id)
+        .bind(&r.client_tag)
+        .bind(&r.created_at)
+        .bind(&r.sealed.key_id)
+        .bind(&r.sealed.nonce)
+        .bind(&r.sealed.ciphertext)
 }
 
 /// Appends an audit row (refused when its sequence number is taken).
