@@ -342,6 +342,19 @@ impl RedisQueue {
         })
     }
 
+    /// Acknowledges a stream entry whose job will not run (it ended, or was cancelled).
+    async fn ack(&self, msg: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let _: i64 = redis::cmd("XACK")
+            .arg(self.jobs())
+            .arg(GROUP)
+            .arg(msg)
+            .query_async(&mut conn)
+            .await
+            .map_err(e)?;
+        Ok(())
+    }
+
     /// Moves retries whose backoff ended back to the stream, at most every 100 ms per process.
     async fn promote_now_and_then(&self) -> Result<()> {
         use std::sync::atomic::Ordering;
@@ -373,13 +386,7 @@ impl RedisQueue {
         let info = Self::info(&id, &f)?;
         if info.status.is_terminal() {
             // Already ended (a completion whose acknowledgement was lost, a cancelled job): drop the entry.
-            let _: i64 = redis::cmd("XACK")
-                .arg(self.jobs())
-                .arg(GROUP)
-                .arg(&entry.id)
-                .query_async(&mut conn)
-                .await
-                .map_err(e)?;
+            self.ack(&entry.id).await?;
             return Ok(None);
         }
         if info.attempts >= info.max_attempts {
@@ -401,13 +408,7 @@ impl RedisQueue {
             .map_err(e)?;
         let Ok(attempt) = u32::try_from(attempt) else {
             // Cancelled between the read and the start.
-            let _: i64 = redis::cmd("XACK")
-                .arg(self.jobs())
-                .arg(GROUP)
-                .arg(&entry.id)
-                .query_async(&mut conn)
-                .await
-                .map_err(e)?;
+            self.ack(&entry.id).await?;
             return Ok(None);
         };
         match self.open(&id, &f).await {
