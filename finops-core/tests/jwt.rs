@@ -193,6 +193,23 @@ fn verifier_configuration_is_checked() {
         Some("jwt_public_key")
     );
     assert!(JwtVerifier::hs256(SECRET, "", AUD).is_err());
+    // The bindings name the algorithm as text.
+    assert!(JwtVerifier::with_algorithm("HS256", SECRET, ISS, AUD).is_ok());
+    assert_eq!(
+        JwtVerifier::with_algorithm("ES256", b"not a key", ISS, AUD)
+            .unwrap_err()
+            .field(),
+        Some("jwt_public_key")
+    );
+    for alg in ["none", "HS512", "hs256", ""] {
+        assert_eq!(
+            JwtVerifier::with_algorithm(alg, SECRET, ISS, AUD)
+                .unwrap_err()
+                .field(),
+            Some("jwt_algorithm"),
+            "{alg}"
+        );
+    }
     let v = JwtVerifier::hs256(SECRET, ISS, AUD).unwrap();
     assert!(!format!("{v:?}").contains("a-shared-secret"));
 }

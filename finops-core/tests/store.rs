@@ -916,3 +916,56 @@ async fn concurrent_results_on_postgres_are_committed_in_groups_and_once() {
     let store = PostgresStore::connect(&url).await.unwrap();
     concurrent_results(Arc::new(store), &format!("group-{}", uuid::Uuid::new_v4())).await;
 }
+
+#[tokio::test]
+async fn a_vault_is_opened_by_name_and_bad_names_are_refused() {
+    let dir = tempdir("named");
+    let cpa = Principal::new("named-firm", Role::Cpa, None).unwrap();
+    let a = analysis("named-firm", "bistro", "Rentabilité ?").await;
+    {
+        let vault = finops_core::store::open(dir.to_str().unwrap())
+            .await
+            .unwrap();
+        vault.save_analysis(&cpa, &a).await.unwrap();
+    }
+    // The directory keeps the database and its master key: a second opening reads what the first wrote.
+    assert!(dir.join("finops.db").exists() && dir.join("master.key").exists());
+    let again = finops_core::store::open(dir.to_str().unwrap())
+        .await
+        .unwrap();
+    let back = again
+        .load_analysis(&cpa, "named-firm", &a.id)
+        .await
+        .unwrap();
+    assert_eq!(back.report, a.report);
+
+    for bad in ["", "  ", "redis://127.0.0.1:6379", "mysql://x/y"] {
+        let e = finops_core::store::open(bad).await.unwrap_err();
+        assert_eq!(e.field(), Some("store"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn review_actions_are_named_with_their_note() {
+    assert_eq!(
+        ReviewAction::parse("annotate", Some("ok".into())).unwrap(),
+        ReviewAction::Annotate("ok".into())
+    );
+    assert_eq!(
+        ReviewAction::parse("reviewed", None).unwrap(),
+        ReviewAction::MarkReviewed
+    );
+    assert_eq!(
+        ReviewAction::parse("sign_off", None).unwrap(),
+        ReviewAction::SignOff
+    );
+    for (action, note, field) in [
+        ("annotate", None, "note"),
+        ("sign_off", Some("x"), "note"),
+        ("approve", None, "action"),
+        ("", None, "action"),
+    ] {
+        let e = ReviewAction::parse(action, note.map(String::from)).unwrap_err();
+        assert_eq!(e.field(), Some(field), "{action}");
+    }
+}

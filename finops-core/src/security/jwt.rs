@@ -90,6 +90,24 @@ impl JwtVerifier {
         Self::new(key, Algorithm::ES256, issuer, audience)
     }
 
+    /// A verifier for the algorithm a host names (`HS256` with a secret, `RS256` or `ES256` with a PEM public key).
+    pub fn with_algorithm(
+        algorithm: &str,
+        key: &[u8],
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self> {
+        match algorithm {
+            "HS256" => Self::hs256(key, issuer, audience),
+            "RS256" => Self::rs256_pem(key, issuer, audience),
+            "ES256" => Self::es256_pem(key, issuer, audience),
+            other => Err(Error::invalid_argument(
+                "jwt_algorithm",
+                format!("`{other}` is not HS256, RS256 or ES256"),
+            )),
+        }
+    }
+
     /// The principal a valid token names.
     pub fn verify(&self, token: &str) -> Result<Principal> {
         // jsonwebtoken has no `none` algorithm, so such a header fails to parse as an unknown `alg` variant: name

@@ -15,6 +15,32 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use vault::{Review, ReviewAction, ReviewNote, ReviewStatus, Vault};
 
+/// Opens the vault a host names with one string, as the bindings take it:
+/// - `postgres://…`: the PostgreSQL store, shared by processes (the master key from `FINOPS_MASTER_KEY`);
+/// - anything else is a directory: the embedded default, `finops.db` (SQLite) and the master key (from
+///   `FINOPS_MASTER_KEY`, else `master.key` there, generated on first use), as the main example's `--data-dir`.
+pub async fn open(location: &str) -> Result<Vault> {
+    let location = location.trim();
+    if location.is_empty() {
+        return Err(crate::Error::invalid_argument(
+            "store",
+            "must be a directory or a postgres:// URL",
+        ));
+    }
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::new(PostgresStore::connect(location).await?);
+        return Vault::open(store, crate::cache::master_key(None)?).await;
+    }
+    if location.contains("://") {
+        return Err(crate::Error::invalid_argument(
+            "store",
+            "only postgres:// URLs and directories are stores",
+        ));
+    }
+    crate::cache::open_local_vault(std::path::Path::new(location)).await
+}
+
 /// One encrypted record as a store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordRow {

@@ -52,6 +52,26 @@ pub enum ReviewAction {
     SignOff,
 }
 
+impl ReviewAction {
+    /// The action a binding names: `annotate` (with a note), `reviewed`, or `sign_off`.
+    pub fn parse(action: &str, note: Option<String>) -> Result<Self> {
+        match (action, note) {
+            ("annotate", Some(text)) => Ok(ReviewAction::Annotate(text)),
+            ("annotate", None) => Err(Error::invalid_argument("note", "annotate needs a note")),
+            ("reviewed", None) => Ok(ReviewAction::MarkReviewed),
+            ("sign_off", None) => Ok(ReviewAction::SignOff),
+            ("reviewed" | "sign_off", Some(_)) => Err(Error::invalid_argument(
+                "note",
+                "only annotate takes a note",
+            )),
+            (other, _) => Err(Error::invalid_argument(
+                "action",
+                format!("`{other}` is not annotate, reviewed or sign_off"),
+            )),
+        }
+    }
+}
+
 /// Analyses and reviews are encrypted with keys scoped to their client, so one client can be erased alone.
 fn owner(tenant: &str, client_tag: &str) -> String {
     format!("{tenant}#{client_tag}")
