@@ -969,3 +969,59 @@ fn review_actions_are_named_with_their_note() {
         assert_eq!(e.field(), Some(field), "{action}");
     }
 }
+
+/// Two processes sharing one store (two vaults, one master key): each reads, lists, reviews and erases what the
+/// other wrote under keys it created after the reader opened.
+async fn vaults_share_keys_created_after_they_opened(store: Arc<dyn Store>, t: &str) {
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let reader = Vault::open(store.clone(), keys.clone()).await.unwrap();
+    let writer = Vault::open(store.clone(), keys.clone()).await.unwrap();
+    let tenant = format!("{t}-shared");
+    let cpa = Principal::new(&tenant, Role::Cpa, None).unwrap();
+    let client = Principal::new(&tenant, Role::Client, Some("bistro".into())).unwrap();
+    let a = analysis(&tenant, "bistro", "Rentabilité ?").await;
+    writer.save_analysis(&cpa, &a).await.unwrap();
+
+    assert_eq!(
+        reader.load_analysis(&cpa, &tenant, &a.id).await.unwrap().id,
+        a.id
+    );
+    assert_eq!(reader.list_analyses(&client).await.unwrap().len(), 1);
+    assert_eq!(
+        reader
+            .load_analysis(&client, &tenant, &a.id)
+            .await
+            .unwrap()
+            .id,
+        a.id
+    );
+    reader
+        .act_on_review(&cpa, &tenant, &a.id, ReviewAction::SignOff)
+        .await
+        .unwrap();
+    assert_eq!(
+        writer.review(&cpa, &tenant, &a.id).await.unwrap().status,
+        ReviewStatus::SignedOff
+    );
+    let admin = Principal::new(&tenant, Role::Admin, None).unwrap();
+    let fresh = Vault::open(store.clone(), keys.clone()).await.unwrap();
+    assert_eq!(fresh.erase_client(&admin, "bistro").await.unwrap(), 2);
+    assert!(writer.list_analyses(&cpa).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn vaults_on_one_sqlite_file_share_new_keys() {
+    let path = tempdir("shared").join("finops.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    vaults_share_keys_created_after_they_opened(store, "sq").await;
+}
+
+#[tokio::test]
+async fn vaults_on_one_postgres_share_new_keys() {
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+    let t = format!("pg{}", uuid::Uuid::new_v4().simple());
+    vaults_share_keys_created_after_they_opened(store, &t).await;
+}

@@ -164,9 +164,7 @@ impl Vault {
         let Some(row) = self.store.get_record(REVIEW, tenant, id).await? else {
             return Ok(None);
         };
-        let plain =
-            self.keyring
-                .decrypt(&owner(tenant, &row.client_tag), REVIEW, id, &row.sealed)?;
+        let plain = self.open_row(&row).await?;
         let review = serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
             reason: e.to_string(),
         })?;
@@ -434,7 +432,7 @@ impl Vault {
         }
         let tenant = &analysis.tenant;
         let body = serde_json::to_vec(analysis).map_err(|e| Error::Internal(e.to_string()))?;
-        let client_tag = self.keyring.tag(tenant, &analysis.client)?;
+        let client_tag = self.client_tag(tenant, &analysis.client).await?;
         let sealed =
             self.keyring
                 .encrypt(&owner(tenant, &client_tag), ANALYSIS, &analysis.id, &body)?;
@@ -655,11 +653,10 @@ impl Vault {
                 Error::invalid_argument("id", format!("no analysis `{id}` in tenant `{tenant}`"))
             })?;
         if principal.role == Role::Client {
-            let own = principal
-                .client
-                .as_deref()
-                .map(|c| self.keyring.tag(tenant, c))
-                .transpose()?;
+            let own = match principal.client.as_deref() {
+                Some(c) => Some(self.client_tag(tenant, c).await?),
+                None => None,
+            };
             if own.as_deref() != Some(row.client_tag.as_str()) {
                 let e = Error::AccessDenied {
                     reason: "a Client principal may only see its own company".into(),
@@ -667,9 +664,7 @@ impl Vault {
                 return Err(self.deny(principal, tenant, Some(id), e).await);
             }
         }
-        let plain =
-            self.keyring
-                .decrypt(&owner(tenant, &row.client_tag), ANALYSIS, id, &row.sealed)?;
+        let plain = self.open_row(&row).await?;
         serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
             reason: format!("analysis `{id}` is not readable: {e}"),
         })
@@ -679,7 +674,7 @@ impl Vault {
     pub async fn list_analyses(&self, principal: &Principal) -> Result<Vec<Analysis>> {
         let tenant = &principal.tenant;
         let tag = match (principal.role, &principal.client) {
-            (Role::Client, Some(c)) => Some(self.keyring.tag(tenant, c)?),
+            (Role::Client, Some(c)) => Some(self.client_tag(tenant, c).await?),
             _ => None,
         };
         let mut out = Vec::new();
@@ -694,12 +689,7 @@ impl Vault {
             {
                 continue;
             }
-            let plain = self.keyring.decrypt(
-                &owner(tenant, &row.client_tag),
-                ANALYSIS,
-                &row.id,
-                &row.sealed,
-            )?;
+            let plain = self.open_row(&row).await?;
             out.push(
                 serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
                     reason: e.to_string(),
@@ -757,6 +747,8 @@ impl Vault {
             return Err(self.deny(principal, &principal.tenant, None, e).await);
         }
         let tenant = &principal.tenant;
+        // Records another process wrote may use keys this vault has not loaded yet.
+        self.refresh_keys().await?;
         let mut moved = 0;
         for kind in [ANALYSIS, REVIEW] {
             for mut row in self.store.list_records(kind, tenant, None).await? {
@@ -829,7 +821,7 @@ impl Vault {
             .await
     }
 
-    fn open_cache_row(&self, row: &RecordRow) -> Result<Zeroizing<Vec<u8>>> {
+    fn open_row_now(&self, row: &RecordRow) -> Result<Zeroizing<Vec<u8>>> {
         self.keyring.decrypt(
             &owner(&row.tenant, &row.client_tag),
             &row.kind,
@@ -838,11 +830,13 @@ impl Vault {
         )
     }
 
-    async fn open_cache_row_fresh(&self, row: &RecordRow) -> Result<Zeroizing<Vec<u8>>> {
-        match self.open_cache_row(row) {
+    /// Decrypts a record with its client's key, loading the keys other processes sharing the store wrote since
+    /// this vault opened when the key is not known here yet.
+    async fn open_row(&self, row: &RecordRow) -> Result<Zeroizing<Vec<u8>>> {
+        match self.open_row_now(row) {
             Err(Error::KeyUnavailable { .. }) => {
                 self.refresh_keys().await?;
-                self.open_cache_row(row)
+                self.open_row_now(row)
             }
             other => other,
         }
@@ -882,7 +876,7 @@ impl Vault {
             created_at: String::new(),
             sealed: sealed.clone(),
         };
-        match self.open_cache_row_fresh(&row).await {
+        match self.open_row(&row).await {
             Ok(plain) => Ok(Some(plain)),
             Err(Error::KeyUnavailable { .. } | Error::Integrity { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -899,7 +893,7 @@ impl Vault {
         let Some(row) = self.store.get_record(kind, tenant, id).await? else {
             return Ok(None);
         };
-        match self.open_cache_row_fresh(&row).await {
+        match self.open_row(&row).await {
             Ok(plain) => Ok(Some((row, plain))),
             Err(Error::KeyUnavailable { .. } | Error::Integrity { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -914,7 +908,7 @@ impl Vault {
     ) -> Result<Vec<(RecordRow, Zeroizing<Vec<u8>>)>> {
         let mut out = Vec::new();
         for row in self.store.list_records(kind, tenant, None).await? {
-            match self.open_cache_row_fresh(&row).await {
+            match self.open_row(&row).await {
                 Ok(plain) => out.push((row, plain)),
                 Err(Error::KeyUnavailable { .. } | Error::Integrity { .. }) => {}
                 Err(e) => return Err(e),
@@ -973,7 +967,7 @@ impl Vault {
             return Err(self.deny(principal, &principal.tenant, None, e).await);
         }
         let tenant = &principal.tenant;
-        let tag = self.keyring.tag(tenant, client)?;
+        let tag = self.client_tag(tenant, client).await?;
         let scope = owner(tenant, &tag);
         self.keyring.shred(&scope);
         self.store.delete_keys(&scope).await?;
