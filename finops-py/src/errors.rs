@@ -73,6 +73,19 @@ create_exception!(
     "A bug in finops itself."
 );
 
+create_exception!(
+    finops,
+    IntegrityError,
+    FinopsError,
+    "Stored or exported data did not check out: altered, moved, reordered, or read with the wrong key."
+);
+create_exception!(
+    finops,
+    KeyUnavailableError,
+    FinopsError,
+    "A key needed to read data is unknown or was destroyed by an erasure."
+);
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("FinopsError", py.get_type::<FinopsError>())?;
@@ -97,6 +110,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "AnalysisCancelledError",
         py.get_type::<AnalysisCancelledError>(),
     )?;
+    m.add("IntegrityError", py.get_type::<IntegrityError>())?;
+    m.add("KeyUnavailableError", py.get_type::<KeyUnavailableError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
     Ok(())
 }
@@ -262,6 +277,18 @@ pub(crate) fn to_py(e: Error) -> PyErr {
                 py,
                 InvalidTokenError::new_err(message),
                 &[("kind", s(&kind)), ("reason", s(&reason))],
+                code,
+            ),
+            Error::Integrity { reason } => with_attrs(
+                py,
+                IntegrityError::new_err(message),
+                &[("reason", s(&reason))],
+                code,
+            ),
+            Error::KeyUnavailable { key_id, reason } => with_attrs(
+                py,
+                KeyUnavailableError::new_err(message),
+                &[("key_id", s(&key_id)), ("reason", s(&reason))],
                 code,
             ),
             Error::Cancelled => with_attrs(py, AnalysisCancelledError::new_err(message), &[], code),

@@ -20,7 +20,7 @@ use crate::provider::{PyCache, PyEmbedder, PyProvider, PyScriptedProvider};
 /// Who is asking: a tenant (CPA firm), a role (`admin`, `cpa`, `client`), and for a client its company.
 #[pyclass(module = "finops", name = "Principal", frozen)]
 pub(crate) struct PyPrincipal {
-    inner: Principal,
+    pub(crate) inner: Principal,
 }
 
 #[pymethods]

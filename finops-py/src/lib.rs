@@ -7,6 +7,7 @@ mod errors;
 mod finops;
 mod provider;
 mod queue;
+mod vault;
 
 use finops_core::metrics;
 use pyo3::intern;
@@ -94,6 +95,9 @@ fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<finops::PyPrincipal>()?;
     m.add_class::<provider::PyScriptedProvider>()?;
     m.add_class::<queue::PyQueue>()?;
+    m.add_class::<vault::PyVault>()?;
+    m.add_class::<vault::PyJwtVerifier>()?;
+    m.add_function(wrap_pyfunction!(vault::verify_audit, m)?)?;
     m.add_class::<queue::PyJobEvents>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -41,6 +41,7 @@ def test_the_examples_pass_mypy_strict() -> None:
             str(EXAMPLES / "analyze.py"),
             str(EXAMPLES / "figures_dataframe.py"),
             str(EXAMPLES / "queue.py"),
+            str(EXAMPLES / "review.py"),
         ],
         capture_output=True,
         text=True,
@@ -68,3 +69,22 @@ def test_the_queue_example() -> None:
     lines = result.stdout.splitlines()
     assert sum(line.endswith(" succeeded") for line in lines) == 2, result.stdout
     assert any(line.endswith(" analyst started") for line in lines), result.stdout
+
+
+def test_the_review_example(tmp_path: pathlib.Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "FINOPS_MASTER_KEY"}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "review.py"), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "client: this analysis awaits a CPA's sign-off" in out, out
+    assert "review: signed_off by cpa (1 note)" in out, out
+    assert "audit: analysis, access_denied, review, review (4 entries, chain verified)" in out, out
+    assert (tmp_path / "data" / "master.key").exists()

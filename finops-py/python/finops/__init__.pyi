@@ -64,6 +64,17 @@ class InvalidTokenError(FinopsError):
 class AccessDeniedError(FinopsError):
     reason: str
 
+class IntegrityError(FinopsError):
+    """Stored or exported data did not check out (altered, moved, reordered, or read with the wrong key)."""
+
+    reason: str
+
+class KeyUnavailableError(FinopsError):
+    """A key needed to read data is unknown, or was destroyed by an erasure."""
+
+    key_id: str
+    reason: str
+
 class AnalysisCancelledError(FinopsError): ...
 class InternalError(FinopsError): ...
 
@@ -302,3 +313,65 @@ class Queue:
     def run_worker(
         self, finops: Finops, *, concurrency: int = 4, lease_seconds: float = 30.0
     ) -> Awaitable[tuple[int, int, int]]: ...
+
+ReviewStatus = Literal["draft", "reviewed", "signed_off"]
+
+class PrincipalDict(TypedDict):
+    tenant: str
+    role: Literal["admin", "cpa", "client"]
+    client: Optional[str]
+
+class ReviewNote(TypedDict):
+    by: PrincipalDict
+    at: str
+    text: str
+
+class Review(TypedDict):
+    """Where an analysis stands in the firm's review."""
+
+    status: ReviewStatus
+    notes: List[ReviewNote]
+    reviewed_by: Optional[PrincipalDict]
+    signed_off_by: Optional[PrincipalDict]
+    signed_off_at: Optional[str]
+
+class Vault:
+    """Analyses stored encrypted (per client key), every read and write checked against the principal and audited.
+    `location`: a directory (embedded SQLite + `master.key`) or a `postgres://` URL (`FINOPS_MASTER_KEY`)."""
+
+    @staticmethod
+    def open(location: str, *, require_sign_off: bool = False) -> Awaitable["Vault"]: ...
+    def save(self, principal: Principal, analysis: Analysis) -> Awaitable[None]: ...
+    def get(self, principal: Principal, analysis_id: str) -> Awaitable[Analysis]: ...
+    def list(self, principal: Principal) -> Awaitable[List[Analysis]]: ...
+    def review(self, principal: Principal, analysis_id: str) -> Awaitable[Review]: ...
+    def act(
+        self,
+        principal: Principal,
+        analysis_id: str,
+        action: Literal["annotate", "reviewed", "sign_off"],
+        *,
+        note: Optional[str] = None,
+    ) -> Awaitable[Review]: ...
+    def export_audit(self, principal: Principal) -> Awaitable[str]: ...
+    def rotate_key(self, principal: Principal) -> Awaitable[str]: ...
+    def reencrypt(self, principal: Principal) -> Awaitable[int]: ...
+    def erase_client(self, principal: Principal, client: str) -> Awaitable[int]: ...
+    def erase_tenant(self, principal: Principal) -> Awaitable[None]: ...
+
+def verify_audit(jsonl: str) -> List[Dict[str, Any]]:
+    """Checks an exported audit trail (hashes and order); its entries. Raises `IntegrityError`."""
+
+class JwtVerifier:
+    """Tokens of the host's identity provider into principals (claims `sub`, `exp`, `iss`, `aud`, `tenant`, `role`,
+    and `client` for a client)."""
+
+    def __init__(
+        self,
+        algorithm: Literal["HS256", "RS256", "ES256"],
+        key: Union[str, bytes],
+        *,
+        issuer: str,
+        audience: str,
+    ) -> None: ...
+    def verify(self, token: str) -> Principal: ...
