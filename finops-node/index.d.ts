@@ -282,6 +282,60 @@ export declare class Queue {
   runWorker(finops: Finops, options?: { concurrency?: number; leaseMs?: number; signal?: AbortSignal }): Promise<WorkerStats>
 }
 
+export type ReviewStatus = 'draft' | 'reviewed' | 'signed_off'
+
+/** Where an analysis stands in the firm's review. */
+export interface Review {
+  status: ReviewStatus
+  notes: { by: Principal; at: string; text: string }[]
+  reviewed_by: Principal | null
+  signed_off_by: Principal | null
+  /** RFC 3339. */
+  signed_off_at: string | null
+}
+
+/** One entry of a firm's hash-chained audit trail (no client data). */
+export interface AuditEntry {
+  seq: number
+  at: string
+  tenant: string
+  actor: Principal | null
+  /** e.g. `analysis`, `access_denied`, `review`, `key_rotated`, `client_erasure`. */
+  action: string
+  subject: string | null
+  details: Record<string, unknown>
+  prev_hash: string
+  hash: string
+}
+
+/**
+ * Analyses stored encrypted (one key per client company), every read and write checked against the principal and
+ * audited. `location`: a directory (embedded SQLite and its `master.key`) or a `postgres://` URL
+ * (`FINOPS_MASTER_KEY`).
+ */
+export declare class Vault {
+  static open(location: string, options?: { requireSignOff?: boolean }): Promise<Vault>
+  save(principal: Principal, analysis: Analysis): Promise<void>
+  get(principal: Principal, id: string): Promise<Analysis>
+  list(principal: Principal): Promise<Analysis[]>
+  review(principal: Principal, id: string): Promise<Review>
+  act(principal: Principal, id: string, action: 'annotate' | 'reviewed' | 'sign_off', options?: { note?: string }): Promise<Review>
+  exportAudit(principal: Principal): Promise<string>
+  rotateKey(principal: Principal): Promise<string>
+  reencrypt(principal: Principal): Promise<number>
+  eraseClient(principal: Principal, client: string): Promise<number>
+  eraseTenant(principal: Principal): Promise<void>
+}
+
+/** Checks an exported audit trail (hashes and order); throws IntegrityError when an entry was edited, removed or moved. */
+export declare function verifyAudit(jsonl: string): AuditEntry[]
+
+/** Tokens of the host's identity provider into principals (claims `sub`, `exp`, `iss`, `aud`, `tenant`, `role`, `client`). */
+export declare class JwtVerifier {
+  constructor(options: { algorithm: 'HS256' | 'RS256' | 'ES256'; key: string | Buffer; issuer: string; audience: string })
+  verify(token: string): Principal
+}
+
 export declare class ScriptedProvider {
   constructor(options?: { latencyMs?: number })
   reply(phase: Phase, text: string, options?: { inputTokens?: number; outputTokens?: number }): this
@@ -325,5 +379,15 @@ export declare class BudgetExceededError extends FinopsError {
   readonly spentUsd: string
 }
 export declare class AccessDeniedError extends FinopsError {}
+/** A refused token; `kind`: malformed, algorithm, signature, expired, not_yet_valid, audience, issuer, missing_claim, invalid_claim. */
+export declare class InvalidTokenError extends FinopsError {
+  readonly kind: string
+}
+/** Stored or exported data did not check out (altered, moved, reordered, or the wrong key). */
+export declare class IntegrityError extends FinopsError {}
+/** A key needed to read data is unknown or was destroyed by an erasure. */
+export declare class KeyUnavailableError extends FinopsError {
+  readonly keyId: string
+}
 export declare class CancelledError extends FinopsError {}
 export declare class InternalError extends FinopsError {}

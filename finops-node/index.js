@@ -52,6 +52,19 @@ class BudgetExceededError extends FinopsError {
   }
 }
 class AccessDeniedError extends FinopsError {}
+class InvalidTokenError extends FinopsError {
+  constructor(info) {
+    super(info)
+    this.kind = info.kind
+  }
+}
+class IntegrityError extends FinopsError {}
+class KeyUnavailableError extends FinopsError {
+  constructor(info) {
+    super(info)
+    this.keyId = info.keyId
+  }
+}
 class CancelledError extends FinopsError {}
 class InternalError extends FinopsError {}
 
@@ -83,6 +96,12 @@ function translate(err) {
       return new RateLimitedError(info)
     case 'budget_exceeded':
       return new BudgetExceededError(info)
+    case 'invalid_token':
+      return new InvalidTokenError(info)
+    case 'integrity':
+      return new IntegrityError(info)
+    case 'key_unavailable':
+      return new KeyUnavailableError(info)
     case 'cancelled':
       return new CancelledError(info)
     default:
@@ -399,9 +418,127 @@ class Queue {
   }
 }
 
+/** A principal as JSON for the native vault, checked to be an object first. */
+function principalJson(principal) {
+  if (principal === null || typeof principal !== 'object') throw invalid('principal', 'must be an object { tenant, role, client? }')
+  return JSON.stringify(principal)
+}
+
+async function settle(promise, parse) {
+  try {
+    const value = await promise
+    return parse ? JSON.parse(value) : value
+  } catch (e) {
+    throw translate(e)
+  }
+}
+
+/**
+ * Analyses stored encrypted (one key per client), every read and write checked against the principal and
+ * audited: `await Vault.open(dir | 'postgres://…', { requireSignOff })`.
+ */
+class Vault {
+  constructor(nativeVault) {
+    this.native = nativeVault
+  }
+
+  static async open(location, options = {}) {
+    if (typeof location !== 'string') throw invalid('store', 'must be a directory or a postgres:// URL')
+    const { requireSignOff = false } = options
+    if (typeof requireSignOff !== 'boolean') throw invalid('requireSignOff', 'must be a boolean')
+    return new Vault(await settle(native.openVault(location, requireSignOff)))
+  }
+
+  /** Stores an analysis (as `Finops.analyze` returned it) for the principal, and audits it. */
+  async save(principal, analysis) {
+    if (analysis === null || typeof analysis !== 'object') throw invalid('analysis', 'must be an Analysis object')
+    return settle(this.native.save(principalJson(principal), JSON.stringify(analysis)))
+  }
+
+  /** An analysis of the principal's firm it may see (a client: its own company's, signed off if required). */
+  async get(principal, id) {
+    if (typeof id !== 'string') throw invalid('id', 'must be a string')
+    return settle(this.native.get(principalJson(principal), id), true)
+  }
+
+  /** The analyses the principal may see, oldest first. */
+  async list(principal) {
+    return settle(this.native.list(principalJson(principal)), true)
+  }
+
+  /** An analysis's review: `status` (`draft`, `reviewed`, `signed_off`), `notes`, who reviewed and signed off. */
+  async review(principal, id) {
+    if (typeof id !== 'string') throw invalid('id', 'must be a string')
+    return settle(this.native.review(principalJson(principal), id), true)
+  }
+
+  /** A CPA of the firm acts on a review: `'annotate'` (with `{ note }`), `'reviewed'` or `'sign_off'`. */
+  async act(principal, id, action, options = {}) {
+    if (typeof id !== 'string') throw invalid('id', 'must be a string')
+    if (typeof action !== 'string') throw invalid('action', 'must be annotate, reviewed or sign_off')
+    const note = options.note ?? null
+    if (note !== null && typeof note !== 'string') throw invalid('note', 'must be a string')
+    return settle(this.native.act(principalJson(principal), id, action, note), true)
+  }
+
+  /** The firm's audit trail as verified JSON Lines (Admins only). */
+  async exportAudit(principal) {
+    return settle(this.native.exportAudit(principalJson(principal)))
+  }
+
+  /** New writes use a new data key; older records still read (Admins only). Resolves to the key id. */
+  async rotateKey(principal) {
+    return settle(this.native.rotateKey(principalJson(principal)))
+  }
+
+  /** Re-encrypts the firm's records under its current keys (Admins only); how many moved. */
+  async reencrypt(principal) {
+    return settle(this.native.reencrypt(principalJson(principal)))
+  }
+
+  /** Destroys one client company's keys and records (Admins only, audited); how many records went. */
+  async eraseClient(principal, client) {
+    if (typeof client !== 'string') throw invalid('client', 'must be a string')
+    return settle(this.native.eraseClient(principalJson(principal), client))
+  }
+
+  /** Destroys every key of the firm: nothing it stored can be read again (Admins only). */
+  async eraseTenant(principal) {
+    return settle(this.native.eraseTenant(principalJson(principal)))
+  }
+}
+
+/** Checks an exported audit trail (every hash, the chain's order); its entries. Throws IntegrityError. */
+function verifyAudit(jsonl) {
+  if (typeof jsonl !== 'string') throw invalid('audit', 'must be JSON Lines text')
+  return JSON.parse(call(() => native.verifyAudit(jsonl)))
+}
+
+/** Tokens of the host's identity provider into principals: `new JwtVerifier({ algorithm, key, issuer, audience })`. */
+class JwtVerifier {
+  constructor(options) {
+    if (options === null || typeof options !== 'object') throw invalid('jwt', 'must be { algorithm, key, issuer, audience }')
+    const { algorithm, key, issuer, audience } = options
+    for (const [field, value] of [['jwt_algorithm', algorithm], ['issuer', issuer], ['audience', audience]]) {
+      if (typeof value !== 'string') throw invalid(field, 'must be a string')
+    }
+    if (typeof key !== 'string' && !Buffer.isBuffer(key)) throw invalid('jwt_key', 'must be a string or a Buffer')
+    this.native = call(() => new native.NativeJwtVerifier(algorithm, key, issuer, audience))
+  }
+
+  /** The principal `{ tenant, role, client }` a valid token names; InvalidTokenError (with `kind`) otherwise. */
+  verify(token) {
+    if (typeof token !== 'string') throw invalid('token', 'must be a string')
+    return JSON.parse(call(() => this.native.verify(token)))
+  }
+}
+
 module.exports = {
   Finops,
   Queue,
+  Vault,
+  JwtVerifier,
+  verifyAudit,
   ScriptedProvider,
   computeMetrics,
   evaluate,
@@ -414,6 +551,9 @@ module.exports = {
   RateLimitedError,
   BudgetExceededError,
   AccessDeniedError,
+  InvalidTokenError,
+  IntegrityError,
+  KeyUnavailableError,
   CancelledError,
   InternalError,
 }

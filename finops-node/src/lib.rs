@@ -2,6 +2,8 @@
 //! package's entry point) turns them into JS objects, `Error` subclasses, async iterators and AbortSignals. No
 //! analysis logic lives here: it converts, maps errors and bridges async.
 
+mod vault;
+
 use std::sync::Arc;
 
 use finops_core::cache::{CacheOptions, HostCache};
@@ -76,6 +78,11 @@ fn js_error(e: &Error) -> napi::Error {
             info["kind"] = json!(kind);
             info["reason"] = json!(reason);
         }
+        Error::Integrity { reason } => info["reason"] = json!(reason),
+        Error::KeyUnavailable { key_id, reason } => {
+            info["keyId"] = json!(key_id);
+            info["reason"] = json!(reason);
+        }
         _ => {}
     }
     napi::Error::from_reason(format!("FINOPS_ERROR{info}"))
@@ -86,6 +93,32 @@ fn invalid(field: &str, reason: impl Into<String>) -> napi::Error {
         field: field.into(),
         reason: reason.into(),
     })
+}
+
+/// A principal from its JS object (`tenant`, `role`, optional `client`).
+fn principal_from(p: &Value) -> Result<Principal> {
+    if !p.is_object() {
+        return Err(invalid(
+            "principal",
+            "must be an object { tenant, role, client? }",
+        ));
+    }
+    let tenant = p
+        .get("tenant")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("principal.tenant", "is required"))?;
+    let role: Role = p
+        .get("role")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .parse()
+        .map_err(|e| js_error(&e))?;
+    let client = match p.get("client") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) => Some(c.clone()),
+        Some(_) => return Err(invalid("principal.client", "must be a string")),
+    };
+    Principal::new(tenant, role, client).map_err(|e| js_error(&e))
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -502,18 +535,7 @@ fn request_from(json: &str) -> Result<AnalysisRequest> {
         }
     }
     if let Some(p) = v.get("principal").filter(|p| !p.is_null()) {
-        let tenant = p
-            .get("tenant")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("principal.tenant", "is required"))?;
-        let role: Role = p
-            .get("role")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .parse()
-            .map_err(|e| js_error(&e))?;
-        let client = p.get("client").and_then(Value::as_str).map(str::to_string);
-        r = r.principal(Principal::new(tenant, role, client).map_err(|e| js_error(&e))?);
+        r = r.principal(principal_from(p)?);
     }
     r.validate().map_err(|e| js_error(&e))?;
     Ok(r)
