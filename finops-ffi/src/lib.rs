@@ -1,6 +1,8 @@
 //! The uniffi facade of finops for Kotlin (Android, desktop JVM) and Swift (iOS, macOS) hosts. It converts types,
 //! maps errors and bridges async; the analysis itself is finops-core's.
 
+mod vault;
+
 use std::sync::{Arc, Mutex, OnceLock};
 
 use finops_core::cache::{CacheOptions, HostCache};
@@ -60,6 +62,16 @@ pub enum FinopsError {
         limit_usd: String,
         spent_usd: String,
     },
+    /// A host identity token was refused; `kind`: malformed, algorithm, signature, expired, not_yet_valid,
+    /// audience, issuer, missing_claim, invalid_claim.
+    #[error("token refused ({kind}): {reason}")]
+    InvalidToken { kind: String, reason: String },
+    /// Stored or exported data did not check out (altered, moved, reordered, or the wrong key).
+    #[error("integrity check failed: {reason}")]
+    Integrity { reason: String },
+    /// A key needed to read data is unknown or was destroyed by an erasure.
+    #[error("key `{key_id}` unavailable: {reason}")]
+    KeyUnavailable { key_id: String, reason: String },
     #[error("analysis cancelled")]
     Cancelled,
     #[error("internal error: {detail}")]
@@ -123,6 +135,11 @@ impl From<Error> for FinopsError {
                 limit_usd: limit_usd.to_string(),
                 spent_usd: spent_usd.to_string(),
             },
+            Error::InvalidToken { kind, reason } => FinopsError::InvalidToken { kind, reason },
+            Error::Integrity { reason } => FinopsError::Integrity { reason },
+            Error::KeyUnavailable { key_id, reason } => {
+                FinopsError::KeyUnavailable { key_id, reason }
+            }
             Error::Cancelled => FinopsError::Cancelled,
             other => FinopsError::Internal {
                 detail: other.to_string(),
@@ -450,6 +467,24 @@ pub struct PrincipalFfi {
     pub client: Option<String>,
 }
 
+impl TryFrom<PrincipalFfi> for Principal {
+    type Error = FinopsError;
+    fn try_from(p: PrincipalFfi) -> Result<Self, FinopsError> {
+        let role: Role = p.role.parse()?;
+        Ok(Principal::new(p.tenant, role, p.client)?)
+    }
+}
+
+impl From<Principal> for PrincipalFfi {
+    fn from(p: Principal) -> Self {
+        PrincipalFfi {
+            tenant: p.tenant,
+            role: p.role.to_string(),
+            client: p.client,
+        }
+    }
+}
+
 /// The caches (see `finops_core::cache::CacheOptions`): every field optional, the defaults are the embedded
 /// in-memory tiers.
 #[derive(Debug, Clone, Default, uniffi::Record)]
@@ -687,8 +722,7 @@ fn request(r: AnalysisRequestFfi) -> Result<AnalysisRequest, FinopsError> {
         request = request.client(c);
     }
     if let Some(p) = r.principal {
-        let role: Role = p.role.parse()?;
-        request = request.principal(Principal::new(p.tenant, role, p.client)?);
+        request = request.principal(p.try_into()?);
     }
     if let Some(m) = r.cache_mode {
         request = request.cache_mode(CacheMode::parse("cache_mode", &m)?);

@@ -87,7 +87,7 @@ class FinopsTest {
     }
 
     @Test
-    fun offlineAnalysisInFrench() = runBlocking {
+    fun offlineAnalysisInFrench(): Unit = runBlocking {
         val a = Finops(offline = true).analyze(request("Analyse la rentabilité du bistro sur trois ans"))
         assertEquals("fr", a.language)
         assertEquals("offline", a.reportSource)
@@ -98,7 +98,7 @@ class FinopsTest {
     }
 
     @Test
-    fun aKotlinProviderDrivesThePipeline() = runBlocking {
+    fun aKotlinProviderDrivesThePipeline(): Unit = runBlocking {
         val provider = KotlinProvider()
         val finops = Finops(provider = provider, models = Models(analyst = "k-analyst"))
         assertEquals("analyst: kotlin k-analyst", finops.routes()[0])
@@ -112,7 +112,7 @@ class FinopsTest {
     }
 
     @Test
-    fun aFailingKotlinProviderDegrades() = runBlocking {
+    fun aFailingKotlinProviderDegrades(): Unit = runBlocking {
         val failing = object : ChatProvider {
             override fun name() = "failing"
             override suspend fun chat(request: ChatRequestFfi): ChatAnswer =
@@ -125,7 +125,7 @@ class FinopsTest {
     }
 
     @Test
-    fun aPrincipalScopesTheAnalysis() = runBlocking {
+    fun aPrincipalScopesTheAnalysis(): Unit = runBlocking {
         val finops = Finops(offline = true)
         val principal = PrincipalFfi("firm-1", "client", "bistro")
         val a = finops.analyze(request("marges").copy(principal = principal))
@@ -159,7 +159,7 @@ class FinopsTest {
     }
 
     @Test
-    fun cancellingTheCoroutineStopsTheRustWork() = runBlocking {
+    fun cancellingTheCoroutineStopsTheRustWork(): Unit = runBlocking {
         val calls = AtomicInteger(0)
         val cancelled = CompletableDeferred<Boolean>()
         val hanging = object : ChatProvider {
@@ -207,7 +207,7 @@ class FinopsTest {
     }
 
     @Test
-    fun manyAnalysesAtOnce() = runBlocking {
+    fun manyAnalysesAtOnce(): Unit = runBlocking {
         val finops = Finops(offline = true)
         val results = (0 until 50).map { i -> async { finops.analyze(request("Bilan de santé").copy(client = "c$i")) } }.awaitAll()
         assertEquals(50, results.map { it.id }.toSet().size)
@@ -215,7 +215,7 @@ class FinopsTest {
     }
 
     @Test
-    fun budgetsAndRateLimits() = runBlocking {
+    fun budgetsAndRateLimits(): Unit = runBlocking {
         // The provider's models have no price: each phase reserves the $0.10 fallback, so $0.25 fits no analysis.
         val finops = Finops(provider = KotlinProvider(), budgets = mapOf("firm-1" to "0.25"))
         val e = assertThrows<FinopsException.BudgetExceeded> {
@@ -234,7 +234,7 @@ class FinopsTest {
     }
 
     @Test
-    fun embedders() = runBlocking {
+    fun embedders(): Unit = runBlocking {
         val mine = object : TextEmbedder {
             override fun dimensions(): UInt = 2u
             override suspend fun embed(texts: List<String>): List<List<Float>> = texts.map { listOf(it.length.toFloat(), 1f) }
@@ -246,7 +246,7 @@ class FinopsTest {
     }
 
     @Test
-    fun cachesAnswerAgainForFreeAndTheGuardRefusesTheOppositeQuestion() = runBlocking {
+    fun cachesAnswerAgainForFreeAndTheGuardRefusesTheOppositeQuestion(): Unit = runBlocking {
         val provider = KotlinProvider()
         val finops = Finops(provider = provider, cache = CacheOptionsFfi(threshold = 0.8f))
         val first = finops.analyze(request("Is our working capital getting tighter?"))
@@ -286,7 +286,7 @@ class FinopsTest {
     }
 
     @Test
-    fun aKotlinStoreCanBeTheExactTier() = runBlocking {
+    fun aKotlinStoreCanBeTheExactTier(): Unit = runBlocking {
         val store = MapStore()
         val provider = KotlinProvider()
         val finops = Finops(provider = provider, cacheStore = store)
