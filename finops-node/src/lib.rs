@@ -2,7 +2,7 @@
 //! package's entry point) turns them into JS objects, `Error` subclasses, async iterators and AbortSignals. No
 //! analysis logic lives here: it converts, maps errors and bridges async.
 
-mod vault;
+pub mod vault;
 
 use std::sync::Arc;
 
