@@ -511,3 +511,186 @@ async fn the_redis_streams_queue_claims_reclaims_retries_and_dead_letters() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn ended_jobs_are_deleted_after_the_retention_and_others_are_kept() {
+    let Ok(url) = std::env::var("FINOPS_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "FINOPS_TEST_POSTGRES_URL is not set: scripts/test starts PostgreSQL and sets it"
+        );
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let vault = Arc::new(Vault::open(store, keys).await.unwrap());
+    let name = uuid::Uuid::new_v4().to_string();
+    let queue = PgQueue::connect(&url, vault)
+        .await
+        .unwrap()
+        .named(&name)
+        .unwrap()
+        .retention(Duration::from_secs(1));
+    let tenant = format!("firm-{name}");
+    let lease = Duration::from_secs(30);
+
+    let done = queue
+        .enqueue(&JobSpec::new(&tenant, "done", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    let job = queue.claim("w", lease).await.unwrap().unwrap();
+    assert!(queue.complete(&job, &job.id).await.unwrap());
+    let mut once = JobSpec::new(&tenant, "dead", bistro(), "Marges ?");
+    once.max_attempts = 1;
+    let dead = queue.enqueue(&once).await.unwrap();
+    let job = queue.claim("w", lease).await.unwrap().unwrap();
+    assert_eq!(
+        queue.fail(&job, "bad", false).await.unwrap(),
+        JobStatus::Dead
+    );
+    let cancelled = queue
+        .enqueue(&JobSpec::new(&tenant, "cancelled", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.cancel(&tenant, &cancelled).await.unwrap(),
+        Some(JobStatus::Cancelled)
+    );
+    let waiting = queue
+        .enqueue(&JobSpec::new(&tenant, "waiting", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    let mut retried = JobSpec::new(&tenant, "retried", bistro(), "Marges ?");
+    retried.priority = 9;
+    let retried = queue.enqueue(&retried).await.unwrap();
+    let job = queue.claim("w", lease).await.unwrap().unwrap();
+    assert_eq!(job.id, retried);
+    assert_eq!(
+        queue.fail(&job, "timeout", true).await.unwrap(),
+        JobStatus::Queued
+    );
+
+    assert_eq!(
+        queue.prune(true).await.unwrap(),
+        0,
+        "nothing ended a second ago yet"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(queue.prune(true).await.unwrap(), 3);
+    assert_eq!(
+        queue.prune(false).await.unwrap(),
+        0,
+        "at most once a minute unless forced"
+    );
+    for id in [&done, &dead, &cancelled] {
+        assert!(queue.status(&tenant, id).await.unwrap().is_none(), "{id}");
+    }
+    assert!(queue.dead_letters(&tenant).await.unwrap().is_empty());
+    for id in [&waiting, &retried] {
+        assert_eq!(
+            queue.status(&tenant, id).await.unwrap().unwrap().status,
+            JobStatus::Queued
+        );
+    }
+    // The idempotency key went with the job: the same key now makes a new job.
+    let again = queue
+        .enqueue(&JobSpec::new(&tenant, "done", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    assert_ne!(again, done);
+}
+
+#[tokio::test]
+async fn redis_forgets_ended_jobs_after_the_retention_and_keeps_the_stream_short() {
+    let Ok(url) = std::env::var("FINOPS_TEST_REDIS_URL") else {
+        eprintln!("FINOPS_TEST_REDIS_URL is not set: scripts/test starts Redis and sets it");
+        return;
+    };
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
+    let vault = Arc::new(Vault::open(store, keys).await.unwrap());
+    let name = uuid::Uuid::new_v4().to_string();
+    let queue = RedisQueue::connect(&url, &name, vault)
+        .await
+        .unwrap()
+        .retention(Duration::from_secs(1));
+    let lease = Duration::from_secs(30);
+    let tenant = "firm";
+
+    let done = queue
+        .enqueue(&JobSpec::new(tenant, "done", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    let job = queue.claim("w", lease).await.unwrap().unwrap();
+    assert!(queue.complete(&job, &job.id).await.unwrap());
+    let mut once = JobSpec::new(tenant, "dead", bistro(), "Marges ?");
+    once.max_attempts = 1;
+    let dead = queue.enqueue(&once).await.unwrap();
+    let job = queue.claim("w", lease).await.unwrap().unwrap();
+    assert_eq!(
+        queue.fail(&job, "bad", false).await.unwrap(),
+        JobStatus::Dead
+    );
+    let cancelled = queue
+        .enqueue(&JobSpec::new(tenant, "cancelled", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.cancel(tenant, &cancelled).await.unwrap(),
+        Some(JobStatus::Cancelled)
+    );
+    let waiting = queue
+        .enqueue(&JobSpec::new(tenant, "waiting", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+
+    // Jobs that ended after a worker took them leave the stream at once: what is left is the waiting job's entry
+    // and the one of the job cancelled before any worker read it (the next reader drops it).
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let stream = format!("finops:{name}:jobs");
+    let len: u64 = redis::cmd("XLEN")
+        .arg(&stream)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(len, 2);
+    for id in [&done, &dead, &cancelled] {
+        assert!(
+            queue
+                .status(tenant, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+                .is_terminal()
+        );
+    }
+    assert_eq!(queue.dead_letters(tenant).await.unwrap().len(), 1);
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    for id in [&done, &dead, &cancelled] {
+        assert!(queue.status(tenant, id).await.unwrap().is_none(), "{id}");
+    }
+    assert!(queue.dead_letters(tenant).await.unwrap().is_empty());
+    assert_eq!(
+        queue
+            .status(tenant, &waiting)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        JobStatus::Queued
+    );
+    // The idempotency key expired with the job: the same key makes a new job.
+    let again = queue
+        .enqueue(&JobSpec::new(tenant, "done", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    assert_ne!(again, done);
+    let left: u64 = redis::cmd("EXISTS")
+        .arg(format!("finops:{name}:job:{done}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}

@@ -34,7 +34,13 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS finops_job_events (seq BIGSERIAL PRIMARY KEY, job_id TEXT NOT NULL, tenant TEXT NOT NULL, \
      client_tag TEXT NOT NULL, payload BYTEA NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())",
     "CREATE INDEX IF NOT EXISTS finops_job_events_job ON finops_job_events (job_id, seq)",
+    // When a job ended (succeeded, dead or cancelled): ended jobs are deleted after the queue's retention.
+    "ALTER TABLE finops_jobs ADD COLUMN IF NOT EXISTS ended_at TIMESTAMPTZ",
+    "CREATE INDEX IF NOT EXISTS finops_jobs_ended ON finops_jobs (queue, ended_at) WHERE ended_at IS NOT NULL",
 ];
+
+/// How often a process deletes the jobs that ended more than the retention ago.
+const PRUNE_EVERY_MS: i64 = 60_000;
 
 fn e(err: impl std::fmt::Display) -> Error {
     Error::Internal(format!("postgres queue: {err}"))
@@ -91,7 +97,7 @@ impl Completer {
         let results: Vec<&str> = batch.iter().map(|c| c.2.as_str()).collect();
         let done = sqlx::query(
             "UPDATE finops_jobs AS j SET status = 'succeeded', result_id = c.result_id, lease_until = NULL, \
-             error = NULL FROM unnest($1::text[], $2::text[], $3::text[]) AS c(id, worker, result_id) \
+             error = NULL, ended_at = now() FROM unnest($1::text[], $2::text[], $3::text[]) AS c(id, worker, result_id) \
              WHERE j.id = c.id AND j.worker = c.worker AND j.status = 'running' RETURNING j.id",
         )
         .bind(&ids)
@@ -135,6 +141,10 @@ pub struct PgQueue {
     /// When this process last moved expired last attempts to the dead letters (ms since the epoch).
     swept: std::sync::atomic::AtomicI64,
     completer: Completer,
+    /// How long an ended job is kept (its status, its idempotency key, its sealed payload).
+    retention: Duration,
+    /// When this process last deleted jobs past their retention (ms since the epoch).
+    pruned: std::sync::atomic::AtomicI64,
 }
 
 impl Drop for PgQueue {
@@ -230,12 +240,50 @@ impl PgQueue {
             signals: Arc::default(),
             following: std::sync::atomic::AtomicBool::new(false),
             swept: std::sync::atomic::AtomicI64::new(0),
+            retention: Duration::from_secs(86_400),
+            pruned: std::sync::atomic::AtomicI64::new(0),
             completer: Completer {
                 fast: fast.clone(),
                 pending: Arc::default(),
                 one_at_a_time: Arc::default(),
             },
         })
+    }
+
+    /// How long an ended job (succeeded, dead or cancelled) stays in the table before it is deleted with its sealed
+    /// payload (default a day; at least a second): its status, its result id and its idempotency key are known
+    /// until then, and enqueuing the same key afterwards makes a new job. Every process of a queue prunes (at
+    /// most once a minute), so they should agree on it.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Deletes this queue's jobs that ended more than the retention ago (at most once a minute per process, or
+    /// now with `force`); how many.
+    pub async fn prune(&self, force: bool) -> Result<u64> {
+        use std::sync::atomic::Ordering;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let last = self.pruned.load(Ordering::Relaxed);
+        if !force
+            && (now_ms - last < PRUNE_EVERY_MS
+                || self
+                    .pruned
+                    .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_err())
+        {
+            return Ok(0);
+        }
+        self.pruned.store(now_ms, Ordering::Relaxed);
+        let done = sqlx::query(
+            "DELETE FROM finops_jobs WHERE queue = $1 AND ended_at < now() - make_interval(secs => $2::double precision)",
+        )
+        .bind(&self.name)
+        .bind(self.retention.as_secs_f64())
+        .execute(&self.fast)
+        .await
+        .map_err(e)?;
+        Ok(done.rows_affected())
     }
 
     /// Uses the named queue `name` in the same table (default `default`).
@@ -471,13 +519,15 @@ impl Queue for PgQueue {
                 "UPDATE finops_jobs SET lease_until = NULL, \
                  status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
                  error = CASE WHEN attempts >= max_attempts \
-                   THEN COALESCE(error, 'the worker stopped during every attempt') ELSE error END \
+                   THEN COALESCE(error, 'the worker stopped during every attempt') ELSE error END, \
+                 ended_at = CASE WHEN attempts >= max_attempts THEN now() END \
                  WHERE queue = $1 AND status = 'running' AND lease_until < now()",
             )
             .bind(&self.name)
             .execute(&self.fast)
             .await
             .map_err(e)?;
+            self.prune(false).await?;
         }
         let rows = sqlx::query(
             "UPDATE finops_jobs SET status = 'running', attempts = attempts + 1, worker = $1, \
@@ -515,7 +565,7 @@ impl Queue for PgQueue {
                 )),
                 Err(err) => {
                     // A payload no worker can read (erased client, tampered row): straight to the dead letters.
-                    sqlx::query("UPDATE finops_jobs SET status = 'dead', lease_until = NULL, error = $2 WHERE id = $1")
+                    sqlx::query("UPDATE finops_jobs SET status = 'dead', lease_until = NULL, error = $2, ended_at = now() WHERE id = $1")
                         .bind(&id)
                         .bind(err.to_string())
                         .execute(&self.fast)
@@ -541,7 +591,8 @@ impl Queue for PgQueue {
             "UPDATE finops_jobs SET \
                status = CASE WHEN $3 AND attempts < max_attempts THEN 'queued' ELSE 'dead' END, \
                run_after = now() + make_interval(secs => $4::double precision / 1000), \
-               lease_until = NULL, error = $5 \
+               lease_until = NULL, error = $5, \
+               ended_at = CASE WHEN $3 AND attempts < max_attempts THEN NULL ELSE now() END \
              WHERE id = $1 AND worker = $2 AND status = 'running' RETURNING status",
         )
         .bind(&job.id)
@@ -610,7 +661,7 @@ impl Queue for PgQueue {
 
     async fn cancel(&self, tenant: &str, id: &str) -> Result<Option<JobStatus>> {
         let cancelled = sqlx::query(
-            "WITH c AS (UPDATE finops_jobs SET status = 'cancelled', lease_until = NULL, error = 'cancelled' \
+            "WITH c AS (UPDATE finops_jobs SET status = 'cancelled', lease_until = NULL, error = 'cancelled', ended_at = now() \
              WHERE queue = $1 AND tenant = $2 AND id = $3 AND status IN ('queued', 'running') RETURNING id) \
              SELECT id, pg_notify($4, id) FROM c",
         )

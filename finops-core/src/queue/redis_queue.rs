@@ -46,6 +46,8 @@ pub struct RedisQueue {
     following: std::sync::atomic::AtomicBool,
     /// When this process last moved due retries back to the stream (ms since the epoch).
     promoted: std::sync::atomic::AtomicI64,
+    /// How long an ended job stays known (its hash, its idempotency key, its dead letter).
+    retention: Duration,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -56,14 +58,36 @@ impl std::fmt::Debug for RedisQueue {
     }
 }
 
-/// Marks a job done only if `worker` still holds it, and acknowledges its entry.
+/// An ended job (KEYS[1], its stream KEYS[2]): its entry leaves the stream, and its hash and idempotency key expire
+/// after the retention (ARGV[1] seconds); ARGV[2] is its entry id ('' when it has none).
+const FORGET_LATER: &str = r"
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+local ikey = redis.call('HGET', KEYS[1], 'ikey')
+if ikey then
+  redis.call('EXPIRE', ikey, ARGV[1])
+end
+if ARGV[2] ~= '' then
+  redis.call('XDEL', KEYS[2], ARGV[2])
+end
+return 1
+";
+
+/// Marks a job done only if `worker` still holds it, acknowledges its entry, and lets the job expire after the
+/// retention (ARGV[3] seconds).
 const COMPLETE: &str = r"
 if redis.call('HGET', KEYS[1], 'worker') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'status') ~= 'running' then
   return 0
 end
 redis.call('HSET', KEYS[1], 'status', 'succeeded', 'result_id', ARGV[2])
 redis.call('HDEL', KEYS[1], 'error')
-redis.call('XACK', KEYS[2], 'workers', redis.call('HGET', KEYS[1], 'msg'))
+local msg = redis.call('HGET', KEYS[1], 'msg')
+redis.call('XACK', KEYS[2], 'workers', msg)
+redis.call('XDEL', KEYS[2], msg)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local ikey = redis.call('HGET', KEYS[1], 'ikey')
+if ikey then
+  redis.call('EXPIRE', ikey, ARGV[3])
+end
 return 1
 ";
 
@@ -78,7 +102,8 @@ redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[1], 'msg', ARGV[
 return n
 ";
 
-/// Cancels a queued or running job of tenant ARGV[2]: false when there is no such job, else its status after.
+/// Cancels a queued or running job of tenant ARGV[2]: false when there is no such job, else its status after. A
+/// cancelled job expires after the retention (ARGV[3] seconds).
 const CANCEL: &str = r"
 if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[2] then
   return false
@@ -92,6 +117,12 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 local msg = redis.call('HGET', KEYS[1], 'msg')
 if msg then
   redis.call('XACK', KEYS[2], 'workers', msg)
+  redis.call('XDEL', KEYS[2], msg)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local ikey = redis.call('HGET', KEYS[1], 'ikey')
+if ikey then
+  redis.call('EXPIRE', ikey, ARGV[3])
 end
 redis.call('PUBLISH', KEYS[4], ARGV[1])
 return 'cancelled'
@@ -134,7 +165,20 @@ impl RedisQueue {
             signals: Arc::default(),
             following: std::sync::atomic::AtomicBool::new(false),
             promoted: std::sync::atomic::AtomicI64::new(0),
+            retention: Duration::from_secs(86_400),
         })
+    }
+
+    /// How long an ended job (succeeded, dead or cancelled) stays known before Redis forgets it (default a day;
+    /// at least a second): its status, result id and idempotency key (the same key then makes a new job), and its
+    /// dead letter. Its stream entry goes as soon as it ends.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention.max(Duration::from_secs(1));
+        self
+    }
+
+    fn retention_secs(&self) -> u64 {
+        self.retention.as_secs().max(1)
     }
 
     fn jobs(&self) -> String {
@@ -170,6 +214,8 @@ impl RedisQueue {
             .arg(&spec.tenant)
             .arg("key")
             .arg(&spec.idempotency_key)
+            .arg("ikey")
+            .arg(self.key(spec))
             .arg("client_tag")
             .arg(client_tag)
             .arg("payload")
@@ -277,7 +323,25 @@ impl RedisQueue {
             .arg(id)
             .arg("tenant")
             .arg(tenant)
+            .ignore()
+            .cmd("EVAL")
+            .arg(FORGET_LATER)
+            .arg(2)
+            .arg(self.job(id))
+            .arg(self.jobs())
+            .arg(self.retention_secs())
+            .arg(msg)
             .ignore();
+        // Dead letters older than the retention go too (stream ids start with their time in ms).
+        let horizon = chrono::Utc::now().timestamp_millis()
+            - i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX);
+        if horizon > 0 {
+            pipe.cmd("XTRIM")
+                .arg(format!("{}:dead", self.prefix))
+                .arg("MINID")
+                .arg(horizon)
+                .ignore();
+        }
         let () = pipe.query_async(&mut conn).await.map_err(e)?;
         Ok(())
     }
@@ -345,13 +409,18 @@ impl RedisQueue {
     /// Acknowledges a stream entry whose job will not run (it ended, or was cancelled).
     async fn ack(&self, msg: &str) -> Result<()> {
         let mut conn = self.conn.clone();
-        let _: i64 = redis::cmd("XACK")
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("XACK")
             .arg(self.jobs())
             .arg(GROUP)
             .arg(msg)
-            .query_async(&mut conn)
-            .await
-            .map_err(e)?;
+            .ignore()
+            .cmd("XDEL")
+            .arg(self.jobs())
+            .arg(msg)
+            .ignore();
+        let () = pipe.query_async(&mut conn).await.map_err(e)?;
         Ok(())
     }
 
@@ -604,6 +673,7 @@ impl Queue for RedisQueue {
             .key(self.jobs())
             .arg(&job.worker)
             .arg(result_id)
+            .arg(self.retention_secs())
             .invoke_async(&mut conn)
             .await
             .map_err(e)?;
@@ -733,6 +803,7 @@ impl Queue for RedisQueue {
             .key(format!("{}:events", self.prefix))
             .arg(id)
             .arg(tenant)
+            .arg(self.retention_secs())
             .invoke_async(&mut conn)
             .await
             .map_err(e)?;
