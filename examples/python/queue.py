@@ -26,7 +26,8 @@ async def main(url: str, tenant: str) -> None:
         await q.enqueue(STATEMENTS, question, tenant=tenant, key=f"{run}-{i}", events=True)
         for i, question in enumerate(QUESTIONS)
     ]
-    worker = asyncio.ensure_future(q.run_worker(finops.Finops(), concurrency=2))
+    stop = asyncio.Event()
+    worker = asyncio.ensure_future(q.run_worker(finops.Finops(), concurrency=2, until=stop.wait()))
     for job in jobs:
         async for event in q.follow(tenant, job):
             if event["type"] == "analysis" and event["event"]["type"] == "phase_started":
@@ -36,7 +37,9 @@ async def main(url: str, tenant: str) -> None:
         analysis = await q.result(tenant, job)
         if analysis is not None:
             print(f"{job[:8]} {analysis.report.splitlines()[0]}")
-    worker.cancel()
+    stop.set()  # a graceful stop: the worker finishes the jobs in hand
+    stats = await worker
+    print(f"worker: {stats['succeeded']} succeeded, {stats['dead']} dead")
 
 
 if __name__ == "__main__":

@@ -136,16 +136,18 @@ impl PyQueue {
         })
     }
 
-    /// `await q.run_worker(fo, concurrency=4, lease_seconds=30.0)`: runs jobs with `fo`'s pipeline until the
-    /// awaiting task is cancelled (the jobs in hand are then dropped: other workers take them when their lease
-    /// ends, and a result already stored is not run again).
-    #[pyo3(signature = (finops, *, concurrency = 4, lease_seconds = 30.0))]
+    /// `await q.run_worker(fo, concurrency=4, lease_seconds=30.0, until=stop.wait())`: runs jobs with `fo`'s
+    /// pipeline until `until` completes (then the jobs in hand finish, and the worker's counts come back as a
+    /// dict), or until the awaiting task is cancelled (the jobs in hand are dropped: other workers take them when
+    /// their lease ends, and a result already stored is not run again).
+    #[pyo3(signature = (finops, *, concurrency = 4, lease_seconds = 30.0, until = None))]
     fn run_worker<'py>(
         &self,
         py: Python<'py>,
         finops: &Bound<'py, PyFinops>,
         concurrency: usize,
         lease_seconds: f64,
+        until: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         if !(lease_seconds.is_finite() && (0.1..=86_400.0).contains(&lease_seconds)) {
             return Err(invalid_argument(
@@ -161,9 +163,41 @@ impl PyQueue {
         )
         .map_err(to_py)?
         .lease(Duration::from_secs_f64(lease_seconds));
+        // A graceful stop: when `until` (e.g. `stop.wait()` of an asyncio.Event) completes, the worker takes no new
+        // job and finishes the ones in hand.
+        let until = match until {
+            Some(done) => {
+                let awaitable = py
+                    .import("inspect")?
+                    .call_method1("isawaitable", (&done,))?
+                    .is_truthy()?;
+                if !awaitable {
+                    return Err(invalid_argument(
+                        "until",
+                        "must be an awaitable, e.g. `stop.wait()`",
+                    ));
+                }
+                Some(pyo3_async_runtimes::tokio::into_future(done)?)
+            }
+            None => None,
+        };
         future_into_py(py, async move {
-            let stats = worker.run(std::future::pending()).await.map_err(to_py)?;
-            Ok((stats.succeeded, stats.retried, stats.dead))
+            let shutdown = async move {
+                match until {
+                    Some(done) => {
+                        let _ = done.await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let stats = worker.run(shutdown).await.map_err(to_py)?;
+            to_python(&serde_json::json!({
+                "succeeded": stats.succeeded,
+                "retried": stats.retried,
+                "dead": stats.dead,
+                "lost_leases": stats.lost_leases,
+                "stopped": stats.stopped,
+            }))
         })
     }
 

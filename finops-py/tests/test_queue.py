@@ -39,16 +39,24 @@ async def test_jobs_run_by_a_worker_are_followed_and_read_back(
     assert status is not None and status["status"] == "queued"
     assert await q.result(tenant, job) is None
 
-    worker = asyncio.ensure_future(q.run_worker(finops.Finops(), concurrency=2, lease_seconds=5.0))
+    stop = asyncio.Event()
+    worker = asyncio.ensure_future(q.run_worker(finops.Finops(), concurrency=2, lease_seconds=5.0, until=stop.wait()))
     events = [e async for e in q.follow(tenant, job)]
     assert events[0] == {"type": "started", "attempt": 1}
     assert any(e["type"] == "analysis" and e["event"]["type"] == "phase_started" for e in events)
     assert events[-1] == {"type": "finished", "status": "succeeded", "result_id": job, "error": None}
     quiet_events = [e async for e in q.follow(tenant, quiet)]
     assert [e["type"] for e in quiet_events] == ["finished"]
-    worker.cancel()
+    # A graceful stop: the worker finishes what it holds and says what it did.
+    stop.set()
+    stats = await asyncio.wait_for(worker, 30)
+    assert stats == {"succeeded": 2, "retried": 0, "dead": 0, "lost_leases": 0, "stopped": 0}
+    # Cancelling the task that runs a worker stops it at once.
+    idle = asyncio.ensure_future(q.run_worker(finops.Finops()))
+    await asyncio.sleep(0.1)
+    idle.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await worker
+        await idle
 
     analysis = await q.result(tenant, job)
     assert analysis is not None and analysis.id == job
@@ -95,6 +103,9 @@ async def test_bad_input_is_refused_with_the_field(bistro_path: pathlib.Path, bi
     assert e.value.field == "concurrency"
     with pytest.raises(finops.InvalidArgumentError) as e:
         await q.run_worker(finops.Finops(), lease_seconds=float("nan"))
+    with pytest.raises(finops.InvalidArgumentError) as not_awaitable:
+        await q.run_worker(finops.Finops(), until=42)  # type: ignore[arg-type]
+    assert not_awaitable.value.field == "until"
     assert e.value.field == "lease_seconds"
     with pytest.raises(finops.InvalidArgumentError) as e:
         async for _ in q.follow(firm, "no-such-job"):

@@ -280,6 +280,15 @@ class JobInfo(TypedDict):
     error: Optional[str]
     result_id: Optional[str]
 
+class WorkerStats(TypedDict):
+    """What a worker did, once `until` stopped it gracefully."""
+
+    succeeded: int
+    retried: int
+    dead: int
+    lost_leases: int
+    stopped: int
+
 class JobEvents:
     """`async for event in q.follow(tenant, job_id)`: dicts with a `type` of `started`, `analysis` (its `event`
     is an analysis event as in `Event.to_dict()`), `attempt_failed` or `finished` (the last one)."""
@@ -311,8 +320,13 @@ class Queue:
     def follow(self, tenant: str, job_id: str) -> JobEvents: ...
     def result(self, tenant: str, job_id: str) -> Awaitable[Optional[Analysis]]: ...
     def run_worker(
-        self, finops: Finops, *, concurrency: int = 4, lease_seconds: float = 30.0
-    ) -> Awaitable[tuple[int, int, int]]: ...
+        self,
+        finops: Finops,
+        *,
+        concurrency: int = 4,
+        lease_seconds: float = 30.0,
+        until: Optional[Awaitable[Any]] = None,
+    ) -> Awaitable[WorkerStats]: ...
 
 ReviewStatus = Literal["draft", "reviewed", "signed_off"]
 
