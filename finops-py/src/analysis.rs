@@ -239,7 +239,7 @@ impl PyEventStream {
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let inner = Arc::clone(&self.inner);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        crate::runtime::future_into_py(py, async move {
             let next = inner.lock().await.next().await;
             match next {
                 Some(event) => Ok(PyEvent { inner: event }),

@@ -301,7 +301,7 @@ impl PyFinops {
             &RequestCache(cache_mode, max_cache_age),
         )?;
         let pipeline = self.pipeline.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        crate::runtime::future_into_py(py, async move {
             let analysis = pipeline.analyze(request).await.map_err(to_py)?;
             Ok(PyAnalysis {
                 inner: Arc::new(analysis),
@@ -383,7 +383,7 @@ impl PyFinops {
     /// `await fo.embed(texts)`: the configured embedder's vectors, checked (one per text, right length, finite).
     fn embed<'py>(&self, py: Python<'py>, texts: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
         let embedder = Arc::clone(&self.embedder);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        crate::runtime::future_into_py(py, async move {
             let n = texts.len();
             let vectors = embedder.embed(texts).await.map_err(to_py)?;
             finops_core::embed::check(embedder.as_ref(), n, &vectors).map_err(to_py)?;

@@ -7,6 +7,7 @@ mod errors;
 mod finops;
 mod provider;
 mod queue;
+mod runtime;
 mod vault;
 
 use finops_core::metrics;
@@ -85,6 +86,7 @@ fn evaluate(
 #[pymodule]
 fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
+    m.add_function(wrap_pyfunction!(runtime::drain_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(compute_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_class::<convert::PyStatements>()?;

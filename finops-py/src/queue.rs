@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::runtime::future_into_py;
 use finops_core::queue::{self, JobEvent, JobSpec, Queue, Worker};
 use finops_core::store::Vault;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
-use pyo3_async_runtimes::tokio::future_into_py;
 
 use crate::analysis::PyAnalysis;
 use crate::convert::{internal, json_to_py, statements_json};

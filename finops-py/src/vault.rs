@@ -12,7 +12,7 @@ use crate::analysis::PyAnalysis;
 use crate::convert::{internal, json_to_py};
 use crate::errors::to_py;
 use crate::finops::PyPrincipal;
-use pyo3_async_runtimes::tokio::future_into_py;
+use crate::runtime::future_into_py;
 
 /// Encrypted, access-checked, audited storage of analyses (`await Vault.open(location)`).
 #[pyclass(module = "finops", name = "Vault", frozen)]

@@ -6,7 +6,10 @@
 >>> analysis = fo.analyze_sync(statements, "Analyse la rentabilité sur trois ans")  # doctest: +SKIP
 """
 
+import atexit
 from typing import Any, Literal, Protocol, TypedDict
+
+from . import _finops
 
 from ._finops import (
     AccessDeniedError,
@@ -38,6 +41,10 @@ from ._finops import (
     evaluate,
     verify_audit,
 )
+
+# Rust futures complete their Python futures from threads of their own: the interpreter's exit waits for them
+# (otherwise a script could crash while exiting, after its work is done).
+atexit.register(_finops.drain_at_exit)
 
 #: How one request uses the caches.
 CacheMode = Literal["on", "off", "read_only", "write_only"]
