@@ -174,6 +174,8 @@ export interface Embedder {
 }
 
 export interface FinopsOptions {
+  /** Every analysis is saved in this vault (encrypted, audited) before it is returned. */
+  vault?: Vault
   provider?: Provider | ScriptedProvider
   models?: Partial<Record<Phase, string>>
   embedder?: Embedder

@@ -237,9 +237,11 @@ class Finops {
    * `embedder`: an object with `dimensions` and `embed(texts)`. `offline: true` ignores the environment.
    * `cache`: true for the embedded in-memory caches (exact, semantic, plan), CacheOptions, or an object implementing
    * the exact tier (`get`, `put`, `invalidateTenant`, `invalidateClient`; the other tiers stay in memory).
+   * `vault`: a Vault where every analysis is saved (encrypted, audited) before it is returned.
    */
   constructor(options = {}) {
-    const { provider, models, embedder, offline, budgets, rateLimits, cache } = options
+    const { provider, models, embedder, offline, budgets, rateLimits, cache, vault } = options
+    if (vault !== undefined && vault !== null && !(vault instanceof Vault)) throw invalid('vault', 'must be a Vault')
     const opts = { offline: Boolean(offline), modelsJson: models ? JSON.stringify(models) : undefined, cacheJson: cacheJson(cache) }
     if (isCacheObject(cache)) opts.cacheCall = cacheCall(cache)
     if (budgets !== undefined && budgets !== null) opts.budgetsJson = JSON.stringify(budgets)
@@ -255,7 +257,7 @@ class Finops {
       opts.embed = async (textsJson) => JSON.stringify(await embedder.embed(JSON.parse(textsJson)))
       opts.embedDimensions = embedder.dimensions
     }
-    this.native = call(() => new native.NativeFinops(opts, scripted))
+    this.native = call(() => new native.NativeFinops(opts, scripted, vault ? vault.native : undefined))
   }
 
   /** Providers from the environment (`OPENROUTER_API_KEY`, `FINOPS_OPENAI_BASE_URL`, ...). */

@@ -1025,3 +1025,89 @@ async fn vaults_on_one_postgres_share_new_keys() {
     let t = format!("pg{}", uuid::Uuid::new_v4().simple());
     vaults_share_keys_created_after_they_opened(store, &t).await;
 }
+
+#[tokio::test]
+async fn a_pipeline_with_a_vault_saves_every_analysis_before_returning_it() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let vault = Arc::new(Vault::open(store.clone(), keys).await.unwrap());
+    let pipeline = Pipeline::offline().with_vault(vault.clone());
+    assert!(pipeline.vault().is_some());
+    let cpa = Principal::new("auto-firm", Role::Cpa, None).unwrap();
+    let client = Principal::new("auto-firm", Role::Client, Some("bistro".into())).unwrap();
+
+    // Asked by a client: saved as the client (its draft, visible to it and to the firm's CPAs).
+    let asked = pipeline
+        .analyze(AnalysisRequest::new(bistro(), "Rentabilité ?").principal(client.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        vault
+            .load_analysis(&client, "auto-firm", &asked.id)
+            .await
+            .unwrap()
+            .report,
+        asked.report
+    );
+    // No principal: saved as a CPA of the request's tenant.
+    let plain = pipeline
+        .analyze(
+            AnalysisRequest::new(bistro(), "Liquidité ?")
+                .tenant("auto-firm")
+                .client("garage"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        vault
+            .load_analysis(&cpa, "auto-firm", &plain.id)
+            .await
+            .unwrap()
+            .id,
+        plain.id
+    );
+    // A streamed analysis is saved before `completed` arrives.
+    let mut events =
+        pipeline.stream(AnalysisRequest::new(bistro(), "Solvabilité ?").principal(cpa.clone()));
+    let mut streamed = None;
+    while let Some(event) = futures::StreamExt::next(&mut events).await {
+        if let finops_core::Event::Completed { analysis } = event {
+            assert!(
+                vault
+                    .load_analysis(&cpa, "auto-firm", &analysis.id)
+                    .await
+                    .is_ok()
+            );
+            streamed = Some(analysis.id.clone());
+        }
+    }
+    assert!(streamed.is_some());
+    let trail = vault
+        .export_audit(&Principal::new("auto-firm", Role::Admin, None).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        trail
+            .lines()
+            .filter(|l| l.contains("\"action\":\"analysis\""))
+            .count(),
+        3
+    );
+
+    // A vault that cannot save (another master key over the same store): the analysis fails, nothing is lost
+    // silently.
+    let stranger = Arc::new(
+        Vault::open(
+            store,
+            Arc::new(LocalKeyProvider::new("m2", SecretKey::generate().unwrap())),
+        )
+        .await
+        .unwrap(),
+    );
+    let e = Pipeline::offline()
+        .with_vault(stranger)
+        .analyze(AnalysisRequest::new(bistro(), "Rentabilité ?").principal(cpa))
+        .await
+        .unwrap_err();
+    assert!(matches!(e.code(), "integrity" | "key_unavailable"), "{e}");
+}

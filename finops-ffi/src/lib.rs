@@ -739,8 +739,9 @@ impl Finops {
     /// `provider`: one foreign provider for every phase, with `models`; none: providers from the environment
     /// (the offline analyst when none is configured), or only the offline analyst when `offline`.
     /// `budgets`: monthly USD per tenant (decimal text); `rate_limits`: requests per minute. `cache`: the caches
-    /// (none when null and no `cache_store`); `cache_store`: the exact tier on the app's own store.
-    #[uniffi::constructor(default(provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None, cache = None, cache_store = None))]
+    /// (none when null and no `cache_store`); `cache_store`: the exact tier on the app's own store. `vault`: every
+    /// analysis is saved there (encrypted, audited) before it is returned.
+    #[uniffi::constructor(default(provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None, cache = None, cache_store = None, vault = None))]
     // Kotlin and Swift callers name these arguments, with defaults: a constructor mirrors them one to one.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -752,6 +753,7 @@ impl Finops {
         rate_limits: Option<RateLimitsFfi>,
         cache: Option<CacheOptionsFfi>,
         cache_store: Option<Arc<dyn CacheStore>>,
+        vault: Option<Arc<vault::Vault>>,
     ) -> Result<Arc<Self>, FinopsError> {
         let budgets = budgets.map(Budgets::from_texts).transpose()?;
         let rate_limits = rate_limits
@@ -806,6 +808,9 @@ impl Finops {
             }
             pipeline = pipeline.with_caches(&caches);
         }
+        if let Some(v) = vault {
+            pipeline = pipeline.with_vault(Arc::clone(&v.inner));
+        }
         Ok(Arc::new(Finops {
             pipeline,
             embedder,
@@ -816,7 +821,7 @@ impl Finops {
     /// Providers from the environment.
     #[uniffi::constructor]
     pub fn from_env() -> Result<Arc<Self>, FinopsError> {
-        Self::new(None, None, None, false, None, None, None, None)
+        Self::new(None, None, None, false, None, None, None, None, None)
     }
 
     /// Each phase's route; no key appears.

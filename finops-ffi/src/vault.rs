@@ -87,7 +87,7 @@ impl From<AuditEntry> for AuditEntryFfi {
 /// and audited.
 #[derive(uniffi::Object)]
 pub struct Vault {
-    inner: store::Vault,
+    pub(crate) inner: Arc<store::Vault>,
 }
 
 /// Opens a vault: a directory (embedded SQLite and its `master.key`; on a phone, the app's private files
@@ -100,7 +100,7 @@ pub async fn open_vault(
 ) -> Result<Arc<Vault>, FinopsError> {
     let inner = store::open(&location).await?;
     Ok(Arc::new(Vault {
-        inner: inner.require_sign_off(require_sign_off),
+        inner: Arc::new(inner.require_sign_off(require_sign_off)),
     }))
 }
 

@@ -195,3 +195,18 @@ test('the TypeScript review example runs', async () => {
   assert.match(lines[2], /^client sees: ## Analysis of profitability/)
   assert.equal(lines[3], 'audit: analysis, access_denied, review, review (chain verified)')
 })
+
+test('a Finops with a vault saves every analysis it returns', async () => {
+  const vault = await finops.Vault.open(tempDir())
+  const fo = new finops.Finops({ offline: true, vault })
+  const client = { tenant: 'firm-auto', role: 'client', client: 'bistro' }
+  const asked = await fo.analyze({ statements: BISTRO, question: 'Analyse la rentabilité', principal: client })
+  assert.equal((await vault.get(client, asked.id)).report, asked.report)
+  let done
+  for await (const event of fo.stream({ statements: BISTRO, question: 'Liquidité ?', tenant: 'firm-auto', client: 'garage' })) {
+    if (event.type === 'completed') done = event.analysis
+  }
+  const ids = (await vault.list({ tenant: 'firm-auto', role: 'cpa' })).map((a) => a.id).sort()
+  assert.deepEqual(ids, [asked.id, done.id].sort())
+  assert.throws(() => new finops.Finops({ offline: true, vault: 'a/path' }), (e) => e instanceof finops.InvalidArgumentError && e.field === 'vault')
+})

@@ -547,6 +547,7 @@ impl NativeFinops {
     pub fn new(
         options: Option<NativeOptions>,
         scripted: Option<&NativeScriptedProvider>,
+        vault: Option<&vault::NativeVault>,
     ) -> Result<Self> {
         let o = options.unwrap_or(NativeOptions {
             offline: None,
@@ -632,6 +633,9 @@ impl NativeFinops {
                 ));
             }
             pipeline = pipeline.with_caches(&caches);
+        }
+        if let Some(v) = vault {
+            pipeline = pipeline.with_vault(Arc::clone(&v.inner));
         }
         Ok(NativeFinops {
             pipeline,

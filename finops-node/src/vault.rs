@@ -22,7 +22,7 @@ fn principal(json: &str) -> Result<finops_core::security::Principal> {
 /// An opened vault.
 #[napi]
 pub struct NativeVault {
-    inner: Arc<Vault>,
+    pub(crate) inner: Arc<Vault>,
 }
 
 /// Opens a vault: a directory (embedded SQLite and its `master.key`) or a `postgres://` URL (`FINOPS_MASTER_KEY`).

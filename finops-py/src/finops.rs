@@ -179,9 +179,10 @@ impl PyFinops {
     /// `budgets`: monthly USD per tenant ({"firm-1": Decimal("50")}); `rate_limits`: (per tenant, per principal)
     /// requests per minute. `cache`: True for the embedded in-memory tiers (exact, semantic, plan), or a dict of
     /// options (`threshold`, `ttl_seconds`, `capacity`, `share_plans`, `data_dir`, `postgres_url`, `redis_url`, and
-    /// `exact` / `semantic` / `plans` to turn tiers off).
+    /// `exact` / `semantic` / `plans` to turn tiers off). `vault`: a `finops.Vault` where every analysis is saved
+    /// (encrypted, audited) before it is returned, as the principal who asked or a CPA of the request's tenant.
     #[new]
-    #[pyo3(signature = (*, provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None, cache = None))]
+    #[pyo3(signature = (*, provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None, cache = None, vault = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -192,7 +193,18 @@ impl PyFinops {
         budgets: Option<&Bound<'_, PyDict>>,
         rate_limits: Option<(u32, u32)>,
         cache: Option<&Bound<'_, PyAny>>,
+        vault: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let vault = match vault.filter(|v| !v.is_none()) {
+            None => None,
+            Some(v) => Some(
+                v.cast::<crate::vault::PyVault>()
+                    .map_err(|_| invalid_argument("vault", "must be a finops.Vault"))?
+                    .get()
+                    .inner
+                    .clone(),
+            ),
+        };
         let cache = cache_options(py, cache)?;
         let budgets = match budgets {
             None => None,
@@ -255,6 +267,9 @@ impl PyFinops {
             }
             pipeline = pipeline.with_caches(&caches);
         }
+        if let Some(v) = vault {
+            pipeline = pipeline.with_vault(v);
+        }
         Ok(PyFinops {
             pipeline,
             embedder,
@@ -265,7 +280,7 @@ impl PyFinops {
     /// Providers from the environment (`OPENROUTER_API_KEY`, `FINOPS_OPENAI_BASE_URL`, ...).
     #[staticmethod]
     fn from_env(py: Python<'_>) -> PyResult<Self> {
-        Self::new(py, None, None, None, false, None, None, None)
+        Self::new(py, None, None, None, false, None, None, None, None)
     }
 
     /// Each phase's route, e.g. `analyst: openrouter anthropic/claude-sonnet-4.5`. No key appears.

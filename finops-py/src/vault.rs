@@ -17,7 +17,7 @@ use crate::runtime::future_into_py;
 /// Encrypted, access-checked, audited storage of analyses (`await Vault.open(location)`).
 #[pyclass(module = "finops", name = "Vault", frozen)]
 pub(crate) struct PyVault {
-    inner: Arc<Vault>,
+    pub(crate) inner: Arc<Vault>,
 }
 
 fn to_python<T: serde::Serialize>(value: &T) -> PyResult<Py<PyAny>> {

@@ -227,3 +227,20 @@ def test_tokens_become_principals_and_refusals_say_why() -> None:
     with pytest.raises(finops.InvalidArgumentError) as bad_key:
         finops.JwtVerifier("HS256", 42, issuer="i", audience="a")  # type: ignore[arg-type]
     assert bad_key.value.field == "jwt_key"
+
+
+async def test_a_finops_with_a_vault_saves_every_analysis(vault_dir: pathlib.Path, bistro_path: pathlib.Path) -> None:
+    v = await finops.Vault.open(str(vault_dir))
+    fo = finops.Finops(offline=True, vault=v)
+    client = finops.Principal("firm-auto", "client", "bistro")
+    asked = await fo.analyze(bistro_path, "Analyse la rentabilité", principal=client)
+    assert (await v.get(client, asked.id)).report == asked.report
+    plain = fo.analyze_sync(bistro_path, "Is our debt too high?", tenant="firm-auto", client="garage")
+    streamed = [e async for e in fo.stream(bistro_path, "Liquidité ?", tenant="firm-auto", client="garage")]
+    done = streamed[-1].analysis
+    assert done is not None
+    cpa = finops.Principal("firm-auto", "cpa")
+    assert {a.id for a in await v.list(cpa)} == {asked.id, plain.id, done.id}
+    with pytest.raises(finops.InvalidArgumentError) as bad:
+        finops.Finops(offline=True, vault="a/path")  # type: ignore[arg-type]
+    assert bad.value.field == "vault"

@@ -269,6 +269,8 @@ pub struct Pipeline {
     cache_follow: Option<Arc<crate::cache::sync::FollowHandle>>,
     /// The configuration part of cache keys, computed once (phases never change after `build`).
     pub(crate) config_version: Arc<str>,
+    /// Where every analysis is saved (encrypted, audited) before it is returned, when set.
+    pub(crate) vault: Option<Arc<crate::store::Vault>>,
 }
 
 impl Default for Pipeline {
@@ -405,6 +407,7 @@ impl PipelineBuilder {
             semantic: self.semantic,
             plans: self.plans,
             cache_follow: None,
+            vault: None,
         }
     }
 }
@@ -468,6 +471,25 @@ impl Pipeline {
         self.semantic.clone_from(&caches.semantic);
         self.plans = caches.plans.clone().map(|p| (p, caches.share_plans));
         self.cache_follow.clone_from(&caches.follow);
+        self
+    }
+
+    /// The same pipeline saving every analysis it returns in `vault` (encrypted under the client's key, with its
+    /// audit entry) as the principal who asked, or as a CPA of the request's tenant when the request names none.
+    /// An analysis that cannot be saved is an error, not a silent loss.
+    pub fn with_vault(mut self, vault: Arc<crate::store::Vault>) -> Self {
+        self.vault = Some(vault);
+        self
+    }
+
+    /// The vault this pipeline saves analyses in, if any.
+    pub fn vault(&self) -> Option<&Arc<crate::store::Vault>> {
+        self.vault.as_ref()
+    }
+
+    /// The same pipeline without a vault (a queue's worker stores each job's result itself, once).
+    pub fn without_vault(mut self) -> Self {
+        self.vault = None;
         self
     }
 

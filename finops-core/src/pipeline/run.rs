@@ -198,6 +198,29 @@ pub(crate) async fn run(
     request: AnalysisRequest,
     emitter: &Emitter,
 ) -> Result<Analysis> {
+    let Some(vault) = &pipeline.vault else {
+        return run_unsaved(pipeline, request, emitter).await;
+    };
+    request.validate()?;
+    // Saved as the principal who asked, or as a CPA of the tenant when the host sent no principal.
+    let who = match &request.principal {
+        Some(p) => p.clone(),
+        None => crate::security::Principal::new(
+            request.tenant.clone(),
+            crate::security::Role::Cpa,
+            None,
+        )?,
+    };
+    let analysis = run_unsaved(pipeline, request, emitter).await?;
+    vault.save_analysis(&who, &analysis).await?;
+    Ok(analysis)
+}
+
+async fn run_unsaved(
+    pipeline: &Pipeline,
+    request: AnalysisRequest,
+    emitter: &Emitter,
+) -> Result<Analysis> {
     request.validate()?;
     if let Some(limits) = &pipeline.rate_limits {
         let who = match &request.principal {

@@ -62,7 +62,8 @@ impl Worker {
         }
         Ok(Worker {
             queue,
-            pipeline,
+            // The worker stores each job's result itself, under the job's id and once.
+            pipeline: pipeline.without_vault(),
             vault,
             name: format!("worker-{}", uuid::Uuid::new_v4()),
             concurrency,

@@ -223,6 +223,7 @@ class Finops:
         budgets: Optional[Mapping[str, Union[Decimal, str, int]]] = None,
         rate_limits: Optional[tuple[int, int]] = None,
         cache: Union[bool, CacheOptions, Cache, None] = None,
+        vault: Optional["Vault"] = None,
     ) -> None: ...
     @staticmethod
     def from_env() -> "Finops": ...

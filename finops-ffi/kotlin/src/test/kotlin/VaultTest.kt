@@ -123,4 +123,15 @@ class VaultTest {
         val broken = assertThrows<FinopsException.InvalidArgument> { runBlocking { vault.save(PrincipalFfi("f", "cpa"), a.copy(json = "{}")) } }
         assertEquals("analysis.json", broken.field)
     }
+
+    @Test
+    fun aFinopsWithAVaultSavesEveryAnalysis(): Unit = runBlocking {
+        val vault = openVault(dir(), false)
+        val finops = Finops(offline = true, vault = vault)
+        val client = PrincipalFfi("firm-auto", "client", "bistro")
+        val asked = finops.analyze(AnalysisRequestFfi(statementsJson = STATEMENTS, question = "Analyse la rentabilité", principal = client))
+        assertEquals(asked.report, vault.get(client, asked.id).report)
+        val plain = finops.analyze(AnalysisRequestFfi(statementsJson = STATEMENTS, question = "Liquidité ?", tenant = "firm-auto", client = "garage"))
+        assertEquals(setOf(asked.id, plain.id), vault.list(PrincipalFfi("firm-auto", "cpa")).map { it.id }.toSet())
+    }
 }
