@@ -233,6 +233,41 @@ async fn conformance(store: Arc<dyn Store>, t: &str) {
         ]
     );
 
+    // A first key is stored only while its owner has none, whoever asks first.
+    let first = |owner: &str, id: &str| WrappedKey {
+        tenant: owner.to_string(),
+        key_id: id.into(),
+        master_id: "m".into(),
+        wrapped: vec![4],
+    };
+    let c = format!("{t}-c");
+    let race = futures::future::join_all((0..8).map(|i| {
+        let (store, key) = (store.clone(), first(&c, &format!("f{i}")));
+        async move { store.put_first_key(&key).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(race.iter().filter(|won| **won).count(), 1, "{race:?}");
+    assert!(
+        !store.put_first_key(&first(&a, "k3")).await.unwrap(),
+        "a has keys"
+    );
+    assert_eq!(
+        store
+            .keys()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|k| k.tenant == c)
+            .count(),
+        1
+    );
+    store.delete_keys(&c).await.unwrap();
+    assert!(
+        store.put_first_key(&first(&c, "after")).await.unwrap(),
+        "after an erasure"
+    );
+    store.delete_keys(&c).await.unwrap();
+
     // Erasure removes one tenant's keys and records, and nothing else.
     store.erase_tenant(&a).await.unwrap();
     assert!(
@@ -823,6 +858,9 @@ impl Store for Stalling {
     async fn put_key(&self, key: &WrappedKey) -> finops_core::Result<()> {
         self.inner.put_key(key).await
     }
+    async fn put_first_key(&self, key: &WrappedKey) -> finops_core::Result<bool> {
+        self.inner.put_first_key(key).await
+    }
     async fn keys(&self) -> finops_core::Result<Vec<WrappedKey>> {
         self.inner.keys().await
     }
@@ -1110,4 +1148,52 @@ async fn a_pipeline_with_a_vault_saves_every_analysis_before_returning_it() {
         .await
         .unwrap_err();
     assert!(matches!(e.code(), "integrity" | "key_unavailable"), "{e}");
+}
+
+/// Processes meeting a new firm at the same moment agree on its keys: a client's analyses saved concurrently by
+/// several vaults over one store are all the client's (listed, and erased together).
+async fn first_keys_are_agreed(store: Arc<dyn Store>, t: &str) {
+    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
+    let mut vaults = Vec::new();
+    for _ in 0..4 {
+        vaults.push(Arc::new(
+            Vault::open(store.clone(), keys.clone()).await.unwrap(),
+        ));
+    }
+    let tenant = format!("{t}-race");
+    let cpa = Principal::new(&tenant, Role::Cpa, None).unwrap();
+    let mut analyses = Vec::new();
+    for i in 0..8 {
+        analyses.push(analysis(&tenant, "bistro", &format!("Question {i} ?")).await);
+    }
+    let saves = analyses.iter().enumerate().map(|(i, a)| {
+        let (vault, cpa) = (vaults[i % vaults.len()].clone(), cpa.clone());
+        async move { vault.save_analysis(&cpa, a).await }
+    });
+    for r in futures::future::join_all(saves).await {
+        r.unwrap();
+    }
+    let reader = Vault::open(store.clone(), keys.clone()).await.unwrap();
+    let client = Principal::new(&tenant, Role::Client, Some("bistro".into())).unwrap();
+    assert_eq!(reader.list_analyses(&client).await.unwrap().len(), 8);
+    let admin = Principal::new(&tenant, Role::Admin, None).unwrap();
+    assert_eq!(reader.erase_client(&admin, "bistro").await.unwrap(), 8);
+    assert!(reader.list_analyses(&cpa).await.unwrap().is_empty());
+    reader.export_audit(&admin).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_vaults_on_sqlite_agree_on_a_new_firms_keys() {
+    let path = tempdir("race").join("finops.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    first_keys_are_agreed(store, "sq").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_vaults_on_postgres_agree_on_a_new_firms_keys() {
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+    first_keys_are_agreed(store, &format!("pg{}", uuid::Uuid::new_v4().simple())).await;
 }

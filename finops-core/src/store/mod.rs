@@ -96,6 +96,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A tenant's audit entries in sequence order.
     async fn audit(&self, tenant: &str) -> Result<Vec<AuditRow>>;
     async fn put_key(&self, key: &WrappedKey) -> Result<()>;
+    /// Stores an owner's first data key unless the owner has one already (another process sharing the store
+    /// created it first): true when this key was stored. Atomic, so processes agree on one first key.
+    async fn put_first_key(&self, key: &WrappedKey) -> Result<bool>;
     async fn keys(&self) -> Result<Vec<WrappedKey>>;
     /// Destroys the data keys of one key owner (a client's scope): crypto-shredding of that client.
     async fn delete_keys(&self, owner: &str) -> Result<()>;

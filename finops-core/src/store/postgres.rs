@@ -243,6 +243,29 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn put_first_key(&self, k: &WrappedKey) -> Result<bool> {
+        // Under READ COMMITTED two transactions could both see no key: a lock per owner orders them.
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7319028))")
+            .bind(&k.tenant)
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?;
+        let done = sqlx::query(
+            "INSERT INTO finops_keys (tenant, key_id, master_id, wrapped) SELECT $1, $2, $3, $4 \
+             WHERE NOT EXISTS (SELECT 1 FROM finops_keys WHERE tenant = $1)",
+        )
+        .bind(&k.tenant)
+        .bind(&k.key_id)
+        .bind(&k.master_id)
+        .bind(&k.wrapped)
+        .execute(&mut *tx)
+        .await
+        .map_err(e)?;
+        tx.commit().await.map_err(e)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn keys(&self) -> Result<Vec<WrappedKey>> {
         let rows = sqlx::query("SELECT * FROM finops_keys ORDER BY ord")
             .fetch_all(&self.pool)

@@ -233,6 +233,22 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn put_first_key(&self, k: &WrappedKey) -> Result<bool> {
+        // One statement, and SQLite runs one writer at a time: the check and the insert cannot interleave.
+        let done = sqlx::query(
+            "INSERT INTO data_keys (tenant, key_id, master_id, wrapped) SELECT ?1, ?2, ?3, ?4 \
+             WHERE NOT EXISTS (SELECT 1 FROM data_keys WHERE tenant = ?1)",
+        )
+        .bind(&k.tenant)
+        .bind(&k.key_id)
+        .bind(&k.master_id)
+        .bind(&k.wrapped)
+        .execute(&self.pool)
+        .await
+        .map_err(e)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn keys(&self) -> Result<Vec<WrappedKey>> {
         let rows = sqlx::query("SELECT * FROM data_keys ORDER BY rowid")
             .fetch_all(&self.pool)

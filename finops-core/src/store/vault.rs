@@ -98,6 +98,8 @@ pub struct Vault {
     append: tokio::sync::Mutex<()>,
     /// Jobs' results waiting for the next group commit (see [`Vault::save_job_result`]).
     pending: Mutex<Vec<PendingResult>>,
+    /// One first-key creation at a time in this process (see [`Vault::ensure_key`]).
+    first_keys: tokio::sync::Mutex<()>,
 }
 
 /// A job's result (sealed) and what its audit entry says, until a commit stores both.
@@ -128,6 +130,7 @@ impl Vault {
             require_sign_off: false,
             append: tokio::sync::Mutex::new(()),
             pending: Mutex::new(Vec::new()),
+            first_keys: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -145,9 +148,8 @@ impl Vault {
         review: &Review,
     ) -> Result<()> {
         let body = serde_json::to_vec(review).map_err(|e| Error::Internal(e.to_string()))?;
-        let sealed = self
-            .keyring
-            .encrypt(&owner(tenant, client_tag), REVIEW, id, &body)?;
+        let scope = self.client_scope(tenant, client_tag).await?;
+        let sealed = self.keyring.encrypt(&scope, REVIEW, id, &body)?;
         self.store
             .put_record(&RecordRow {
                 kind: REVIEW.into(),
@@ -349,6 +351,7 @@ impl Vault {
         loop {
             attempt += 1;
             self.load_audit(tenant).await?;
+            self.ensure_key(tenant).await?;
             // The chain in memory takes the entry only once the store has it: an append cancelled midway (a
             // dropped future) must not leave this process's chain ahead of the store's.
             let entry = self
@@ -433,9 +436,10 @@ impl Vault {
         let tenant = &analysis.tenant;
         let body = serde_json::to_vec(analysis).map_err(|e| Error::Internal(e.to_string()))?;
         let client_tag = self.client_tag(tenant, &analysis.client).await?;
-        let sealed =
-            self.keyring
-                .encrypt(&owner(tenant, &client_tag), ANALYSIS, &analysis.id, &body)?;
+        let scope = self.client_scope(tenant, &client_tag).await?;
+        let sealed = self
+            .keyring
+            .encrypt(&scope, ANALYSIS, &analysis.id, &body)?;
         Ok(RecordRow {
             kind: ANALYSIS.into(),
             tenant: tenant.clone(),
@@ -805,9 +809,8 @@ impl Vault {
     ) -> Result<()> {
         // Another process may have created the tenant's keys: `client_tag` uses theirs rather than start a second set.
         let client_tag = self.client_tag(tenant, client).await?;
-        let sealed = self
-            .keyring
-            .encrypt(&owner(tenant, &client_tag), kind, id, body)?;
+        let scope = self.client_scope(tenant, &client_tag).await?;
+        let sealed = self.keyring.encrypt(&scope, kind, id, body)?;
         self.persist_keys().await?;
         self.store
             .put_record(&RecordRow {
@@ -852,9 +855,8 @@ impl Vault {
         body: &[u8],
     ) -> Result<(String, crate::security::crypto::Sealed)> {
         let client_tag = self.client_tag(tenant, client).await?;
-        let sealed = self
-            .keyring
-            .encrypt(&owner(tenant, &client_tag), kind, id, body)?;
+        let scope = self.client_scope(tenant, &client_tag).await?;
+        let sealed = self.keyring.encrypt(&scope, kind, id, body)?;
         self.persist_keys().await?;
         Ok((client_tag, sealed))
     }
@@ -919,11 +921,51 @@ impl Vault {
 
     /// The keyed tag cache entries know a client by.
     pub(crate) async fn client_tag(&self, tenant: &str, client: &str) -> Result<String> {
-        if !self.keyring.has_key(tenant) {
-            // Another process may have created the tenant's keys: use theirs rather than start a second set.
-            self.refresh_keys().await?;
-        }
+        self.ensure_key(tenant).await?;
         self.keyring.tag(tenant, client)
+    }
+
+    /// The key owner of a client's records (`tenant#tag`), with its data key in place.
+    async fn client_scope(&self, tenant: &str, client_tag: &str) -> Result<String> {
+        let scope = owner(tenant, client_tag);
+        self.ensure_key(&scope).await?;
+        Ok(scope)
+    }
+
+    /// Makes sure a key owner (a tenant, or a client's scope) has a data key, agreed with every process sharing the
+    /// store: the store's keys are read first; a new first key is kept only if the store takes it as the owner's
+    /// first (`Store::put_first_key`), else the one another process stored first is used. Without this, two
+    /// processes meeting a new firm at once would each start their own keys, and one client's records would be
+    /// split under two tags (listed apart, and an erasure would miss some).
+    pub(crate) async fn ensure_key(&self, key_owner: &str) -> Result<()> {
+        if self.keyring.has_key(key_owner) {
+            return Ok(());
+        }
+        let _one_at_a_time = self.first_keys.lock().await;
+        if self.keyring.has_key(key_owner) {
+            return Ok(());
+        }
+        self.refresh_keys().await?;
+        if self.keyring.has_key(key_owner) {
+            return Ok(());
+        }
+        let key = self.keyring.new_key(key_owner)?;
+        if self.store.put_first_key(&key).await? {
+            self.persisted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key.key_id.clone());
+            self.keyring.load(vec![key]);
+            return Ok(());
+        }
+        self.refresh_keys().await?;
+        if self.keyring.has_key(key_owner) {
+            Ok(())
+        } else {
+            Err(Error::Internal(format!(
+                "the store refused a first key for `{key_owner}` and holds none"
+            )))
+        }
     }
 
     /// Deletes cache entries of a tenant (only one client's with its `client_tag`); returns how many.

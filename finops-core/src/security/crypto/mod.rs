@@ -358,6 +358,20 @@ impl Keyring {
 
     /// Creates a new current data key for a tenant (its first one, or a rotation).
     pub fn rotate(&self, tenant: &str) -> Result<String> {
+        let key = self.new_key(tenant)?;
+        let key_id = key.key_id.clone();
+        self.wrapped
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(tenant.to_string())
+            .or_default()
+            .push(key);
+        Ok(key_id)
+    }
+
+    /// A new data key for an owner, wrapped, not yet in use: [`Keyring::load`] it once the store agreed to it (a
+    /// store shared by processes keeps one first key per owner).
+    pub fn new_key(&self, tenant: &str) -> Result<WrappedKey> {
         let master_id = self.provider.current()?;
         let key = SecretKey::generate()?;
         let suffix = random::<8>()?;
@@ -373,22 +387,16 @@ impl Keyring {
             &key,
             &aad(&["finops-data-key", tenant, &key_id]),
         )?;
-        self.wrapped
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(tenant.to_string())
-            .or_default()
-            .push(WrappedKey {
-                tenant: tenant.into(),
-                key_id: key_id.clone(),
-                master_id,
-                wrapped,
-            });
         self.open
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(key_id.clone(), key);
-        Ok(key_id)
+        Ok(WrappedKey {
+            tenant: tenant.into(),
+            key_id,
+            master_id,
+            wrapped,
+        })
     }
 
     fn data_key(&self, tenant: &str, key_id: &str) -> Result<SecretKey> {
