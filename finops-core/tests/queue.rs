@@ -338,16 +338,23 @@ async fn the_local_queue_has_the_same_semantics_bounds_itself_and_resumes_after_
 
 use finops_core::queue::RedisQueue;
 
-#[tokio::test]
-async fn the_redis_streams_queue_claims_reclaims_retries_and_dead_letters() {
+/// The test Redis's URL, a vault over an in-memory store, and a queue name of the test's own.
+async fn redis_setup() -> Option<(String, Arc<Vault>, String)> {
     let Ok(url) = std::env::var("FINOPS_TEST_REDIS_URL") else {
         eprintln!("FINOPS_TEST_REDIS_URL is not set: scripts/test starts Redis and sets it");
-        return;
+        return None;
     };
     let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
     let vault = Arc::new(Vault::open(store, keys).await.unwrap());
-    let name = uuid::Uuid::new_v4().to_string();
+    Some((url, vault, uuid::Uuid::new_v4().to_string()))
+}
+
+#[tokio::test]
+async fn the_redis_streams_queue_claims_reclaims_retries_and_dead_letters() {
+    let Some((url, vault, name)) = redis_setup().await else {
+        return;
+    };
     let queue = RedisQueue::connect(&url, &name, vault.clone())
         .await
         .unwrap();
@@ -601,14 +608,9 @@ async fn ended_jobs_are_deleted_after_the_retention_and_others_are_kept() {
 
 #[tokio::test]
 async fn redis_forgets_ended_jobs_after_the_retention_and_keeps_the_stream_short() {
-    let Ok(url) = std::env::var("FINOPS_TEST_REDIS_URL") else {
-        eprintln!("FINOPS_TEST_REDIS_URL is not set: scripts/test starts Redis and sets it");
+    let Some((url, vault, name)) = redis_setup().await else {
         return;
     };
-    let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
-    let vault = Arc::new(Vault::open(store, keys).await.unwrap());
-    let name = uuid::Uuid::new_v4().to_string();
     let queue = RedisQueue::connect(&url, &name, vault)
         .await
         .unwrap()

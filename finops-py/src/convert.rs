@@ -121,6 +121,12 @@ fn read_path(path: &str) -> PyResult<Vec<u8>> {
         .map_err(|e| invalid_argument("statements", format!("cannot read `{path}`: {e}")))
 }
 
+/// A JSON-serializable value as Python objects, from inside a future (takes the GIL).
+pub(crate) fn to_python<T: serde::Serialize>(value: &T) -> PyResult<Py<PyAny>> {
+    let json = serde_json::to_string(value).map_err(internal)?;
+    Python::attach(|py| json_to_py(py, &json))
+}
+
 /// A JSON text as Python objects (dicts, lists, str, numbers), through Python's own `json` module.
 pub(crate) fn json_to_py(py: Python<'_>, json: &str) -> PyResult<Py<PyAny>> {
     Ok(py.import("json")?.call_method1("loads", (json,))?.unbind())

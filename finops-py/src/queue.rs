@@ -13,7 +13,7 @@ use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 
 use crate::analysis::PyAnalysis;
-use crate::convert::{internal, json_to_py, statements_json};
+use crate::convert::{statements_json, to_python};
 use crate::errors::{invalid_argument, to_py};
 use crate::finops::PyFinops;
 
@@ -22,12 +22,6 @@ use crate::finops::PyFinops;
 pub(crate) struct PyQueue {
     queue: Arc<dyn Queue>,
     vault: Arc<Vault>,
-}
-
-/// A JSON-serializable value as Python objects, from inside a future.
-fn to_python<T: serde::Serialize>(value: &T) -> PyResult<Py<PyAny>> {
-    let json = serde_json::to_string(value).map_err(internal)?;
-    Python::attach(|py| json_to_py(py, &json))
 }
 
 #[pymethods]

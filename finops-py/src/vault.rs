@@ -9,7 +9,7 @@ use finops_core::store::{self, ReviewAction, Vault};
 use pyo3::prelude::*;
 
 use crate::analysis::PyAnalysis;
-use crate::convert::{internal, json_to_py};
+use crate::convert::{internal, json_to_py, to_python};
 use crate::errors::to_py;
 use crate::finops::PyPrincipal;
 use crate::runtime::future_into_py;
@@ -18,11 +18,6 @@ use crate::runtime::future_into_py;
 #[pyclass(module = "finops", name = "Vault", frozen)]
 pub(crate) struct PyVault {
     pub(crate) inner: Arc<Vault>,
-}
-
-fn to_python<T: serde::Serialize>(value: &T) -> PyResult<Py<PyAny>> {
-    let json = serde_json::to_string(value).map_err(internal)?;
-    Python::attach(|py| json_to_py(py, &json))
 }
 
 #[pymethods]
