@@ -275,7 +275,8 @@ export interface WorkerStats {
 
 /** Jobs for workers in other processes, on PostgreSQL or Redis Streams (`FINOPS_MASTER_KEY` in every process). */
 export declare class Queue {
-  static connect(url: string, options?: { store?: string }): Promise<Queue>
+  /** `retentionSeconds`: how long ended jobs stay known (default a day). */
+  static connect(url: string, options?: { store?: string; retentionSeconds?: number }): Promise<Queue>
   enqueue(job: Job): Promise<string>
   status(tenant: string, id: string): Promise<JobInfo | null>
   cancel(tenant: string, id: string): Promise<JobStatus | null>

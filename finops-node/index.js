@@ -346,7 +346,11 @@ class Queue {
   static async connect(url, options = {}) {
     if (typeof url !== 'string') throw invalid('queue', 'must be a postgres:// or redis:// URL')
     try {
-      return new Queue(await native.connectQueue(url, options.store ?? null))
+      const retention = options.retentionSeconds ?? null
+      if (retention !== null && (typeof retention !== 'number' || !Number.isFinite(retention))) {
+        throw invalid('retentionSeconds', 'must be a number of seconds >= 1')
+      }
+      return new Queue(await native.connectQueue(url, options.store ?? null, retention))
     } catch (e) {
       throw translate(e)
     }

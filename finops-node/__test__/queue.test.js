@@ -98,3 +98,17 @@ test('the TypeScript queue example runs', async () => {
   assert.equal(lines.filter((l) => l.endsWith(' succeeded')).length, 2, lines.join('\n'))
   assert.ok(lines.some((l) => l.endsWith(' attempt 1 started')))
 })
+
+test('ended jobs are forgotten after the retention', async () => {
+  const name = crypto.randomUUID()
+  const q = await finops.Queue.connect(`${process.env.FINOPS_TEST_REDIS_URL}#${name}`, { store: process.env.FINOPS_TEST_POSTGRES_URL, retentionSeconds: 1 })
+  const tenant = `firm-${name}`
+  const job = await q.enqueue({ statements: BISTRO, question: 'Marges ?', tenant, key: 'r1' })
+  assert.equal(await q.cancel(tenant, job), 'cancelled')
+  assert.equal((await q.status(tenant, job)).status, 'cancelled')
+  await new Promise((resolve) => setTimeout(resolve, 2100))
+  assert.equal(await q.status(tenant, job), null)
+  for (const [bad, field] of [[0.5, 'retention'], [-1, 'retentionSeconds'], ['1', 'retentionSeconds']]) {
+    await assert.rejects(finops.Queue.connect(process.env.FINOPS_TEST_POSTGRES_URL, { retentionSeconds: bad }), (e) => e instanceof finops.InvalidArgumentError && e.field === field, field)
+  }
+})

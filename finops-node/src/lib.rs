@@ -692,8 +692,18 @@ pub struct NativeQueue {
 /// Connects to a queue: `postgres://…[#name]`, or `redis://…[#name]` with a `store`; the master key comes from
 /// `FINOPS_MASTER_KEY`.
 #[napi]
-pub async fn connect_queue(url: String, store: Option<String>) -> Result<NativeQueue> {
-    let (queue, vault) = finops_core::queue::connect(&url, store.as_deref())
+pub async fn connect_queue(
+    url: String,
+    store: Option<String>,
+    retention_seconds: Option<f64>,
+) -> Result<NativeQueue> {
+    let retention = retention_seconds
+        .map(|s| {
+            std::time::Duration::try_from_secs_f64(s)
+                .map_err(|_| invalid("retentionSeconds", "must be a number of seconds >= 1"))
+        })
+        .transpose()?;
+    let (queue, vault) = finops_core::queue::connect_with(&url, store.as_deref(), retention)
         .await
         .map_err(|e| js_error(&e))?;
     Ok(NativeQueue { queue, vault })

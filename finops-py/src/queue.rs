@@ -28,11 +28,24 @@ pub(crate) struct PyQueue {
 impl PyQueue {
     /// `await Queue.connect("postgres://…[#name]")` or `("redis://…[#name]", store="postgres://…")`: the master key
     /// comes from `FINOPS_MASTER_KEY`, the same in every process of the deployment.
+    /// `retention_seconds`: how long ended jobs stay known (default a day).
     #[staticmethod]
-    #[pyo3(signature = (url, *, store = None))]
-    fn connect(py: Python<'_>, url: String, store: Option<String>) -> PyResult<Bound<'_, PyAny>> {
+    #[pyo3(signature = (url, *, store = None, retention_seconds = None))]
+    fn connect(
+        py: Python<'_>,
+        url: String,
+        store: Option<String>,
+        retention_seconds: Option<f64>,
+    ) -> PyResult<Bound<'_, PyAny>> {
+        let retention = retention_seconds
+            .map(|s| {
+                Duration::try_from_secs_f64(s).map_err(|_| {
+                    invalid_argument("retention_seconds", "must be a number of seconds >= 1")
+                })
+            })
+            .transpose()?;
         future_into_py(py, async move {
-            let (queue, vault) = queue::connect(&url, store.as_deref())
+            let (queue, vault) = queue::connect_with(&url, store.as_deref(), retention)
                 .await
                 .map_err(to_py)?;
             Ok(PyQueue { queue, vault })

@@ -111,3 +111,23 @@ async def test_bad_input_is_refused_with_the_field(bistro_path: pathlib.Path, bi
         async for _ in q.follow(firm, "no-such-job"):
             pass
     assert e.value.field == "id"
+
+
+async def test_ended_jobs_are_forgotten_after_the_retention(bistro_path: pathlib.Path) -> None:
+    name = uuid.uuid4().hex
+    q = await finops.Queue.connect(f"{os.environ['FINOPS_TEST_POSTGRES_URL']}#{name}", retention_seconds=1)
+    tenant = f"firm-{name}"
+    job = await q.enqueue(bistro_path, "Marges ?", tenant=tenant, key="r1")
+    assert await q.cancel(tenant, job) == "cancelled"
+    await asyncio.sleep(1.2)
+    # PostgreSQL deletes ended jobs when a worker of the process next looks for work.
+    stop = asyncio.Event()
+    worker = asyncio.ensure_future(q.run_worker(finops.Finops(offline=True), until=stop.wait()))
+    await asyncio.sleep(0.5)
+    stop.set()
+    await worker
+    assert await q.status(tenant, job) is None
+    for bad, field in [(0.5, "retention"), (-1.0, "retention_seconds"), (float("nan"), "retention_seconds")]:
+        with pytest.raises(finops.InvalidArgumentError) as e:
+            await finops.Queue.connect(os.environ["FINOPS_TEST_POSTGRES_URL"], retention_seconds=bad)
+        assert e.value.field == field

@@ -525,6 +525,24 @@ pub async fn connect(
     url: &str,
     store: Option<&str>,
 ) -> Result<(Arc<dyn Queue>, Arc<crate::store::Vault>)> {
+    connect_with(url, store, None).await
+}
+
+/// [`connect`], with how long ended jobs are kept (`None`: a day; see [`PgQueue::retention`]).
+pub async fn connect_with(
+    url: &str,
+    store: Option<&str>,
+    retention: Option<Duration>,
+) -> Result<(Arc<dyn Queue>, Arc<crate::store::Vault>)> {
+    if let Some(r) = retention
+        && r < Duration::from_secs(1)
+    {
+        return Err(Error::invalid_argument(
+            "retention",
+            "ended jobs are kept at least a second",
+        ));
+    }
+    let retention = retention.unwrap_or(Duration::from_secs(86_400));
     let (url, name) = url.split_once('#').unwrap_or((url, "default"));
     let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
     let redis = url.starts_with("redis://") || url.starts_with("rediss://");
@@ -552,9 +570,18 @@ pub async fn connect(
         };
     let vault = Arc::new(crate::store::Vault::open(store, crate::cache::master_key(None)?).await?);
     let queue: Arc<dyn Queue> = if postgres {
-        Arc::new(PgQueue::connect(url, vault.clone()).await?.named(name)?)
+        Arc::new(
+            PgQueue::connect(url, vault.clone())
+                .await?
+                .named(name)?
+                .retention(retention),
+        )
     } else {
-        Arc::new(RedisQueue::connect(url, name, vault.clone()).await?)
+        Arc::new(
+            RedisQueue::connect(url, name, vault.clone())
+                .await?
+                .retention(retention),
+        )
     };
     Ok((queue, vault))
 }

@@ -302,7 +302,9 @@ class Queue:
     `FINOPS_MASTER_KEY`, the same in every process)."""
 
     @staticmethod
-    def connect(url: str, *, store: Optional[str] = None) -> Awaitable["Queue"]: ...
+    def connect(
+        url: str, *, store: Optional[str] = None, retention_seconds: Optional[float] = None
+    ) -> Awaitable["Queue"]: ...
     def enqueue(
         self,
         statements: StatementsSource,
