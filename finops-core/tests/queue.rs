@@ -332,6 +332,22 @@ async fn the_local_queue_has_the_same_semantics_bounds_itself_and_resumes_after_
     let mut raw = std::fs::read(&path).unwrap();
     raw.extend(std::fs::read(dir.join("finops.db-wal")).unwrap_or_default());
     assert!(!raw.windows(8).any(|w| w == b"Marges ?"));
+    // Ended jobs (three here, kept for the retention) do not count against the capacity; a cancelled one frees
+    // its place.
+    let spec = |k: &str| JobSpec::new("firm", k, bistro(), "Marges ?");
+    let first = queue.enqueue(&spec("k-5")).await.unwrap();
+    for k in ["k-6", "k-7"] {
+        queue.enqueue(&spec(k)).await.unwrap();
+    }
+    assert_eq!(
+        queue.enqueue(&spec("k-8")).await.unwrap_err().code(),
+        "rate_limited"
+    );
+    assert_eq!(
+        queue.cancel("firm", &first).await.unwrap(),
+        Some(JobStatus::Cancelled)
+    );
+    queue.enqueue(&spec("k-8")).await.unwrap();
     assert!(LocalQueue::new(0).is_err());
     std::fs::remove_dir_all(&dir).ok();
 }

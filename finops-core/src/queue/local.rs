@@ -2,7 +2,7 @@
 //! typed error the host can back off on), and — with a vault — recorded in its store after every change, so a
 //! process that restarts resumes them: jobs that were running when it stopped run again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,15 +45,15 @@ struct Inner {
     events: HashMap<String, Vec<JobEvent>>,
     /// When ended jobs were last looked for.
     pruned_at: Option<DateTime<Utc>>,
+    /// The jobs queued or running: claims look only at these, not at the ended jobs kept for the retention (a
+    /// day's worth in a busy process).
+    open: HashSet<String>,
 }
 
 impl Inner {
     /// Jobs queued or running.
     fn unfinished(&self) -> usize {
-        self.jobs
-            .values()
-            .filter(|j| matches!(j.status, JobStatus::Queued | JobStatus::Running))
-            .count()
+        self.open.len()
     }
 }
 
@@ -129,6 +129,9 @@ impl LocalQueue {
                 if job.status == JobStatus::Running {
                     job.status = JobStatus::Queued;
                 }
+                if !job.status.is_terminal() {
+                    inner.open.insert(row.id.clone());
+                }
                 inner.next_seq = inner.next_seq.max(job.seq + 1);
                 inner.by_key.insert(
                     (job.spec.tenant.clone(), job.spec.idempotency_key.clone()),
@@ -162,6 +165,7 @@ impl LocalQueue {
         };
         self.persist(&id, &job).await?;
         inner.jobs.insert(id.clone(), job);
+        inner.open.insert(id.clone());
         inner.by_key.insert(
             (spec.tenant.clone(), spec.idempotency_key.clone()),
             id.clone(),
@@ -275,8 +279,12 @@ impl Queue for LocalQueue {
         let expired =
             |j: &Job| j.status == JobStatus::Running && j.lease_until.is_some_and(|l| l < now);
         let mut dead = Vec::new();
-        for (id, j) in inner.jobs.iter_mut() {
-            if expired(j) && j.attempts >= j.spec.max_attempts {
+        let Inner { jobs, open, .. } = &mut *inner;
+        for id in open.iter() {
+            if let Some(j) = jobs.get_mut(id)
+                && expired(j)
+                && j.attempts >= j.spec.max_attempts
+            {
                 j.status = JobStatus::Dead;
                 j.ended_at = Some(now);
                 j.error
@@ -285,13 +293,15 @@ impl Queue for LocalQueue {
             }
         }
         for id in dead {
+            inner.open.remove(&id);
             if let Some(j) = inner.jobs.get(&id) {
                 self.persist(&id, j).await?;
             }
         }
         let pick = inner
-            .jobs
+            .open
             .iter()
+            .filter_map(|id| inner.jobs.get(id).map(|j| (id, j)))
             .filter(|(_, j)| {
                 (j.status == JobStatus::Queued && j.run_after <= now)
                     || (expired(j) && j.attempts < j.spec.max_attempts)
@@ -333,6 +343,7 @@ impl Queue for LocalQueue {
         j.lease_until = None;
         j.error = None;
         let snapshot = j.clone();
+        inner.open.remove(&job.id);
         self.persist(&job.id, &snapshot).await?;
         drop(inner);
         self.signals.wake(&job.id);
@@ -359,6 +370,9 @@ impl Queue for LocalQueue {
             j.ended_at = Some(Utc::now());
         }
         let (status, snapshot) = (j.status, j.clone());
+        if status.is_terminal() {
+            inner.open.remove(&job.id);
+        }
         self.persist(&job.id, &snapshot).await?;
         drop(inner);
         self.signals.wake(&job.id);
@@ -416,6 +430,7 @@ impl Queue for LocalQueue {
         j.lease_until = None;
         j.error = Some("cancelled".into());
         let snapshot = j.clone();
+        inner.open.remove(id);
         self.persist(id, &snapshot).await?;
         drop(inner);
         self.signals.wake(id);
