@@ -232,6 +232,21 @@ async fn conformance(store: Arc<dyn Store>, t: &str) {
             (a.clone(), "k2".into())
         ]
     );
+    let of_a: Vec<String> = store
+        .keys_of(&a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.key_id)
+        .collect();
+    assert_eq!(of_a, ["k1", "k2"]);
+    assert!(
+        store
+            .keys_of(&format!("{t}-none"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // A first key is stored only while its owner has none, whoever asks first.
     let first = |owner: &str, id: &str| WrappedKey {
@@ -860,6 +875,9 @@ impl Store for Stalling {
     }
     async fn put_first_key(&self, key: &WrappedKey) -> finops_core::Result<bool> {
         self.inner.put_first_key(key).await
+    }
+    async fn keys_of(&self, owner: &str) -> finops_core::Result<Vec<WrappedKey>> {
+        self.inner.keys_of(owner).await
     }
     async fn keys(&self) -> finops_core::Result<Vec<WrappedKey>> {
         self.inner.keys().await

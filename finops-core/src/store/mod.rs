@@ -100,6 +100,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// created it first): true when this key was stored. Atomic, so processes agree on one first key.
     async fn put_first_key(&self, key: &WrappedKey) -> Result<bool>;
     async fn keys(&self) -> Result<Vec<WrappedKey>>;
+    /// The data keys of one owner (a tenant, or a client's scope), oldest first.
+    async fn keys_of(&self, owner: &str) -> Result<Vec<WrappedKey>>;
     /// Destroys the data keys of one key owner (a client's scope): crypto-shredding of that client.
     async fn delete_keys(&self, owner: &str) -> Result<()>;
     /// The tenants that have records of a kind (a queue resuming its jobs after a restart).

@@ -254,16 +254,16 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(e)?;
-        rows.iter()
-            .map(|r| {
-                Ok(WrappedKey {
-                    tenant: r.try_get("tenant").map_err(e)?,
-                    key_id: r.try_get("key_id").map_err(e)?,
-                    master_id: r.try_get("master_id").map_err(e)?,
-                    wrapped: r.try_get("wrapped").map_err(e)?,
-                })
-            })
-            .collect()
+        rows.iter().map(wrapped_key).collect()
+    }
+
+    async fn keys_of(&self, owner: &str) -> Result<Vec<WrappedKey>> {
+        let rows = sqlx::query("SELECT * FROM data_keys WHERE tenant = ? ORDER BY rowid")
+            .bind(owner)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(e)?;
+        rows.iter().map(wrapped_key).collect()
     }
 
     async fn delete_keys(&self, owner: &str) -> Result<()> {
@@ -347,4 +347,14 @@ fn append_audit_row<'a>(
         .bind(&a.sealed.key_id)
         .bind(&a.sealed.nonce)
         .bind(&a.sealed.ciphertext))
+}
+
+/// A stored data key from its row.
+fn wrapped_key(r: &sqlx::sqlite::SqliteRow) -> Result<WrappedKey> {
+    Ok(WrappedKey {
+        tenant: r.try_get("tenant").map_err(e)?,
+        key_id: r.try_get("key_id").map_err(e)?,
+        master_id: r.try_get("master_id").map_err(e)?,
+        wrapped: r.try_get("wrapped").map_err(e)?,
+    })
 }

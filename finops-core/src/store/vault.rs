@@ -778,23 +778,31 @@ impl Vault {
 
     /// Loads data keys other processes wrote to the store since this vault opened (a shared PostgreSQL store).
     pub(crate) async fn refresh_keys(&self) -> Result<()> {
+        let stored = self.store.keys().await?;
+        self.load_new_keys(stored);
+        Ok(())
+    }
+
+    /// [`Vault::refresh_keys`] for one key owner only (reads its keys, not the whole table).
+    async fn refresh_owner(&self, key_owner: &str) -> Result<()> {
+        let stored = self.store.keys_of(key_owner).await?;
+        self.load_new_keys(stored);
+        Ok(())
+    }
+
+    /// Takes the stored keys this vault does not hold yet.
+    fn load_new_keys(&self, stored: Vec<WrappedKey>) {
+        // Checked and marked under one lock, so two concurrent refreshes do not load a key twice.
         let fresh: Vec<WrappedKey> = {
-            let stored = self.store.keys().await?;
-            let persisted = self.persisted.lock().unwrap_or_else(|p| p.into_inner());
+            let mut persisted = self.persisted.lock().unwrap_or_else(|p| p.into_inner());
             stored
                 .into_iter()
-                .filter(|k| !persisted.contains(&k.key_id))
+                .filter(|k| persisted.insert(k.key_id.clone()))
                 .collect()
         };
-        if fresh.is_empty() {
-            return Ok(());
+        if !fresh.is_empty() {
+            self.keyring.load(fresh);
         }
-        self.persisted
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(fresh.iter().map(|k| k.key_id.clone()));
-        self.keyring.load(fresh);
-        Ok(())
     }
 
     /// Stores one cache entry, encrypted with the client's scope key (so erasing the client shreds it too).
@@ -945,7 +953,7 @@ impl Vault {
         if self.keyring.has_key(key_owner) {
             return Ok(());
         }
-        self.refresh_keys().await?;
+        self.refresh_owner(key_owner).await?;
         if self.keyring.has_key(key_owner) {
             return Ok(());
         }
@@ -958,7 +966,7 @@ impl Vault {
             self.keyring.load(vec![key]);
             return Ok(());
         }
-        self.refresh_keys().await?;
+        self.refresh_owner(key_owner).await?;
         if self.keyring.has_key(key_owner) {
             Ok(())
         } else {
