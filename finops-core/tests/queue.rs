@@ -535,6 +535,37 @@ async fn the_redis_streams_queue_claims_reclaims_retries_and_dead_letters() {
     );
 }
 
+/// Ends one job of `tenant` each way a job ends: succeeded, dead (after its only attempt) and cancelled; their ids.
+async fn end_one_job_each_way(
+    queue: &dyn Queue,
+    tenant: &str,
+    lease: Duration,
+) -> (String, String, String) {
+    let done = queue
+        .enqueue(&JobSpec::new(tenant, "done", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    let job = queue.claim("w", lease).await.unwrap().unwrap();
+    assert!(queue.complete(&job, &job.id).await.unwrap());
+    let mut once = JobSpec::new(tenant, "dead", bistro(), "Marges ?");
+    once.max_attempts = 1;
+    let dead = queue.enqueue(&once).await.unwrap();
+    let job = queue.claim("w", lease).await.unwrap().unwrap();
+    assert_eq!(
+        queue.fail(&job, "bad", false).await.unwrap(),
+        JobStatus::Dead
+    );
+    let cancelled = queue
+        .enqueue(&JobSpec::new(tenant, "cancelled", bistro(), "Marges ?"))
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.cancel(tenant, &cancelled).await.unwrap(),
+        Some(JobStatus::Cancelled)
+    );
+    (done, dead, cancelled)
+}
+
 #[tokio::test]
 async fn ended_jobs_are_deleted_after_the_retention_and_others_are_kept() {
     let Ok(url) = std::env::var("FINOPS_TEST_POSTGRES_URL") else {
@@ -556,28 +587,7 @@ async fn ended_jobs_are_deleted_after_the_retention_and_others_are_kept() {
     let tenant = format!("firm-{name}");
     let lease = Duration::from_secs(30);
 
-    let done = queue
-        .enqueue(&JobSpec::new(&tenant, "done", bistro(), "Marges ?"))
-        .await
-        .unwrap();
-    let job = queue.claim("w", lease).await.unwrap().unwrap();
-    assert!(queue.complete(&job, &job.id).await.unwrap());
-    let mut once = JobSpec::new(&tenant, "dead", bistro(), "Marges ?");
-    once.max_attempts = 1;
-    let dead = queue.enqueue(&once).await.unwrap();
-    let job = queue.claim("w", lease).await.unwrap().unwrap();
-    assert_eq!(
-        queue.fail(&job, "bad", false).await.unwrap(),
-        JobStatus::Dead
-    );
-    let cancelled = queue
-        .enqueue(&JobSpec::new(&tenant, "cancelled", bistro(), "Marges ?"))
-        .await
-        .unwrap();
-    assert_eq!(
-        queue.cancel(&tenant, &cancelled).await.unwrap(),
-        Some(JobStatus::Cancelled)
-    );
+    let (done, dead, cancelled) = end_one_job_each_way(&queue, &tenant, lease).await;
     let waiting = queue
         .enqueue(&JobSpec::new(&tenant, "waiting", bistro(), "Marges ?"))
         .await
@@ -634,28 +644,7 @@ async fn redis_forgets_ended_jobs_after_the_retention_and_keeps_the_stream_short
     let lease = Duration::from_secs(30);
     let tenant = "firm";
 
-    let done = queue
-        .enqueue(&JobSpec::new(tenant, "done", bistro(), "Marges ?"))
-        .await
-        .unwrap();
-    let job = queue.claim("w", lease).await.unwrap().unwrap();
-    assert!(queue.complete(&job, &job.id).await.unwrap());
-    let mut once = JobSpec::new(tenant, "dead", bistro(), "Marges ?");
-    once.max_attempts = 1;
-    let dead = queue.enqueue(&once).await.unwrap();
-    let job = queue.claim("w", lease).await.unwrap().unwrap();
-    assert_eq!(
-        queue.fail(&job, "bad", false).await.unwrap(),
-        JobStatus::Dead
-    );
-    let cancelled = queue
-        .enqueue(&JobSpec::new(tenant, "cancelled", bistro(), "Marges ?"))
-        .await
-        .unwrap();
-    assert_eq!(
-        queue.cancel(tenant, &cancelled).await.unwrap(),
-        Some(JobStatus::Cancelled)
-    );
+    let (done, dead, cancelled) = end_one_job_each_way(&queue, tenant, lease).await;
     let waiting = queue
         .enqueue(&JobSpec::new(tenant, "waiting", bistro(), "Marges ?"))
         .await
