@@ -258,7 +258,8 @@ async fn workload(intents: &[IntentSpec]) {
     .expect("the embedded caches");
     let pipeline = finops_core::config::single_provider(model.clone(), [None, None, None])
         .0
-        .with_caches(&caches);
+        .caches(&caches)
+        .build();
 
     let clients = 40;
     let mut rng = fastrand::Rng::with_seed(2026);

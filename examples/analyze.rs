@@ -24,13 +24,12 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use std::sync::Arc;
 
-use finops_core::cache::{CacheOptions, master_key, open_local_vault};
-use finops_core::config::Settings;
-use finops_core::embed::HashingEmbedder;
+use finops_core::cache::CacheOptions;
+use finops_core::finops::{Finops, FinopsConfig};
 use finops_core::metrics::{self, Figure, Unit};
 use finops_core::pipeline::{Analysis, AnalysisRequest, CacheMode, Language};
 use finops_core::security::{Principal, Role};
-use finops_core::store::{PostgresStore, Store, Vault};
+use finops_core::store::{PostgresStore, Store, Vault, master_key, open_local_vault};
 use finops_core::{Decimal, Error, Statements};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -158,16 +157,9 @@ fn run(args: &Args) -> Result<String, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let settings = Settings::from_env()?;
-    if settings.has_provider() {
-        for route in settings.routes() {
-            eprintln!("route: {route}");
-        }
-    }
     // The operator runs as a CPA of the tenant (for the client given, if any).
     let principal = Principal::new(args.tenant.clone(), Role::Cpa, args.client.clone())?;
     let request = request.principal(principal.clone());
-    let pipeline = settings.pipeline()?;
     let analysis = runtime.block_on(async {
         // One encrypted store (under --data-dir, or the shared --store) for the caches and the saved analyses.
         let (vault, options) = match &args.store {
@@ -185,12 +177,24 @@ fn run(args: &Args) -> Result<String, Error> {
                 CacheOptions::default(),
             ),
         };
-        let caches = options
-            .open_with(Some(vault.clone()), Arc::new(HashingEmbedder::default()))
+        // Providers from the environment, the caches and the vault: every analysis is saved (encrypted, audited)
+        // before it is returned.
+        let config = FinopsConfig {
+            env: Some(true),
+            cache: Some(options),
+            ..FinopsConfig::default()
+        };
+        let fo = Finops::builder()
+            .config(config)
+            .vault(vault)
+            .build()
             .await?;
-        let analysis = pipeline.with_caches(&caches).analyze(request).await?;
-        vault.save_analysis(&principal, &analysis).await?;
-        Ok::<_, Error>(analysis)
+        if fo.has_provider() {
+            for route in fo.routes() {
+                eprintln!("route: {route}");
+            }
+        }
+        fo.analyze(request).await
     })?;
     let place = match &args.store {
         Some(_) => "the PostgreSQL store".to_string(),

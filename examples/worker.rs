@@ -65,7 +65,7 @@ fn run(args: &Args) -> Result<(), Error> {
         let (queue, vault) =
             finops_core::queue::connect(&args.queue, args.store.as_deref()).await?;
         let worker = Worker::new(queue, pipeline, vault, args.concurrency)?
-            .lease(Duration::from_secs(args.lease_seconds.max(1)));
+            .lease(Duration::from_secs(args.lease_seconds))?;
         eprintln!("{} ready (concurrency {})", worker.name(), args.concurrency);
         let stats = worker.run(stop).await?;
         eprintln!(

@@ -173,13 +173,42 @@ export interface Embedder {
   embed(texts: string[]): Promise<number[][]>
 }
 
+/** One built-in provider: its key, where it is, and how it is called (durations in seconds). */
+export interface ProviderConfig {
+  /** Required, but for `local`. Never printed. */
+  apiKey?: string
+  /** Another base URL (a proxy, a gateway); required for `local`. */
+  baseUrl?: string
+  /** Sent with every request; header names as written. */
+  headers?: Record<string, string>
+  connectTimeoutSeconds?: number
+  readTimeoutSeconds?: number
+  firstChunkTimeoutSeconds?: number
+  totalTimeoutSeconds?: number
+  maxRetries?: number
+  breakerThreshold?: number
+  breakerCoolDownSeconds?: number
+}
+
 export interface FinopsOptions {
-  /** Every analysis is saved in this vault (encrypted, audited) before it is returned. */
-  vault?: Vault
+  /** The core's configuration as is (snake_case), under the options below. */
+  config?: Record<string, unknown>
+  /** Built-in providers, each with its own key: one configuration per firm in one process is normal. */
+  providers?: Partial<Record<'openrouter' | 'anthropic' | 'openai' | 'deepseek' | 'local', ProviderConfig>>
+  /** Every analysis is saved in this vault (or one opened at a directory or postgres:// URL) before it is returned. */
+  vault?: Vault | string
   provider?: Provider | ScriptedProvider
   models?: Partial<Record<Phase, string>>
   embedder?: Embedder
   offline?: boolean
+  /** Read `OPENROUTER_API_KEY`, `FINOPS_MODEL_*`, ...; by default only when no provider is configured in code. */
+  env?: boolean
+  /** `flag` (default) calls a model with no known price and reports its cost as unknown; `refuse` does not call it. */
+  unpriced?: 'flag' | 'refuse'
+  /** Prices per model, USD per million tokens (`{ 'my-model': { effective: '2026-01-01', inputPerMtok: '1', outputPerMtok: '2' } }`). */
+  prices?: Record<string, { effective: string; inputPerMtok: string | number; outputPerMtok: string | number; cachedInputPerMtok?: string | number; reasoningPerMtok?: string | number }>
+  /** USD reserved per model phase against a budget when the model has no price. */
+  fallbackEstimateUsd?: string | number
   /** Monthly USD budget per tenant: `{ 'firm-1': '50' }`. */
   budgets?: Record<string, string | number>
   /** Requests per minute. */
@@ -351,10 +380,16 @@ export declare function evaluate(statements: StatementsSource, expression: strin
 export declare function fingerprint(statements: StatementsSource): string
 
 export declare class FinopsError extends Error {
-  /** Stable: FINOPS_INVALID_STATEMENTS, FINOPS_INVALID_ARGUMENT, FINOPS_PROVIDER, ... */
+  /** Stable: FINOPS_INVALID_STATEMENTS, FINOPS_INVALID_ARGUMENT, FINOPS_PROVIDER, FINOPS_BACKEND, ... */
   readonly code: string
+  /** The path of the refused value as the core names it, the same in every binding (`cache.ttl_seconds`,
+   * `providers.openrouter.api_key`, `max_cache_age` for `maxCacheAgeMs`). */
   readonly field?: string
   readonly reason?: string
+  /** Whether the same call may succeed later. */
+  readonly retryable: boolean
+  /** The core's details, snake_case as serialized (each also a camelCase property). */
+  readonly details: Record<string, unknown>
 }
 export declare class InvalidStatementsError extends FinopsError {
   readonly issues: Array<{ field: string; reason: string }>
@@ -366,7 +401,6 @@ export declare class InvalidExpressionError extends FinopsError {
 export declare class InvalidArgumentError extends FinopsError {}
 export declare class ProviderError extends FinopsError {
   readonly provider: string
-  readonly retryable: boolean
   readonly status?: number
   /** Seconds. */
   readonly retryAfter?: number
@@ -391,6 +425,11 @@ export declare class IntegrityError extends FinopsError {}
 /** A key needed to read data is unknown or was destroyed by an erasure. */
 export declare class KeyUnavailableError extends FinopsError {
   readonly keyId: string
+}
+/** A database, cache or queue server, the semantic index or a host's own code failed. */
+export declare class BackendError extends FinopsError {
+  /** sqlite, postgres, redis, semantic_index or host. */
+  readonly backend: string
 }
 export declare class CancelledError extends FinopsError {}
 export declare class InternalError extends FinopsError {}

@@ -5,6 +5,13 @@
 const fs = require('node:fs')
 const native = require('./native.js')
 
+const camel = (key) => key.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
+
+/**
+ * Every finops error: `code` (FINOPS_ + the core's code), `message`, `field`, `reason`, `retryable`, `details` (the
+ * core's details as sent), and each detail as a camelCase property. The one unit conversion: a duration in
+ * milliseconds (`retry_after_ms`) is also given in seconds without the suffix (`retryAfter`), as before.
+ */
 class FinopsError extends Error {
   constructor(info) {
     super(info.message)
@@ -12,59 +19,26 @@ class FinopsError extends Error {
     this.code = 'FINOPS_' + String(info.code).toUpperCase()
     this.field = info.field ?? undefined
     this.reason = info.reason ?? undefined
-  }
-}
-class InvalidStatementsError extends FinopsError {
-  constructor(info) {
-    super(info)
-    this.issues = info.issues ?? []
-  }
-}
-class InvalidExpressionError extends FinopsError {
-  constructor(info) {
-    super(info)
-    this.expression = info.expression
-    this.position = info.position
-  }
-}
-class InvalidArgumentError extends FinopsError {}
-class ProviderError extends FinopsError {
-  constructor(info) {
-    super(info)
-    this.provider = info.provider
     this.retryable = Boolean(info.retryable)
-    this.status = info.status ?? undefined
-    this.retryAfter = info.retryAfter ?? undefined
+    this.details = info.details ?? {}
+    for (const [key, value] of Object.entries(this.details)) {
+      this[camel(key)] = value ?? undefined
+      if (key.endsWith('_ms')) this[camel(key.slice(0, -3))] = value == null ? undefined : value / 1000
+    }
   }
 }
-class RateLimitedError extends ProviderError {
-  constructor(info) {
-    super(info)
-    this.scope = info.scope ?? undefined
-  }
-}
-class BudgetExceededError extends FinopsError {
-  constructor(info) {
-    super(info)
-    this.tenant = info.tenant
-    this.limitUsd = info.limitUsd
-    this.spentUsd = info.spentUsd
-  }
-}
+class InvalidStatementsError extends FinopsError {}
+class InvalidExpressionError extends FinopsError {}
+class InvalidArgumentError extends FinopsError {}
+class ProviderError extends FinopsError {}
+class RateLimitedError extends ProviderError {}
+class BudgetExceededError extends FinopsError {}
 class AccessDeniedError extends FinopsError {}
-class InvalidTokenError extends FinopsError {
-  constructor(info) {
-    super(info)
-    this.kind = info.kind
-  }
-}
+class InvalidTokenError extends FinopsError {}
 class IntegrityError extends FinopsError {}
-class KeyUnavailableError extends FinopsError {
-  constructor(info) {
-    super(info)
-    this.keyId = info.keyId
-  }
-}
+class KeyUnavailableError extends FinopsError {}
+/** A database, cache or queue server, the semantic index or a host's own code failed. */
+class BackendError extends FinopsError {}
 class CancelledError extends FinopsError {}
 class InternalError extends FinopsError {}
 
@@ -102,6 +76,8 @@ function translate(err) {
       return new IntegrityError(info)
     case 'key_unavailable':
       return new KeyUnavailableError(info)
+    case 'backend':
+      return new BackendError(info)
     case 'cancelled':
       return new CancelledError(info)
     default:
@@ -187,6 +163,18 @@ function providerChat(provider) {
   }
 }
 
+/** camelCase → snake_case, for the keys of the core's configuration and requests. */
+const snake = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+const snakeKeys = (obj) =>
+  obj !== null && typeof obj === 'object' && !Array.isArray(obj) ? Object.fromEntries(Object.entries(obj).map(([k, v]) => [snake(k), v])) : obj
+/** Each value of a map keyed by the host's own names (tenants, models, providers) with its fields in snake_case. */
+const snakeValues = (map) =>
+  map !== null && typeof map === 'object' && !Array.isArray(map) ? Object.fromEntries(Object.entries(map).map(([k, v]) => [k, snakeKeys(v)])) : map
+
+/**
+ * A request as the core's JSON: the statements, the question, and the core's request options. The one unit
+ * conversion: JS gives the maximum cache age in milliseconds (`maxCacheAgeMs`), the core takes seconds.
+ */
 function requestJson(request) {
   if (request === null || typeof request !== 'object') throw invalid('request', 'expected an object with `statements` and `question`')
   const { statements, question, language, tenant, client, principal, cacheMode, maxCacheAgeMs } = request
@@ -194,13 +182,37 @@ function requestJson(request) {
   return JSON.stringify({
     statements: statementsJson(statements),
     question,
-    language,
-    tenant,
-    client,
-    principal,
-    cache_mode: cacheMode,
-    max_cache_age_ms: maxCacheAgeMs,
+    options: {
+      language,
+      tenant,
+      client,
+      principal,
+      cache_mode: cacheMode,
+      max_cache_age: typeof maxCacheAgeMs === 'number' ? maxCacheAgeMs / 1000 : maxCacheAgeMs,
+    },
   })
+}
+
+/**
+ * The options of `new Finops({...})` as the core's configuration (snake_case keys; the host's names — tenants,
+ * models, header names — untouched). `config` passes a configuration in the core's own form through as is.
+ */
+function configJson(options) {
+  const { config, provider, embedder, cache, vault, providers, rateLimits, prices, ...rest } = options
+  const out = { ...(config ?? {}) }
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined && v !== null) out[snake(k)] = v
+  if (providers !== undefined && providers !== null) {
+    out.providers = Object.fromEntries(
+      Object.entries(providers).map(([name, p]) => [name, p !== null && typeof p === 'object' ? { ...snakeKeys(p), headers: p.headers } : p]),
+    )
+  }
+  if (rateLimits !== undefined && rateLimits !== null) out.rate_limits = snakeKeys(rateLimits)
+  if (prices !== undefined && prices !== null) out.prices = snakeValues(prices)
+  if (cache === true || isCacheObject(cache)) out.cache = {}
+  else if (cache !== undefined && cache !== null && cache !== false) out.cache = snakeKeys(cache)
+  // A Vault object is passed natively; anything else is the core's to accept (a directory or URL) or refuse.
+  if (vault !== undefined && vault !== null && !(vault instanceof Vault)) out.vault = vault
+  return JSON.stringify(out)
 }
 
 /** A host's exact tier (get, put, invalidateTenant, invalidateClient) as the one function the addon calls. */
@@ -220,19 +232,13 @@ function isCacheObject(cache) {
   return cache !== null && typeof cache === 'object' && typeof cache.get === 'function'
 }
 
-/** `cache`: true for the embedded in-memory tiers, or CacheOptions (camelCase) → the core's JSON (snake_case). */
-function cacheJson(cache) {
-  if (cache === true || isCacheObject(cache)) return '{}'
-  if (cache === false || cache === undefined || cache === null) return undefined
-  if (typeof cache !== 'object' || Array.isArray(cache)) throw invalid('cache', 'must be a boolean or an object of cache options')
-  const out = {}
-  for (const [k, v] of Object.entries(cache)) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v
-  return JSON.stringify(out)
-}
 
 class Finops {
   /**
-   * With no options: providers from the environment, the offline analyst when none is configured.
+   * The options are the core's configuration in camelCase (`providers`, `models`, `offline`, `env`, `unpriced`,
+   * `prices`, `fallbackEstimateUsd`, `rateLimits`, `budgets`, `cache`, `vault`), plus the host's own objects. With
+   * nothing configured: providers from the environment, the offline analyst when none is set.
+   * `providers`: built-in providers with their keys, e.g. `{ openrouter: { apiKey, baseUrl, headers } }`.
    * `provider`: an object with `chat(request)` (async), or a ScriptedProvider, used for every phase with `models`.
    * `embedder`: an object with `dimensions` and `embed(texts)`. `offline: true` ignores the environment.
    * `cache`: true for the embedded in-memory caches (exact, semantic, plan), CacheOptions, or an object implementing
@@ -240,29 +246,27 @@ class Finops {
    * `vault`: a Vault where every analysis is saved (encrypted, audited) before it is returned.
    */
   constructor(options = {}) {
-    const { provider, models, embedder, offline, budgets, rateLimits, cache, vault } = options
-    if (vault !== undefined && vault !== null && !(vault instanceof Vault)) throw invalid('vault', 'must be a Vault')
-    const opts = { offline: Boolean(offline), modelsJson: models ? JSON.stringify(models) : undefined, cacheJson: cacheJson(cache) }
-    if (isCacheObject(cache)) opts.cacheCall = cacheCall(cache)
-    if (budgets !== undefined && budgets !== null) opts.budgetsJson = JSON.stringify(budgets)
-    if (rateLimits !== undefined && rateLimits !== null) opts.rateLimits = [rateLimits.perTenant, rateLimits.perPrincipal]
+    const { provider, embedder, cache, vault } = options
+    const host = {}
+    if (isCacheObject(cache)) host.cacheCall = cacheCall(cache)
     let scripted
     if (provider instanceof ScriptedProvider) scripted = provider.native
     else if (provider !== undefined && provider !== null) {
-      opts.chat = providerChat(provider)
-      opts.providerName = typeof provider.name === 'string' ? provider.name : undefined
+      host.chat = providerChat(provider)
+      host.providerName = typeof provider.name === 'string' ? provider.name : undefined
     }
     if (embedder !== undefined && embedder !== null) {
       if (typeof embedder.embed !== 'function') throw invalid('embedder', 'an embedder needs an `embed(texts)` function')
-      opts.embed = async (textsJson) => JSON.stringify(await embedder.embed(JSON.parse(textsJson)))
-      opts.embedDimensions = embedder.dimensions
+      host.embed = async (textsJson) => JSON.stringify(await embedder.embed(JSON.parse(textsJson)))
+      host.embedDimensions = embedder.dimensions
     }
-    this.native = call(() => new native.NativeFinops(opts, scripted, vault ? vault.native : undefined))
+    const nativeVault = vault instanceof Vault ? vault.native : undefined
+    this.native = call(() => new native.NativeFinops(configJson(options), host, scripted, nativeVault))
   }
 
   /** Providers from the environment (`OPENROUTER_API_KEY`, `FINOPS_OPENAI_BASE_URL`, ...). */
   static fromEnv() {
-    return new Finops()
+    return new Finops({ env: true })
   }
 
   /** Each phase's route; no key appears. */
@@ -410,7 +414,6 @@ class Queue {
     if (!(finops instanceof Finops)) throw invalid('finops', 'must be a Finops')
     const { concurrency = 4, leaseMs = 30000, signal } = options
     if (!Number.isInteger(concurrency) || concurrency < 1) throw invalid('concurrency', 'must be an integer from 1 to 256')
-    if (!Number.isInteger(leaseMs) || leaseMs < 100 || leaseMs > 86400000) throw invalid('leaseMs', 'must be an integer from 100 to 86400000')
     const token = new native.CancelToken()
     if (signal) {
       if (signal.aborted) token.cancel()
@@ -560,6 +563,7 @@ module.exports = {
   InvalidTokenError,
   IntegrityError,
   KeyUnavailableError,
+  BackendError,
   CancelledError,
   InternalError,
 }

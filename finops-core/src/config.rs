@@ -23,12 +23,15 @@
 //! # Ok::<(), finops_core::Error>(())
 //! ```
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::pipeline::{PhaseConfig, Pipeline};
+use crate::pipeline::{PhaseConfig, Pipeline, PipelineBuilder};
 use crate::provider::resilience::{Fallback, Resilience, layered};
-use crate::provider::{Anthropic, ApiKey, OpenAiCompatible, Phase, Provider, UnpricedPolicy};
+use crate::provider::{
+    Anthropic, ApiKey, HttpOptions, OpenAiCompatible, Phase, Provider, UnpricedPolicy,
+};
 
 /// The product's default model per phase (OpenRouter ids).
 pub const DEFAULT_ANALYST_MODEL: &str = "anthropic/claude-sonnet-4.5";
@@ -56,7 +59,21 @@ pub struct Settings {
     /// Model per phase (analyst, researcher, validator); the defaults when `None`.
     pub models: [Option<String>; 3],
     pub unpriced: UnpricedPolicy,
+    /// The resilience of every provider that has none of its own in `provider_options`.
     pub resilience: Resilience,
+    /// Per built-in provider (`openrouter`, `anthropic`, `openai`, `deepseek`, `local`): another base URL
+    /// (a proxy, a gateway, a test server), HTTP timeouts and extra headers, and its own resilience.
+    pub provider_options: BTreeMap<String, ProviderOptions>,
+}
+
+/// How one built-in provider is reached.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderOptions {
+    /// Another base URL than the vendor's.
+    pub base_url: Option<String>,
+    pub http: HttpOptions,
+    /// Timeouts, retries and circuit breaker around this provider; [`Settings::resilience`] when `None`.
+    pub resilience: Option<Resilience>,
 }
 
 fn key(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<ApiKey>> {
@@ -118,7 +135,40 @@ impl Settings {
             ],
             unpriced,
             resilience: Resilience::default(),
+            provider_options: BTreeMap::new(),
         })
+    }
+
+    /// An OpenAI-compatible built-in provider (`openrouter`, `openai`, `deepseek`, `local`) with its options.
+    fn compatible(
+        &self,
+        name: &str,
+        base_url: &str,
+        key: Option<ApiKey>,
+    ) -> Result<OpenAiCompatible> {
+        let options = self.provider_options.get(name);
+        let url = options
+            .and_then(|o| o.base_url.as_deref())
+            .unwrap_or(base_url);
+        let http = options.map(|o| o.http.clone()).unwrap_or_default();
+        OpenAiCompatible::with_options(name, url, key, &http)
+    }
+
+    fn anthropic(&self, key: ApiKey) -> Result<Anthropic> {
+        let options = self.provider_options.get("anthropic");
+        let url = options
+            .and_then(|o| o.base_url.as_deref())
+            .unwrap_or(crate::provider::anthropic::ANTHROPIC_BASE_URL);
+        let http = options.map(|o| o.http.clone()).unwrap_or_default();
+        Anthropic::with_options(url, key, &http)
+    }
+
+    /// The resilience around the provider `name`.
+    fn resilience_of(&self, name: &str) -> &Resilience {
+        self.provider_options
+            .get(name)
+            .and_then(|o| o.resilience.as_ref())
+            .unwrap_or(&self.resilience)
     }
 
     fn model(&self, phase: Phase) -> String {
@@ -137,7 +187,7 @@ impl Settings {
         let model = self.model(phase);
         let mut routes = Vec::new();
         if let Some(url) = &self.openai_base_url {
-            let p = OpenAiCompatible::new("local", url, self.openai_key.clone())?;
+            let p = self.compatible("local", url, self.openai_key.clone())?;
             let model = self.models[phase as usize]
                 .clone()
                 .unwrap_or_else(|| "local".into());
@@ -149,7 +199,11 @@ impl Settings {
         }
         if let Some(k) = &self.openrouter_key {
             routes.push(Route {
-                provider: Arc::new(OpenAiCompatible::openrouter(k.clone())?),
+                provider: Arc::new(self.compatible(
+                    "openrouter",
+                    crate::provider::openai_compat::OPENROUTER_BASE_URL,
+                    Some(k.clone()),
+                )?),
                 model: model.clone(),
             });
         }
@@ -161,7 +215,7 @@ impl Settings {
         {
             // Anthropic names versions with dashes: claude-sonnet-4.5 → claude-sonnet-4-5.
             routes.push(Route {
-                provider: Arc::new(Anthropic::new(k.clone())?),
+                provider: Arc::new(self.anthropic(k.clone())?),
                 model: bare.replace('.', "-"),
             });
         }
@@ -169,7 +223,11 @@ impl Settings {
             && let Some(k) = &self.deepseek_key
         {
             routes.push(Route {
-                provider: Arc::new(OpenAiCompatible::deepseek(k.clone())?),
+                provider: Arc::new(self.compatible(
+                    "deepseek",
+                    crate::provider::openai_compat::DEEPSEEK_BASE_URL,
+                    Some(k.clone()),
+                )?),
                 model: bare.to_string(),
             });
         }
@@ -182,7 +240,11 @@ impl Settings {
                 DEFAULT_OPENAI_MODEL.to_string()
             };
             routes.push(Route {
-                provider: Arc::new(OpenAiCompatible::openai(k.clone())?),
+                provider: Arc::new(self.compatible(
+                    "openai",
+                    crate::provider::openai_compat::OPENAI_BASE_URL,
+                    Some(k.clone()),
+                )?),
                 model,
             });
         }
@@ -220,6 +282,11 @@ impl Settings {
     /// The pipeline these settings describe: each route wrapped in timeouts, retries and a circuit breaker, the
     /// routes of a phase chained as fallbacks, and the offline analyst after the last one.
     pub fn pipeline(&self) -> Result<Pipeline> {
+        Ok(self.pipeline_builder()?.build())
+    }
+
+    /// The same, as a builder to add limits, caches or a vault to.
+    pub fn pipeline_builder(&self) -> Result<PipelineBuilder> {
         let mut builder = Pipeline::builder().unpriced(self.unpriced);
         // One resilience stack per provider, shared by the phases that use it: a circuit breaker is per provider.
         let mut stacks: Vec<(String, Arc<dyn Provider>)> = Vec::new();
@@ -228,7 +295,7 @@ impl Settings {
             if let Some((_, s)) = stacks.iter().find(|(n, _)| *n == name) {
                 return Arc::clone(s);
             }
-            let s = layered(Arc::clone(&r.provider), &self.resilience);
+            let s = layered(Arc::clone(&r.provider), self.resilience_of(&name));
             stacks.push((name, Arc::clone(&s)));
             s
         };
@@ -248,16 +315,16 @@ impl Settings {
             };
             builder = builder.phase(phase, PhaseConfig::new(provider, first.model.clone()));
         }
-        Ok(builder.build())
+        Ok(builder)
     }
 }
 
-/// One provider for every phase, with a model per phase (the product's defaults where `None`): the pipeline and a
-/// description of its routes. The bindings use it for a provider written in the host's language.
+/// One provider for every phase, with a model per phase (the product's defaults where `None`): the pipeline's
+/// builder and a description of its routes. [`crate::Finops`] uses it for a provider written in the host's language.
 pub fn single_provider(
     provider: Arc<dyn Provider>,
     models: [Option<String>; 3],
-) -> (Pipeline, Vec<String>) {
+) -> (PipelineBuilder, Vec<String>) {
     let [a, r, v] = models;
     let models = [
         a.unwrap_or_else(|| DEFAULT_ANALYST_MODEL.to_string()),
@@ -270,7 +337,7 @@ pub fn single_provider(
         routes.push(format!("{phase}: {} {model}", provider.name()));
         builder = builder.phase(phase, PhaseConfig::new(Arc::clone(&provider), model));
     }
-    (builder.build(), routes)
+    (builder, routes)
 }
 
 /// The routes of a pipeline with no provider.

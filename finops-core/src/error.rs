@@ -79,16 +79,25 @@ pub enum Error {
     #[error("key `{key_id}` unavailable: {reason}")]
     KeyUnavailable { key_id: String, reason: String },
 
-    /// A host's identity token was refused. `kind` says why, stably: `malformed`, `algorithm`, `signature`,
-    /// `expired`, `not_yet_valid`, `audience`, `issuer`, `missing_claim`, `invalid_claim`.
+    /// A host's identity token was refused; `kind` says why.
     #[error("token refused ({kind}): {reason}")]
-    InvalidToken { kind: String, reason: String },
+    InvalidToken { kind: TokenRefusal, reason: String },
 
-    /// Too many requests for a tenant or principal; try again after `retry_after`.
+    /// Too many requests for a tenant or principal, or a full queue; try again after `retry_after`.
     #[error("rate limited ({scope}): retry after {} ms", retry_after.as_millis())]
     RateLimited {
-        scope: String,
+        scope: RateLimitScope,
         retry_after: std::time::Duration,
+    },
+
+    /// A backend finops relies on failed: a database, a cache or queue server, the semantic index, or a host's
+    /// own code behind a trait. Not the host's input and not a bug in finops: `retryable` says whether the same
+    /// call may succeed later (a dropped connection, a busy database) or not (a refused query, a full disk).
+    #[error("{backend} backend failed: {reason}")]
+    Backend {
+        backend: BackendKind,
+        reason: String,
+        retryable: bool,
     },
 
     /// The tenant's monthly budget would be exceeded: the analysis was not started.
@@ -135,6 +144,7 @@ impl Error {
             Error::InvalidToken { .. } => "invalid_token",
             Error::RateLimited { .. } => "rate_limited",
             Error::BudgetExceeded { .. } => "budget_exceeded",
+            Error::Backend { .. } => "backend",
             Error::Cancelled => "cancelled",
             Error::Internal(_) => "internal",
         }
@@ -177,15 +187,170 @@ impl Error {
         }
     }
 
-    /// Whether trying again may succeed (only provider failures can be).
+    /// Whether trying again may succeed: a provider or backend failure that says so, a rate limit (after its
+    /// wait).
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
             Error::Provider {
                 retryable: true,
                 ..
-            }
+            } | Error::Backend {
+                retryable: true,
+                ..
+            } | Error::RateLimited { .. }
         )
+    }
+
+    /// A backend failure.
+    pub fn backend(backend: BackendKind, reason: impl Into<String>, retryable: bool) -> Self {
+        Error::Backend {
+            backend,
+            reason: reason.into(),
+            retryable,
+        }
+    }
+
+    /// A database failure through sqlx. Retryable when the connection or pool failed, or the database asks for
+    /// a retry (PostgreSQL serialization failures, deadlocks, shutdowns, too many connections; SQLite busy or
+    /// locked); not when the query itself was refused.
+    pub(crate) fn from_sqlx(backend: BackendKind, context: &str, err: &sqlx::Error) -> Self {
+        let retryable = match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => matches!(
+                db.code().as_deref(),
+                Some(
+                    "40001"
+                        | "40P01"
+                        | "57P01"
+                        | "57P02"
+                        | "57P03"
+                        | "53300"
+                        | "08000"
+                        | "08003"
+                        | "08006"
+                        | "5"
+                        | "6"
+                        | "261"
+                        | "262"
+                        | "517"
+                )
+            ),
+            _ => false,
+        };
+        Error::backend(backend, format!("{context}: {err}"), retryable)
+    }
+
+    /// A failure to connect to a database at `url_field`: a URL sqlx cannot read is the host's argument; a server
+    /// that cannot be reached or refuses the login is a backend failure.
+    pub(crate) fn from_sqlx_connect(
+        backend: BackendKind,
+        url_field: &str,
+        err: &sqlx::Error,
+    ) -> Self {
+        match err {
+            sqlx::Error::Configuration(_) => {
+                Error::invalid_argument(url_field, format!("cannot connect: {err}"))
+            }
+            other => Error::from_sqlx(backend, &format!("cannot connect ({url_field})"), other),
+        }
+    }
+
+    /// A Redis failure. Retryable when the connection failed, dropped or timed out.
+    pub(crate) fn from_redis(context: &str, err: &redis::RedisError) -> Self {
+        let retryable = err.is_io_error()
+            || err.is_timeout()
+            || err.is_connection_dropped()
+            || err.is_connection_refusal();
+        Error::backend(BackendKind::Redis, format!("{context}: {err}"), retryable)
+    }
+
+    /// The one serialized form of this error, identical in every binding: each binding builds its exception or
+    /// error object from it, field by field, without knowing the variants.
+    pub fn payload(&self) -> ErrorPayload {
+        use serde_json::json;
+        let mut details = serde_json::Map::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            details.insert(k.to_string(), v);
+        };
+        let (field, reason) = match self {
+            Error::InvalidStatements {
+                field,
+                reason,
+                issues,
+            } => {
+                put("issues", json!(issues));
+                (Some(field.clone()), Some(reason.clone()))
+            }
+            Error::InvalidExpression {
+                expression,
+                position,
+                reason,
+            } => {
+                put("expression", json!(expression));
+                put("position", json!(position));
+                (None, Some(reason.clone()))
+            }
+            Error::InvalidArgument { field, reason } => (Some(field.clone()), Some(reason.clone())),
+            Error::Provider {
+                provider,
+                reason,
+                status,
+                retry_after,
+                ..
+            } => {
+                put("provider", json!(provider));
+                put("status", json!(status));
+                put("retry_after_ms", json!(retry_after.map(millis)));
+                (None, Some(reason.clone()))
+            }
+            Error::AccessDenied { reason } | Error::Integrity { reason } => {
+                (None, Some(reason.clone()))
+            }
+            Error::KeyUnavailable { key_id, reason } => {
+                put("key_id", json!(key_id));
+                (None, Some(reason.clone()))
+            }
+            Error::InvalidToken { kind, reason } => {
+                put("kind", json!(kind));
+                (None, Some(reason.clone()))
+            }
+            Error::RateLimited { scope, retry_after } => {
+                put("scope", json!(scope));
+                put("retry_after_ms", json!(millis(*retry_after)));
+                (None, None)
+            }
+            Error::BudgetExceeded {
+                tenant,
+                limit_usd,
+                spent_usd,
+            } => {
+                put("tenant", json!(tenant));
+                put("limit_usd", json!(limit_usd.to_string()));
+                put("spent_usd", json!(spent_usd.to_string()));
+                (None, None)
+            }
+            Error::Backend {
+                backend, reason, ..
+            } => {
+                put("backend", json!(backend));
+                (None, Some(reason.clone()))
+            }
+            Error::Cancelled => (None, None),
+            Error::Internal(reason) => (None, Some(reason.clone())),
+        };
+        ErrorPayload {
+            code: self.code(),
+            message: self.to_string(),
+            field,
+            reason,
+            retryable: self.is_retryable(),
+            details,
+        }
     }
 
     pub(crate) fn invalid_argument(field: impl Into<String>, reason: impl Into<String>) -> Self {
@@ -195,6 +360,100 @@ impl Error {
         }
     }
 }
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// An error in the form every binding reads: a stable `code` (see [`Error::code`]), the message, the input
+/// `field` and `reason` when there are, whether a retry may help, and the variant's other values in `details`
+/// (`issues`, `provider`, `status`, `retry_after_ms`, `scope`, `kind`, `backend`, `key_id`, `tenant`,
+/// `limit_usd`, `spent_usd`, `expression`, `position`; amounts as decimal strings, durations in milliseconds).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorPayload {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub retryable: bool,
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.payload().serialize(serializer)
+    }
+}
+
+macro_rules! closed_names {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $id:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[non_exhaustive]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            /// The stable name, as serialized and as every binding shows it.
+            pub fn id(self) -> &'static str {
+                match self { $($name::$variant => $id),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.id())
+            }
+        }
+    };
+}
+
+closed_names!(
+    /// Why an identity token was refused.
+    TokenRefusal {
+        /// Not a JWT, or a part is not valid base64 or JSON.
+        Malformed => "malformed",
+        /// An algorithm the verifier does not accept (or `none`).
+        Algorithm => "algorithm",
+        /// The signature does not verify with any configured key.
+        Signature => "signature",
+        Expired => "expired",
+        NotYetValid => "not_yet_valid",
+        Audience => "audience",
+        Issuer => "issuer",
+        /// A claim finops needs (tenant, role) is absent.
+        MissingClaim => "missing_claim",
+        /// A claim has a value finops cannot use (an unknown role, a malformed id).
+        InvalidClaim => "invalid_claim",
+    }
+);
+
+closed_names!(
+    /// What a rate limit counts.
+    RateLimitScope {
+        /// A CPA firm's requests per minute.
+        Tenant => "tenant",
+        /// One principal's requests per minute.
+        Principal => "principal",
+        /// A queue at capacity (backpressure).
+        Queue => "queue",
+    }
+);
+
+closed_names!(
+    /// Which backend failed.
+    BackendKind {
+        Sqlite => "sqlite",
+        Postgres => "postgres",
+        Redis => "redis",
+        /// The in-process semantic index (usearch).
+        SemanticIndex => "semantic_index",
+        /// A host's own implementation of a trait (a cache, a store, a callback).
+        Host => "host",
+    }
+);
 
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -15,10 +15,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod analysis;
 pub mod cache;
 pub mod config;
 pub mod embed;
 pub mod error;
+pub mod finops;
 pub mod metrics;
 pub mod pipeline;
 pub mod provider;
@@ -30,10 +32,14 @@ pub mod store;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use error::{Error, FieldIssue, Result};
+pub use analysis::{Analysis, AnalysisRequest, Event, Language, Phase, Principal, Role};
+pub use error::{
+    BackendKind, Error, ErrorPayload, FieldIssue, RateLimitScope, Result, TokenRefusal,
+};
+pub use finops::{Finops, FinopsConfig};
 pub use metrics::{Figure, MetricId};
-pub use pipeline::{Analysis, AnalysisRequest, Event, Language, Pipeline};
-pub use provider::{Phase, Provider};
+pub use pipeline::Pipeline;
+pub use provider::Provider;
 pub use rust_decimal::Decimal;
 pub use statements::{Statements, Warning};
 

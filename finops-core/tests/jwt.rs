@@ -42,7 +42,7 @@ fn hs(c: &Value) -> String {
 
 fn kind(e: Error) -> String {
     match e {
-        Error::InvalidToken { kind, .. } => kind,
+        Error::InvalidToken { kind, .. } => kind.to_string(),
         other => panic!("not a token error: {other}"),
     }
 }

@@ -742,7 +742,7 @@ async fn rate_limits_refuse_with_the_wait() {
     assert!(p.analyze(req()).await.is_ok());
     match p.analyze(req()).await.unwrap_err() {
         Error::RateLimited { scope, retry_after } => {
-            assert_eq!(scope, "principal");
+            assert_eq!(scope, finops_core::RateLimitScope::Principal);
             assert!(retry_after > std::time::Duration::ZERO);
         }
         e => panic!("{e}"),

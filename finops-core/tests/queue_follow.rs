@@ -122,7 +122,8 @@ fn spawn_worker(
 ) {
     let worker = Worker::new(s.runner.clone(), pipeline, s.runner_vault.clone(), 4)
         .unwrap()
-        .lease(Duration::from_millis(900));
+        .lease(Duration::from_millis(900))
+        .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         worker

@@ -1087,7 +1087,7 @@ async fn a_pipeline_with_a_vault_saves_every_analysis_before_returning_it() {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.unwrap());
     let keys = Arc::new(LocalKeyProvider::new("m1", SecretKey::generate().unwrap()));
     let vault = Arc::new(Vault::open(store.clone(), keys).await.unwrap());
-    let pipeline = Pipeline::offline().with_vault(vault.clone());
+    let pipeline = Pipeline::builder().vault(vault.clone()).build();
     assert!(pipeline.vault().is_some());
     let cpa = Principal::new("auto-firm", Role::Cpa, None).unwrap();
     let client = Principal::new("auto-firm", Role::Client, Some("bistro".into())).unwrap();
@@ -1160,8 +1160,9 @@ async fn a_pipeline_with_a_vault_saves_every_analysis_before_returning_it() {
         .await
         .unwrap(),
     );
-    let e = Pipeline::offline()
-        .with_vault(stranger)
+    let e = Pipeline::builder()
+        .vault(stranger)
+        .build()
         .analyze(AnalysisRequest::new(bistro(), "Rentabilité ?").principal(cpa))
         .await
         .unwrap_err();

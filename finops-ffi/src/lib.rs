@@ -1,17 +1,21 @@
 //! The uniffi facade of finops for Kotlin (Android, desktop JVM) and Swift (iOS, macOS) hosts. It converts types,
 //! maps errors and bridges async; the analysis itself is finops-core's.
 
+mod enums;
+mod providers;
 mod vault;
+
+pub use enums::{CacheModeFfi, PhaseFfi, ReviewActionFfi, RoleFfi};
+pub use providers::{ApiKeyFfi, ProviderConfigFfi, ProvidersFfi};
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use finops_core::cache::{CacheOptions, HostCache};
-use finops_core::config::Settings;
-use finops_core::embed::{Embedder, HashingEmbedder};
-use finops_core::pipeline::{self, AnalysisRequest, CacheMode, Language, Pipeline};
+use finops_core::cache::CacheOptions;
+use finops_core::embed::Embedder;
+use finops_core::finops::{FinopsConfig, RequestOptions};
+use finops_core::pipeline::{self, AnalysisRequest};
 use finops_core::provider::{ChatRequest, ChatStream, Provider, TokenUsage};
-use finops_core::security::limits::{Budgets, RateLimits};
-use finops_core::security::{Principal, Role};
+use finops_core::security::Principal;
 use finops_core::{Decimal, Error, Statements, metrics};
 use futures::StreamExt;
 
@@ -72,6 +76,14 @@ pub enum FinopsError {
     /// A key needed to read data is unknown or was destroyed by an erasure.
     #[error("key `{key_id}` unavailable: {reason}")]
     KeyUnavailable { key_id: String, reason: String },
+    /// A database, cache or queue server, the semantic index or a host's own code failed; `backend`: sqlite,
+    /// postgres, redis, semantic_index or host.
+    #[error("{backend} backend failed: {reason}")]
+    Backend {
+        backend: String,
+        reason: String,
+        retryable: bool,
+    },
     #[error("analysis cancelled")]
     Cancelled,
     #[error("internal error: {detail}")]
@@ -123,7 +135,7 @@ impl From<Error> for FinopsError {
             },
             Error::AccessDenied { reason } => FinopsError::AccessDenied { reason },
             Error::RateLimited { scope, retry_after } => FinopsError::RateLimited {
-                scope,
+                scope: scope.to_string(),
                 retry_after_secs: retry_after.as_secs_f64(),
             },
             Error::BudgetExceeded {
@@ -135,7 +147,19 @@ impl From<Error> for FinopsError {
                 limit_usd: limit_usd.to_string(),
                 spent_usd: spent_usd.to_string(),
             },
-            Error::InvalidToken { kind, reason } => FinopsError::InvalidToken { kind, reason },
+            Error::InvalidToken { kind, reason } => FinopsError::InvalidToken {
+                kind: kind.to_string(),
+                reason,
+            },
+            Error::Backend {
+                backend,
+                reason,
+                retryable,
+            } => FinopsError::Backend {
+                backend: backend.to_string(),
+                reason,
+                retryable,
+            },
             Error::Integrity { reason } => FinopsError::Integrity { reason },
             Error::KeyUnavailable { key_id, reason } => {
                 FinopsError::KeyUnavailable { key_id, reason }
@@ -153,13 +177,6 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for FinopsError {
         FinopsError::Internal {
             detail: format!("a foreign callback failed: {}", e.reason),
         }
-    }
-}
-
-fn invalid(field: &str, reason: impl Into<String>) -> FinopsError {
-    FinopsError::InvalidArgument {
-        field: field.into(),
-        reason: reason.into(),
     }
 }
 
@@ -246,7 +263,7 @@ pub struct ChatRequestFfi {
     pub max_tokens: Option<u32>,
     pub json_mode: bool,
     /// `analyst`, `researcher` or `validator`.
-    pub phase: String,
+    pub phase: PhaseFfi,
 }
 
 /// A foreign provider's answer.
@@ -382,7 +399,7 @@ impl Provider for ForeignProvider {
             temperature: request.temperature,
             max_tokens: request.max_tokens,
             json_mode: request.json_mode,
-            phase: request.phase.id().to_string(),
+            phase: request.phase.into(),
         };
         let answer = self
             .inner
@@ -461,8 +478,7 @@ pub struct RateLimitsFfi {
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct PrincipalFfi {
     pub tenant: String,
-    /// `admin`, `cpa` or `client`.
-    pub role: String,
+    pub role: RoleFfi,
     #[uniffi(default = None)]
     pub client: Option<String>,
 }
@@ -470,8 +486,7 @@ pub struct PrincipalFfi {
 impl TryFrom<PrincipalFfi> for Principal {
     type Error = FinopsError;
     fn try_from(p: PrincipalFfi) -> Result<Self, FinopsError> {
-        let role: Role = p.role.parse()?;
-        Ok(Principal::new(p.tenant, role, p.client)?)
+        Ok(Principal::new(p.tenant, p.role.into(), p.client)?)
     }
 }
 
@@ -479,7 +494,7 @@ impl From<Principal> for PrincipalFfi {
     fn from(p: Principal) -> Self {
         PrincipalFfi {
             tenant: p.tenant,
-            role: p.role.to_string(),
+            role: p.role.into(),
             client: p.client,
         }
     }
@@ -545,9 +560,8 @@ pub struct AnalysisRequestFfi {
     pub client: Option<String>,
     #[uniffi(default = None)]
     pub principal: Option<PrincipalFfi>,
-    /// `on` (default), `off`, `read_only` or `write_only`.
     #[uniffi(default = None)]
-    pub cache_mode: Option<String>,
+    pub cache_mode: Option<CacheModeFfi>,
     /// Reuse only cache entries younger than this many milliseconds.
     #[uniffi(default = None)]
     pub max_cache_age_ms: Option<u64>,
@@ -605,7 +619,7 @@ pub struct AnalysisEvent {
     /// `queued`, `phase_started`, `text_delta`, `retry`, `fallback`, `computation_done`, `phase_finished`,
     /// `cache_hit`, `degraded`, `completed` or `failed`.
     pub kind: String,
-    pub phase: Option<String>,
+    pub phase: Option<PhaseFfi>,
     pub text: Option<String>,
     pub reason: Option<String>,
     pub analysis: Option<AnalysisResult>,
@@ -620,8 +634,8 @@ fn event(e: &pipeline::Event) -> Result<AnalysisEvent, FinopsError> {
         | E::TextDelta { phase, .. }
         | E::Retry { phase, .. }
         | E::Fallback { phase, .. }
-        | E::Degraded { phase, .. } => Some(phase.id().to_string()),
-        E::PhaseFinished { usage } => Some(usage.phase.id().to_string()),
+        | E::Degraded { phase, .. } => Some((*phase).into()),
+        E::PhaseFinished { usage } => Some(usage.phase.into()),
         _ => None,
     };
     let reason = match e {
@@ -701,50 +715,40 @@ impl Drop for AnalysisTask {
     }
 }
 
-/// The SDK: a pipeline (providers per phase, or the offline analyst) and an embedder.
+/// The SDK: the core's facade, built from the app's configuration.
 #[derive(uniffi::Object)]
 pub struct Finops {
-    pipeline: Pipeline,
-    embedder: Arc<dyn Embedder>,
-    routes: Vec<String>,
+    inner: finops_core::Finops,
 }
 
 fn request(r: AnalysisRequestFfi) -> Result<AnalysisRequest, FinopsError> {
     let statements = Statements::from_json_str(&r.statements_json)?;
-    let mut request = AnalysisRequest::new(statements, r.question);
-    if let Some(l) = r.language {
-        request = request.language(l.parse::<Language>()?);
-    }
-    if let Some(t) = r.tenant {
-        request = request.tenant(t);
-    }
-    if let Some(c) = r.client {
-        request = request.client(c);
-    }
-    if let Some(p) = r.principal {
-        request = request.principal(p.try_into()?);
-    }
-    if let Some(m) = r.cache_mode {
-        request = request.cache_mode(CacheMode::parse("cache_mode", &m)?);
-    }
-    if let Some(ms) = r.max_cache_age_ms {
-        request = request.max_cache_age(std::time::Duration::from_millis(ms));
-    }
-    request.validate()?;
-    Ok(request)
+    let options = RequestOptions {
+        language: r.language,
+        tenant: r.tenant,
+        client: r.client,
+        principal: r.principal.map(TryInto::try_into).transpose()?,
+        cache_mode: r.cache_mode.map(|m| m.id().to_string()),
+        // Kotlin and Swift give milliseconds; the core takes seconds.
+        max_cache_age: r.max_cache_age_ms.map(|ms| ms as f64 / 1000.0),
+    };
+    Ok(options.request(statements, r.question)?)
 }
 
 #[uniffi::export(async_runtime = "tokio")]
 impl Finops {
-    /// `provider`: one foreign provider for every phase, with `models`; none: providers from the environment
-    /// (the offline analyst when none is configured), or only the offline analyst when `offline`.
+    /// `providers`: built-in providers with their own keys (one configuration per firm is normal); `provider`: one
+    /// foreign provider for every phase; `models` apply to either. With neither, providers come from the
+    /// environment (the offline analyst when none is configured), or only the offline analyst when `offline`.
     /// `budgets`: monthly USD per tenant (decimal text); `rate_limits`: requests per minute. `cache`: the caches
     /// (none when null and no `cache_store`); `cache_store`: the exact tier on the app's own store. `vault`: every
-    /// analysis is saved there (encrypted, audited) before it is returned.
-    #[uniffi::constructor(default(provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None, cache = None, cache_store = None, vault = None))]
+    /// analysis is saved there (encrypted, audited) before it is returned. `config_json`: the core's whole
+    /// configuration as JSON (`unpriced`, `prices`, ...), under the arguments above. The core checks every value.
+    #[uniffi::constructor(default(providers = None, provider = None, models = None, embedder = None, offline = false, budgets = None, rate_limits = None, cache = None, cache_store = None, vault = None, config_json = None))]
     // Kotlin and Swift callers name these arguments, with defaults: a constructor mirrors them one to one.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
+        providers: Option<ProvidersFfi>,
         provider: Option<Arc<dyn ChatProvider>>,
         models: Option<Models>,
         embedder: Option<Arc<dyn TextEmbedder>>,
@@ -754,79 +758,68 @@ impl Finops {
         cache: Option<CacheOptionsFfi>,
         cache_store: Option<Arc<dyn CacheStore>>,
         vault: Option<Arc<vault::Vault>>,
+        config_json: Option<String>,
     ) -> Result<Arc<Self>, FinopsError> {
-        let budgets = budgets.map(Budgets::from_texts).transpose()?;
-        let rate_limits = rate_limits
-            .map(|r| RateLimits::per_minute(r.per_tenant, r.per_principal))
-            .transpose()?;
-        let embedder: Arc<dyn Embedder> = match embedder {
-            Some(e) => {
-                let d = e.dimensions();
-                if d == 0 {
-                    return Err(invalid("embedder", "dimensions must be positive"));
-                }
-                Arc::new(ForeignEmbedder {
-                    inner: e,
-                    dimensions: d as usize,
-                })
-            }
-            None => Arc::new(HashingEmbedder::default()),
+        let mut config = match &config_json {
+            Some(j) => FinopsConfig::from_json(j)?,
+            None => FinopsConfig::default(),
         };
-        let (pipeline, routes) = match (provider, offline) {
-            (Some(_), true) => {
-                return Err(invalid("offline", "cannot be combined with a provider"));
-            }
-            (Some(p), false) => {
-                let name = p.name();
-                let provider: Arc<dyn Provider> = Arc::new(ForeignProvider {
-                    inner: p,
-                    name: name.clone(),
-                });
-                let m = models.unwrap_or_default();
-                finops_core::config::single_provider(
-                    provider,
-                    [m.analyst, m.researcher, m.validator],
-                )
-            }
-            (None, true) => (Pipeline::offline(), finops_core::config::offline_routes()),
-            (None, false) => {
-                let settings = Settings::from_env()?;
-                (settings.pipeline()?, settings.routes())
-            }
-        };
-        let mut pipeline = pipeline.with_limits(rate_limits, budgets);
-        if cache.is_some() || cache_store.is_some() {
-            let options = CacheOptions::from(cache.unwrap_or_default());
-            // Opening a store is async: on the SDK's own runtime, which outlives every `Finops`.
-            let mut caches = runtime()?.block_on(options.open(Arc::clone(&embedder)))?;
-            if let Some(store) = cache_store {
-                let ttl = std::time::Duration::from_secs(options.ttl_seconds);
-                caches.exact = Some(Arc::new(HostCache::new(
-                    Arc::new(ForeignCache { inner: store }),
-                    ttl,
-                )?));
-            }
-            pipeline = pipeline.with_caches(&caches);
+        if let Some(p) = providers {
+            config.providers = p.into();
+        }
+        if let Some(m) = models {
+            config.models = finops_core::finops::ModelsConfig {
+                analyst: m.analyst,
+                researcher: m.researcher,
+                validator: m.validator,
+            };
+        }
+        config.offline |= offline;
+        if let Some(b) = budgets {
+            config.budgets = finops_core::finops::budgets_from_texts(b)?;
+        }
+        if let Some(r) = rate_limits {
+            config.rate_limits = Some(finops_core::finops::RateLimitsConfig {
+                per_tenant: r.per_tenant,
+                per_principal: r.per_principal,
+            });
+        }
+        if let Some(c) = cache {
+            config.cache = Some(CacheOptions::from(c));
+        }
+        let mut builder = finops_core::Finops::builder().config(config);
+        if let Some(p) = provider {
+            let name = p.name();
+            builder = builder.provider(Arc::new(ForeignProvider { inner: p, name }));
+        }
+        if let Some(e) = embedder {
+            let dimensions = e.dimensions() as usize;
+            builder = builder.embedder(Arc::new(ForeignEmbedder {
+                inner: e,
+                dimensions,
+            }));
+        }
+        if let Some(store) = cache_store {
+            builder = builder.host_cache(Arc::new(ForeignCache { inner: store }));
         }
         if let Some(v) = vault {
-            pipeline = pipeline.with_vault(Arc::clone(&v.inner));
+            builder = builder.vault(Arc::clone(&v.inner));
         }
-        Ok(Arc::new(Finops {
-            pipeline,
-            embedder,
-            routes,
-        }))
+        // Opening stores is async: on the SDK's own runtime, which outlives every `Finops`.
+        let inner = runtime()?.block_on(builder.build())?;
+        Ok(Arc::new(Finops { inner }))
     }
 
     /// Providers from the environment.
     #[uniffi::constructor]
     pub fn from_env() -> Result<Arc<Self>, FinopsError> {
-        Self::new(None, None, None, false, None, None, None, None, None)
+        let inner = runtime()?.block_on(finops_core::Finops::from_env())?;
+        Ok(Arc::new(Finops { inner }))
     }
 
     /// Each phase's route; no key appears.
     pub fn routes(&self) -> Vec<String> {
-        self.routes.clone()
+        self.inner.routes().to_vec()
     }
 
     /// Runs an analysis (a suspend function in Kotlin, async in Swift); cancelling the caller cancels it.
@@ -835,7 +828,7 @@ impl Finops {
         request: AnalysisRequestFfi,
     ) -> Result<AnalysisResult, FinopsError> {
         let request = self::request(request)?;
-        let analysis = self.pipeline.analyze(request).await?;
+        let analysis = self.inner.analyze(request).await?;
         result(&analysis)
     }
 
@@ -846,7 +839,7 @@ impl Finops {
         listener: Arc<dyn EventListener>,
     ) -> Result<Arc<AnalysisTask>, FinopsError> {
         let request = self::request(request)?;
-        let mut events = self.pipeline.stream(request);
+        let mut events = self.inner.stream(request);
         let handle = runtime()?.spawn(async move {
             while let Some(e) = events.next().await {
                 match event(&e) {
@@ -872,9 +865,6 @@ impl Finops {
 
     /// The configured embedder's vectors, checked (one per text, right length, finite).
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, FinopsError> {
-        let n = texts.len();
-        let vectors = self.embedder.embed(texts).await?;
-        finops_core::embed::check(self.embedder.as_ref(), n, &vectors)?;
-        Ok(vectors)
+        Ok(self.inner.embed(texts).await?)
     }
 }

@@ -9,7 +9,7 @@ use finops_core::security::audit::{self, AuditEntry};
 use finops_core::security::jwt::JwtVerifier as CoreJwtVerifier;
 use finops_core::store::{self, ReviewAction};
 
-use crate::{AnalysisResult, FinopsError, PrincipalFfi, result, word};
+use crate::{AnalysisResult, FinopsError, PrincipalFfi, ReviewActionFfi, result, word};
 
 /// A CPA's note on an analysis.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -157,16 +157,16 @@ impl Vault {
         Ok(self.inner.review(&who, &who.tenant, &id).await?.into())
     }
 
-    /// A CPA of the firm acts on a review: `annotate` (with a note), `reviewed` or `sign_off`; the review after.
+    /// A CPA of the firm acts on a review: `Annotate` (with a note), `Reviewed` or `SignOff`; the review after.
     pub async fn act(
         &self,
         principal: PrincipalFfi,
         id: String,
-        action: String,
+        action: ReviewActionFfi,
         note: Option<String>,
     ) -> Result<ReviewFfi, FinopsError> {
         let who: Principal = principal.try_into()?;
-        let action = ReviewAction::parse(&action, note)?;
+        let action = ReviewAction::parse(action.id(), note)?;
         Ok(self
             .inner
             .act_on_review(&who, &who.tenant, &id, action)

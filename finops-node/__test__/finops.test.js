@@ -88,14 +88,14 @@ test('bad requests and options are refused before any work', async () => {
     [{ statements: BISTRO, question: 'ok', tenant: '' }, 'tenant'],
     [{ statements: BISTRO, question: 'ok', client: 'a/b' }, 'client'],
     [{ statements: BISTRO, question: 42 }, 'question'],
-    [{ statements: BISTRO, question: 'ok', principal: { tenant: 't', role: 'client' } }, 'client'],
+    [{ statements: BISTRO, question: 'ok', principal: { tenant: 't', role: 'client' } }, 'principal.client'],
   ]
   for (const [request, field] of cases) {
     await assert.rejects(fo.analyze(request), (e) => e instanceof finops.InvalidArgumentError && e.field === field)
   }
   assert.throws(() => new Finops({ provider: {} }), (e) => e.field === 'provider')
   assert.throws(() => new Finops({ provider: scripted(), offline: true }), (e) => e.field === 'offline')
-  assert.throws(() => new Finops({ provider: scripted(), models: { planner: 'x' } }), (e) => e.field === 'models')
+  assert.throws(() => new Finops({ provider: scripted(), models: { planner: 'x' } }), (e) => e.field === 'models.planner')
   assert.throws(() => new ScriptedProvider({ latencyMs: -1 }), (e) => e.field === 'latencyMs')
   assert.throws(() => scripted().reply('planner', 'x'), (e) => e.field === 'phase')
   assert.throws(() => new Finops({ embedder: { dimensions: 3 } }), (e) => e.field === 'embedder')
@@ -276,7 +276,7 @@ test('budgets and rate limits', async () => {
     assert.ok(e.retryAfter > 0)
     return true
   })
-  assert.throws(() => new Finops({ offline: true, rateLimits: { perTenant: 0, perPrincipal: 1 } }), (e) => e.field === 'per_tenant')
+  assert.throws(() => new Finops({ offline: true, rateLimits: { perTenant: 0, perPrincipal: 1 } }), (e) => e.field === 'rate_limits.per_tenant')
 })
 
 test('caches: exact and semantic hits cost nothing, report the saving, and the guard refuses the opposite question', async () => {
@@ -307,8 +307,8 @@ test('caches: exact and semantic hits cost nothing, report the saving, and the g
   assert.equal((await ask('Is our working capital getting tighter?', { cacheMode: 'off' })).cache, 'miss')
   assert.equal((await ask('Is our working capital getting tighter?', { cacheMode: 'read-only' })).cache, 'exact')
   assert.equal((await ask('Is our working capital getting tighter?', { maxCacheAgeMs: 0 })).cache, 'miss')
-  await assert.rejects(ask('x?', { cacheMode: 'sometimes' }), (e) => e.code === 'FINOPS_INVALID_ARGUMENT' && e.field === 'cacheMode')
-  await assert.rejects(ask('x?', { maxCacheAgeMs: -1 }), (e) => e.field === 'maxCacheAgeMs')
+  await assert.rejects(ask('x?', { cacheMode: 'sometimes' }), (e) => e.code === 'FINOPS_INVALID_ARGUMENT' && e.field === 'cache_mode')
+  await assert.rejects(ask('x?', { maxCacheAgeMs: -1 }), (e) => e.field === 'max_cache_age')
   // Many at once share the cache.
   const many = await Promise.all(Array.from({ length: 20 }, () => ask('Is our working capital getting tighter?')))
   assert.ok(many.every((a) => a.cache === 'exact'))
@@ -357,4 +357,53 @@ test('a JS object can be the exact cache tier', async () => {
   assert.equal((await fo.analyze(request)).cache, 'exact')
   assert.ok(gets >= 2)
   assert.throws(() => new Finops({ offline: true, cache: { get() {}, put() {} } }), (e) => e.field === 'cache')
+})
+
+test('each Finops has its own providers, keys and headers (no environment), against a real HTTP server', async () => {
+  const http = require('node:http')
+  const seen = []
+  const server = http.createServer((req, res) => {
+    seen.push([req.headers.authorization, req.headers['x-firm']])
+    req.resume()
+    res.writeHead(401, { 'content-type': 'application/json' }).end('{"error": "wrong key"}')
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const baseUrl = `http://127.0.0.1:${server.address().port}/v1`
+  process.env.OPENROUTER_API_KEY = 'sk-or-from-the-environment'
+  try {
+    const firm = (key, name) =>
+      new Finops({ providers: { openrouter: { apiKey: key, baseUrl, headers: { 'X-Firm': name }, maxRetries: 0 } }, models: { researcher: 'deepseek/deepseek-chat-v3.1' } })
+    const a = firm('sk-firm-a-0001', 'a')
+    const b = firm('sk-firm-b-0002', 'b')
+    assert.equal(a.routes[1], 'researcher: openrouter deepseek/deepseek-chat-v3.1')
+    const [ra, rb] = await Promise.all([
+      a.analyze({ statements: BISTRO, question: 'Analyse la rentabilité', tenant: 'firm-a' }),
+      b.analyze({ statements: BISTRO, question: 'Is our debt too high?', tenant: 'firm-b' }),
+    ])
+    assert.ok(ra.degraded && rb.degraded)
+    assert.deepEqual([...new Set(seen.map(([, f]) => f))].sort(), ['a', 'b'])
+    for (const [auth, f] of seen) assert.equal(auth, f === 'a' ? 'Bearer sk-firm-a-0001' : 'Bearer sk-firm-b-0002')
+  } finally {
+    delete process.env.OPENROUTER_API_KEY
+    server.close()
+  }
+  for (const [options, field] of [
+    [{ providers: { openrouter: {} } }, 'providers.openrouter.api_key'],
+    [{ providers: { openrouter: { apiKey: 'k', totalTimeoutSeconds: -1 } } }, 'providers.openrouter.total_timeout_seconds'],
+    [{ providers: { mistral: { apiKey: 'k' } } }, 'providers.mistral'],
+    [{ unpriced: 'sometimes' }, 'unpriced'],
+  ]) {
+    assert.throws(() => new Finops(options), (e) => e instanceof finops.InvalidArgumentError && e.field === field, JSON.stringify(options))
+  }
+})
+
+test('errors carry the one serialized form', async () => {
+  const fo = new Finops({ offline: true })
+  await assert.rejects(fo.analyze({ statements: BISTRO, question: 'x', maxCacheAgeMs: -1 }), (e) => {
+    assert.equal(e.code, 'FINOPS_INVALID_ARGUMENT')
+    assert.equal(e.field, 'max_cache_age')
+    assert.equal(e.retryable, false)
+    assert.deepEqual(e.details, {})
+    return true
+  })
 })

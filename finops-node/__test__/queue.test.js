@@ -81,7 +81,7 @@ test('bad input is refused with the field', async () => {
   await assert.rejects(q.enqueue(null), (e) => e.field === 'job')
   const fo = new finops.Finops({ offline: true })
   await assert.rejects(q.runWorker(fo, { concurrency: 0 }), (e) => e.field === 'concurrency')
-  await assert.rejects(q.runWorker(fo, { leaseMs: 5 }), (e) => e.field === 'leaseMs')
+  await assert.rejects(q.runWorker(fo, { leaseMs: 5 }), (e) => e.field === 'lease_seconds')
   await assert.rejects(q.runWorker({}, {}), (e) => e.field === 'finops')
   await assert.rejects(
     (async () => {

@@ -197,7 +197,8 @@ test('the TypeScript review example runs', async () => {
 })
 
 test('a Finops with a vault saves every analysis it returns', async () => {
-  const vault = await finops.Vault.open(tempDir())
+  const dir = tempDir()
+  const vault = await finops.Vault.open(dir)
   const fo = new finops.Finops({ offline: true, vault })
   const client = { tenant: 'firm-auto', role: 'client', client: 'bistro' }
   const asked = await fo.analyze({ statements: BISTRO, question: 'Analyse la rentabilité', principal: client })
@@ -208,5 +209,9 @@ test('a Finops with a vault saves every analysis it returns', async () => {
   }
   const ids = (await vault.list({ tenant: 'firm-auto', role: 'cpa' })).map((a) => a.id).sort()
   assert.deepEqual(ids, [asked.id, done.id].sort())
-  assert.throws(() => new finops.Finops({ offline: true, vault: 'a/path' }), (e) => e instanceof finops.InvalidArgumentError && e.field === 'vault')
+  assert.throws(() => new finops.Finops({ offline: true, vault: 42 }), (e) => e instanceof finops.InvalidArgumentError && e.field === 'vault')
+  // A location opens the vault there (a directory, or a postgres:// URL).
+  const byPath = new finops.Finops({ offline: true, vault: dir })
+  const again = await byPath.analyze({ statements: BISTRO, question: 'Is our debt too high?', tenant: 'firm-auto', client: 'garage' })
+  assert.equal((await vault.get({ tenant: 'firm-auto', role: 'cpa' }, again.id)).id, again.id)
 })

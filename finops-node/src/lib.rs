@@ -6,14 +6,12 @@ pub mod vault;
 
 use std::sync::Arc;
 
-use finops_core::cache::{CacheOptions, HostCache};
-use finops_core::config::Settings;
-use finops_core::embed::{Embedder, HashingEmbedder};
-use finops_core::pipeline::{AnalysisRequest, CacheMode, EventStream, Language, Pipeline};
+use finops_core::embed::Embedder;
+use finops_core::finops::{Finops, FinopsConfig, RequestOptions};
+use finops_core::pipeline::{AnalysisRequest, EventStream, Language};
 use finops_core::provider::{
     ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply, TokenUsage,
 };
-use finops_core::security::limits::{Budgets, RateLimits};
 use finops_core::security::{Principal, Role};
 use finops_core::{Decimal, Error, Statements, metrics};
 use futures::StreamExt;
@@ -22,70 +20,12 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 use serde_json::{Value, json};
 
-/// A core error as a JS error whose message is a JSON object (`code`, `message`, `field`, and the variant's
-/// details); `index.js` rethrows it as the matching `FinopsError` subclass.
+/// A core error as a JS error whose message carries its one serialized form ([`Error::payload`]); `index.js`
+/// rethrows it as the matching `FinopsError` subclass, generically.
 fn js_error(e: &Error) -> napi::Error {
-    let mut info = json!({"code": e.code(), "message": e.to_string(), "field": e.field()});
-    match e {
-        Error::InvalidStatements { reason, issues, .. } => {
-            info["reason"] = json!(reason);
-            info["issues"] = json!(
-                issues
-                    .iter()
-                    .map(|i| json!({"field": i.field, "reason": i.reason}))
-                    .collect::<Vec<_>>()
-            );
-        }
-        Error::InvalidArgument { reason, .. } | Error::AccessDenied { reason } => {
-            info["reason"] = json!(reason)
-        }
-        Error::InvalidExpression {
-            expression,
-            position,
-            reason,
-        } => {
-            info["expression"] = json!(expression);
-            info["position"] = json!(position);
-            info["reason"] = json!(reason);
-        }
-        Error::Provider {
-            provider,
-            reason,
-            retryable,
-            status,
-            retry_after,
-        } => {
-            info["provider"] = json!(provider);
-            info["reason"] = json!(reason);
-            info["retryable"] = json!(retryable);
-            info["status"] = json!(status);
-            info["retryAfter"] = json!(retry_after.map(|d| d.as_secs_f64()));
-        }
-        Error::RateLimited { scope, retry_after } => {
-            info["scope"] = json!(scope);
-            info["retryAfter"] = json!(retry_after.as_secs_f64());
-        }
-        Error::BudgetExceeded {
-            tenant,
-            limit_usd,
-            spent_usd,
-        } => {
-            info["tenant"] = json!(tenant);
-            info["limitUsd"] = json!(limit_usd.to_string());
-            info["spentUsd"] = json!(spent_usd.to_string());
-        }
-        Error::InvalidToken { kind, reason } => {
-            info["kind"] = json!(kind);
-            info["reason"] = json!(reason);
-        }
-        Error::Integrity { reason } => info["reason"] = json!(reason),
-        Error::KeyUnavailable { key_id, reason } => {
-            info["keyId"] = json!(key_id);
-            info["reason"] = json!(reason);
-        }
-        _ => {}
-    }
-    napi::Error::from_reason(format!("FINOPS_ERROR{info}"))
+    let payload = serde_json::to_string(&e.payload())
+        .unwrap_or_else(|_| json!({"code": e.code(), "message": e.to_string()}).to_string());
+    napi::Error::from_reason(format!("FINOPS_ERROR{payload}"))
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> napi::Error {
@@ -405,7 +345,13 @@ impl std::fmt::Debug for JsCache {
 
 impl JsCache {
     async fn call(&self, op: &str, args: &[&str]) -> finops_core::Result<Option<String>> {
-        let fail = |reason: String| Error::Internal(format!("the JS cache's {op}: {reason}"));
+        let fail = |reason: String| {
+            Error::backend(
+                finops_core::BackendKind::Host,
+                format!("the JS cache's {op}: {reason}"),
+                false,
+            )
+        };
         let body = serde_json::json!({"op": op, "args": args}).to_string();
         let promise = self
             .call
@@ -452,201 +398,87 @@ impl finops_core::cache::KeyValueStore for JsCache {
     }
 }
 
-/// Options of `NativeFinops` (see `FinopsOptions` in index.d.ts).
+/// The host's own objects for `NativeFinops` (the data part of the configuration is the core's JSON).
 #[napi(object, object_to_js = false)]
-pub struct NativeOptions {
-    pub offline: Option<bool>,
+pub struct NativeHost {
     pub provider_name: Option<String>,
     pub chat: Option<ChatFn>,
-    pub models_json: Option<String>,
     pub embed: Option<EmbedFn>,
     pub embed_dimensions: Option<u32>,
-    /// `{"tenant": "USD"}` as JSON.
-    pub budgets_json: Option<String>,
-    /// `[per tenant, per principal]` requests per minute.
-    pub rate_limits: Option<Vec<u32>>,
-    /// `CacheOptions` as JSON (snake_case fields).
-    pub cache_json: Option<String>,
     /// A host's exact tier (see `CacheFn`).
     pub cache_call: Option<CacheFn>,
 }
 
 #[napi]
 pub struct NativeFinops {
-    pipeline: Pipeline,
-    embedder: Arc<dyn Embedder>,
-    routes: Vec<String>,
+    inner: Finops,
 }
 
-fn models(json: Option<&str>) -> Result<[Option<String>; 3]> {
-    let mut out: [Option<String>; 3] = [None, None, None];
-    if let Some(j) = json {
-        let m: serde_json::Map<String, Value> = serde_json::from_str(j)
-            .map_err(|_| invalid("models", "must be an object of phase → model"))?;
-        for (k, v) in m {
-            let phase: Phase = k
-                .parse()
-                .map_err(|_| invalid("models", format!("unknown phase `{k}`")))?;
-            out[phase as usize] = Some(
-                v.as_str()
-                    .ok_or_else(|| {
-                        invalid("models", format!("the model of `{k}` must be a string"))
-                    })?
-                    .to_string(),
-            );
-        }
-    }
-    Ok(out)
-}
-
+/// A request's JSON (`statements` as JSON text, `question`, and the core's `RequestOptions` under `options`).
 fn request_from(json: &str) -> Result<AnalysisRequest> {
-    let v: Value = serde_json::from_str(json).map_err(|_| invalid("request", "is not JSON"))?;
-    let text = |k: &str| -> Result<Option<String>> {
-        match v.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(invalid(k, "must be a string")),
-        }
+    #[derive(serde::Deserialize)]
+    struct Request {
+        statements: String,
+        question: String,
+        #[serde(default)]
+        options: Value,
+    }
+    let r: Request = serde_json::from_str(json)
+        .map_err(|e| invalid("request", format!("is not a request: {e}")))?;
+    let options = match r.options {
+        Value::Null => RequestOptions::default(),
+        o => RequestOptions::from_json(&o.to_string()).map_err(|e| js_error(&e))?,
     };
-    let statements_json =
-        text("statements")?.ok_or_else(|| invalid("statements", "is required"))?;
-    let question = text("question")?.ok_or_else(|| invalid("question", "is required"))?;
-    let mut r = AnalysisRequest::new(statements(&statements_json)?, question);
-    if let Some(l) = text("language")? {
-        r = r.language(l.parse::<Language>().map_err(|e| js_error(&e))?);
-    }
-    if let Some(t) = text("tenant")? {
-        r = r.tenant(t);
-    }
-    if let Some(c) = text("client")? {
-        r = r.client(c);
-    }
-    if let Some(m) = text("cache_mode")? {
-        r = r.cache_mode(CacheMode::parse("cacheMode", &m).map_err(|e| js_error(&e))?);
-    }
-    match v.get("max_cache_age_ms") {
-        None | Some(Value::Null) => {}
-        Some(n) => {
-            let ms = n
-                .as_f64()
-                .filter(|ms| ms.is_finite() && *ms >= 0.0)
-                .ok_or_else(|| invalid("maxCacheAgeMs", "must be a number of milliseconds >= 0"))?;
-            r = r.max_cache_age(std::time::Duration::from_secs_f64(ms / 1000.0));
-        }
-    }
-    if let Some(p) = v.get("principal").filter(|p| !p.is_null()) {
-        r = r.principal(principal_from(p)?);
-    }
-    r.validate().map_err(|e| js_error(&e))?;
-    Ok(r)
+    options
+        .request(statements(&r.statements)?, r.question)
+        .map_err(|e| js_error(&e))
 }
 
 #[napi]
 impl NativeFinops {
+    /// Builds the core's facade from its configuration (JSON) and the host's objects.
     #[napi(constructor)]
     pub fn new(
-        options: Option<NativeOptions>,
+        config_json: String,
+        host: Option<NativeHost>,
         scripted: Option<&NativeScriptedProvider>,
         vault: Option<&vault::NativeVault>,
     ) -> Result<Self> {
-        let o = options.unwrap_or(NativeOptions {
-            offline: None,
-            provider_name: None,
-            chat: None,
-            models_json: None,
-            embed: None,
-            embed_dimensions: None,
-            budgets_json: None,
-            rate_limits: None,
-            cache_json: None,
-            cache_call: None,
-        });
-        let embedder: Arc<dyn Embedder> = match (o.embed, o.embed_dimensions) {
-            (Some(f), Some(d)) if d > 0 => Arc::new(JsEmbedder {
-                dimensions: d as usize,
-                embed: Arc::new(f),
-            }),
-            (Some(_), _) => return Err(invalid("embedder", "needs a positive `dimensions`")),
-            (None, _) => Arc::new(HashingEmbedder::default()),
-        };
-        let provider: Option<Arc<dyn Provider>> = match (o.chat, scripted) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "provider",
-                    "give a provider or a scripted provider, not both",
-                ));
+        let config = FinopsConfig::from_json(&config_json).map_err(|e| js_error(&e))?;
+        let mut builder = Finops::builder().config(config);
+        if let Some(h) = host {
+            if let Some(chat) = h.chat {
+                builder = builder.provider(Arc::new(JsProvider {
+                    name: h.provider_name.unwrap_or_else(|| "js".into()),
+                    chat: Arc::new(chat),
+                }));
             }
-            (Some(chat), None) => Some(Arc::new(JsProvider {
-                name: o.provider_name.unwrap_or_else(|| "js".into()),
-                chat: Arc::new(chat),
-            })),
-            (None, Some(s)) => Some(s.inner.clone()),
-            (None, None) => None,
-        };
-        let offline = o.offline.unwrap_or(false);
-        let (pipeline, routes) = match (provider, offline) {
-            (Some(_), true) => {
-                return Err(invalid("offline", "cannot be combined with a provider"));
+            if let Some(f) = h.embed {
+                builder = builder.embedder(Arc::new(JsEmbedder {
+                    dimensions: h.embed_dimensions.unwrap_or(0) as usize,
+                    embed: Arc::new(f),
+                }));
             }
-            (Some(p), false) => {
-                finops_core::config::single_provider(p, models(o.models_json.as_deref())?)
-            }
-            (None, true) => (Pipeline::offline(), finops_core::config::offline_routes()),
-            (None, false) => {
-                let settings = Settings::from_env().map_err(|e| js_error(&e))?;
-                (
-                    settings.pipeline().map_err(|e| js_error(&e))?,
-                    settings.routes(),
-                )
-            }
-        };
-        let budgets = match o.budgets_json.as_deref() {
-            None => None,
-            Some(j) => {
-                let m: serde_json::Map<String, Value> = serde_json::from_str(j)
-                    .map_err(|_| invalid("budgets", "must be an object of tenant → USD"))?;
-                let texts = m.into_iter().map(|(k, v)| {
-                    let t = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                    (k, t)
-                });
-                Some(Budgets::from_texts(texts).map_err(|e| js_error(&e))?)
-            }
-        };
-        let rate_limits = match o.rate_limits.as_deref() {
-            None => None,
-            Some([t, p]) => Some(RateLimits::per_minute(*t, *p).map_err(|e| js_error(&e))?),
-            Some(_) => return Err(invalid("rateLimits", "must be { perTenant, perPrincipal }")),
-        };
-        let mut pipeline = pipeline.with_limits(rate_limits, budgets);
-        if let Some(json) = o.cache_json.as_deref() {
-            let options = CacheOptions::from_json(json).map_err(|e| js_error(&e))?;
-            let ttl = std::time::Duration::from_secs(options.ttl_seconds);
-            // Opening a store is async; the constructor waits for it on the addon's runtime.
-            let mut caches = napi::bindgen_prelude::block_on(options.open(Arc::clone(&embedder)))
-                .map_err(|e| js_error(&e))?;
-            if let Some(call) = o.cache_call {
-                let store = Arc::new(JsCache {
+            if let Some(call) = h.cache_call {
+                builder = builder.host_cache(Arc::new(JsCache {
                     call: Arc::new(call),
-                });
-                caches.exact = Some(Arc::new(
-                    HostCache::new(store, ttl).map_err(|e| js_error(&e))?,
-                ));
+                }));
             }
-            pipeline = pipeline.with_caches(&caches);
+        }
+        if let Some(s) = scripted {
+            builder = builder.provider(s.inner.clone());
         }
         if let Some(v) = vault {
-            pipeline = pipeline.with_vault(Arc::clone(&v.inner));
+            builder = builder.vault(Arc::clone(&v.inner));
         }
-        Ok(NativeFinops {
-            pipeline,
-            embedder,
-            routes,
-        })
+        // Opening stores is async; the constructor waits for it on the addon's runtime.
+        let inner = napi::bindgen_prelude::block_on(builder.build()).map_err(|e| js_error(&e))?;
+        Ok(NativeFinops { inner })
     }
 
     #[napi(getter)]
     pub fn routes(&self) -> Vec<String> {
-        self.routes.clone()
+        self.inner.routes().to_vec()
     }
 
     /// Runs an analysis; resolves to the `Analysis` as JSON. Cancelling the token drops the work.
@@ -654,9 +486,9 @@ impl NativeFinops {
     pub async fn analyze(&self, request_json: String, token: &CancelToken) -> Result<String> {
         let request = request_from(&request_json)?;
         let rx = token.tx.subscribe();
-        let pipeline = self.pipeline.clone();
+        let fo = self.inner.clone();
         tokio::select! {
-            r = pipeline.analyze(request) => to_json(&r.map_err(|e| js_error(&e))?),
+            r = fo.analyze(request) => to_json(&r.map_err(|e| js_error(&e))?),
             () = cancelled(rx) => Err(js_error(&Error::Cancelled)),
         }
     }
@@ -666,7 +498,7 @@ impl NativeFinops {
     pub fn stream(&self, request_json: String) -> Result<NativeEventStream> {
         let request = request_from(&request_json)?;
         Ok(NativeEventStream {
-            inner: Arc::new(tokio::sync::Mutex::new(Some(self.pipeline.stream(request)))),
+            inner: Arc::new(tokio::sync::Mutex::new(Some(self.inner.stream(request)))),
         })
     }
 
@@ -675,9 +507,7 @@ impl NativeFinops {
     pub async fn embed(&self, texts_json: String) -> Result<String> {
         let texts: Vec<String> = serde_json::from_str(&texts_json)
             .map_err(|_| invalid("texts", "must be an array of strings"))?;
-        let n = texts.len();
-        let vectors = self.embedder.embed(texts).await.map_err(|e| js_error(&e))?;
-        finops_core::embed::check(self.embedder.as_ref(), n, &vectors).map_err(|e| js_error(&e))?;
+        let vectors = self.inner.embed(texts).await.map_err(|e| js_error(&e))?;
         to_json(&vectors)
     }
 }
@@ -817,20 +647,18 @@ impl NativeQueue {
         &self,
         finops: &NativeFinops,
         concurrency: u32,
-        lease_ms: u32,
+        lease_ms: f64,
         token: &CancelToken,
     ) -> Result<String> {
         let worker = finops_core::queue::Worker::new(
             Arc::clone(&self.queue),
-            finops.pipeline.clone(),
+            finops.inner.pipeline().clone(),
             Arc::clone(&self.vault),
             concurrency as usize,
         )
+        // JS counts time in milliseconds; the core in seconds.
+        .and_then(|w| w.lease_seconds(lease_ms / 1000.0))
         .map_err(|e| js_error(&e))?;
-        if lease_ms < 100 {
-            return Err(invalid("leaseMs", "must be at least 100"));
-        }
-        let worker = worker.lease(std::time::Duration::from_millis(u64::from(lease_ms)));
         let stats = worker
             .run(cancelled(token.tx.subscribe()))
             .await

@@ -1,10 +1,10 @@
 //! `finops_core::Error` as Python exceptions: one class per kind under `finops.FinopsError`, with the same fields.
 
-use finops_core::Error;
+use finops_core::{Error, ErrorPayload};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyType};
 
 create_exception!(
     finops,
@@ -85,6 +85,25 @@ create_exception!(
     FinopsError,
     "A key needed to read data is unknown or was destroyed by an erasure."
 );
+create_exception!(
+    finops,
+    BackendError,
+    FinopsError,
+    "A database, cache or queue server, the semantic index or a host's own code failed; `retryable` says whether to try again."
+);
+
+/// The attributes every instance of a class has (None when an error does not set them), beyond `code`,
+/// `message`, `field`, `reason`, `retryable` and `details`, which every finops error has.
+const DECLARED: &[(&str, &[&str])] = &[
+    ("InvalidStatementsError", &["issues"]),
+    ("InvalidExpressionError", &["expression", "position"]),
+    ("ProviderError", &["provider", "status", "retry_after"]),
+    ("RateLimitedError", &["scope"]),
+    ("BudgetExceededError", &["tenant", "limit_usd", "spent_usd"]),
+    ("InvalidTokenError", &["kind"]),
+    ("KeyUnavailableError", &["key_id"]),
+    ("BackendError", &["backend"]),
+];
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -112,189 +131,92 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add("IntegrityError", py.get_type::<IntegrityError>())?;
     m.add("KeyUnavailableError", py.get_type::<KeyUnavailableError>())?;
+    m.add("BackendError", py.get_type::<BackendError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
+    let base = py.get_type::<FinopsError>();
+    for name in ["code", "message", "field", "reason", "retryable", "details"] {
+        base.setattr(name, py.None())?;
+    }
+    for (class, names) in DECLARED {
+        let class = m.getattr(*class)?;
+        for name in *names {
+            class.setattr(*name, py.None())?;
+        }
+    }
     Ok(())
 }
 
-fn with_attrs(py: Python<'_>, err: PyErr, attrs: &[(&str, Py<PyAny>)], code: &str) -> PyErr {
-    let value = err.value(py);
-    // Setting attributes on a fresh exception instance cannot fail; if it did, the message still stands.
-    let _ = value.setattr("code", code);
-    for (name, v) in attrs {
-        let _ = value.setattr(*name, v.bind(py));
+/// The exception class of an error code (a provider's 429 is a `RateLimitedError`, as the SDK's own limits).
+fn class_of<'py>(py: Python<'py>, payload: &ErrorPayload) -> Bound<'py, PyType> {
+    match payload.code {
+        "invalid_statements" => py.get_type::<InvalidStatementsError>(),
+        "invalid_expression" => py.get_type::<InvalidExpressionError>(),
+        "invalid_argument" => py.get_type::<InvalidArgumentError>(),
+        "provider" if payload.details.get("status") == Some(&serde_json::json!(429)) => {
+            py.get_type::<RateLimitedError>()
+        }
+        "provider" => py.get_type::<ProviderError>(),
+        "rate_limited" => py.get_type::<RateLimitedError>(),
+        "budget_exceeded" => py.get_type::<BudgetExceededError>(),
+        "invalid_token" => py.get_type::<InvalidTokenError>(),
+        "access_denied" => py.get_type::<AccessDeniedError>(),
+        "cancelled" => py.get_type::<AnalysisCancelledError>(),
+        "integrity" => py.get_type::<IntegrityError>(),
+        "key_unavailable" => py.get_type::<KeyUnavailableError>(),
+        "backend" => py.get_type::<BackendError>(),
+        _ => py.get_type::<InternalError>(),
     }
-    err
 }
 
-/// Converts a core error into the matching Python exception, with `code` and the error's fields as attributes.
-pub(crate) fn to_py(e: Error) -> PyErr {
-    Python::attach(|py| {
-        let message = e.to_string();
-        let code = e.code();
-        let s = |v: &str| -> Py<PyAny> {
-            v.into_pyobject(py)
-                .map(|o| o.into_any().unbind())
-                .unwrap_or_else(|_| py.None())
-        };
-        match e {
-            Error::InvalidStatements {
-                field,
-                reason,
-                issues,
-            } => {
-                let list = PyList::empty(py);
-                for i in &issues {
-                    let d = PyDict::new(py);
-                    let _ = d.set_item("field", &i.field);
-                    let _ = d.set_item("reason", &i.reason);
-                    let _ = list.append(d);
-                }
-                let err = InvalidStatementsError::new_err(message);
-                with_attrs(
-                    py,
-                    err,
-                    &[
-                        ("field", s(&field)),
-                        ("reason", s(&reason)),
-                        ("issues", list.into_any().unbind()),
-                    ],
-                    code,
-                )
-            }
-            Error::InvalidExpression {
-                expression,
-                position,
-                reason,
-            } => {
-                let pos = position
-                    .into_pyobject(py)
-                    .map(|o| o.into_any().unbind())
-                    .unwrap_or_else(|_| py.None());
-                let err = InvalidExpressionError::new_err(message);
-                with_attrs(
-                    py,
-                    err,
-                    &[
-                        ("expression", s(&expression)),
-                        ("position", pos),
-                        ("reason", s(&reason)),
-                    ],
-                    code,
-                )
-            }
-            Error::InvalidArgument { field, reason } => {
-                let err = InvalidArgumentError::new_err(message);
-                with_attrs(
-                    py,
-                    err,
-                    &[("field", s(&field)), ("reason", s(&reason))],
-                    code,
-                )
-            }
-            Error::Provider {
-                provider,
-                reason,
-                retryable,
-                status,
-                retry_after,
-            } => {
-                let err = if status == Some(429) {
-                    RateLimitedError::new_err(message)
-                } else {
-                    ProviderError::new_err(message)
-                };
-                let opt = |v: Option<Py<PyAny>>| v.unwrap_or_else(|| py.None());
-                let status = opt(status
-                    .and_then(|s| s.into_pyobject(py).ok())
-                    .map(|o| o.into_any().unbind()));
-                let after = opt(retry_after
-                    .and_then(|d| d.as_secs_f64().into_pyobject(py).ok())
-                    .map(|o| o.into_any().unbind()));
-                let retryable = opt(retryable
-                    .into_pyobject(py)
-                    .ok()
-                    .map(|o| o.to_owned().into_any().unbind()));
-                with_attrs(
-                    py,
-                    err,
-                    &[
-                        ("provider", s(&provider)),
-                        ("reason", s(&reason)),
-                        ("retryable", retryable),
-                        ("status", status),
-                        ("retry_after", after),
-                    ],
-                    code,
-                )
-            }
-            Error::AccessDenied { reason } => with_attrs(
-                py,
-                AccessDeniedError::new_err(message),
-                &[("reason", s(&reason))],
-                code,
-            ),
-            Error::RateLimited { scope, retry_after } => {
-                let after = retry_after
-                    .as_secs_f64()
-                    .into_pyobject(py)
-                    .map(|o| o.into_any().unbind())
-                    .unwrap_or_else(|_| py.None());
-                with_attrs(
-                    py,
-                    RateLimitedError::new_err(message),
-                    &[
-                        ("scope", s(&scope)),
-                        ("retry_after", after),
-                        ("status", py.None()),
-                    ],
-                    code,
-                )
-            }
-            Error::BudgetExceeded {
-                tenant,
-                limit_usd,
-                spent_usd,
-            } => {
-                let dec = |d: finops_core::Decimal| -> Py<PyAny> {
-                    py.import("decimal")
-                        .and_then(|m| m.getattr("Decimal"))
-                        .and_then(|c| c.call1((d.to_string(),)))
-                        .map(|o| o.unbind())
-                        .unwrap_or_else(|_| py.None())
-                };
-                with_attrs(
-                    py,
-                    BudgetExceededError::new_err(message),
-                    &[
-                        ("tenant", s(&tenant)),
-                        ("limit_usd", dec(limit_usd)),
-                        ("spent_usd", dec(spent_usd)),
-                    ],
-                    code,
-                )
-            }
-            Error::InvalidToken { kind, reason } => with_attrs(
-                py,
-                InvalidTokenError::new_err(message),
-                &[("kind", s(&kind)), ("reason", s(&reason))],
-                code,
-            ),
-            Error::Integrity { reason } => with_attrs(
-                py,
-                IntegrityError::new_err(message),
-                &[("reason", s(&reason))],
-                code,
-            ),
-            Error::KeyUnavailable { key_id, reason } => with_attrs(
-                py,
-                KeyUnavailableError::new_err(message),
-                &[("key_id", s(&key_id)), ("reason", s(&reason))],
-                code,
-            ),
-            Error::Cancelled => with_attrs(py, AnalysisCancelledError::new_err(message), &[], code),
-            other => with_attrs(py, InternalError::new_err(other.to_string()), &[], code),
+/// One value of an error's details as Python: amounts (`*_usd`) as `decimal.Decimal`, the rest as JSON gives it.
+fn detail<'py>(
+    py: Python<'py>,
+    key: &str,
+    value: &serde_json::Value,
+) -> PyResult<Bound<'py, PyAny>> {
+    match value {
+        serde_json::Value::String(s) if key.ends_with("_usd") => {
+            py.import("decimal")?.getattr("Decimal")?.call1((s,))
         }
+        other => Ok(crate::convert::json_to_py(py, &other.to_string())?.into_bound(py)),
+    }
+}
+
+/// Converts a core error into its Python exception, generically from [`Error::payload`]: `code`, `message`,
+/// `field`, `reason`, `retryable`, `details` (a dict), and each detail as an attribute of its own. The one unit
+/// conversion: durations in milliseconds (`retry_after_ms`) are also given in seconds, as Python counts time
+/// (`retry_after`).
+pub(crate) fn to_py(e: Error) -> PyErr {
+    let payload = e.payload();
+    Python::attach(|py| {
+        let err = PyErr::from_type(class_of(py, &payload), payload.message.clone());
+        // Setting attributes on a fresh exception cannot fail in practice; the message stands if it did.
+        let _ = fill(py, &err, &payload);
+        err
     })
+}
+
+fn fill(py: Python<'_>, err: &PyErr, payload: &ErrorPayload) -> PyResult<()> {
+    let value = err.value(py);
+    value.setattr("code", payload.code)?;
+    value.setattr("message", &payload.message)?;
+    value.setattr("field", payload.field.as_deref())?;
+    value.setattr("reason", payload.reason.as_deref())?;
+    value.setattr("retryable", payload.retryable)?;
+    let details = PyDict::new(py);
+    for (key, v) in &payload.details {
+        let v = detail(py, key, v)?;
+        details.set_item(key, &v)?;
+        match key.strip_suffix("_ms") {
+            Some(name) => {
+                let seconds = v.extract::<Option<f64>>()?.map(|ms| ms / 1000.0);
+                value.setattr(name, seconds)?;
+            }
+            None => value.setattr(key.as_str(), v)?,
+        }
+    }
+    value.setattr("details", details)?;
+    Ok(())
 }
 
 /// A core error for a bad argument, as a Python exception.

@@ -392,9 +392,13 @@ impl PyCache {
             .iter()
             .map(|a| serde_json::Value::from(*a).to_string())
             .collect();
-        call_with(&self.obj, method, args)
-            .await
-            .map_err(|e| Error::Internal(format!("cache `{}`: {method}() raised {e}", self.name)))
+        call_with(&self.obj, method, args).await.map_err(|e| {
+            Error::backend(
+                finops_core::BackendKind::Host,
+                format!("cache `{}`: {method}() raised {e}", self.name),
+                true,
+            )
+        })
     }
 }
 
@@ -403,10 +407,11 @@ impl finops_core::cache::KeyValueStore for PyCache {
     async fn get(&self, tenant: &str, key: &str) -> finops_core::Result<Option<String>> {
         let value = self.call("get", &[tenant, key]).await?;
         Python::attach(|py| value.bind(py).extract()).map_err(|_| {
-            Error::Internal(format!(
-                "cache `{}`: get() must return a str or None",
-                self.name
-            ))
+            Error::backend(
+                finops_core::BackendKind::Host,
+                format!("cache `{}`: get() must return a str or None", self.name),
+                false,
+            )
         })
     }
 

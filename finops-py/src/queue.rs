@@ -156,20 +156,14 @@ impl PyQueue {
         lease_seconds: f64,
         until: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        if !(lease_seconds.is_finite() && (0.1..=86_400.0).contains(&lease_seconds)) {
-            return Err(invalid_argument(
-                "lease_seconds",
-                format!("{lease_seconds} is outside 0.1 to 86400 seconds"),
-            ));
-        }
         let worker = Worker::new(
             Arc::clone(&self.queue),
-            finops.get().pipeline.clone(),
+            finops.get().inner.pipeline().clone(),
             Arc::clone(&self.vault),
             concurrency,
         )
-        .map_err(to_py)?
-        .lease(Duration::from_secs_f64(lease_seconds));
+        .and_then(|w| w.lease_seconds(lease_seconds))
+        .map_err(to_py)?;
         // A graceful stop: when `until` (e.g. `stop.wait()` of an asyncio.Event) completes, the worker takes no new
         // job and finishes the ones in hand.
         let until = match until {

@@ -83,7 +83,7 @@ def test_caches_under_data_dir_survive_the_instance(bistro_path, tmp_path):
         ({"ttl_seconds": 0}, "cache.ttl_seconds"),
         ({"redis_url": "redis://127.0.0.1:6379"}, "cache.redis_url"),
         ("yes", "cache"),
-        ({"threshold": object()}, "cache"),
+        ({"threshold": object()}, "cache.threshold"),
     ],
 )
 def test_bad_cache_options_name_the_field(cache, field):

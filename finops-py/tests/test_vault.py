@@ -242,5 +242,9 @@ async def test_a_finops_with_a_vault_saves_every_analysis(vault_dir: pathlib.Pat
     cpa = finops.Principal("firm-auto", "cpa")
     assert {a.id for a in await v.list(cpa)} == {asked.id, plain.id, done.id}
     with pytest.raises(finops.InvalidArgumentError) as bad:
-        finops.Finops(offline=True, vault="a/path")  # type: ignore[arg-type]
+        finops.Finops(offline=True, vault=42)  # type: ignore[arg-type]
     assert bad.value.field == "vault"
+    # A location opens the vault there: a directory (or a postgres:// URL).
+    by_path = finops.Finops(offline=True, vault=str(vault_dir))
+    again = by_path.analyze_sync(bistro_path, "Is our debt too high?", tenant="firm-auto", client="garage")
+    assert (await v.get(cpa, again.id)).id == again.id

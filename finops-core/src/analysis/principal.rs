@@ -62,7 +62,7 @@ impl Principal {
             role,
             client,
         };
-        crate::pipeline::check_id("tenant", &p.tenant)?;
+        super::check_id("tenant", &p.tenant)?;
         match (&p.client, role) {
             (None, Role::Client) => {
                 return Err(Error::invalid_argument(
@@ -70,7 +70,7 @@ impl Principal {
                     "a Client principal needs the client company it belongs to",
                 ));
             }
-            (Some(c), _) => crate::pipeline::check_id("client", c)?,
+            (Some(c), _) => super::check_id("client", c)?,
             (None, _) => {}
         }
         Ok(p)

@@ -8,10 +8,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::Language;
+use super::Phase;
 use crate::error::Error;
 use crate::metrics::expr::Computation;
 use crate::metrics::{Category, Figure, MetricId};
-use crate::provider::Phase;
 use crate::statements::Warning;
 
 /// What a question is about; the offline analyst's rules and the plan cache's guard both use it.

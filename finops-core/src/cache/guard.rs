@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::{Intent, intent};
+use crate::analysis::{Intent, intent};
 
 /// What must match for two questions to share an answer or a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

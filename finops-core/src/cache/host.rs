@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Cache, Cached};
+use crate::analysis::Analysis;
 use crate::error::{Error, Result};
-use crate::pipeline::Analysis;
 
 /// A host's store of strings. Values are analyses as JSON: client data, to be protected like any.
 #[async_trait::async_trait]

@@ -21,22 +21,23 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::analysis::{Analysis, Language, intent};
 use crate::error::{Error, Result};
-use crate::pipeline::{Analysis, Language, Pipeline, intent};
-use crate::provider::Phase;
 use crate::store::Vault;
 
+/// Where the embedded caches keep their store and key (moved to [`crate::store`]; kept here for existing callers).
+pub use crate::store::{master_key, open_local_vault};
 pub use guard::Signature;
 pub use host::{HostCache, KeyValueStore};
-pub use options::{CacheOptions, Caches, master_key, open_local_vault};
+pub use options::{CacheOptions, Caches};
 pub use redis_cache::RedisCache;
 pub use semantic::{
     Hit, Miss, PlanCache, PlanEntry, Scope, SemanticCache, SemanticOptions, SemanticTier,
 };
 
 /// The record kinds the cache tiers keep in a vault's store (erasing a client deletes them).
-pub const DURABLE_KINDS: &[&str] = &[EXACT_KIND, "cache.semantic", "cache.plan"];
-const EXACT_KIND: &str = "cache.exact";
+pub use crate::store::CACHE_KINDS as DURABLE_KINDS;
+const EXACT_KIND: &str = crate::store::CACHE_KINDS[0];
 
 /// An exact-tier entry.
 #[derive(Debug, Clone)]
@@ -79,23 +80,6 @@ pub fn exact_key(
         h.update(part.as_bytes());
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What identifies a pipeline's configuration in cache keys: each phase's provider and model, and the prompt
-/// version. Changing any of them misses the cache.
-pub fn config_version(pipeline: &Pipeline) -> String {
-    pipeline.config_version.to_string()
-}
-
-pub(crate) fn config_version_of(phases: &[Option<crate::pipeline::PhaseConfig>; 3]) -> String {
-    let mut parts = vec![format!("prompts={}", crate::pipeline::PROMPT_VERSION)];
-    for phase in Phase::ALL {
-        parts.push(match &phases[phase as usize] {
-            Some(c) => format!("{phase}={}/{}", c.provider.name(), c.model),
-            None => format!("{phase}=offline"),
-        });
-    }
-    parts.join(";")
 }
 
 /// The embedded exact cache: in memory (moka), size-bounded, with an absolute time-to-live.

@@ -13,8 +13,7 @@ use super::{
 };
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::security::crypto::{KeyProvider, LocalKeyProvider, SecretKey};
-use crate::store::{PostgresStore, SqliteStore, Store, Vault};
+use crate::store::{PostgresStore, Store, Vault, master_key, open_local_vault};
 
 /// What to cache and where (every field optional; the defaults are the embedded, in-memory caches).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -214,38 +213,7 @@ impl CacheOptions {
     }
 }
 
-/// The master key: `FINOPS_MASTER_KEY` (64 hex characters), else `dir/master.key` (created on first use).
-pub fn master_key(dir: Option<&std::path::Path>) -> Result<Arc<dyn KeyProvider>> {
-    match std::env::var("FINOPS_MASTER_KEY")
-        .ok()
-        .filter(|k| !k.is_empty())
-    {
-        Some(hex) => Ok(Arc::new(LocalKeyProvider::new(
-            "env",
-            SecretKey::from_hex("FINOPS_MASTER_KEY", &hex)?,
-        ))),
-        None => match dir {
-            Some(d) => Ok(Arc::new(LocalKeyProvider::from_file(
-                &d.join("master.key"),
-            )?)),
-            None => Err(Error::invalid_argument(
-                "FINOPS_MASTER_KEY",
-                "a shared store needs the deployment's master key (64 hex characters) in FINOPS_MASTER_KEY",
-            )),
-        },
-    }
-}
-
-/// The embedded vault under `dir`: `finops.db` (SQLite) and the master key.
-pub async fn open_local_vault(dir: &std::path::Path) -> Result<Vault> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Error::invalid_argument("data_dir", format!("cannot create {}: {e}", dir.display()))
-    })?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("finops.db")).await?);
-    Vault::open(store, master_key(Some(dir))?).await
-}
-
-/// The opened tiers, ready for [`crate::Pipeline::with_caches`].
+/// The opened tiers, ready for [`crate::pipeline::PipelineBuilder::caches`].
 #[derive(Debug, Clone)]
 pub struct Caches {
     pub exact: Option<Arc<dyn Cache>>,
@@ -290,7 +258,7 @@ mod tests {
             .await
             .unwrap();
         assert!(caches.exact.is_some() && caches.semantic.is_some() && caches.plans.is_some());
-        let pipeline = crate::Pipeline::default().with_caches(&caches);
+        let pipeline = crate::Pipeline::builder().caches(&caches).build();
         let statements = crate::Statements::from_json_str(
             &std::fs::read_to_string(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -303,7 +271,7 @@ mod tests {
         let ask = || crate::AnalysisRequest::new(statements.clone(), "How profitable are we?");
         let first = pipeline.analyze(ask()).await.unwrap();
         let second = pipeline.analyze(ask()).await.unwrap();
-        assert_eq!(first.cache, crate::pipeline::CacheOutcome::Miss);
-        assert_eq!(second.cache, crate::pipeline::CacheOutcome::Exact);
+        assert_eq!(first.cache, crate::analysis::CacheOutcome::Miss);
+        assert_eq!(second.cache, crate::analysis::CacheOutcome::Exact);
     }
 }

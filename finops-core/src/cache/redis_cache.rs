@@ -14,13 +14,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Cache, Cached, EXACT_KIND};
+use crate::analysis::Analysis;
 use crate::error::{Error, Result};
-use crate::pipeline::Analysis;
 use crate::security::crypto::Sealed;
 use crate::store::Vault;
 
 fn redis_error(e: redis::RedisError) -> Error {
-    Error::Internal(format!("redis cache: {e}"))
+    Error::from_redis("redis cache", &e)
 }
 
 #[derive(Serialize, Deserialize)]

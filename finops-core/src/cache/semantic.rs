@@ -21,9 +21,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::guard::Signature;
+use crate::analysis::{Analysis, AnalysisPlan};
 use crate::embed::{self, Embedder};
 use crate::error::{Error, Result};
-use crate::pipeline::{Analysis, AnalysisPlan};
 use crate::store::Vault;
 
 /// How a semantic tier decides and how much it keeps.
@@ -146,7 +146,7 @@ impl<V> std::fmt::Debug for Partition<V> {
 }
 
 fn index_error(e: impl std::fmt::Display) -> Error {
-    Error::Internal(format!("semantic index: {e}"))
+    Error::backend(crate::BackendKind::SemanticIndex, e.to_string(), false)
 }
 
 impl<V> Partition<V> {

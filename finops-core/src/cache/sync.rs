@@ -45,8 +45,8 @@ where
     }
 }
 
-fn pg_error(e: impl std::fmt::Display) -> Error {
-    Error::Internal(format!("cache sync: {e}"))
+fn pg_error(e: sqlx::Error) -> Error {
+    Error::from_sqlx(crate::BackendKind::Postgres, "cache sync", &e)
 }
 
 /// A process's connection to the shared announcements.
@@ -73,7 +73,7 @@ impl CacheSync {
     }
 
     async fn announce(&self, notice: &Notice) -> Result<()> {
-        let payload = serde_json::to_string(notice).map_err(pg_error)?;
+        let payload = serde_json::to_string(notice).map_err(|x| Error::Internal(x.to_string()))?;
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(payload)

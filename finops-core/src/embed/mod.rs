@@ -59,7 +59,7 @@ impl HashingEmbedder {
 
     /// The vector of one text (all zeros for a text with no letters or digits).
     pub fn vector(&self, text: &str) -> Vec<f32> {
-        let folded = crate::pipeline::intent::fold(text);
+        let folded = crate::analysis::intent::fold(text);
         let content: Vec<&str> = folded
             .split(' ')
             .filter(|w| !STOP_WORDS.contains(w))

@@ -19,27 +19,24 @@
 
 mod events;
 pub mod grounding;
-pub mod intent;
 mod labels;
-mod language;
 mod llm;
 pub mod offline;
 mod run;
-mod types;
 
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
-use crate::provider::{Phase, PriceTable, Provider, UnpricedPolicy};
+use crate::error::Result;
+use crate::provider::{PriceTable, Provider, UnpricedPolicy};
 use crate::security::limits::{Budgets, RateLimits};
-use crate::statements::Statements;
+
+// The contracts, re-exported where the pipeline's users have always found them.
+pub use crate::analysis::*;
 
 pub(crate) use events::Emitter;
 pub use events::EventStream;
 pub use labels::metric_name;
-pub use language::Language;
 pub use llm::PROMPT_VERSION;
-pub use types::*;
 
 /// The provider and model one phase uses.
 #[derive(Debug, Clone)]
@@ -61,196 +58,6 @@ impl PhaseConfig {
     }
 }
 
-/// What to analyse, for whom.
-#[derive(Debug, Clone)]
-pub struct AnalysisRequest {
-    pub statements: Arc<Statements>,
-    pub question: String,
-    /// The report language; detected from the question when `None`.
-    pub language: Option<Language>,
-    /// The CPA firm the analysis runs for.
-    pub tenant: String,
-    /// The client company; a slug of the company name when `None`.
-    pub client: Option<String>,
-    /// Who asks; checked against tenant and client when set.
-    pub principal: Option<crate::security::Principal>,
-    /// Whether this request reads and writes the caches (default: both).
-    pub cache_mode: CacheMode,
-    /// Reuse only cache entries younger than this.
-    pub max_cache_age: Option<std::time::Duration>,
-}
-
-/// How one request uses the caches (as TensorZero offers them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CacheMode {
-    /// Read and write.
-    #[default]
-    On,
-    /// Neither read nor write.
-    Off,
-    /// Reuse entries, keep nothing new.
-    ReadOnly,
-    /// Never reuse (a fresh run), but keep the result for later requests.
-    WriteOnly,
-}
-
-impl CacheMode {
-    pub fn reads(self) -> bool {
-        matches!(self, CacheMode::On | CacheMode::ReadOnly)
-    }
-
-    pub fn writes(self) -> bool {
-        matches!(self, CacheMode::On | CacheMode::WriteOnly)
-    }
-
-    /// `on`, `off`, `read_only` / `read-only`, `write_only` / `write-only`.
-    pub fn parse(field: &str, text: &str) -> Result<Self> {
-        match text.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "on" => Ok(CacheMode::On),
-            "off" => Ok(CacheMode::Off),
-            "read_only" => Ok(CacheMode::ReadOnly),
-            "write_only" => Ok(CacheMode::WriteOnly),
-            _ => Err(Error::invalid_argument(
-                field,
-                format!("`{text}` is not one of on, off, read_only, write_only"),
-            )),
-        }
-    }
-}
-
-/// Longest question accepted, in characters.
-pub const MAX_QUESTION_CHARS: usize = 4000;
-/// Longest tenant or client id accepted, in characters.
-pub const MAX_ID_CHARS: usize = 128;
-
-impl AnalysisRequest {
-    pub fn new(statements: impl Into<Arc<Statements>>, question: impl Into<String>) -> Self {
-        AnalysisRequest {
-            statements: statements.into(),
-            question: question.into(),
-            language: None,
-            tenant: "default".into(),
-            client: None,
-            principal: None,
-            cache_mode: CacheMode::On,
-            max_cache_age: None,
-        }
-    }
-
-    /// How this request uses the caches.
-    pub fn cache_mode(mut self, mode: CacheMode) -> Self {
-        self.cache_mode = mode;
-        self
-    }
-
-    /// Reuse only cache entries younger than `age`.
-    pub fn max_cache_age(mut self, age: std::time::Duration) -> Self {
-        self.max_cache_age = Some(age);
-        self
-    }
-
-    pub fn language(mut self, language: Language) -> Self {
-        self.language = Some(language);
-        self
-    }
-
-    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.tenant = tenant.into();
-        self
-    }
-
-    pub fn client(mut self, client: impl Into<String>) -> Self {
-        self.client = Some(client.into());
-        self
-    }
-
-    /// Runs as `principal`: its tenant, and for a Client its own company. [`Pipeline::analyze`] refuses a
-    /// principal that may not see the request's client with [`Error::AccessDenied`].
-    pub fn principal(mut self, principal: crate::security::Principal) -> Self {
-        self.tenant.clone_from(&principal.tenant);
-        if self.client.is_none() {
-            self.client.clone_from(&principal.client);
-        }
-        self.principal = Some(principal);
-        self
-    }
-
-    /// Refuses an empty or oversized question and malformed ids, naming the field.
-    pub fn validate(&self) -> Result<()> {
-        let q = self.question.trim();
-        if q.is_empty() {
-            return Err(Error::invalid_argument("question", "must not be empty"));
-        }
-        let chars = self.question.chars().count();
-        if chars > MAX_QUESTION_CHARS {
-            return Err(Error::invalid_argument(
-                "question",
-                format!("is {chars} characters long; the limit is {MAX_QUESTION_CHARS}"),
-            ));
-        }
-        if self
-            .question
-            .chars()
-            .any(|c| c.is_control() && !c.is_whitespace())
-        {
-            return Err(Error::invalid_argument(
-                "question",
-                "contains control characters",
-            ));
-        }
-        check_id("tenant", &self.tenant)?;
-        if let Some(client) = &self.client {
-            check_id("client", client)?;
-        }
-        if let Some(p) = &self.principal {
-            p.authorize(&self.tenant, &self.client_id())?;
-        }
-        Ok(())
-    }
-
-    /// The client id: as given, or a slug of the company name.
-    pub fn client_id(&self) -> String {
-        match &self.client {
-            Some(c) => c.clone(),
-            None => slug(&self.statements.company().name),
-        }
-    }
-}
-
-pub(crate) fn check_id(field: &str, id: &str) -> Result<()> {
-    if id.is_empty() {
-        return Err(Error::invalid_argument(field, "must not be empty"));
-    }
-    if id.chars().count() > MAX_ID_CHARS {
-        return Err(Error::invalid_argument(
-            field,
-            format!("is longer than {MAX_ID_CHARS} characters"),
-        ));
-    }
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
-    {
-        return Err(Error::invalid_argument(
-            field,
-            "may only contain ASCII letters, digits, `-`, `_`, `.` and `:`",
-        ));
-    }
-    Ok(())
-}
-
-fn slug(name: &str) -> String {
-    let folded = intent::fold(name);
-    let s: String = folded
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let s = s.trim_matches('-').to_string();
-    let s: String = s.chars().take(MAX_ID_CHARS).collect();
-    if s.is_empty() { "client".into() } else { s }
-}
-
 /// The pipeline: a provider and model per phase (each optional), the price table, cheap to clone and share
 /// between tasks.
 #[derive(Debug, Clone)]
@@ -265,7 +72,9 @@ pub struct Pipeline {
     pub(crate) cache: Option<Arc<dyn crate::cache::Cache>>,
     pub(crate) semantic: Option<Arc<crate::cache::SemanticCache>>,
     pub(crate) plans: Option<(Arc<crate::cache::PlanCache>, bool)>,
-    /// Keeps the cache tiers in step with other processes while the pipeline lives.
+    /// Keeps the cache tiers in step with other processes while the pipeline lives (held, never read: dropping
+    /// the last clone stops following).
+    #[expect(dead_code, reason = "held for its drop")]
     cache_follow: Option<Arc<crate::cache::sync::FollowHandle>>,
     /// The configuration part of cache keys, computed once (phases never change after `build`).
     pub(crate) config_version: Arc<str>,
@@ -291,6 +100,8 @@ pub struct PipelineBuilder {
     cache: Option<Arc<dyn crate::cache::Cache>>,
     semantic: Option<Arc<crate::cache::SemanticCache>>,
     plans: Option<(Arc<crate::cache::PlanCache>, bool)>,
+    cache_follow: Option<Arc<crate::cache::sync::FollowHandle>>,
+    vault: Option<Arc<crate::store::Vault>>,
 }
 
 impl Default for PipelineBuilder {
@@ -306,6 +117,8 @@ impl Default for PipelineBuilder {
             cache: None,
             semantic: None,
             plans: None,
+            cache_follow: None,
+            vault: None,
         }
     }
 }
@@ -387,6 +200,24 @@ impl PipelineBuilder {
         self
     }
 
+    /// Every cache tier that was opened (see [`crate::cache::CacheOptions`]), kept in step with other processes
+    /// while the pipeline lives.
+    pub fn caches(mut self, caches: &crate::cache::Caches) -> Self {
+        self.cache.clone_from(&caches.exact);
+        self.semantic.clone_from(&caches.semantic);
+        self.plans = caches.plans.clone().map(|p| (p, caches.share_plans));
+        self.cache_follow.clone_from(&caches.follow);
+        self
+    }
+
+    /// Saves every analysis in `vault` (encrypted under the client's key, with its audit entry) before returning
+    /// it, as the principal who asked or as a CPA of the request's tenant when the request names none. An analysis
+    /// that cannot be saved is an error, not a silent loss.
+    pub fn vault(mut self, vault: Arc<crate::store::Vault>) -> Self {
+        self.vault = Some(vault);
+        self
+    }
+
     /// What to reserve per model phase when the model has no price (default $0.10).
     pub fn fallback_estimate_usd(mut self, usd: crate::Decimal) -> Self {
         self.fallback_estimate_usd = usd;
@@ -394,7 +225,7 @@ impl PipelineBuilder {
     }
 
     pub fn build(self) -> Pipeline {
-        let config_version = crate::cache::config_version_of(&self.phases).into();
+        let config_version = config_version_of(&self.phases).into();
         Pipeline {
             config_version,
             phases: Arc::new(self.phases),
@@ -406,15 +237,33 @@ impl PipelineBuilder {
             cache: self.cache,
             semantic: self.semantic,
             plans: self.plans,
-            cache_follow: None,
-            vault: None,
+            cache_follow: self.cache_follow,
+            vault: self.vault,
         }
     }
+}
+
+/// What identifies a pipeline's configuration in cache keys: each phase's provider and model, and the prompt
+/// version. Changing any of them misses the cache.
+fn config_version_of(phases: &[Option<PhaseConfig>; 3]) -> String {
+    let mut parts = vec![format!("prompts={PROMPT_VERSION}")];
+    for phase in Phase::ALL {
+        parts.push(match &phases[phase as usize] {
+            Some(c) => format!("{phase}={}/{}", c.provider.name(), c.model),
+            None => format!("{phase}=offline"),
+        });
+    }
+    parts.join(";")
 }
 
 impl Pipeline {
     pub fn builder() -> PipelineBuilder {
         PipelineBuilder::default()
+    }
+
+    /// What identifies this configuration in cache keys (see [`crate::cache::exact_key`]).
+    pub fn config_version(&self) -> &str {
+        &self.config_version
     }
 
     /// Drops a tenant's entries from every result tier (its statements changed, or it left). The plan tier
@@ -450,45 +299,13 @@ impl Pipeline {
         self.phases[phase as usize].as_ref()
     }
 
-    /// The same pipeline with rate limits and budgets (for pipelines built elsewhere, e.g. from the environment).
-    pub fn with_limits(
-        mut self,
-        rate_limits: Option<RateLimits>,
-        budgets: Option<Budgets>,
-    ) -> Self {
-        if let Some(r) = rate_limits {
-            self.rate_limits = Some(Arc::new(r));
-        }
-        if let Some(b) = budgets {
-            self.budgets = Some(b);
-        }
-        self
-    }
-
-    /// The same pipeline with these cache tiers (see [`crate::cache::CacheOptions`]).
-    pub fn with_caches(mut self, caches: &crate::cache::Caches) -> Self {
-        self.cache.clone_from(&caches.exact);
-        self.semantic.clone_from(&caches.semantic);
-        self.plans = caches.plans.clone().map(|p| (p, caches.share_plans));
-        self.cache_follow.clone_from(&caches.follow);
-        self
-    }
-
-    /// The same pipeline saving every analysis it returns in `vault` (encrypted under the client's key, with its
-    /// audit entry) as the principal who asked, or as a CPA of the request's tenant when the request names none.
-    /// An analysis that cannot be saved is an error, not a silent loss.
-    pub fn with_vault(mut self, vault: Arc<crate::store::Vault>) -> Self {
-        self.vault = Some(vault);
-        self
-    }
-
     /// The vault this pipeline saves analyses in, if any.
     pub fn vault(&self) -> Option<&Arc<crate::store::Vault>> {
         self.vault.as_ref()
     }
 
     /// The same pipeline without a vault (a queue's worker stores each job's result itself, once).
-    pub fn without_vault(mut self) -> Self {
+    pub(crate) fn without_vault(mut self) -> Self {
         self.vault = None;
         self
     }
@@ -552,20 +369,30 @@ impl Pipeline {
         run::run(self, request, &Emitter::silent()).await
     }
 
-    /// Runs an analysis to its end, sending its events (but `Completed` and `Failed`: the caller has the
-    /// outcome) to `events` as they happen.
-    pub(crate) async fn analyze_observed(
-        &self,
-        request: AnalysisRequest,
-        events: futures::channel::mpsc::UnboundedSender<Event>,
-    ) -> Result<Analysis> {
-        run::run(self, request, &events::Emitter::to(events)).await
-    }
-
     /// Runs an analysis, streaming its events; the last one is `Completed` or `Failed`. The work happens as the
     /// stream is polled, and dropping the stream cancels it.
     pub fn stream(&self, request: AnalysisRequest) -> EventStream {
         EventStream::start(self.clone(), request)
+    }
+}
+
+#[async_trait::async_trait]
+impl Analyzer for Pipeline {
+    async fn run(
+        &self,
+        request: AnalysisRequest,
+        events: Option<futures::channel::mpsc::UnboundedSender<Event>>,
+    ) -> Result<Analysis> {
+        let emitter = events.map_or_else(Emitter::silent, Emitter::to);
+        run::run(self, request, &emitter).await
+    }
+}
+
+/// A pipeline as a queue worker's analyzer: without its vault, since the worker stores each job's result itself,
+/// under the job's id and once.
+impl From<Pipeline> for Arc<dyn Analyzer> {
+    fn from(pipeline: Pipeline) -> Self {
+        Arc::new(pipeline.without_vault())
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::metrics::MetricId;
+use crate::statements::Statements;
 
 fn load(name: &str) -> Statements {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));

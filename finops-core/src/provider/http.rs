@@ -57,7 +57,7 @@ impl fmt::Debug for ApiKey {
 }
 
 /// HTTP settings of a provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpOptions {
     /// Establishing the connection (TCP + TLS).
     pub connect_timeout: Duration,
@@ -65,6 +65,9 @@ pub struct HttpOptions {
     pub read_timeout: Duration,
     /// The whole call, streaming included.
     pub total_timeout: Duration,
+    /// Headers sent with every request (a gateway's routing or tenant header, an organisation id), checked when
+    /// the provider is built. The provider's own authentication headers are set after these.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Default for HttpOptions {
@@ -73,16 +76,43 @@ impl Default for HttpOptions {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             total_timeout: Duration::from_secs(300),
+            headers: Vec::new(),
         }
+    }
+}
+
+impl fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Header values may be secrets: only their names are shown.
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("HttpOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("headers", &names)
+            .finish()
     }
 }
 
 impl HttpOptions {
     pub(crate) fn client(&self) -> crate::Result<reqwest::Client> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let field = || format!("headers.{name}");
+            let header = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::invalid_argument(field(), "is not a valid header name"))?;
+            let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                Error::invalid_argument(field(), "has a value that is not a valid header value")
+            })?;
+            // Extra headers may carry secrets (a gateway key): never shown by reqwest's Debug.
+            value.set_sensitive(true);
+            headers.append(header, value);
+        }
         reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .timeout(self.total_timeout)
+            .default_headers(headers)
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
     }

@@ -13,13 +13,12 @@ mod scripted;
 
 use std::fmt;
 use std::pin::Pin;
-use std::str::FromStr;
 
 use futures::{Stream, StreamExt};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub use anthropic::Anthropic;
 pub use http::{ApiKey, HttpOptions};
@@ -27,48 +26,8 @@ pub use openai_compat::OpenAiCompatible;
 pub use pricing::{ModelPrice, PriceTable, UnpricedPolicy};
 pub use scripted::{ScriptedProvider, ScriptedReply};
 
-/// The three phases of an analysis, each of which may use its own provider and model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Plans the analysis.
-    Analyst,
-    /// Requests exact computations and writes findings.
-    Researcher,
-    /// Checks the findings and writes the report.
-    Validator,
-}
-
-impl Phase {
-    pub const ALL: [Phase; 3] = [Phase::Analyst, Phase::Researcher, Phase::Validator];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Phase::Analyst => "analyst",
-            Phase::Researcher => "researcher",
-            Phase::Validator => "validator",
-        }
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
-    }
-}
-
-impl FromStr for Phase {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Phase::ALL.into_iter().find(|p| p.id() == s).ok_or_else(|| {
-            Error::invalid_argument(
-                "phase",
-                format!("unknown phase `{s}`: expected analyst, researcher or validator"),
-            )
-        })
-    }
-}
+/// The phases are part of the contracts; re-exported here where providers are chosen per phase.
+pub use crate::analysis::Phase;
 
 /// Who wrote a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -60,7 +60,7 @@ impl Inner {
 /// Backpressure: a full queue refuses new jobs; the host waits and tries again.
 fn full() -> Error {
     Error::RateLimited {
-        scope: "queue".into(),
+        scope: crate::error::RateLimitScope::Queue,
         retry_after: Duration::from_secs(1),
     }
 }

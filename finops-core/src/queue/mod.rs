@@ -24,8 +24,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use crate::analysis::{Event, Language};
 use crate::error::{Error, Result};
-use crate::pipeline::{Event, Language};
 
 pub use local::LocalQueue;
 pub use postgres::PgQueue;
@@ -84,10 +84,10 @@ impl JobSpec {
 
     fn check_fields(&self) -> Result<()> {
         let id = |field: &str, v: &str| -> Result<()> {
-            if v.trim().is_empty() || v.chars().count() > crate::pipeline::MAX_ID_CHARS {
+            if v.trim().is_empty() || v.chars().count() > crate::analysis::MAX_ID_CHARS {
                 return Err(Error::invalid_argument(
                     field,
-                    format!("must be 1 to {} characters", crate::pipeline::MAX_ID_CHARS),
+                    format!("must be 1 to {} characters", crate::analysis::MAX_ID_CHARS),
                 ));
             }
             Ok(())
@@ -114,9 +114,9 @@ impl JobSpec {
     }
 
     /// The pipeline request this job runs.
-    pub fn request(&self) -> Result<crate::pipeline::AnalysisRequest> {
+    pub fn request(&self) -> Result<crate::analysis::AnalysisRequest> {
         let statements = parsed(&self.statements_json)?;
-        let mut r = crate::pipeline::AnalysisRequest::new(statements, self.question.clone())
+        let mut r = crate::analysis::AnalysisRequest::new(statements, self.question.clone())
             .tenant(self.tenant.clone());
         if let Some(c) = &self.client {
             r = r.client(c.clone());

@@ -42,8 +42,8 @@ const SCHEMA: &[&str] = &[
 /// How often a process deletes the jobs that ended more than the retention ago.
 const PRUNE_EVERY_MS: i64 = 60_000;
 
-fn e(err: impl std::fmt::Display) -> Error {
-    Error::Internal(format!("postgres queue: {err}"))
+fn e(err: sqlx::Error) -> Error {
+    Error::from_sqlx(crate::BackendKind::Postgres, "postgres queue", &err)
 }
 
 /// A completion waiting for the next batch.
@@ -197,7 +197,7 @@ impl PgQueue {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
-            .map_err(|err| Error::invalid_argument("queue", format!("cannot connect: {err}")))?;
+            .map_err(|err| Error::from_sqlx_connect(crate::BackendKind::Postgres, "queue", &err))?;
         // Processes starting together must not race on `CREATE TABLE IF NOT EXISTS`.
         let mut tx = pool.begin().await.map_err(e)?;
         sqlx::query("SELECT pg_advisory_xact_lock(7319027)")
@@ -372,7 +372,7 @@ impl Queue for PgQueue {
     async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
         let client = spec.checked_client()?;
         let id = uuid::Uuid::new_v4().to_string();
-        let body = serde_json::to_vec(spec).map_err(e)?;
+        let body = serde_json::to_vec(spec).map_err(|x| Error::Internal(x.to_string()))?;
         let (client_tag, sealed) = self
             .vault
             .seal_cache_value(KIND, &spec.tenant, &client, &id, &body)
@@ -424,7 +424,7 @@ impl Queue for PgQueue {
         let (mut priorities, mut attempts, mut payloads) = (Vec::new(), Vec::new(), Vec::new());
         for (spec, client) in specs.iter().zip(&clients) {
             let id = uuid::Uuid::new_v4().to_string();
-            let body = serde_json::to_vec(spec).map_err(e)?;
+            let body = serde_json::to_vec(spec).map_err(|x| Error::Internal(x.to_string()))?;
             let (client_tag, sealed) = self
                 .vault
                 .seal_cache_value(KIND, &spec.tenant, client, &id, &body)

@@ -30,7 +30,7 @@ const EVENTS_MAX: u32 = 10_000;
 const EVENTS_TTL_SECONDS: u64 = 86_400;
 
 fn e(err: redis::RedisError) -> Error {
-    Error::Internal(format!("redis queue: {err}"))
+    Error::from_redis("redis queue", &err)
 }
 
 /// Jobs in Redis Streams.

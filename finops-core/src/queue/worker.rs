@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use super::{Claimed, JobEvent, JobStatus, Queue};
+use crate::analysis::{Analyzer, Event};
 use crate::error::{Error, Result};
-use crate::pipeline::{Event, Pipeline};
 use crate::security::{Principal, Role};
 use crate::store::Vault;
 
@@ -30,7 +30,7 @@ pub struct WorkerStats {
 #[derive(Debug, Clone)]
 pub struct Worker {
     queue: Arc<dyn Queue>,
-    pipeline: Pipeline,
+    analyzer: Arc<dyn Analyzer>,
     vault: Arc<Vault>,
     name: String,
     concurrency: usize,
@@ -48,9 +48,11 @@ struct Counters {
 
 impl Worker {
     /// `concurrency` jobs at once (1 to 256); each job is leased for `lease` and the lease renewed while it runs.
+    /// `analyzer` is usually a [`crate::Pipeline`] (a pipeline's own vault is not used: the worker stores each
+    /// job's result in `vault` itself, under the job's id and once).
     pub fn new(
         queue: Arc<dyn Queue>,
-        pipeline: Pipeline,
+        analyzer: impl Into<Arc<dyn Analyzer>>,
         vault: Arc<Vault>,
         concurrency: usize,
     ) -> Result<Self> {
@@ -62,8 +64,7 @@ impl Worker {
         }
         Ok(Worker {
             queue,
-            // The worker stores each job's result itself, under the job's id and once.
-            pipeline: pipeline.without_vault(),
+            analyzer: analyzer.into(),
             vault,
             name: format!("worker-{}", uuid::Uuid::new_v4()),
             concurrency,
@@ -72,9 +73,17 @@ impl Worker {
     }
 
     /// The lease length (default 30 s): how long a dead worker's jobs wait before another worker takes them.
-    pub fn lease(mut self, lease: Duration) -> Self {
-        self.lease = lease.max(Duration::from_millis(100));
-        self
+    /// From 0.1 s to a day; anything else is refused (field `lease`), never clamped.
+    pub fn lease(self, lease: Duration) -> Result<Self> {
+        self.lease_seconds(lease.as_secs_f64()).map_err(|_| {
+            Error::invalid_argument("lease", format!("{lease:?} is outside 0.1 s to a day"))
+        })
+    }
+
+    /// The lease length in seconds (the bindings' unit): from 0.1 to 86,400.
+    pub fn lease_seconds(mut self, seconds: f64) -> Result<Self> {
+        self.lease = crate::analysis::seconds("lease_seconds", seconds, 0.1, 86_400.0)?;
+        Ok(self)
     }
 
     pub fn name(&self) -> &str {
@@ -207,8 +216,11 @@ impl Worker {
                 Err(e) => tracing::warn!(code = e.code(), job = %job.id, "completing a job failed"),
             },
             Err(e) => {
-                let retryable =
-                    e.is_retryable() || matches!(e, Error::Internal(_) | Error::Provider { .. });
+                let retryable = e.is_retryable()
+                    || matches!(
+                        e,
+                        Error::Internal(_) | Error::Provider { .. } | Error::Backend { .. }
+                    );
                 let error = e.to_string();
                 match self.queue.fail(&job, &error, retryable).await {
                     Ok(status) => {
@@ -268,7 +280,7 @@ impl Worker {
         &self,
         job: &Claimed,
         client: &str,
-        request: crate::pipeline::AnalysisRequest,
+        request: crate::analysis::AnalysisRequest,
     ) -> Result<String> {
         let tenant = &job.spec.tenant;
         // A job whose result was stored by an earlier delivery (its worker died before completing it) is not
@@ -308,10 +320,10 @@ impl Worker {
                     }
                 }
             };
-            let (analysis, ()) = tokio::join!(self.pipeline.analyze_observed(request, tx), relay);
+            let (analysis, ()) = tokio::join!(self.analyzer.run(request, Some(tx)), relay);
             analysis?
         } else {
-            self.pipeline.analyze(request).await?
+            self.analyzer.run(request, None).await?
         };
         analysis.id.clone_from(&job.id);
         // Stored once: a concurrent duplicate run (a lease that passed while its worker still ran) is discarded.

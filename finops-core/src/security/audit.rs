@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Principal;
+use crate::analysis::Analysis;
 use crate::error::{Error, Result};
-use crate::pipeline::Analysis;
 
 /// The hash before a tenant's first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

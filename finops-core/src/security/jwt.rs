@@ -9,11 +9,11 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use super::{Principal, Role};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TokenRefusal};
 
-fn refused(kind: &str, reason: impl Into<String>) -> Error {
+fn refused(kind: TokenRefusal, reason: impl Into<String>) -> Error {
     Error::InvalidToken {
-        kind: kind.to_string(),
+        kind,
         reason: reason.into(),
     }
 }
@@ -116,14 +116,17 @@ impl JwtVerifier {
             let unknown_alg =
                 matches!(e.kind(), ErrorKind::Json(_)) && e.to_string().contains("unknown variant");
             if unknown_alg || matches!(e.kind(), ErrorKind::InvalidAlgorithmName) {
-                refused("algorithm", "unsigned (`alg: none`) or unknown algorithm")
+                refused(
+                    TokenRefusal::Algorithm,
+                    "unsigned (`alg: none`) or unknown algorithm",
+                )
             } else {
-                refused("malformed", format!("not a JWT: {e}"))
+                refused(TokenRefusal::Malformed, format!("not a JWT: {e}"))
             }
         })?;
         if !self.validation.algorithms.contains(&header.alg) {
             return Err(refused(
-                "algorithm",
+                TokenRefusal::Algorithm,
                 format!(
                     "{:?} is not the accepted algorithm {:?}",
                     header.alg, self.validation.algorithms
@@ -132,22 +135,30 @@ impl JwtVerifier {
         }
         let data = jsonwebtoken::decode::<serde_json::Value>(token, &self.key, &self.validation)
             .map_err(|e| match e.kind() {
-                ErrorKind::InvalidSignature => refused("signature", "the signature does not match"),
-                ErrorKind::ExpiredSignature => refused("expired", "the token has expired"),
-                ErrorKind::ImmatureSignature => {
-                    refused("not_yet_valid", "the token is not valid yet (nbf)")
+                ErrorKind::InvalidSignature => {
+                    refused(TokenRefusal::Signature, "the signature does not match")
                 }
+                ErrorKind::ExpiredSignature => {
+                    refused(TokenRefusal::Expired, "the token has expired")
+                }
+                ErrorKind::ImmatureSignature => refused(
+                    TokenRefusal::NotYetValid,
+                    "the token is not valid yet (nbf)",
+                ),
                 ErrorKind::InvalidAudience => {
-                    refused("audience", "the token is for another audience")
+                    refused(TokenRefusal::Audience, "the token is for another audience")
                 }
-                ErrorKind::InvalidIssuer => refused("issuer", "the token is from another issuer"),
+                ErrorKind::InvalidIssuer => {
+                    refused(TokenRefusal::Issuer, "the token is from another issuer")
+                }
                 ErrorKind::InvalidAlgorithm => {
-                    refused("algorithm", "the token uses another algorithm")
+                    refused(TokenRefusal::Algorithm, "the token uses another algorithm")
                 }
-                ErrorKind::MissingRequiredClaim(c) => {
-                    refused("missing_claim", format!("the `{c}` claim is missing"))
-                }
-                _ => refused("malformed", e.to_string()),
+                ErrorKind::MissingRequiredClaim(c) => refused(
+                    TokenRefusal::MissingClaim,
+                    format!("the `{c}` claim is missing"),
+                ),
+                _ => refused(TokenRefusal::Malformed, e.to_string()),
             })?;
         let claims = data.claims;
         let text = |name: &str| {
@@ -157,17 +168,22 @@ impl JwtVerifier {
                 .map(str::to_string)
         };
         let tenant = text("tenant")
-            .ok_or_else(|| refused("missing_claim", "the `tenant` claim is missing"))?;
+            .ok_or_else(|| refused(TokenRefusal::MissingClaim, "the `tenant` claim is missing"))?;
         let role: Role = text("role")
-            .ok_or_else(|| refused("missing_claim", "the `role` claim is missing"))?
+            .ok_or_else(|| refused(TokenRefusal::MissingClaim, "the `role` claim is missing"))?
             .parse()
-            .map_err(|_| refused("invalid_claim", "`role` must be admin, cpa or client"))?;
+            .map_err(|_| {
+                refused(
+                    TokenRefusal::InvalidClaim,
+                    "`role` must be admin, cpa or client",
+                )
+            })?;
         Principal::new(tenant, role, text("client")).map_err(|e| match e {
             Error::InvalidArgument { field, reason } => refused(
                 if field == "client" && role == Role::Client {
-                    "missing_claim"
+                    TokenRefusal::MissingClaim
                 } else {
-                    "invalid_claim"
+                    TokenRefusal::InvalidClaim
                 },
                 format!("`{field}`: {reason}"),
             ),

@@ -11,7 +11,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rust_decimal::Decimal;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RateLimitScope, Result};
 
 /// Requests per minute, per tenant and per principal (tenant + role + client).
 #[derive(Debug)]
@@ -37,16 +37,16 @@ impl RateLimits {
     /// Counts one request; refused with the wait when a limit is reached.
     pub fn check(&self, tenant: &str, principal_key: &str) -> Result<()> {
         let clock = DefaultClock::default();
-        let limited = |scope: &str, wait: std::time::Duration| Error::RateLimited {
-            scope: scope.to_string(),
+        let limited = |scope: RateLimitScope, wait: std::time::Duration| Error::RateLimited {
+            scope,
             retry_after: wait,
         };
         self.principal
             .check_key(&format!("{tenant}/{principal_key}"))
-            .map_err(|n| limited("principal", n.wait_time_from(clock.now())))?;
+            .map_err(|n| limited(RateLimitScope::Principal, n.wait_time_from(clock.now())))?;
         self.tenant
             .check_key(&tenant.to_string())
-            .map_err(|n| limited("tenant", n.wait_time_from(clock.now())))?;
+            .map_err(|n| limited(RateLimitScope::Tenant, n.wait_time_from(clock.now())))?;
         Ok(())
     }
 }
@@ -219,13 +219,13 @@ mod tests {
         assert!(r.check("t", "alice").is_ok());
         let e = r.check("t", "alice").unwrap_err();
         assert!(
-            matches!(&e, Error::RateLimited { scope, retry_after } if scope == "principal" && !retry_after.is_zero()),
+            matches!(&e, Error::RateLimited { scope, retry_after } if *scope == RateLimitScope::Principal && !retry_after.is_zero()),
             "{e}"
         );
         assert!(r.check("t", "bob").is_ok());
         let e = r.check("t", "carol").unwrap_err();
         assert!(
-            matches!(&e, Error::RateLimited { scope, .. } if scope == "tenant"),
+            matches!(&e, Error::RateLimited { scope, .. } if *scope == RateLimitScope::Tenant),
             "{e}"
         );
         assert!(r.check("u", "alice").is_ok(), "other tenants are separate");

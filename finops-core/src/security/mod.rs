@@ -5,7 +5,7 @@ pub mod crypto;
 pub mod jwt;
 pub mod limits;
 pub mod pii;
-mod principal;
 
+/// Principals are part of the contracts (a request names who asks); re-exported here with the rest of security.
+pub use crate::analysis::{Principal, Role};
 pub use pii::Pseudonymizer;
-pub use principal::{Principal, Role};

@@ -9,11 +9,46 @@ mod vault;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::security::crypto::{Sealed, WrappedKey};
+use crate::security::crypto::{KeyProvider, LocalKeyProvider, Sealed, SecretKey, WrappedKey};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use vault::{Review, ReviewAction, ReviewNote, ReviewStatus, Vault};
+
+/// The record kinds the caches keep in a store (exact, semantic and plan tiers): an erasure removes them too.
+pub const CACHE_KINDS: &[&str] = &["cache.exact", "cache.semantic", "cache.plan"];
+
+/// The master key: `FINOPS_MASTER_KEY` (64 hex characters), else `dir/master.key` (created on first use).
+pub fn master_key(dir: Option<&std::path::Path>) -> Result<std::sync::Arc<dyn KeyProvider>> {
+    match std::env::var("FINOPS_MASTER_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
+        Some(hex) => Ok(std::sync::Arc::new(LocalKeyProvider::new(
+            "env",
+            SecretKey::from_hex("FINOPS_MASTER_KEY", &hex)?,
+        ))),
+        None => match dir {
+            Some(d) => Ok(std::sync::Arc::new(LocalKeyProvider::from_file(
+                &d.join("master.key"),
+            )?)),
+            None => Err(crate::Error::invalid_argument(
+                "FINOPS_MASTER_KEY",
+                "a shared store needs the deployment's master key (64 hex characters) in FINOPS_MASTER_KEY",
+            )),
+        },
+    }
+}
+
+/// The embedded vault under `dir`: `finops.db` (SQLite) and the master key.
+pub async fn open_local_vault(dir: &std::path::Path) -> Result<Vault> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        crate::Error::invalid_argument("data_dir", format!("cannot create {}: {e}", dir.display()))
+    })?;
+    let store: std::sync::Arc<dyn Store> =
+        std::sync::Arc::new(SqliteStore::open(&dir.join("finops.db")).await?);
+    Vault::open(store, master_key(Some(dir))?).await
+}
 
 /// Opens the vault a host names with one string, as the bindings take it:
 /// - `postgres://…`: the PostgreSQL store, shared by processes (the master key from `FINOPS_MASTER_KEY`);
@@ -30,7 +65,7 @@ pub async fn open(location: &str) -> Result<Vault> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
         let store: std::sync::Arc<dyn Store> =
             std::sync::Arc::new(PostgresStore::connect(location).await?);
-        return Vault::open(store, crate::cache::master_key(None)?).await;
+        return Vault::open(store, master_key(None)?).await;
     }
     if location.contains("://") {
         return Err(crate::Error::invalid_argument(
@@ -38,7 +73,7 @@ pub async fn open(location: &str) -> Result<Vault> {
             "only postgres:// URLs and directories are stores",
         ));
     }
-    crate::cache::open_local_vault(std::path::Path::new(location)).await
+    open_local_vault(std::path::Path::new(location)).await
 }
 
 /// One encrypted record as a store keeps it.
@@ -108,8 +143,4 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn tenants_with(&self, kind: &str) -> Result<Vec<String>>;
     /// Erasure: removes a tenant's keys (its own and its clients' scopes, `tenant#…`), records and audit entries.
     async fn erase_tenant(&self, tenant: &str) -> Result<()>;
-}
-
-pub(crate) fn db_error(backend: &str, e: impl std::fmt::Display) -> crate::Error {
-    crate::Error::Internal(format!("{backend} store: {e}"))
 }

@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::{AuditRow, RecordRow, Store, db_error};
+use super::{AuditRow, RecordRow, Store};
 use crate::error::{Error, Result};
 use crate::security::crypto::{Sealed, WrappedKey};
 
@@ -37,8 +37,8 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
-fn e(err: impl std::fmt::Display) -> Error {
-    db_error("postgres", err)
+fn e(err: sqlx::Error) -> Error {
+    Error::from_sqlx(crate::BackendKind::Postgres, "postgres store", &err)
 }
 
 fn sealed(row: &sqlx::postgres::PgRow) -> Result<Sealed> {
@@ -69,7 +69,7 @@ impl PostgresStore {
             .connect(url)
             .await
             .map_err(|err| {
-                Error::invalid_argument("postgres_url", format!("cannot connect: {err}"))
+                Error::from_sqlx_connect(crate::BackendKind::Postgres, "postgres_url", &err)
             })?;
         // Processes starting together must not race on `CREATE TABLE IF NOT EXISTS`.
         let mut tx = pool.begin().await.map_err(e)?;
@@ -144,7 +144,7 @@ impl Store for PostgresStore {
         );
         let mut seqs = Vec::with_capacity(items.len());
         for (_, a) in items {
-            seqs.push(i64::try_from(a.seq).map_err(e)?);
+            seqs.push(i64::try_from(a.seq).map_err(|x| Error::Internal(x.to_string()))?);
         }
         audit.push_values(items.iter().zip(&seqs), |mut b, ((_, a), seq)| {
             b.push_bind(&a.tenant)
@@ -220,7 +220,7 @@ impl Store for PostgresStore {
                 let seq: i64 = r.try_get("seq").map_err(e)?;
                 Ok(AuditRow {
                     tenant: r.try_get("tenant").map_err(e)?,
-                    seq: u64::try_from(seq).map_err(e)?,
+                    seq: u64::try_from(seq).map_err(|x| Error::Internal(x.to_string()))?,
                     hash: r.try_get("hash").map_err(e)?,
                     prev_hash: r.try_get("prev_hash").map_err(e)?,
                     sealed: sealed(r)?,
@@ -354,7 +354,7 @@ fn record_query<'a>(
 fn append_audit_row<'a>(
     a: &'a AuditRow,
 ) -> Result<sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments>> {
-    let seq = i64::try_from(a.seq).map_err(e)?;
+    let seq = i64::try_from(a.seq).map_err(|x| Error::Internal(x.to_string()))?;
     Ok(sqlx::query("INSERT INTO finops_audit (tenant, seq, hash, prev_hash, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(&a.tenant)
         .bind(seq)

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-use super::{AuditRow, RecordRow, Store, db_error};
+use super::{AuditRow, RecordRow, Store};
 use crate::error::{Error, Result};
 use crate::security::crypto::{Sealed, WrappedKey};
 
@@ -25,8 +25,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-fn e(err: impl std::fmt::Display) -> Error {
-    db_error("sqlite", err)
+fn e(err: sqlx::Error) -> Error {
+    Error::from_sqlx(crate::BackendKind::Sqlite, "sqlite store", &err)
 }
 
 fn sealed(row: &sqlx::sqlite::SqliteRow) -> Result<Sealed> {
@@ -137,7 +137,7 @@ impl Store for SqliteStore {
         );
         let mut seqs = Vec::with_capacity(items.len());
         for (_, a) in items {
-            seqs.push(i64::try_from(a.seq).map_err(e)?);
+            seqs.push(i64::try_from(a.seq).map_err(|x| Error::Internal(x.to_string()))?);
         }
         audit.push_values(items.iter().zip(&seqs), |mut b, ((_, a), seq)| {
             b.push_bind(&a.tenant)
@@ -212,7 +212,7 @@ impl Store for SqliteStore {
                 let seq: i64 = r.try_get("seq").map_err(e)?;
                 Ok(AuditRow {
                     tenant: r.try_get("tenant").map_err(e)?,
-                    seq: u64::try_from(seq).map_err(e)?,
+                    seq: u64::try_from(seq).map_err(|x| Error::Internal(x.to_string()))?,
                     hash: r.try_get("hash").map_err(e)?,
                     prev_hash: r.try_get("prev_hash").map_err(e)?,
                     sealed: sealed(r)?,
@@ -338,7 +338,7 @@ fn record_query<'a>(
 fn append_audit_row<'a>(
     a: &'a AuditRow,
 ) -> Result<sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>> {
-    let seq = i64::try_from(a.seq).map_err(e)?;
+    let seq = i64::try_from(a.seq).map_err(|x| Error::Internal(x.to_string()))?;
     Ok(sqlx::query("INSERT INTO audit (tenant, seq, hash, prev_hash, key_id, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(&a.tenant)
         .bind(seq)

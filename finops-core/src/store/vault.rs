@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use super::{AuditRow, RecordRow, Store};
+use crate::analysis::Analysis;
 use crate::error::{Error, Result};
-use crate::pipeline::Analysis;
 use crate::security::audit::{self, AuditEntry, AuditLog};
 use crate::security::crypto::{KeyProvider, Keyring, WrappedKey};
 use crate::security::{Principal, Role};
@@ -1024,7 +1024,7 @@ impl Vault {
         let mut erased = 0;
         for kind in [ANALYSIS, REVIEW]
             .into_iter()
-            .chain(crate::cache::DURABLE_KINDS.iter().copied())
+            .chain(super::CACHE_KINDS.iter().copied())
         {
             for row in self.store.list_records(kind, tenant, Some(&tag)).await? {
                 if self.store.delete_record(kind, tenant, &row.id).await? {

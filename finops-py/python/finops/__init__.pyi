@@ -4,28 +4,43 @@ import os
 from decimal import Decimal
 from typing import Any, AsyncIterator, Awaitable, Dict, List, Literal, Mapping, Optional, Protocol, Sequence, TypedDict, Union
 
+from .types import (
+    StatementsSource as StatementsSource,
+    PhaseName as PhaseName,
+    EventType as EventType,
+    ChatRequest as ChatRequest,
+    Provider as Provider,
+    Embedder as Embedder,
+    CacheMode as CacheMode,
+    Cache as Cache,
+    CacheOptions as CacheOptions,
+    JobStatus as JobStatus,
+    JobInfo as JobInfo,
+    WorkerStats as WorkerStats,
+    ReviewStatus as ReviewStatus,
+    PrincipalDict as PrincipalDict,
+    ReviewNote as ReviewNote,
+    Review as Review,
+    ProviderConfig as ProviderConfig,
+    ProvidersConfig as ProvidersConfig,
+    ModelsConfig as ModelsConfig,
+    RateLimitsConfig as RateLimitsConfig,
+    FinopsConfig as FinopsConfig,
+)
+
 __version__: str
 
-StatementsSource = Union[str, bytes, Mapping[str, Any], "os.PathLike[str]", "Statements"]
-"""JSON text (a str starting with `{`), bytes, a dict, a path, or a parsed `Statements`."""
-
-PhaseName = Literal["analyst", "researcher", "validator"]
-EventType = Literal[
-    "queued",
-    "phase_started",
-    "text_delta",
-    "retry",
-    "fallback",
-    "computation_done",
-    "phase_finished",
-    "cache_hit",
-    "degraded",
-    "completed",
-    "failed",
-]
-
 class FinopsError(Exception):
+    """Every finops error carries the core's one serialized form: `code`, `message`, `field` and `reason` (None
+    when the error has none), `retryable`, and `details` (each detail is also an attribute; `*_ms` durations are
+    also given in seconds without the suffix, `*_usd` amounts as Decimal)."""
+
     code: str
+    message: str
+    field: Optional[str]
+    reason: Optional[str]
+    retryable: bool
+    details: Dict[str, Any]
 
 class InvalidStatementsError(FinopsError):
     field: str
@@ -44,7 +59,6 @@ class InvalidArgumentError(FinopsError):
 class ProviderError(FinopsError):
     provider: str
     reason: str
-    retryable: bool
     status: Optional[int]
     retry_after: Optional[float]
 
@@ -68,6 +82,12 @@ class IntegrityError(FinopsError):
     """Stored or exported data did not check out (altered, moved, reordered, or read with the wrong key)."""
 
     reason: str
+
+class BackendError(FinopsError):
+    """A database, cache or queue server, the semantic index or a host's own code (a cache object) failed.
+    `retryable` says whether the same call may succeed later."""
+
+    backend: Literal["sqlite", "postgres", "redis", "semantic_index", "host"]
 
 class KeyUnavailableError(FinopsError):
     """A key needed to read data is unknown, or was destroyed by an erasure."""
@@ -166,64 +186,26 @@ class EventStream:
     def __aiter__(self) -> "EventStream": ...
     def __anext__(self) -> Awaitable[Event]: ...
 
-class ChatRequest(Protocol):
-    """What a provider's `chat` receives (a dict with these keys)."""
-
-class Provider(Protocol):
-    """A provider written in Python: `chat(request)` returns a str or a dict with `text` and optionally
-    `input_tokens`, `output_tokens`, `cost_usd`; it may be `async`. Raise an exception with `retryable = True` for
-    a failure worth retrying."""
-
-    def chat(self, request: Dict[str, Any]) -> Any: ...
-
-class Embedder(Protocol):
-    dimensions: int
-
-    def embed(self, texts: List[str]) -> Any: ...
-
 class ScriptedProvider:
     def __init__(self, *, latency: float = 0.0) -> None: ...
     def reply(self, phase: PhaseName, text: str, *, input_tokens: int = 100, output_tokens: int = 50) -> None: ...
     def fail(self, phase: PhaseName, message: str, *, retryable: bool = False) -> None: ...
     def remaining(self, phase: PhaseName) -> int: ...
 
-CacheMode = Literal["on", "off", "read_only", "write_only"]
-
-class Cache(Protocol):
-    """The exact tier implemented by the host: a store of strings (methods sync or `async`). Values are what the
-    SDK gives `put` (an analysis as JSON, with the time it was stored): client data, to be kept like any."""
-
-    def get(self, tenant: str, key: str) -> Any: ...
-    def put(self, tenant: str, client: str, key: str, value: str) -> Any: ...
-    def invalidate_tenant(self, tenant: str) -> Any: ...
-    def invalidate_client(self, tenant: str, client: str) -> Any: ...
-
-class CacheOptions(TypedDict, total=False):
-    """The caches (all optional): tiers, similarity threshold, absolute lifetime, size, and where they live."""
-
-    exact: bool
-    semantic: bool
-    plans: bool
-    share_plans: bool
-    threshold: float
-    ttl_seconds: int
-    capacity: int
-    data_dir: str
-    postgres_url: str
-    redis_url: str
-
 class Finops:
     def __init__(
         self,
+        config: Optional[FinopsConfig] = None,
         *,
+        providers: Optional[ProvidersConfig] = None,
         provider: Optional[Union[Provider, ScriptedProvider]] = None,
         models: Optional[Mapping[PhaseName, str]] = None,
         embedder: Optional[Embedder] = None,
-        offline: bool = False,
+        offline: Optional[bool] = None,
         budgets: Optional[Mapping[str, Union[Decimal, str, int]]] = None,
         rate_limits: Optional[tuple[int, int]] = None,
         cache: Union[bool, CacheOptions, Cache, None] = None,
-        vault: Optional["Vault"] = None,
+        vault: Union["Vault", str, None] = None,
     ) -> None: ...
     @staticmethod
     def from_env() -> "Finops": ...
@@ -267,29 +249,6 @@ class Finops:
     ) -> EventStream: ...
     def embed(self, texts: Sequence[str]) -> Awaitable[List[List[float]]]: ...
 
-JobStatus = Literal["queued", "running", "succeeded", "dead", "cancelled"]
-
-class JobInfo(TypedDict):
-    """What `Queue.status` says of a job (no client data)."""
-
-    id: str
-    tenant: str
-    idempotency_key: str
-    status: JobStatus
-    attempts: int
-    max_attempts: int
-    error: Optional[str]
-    result_id: Optional[str]
-
-class WorkerStats(TypedDict):
-    """What a worker did, once `until` stopped it gracefully."""
-
-    succeeded: int
-    retried: int
-    dead: int
-    lost_leases: int
-    stopped: int
-
 class JobEvents:
     """`async for event in q.follow(tenant, job_id)`: dicts with a `type` of `started`, `analysis` (its `event`
     is an analysis event as in `Event.to_dict()`), `attempt_failed` or `finished` (the last one)."""
@@ -330,27 +289,6 @@ class Queue:
         lease_seconds: float = 30.0,
         until: Optional[Awaitable[Any]] = None,
     ) -> Awaitable[WorkerStats]: ...
-
-ReviewStatus = Literal["draft", "reviewed", "signed_off"]
-
-class PrincipalDict(TypedDict):
-    tenant: str
-    role: Literal["admin", "cpa", "client"]
-    client: Optional[str]
-
-class ReviewNote(TypedDict):
-    by: PrincipalDict
-    at: str
-    text: str
-
-class Review(TypedDict):
-    """Where an analysis stands in the firm's review."""
-
-    status: ReviewStatus
-    notes: List[ReviewNote]
-    reviewed_by: Optional[PrincipalDict]
-    signed_off_by: Optional[PrincipalDict]
-    signed_off_at: Optional[str]
 
 class Vault:
     """Analyses stored encrypted (per client key), every read and write checked against the principal and audited.

@@ -10,6 +10,8 @@ import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -18,21 +20,28 @@ import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import uniffi.finops_ffi.AnalysisEvent
-import uniffi.finops_ffi.AnalysisRequestFfi
-import uniffi.finops_ffi.CacheOptionsFfi
-import uniffi.finops_ffi.CacheStore
-import uniffi.finops_ffi.ChatAnswer
-import uniffi.finops_ffi.ChatProvider
-import uniffi.finops_ffi.ChatRequestFfi
-import uniffi.finops_ffi.EventListener
-import uniffi.finops_ffi.Finops
-import uniffi.finops_ffi.FinopsException
-import uniffi.finops_ffi.Models
-import uniffi.finops_ffi.PrincipalFfi
-import uniffi.finops_ffi.RateLimitsFfi
-import uniffi.finops_ffi.TextEmbedder
-import uniffi.finops_ffi.computeMetrics
+import io.finops.AnalysisEvent
+import io.finops.ApiKeyFfi
+import io.finops.AnalysisRequestFfi
+import io.finops.CacheOptionsFfi
+import io.finops.CacheStore
+import io.finops.ChatAnswer
+import io.finops.ChatProvider
+import io.finops.ChatRequestFfi
+import io.finops.EventListener
+import io.finops.Finops
+import io.finops.FinopsException
+import io.finops.Models
+import io.finops.CacheModeFfi
+import io.finops.PhaseFfi
+import io.finops.PrincipalFfi
+import io.finops.ProviderConfigFfi
+import io.finops.ProvidersFfi
+import io.finops.RoleFfi
+import io.finops.events
+import io.finops.RateLimitsFfi
+import io.finops.TextEmbedder
+import io.finops.computeMetrics
 
 private val BISTRO: String = File(System.getProperty("finops.data"), "bistro-saint-denis.json").readText()
 private const val PLAN = """{"intents":["liquidity"],"metrics":["current_ratio"],"periods":["FY2023"]}"""
@@ -41,15 +50,15 @@ private const val VALIDATED = """{"verdicts":[{"finding":0,"status":"confirmed"}
 
 /** A provider written in Kotlin: answers each phase like a well-behaved model. */
 class KotlinProvider : ChatProvider {
-    val phases: MutableList<String> = Collections.synchronizedList(mutableListOf())
+    val phases: MutableList<PhaseFfi> = Collections.synchronizedList(mutableListOf())
     override fun name(): String = "kotlin"
     override suspend fun chat(request: ChatRequestFfi): ChatAnswer {
         phases.add(request.phase)
         delay(1)
         val text = when (request.phase) {
-            "analyst" -> PLAN
-            "researcher" -> RESEARCH
-            else -> VALIDATED
+            PhaseFfi.ANALYST -> PLAN
+            PhaseFfi.RESEARCHER -> RESEARCH
+            PhaseFfi.VALIDATOR -> VALIDATED
         }
         return ChatAnswer(text, 12uL, 5uL, "0.0005")
     }
@@ -103,7 +112,7 @@ class FinopsTest {
         val finops = Finops(provider = provider, models = Models(analyst = "k-analyst"))
         assertEquals("analyst: kotlin k-analyst", finops.routes()[0])
         val a = finops.analyze(request("Is our working capital getting tighter?").copy(tenant = "firm-1"))
-        assertEquals(listOf("analyst", "researcher", "validator"), provider.phases.toList())
+        assertEquals(listOf(PhaseFfi.ANALYST, PhaseFfi.RESEARCHER, PhaseFfi.VALIDATOR), provider.phases.toList())
         assertEquals("validator", a.reportSource)
         assertFalse(a.degraded)
         assertEquals("Liquidity: the current ratio is 1.81 in FY2023.", a.report)
@@ -127,7 +136,7 @@ class FinopsTest {
     @Test
     fun aPrincipalScopesTheAnalysis(): Unit = runBlocking {
         val finops = Finops(offline = true)
-        val principal = PrincipalFfi("firm-1", "client", "bistro")
+        val principal = PrincipalFfi("firm-1", RoleFfi.CLIENT, "bistro")
         val a = finops.analyze(request("marges").copy(principal = principal))
         assertEquals("bistro", a.client)
         assertThrows<FinopsException.AccessDenied> {
@@ -262,12 +271,8 @@ class FinopsTest {
         assertEquals(3, provider.phases.size)
         assertEquals("miss", finops.analyze(request("Is our working capital not getting tighter?")).cache)
         assertEquals(6, provider.phases.size)
-        val off = finops.analyze(request("Is our working capital getting tighter?").copy(cacheMode = "off"))
+        val off = finops.analyze(request("Is our working capital getting tighter?").copy(cacheMode = CacheModeFfi.OFF))
         assertEquals("miss", off.cache)
-        val bad = assertThrows<FinopsException.InvalidArgument> {
-            runBlocking { finops.analyze(request("x?").copy(cacheMode = "sometimes")) }
-        }
-        assertEquals("cache_mode", bad.field)
         val badOptions = assertThrows<FinopsException.InvalidArgument> { Finops(offline = true, cache = CacheOptionsFfi(threshold = 2f)) }
         assertEquals("cache.threshold", badOptions.field)
     }
@@ -298,5 +303,38 @@ class FinopsTest {
         // What the store hands back is checked: garbage is never served as an answer.
         store.values.replaceAll { _, _ -> "garbage" }
         assertTrue(finops.analyze(request("Is our working capital getting tighter?")).cache != "exact")
+    }
+
+    @Test
+    fun eachFinopsHasItsOwnProvidersAndKeys() {
+        val firmA = Finops(providers = ProvidersFfi(openrouter = ProviderConfigFfi(apiKey = ApiKeyFfi("sk-or-firm-a"))))
+        val firmB = Finops(
+            providers = ProvidersFfi(anthropic = ProviderConfigFfi(apiKey = ApiKeyFfi("sk-ant-firm-b"), headers = mapOf("X-Firm" to "b"))),
+            models = Models(analyst = "anthropic/claude-opus-4"),
+        )
+        assertEquals("analyst: openrouter anthropic/claude-sonnet-4.5", firmA.routes()[0])
+        assertEquals("analyst: anthropic claude-opus-4", firmB.routes()[0])
+        val missing = assertThrows<FinopsException.InvalidArgument> { Finops(providers = ProvidersFfi(openai = ProviderConfigFfi())) }
+        assertEquals("providers.openai.api_key", missing.field)
+        val timeout = assertThrows<FinopsException.InvalidArgument> {
+            Finops(providers = ProvidersFfi(openai = ProviderConfigFfi(apiKey = ApiKeyFfi("k"), totalTimeoutSeconds = -1.0)))
+        }
+        assertEquals("providers.openai.total_timeout_seconds", timeout.field)
+        assertTrue(!ProviderConfigFfi(apiKey = ApiKeyFfi("sk-secret-key")).toString().contains("sk-secret"))
+    }
+
+    @Test
+    fun eventsAreAFlow(): Unit = runBlocking {
+        val events = Finops(provider = KotlinProvider()).events(request("Is our working capital getting tighter?")).toList()
+        assertEquals("queued", events.first().kind)
+        assertEquals("completed", events.last().kind)
+        assertTrue(events.any { it.kind == "phase_started" && it.phase == PhaseFfi.RESEARCHER })
+        // Taking the first event cancels the analysis: the flow ends without waiting for it.
+        val first = Finops(provider = KotlinProvider()).events(request("liquidity")).first()
+        assertEquals("queued", first.kind)
+        assertThrows<FinopsException.InvalidArgument> {
+            runBlocking { Finops(offline = true).events(request("  ")).toList() }
+        }
+        Unit
     }
 }

@@ -12,14 +12,16 @@ import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import uniffi.finops_ffi.AnalysisRequestFfi
-import uniffi.finops_ffi.AnalysisResult
-import uniffi.finops_ffi.Finops
-import uniffi.finops_ffi.FinopsException
-import uniffi.finops_ffi.JwtVerifier
-import uniffi.finops_ffi.PrincipalFfi
-import uniffi.finops_ffi.openVault
-import uniffi.finops_ffi.verifyAudit
+import io.finops.AnalysisRequestFfi
+import io.finops.AnalysisResult
+import io.finops.Finops
+import io.finops.FinopsException
+import io.finops.JwtVerifier
+import io.finops.PrincipalFfi
+import io.finops.ReviewActionFfi
+import io.finops.RoleFfi
+import io.finops.openVault
+import io.finops.verifyAudit
 
 private val STATEMENTS: String = File(System.getProperty("finops.data"), "bistro-saint-denis.json").readText()
 private const val SECRET = "a-shared-secret-of-at-least-32-bytes-a-shared-secret-of-at-least"
@@ -39,23 +41,23 @@ class VaultTest {
 
     private suspend fun analysis(tenant: String, client: String): AnalysisResult =
         Finops(offline = true).analyze(
-            AnalysisRequestFfi(statementsJson = STATEMENTS, question = "Analyse la rentabilité", principal = PrincipalFfi(tenant, "cpa"), client = client),
+            AnalysisRequestFfi(statementsJson = STATEMENTS, question = "Analyse la rentabilité", principal = PrincipalFfi(tenant, RoleFfi.CPA), client = client),
         )
 
     @Test
     fun analysesAreStoredEncryptedAndReadAsThePrincipalMay(): Unit = runBlocking {
         val path = dir()
         val vault = openVault(path, false)
-        val cpa = PrincipalFfi("firm-k", "cpa")
+        val cpa = PrincipalFfi("firm-k", RoleFfi.CPA)
         val a = analysis("firm-k", "bistro")
         val b = analysis("firm-k", "garage")
         vault.save(cpa, a)
         vault.save(cpa, b)
         assertEquals(a.report, vault.get(cpa, a.id).report)
         assertEquals(listOf(a.id, b.id), vault.list(cpa).map { it.id })
-        assertEquals(listOf(a.id), vault.list(PrincipalFfi("firm-k", "client", "bistro")).map { it.id })
-        assertThrows<FinopsException.AccessDenied> { runBlocking { vault.get(PrincipalFfi("firm-k", "client", "garage"), a.id) } }
-        val missing = assertThrows<FinopsException.InvalidArgument> { runBlocking { vault.get(PrincipalFfi("firm-z", "cpa"), a.id) } }
+        assertEquals(listOf(a.id), vault.list(PrincipalFfi("firm-k", RoleFfi.CLIENT, "bistro")).map { it.id })
+        assertThrows<FinopsException.AccessDenied> { runBlocking { vault.get(PrincipalFfi("firm-k", RoleFfi.CLIENT, "garage"), a.id) } }
+        val missing = assertThrows<FinopsException.InvalidArgument> { runBlocking { vault.get(PrincipalFfi("firm-z", RoleFfi.CPA), a.id) } }
         assertEquals("id", missing.field)
         val raw = File(path).listFiles()!!.filter { it.name.startsWith("finops.db") }.joinToString("") { String(it.readBytes(), Charsets.ISO_8859_1) }
         assertFalse(raw.contains("Bistro Saint-Denis"))
@@ -66,22 +68,22 @@ class VaultTest {
     @Test
     fun aClientWaitsForACpasSignOffAndTheTrailIsVerified(): Unit = runBlocking {
         val vault = openVault(dir(), true)
-        val client = PrincipalFfi("firm-s", "client", "bistro")
-        val cpa = PrincipalFfi("firm-s", "cpa")
-        val admin = PrincipalFfi("firm-s", "admin")
+        val client = PrincipalFfi("firm-s", RoleFfi.CLIENT, "bistro")
+        val cpa = PrincipalFfi("firm-s", RoleFfi.CPA)
+        val admin = PrincipalFfi("firm-s", RoleFfi.ADMIN)
         val a = analysis("firm-s", "bistro")
         vault.save(client, a)
         assertEquals("draft", vault.review(cpa, a.id).status)
         assertThrows<FinopsException.AccessDenied> { runBlocking { vault.get(client, a.id) } }
-        assertThrows<FinopsException.AccessDenied> { runBlocking { vault.act(client, a.id, "sign_off", null) } }
-        vault.act(cpa, a.id, "annotate", "Revenue agreed to the ledger.")
-        val signed = vault.act(cpa, a.id, "sign_off", null)
+        assertThrows<FinopsException.AccessDenied> { runBlocking { vault.act(client, a.id, ReviewActionFfi.SIGN_OFF, null) } }
+        vault.act(cpa, a.id, ReviewActionFfi.ANNOTATE, "Revenue agreed to the ledger.")
+        val signed = vault.act(cpa, a.id, ReviewActionFfi.SIGN_OFF, null)
         assertEquals("signed_off", signed.status)
-        assertEquals("cpa", signed.signedOffBy!!.role)
+        assertEquals(RoleFfi.CPA, signed.signedOffBy!!.role)
         assertEquals(1, signed.notes.size)
         assertEquals(a.id, vault.get(client, a.id).id)
-        val bad = assertThrows<FinopsException.InvalidArgument> { runBlocking { vault.act(cpa, a.id, "approve", null) } }
-        assertEquals("action", bad.field)
+        val bad = assertThrows<FinopsException.InvalidArgument> { runBlocking { vault.act(cpa, a.id, ReviewActionFfi.ANNOTATE, null) } }
+        assertEquals("note", bad.field)
 
         assertThrows<FinopsException.AccessDenied> { runBlocking { vault.exportAudit(cpa) } }
         val trail = vault.exportAudit(admin)
@@ -94,8 +96,8 @@ class VaultTest {
     @Test
     fun keysRotateAndAnErasedClientIsGone(): Unit = runBlocking {
         val vault = openVault(dir(), false)
-        val cpa = PrincipalFfi("firm-e", "cpa")
-        val admin = PrincipalFfi("firm-e", "admin")
+        val cpa = PrincipalFfi("firm-e", RoleFfi.CPA)
+        val admin = PrincipalFfi("firm-e", RoleFfi.ADMIN)
         val a = analysis("firm-e", "bistro")
         vault.save(cpa, a)
         assertTrue(vault.rotateKey(admin).isNotEmpty())
@@ -109,7 +111,7 @@ class VaultTest {
     @Test
     fun tokensBecomePrincipalsAndBadInputIsTyped(): Unit = runBlocking {
         val jwt = JwtVerifier("HS256", SECRET.toByteArray(), "https://idp.example", "finops")
-        assertEquals(PrincipalFfi("firm-j", "client", "bistro"), jwt.verify(token(""""tenant":"firm-j","role":"client","client":"bistro"""")))
+        assertEquals(PrincipalFfi("firm-j", RoleFfi.CLIENT, "bistro"), jwt.verify(token(""""tenant":"firm-j","role":"client","client":"bistro"""")))
         val forged = assertThrows<FinopsException.InvalidToken> { jwt.verify(token(""""tenant":"t","role":"cpa"""", "another-secret-of-at-least-32-bytes-another-secret")) }
         assertEquals("signature", forged.kind)
         assertEquals("missing_claim", assertThrows<FinopsException.InvalidToken> { jwt.verify(token(""""role":"cpa"""")) }.kind)
@@ -118,9 +120,9 @@ class VaultTest {
         assertEquals("jwt_secret", assertThrows<FinopsException.InvalidArgument> { JwtVerifier("HS256", "short".toByteArray(), "i", "a") }.field)
         assertEquals("store", assertThrows<FinopsException.InvalidArgument> { runBlocking { openVault("", false) } }.field)
         val vault = openVault(dir(), false)
-        assertThrows<FinopsException.InvalidArgument> { runBlocking { vault.list(PrincipalFfi("f", "boss")) } }
+        assertThrows<FinopsException.InvalidArgument> { runBlocking { vault.list(PrincipalFfi("f/x", RoleFfi.CPA)) } }
         val a = analysis("f", "bistro")
-        val broken = assertThrows<FinopsException.InvalidArgument> { runBlocking { vault.save(PrincipalFfi("f", "cpa"), a.copy(json = "{}")) } }
+        val broken = assertThrows<FinopsException.InvalidArgument> { runBlocking { vault.save(PrincipalFfi("f", RoleFfi.CPA), a.copy(json = "{}")) } }
         assertEquals("analysis.json", broken.field)
     }
 
@@ -128,10 +130,10 @@ class VaultTest {
     fun aFinopsWithAVaultSavesEveryAnalysis(): Unit = runBlocking {
         val vault = openVault(dir(), false)
         val finops = Finops(offline = true, vault = vault)
-        val client = PrincipalFfi("firm-auto", "client", "bistro")
+        val client = PrincipalFfi("firm-auto", RoleFfi.CLIENT, "bistro")
         val asked = finops.analyze(AnalysisRequestFfi(statementsJson = STATEMENTS, question = "Analyse la rentabilité", principal = client))
         assertEquals(asked.report, vault.get(client, asked.id).report)
         val plain = finops.analyze(AnalysisRequestFfi(statementsJson = STATEMENTS, question = "Liquidité ?", tenant = "firm-auto", client = "garage"))
-        assertEquals(setOf(asked.id, plain.id), vault.list(PrincipalFfi("firm-auto", "cpa")).map { it.id }.toSet())
+        assertEquals(setOf(asked.id, plain.id), vault.list(PrincipalFfi("firm-auto", RoleFfi.CPA)).map { it.id }.toSet())
     }
 }
