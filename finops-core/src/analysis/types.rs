@@ -1,4 +1,4 @@
-//! The pipeline's contracts (DESIGN.md "Contracts"): the plan, findings, the validated `Analysis` and the events
+//! The pipeline's contracts (ARCHITECTURE.md "Layers"): the plan, findings, the validated `Analysis` and the events
 //! streamed while it runs. Field names are part of the JSON contract every binding exposes: do not rename them.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! The result cache (DESIGN.md "Caching"): an analysis is reused only for the same tenant, the same statements
+//! The result cache (README "Caching"): an analysis is reused only for the same tenant, the same statements
 //! (canonical fingerprint), the same question once normalized (case, accents, whitespace, punctuation), the same
 //! language and the same pipeline configuration (models, providers, prompt version). Never another tenant's or
 //! another document's answer. A hit costs $0.

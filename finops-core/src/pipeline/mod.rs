@@ -1,4 +1,4 @@
-//! The three-phase analysis pipeline (DESIGN.md "The pipeline"): the Analyst plans, the Researcher asks for exact
+//! The three-phase analysis pipeline (ARCHITECTURE.md "The path of one analysis"): the Analyst plans, the Researcher asks for exact
 //! computations and writes findings, the Validator checks them and writes the report, and the SDK grounds every
 //! number of that report. Any phase without a provider, or whose provider fails, falls back to the offline analyst,
 //! so a host always gets correct figures.

@@ -1,4 +1,4 @@
-//! Jobs and workers (DESIGN.md "Queues"): a host enqueues analyses; workers, in this process or in others, claim
+//! Jobs and workers (README "Scale out"): a host enqueues analyses; workers, in this process or in others, claim
 //! them, run the pipeline and store each result once. Delivery is at least once: a job whose worker dies is
 //! claimed again when its lease expires; its result is stored under the job's id, so a second run replaces the
 //! first instead of adding a copy. A job that keeps failing lands in the dead letters after its attempts.

@@ -1,4 +1,4 @@
-//! Rate limits and budgets (DESIGN.md "Resilience"): per-tenant and per-principal request rates (governor), and a
+//! Rate limits and budgets (README "Use a model"): per-tenant and per-principal request rates (governor), and a
 //! monthly USD budget per tenant. An analysis reserves its estimated cost before the first provider call and
 //! settles the real cost at the end, so concurrent analyses cannot overshoot; reaching the budget exactly blocks.
 

@@ -1,4 +1,4 @@
-//! Who is asking: the [`Principal`] every operation is scoped by (DESIGN.md "Security and tenancy").
+//! Who is asking: the [`Principal`] every operation is scoped by (README "Storage, tenancy and security").
 
 pub mod audit;
 pub mod crypto;

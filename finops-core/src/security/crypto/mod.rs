@@ -1,4 +1,4 @@
-//! Encryption at rest (DESIGN.md "Security and tenancy"): AES-256-GCM envelope encryption. Each tenant has data
+//! Encryption at rest (README "Storage, tenancy and security"): AES-256-GCM envelope encryption. Each tenant has data
 //! keys, wrapped by a master key from a [`KeyProvider`]; each record gets a fresh random 96-bit nonce, and its
 //! AAD binds tenant + record kind + record id + data key id, so a ciphertext moved to another row or tenant fails
 //! to decrypt. Rotation adds a data key for new writes while old records still read; `reencrypt` moves a record
