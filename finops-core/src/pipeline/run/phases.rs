@@ -1,0 +1,528 @@
+//! The three phases of one run, one function each: the Analyst plans, the Researcher asks for exact computations
+//! and writes findings, the Validator checks them and writes the report. Each phase tries its provider and falls
+//! back to the offline analyst; the report is grounded, and the placeholders put in the question for the models
+//! are restored at the end.
+
+use std::time::Instant;
+
+use rust_decimal::Decimal;
+
+use super::cache::{PlanHit, fit_plan, similarity};
+use super::{OFFLINE_MODEL, OFFLINE_PROVIDER};
+use crate::analysis::{
+    Analysis, AnalysisPlan, AnalysisRequest, CacheOutcome, ComputationRecord, Event, Finding,
+    FindingStatus, Language, PhaseUsage, ReportSource, Timings, UngroundedNumber, Validation,
+    intent,
+};
+use crate::error::Result;
+use crate::metrics::{self, Figure};
+use crate::pipeline::grounding::GroundingContext;
+use crate::pipeline::llm::{self, Conversation, PhaseCalls};
+use crate::pipeline::{Emitter, PhaseConfig, Pipeline, offline};
+use crate::provider::Phase;
+use crate::security::Pseudonymizer;
+use crate::statements::Statements;
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Runs the phases; also says whether a provider failed (such a run is not cached).
+pub(super) async fn run(
+    pipeline: &Pipeline,
+    request: &AnalysisRequest,
+    language: Language,
+    emitter: &Emitter,
+    id: String,
+    plan_hit: Option<PlanHit>,
+) -> Result<(Analysis, bool)> {
+    let started = Instant::now();
+    emitter.emit(Event::Queued {
+        analysis_id: id.clone(),
+    });
+    let statements: &Statements = &request.statements;
+    // Models see the question with the company's name and personal data replaced by placeholders; the offline
+    // rules read the original. What comes back is restored at the end.
+    let mut pseudonyms = Pseudonymizer::new(&statements.company().name);
+    let original_question = request.question.trim();
+    let redacted = pseudonyms.redact(original_question);
+    let mut run = Run {
+        pipeline,
+        emitter,
+        statements,
+        question: &redacted,
+        original_question,
+        language,
+        degraded: Vec::new(),
+        usages: Vec::with_capacity(3),
+        timings: Timings::default(),
+    };
+    let (plan, reused) = run.analyst(plan_hit).await;
+    let figures: Vec<Figure> = metrics::compute(statements, &plan.metrics, &plan.periods)?;
+    let (computations, findings) = run.researcher(&plan, &figures).await;
+    let written = run
+        .validator(&plan, &figures, &computations, findings)
+        .await;
+    Ok(run.finish(
+        request,
+        id,
+        started,
+        &pseudonyms,
+        Draft {
+            plan,
+            figures,
+            computations,
+            written,
+            reused,
+        },
+    ))
+}
+
+/// What one run carries from phase to phase.
+struct Run<'a> {
+    pipeline: &'a Pipeline,
+    emitter: &'a Emitter,
+    statements: &'a Statements,
+    /// The question as the models see it (pseudonymized).
+    question: &'a str,
+    /// The question as asked (for the offline rules, which never leave the process).
+    original_question: &'a str,
+    language: Language,
+    /// Why phases degraded, `phase: reason`.
+    degraded: Vec<String>,
+    usages: Vec<PhaseUsage>,
+    timings: Timings,
+}
+
+/// The Validator's outcome: the report, who wrote it, the findings with their verdicts, and the warnings so far.
+struct Written {
+    report: String,
+    source: ReportSource,
+    findings: Vec<Finding>,
+    warnings: Vec<String>,
+    ungrounded: Vec<UngroundedNumber>,
+    validator_offline: bool,
+    calls_started: Instant,
+    calls: PhaseCalls,
+}
+
+/// Everything the phases produced, before the analysis is assembled.
+struct Draft {
+    plan: AnalysisPlan,
+    figures: Vec<Figure>,
+    computations: Vec<ComputationRecord>,
+    written: Written,
+    /// The plan cache's similarity and what the reused plan had cost.
+    reused: Option<(f32, Option<Decimal>)>,
+}
+
+impl Run<'_> {
+    fn degrade(&mut self, phase: Phase, reason: String) {
+        self.emitter.emit(Event::Degraded {
+            phase,
+            reason: reason.clone(),
+        });
+        self.degraded.push(format!("{phase}: {reason}"));
+    }
+
+    /// The phase's configuration if it may be called; a refused (unpriced) model degrades the phase.
+    fn callable(&mut self, phase: Phase) -> Option<&PhaseConfig> {
+        match self.pipeline.callable(phase) {
+            Ok(c) => c,
+            Err(reason) => {
+                self.degrade(phase, reason);
+                None
+            }
+        }
+    }
+
+    fn usage(&self, phase: Phase, calls: &PhaseCalls, offline: bool) -> PhaseUsage {
+        let config = self
+            .pipeline
+            .phase(phase)
+            .filter(|_| !offline || calls.calls > 0);
+        let (provider, model) = match (&calls.served_by, config) {
+            (Some((p, m)), _) => (p.clone(), m.clone()),
+            (None, Some(c)) => (c.provider.name().to_string(), c.model.clone()),
+            (None, None) => (OFFLINE_PROVIDER.to_string(), OFFLINE_MODEL.to_string()),
+        };
+        PhaseUsage {
+            phase,
+            provider,
+            model,
+            calls: calls.calls,
+            input_tokens: calls.usage.input_tokens,
+            output_tokens: calls.usage.output_tokens,
+            cost_usd: calls.cost,
+            latency_ms: elapsed_ms(calls.started),
+            cached: false,
+            retries: calls.retries,
+            fallbacks: calls.fallbacks,
+            unpriced: calls.unpriced,
+            usage_missing: calls.usage_missing,
+        }
+    }
+
+    fn finish_phase(&mut self, usage: PhaseUsage) {
+        // No client data here: ids, models, counts and money only.
+        tracing::info!(
+            phase = %usage.phase,
+            provider = %usage.provider,
+            model = %usage.model,
+            calls = usage.calls,
+            input_tokens = usage.input_tokens,
+            output_tokens = usage.output_tokens,
+            cost_usd = ?usage.cost_usd,
+            unpriced = usage.unpriced,
+            usage_missing = usage.usage_missing,
+            latency_ms = usage.latency_ms,
+            retries = usage.retries,
+            fallbacks = usage.fallbacks,
+            "phase finished"
+        );
+        if self.emitter.is_listening() {
+            self.emitter.emit(Event::PhaseFinished {
+                usage: usage.clone(),
+            });
+        }
+        self.usages.push(usage);
+    }
+
+    /// The Analyst's plan: from the plan cache, the model, or the offline rules.
+    async fn analyst(
+        &mut self,
+        plan_hit: Option<PlanHit>,
+    ) -> (AnalysisPlan, Option<(f32, Option<Decimal>)>) {
+        self.emitter.emit(Event::PhaseStarted {
+            phase: Phase::Analyst,
+        });
+        let mut calls = PhaseCalls::new();
+        let mut offline_phase = true;
+        let mut reused = None;
+        let (statements, language) = (self.statements, self.language);
+        let plan = match plan_hit {
+            Some(hit) => {
+                // The plan cache answered: no Analyst call, the plan fitted to this client's periods.
+                self.emitter.emit(Event::CacheHit {
+                    outcome: CacheOutcome::Plan,
+                });
+                reused = Some((hit.similarity, hit.saved_usd));
+                fit_plan(hit.plan, self.original_question, statements, language)
+            }
+            None => match self.callable(Phase::Analyst).cloned() {
+                Some(config) => {
+                    let mut conv = Conversation {
+                        phase: Phase::Analyst,
+                        config: &config,
+                        emitter: self.emitter,
+                        calls: &mut calls,
+                        prices: &self.pipeline.prices,
+                        messages: llm::analyst_messages(self.question, statements, language),
+                    };
+                    match conv
+                        .ask_parsed(|text| llm::parse_plan(text, statements, language))
+                        .await
+                    {
+                        Ok(plan) => {
+                            offline_phase = false;
+                            plan
+                        }
+                        Err(e) => {
+                            self.degrade(Phase::Analyst, e.to_string());
+                            intent::plan(self.original_question, statements, language)
+                        }
+                    }
+                }
+                None => intent::plan(self.original_question, statements, language),
+            },
+        };
+        self.timings.analyst_ms = elapsed_ms(calls.started);
+        let mut usage = self.usage(Phase::Analyst, &calls, offline_phase && reused.is_none());
+        if reused.is_some() {
+            usage.cached = true;
+            usage.cost_usd = Some(Decimal::ZERO);
+        }
+        self.finish_phase(usage);
+        (plan, reused)
+    }
+
+    /// The Researcher: computations it asks for (evaluated exactly here) and findings citing them, or the offline
+    /// analyst's trends and findings.
+    async fn researcher(
+        &mut self,
+        plan: &AnalysisPlan,
+        figures: &[Figure],
+    ) -> (Vec<ComputationRecord>, Vec<Finding>) {
+        self.emitter.emit(Event::PhaseStarted {
+            phase: Phase::Researcher,
+        });
+        let statements = self.statements;
+        let mut calls = PhaseCalls::new();
+        let mut offline_phase = true;
+        let mut computations = offline::trend_computations(plan, statements);
+        let mut findings = Vec::new();
+        if let Some(config) = self.callable(Phase::Researcher).cloned() {
+            let emitter = self.emitter;
+            let mut conv = Conversation {
+                phase: Phase::Researcher,
+                config: &config,
+                emitter,
+                calls: &mut calls,
+                prices: &self.pipeline.prices,
+                messages: llm::researcher_messages(self.question, plan, figures, statements),
+            };
+            let outcome = async {
+                let first = conv.ask_parsed(llm::parse_research).await?;
+                let requested = llm::evaluate(&first.computations, statements, emitter);
+                if requested.is_empty() {
+                    return Ok((requested, first.findings));
+                }
+                conv.say(llm::computation_results(&requested));
+                let second = conv.ask_parsed(llm::parse_research).await?;
+                Ok::<_, crate::Error>((requested, second.findings))
+            }
+            .await;
+            match outcome {
+                Ok((requested, raw)) => {
+                    offline_phase = false;
+                    computations.extend(requested);
+                    let grounding = GroundingContext::new(statements, figures, &computations);
+                    findings =
+                        llm::check_findings(raw, figures, &computations, &grounding, self.language);
+                }
+                Err(e) => self.degrade(Phase::Researcher, e.to_string()),
+            }
+        }
+        if offline_phase {
+            findings = offline::findings(plan, figures, statements);
+        }
+        if self.emitter.is_listening() {
+            for c in computations.iter().filter(|c| c.id.starts_with('t')) {
+                self.emitter.emit(Event::ComputationDone {
+                    computation: c.clone(),
+                });
+            }
+        }
+        self.timings.researcher_ms = elapsed_ms(calls.started);
+        let usage = self.usage(Phase::Researcher, &calls, offline_phase);
+        self.finish_phase(usage);
+        (computations, findings)
+    }
+
+    /// The Validator: verdicts on the findings and a report grounded in the figures (one repair round), or the
+    /// offline report.
+    async fn validator(
+        &mut self,
+        plan: &AnalysisPlan,
+        figures: &[Figure],
+        computations: &[ComputationRecord],
+        mut findings: Vec<Finding>,
+    ) -> Written {
+        self.emitter.emit(Event::PhaseStarted {
+            phase: Phase::Validator,
+        });
+        let (statements, language) = (self.statements, self.language);
+        let mut calls = PhaseCalls::new();
+        let grounding = GroundingContext::new(statements, figures, computations);
+        let mut report: Option<(String, ReportSource)> = None;
+        let warnings: Vec<String> = statements
+            .warnings()
+            .iter()
+            .map(|w| format!("{}: {}", w.field, w.message))
+            .collect();
+        if let Some(config) = self.callable(Phase::Validator).cloned() {
+            let count = findings.len();
+            let mut conv = Conversation {
+                phase: Phase::Validator,
+                config: &config,
+                emitter: self.emitter,
+                calls: &mut calls,
+                prices: &self.pipeline.prices,
+                messages: llm::validator_messages(
+                    self.question,
+                    plan,
+                    figures,
+                    computations,
+                    &findings,
+                    statements,
+                ),
+            };
+            // Ok(Ok(report)), Ok(Err(why the repaired report is still not grounded)), or Err (the model failed).
+            let outcome: Result<std::result::Result<(String, ReportSource), String>> = async {
+                let validated = conv.ask_parsed(|t| llm::parse_validated(t, count)).await?;
+                llm::apply_verdicts(&mut findings, &validated.verdicts);
+                let ungrounded = grounding.check(&validated.report, language);
+                if ungrounded.is_empty() {
+                    return Ok(Ok((validated.report, ReportSource::Validator)));
+                }
+                conv.say(llm::grounding_repair(&ungrounded));
+                let second = conv.ask_parsed(|t| llm::parse_validated(t, count)).await?;
+                let still: Vec<String> = grounding
+                    .check(&second.report, language)
+                    .into_iter()
+                    .map(|u| u.text)
+                    .collect();
+                if still.is_empty() {
+                    Ok(Ok((second.report, ReportSource::ValidatorRepaired)))
+                } else {
+                    Ok(Err(format!(
+                        "the report was still not grounded after one repair (numbers: {}); replaced by the offline report",
+                        still.join(", ")
+                    )))
+                }
+            }
+            .await;
+            match outcome {
+                Ok(Ok(written)) => report = Some(written),
+                Ok(Err(reason)) => self.degrade(Phase::Validator, reason),
+                Err(e) => self.degrade(Phase::Validator, e.to_string()),
+            }
+        }
+        let validator_offline = report.is_none();
+        let (report, source) = match report {
+            Some(r) => r,
+            None => {
+                let mut notes = Vec::new();
+                if self.pipeline.phase(Phase::Validator).is_some() || !self.degraded.is_empty() {
+                    notes.push(match language {
+                        Language::En => "This report was written by the offline analyst because a model phase failed; the figures are exact.".to_string(),
+                        Language::Fr => "Ce rapport a été rédigé par l'analyste hors ligne, une phase du modèle ayant échoué ; les chiffres sont exacts.".to_string(),
+                    });
+                }
+                let text =
+                    offline::report(plan, figures, computations, &findings, statements, &notes);
+                (text, ReportSource::Offline)
+            }
+        };
+        // Grounded on the text as the model wrote it (placeholders and all).
+        let ungrounded = grounding.check(&report, language);
+        Written {
+            report,
+            source,
+            findings,
+            warnings,
+            ungrounded,
+            validator_offline,
+            calls_started: calls.started,
+            calls,
+        }
+    }
+
+    /// The analysis: placeholders restored, warnings gathered, usage and cost totalled, degradations said.
+    fn finish(
+        mut self,
+        request: &AnalysisRequest,
+        id: String,
+        started: Instant,
+        pseudonyms: &Pseudonymizer,
+        draft: Draft,
+    ) -> (Analysis, bool) {
+        let Draft {
+            plan,
+            figures,
+            computations,
+            written,
+            reused,
+        } = draft;
+        let Written {
+            report,
+            source,
+            mut findings,
+            mut warnings,
+            ungrounded,
+            validator_offline,
+            calls_started,
+            calls,
+        } = written;
+        let report = pseudonyms.restore(&report);
+        for f in &mut findings {
+            f.text = pseudonyms.restore(&f.text);
+        }
+        for f in &findings {
+            match f.status {
+                FindingStatus::Rejected => warnings.push(format!(
+                    "finding rejected: {} ({})",
+                    f.text,
+                    f.note.as_deref().unwrap_or("no reason given")
+                )),
+                FindingStatus::Unchecked => {
+                    warnings.push(format!("finding not checked: {}", f.text))
+                }
+                FindingStatus::Confirmed => {}
+            }
+        }
+        self.timings.validator_ms = elapsed_ms(calls_started);
+        let usage = self.usage(Phase::Validator, &calls, validator_offline);
+        self.finish_phase(usage);
+        // A provider failed (not merely absent): the caches will not keep this run.
+        let failed = !self.degraded.is_empty();
+        self.note_missing_providers();
+        let total_cost_usd = self.usages.iter().try_fold(Decimal::ZERO, |sum, u| {
+            u.cost_usd.and_then(|c| sum.checked_add(c))
+        });
+        self.timings.total_ms = elapsed_ms(started);
+        let statements = self.statements;
+        let analysis = Analysis {
+            id,
+            tenant: request.tenant.clone(),
+            client: request.client_id(),
+            question: request.question.clone(),
+            language: self.language,
+            fingerprint: statements.fingerprint().to_string(),
+            plan,
+            figures,
+            computations,
+            findings,
+            report,
+            report_source: source,
+            validation: Validation {
+                grounded: ungrounded.is_empty(),
+                ungrounded_numbers: ungrounded,
+                warnings,
+            },
+            statement_warnings: statements.warnings().to_vec(),
+            usage: self.usages,
+            total_cost_usd,
+            cache: if reused.is_some() {
+                CacheOutcome::Plan
+            } else {
+                CacheOutcome::Miss
+            },
+            cache_similarity: reused.and_then(|(s, _)| similarity(s)),
+            saved_usd: reused.and_then(|(_, saved)| saved),
+            degraded: !self.degraded.is_empty(),
+            degraded_reason: if self.degraded.is_empty() {
+                None
+            } else {
+                Some(self.degraded.join("; "))
+            },
+            prompt_version: llm::PROMPT_VERSION.to_string(),
+            timings: self.timings,
+        };
+        (analysis, failed)
+    }
+
+    /// Phases without a provider are degraded too (but such a run may be cached: nothing failed).
+    fn note_missing_providers(&mut self) {
+        let pipeline = self.pipeline;
+        if Phase::ALL.iter().all(|p| pipeline.phase(*p).is_none()) {
+            self.degraded.push(match self.language {
+                Language::En => {
+                    "no provider is configured: the offline analyst wrote this analysis".into()
+                }
+                Language::Fr => {
+                    "aucun fournisseur n'est configuré : l'analyste hors ligne a rédigé cette analyse"
+                        .into()
+                }
+            });
+        } else {
+            for p in Phase::ALL {
+                if pipeline.phase(p).is_none() {
+                    self.degraded.push(format!(
+                        "{p}: no provider configured, the offline analyst did this phase"
+                    ));
+                }
+            }
+        }
+    }
+}

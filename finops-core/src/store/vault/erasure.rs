@@ -1,0 +1,72 @@
+//! Erasure of a client or a whole firm (Admins only): its keys destroyed, its records deleted.
+
+use super::*;
+
+impl Vault {
+    /// Erases one client company of the firm (Admins only): its data keys are destroyed (crypto-shredding) and
+    /// its analyses and reviews deleted; the rest of the firm is untouched. Returns how many records went.
+    pub async fn erase_client(&self, principal: &Principal, client: &str) -> Result<usize> {
+        self.require_admin(principal, "erase a client's data")
+            .await?;
+        let tenant = &principal.tenant;
+        let tag = self.client_tag(tenant, client).await?;
+        let scope = owner(tenant, &tag);
+        self.keyring.shred(&scope);
+        self.store.delete_keys(&scope).await?;
+        let mut erased = 0;
+        for kind in [ANALYSIS, REVIEW]
+            .into_iter()
+            .chain(crate::store::CACHE_KINDS.iter().copied())
+        {
+            for row in self.store.list_records(kind, tenant, Some(&tag)).await? {
+                if self.store.delete_record(kind, tenant, &row.id).await? {
+                    erased += 1;
+                }
+            }
+        }
+        let scoped = format!("{scope}:");
+        self.persisted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|k| !k.starts_with(&scoped));
+        self.record(
+            tenant,
+            Some(principal),
+            "client_erasure",
+            None,
+            serde_json::json!({"client_tag": tag, "records": erased}),
+        )
+        .await?;
+        Ok(erased)
+    }
+
+    /// Erases a tenant (Admins only): its data keys are destroyed (crypto-shredding) and its records deleted.
+    pub async fn erase_tenant(&self, principal: &Principal) -> Result<()> {
+        self.require_admin(principal, "erase the firm's data")
+            .await?;
+        let tenant = &principal.tenant;
+        self.load_audit(tenant).await?;
+        self.keyring.shred(tenant);
+        for scope in self.keyring.owners(&format!("{tenant}#")) {
+            self.keyring.shred(&scope);
+        }
+        self.store.erase_tenant(tenant).await?;
+        let (own, scoped) = (format!("{tenant}:"), format!("{tenant}#"));
+        self.persisted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|k| !k.starts_with(&own) && !k.starts_with(&scoped));
+        // The old trail was encrypted with the destroyed keys: a new chain starts with the erasure, and keeps the
+        // old chain's length and last hash as evidence of what was erased.
+        let (entries, last_hash) = self.audit.reset(tenant);
+        self.record(
+            tenant,
+            Some(principal),
+            "erasure",
+            None,
+            serde_json::json!({"erased_entries": entries, "erased_chain_last_hash": last_hash}),
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,183 @@
+//! A client's analysis under review: notes, reviewed, signed off (CPAs of the firm only).
+
+use super::*;
+
+/// Where an analysis stands in the firm's review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Draft,
+    Reviewed,
+    SignedOff,
+}
+
+/// A CPA's note on an analysis.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReviewNote {
+    pub by: Principal,
+    /// RFC 3339.
+    pub at: String,
+    pub text: String,
+}
+
+/// The review of one analysis: its status, the CPAs' notes, and who signed it off when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Review {
+    pub status: ReviewStatus,
+    pub notes: Vec<ReviewNote>,
+    pub reviewed_by: Option<Principal>,
+    pub signed_off_by: Option<Principal>,
+    pub signed_off_at: Option<String>,
+}
+
+/// What a CPA does to an analysis under review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewAction {
+    Annotate(String),
+    MarkReviewed,
+    SignOff,
+}
+
+impl ReviewAction {
+    /// The action a binding names: `annotate` (with a note), `reviewed`, or `sign_off`.
+    pub fn parse(action: &str, note: Option<String>) -> Result<Self> {
+        match (action, note) {
+            ("annotate", Some(text)) => Ok(ReviewAction::Annotate(text)),
+            ("annotate", None) => Err(Error::invalid_argument("note", "annotate needs a note")),
+            ("reviewed", None) => Ok(ReviewAction::MarkReviewed),
+            ("sign_off", None) => Ok(ReviewAction::SignOff),
+            ("reviewed" | "sign_off", Some(_)) => Err(Error::invalid_argument(
+                "note",
+                "only annotate takes a note",
+            )),
+            (other, _) => Err(Error::invalid_argument(
+                "action",
+                format!("`{other}` is not annotate, reviewed or sign_off"),
+            )),
+        }
+    }
+}
+
+impl Vault {
+    pub(super) async fn put_review(
+        &self,
+        tenant: &str,
+        id: &str,
+        client_tag: &str,
+        review: &Review,
+    ) -> Result<()> {
+        let body = serde_json::to_vec(review).map_err(|e| Error::Internal(e.to_string()))?;
+        let scope = self.client_scope(tenant, client_tag).await?;
+        let sealed = self.keyring.encrypt(&scope, REVIEW, id, &body)?;
+        self.store
+            .put_record(&RecordRow {
+                kind: REVIEW.into(),
+                tenant: tenant.to_string(),
+                id: id.to_string(),
+                client_tag: client_tag.to_string(),
+                created_at: now(),
+                sealed,
+            })
+            .await
+    }
+
+    pub(super) async fn get_review(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<(Review, String)>> {
+        let Some(row) = self.store.get_record(REVIEW, tenant, id).await? else {
+            return Ok(None);
+        };
+        let plain = self.open_row(&row).await?;
+        let review = serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
+            reason: e.to_string(),
+        })?;
+        Ok(Some((review, row.client_tag)))
+    }
+
+    /// The review of an analysis (anyone who may read the analysis may read its review).
+    pub async fn review(&self, principal: &Principal, tenant: &str, id: &str) -> Result<Review> {
+        self.load_analysis_unchecked_sign_off(principal, tenant, id)
+            .await?;
+        Ok(self
+            .get_review(tenant, id)
+            .await?
+            .map(|(r, _)| r)
+            .unwrap_or(Review {
+                status: ReviewStatus::Draft,
+                notes: Vec::new(),
+                reviewed_by: None,
+                signed_off_by: None,
+                signed_off_at: None,
+            }))
+    }
+
+    /// A CPA of the firm annotates, marks reviewed, or signs off an analysis (audited). Anyone else is denied.
+    pub async fn act_on_review(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: &str,
+        action: ReviewAction,
+    ) -> Result<Review> {
+        if principal.role != Role::Cpa || principal.tenant != tenant {
+            let e = Error::AccessDenied {
+                reason: "only a CPA of the firm may review or sign off an analysis".into(),
+            };
+            return Err(self.deny(principal, tenant, Some(id), e).await);
+        }
+        let row = self
+            .store
+            .get_record(ANALYSIS, tenant, id)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid_argument("id", format!("no analysis `{id}` in tenant `{tenant}`"))
+            })?;
+        let mut review = self.review(principal, tenant, id).await?;
+        let what = match &action {
+            ReviewAction::Annotate(text) => {
+                if text.trim().is_empty() {
+                    return Err(Error::invalid_argument("note", "must not be empty"));
+                }
+                review.notes.push(ReviewNote {
+                    by: principal.clone(),
+                    at: now(),
+                    text: text.clone(),
+                });
+                "annotated"
+            }
+            ReviewAction::MarkReviewed => {
+                if review.status == ReviewStatus::Draft {
+                    review.status = ReviewStatus::Reviewed;
+                }
+                review.reviewed_by = Some(principal.clone());
+                "reviewed"
+            }
+            ReviewAction::SignOff => {
+                review.status = ReviewStatus::SignedOff;
+                review.signed_off_by = Some(principal.clone());
+                review.signed_off_at = Some(now());
+                "signed_off"
+            }
+        };
+        self.put_review(tenant, id, &row.client_tag, &review)
+            .await?;
+        self.record(
+            tenant,
+            Some(principal),
+            "review",
+            Some(id),
+            serde_json::json!({"action": what, "status": review.status}),
+        )
+        .await?;
+        Ok(review)
+    }
+
+    pub(super) async fn signed_off(&self, tenant: &str, id: &str) -> Result<bool> {
+        Ok(self
+            .get_review(tenant, id)
+            .await?
+            .is_some_and(|(r, _)| r.status == ReviewStatus::SignedOff))
+    }
+}
