@@ -14,7 +14,7 @@
 
 mod local;
 mod postgres;
-mod redis_queue;
+mod redis_streams;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 
 pub use local::LocalQueue;
 pub use postgres::PgQueue;
-pub use redis_queue::RedisQueue;
+pub use redis_streams::RedisQueue;
 pub use worker::{Worker, WorkerStats};
 
 /// An analysis to run. The statements and the question are client data: backends keep them encrypted.

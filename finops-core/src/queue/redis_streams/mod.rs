@@ -23,6 +23,12 @@ use crate::error::{Error, Result};
 use crate::security::crypto::Sealed;
 use crate::store::Vault;
 
+mod claims;
+mod events;
+mod scripts;
+
+use scripts::{CANCEL, COMPLETE, FORGET_LATER, START};
+
 const KIND: &str = "job";
 const GROUP: &str = "workers";
 /// A job's event stream keeps about this many batches and lives a day after its last one.
@@ -57,76 +63,6 @@ impl std::fmt::Debug for RedisQueue {
             .finish()
     }
 }
-
-/// An ended job (KEYS[1], its stream KEYS[2]): its entry leaves the stream, and its hash and idempotency key expire
-/// after the retention (ARGV[1] seconds); ARGV[2] is its entry id ('' when it has none).
-const FORGET_LATER: &str = r"
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-local ikey = redis.call('HGET', KEYS[1], 'ikey')
-if ikey then
-  redis.call('EXPIRE', ikey, ARGV[1])
-end
-if ARGV[2] ~= '' then
-  redis.call('XDEL', KEYS[2], ARGV[2])
-end
-return 1
-";
-
-/// Marks a job done only if `worker` still holds it, acknowledges its entry, and lets the job expire after the
-/// retention (ARGV[3] seconds).
-const COMPLETE: &str = r"
-if redis.call('HGET', KEYS[1], 'worker') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'status') ~= 'running' then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'status', 'succeeded', 'result_id', ARGV[2])
-redis.call('HDEL', KEYS[1], 'error')
-local msg = redis.call('HGET', KEYS[1], 'msg')
-redis.call('XACK', KEYS[2], 'workers', msg)
-redis.call('XDEL', KEYS[2], msg)
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-local ikey = redis.call('HGET', KEYS[1], 'ikey')
-if ikey then
-  redis.call('EXPIRE', ikey, ARGV[3])
-end
-return 1
-";
-
-/// Moves a claimed entry's job to `running` unless it was cancelled (or ended) meanwhile; the attempt number, or -1.
-const START: &str = r"
-local s = redis.call('HGET', KEYS[1], 'status')
-if s ~= 'queued' and s ~= 'running' then
-  return -1
-end
-local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[1], 'msg', ARGV[2])
-return n
-";
-
-/// Cancels a queued or running job of tenant ARGV[2]: false when there is no such job, else its status after. A
-/// cancelled job expires after the retention (ARGV[3] seconds).
-const CANCEL: &str = r"
-if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[2] then
-  return false
-end
-local s = redis.call('HGET', KEYS[1], 'status')
-if s ~= 'queued' and s ~= 'running' then
-  return s
-end
-redis.call('HSET', KEYS[1], 'status', 'cancelled', 'error', 'cancelled')
-redis.call('ZREM', KEYS[3], ARGV[1])
-local msg = redis.call('HGET', KEYS[1], 'msg')
-if msg then
-  redis.call('XACK', KEYS[2], 'workers', msg)
-  redis.call('XDEL', KEYS[2], msg)
-end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-local ikey = redis.call('HGET', KEYS[1], 'ikey')
-if ikey then
-  redis.call('EXPIRE', ikey, ARGV[3])
-end
-redis.call('PUBLISH', KEYS[4], ARGV[1])
-return 'cancelled'
-";
 
 impl RedisQueue {
     /// Connects to `url` (`redis://host:port[/db]`) and uses the queue `name`.
@@ -239,58 +175,6 @@ impl RedisQueue {
         format!("{}:events:{id}", self.prefix)
     }
 
-    /// Relays `<prefix>:events` messages to this process's followers until the queue is dropped.
-    fn start_following(&self) {
-        use futures::StreamExt;
-        use std::sync::atomic::Ordering;
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            // No runtime to listen from: followers read every second instead.
-            return;
-        };
-        if self.following.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let (client, channel, signals) = (
-            self.client.clone(),
-            format!("{}:events", self.prefix),
-            Arc::downgrade(&self.signals),
-        );
-        runtime.spawn(async move {
-            while signals.strong_count() > 0 {
-                let subscribed = async {
-                    let mut pubsub = client.get_async_pubsub().await?;
-                    pubsub.subscribe(&channel).await?;
-                    Ok::<_, redis::RedisError>(pubsub)
-                };
-                let mut pubsub = match subscribed.await {
-                    Ok(p) => p,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "following job events: cannot subscribe, trying again");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
-                let mut messages = pubsub.on_message();
-                loop {
-                    let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
-                    let Some(signals) = signals.upgrade() else {
-                        return;
-                    };
-                    match next {
-                        Ok(Some(m)) => {
-                            if let Ok(id) = m.get_payload::<String>() {
-                                signals.wake(&id);
-                            }
-                        }
-                        // The connection closed: subscribe again (followers re-read every second meanwhile).
-                        Ok(None) => break,
-                        Err(_) => {}
-                    }
-                }
-            }
-        });
-    }
-
     async fn fields(&self, id: &str) -> Result<std::collections::HashMap<String, Vec<u8>>> {
         let mut conn = self.conn.clone();
         redis::cmd("HGETALL")
@@ -298,202 +182,6 @@ impl RedisQueue {
             .query_async(&mut conn)
             .await
             .map_err(e)
-    }
-
-    async fn bury(&self, id: &str, msg: &str, tenant: &str, error: &str) -> Result<()> {
-        let mut conn = self.conn.clone();
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("HSET")
-            .arg(self.job(id))
-            .arg("status")
-            .arg("dead")
-            .arg("error")
-            .arg(error)
-            .ignore()
-            .cmd("XACK")
-            .arg(self.jobs())
-            .arg(GROUP)
-            .arg(msg)
-            .ignore()
-            .cmd("XADD")
-            .arg(format!("{}:dead", self.prefix))
-            .arg("*")
-            .arg("id")
-            .arg(id)
-            .arg("tenant")
-            .arg(tenant)
-            .ignore()
-            .cmd("EVAL")
-            .arg(FORGET_LATER)
-            .arg(2)
-            .arg(self.job(id))
-            .arg(self.jobs())
-            .arg(self.retention_secs())
-            .arg(msg)
-            .ignore();
-        // Dead letters older than the retention go too (stream ids start with their time in ms).
-        let horizon = chrono::Utc::now().timestamp_millis()
-            - i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX);
-        if horizon > 0 {
-            pipe.cmd("XTRIM")
-                .arg(format!("{}:dead", self.prefix))
-                .arg("MINID")
-                .arg(horizon)
-                .ignore();
-        }
-        let () = pipe.query_async(&mut conn).await.map_err(e)?;
-        Ok(())
-    }
-
-    /// Moves retries whose backoff ended back to the stream (each once, whoever gets there first).
-    async fn promote(&self) -> Result<()> {
-        let mut conn = self.conn.clone();
-        let now = chrono::Utc::now().timestamp_millis();
-        let due: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-            .arg(format!("{}:delayed", self.prefix))
-            .arg("-inf")
-            .arg(now)
-            .arg("LIMIT")
-            .arg(0)
-            .arg(16)
-            .query_async(&mut conn)
-            .await
-            .map_err(e)?;
-        for id in due {
-            let removed: i64 = redis::cmd("ZREM")
-                .arg(format!("{}:delayed", self.prefix))
-                .arg(&id)
-                .query_async(&mut conn)
-                .await
-                .map_err(e)?;
-            if removed == 1 {
-                let _: String = redis::cmd("XADD")
-                    .arg(self.jobs())
-                    .arg("*")
-                    .arg("id")
-                    .arg(&id)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(e)?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn open(
-        &self,
-        id: &str,
-        f: &std::collections::HashMap<String, Vec<u8>>,
-    ) -> Result<JobSpec> {
-        let text = |k: &str| String::from_utf8_lossy(f.get(k).map_or(&[][..], |v| v)).to_string();
-        let sealed =
-            Sealed::from_bytes(f.get("payload").map_or(&[][..], |v| v)).map_err(|err| {
-                Error::Integrity {
-                    reason: format!("job {id}: {err}"),
-                }
-            })?;
-        let plain = self
-            .vault
-            .open_cache_value(KIND, &text("tenant"), &text("client_tag"), id, &sealed)
-            .await?
-            .ok_or_else(|| Error::KeyUnavailable {
-                key_id: sealed.key_id.clone(),
-                reason: format!("job {id}: its client or tenant was erased"),
-            })?;
-        serde_json::from_slice(&plain).map_err(|err| Error::Integrity {
-            reason: format!("job {id}: {err}"),
-        })
-    }
-
-    /// Acknowledges a stream entry whose job will not run (it ended, or was cancelled).
-    async fn ack(&self, msg: &str) -> Result<()> {
-        let mut conn = self.conn.clone();
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("XACK")
-            .arg(self.jobs())
-            .arg(GROUP)
-            .arg(msg)
-            .ignore()
-            .cmd("XDEL")
-            .arg(self.jobs())
-            .arg(msg)
-            .ignore();
-        let () = pipe.query_async(&mut conn).await.map_err(e)?;
-        Ok(())
-    }
-
-    /// Moves retries whose backoff ended back to the stream, at most every 100 ms per process.
-    async fn promote_now_and_then(&self) -> Result<()> {
-        use std::sync::atomic::Ordering;
-        let now = chrono::Utc::now().timestamp_millis();
-        let last = self.promoted.load(Ordering::Relaxed);
-        if now - last < 100
-            || self
-                .promoted
-                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
-                .is_err()
-        {
-            return Ok(());
-        }
-        self.promote().await
-    }
-
-    /// Starts the job of a claimed stream entry: `None` when it ended meanwhile (the entry is acknowledged) or
-    /// cannot run (it goes to the dead letters).
-    async fn start(
-        &self,
-        worker: &str,
-        entry: redis::streams::StreamId,
-    ) -> Result<Option<Claimed>> {
-        let mut conn = self.conn.clone();
-        let Some(id) = entry.get::<String>("id") else {
-            return Ok(None);
-        };
-        let f = self.fields(&id).await?;
-        let info = Self::info(&id, &f)?;
-        if info.status.is_terminal() {
-            // Already ended (a completion whose acknowledgement was lost, a cancelled job): drop the entry.
-            self.ack(&entry.id).await?;
-            return Ok(None);
-        }
-        if info.attempts >= info.max_attempts {
-            self.bury(
-                &id,
-                &entry.id,
-                &info.tenant,
-                "the worker stopped during every attempt",
-            )
-            .await?;
-            return Ok(None);
-        }
-        let attempt: i64 = redis::Script::new(START)
-            .key(self.job(&id))
-            .arg(worker)
-            .arg(&entry.id)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(e)?;
-        let Ok(attempt) = u32::try_from(attempt) else {
-            // Cancelled between the read and the start.
-            self.ack(&entry.id).await?;
-            return Ok(None);
-        };
-        match self.open(&id, &f).await {
-            Ok(spec) => Ok(Some(Claimed {
-                id,
-                spec,
-                attempt,
-                worker: worker.to_string(),
-            })),
-            // A payload no worker can read: straight to the dead letters.
-            Err(err) => {
-                self.bury(&id, &entry.id, &info.tenant, &err.to_string())
-                    .await?;
-                Ok(None)
-            }
-        }
     }
 
     fn info(id: &str, f: &std::collections::HashMap<String, Vec<u8>>) -> Result<JobInfo> {
@@ -811,34 +499,7 @@ impl Queue for RedisQueue {
     }
 
     async fn publish(&self, job: &Claimed, client: &str, events: &[JobEvent]) -> Result<()> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let (client_tag, payload) = super::seal_events(&self.vault, job, client, events).await?;
-        let key = self.events(&job.id);
-        let mut conn = self.conn.clone();
-        let mut pipe = redis::pipe();
-        pipe.cmd("XADD")
-            .arg(&key)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(EVENTS_MAX)
-            .arg("*")
-            .arg("c")
-            .arg(client_tag)
-            .arg("p")
-            .arg(payload)
-            .ignore()
-            .cmd("EXPIRE")
-            .arg(&key)
-            .arg(EVENTS_TTL_SECONDS)
-            .ignore()
-            .cmd("PUBLISH")
-            .arg(format!("{}:events", self.prefix))
-            .arg(&job.id)
-            .ignore();
-        let () = pipe.query_async(&mut conn).await.map_err(e)?;
-        Ok(())
+        self.publish_events(job, client, events).await
     }
 
     async fn read_events(
@@ -847,55 +508,7 @@ impl Queue for RedisQueue {
         id: &str,
         cursor: &str,
     ) -> Result<(Vec<JobEvent>, String)> {
-        if cursor.contains(char::is_whitespace) {
-            return Err(Error::invalid_argument(
-                "cursor",
-                "not a cursor of this queue",
-            ));
-        }
-        let mut conn = self.conn.clone();
-        let owner: Option<String> = redis::cmd("HGET")
-            .arg(self.job(id))
-            .arg("tenant")
-            .query_async(&mut conn)
-            .await
-            .map_err(e)?;
-        if owner.as_deref() != Some(tenant) {
-            return Ok((Vec::new(), cursor.to_string()));
-        }
-        let start = if cursor.is_empty() {
-            "-".to_string()
-        } else {
-            format!("({cursor}")
-        };
-        let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-            .arg(self.events(id))
-            .arg(start)
-            .arg("+")
-            .arg("COUNT")
-            .arg(256)
-            .query_async(&mut conn)
-            .await
-            .map_err(|err| {
-                if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError) {
-                    Error::invalid_argument("cursor", "not a cursor of this queue")
-                } else {
-                    e(err)
-                }
-            })?;
-        let mut events = Vec::new();
-        let mut last = cursor.to_string();
-        for entry in entries.ids {
-            last.clone_from(&entry.id);
-            let (Some(client_tag), Some(payload)) =
-                (entry.get::<String>("c"), entry.get::<Vec<u8>>("p"))
-            else {
-                continue;
-            };
-            events
-                .extend(super::open_events(&self.vault, tenant, id, &client_tag, &payload).await?);
-        }
-        Ok((events, last))
+        self.read_event_batches(tenant, id, cursor).await
     }
 
     fn signal(&self, id: &str) -> Arc<tokio::sync::Notify> {
