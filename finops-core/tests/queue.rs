@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The PostgreSQL queue against the real server: idempotent enqueue, exclusive claims, leases that expire,
-//! retries then dead letters, lost leases, and a worker running jobs with the pipeline.
+//! What is particular to each queue backend: the in-process queue's bound, priorities and restart, workers running
+//! jobs on PostgreSQL and Redis, ended jobs forgotten after the retention. What every backend must do is the
+//! conformance suite in `queue_conformance.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,117 +35,6 @@ async fn setup() -> Option<(Arc<PgQueue>, Arc<Vault>, String)> {
             .unwrap(),
     );
     Some((queue, vault, format!("firm-{name}")))
-}
-
-#[tokio::test]
-async fn jobs_are_idempotent_exclusive_retried_and_dead_lettered() {
-    let Some((queue, _vault, tenant)) = setup().await else {
-        eprintln!(
-            "FINOPS_TEST_POSTGRES_URL is not set: scripts/test starts PostgreSQL and sets it"
-        );
-        return;
-    };
-    let mut spec = JobSpec::new(
-        &tenant,
-        "k-1",
-        bistro(),
-        "Is our working capital getting tighter?",
-    );
-    spec.max_attempts = 2;
-    let id = queue.enqueue(&spec).await.unwrap();
-    assert_eq!(
-        queue.enqueue(&spec).await.unwrap(),
-        id,
-        "same key, same job"
-    );
-    // One claim at a time: a second worker finds nothing while the lease holds.
-    let a = queue
-        .claim("a", Duration::from_millis(300))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((a.id.as_str(), a.attempt), (id.as_str(), 1));
-    assert_eq!(a.spec, spec, "the payload comes back decrypted");
-    assert!(
-        queue
-            .claim("b", Duration::from_secs(5))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    // Worker a dies: after the lease, b takes the job (attempt 2), and a's late completion is refused.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let b = queue
-        .claim("b", Duration::from_secs(5))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(b.attempt, 2);
-    assert!(!queue.complete(&a, "x").await.unwrap());
-    // b fails with a retryable error on the last attempt: dead letters.
-    assert_eq!(
-        queue.fail(&b, "provider down", true).await.unwrap(),
-        JobStatus::Dead
-    );
-    let dead = queue.dead_letters(&tenant).await.unwrap();
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].error.as_deref(), Some("provider down"));
-    // A retryable failure before the last attempt queues the job again, after a backoff.
-    let other = queue
-        .enqueue(&JobSpec::new(&tenant, "k-2", bistro(), "Marges ?"))
-        .await
-        .unwrap();
-    let c = queue
-        .claim("c", Duration::from_secs(5))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(c.id, other);
-    assert_eq!(
-        queue.fail(&c, "timeout", true).await.unwrap(),
-        JobStatus::Queued
-    );
-    assert!(
-        queue
-            .claim("c", Duration::from_secs(5))
-            .await
-            .unwrap()
-            .is_none(),
-        "backoff"
-    );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let c2 = queue
-        .claim("c", Duration::from_secs(5))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(queue.complete(&c2, &c2.id).await.unwrap());
-    assert_eq!(
-        queue.status(&tenant, &other).await.unwrap().unwrap().status,
-        JobStatus::Succeeded
-    );
-    // Another tenant cannot see the job.
-    assert!(
-        queue
-            .status("someone-else", &other)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    // Bad jobs are refused at the door, naming the field.
-    let mut bad = JobSpec::new(&tenant, "k-3", "{}", "q");
-    assert!(queue.enqueue(&bad).await.unwrap_err().field().is_some());
-    bad = JobSpec::new(&tenant, " ", bistro(), "q");
-    assert_eq!(
-        queue.enqueue(&bad).await.unwrap_err().field(),
-        Some("idempotency_key")
-    );
-    bad = JobSpec::new(&tenant, "k-4", bistro(), "q");
-    bad.max_attempts = 0;
-    assert_eq!(
-        queue.enqueue(&bad).await.unwrap_err().field(),
-        Some("max_attempts")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,116 +257,13 @@ async fn redis_setup() -> Option<(String, Arc<Vault>, String)> {
 }
 
 #[tokio::test]
-async fn the_redis_streams_queue_claims_reclaims_retries_and_dead_letters() {
+async fn a_worker_runs_jobs_on_redis_streams_and_bad_names_are_refused() {
     let Some((url, vault, name)) = redis_setup().await else {
         return;
     };
     let queue = RedisQueue::connect(&url, &name, vault.clone())
         .await
         .unwrap();
-    let mut spec = JobSpec::new(
-        "firm",
-        "k-1",
-        bistro(),
-        "Is our working capital getting tighter?",
-    );
-    spec.max_attempts = 2;
-    let id = queue.enqueue(&spec).await.unwrap();
-    assert_eq!(
-        queue.enqueue(&spec).await.unwrap(),
-        id,
-        "same key, same job"
-    );
-    let a = queue
-        .claim("a", Duration::from_millis(300))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((a.id.as_str(), a.attempt), (id.as_str(), 1));
-    assert_eq!(a.spec, spec, "the payload comes back decrypted");
-    assert!(
-        queue
-            .claim("b", Duration::from_millis(300))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    // A heartbeat keeps the lease; then a goes silent and b takes the job over.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        queue
-            .heartbeat(&a, Duration::from_millis(300))
-            .await
-            .unwrap()
-    );
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        queue
-            .claim("b", Duration::from_millis(300))
-            .await
-            .unwrap()
-            .is_none(),
-        "the heartbeat held"
-    );
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    // (With Redis the lease is the stream's idle time: every claimer passes the same one.)
-    let b = queue
-        .claim("b", Duration::from_millis(300))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((b.id.as_str(), b.attempt), (id.as_str(), 2));
-    assert!(!queue.complete(&a, "x").await.unwrap(), "a lost its lease");
-    assert_eq!(
-        queue.fail(&b, "provider down", true).await.unwrap(),
-        JobStatus::Dead
-    );
-    let dead = queue.dead_letters("firm").await.unwrap();
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].error.as_deref(), Some("provider down"));
-    assert!(queue.dead_letters("other").await.unwrap().is_empty());
-    // Retry after a backoff, then success.
-    let other = queue
-        .enqueue(&JobSpec::new("firm", "k-2", bistro(), "Marges ?"))
-        .await
-        .unwrap();
-    let c = queue
-        .claim("c", Duration::from_secs(5))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        queue.fail(&c, "timeout", true).await.unwrap(),
-        JobStatus::Queued
-    );
-    assert!(
-        queue
-            .claim("c", Duration::from_secs(5))
-            .await
-            .unwrap()
-            .is_none(),
-        "backoff"
-    );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let c2 = queue
-        .claim("c", Duration::from_secs(5))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((c2.id.as_str(), c2.attempt), (other.as_str(), 2));
-    assert!(queue.complete(&c2, &c2.id).await.unwrap());
-    let info = queue.status("firm", &other).await.unwrap().unwrap();
-    assert_eq!(
-        (info.status, info.result_id.as_deref()),
-        (JobStatus::Succeeded, Some(other.as_str()))
-    );
-    assert!(
-        queue
-            .status("someone-else", &other)
-            .await
-            .unwrap()
-            .is_none()
-    );
     // A worker on this queue.
     let queue = Arc::new(queue);
     let ids: Vec<String> = {

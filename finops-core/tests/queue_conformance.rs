@@ -1,7 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! Following a job from another process, cancelling queued and running jobs, and a job delivered twice being
-//! stored and charged once — on the in-process queue, PostgreSQL and Redis. For PostgreSQL and Redis the worker
-//! and the follower use separate connections and separate vaults over the same store, as two processes would.
+//! The `Queue` conformance suite: `queue_conformance!` expands to one named test per behaviour for each backend —
+//! the in-process queue, PostgreSQL and Redis Streams — so a failure names the behaviour and the backend
+//! (`redis::a_claimed_job_is_nobody_elses_until_its_lease_passes`). Behaviours: idempotent enqueue, exclusive
+//! claims and leases, heartbeats, retries after a backoff, dead letters, tenant scoping, refused jobs, batch
+//! claims and enqueues, following and cancelling a job, and a job delivered twice being stored and charged once.
+//! For PostgreSQL and Redis the worker and the submitter use separate connections and separate vaults over the
+//! same store, as two processes would.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +106,278 @@ async fn redis() -> Setup {
         submitter_vault,
         tenant: format!("firm-{name}"),
     }
+}
+
+fn spec(tenant: &str, key: &str) -> JobSpec {
+    JobSpec::new(
+        tenant,
+        key,
+        bistro(),
+        "Is our working capital getting tighter?",
+    )
+}
+
+/// The same tenant and key give the same job; another tenant's key is its own; the payload comes back decrypted.
+async fn enqueue_is_idempotent_per_tenant_and_key(s: Setup) {
+    let t = s.tenant.as_str();
+    let job = spec(t, "k-1");
+    let id = s.submitter.enqueue(&job).await.unwrap();
+    assert_eq!(
+        s.submitter.enqueue(&job).await.unwrap(),
+        id,
+        "same key, same job"
+    );
+    let theirs = s
+        .submitter
+        .enqueue(&spec(&format!("{t}-other"), "k-1"))
+        .await
+        .unwrap();
+    assert_ne!(theirs, id, "another tenant's key is its own");
+    let claimed = s
+        .runner
+        .claim("a", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let mine = if claimed.id == id {
+        claimed
+    } else {
+        s.runner
+            .claim("a", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(mine.id, id);
+    assert_eq!(mine.spec, job, "the payload comes back decrypted");
+}
+
+/// One claim at a time: nobody else gets the job while its lease holds or is renewed; once the lease passes
+/// another worker takes it (the next attempt), and the first worker's late completion is refused.
+async fn a_claimed_job_is_nobody_elses_until_its_lease_passes(s: Setup) {
+    let t = s.tenant.as_str();
+    let id = s.submitter.enqueue(&spec(t, "k-1")).await.unwrap();
+    // Every claimer passes the same lease (with Redis the lease is the entries' idle time).
+    // Wide margins: the claims and heartbeats below may run late on a loaded machine.
+    let lease = Duration::from_millis(900);
+    let a = s.runner.claim("a", lease).await.unwrap().unwrap();
+    assert_eq!((a.id.as_str(), a.attempt), (id.as_str(), 1));
+    assert!(s.runner.claim("b", lease).await.unwrap().is_none());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        s.runner.heartbeat(&a, lease).await.unwrap(),
+        "a still holds it"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        s.runner.claim("b", lease).await.unwrap().is_none(),
+        "the heartbeat held"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let b = s.runner.claim("b", lease).await.unwrap().unwrap();
+    assert_eq!((b.id.as_str(), b.attempt), (id.as_str(), 2));
+    assert!(
+        !s.runner.complete(&a, "x").await.unwrap(),
+        "a lost its lease"
+    );
+    assert!(s.runner.complete(&b, &b.id).await.unwrap());
+    let info = s.submitter.status(t, &id).await.unwrap().unwrap();
+    assert_eq!(
+        (info.status, info.result_id.as_deref()),
+        (JobStatus::Succeeded, Some(id.as_str()))
+    );
+}
+
+/// A retryable failure before the last attempt queues the job again after a backoff, not at once.
+async fn a_retryable_failure_runs_again_after_a_backoff(s: Setup) {
+    let t = s.tenant.as_str();
+    let id = s.submitter.enqueue(&spec(t, "k-2")).await.unwrap();
+    let c = s
+        .runner
+        .claim("c", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s.runner.fail(&c, "timeout", true).await.unwrap(),
+        JobStatus::Queued
+    );
+    assert!(
+        s.runner
+            .claim("c", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .is_none(),
+        "backoff"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = s
+        .runner
+        .claim("c", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.id.as_str(), again.attempt), (id.as_str(), 2));
+    assert!(s.runner.complete(&again, &again.id).await.unwrap());
+    assert_eq!(
+        s.submitter.status(t, &id).await.unwrap().unwrap().status,
+        JobStatus::Succeeded
+    );
+}
+
+/// A failure on the last attempt, or one not worth retrying, sends the job to its tenant's dead letters.
+async fn failures_that_end_a_job_go_to_the_dead_letters(s: Setup) {
+    let t = s.tenant.as_str();
+    let mut last = spec(t, "k-last");
+    last.max_attempts = 1;
+    let id = s.submitter.enqueue(&last).await.unwrap();
+    let a = s
+        .runner
+        .claim("a", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s.runner.fail(&a, "provider down", true).await.unwrap(),
+        JobStatus::Dead
+    );
+    let fatal = s.submitter.enqueue(&spec(t, "k-fatal")).await.unwrap();
+    let b = s
+        .runner
+        .claim("b", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.id, fatal);
+    assert_eq!(
+        s.runner.fail(&b, "bad statements", false).await.unwrap(),
+        JobStatus::Dead
+    );
+    let dead = s.submitter.dead_letters(t).await.unwrap();
+    let mut errors: Vec<(String, Option<String>)> =
+        dead.into_iter().map(|d| (d.id, d.error)).collect();
+    errors.sort();
+    let mut expected = vec![
+        (id, Some("provider down".to_string())),
+        (fatal, Some("bad statements".to_string())),
+    ];
+    expected.sort();
+    assert_eq!(errors, expected);
+    assert!(
+        s.submitter
+            .dead_letters(&format!("{t}-other"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Another tenant sees nothing of a job: not its status, not its cancellation.
+async fn jobs_are_seen_only_by_their_tenant(s: Setup) {
+    let t = s.tenant.as_str();
+    let id = s.submitter.enqueue(&spec(t, "k-1")).await.unwrap();
+    assert!(s.submitter.status(t, &id).await.unwrap().is_some());
+    assert!(
+        s.submitter
+            .status("someone-else", &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(s.submitter.cancel("someone-else", &id).await.unwrap(), None);
+    assert_eq!(
+        s.submitter.status(t, &id).await.unwrap().unwrap().status,
+        JobStatus::Queued
+    );
+}
+
+/// Bad jobs are refused at the door, naming the field.
+async fn bad_jobs_are_refused_naming_the_field(s: Setup) {
+    let t = s.tenant.as_str();
+    assert!(
+        s.submitter
+            .enqueue(&JobSpec::new(t, "k-3", "{}", "q"))
+            .await
+            .unwrap_err()
+            .field()
+            .is_some()
+    );
+    assert_eq!(
+        s.submitter
+            .enqueue(&JobSpec::new(t, " ", bistro(), "q"))
+            .await
+            .unwrap_err()
+            .field(),
+        Some("idempotency_key")
+    );
+    let mut bad = spec(t, "k-4");
+    bad.max_attempts = 0;
+    assert_eq!(
+        s.submitter.enqueue(&bad).await.unwrap_err().field(),
+        Some("max_attempts")
+    );
+    assert_eq!(
+        s.submitter
+            .enqueue(&spec("", "k-5"))
+            .await
+            .unwrap_err()
+            .field(),
+        Some("tenant")
+    );
+}
+
+/// One test per behaviour for a backend; `$setup` opens it (a `Setup`), `$priorities` says whether it honours
+/// job priorities.
+macro_rules! queue_conformance {
+    ($backend:ident, $setup:expr, priorities: $priorities:expr) => {
+        mod $backend {
+            use super::*;
+
+            queue_conformance!(@tests $setup;
+                enqueue_is_idempotent_per_tenant_and_key,
+                a_claimed_job_is_nobody_elses_until_its_lease_passes,
+                a_retryable_failure_runs_again_after_a_backoff,
+                failures_that_end_a_job_go_to_the_dead_letters,
+                jobs_are_seen_only_by_their_tenant,
+                bad_jobs_are_refused_naming_the_field,
+                batch_enqueue,
+            );
+
+            #[tokio::test]
+            async fn batch_claims() {
+                super::batch_claims($setup, $priorities).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn follow_and_cancel() {
+                super::follow_and_cancel($setup).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn delivered_twice() {
+                super::delivered_twice($setup).await;
+            }
+        }
+    };
+    (@tests $setup:expr; $($behaviour:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $behaviour() {
+                super::$behaviour($setup).await;
+            }
+        )+
+    };
+}
+
+queue_conformance!(in_process, local(&temp_dir()).await, priorities: true);
+queue_conformance!(postgres, postgres().await, priorities: true);
+queue_conformance!(redis, redis().await, priorities: false);
+
+/// A directory of the test's own (the in-process queue's vault file); left for the OS to clean.
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("finops-queue-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 async fn collect(queue: Arc<dyn Queue>, tenant: String, id: String) -> Vec<JobEvent> {
@@ -285,24 +561,6 @@ async fn follow_and_cancel(s: Setup) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_process_jobs_are_followed_and_cancelled() {
-    let dir = std::env::temp_dir().join(format!("finops-follow-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    follow_and_cancel(local(&dir).await).await;
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_jobs_are_followed_from_another_connection_and_cancelled() {
-    follow_and_cancel(postgres().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_jobs_are_followed_from_another_connection_and_cancelled() {
-    follow_and_cancel(redis().await).await;
-}
-
 /// A worker that stored a job's result died before completing it: the next delivery completes the job without
 /// running or charging it again.
 async fn delivered_twice(s: Setup) {
@@ -378,24 +636,6 @@ async fn delivered_twice(s: Setup) {
     assert_eq!(stored.len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_process_a_job_delivered_twice_is_stored_and_charged_once() {
-    let dir = std::env::temp_dir().join(format!("finops-twice-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    delivered_twice(local(&dir).await).await;
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_job_delivered_twice_is_stored_and_charged_once() {
-    delivered_twice(postgres().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_a_job_delivered_twice_is_stored_and_charged_once() {
-    delivered_twice(redis().await).await;
-}
-
 /// A batch claim fills several slots at once: never the same job twice, highest priority first where the
 /// backend honours priorities.
 async fn batch_claims(s: Setup, priorities: bool) {
@@ -426,24 +666,6 @@ async fn batch_claims(s: Setup, priorities: bool) {
             .is_empty()
     );
     assert!(first.iter().all(|c| c.worker == "w1" && c.attempt == 1));
-}
-
-#[tokio::test]
-async fn batch_claims_in_process() {
-    let dir = std::env::temp_dir().join(format!("finops-batch-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    batch_claims(local(&dir).await, true).await;
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[tokio::test]
-async fn batch_claims_postgres() {
-    batch_claims(postgres().await, true).await;
-}
-
-#[tokio::test]
-async fn batch_claims_redis() {
-    batch_claims(redis().await, false).await;
 }
 
 /// Many jobs in one call: ids in order, a key given twice (or enqueued before) is one job, and one bad job
@@ -492,24 +714,6 @@ async fn batch_enqueue(s: Setup) {
         .unwrap();
     assert_eq!(claimed.len(), 4, "m-0, m-1, m-2 and m-3");
     assert!(s.submitter.enqueue_many(&[]).await.unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn batch_enqueue_in_process() {
-    let dir = std::env::temp_dir().join(format!("finops-many-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    batch_enqueue(local(&dir).await).await;
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[tokio::test]
-async fn batch_enqueue_postgres() {
-    batch_enqueue(postgres().await).await;
-}
-
-#[tokio::test]
-async fn batch_enqueue_redis() {
-    batch_enqueue(redis().await).await;
 }
 
 #[tokio::test]
