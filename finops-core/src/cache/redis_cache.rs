@@ -83,8 +83,10 @@ impl RedisCache {
         self
     }
 
-    fn entry_key(&self, key: &str) -> String {
-        format!("{}:exact:{key}", self.prefix)
+    /// An entry's key: per tenant, as the `Cache` contract has it (another tenant's entry under the same key is
+    /// another entry, never overwritten nor invalidated with it).
+    fn entry_key(&self, tenant: &str, key: &str) -> String {
+        format!("{}:exact:{}:{key}", self.prefix, tenant_hash(tenant))
     }
 
     fn tenant_set(&self, tenant: &str) -> String {
@@ -95,7 +97,7 @@ impl RedisCache {
         format!("{}:exact-c:{}:{tag}", self.prefix, tenant_hash(tenant))
     }
 
-    async fn drop_set(&self, set: &str) -> Result<()> {
+    async fn drop_set(&self, tenant: &str, set: &str) -> Result<()> {
         let mut conn = self.conn.clone();
         let keys: Vec<String> = redis::cmd("SMEMBERS")
             .arg(set)
@@ -105,7 +107,7 @@ impl RedisCache {
         let mut pipe = redis::pipe();
         pipe.atomic();
         for k in &keys {
-            pipe.cmd("DEL").arg(self.entry_key(k)).ignore();
+            pipe.cmd("DEL").arg(self.entry_key(tenant, k)).ignore();
         }
         pipe.cmd("DEL").arg(set).ignore();
         let () = pipe.query_async(&mut conn).await.map_err(redis_error)?;
@@ -118,7 +120,7 @@ impl Cache for RedisCache {
     async fn get(&self, tenant: &str, key: &str) -> Result<Option<Cached>> {
         let mut conn = self.conn.clone();
         let raw: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(self.entry_key(key))
+            .arg(self.entry_key(tenant, key))
             .query_async(&mut conn)
             .await
             .map_err(redis_error)?;
@@ -161,7 +163,8 @@ impl Cache for RedisCache {
             sealed,
         };
         let raw = serde_json::to_vec(&entry).map_err(|e| Error::Internal(e.to_string()))?;
-        let secs = self.ttl.as_secs();
+        // Milliseconds: an entry lives its TTL exactly, not a truncated number of seconds.
+        let ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
         let (tenant_set, client_set) = (
             self.tenant_set(&analysis.tenant),
             self.client_set(&analysis.tenant, &client_tag),
@@ -169,26 +172,26 @@ impl Cache for RedisCache {
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("SET")
-            .arg(self.entry_key(key))
+            .arg(self.entry_key(&analysis.tenant, key))
             .arg(raw)
-            .arg("EX")
-            .arg(secs)
+            .arg("PX")
+            .arg(ms)
             .ignore()
             .cmd("SADD")
             .arg(&tenant_set)
             .arg(key)
             .ignore()
-            .cmd("EXPIRE")
+            .cmd("PEXPIRE")
             .arg(&tenant_set)
-            .arg(secs)
+            .arg(ms)
             .ignore()
             .cmd("SADD")
             .arg(&client_set)
             .arg(key)
             .ignore()
-            .cmd("EXPIRE")
+            .cmd("PEXPIRE")
             .arg(&client_set)
-            .arg(secs)
+            .arg(ms)
             .ignore();
         let mut conn = self.conn.clone();
         let () = pipe.query_async(&mut conn).await.map_err(redis_error)?;
@@ -196,11 +199,11 @@ impl Cache for RedisCache {
     }
 
     async fn invalidate_tenant(&self, tenant: &str) -> Result<()> {
-        self.drop_set(&self.tenant_set(tenant)).await
+        self.drop_set(tenant, &self.tenant_set(tenant)).await
     }
 
     async fn invalidate_client(&self, tenant: &str, client: &str) -> Result<()> {
         let tag = self.vault.client_tag(tenant, client).await?;
-        self.drop_set(&self.client_set(tenant, &tag)).await
+        self.drop_set(tenant, &self.client_set(tenant, &tag)).await
     }
 }
