@@ -8,6 +8,7 @@ use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 
 use crate::convert::{internal, json_to_py};
+use crate::results::{PyAnalysisPlan, PyComputation, PyFigure, PyFinding, PyPhaseUsage, decimal};
 
 /// The result of an analysis. Attributes are built on access; `to_dict()` / `to_json()` give the whole contract.
 #[pyclass(module = "finops", name = "Analysis", frozen)]
@@ -18,17 +19,6 @@ pub(crate) struct PyAnalysis {
 impl PyAnalysis {
     fn part<T: serde::Serialize>(&self, py: Python<'_>, value: &T) -> PyResult<Py<PyAny>> {
         json_to_py(py, &serde_json::to_string(value).map_err(internal)?)
-    }
-}
-
-fn decimal(py: Python<'_>, value: Option<finops_core::Decimal>) -> PyResult<Py<PyAny>> {
-    match value {
-        None => Ok(py.None()),
-        Some(v) => Ok(py
-            .import("decimal")?
-            .getattr("Decimal")?
-            .call1((v.to_string(),))?
-            .unbind()),
     }
 }
 
@@ -86,29 +76,32 @@ impl PyAnalysis {
         self.inner.validation.grounded
     }
     #[getter]
-    fn plan(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.part(py, &self.inner.plan)
+    fn plan(&self) -> PyAnalysisPlan {
+        PyAnalysisPlan {
+            inner: self.inner.plan.clone(),
+        }
     }
-    /// Figures as dicts (`value` is a decimal string or None).
+    /// The figures, each with its exact `decimal.Decimal` value and the inputs it came from.
     #[getter]
-    fn figures(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.part(py, &self.inner.figures)
-    }
-    #[getter]
-    fn computations(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.part(py, &self.inner.computations)
+    fn figures(&self) -> Vec<PyFigure> {
+        PyFigure::list(&self.inner.figures)
     }
     #[getter]
-    fn findings(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.part(py, &self.inner.findings)
+    fn computations(&self) -> Vec<PyComputation> {
+        PyComputation::list(&self.inner.computations)
+    }
+    #[getter]
+    fn findings(&self) -> Vec<PyFinding> {
+        PyFinding::list(&self.inner.findings)
     }
     #[getter]
     fn validation(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.part(py, &self.inner.validation)
     }
+    /// Usage and cost per phase.
     #[getter]
-    fn usage(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.part(py, &self.inner.usage)
+    fn usage(&self) -> Vec<PyPhaseUsage> {
+        PyPhaseUsage::list(&self.inner.usage)
     }
     #[getter]
     fn cache(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -130,6 +123,22 @@ impl PyAnalysis {
     }
     fn to_json(&self) -> PyResult<String> {
         serde_json::to_string(&*self.inner).map_err(internal)
+    }
+    /// An analysis from its JSON contract (as `to_json()` gives it, or a host stored it); a document that is not
+    /// one raises `InvalidArgumentError` naming where.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        let analysis: Analysis = serde_json::from_str(text).map_err(|e| {
+            crate::errors::invalid_argument("analysis", format!("not an analysis: {e}"))
+        })?;
+        Ok(PyAnalysis {
+            inner: Arc::new(analysis),
+        })
+    }
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<PyAnalysis>()
+            .is_ok_and(|o| o.get().inner == self.inner)
     }
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.part(py, &*self.inner)

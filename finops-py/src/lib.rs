@@ -7,6 +7,7 @@ mod errors;
 mod finops;
 mod provider;
 mod queue;
+mod results;
 mod runtime;
 mod vault;
 
@@ -91,6 +92,12 @@ fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_class::<convert::PyStatements>()?;
     m.add_class::<analysis::PyAnalysis>()?;
+    m.add_class::<results::PyFigure>()?;
+    m.add_class::<results::PyFigureInput>()?;
+    m.add_class::<results::PyComputation>()?;
+    m.add_class::<results::PyFinding>()?;
+    m.add_class::<results::PyPhaseUsage>()?;
+    m.add_class::<results::PyAnalysisPlan>()?;
     m.add_class::<analysis::PyEvent>()?;
     m.add_class::<analysis::PyEventStream>()?;
     m.add_class::<finops::PyFinops>()?;

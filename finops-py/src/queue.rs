@@ -2,7 +2,6 @@
 //! here, and a worker to run in this process. The queue, the worker and the job model are the core's.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::runtime::future_into_py;
 use finops_core::queue::{self, JobEvent, JobSpec, Queue, Worker};
@@ -38,18 +37,42 @@ impl PyQueue {
         retention_seconds: Option<f64>,
     ) -> PyResult<Bound<'_, PyAny>> {
         let retention = retention_seconds
-            .map(|s| {
-                Duration::try_from_secs_f64(s).map_err(|_| {
-                    invalid_argument("retention_seconds", "must be a number of seconds >= 1")
-                })
-            })
-            .transpose()?;
+            // The conversion only (finite, not negative); the core says how short a retention may be.
+            .map(|s| finops_core::analysis::seconds("retention_seconds", s, 0.0, 3.2e8))
+            .transpose()
+            .map_err(to_py)?;
         future_into_py(py, async move {
             let (queue, vault) = queue::connect_with(&url, store.as_deref(), retention)
                 .await
                 .map_err(to_py)?;
             Ok(PyQueue { queue, vault })
         })
+    }
+
+    /// `await x.close()`: closes the queue's connections and its vault's; later calls raise `BackendError`. Idempotent.
+    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (queue, vault) = (Arc::clone(&self.queue), Arc::clone(&self.vault));
+        future_into_py(py, async move {
+            queue.close().await;
+            vault.close().await;
+            Ok(())
+        })
+    }
+
+    /// `async with await finops.Queue.connect(...) as x:` closes it on the way out.
+    fn __aenter__<'py>(slf: Bound<'py, Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let this = slf.unbind();
+        future_into_py(py, async move { Ok(this) })
+    }
+
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _kind: Bound<'py, PyAny>,
+        _value: Bound<'py, PyAny>,
+        _traceback: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.close(py)
     }
 
     /// `await q.enqueue(statements, question, tenant=…, key=…)`: the job's id (the first job's id when the tenant

@@ -40,6 +40,31 @@ impl PyVault {
         })
     }
 
+    /// `await x.close()`: stores the job results waiting for a commit and closes the store's connections; later calls raise `BackendError`. Idempotent.
+    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = Arc::clone(&self.inner);
+        future_into_py(py, async move {
+            inner.close().await;
+            Ok(())
+        })
+    }
+
+    /// `async with await finops.Vault.open(...) as x:` closes it on the way out.
+    fn __aenter__<'py>(slf: Bound<'py, Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let this = slf.unbind();
+        future_into_py(py, async move { Ok(this) })
+    }
+
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _kind: Bound<'py, PyAny>,
+        _value: Bound<'py, PyAny>,
+        _traceback: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.close(py)
+    }
+
     /// `await v.save(principal, analysis)`: stores the analysis encrypted (under its client's key) and appends
     /// its audit entry; the principal must be allowed to act for the analysis's tenant and client.
     fn save<'py>(

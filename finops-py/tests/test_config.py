@@ -3,6 +3,7 @@ environment), models that apply to them, the core's configuration passed through
 stub importable at run time."""
 
 import ast
+import os
 import http.server
 import pathlib
 import threading
@@ -137,3 +138,52 @@ def test_errors_carry_the_one_serialized_form(bistro_path: pathlib.Path) -> None
     assert r.value.retryable and r.value.scope == "principal"
     assert r.value.details["retry_after_ms"] / 1000 == pytest.approx(r.value.retry_after)
     assert r.value.status is None  # declared on the class: None when the error has none
+
+
+def test_analysis_parts_are_typed_with_exact_decimals(bistro_path: pathlib.Path) -> None:
+    a = finops.Finops(offline=True).analyze_sync(bistro_path, "Analyse la rentabilité sur trois ans")
+    figure = next(f for f in a.figures if f.id == "gross_margin@FY2023")
+    assert isinstance(figure, finops.Figure) and isinstance(figure.value, Decimal)
+    assert str(figure.value.quantize(Decimal("0.0001"))) == "0.6897"
+    assert figure.metric == "gross_margin" and figure.period == "FY2023" and figure.unit == "percent"
+    assert figure.inputs and all(isinstance(i.value, Decimal) for i in figure.inputs)
+    assert {i.line for i in figure.inputs} >= {"revenue"}
+    assert figure.to_dict()["value"] == str(figure.value)
+    assert isinstance(a.plan, finops.AnalysisPlan) and "gross_margin" in a.plan.metrics
+    assert all(isinstance(u, finops.PhaseUsage) and u.phase in ("analyst", "researcher", "validator") for u in a.usage)
+    assert a.usage[0].cost_usd == Decimal("0") and a.usage[0]["provider"] == "offline"
+    assert all(isinstance(f, finops.Finding) for f in a.findings)
+    assert all(isinstance(c, finops.Computation) for c in a.computations)
+    with pytest.raises(KeyError):
+        a.usage[0]["no_such_field"]
+
+
+def test_an_analysis_round_trips_through_json(bistro_path: pathlib.Path) -> None:
+    a = finops.Finops(offline=True).analyze_sync(bistro_path, "Is our debt too high?")
+    back = finops.Analysis.from_json(a.to_json())
+    assert back == a and back.figures == a.figures and back.report == a.report
+    with pytest.raises(finops.InvalidArgumentError) as e:
+        finops.Analysis.from_json('{"id": 1}')
+    assert e.value.field == "analysis"
+
+
+async def test_vaults_and_queues_close_and_work_as_context_managers(
+    tmp_path: pathlib.Path, bistro_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FINOPS_MASTER_KEY", "ab" * 32)
+    cpa = finops.Principal("firm-close", "cpa")
+    async with await finops.Vault.open(str(tmp_path / "v")) as vault:
+        a = finops.Finops(offline=True).analyze_sync(bistro_path, "Marges ?", tenant="firm-close", client="bistro")
+        await vault.save(cpa, a)
+        assert [x.id for x in await vault.list(cpa)] == [a.id]
+    with pytest.raises(finops.BackendError) as e:
+        await vault.list(cpa)
+    assert e.value.backend == "sqlite" and e.value.retryable is False
+    await vault.close()  # idempotent
+    url = os.environ.get("FINOPS_TEST_POSTGRES_URL")
+    if url:
+        async with await finops.Queue.connect(f"{url}#close-{os.getpid()}") as q:
+            job = await q.enqueue(bistro_path, "Marges ?", tenant="firm-close", key="k")
+            assert (await q.status("firm-close", job))["status"] == "queued"
+        with pytest.raises(finops.BackendError):
+            await q.status("firm-close", job)

@@ -405,6 +405,9 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     ) -> Result<(Vec<JobEvent>, String)>;
     /// Woken when job `id`'s events or status may have changed.
     fn signal(&self, id: &str) -> Arc<Notify>;
+    /// Closes the queue's connections (its store is the vault's, closed with it): later calls fail with a backend
+    /// error. Idempotent; the default does nothing.
+    async fn close(&self) {}
 }
 
 /// Streams a job's events from wherever it runs, ending with [`JobEvent::Finished`]: this process or another

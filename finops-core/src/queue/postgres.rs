@@ -369,6 +369,10 @@ impl PgQueue {
 
 #[async_trait::async_trait]
 impl Queue for PgQueue {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
         let client = spec.checked_client()?;
         let id = uuid::Uuid::new_v4().to_string();

@@ -143,4 +143,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn tenants_with(&self, kind: &str) -> Result<Vec<String>>;
     /// Erasure: removes a tenant's keys (its own and its clients' scopes, `tenant#…`), records and audit entries.
     async fn erase_tenant(&self, tenant: &str) -> Result<()>;
+    /// Closes the store's connections: later calls fail with a backend error. Idempotent; the default does
+    /// nothing (a store without connections).
+    async fn close(&self) {}
 }

@@ -93,6 +93,10 @@ impl PostgresStore {
 
 #[async_trait::async_trait]
 impl Store for PostgresStore {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn put_record(&self, r: &RecordRow) -> Result<()> {
         record_query(
             "INSERT INTO finops_records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \

@@ -88,6 +88,10 @@ impl SqliteStore {
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn put_record(&self, r: &RecordRow) -> Result<()> {
         record_query(
             "INSERT OR REPLACE INTO records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -100,6 +100,13 @@ impl Vault {
         Err(self.deny(principal, &principal.tenant, None, e).await)
     }
 
+    /// Stores the job results waiting for a group commit, then closes the store's connections; later calls fail
+    /// with a backend error. Idempotent.
+    pub async fn close(&self) {
+        self.commit_pending().await;
+        self.store.close().await;
+    }
+
     pub fn require_sign_off(mut self, on: bool) -> Self {
         self.require_sign_off = on;
         self
