@@ -253,7 +253,8 @@ export declare class Finops {
   static fromEnv(): Finops
   readonly routes: string[]
   analyze(request: AnalysisRequest): Promise<Analysis>
-  stream(request: Omit<AnalysisRequest, 'signal'>): AsyncIterableIterator<AnalysisEvent>
+  /** The events as they come; the request's `signal` (or breaking out of the loop) cancels the analysis. */
+  stream(request: AnalysisRequest): AsyncIterableIterator<AnalysisEvent>
   embed(texts: string[]): Promise<number[][]>
 }
 
@@ -309,7 +310,10 @@ export declare class Queue {
   enqueue(job: Job): Promise<string>
   status(tenant: string, id: string): Promise<JobInfo | null>
   cancel(tenant: string, id: string): Promise<JobStatus | null>
-  follow(tenant: string, id: string): AsyncIterableIterator<JobEvent>
+  /** The job's events; `signal` stops following (the job itself runs on). */
+  follow(tenant: string, id: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<JobEvent>
+  /** Closes the queue's connections and its vault's; later calls reject with a BackendError. */
+  close(): Promise<void>
   result(tenant: string, id: string): Promise<Analysis | null>
   runWorker(finops: Finops, options?: { concurrency?: number; leaseMs?: number; signal?: AbortSignal }): Promise<WorkerStats>
 }
@@ -346,6 +350,8 @@ export interface AuditEntry {
  * (`FINOPS_MASTER_KEY`).
  */
 export declare class Vault {
+  /** Stores the job results waiting for a commit and closes the store's connections; later calls reject with a BackendError. */
+  close(): Promise<void>
   static open(location: string, options?: { requireSignOff?: boolean }): Promise<Vault>
   save(principal: Principal, analysis: Analysis): Promise<void>
   get(principal: Principal, id: string): Promise<Analysis>

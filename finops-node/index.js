@@ -291,9 +291,13 @@ class Finops {
     }
   }
 
-  /** `for await (const event of fo.stream({...}))`. Breaking out of the loop cancels the work. */
+  /**
+   * `for await (const event of fo.stream({...}))`. Breaking out of the loop cancels the work, and so does the
+   * request's `signal` (an AbortSignal): the pending `next()` rejects with a CancelledError.
+   */
   stream(request) {
-    return iterate(call(() => this.native.stream(requestJson(request))))
+    const token = tokenFor(request && request.signal)
+    return iterate(call(() => this.native.stream(requestJson(request), token)))
   }
 
   /** The configured embedder's vectors (default: the deterministic hashing embedder, 256 dimensions). */
@@ -305,6 +309,15 @@ class Finops {
       throw translate(e)
     }
   }
+}
+
+/** A native cancel token wired to an AbortSignal (none: a token nobody cancels); an aborted signal throws now. */
+function tokenFor(signal) {
+  const token = new native.CancelToken()
+  if (signal === undefined || signal === null) return token
+  if (signal.aborted) throw new CancelledError({ code: 'cancelled', message: 'analysis cancelled' })
+  signal.addEventListener('abort', () => token.cancel(), { once: true })
+  return token
 }
 
 /** An async iterator over a native stream of JSON values; `return()` closes it. */
@@ -391,9 +404,18 @@ class Queue {
     }
   }
 
-  /** `for await (const event of q.follow(tenant, id))`: the job's events, the last one `{ type: 'finished' }`. */
-  follow(tenant, id) {
-    return iterate(call(() => this.native.follow(tenant, id)))
+  /**
+   * `for await (const event of q.follow(tenant, id, { signal }))`: the job's events, the last one
+   * `{ type: 'finished' }`. Aborting the signal (or breaking out) stops following; the job itself runs on.
+   */
+  follow(tenant, id, options = {}) {
+    const token = tokenFor(options.signal)
+    return iterate(call(() => this.native.follow(tenant, id, token)))
+  }
+
+  /** Closes the queue's connections and its vault's; later calls reject with a BackendError. */
+  async close() {
+    await this.native.close()
   }
 
   /** The job's `Analysis` once it succeeded, else null. */
@@ -459,6 +481,11 @@ class Vault {
   }
 
   /** Stores an analysis (as `Finops.analyze` returned it) for the principal, and audits it. */
+  /** Stores the job results waiting for a commit and closes the store's connections; later calls reject with a BackendError. */
+  async close() {
+    await this.native.close()
+  }
+
   async save(principal, analysis) {
     if (analysis === null || typeof analysis !== 'object') throw invalid('analysis', 'must be an Analysis object')
     return settle(this.native.save(principalJson(principal), JSON.stringify(analysis)))

@@ -407,3 +407,33 @@ test('errors carry the one serialized form', async () => {
     return true
   })
 })
+
+test('an AbortSignal cancels a stream: the pending next() rejects and the work stops', async () => {
+  let calls = 0
+  const slow = {
+    name: 'slow',
+    async chat(request) {
+      calls += 1
+      await new Promise((resolve) => setTimeout(resolve, 2000))
+      return answerFor(request)
+    },
+  }
+  const fo = new Finops({ provider: slow })
+  const controller = new AbortController()
+  const seen = []
+  const started = Date.now()
+  setTimeout(() => controller.abort(), 200)
+  await assert.rejects(
+    (async () => {
+      for await (const event of fo.stream({ statements: BISTRO, question: 'liquidity', signal: controller.signal })) seen.push(event.type)
+    })(),
+    (e) => e instanceof finops.CancelledError && e.code === 'FINOPS_CANCELLED',
+  )
+  assert.ok(Date.now() - started < 1500, 'cancelled without waiting for the provider')
+  assert.deepEqual(seen, ['queued', 'phase_started'])
+  await new Promise((resolve) => setTimeout(resolve, 2500))
+  assert.equal(calls, 1, 'no further phase ran')
+  const aborted = new AbortController()
+  aborted.abort()
+  assert.throws(() => fo.stream({ statements: BISTRO, question: 'liquidity', signal: aborted.signal }), (e) => e instanceof finops.CancelledError)
+})

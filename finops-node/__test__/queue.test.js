@@ -112,3 +112,27 @@ test('ended jobs are forgotten after the retention', async () => {
     await assert.rejects(finops.Queue.connect(process.env.FINOPS_TEST_POSTGRES_URL, { retentionSeconds: bad }), (e) => e instanceof finops.InvalidArgumentError && e.field === field, field)
   }
 })
+
+test('following stops on an AbortSignal, and a closed queue or vault rejects with a BackendError', async () => {
+  const name = crypto.randomUUID()
+  const q = await finops.Queue.connect(`${process.env.FINOPS_TEST_POSTGRES_URL}#${name}`)
+  const tenant = `firm-${name}`
+  const job = await q.enqueue({ statements: BISTRO, question: 'Marges ?', tenant, key: 'f1' })
+  // No worker runs: following would wait forever without the signal.
+  const controller = new AbortController()
+  setTimeout(() => controller.abort(), 300)
+  await assert.rejects(
+    (async () => {
+      for await (const _ of q.follow(tenant, job, { signal: controller.signal }));
+    })(),
+    (e) => e instanceof finops.CancelledError,
+  )
+  assert.equal((await q.status(tenant, job)).status, 'queued', 'the job itself is untouched')
+  await q.close()
+  await q.close()
+  await assert.rejects(q.status(tenant, job), (e) => e instanceof finops.BackendError && e.backend === 'postgres' && e.retryable === false)
+  const dir = require('node:fs').mkdtempSync(path.join(require('node:os').tmpdir(), 'finops-close-'))
+  const vault = await finops.Vault.open(dir)
+  await vault.close()
+  await assert.rejects(vault.list({ tenant, role: 'cpa' }), (e) => e instanceof finops.BackendError && e.backend === 'sqlite')
+})

@@ -303,10 +303,12 @@ async fn cancelled(mut rx: tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-/// The events of one analysis: `next()` resolves to the next event as JSON, or null at the end.
+/// The events of one analysis: `next()` resolves to the next event as JSON, or null at the end. Its token
+/// (an AbortSignal in `index.js`) cancels it: a pending `next()` rejects with `Cancelled` and the work stops.
 #[napi]
 pub struct NativeEventStream {
     inner: Arc<tokio::sync::Mutex<Option<EventStream>>>,
+    cancel: tokio::sync::watch::Receiver<bool>,
 }
 
 #[napi]
@@ -314,11 +316,16 @@ impl NativeEventStream {
     #[napi]
     pub async fn next(&self) -> Result<Option<String>> {
         let mut guard = self.inner.lock().await;
-        let event = match guard.as_mut() {
-            Some(s) => s.next().await,
-            None => None,
+        let Some(stream) = guard.as_mut() else {
+            return Ok(None);
         };
-        event.map(|e| to_json(&e)).transpose()
+        tokio::select! {
+            event = stream.next() => event.map(|e| to_json(&e)).transpose(),
+            () = cancelled(self.cancel.clone()) => {
+                guard.take();
+                Err(js_error(&Error::Cancelled))
+            }
+        }
     }
 
     /// Drops the analysis now (breaking out of `for await` calls this), instead of when JS collects the object.
@@ -495,10 +502,11 @@ impl NativeFinops {
 
     /// Starts a streamed analysis (bad requests fail here, before any event).
     #[napi]
-    pub fn stream(&self, request_json: String) -> Result<NativeEventStream> {
+    pub fn stream(&self, request_json: String, token: &CancelToken) -> Result<NativeEventStream> {
         let request = request_from(&request_json)?;
         Ok(NativeEventStream {
             inner: Arc::new(tokio::sync::Mutex::new(Some(self.inner.stream(request)))),
+            cancel: token.tx.subscribe(),
         })
     }
 
@@ -621,14 +629,22 @@ impl NativeQueue {
 
     /// The job's events, from wherever it runs.
     #[napi]
-    pub fn follow(&self, tenant: String, id: String) -> NativeJobEvents {
+    pub fn follow(&self, tenant: String, id: String, token: &CancelToken) -> NativeJobEvents {
         NativeJobEvents {
             inner: Arc::new(tokio::sync::Mutex::new(Some(finops_core::queue::follow(
                 Arc::clone(&self.queue),
                 tenant,
                 id,
             )))),
+            cancel: token.tx.subscribe(),
         }
+    }
+
+    /// Closes the queue's connections and its vault's; later calls reject with a backend error.
+    #[napi]
+    pub async fn close(&self) {
+        self.queue.close().await;
+        self.vault.close().await;
     }
 
     /// The job's analysis as JSON once it succeeded, else null (read as a CPA of the tenant).
@@ -686,6 +702,7 @@ pub struct NativeJobEvents {
             >,
         >,
     >,
+    cancel: tokio::sync::watch::Receiver<bool>,
 }
 
 #[napi]
@@ -693,9 +710,15 @@ impl NativeJobEvents {
     #[napi]
     pub async fn next(&self) -> Result<Option<String>> {
         let mut guard = self.inner.lock().await;
-        let event = match guard.as_mut() {
-            Some(s) => s.next().await,
-            None => None,
+        let Some(stream) = guard.as_mut() else {
+            return Ok(None);
+        };
+        let event = tokio::select! {
+            event = stream.next() => event,
+            () = cancelled(self.cancel.clone()) => {
+                guard.take();
+                return Err(js_error(&Error::Cancelled));
+            }
         };
         match event {
             Some(Ok(e)) => to_json(&e).map(Some),

@@ -36,6 +36,13 @@ pub async fn open_vault(location: String, require_sign_off: bool) -> Result<Nati
 
 #[napi]
 impl NativeVault {
+    /// Stores the job results waiting for a commit and closes the store's connections; later calls reject with a
+    /// backend error.
+    #[napi]
+    pub async fn close(&self) {
+        self.inner.close().await;
+    }
+
     /// Stores an analysis (its JSON as `Finops.analyze` gave it) for the principal, and audits it.
     #[napi]
     pub async fn save(&self, principal_json: String, analysis_json: String) -> Result<()> {
