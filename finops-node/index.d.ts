@@ -63,16 +63,16 @@ export interface PhaseUsage {
   provider: string
   model: string
   calls: number
-  input_tokens: number
-  output_tokens: number
+  inputTokens: number
+  outputTokens: number
   /** USD as a decimal string; null when unknown (never a silent 0). */
-  cost_usd: string | null
-  latency_ms: number
+  costUsd: string | null
+  latencyMs: number
   cached: boolean
   retries: number
   fallbacks: number
   unpriced: boolean
-  usage_missing: boolean
+  usageMissing: boolean
 }
 
 export interface Analysis {
@@ -88,24 +88,24 @@ export interface Analysis {
   findings: Finding[]
   /** Markdown. */
   report: string
-  report_source: 'validator' | 'validator_repaired' | 'offline'
-  validation: { grounded: boolean; ungrounded_numbers: Array<{ text: string; offset: number }>; warnings: string[] }
-  statement_warnings: Array<{ code: string; field: string; message: string }>
+  reportSource: 'validator' | 'validator_repaired' | 'offline'
+  validation: { grounded: boolean; ungroundedNumbers: Array<{ text: string; offset: number }>; warnings: string[] }
+  statementWarnings: Array<{ code: string; field: string; message: string }>
   usage: PhaseUsage[]
-  total_cost_usd: string | null
+  totalCostUsd: string | null
   cache: 'miss' | 'exact' | 'semantic' | 'plan'
   /** Cosine similarity of the reused question (semantic and plan hits), decimal string. */
-  cache_similarity?: string
+  cacheSimilarity?: string
   /** USD a cache hit did not spend, decimal string; never part of `total_cost_usd`. */
-  saved_usd?: string
+  savedUsd?: string
   degraded: boolean
-  degraded_reason?: string
-  prompt_version: string
-  timings: { total_ms: number; analyst_ms: number; researcher_ms: number; validator_ms: number }
+  degradedReason?: string
+  promptVersion: string
+  timings: { totalMs: number; analystMs: number; researcherMs: number; validatorMs: number }
 }
 
 export type AnalysisEvent =
-  | { type: 'queued'; analysis_id: string }
+  | { type: 'queued'; analysisId: string }
   | { type: 'phase_started'; phase: Phase }
   | { type: 'text_delta'; phase: Phase; text: string }
   | { type: 'retry'; phase: Phase; attempt: number; reason: string }
@@ -149,8 +149,8 @@ export interface ChatRequest {
   model: string
   messages: ChatMessage[]
   temperature?: number
-  max_tokens?: number
-  json_mode: boolean
+  maxTokens?: number
+  jsonMode: boolean
   phase: Phase
 }
 
@@ -281,19 +281,19 @@ export interface Job {
 export interface JobInfo {
   id: string
   tenant: string
-  idempotency_key: string
+  idempotencyKey: string
   status: JobStatus
   attempts: number
-  max_attempts: number
+  maxAttempts: number
   error: string | null
-  result_id: string | null
+  resultId: string | null
 }
 
 export type JobEvent =
   | { type: 'started'; attempt: number }
   | { type: 'analysis'; attempt: number; event: AnalysisEvent }
   | { type: 'attempt_failed'; attempt: number; error: string; status: JobStatus }
-  | { type: 'finished'; status: JobStatus; result_id: string | null; error: string | null }
+  | { type: 'finished'; status: JobStatus; resultId: string | null; error: string | null }
 
 export interface WorkerStats {
   succeeded: number
@@ -324,10 +324,10 @@ export type ReviewStatus = 'draft' | 'reviewed' | 'signed_off'
 export interface Review {
   status: ReviewStatus
   notes: { by: Principal; at: string; text: string }[]
-  reviewed_by: Principal | null
-  signed_off_by: Principal | null
+  reviewedBy: Principal | null
+  signedOffBy: Principal | null
   /** RFC 3339. */
-  signed_off_at: string | null
+  signedOffAt: string | null
 }
 
 /** One entry of a firm's hash-chained audit trail (no client data). */
@@ -340,7 +340,7 @@ export interface AuditEntry {
   action: string
   subject: string | null
   details: Record<string, unknown>
-  prev_hash: string
+  prevHash: string
   hash: string
 }
 

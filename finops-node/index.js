@@ -5,7 +5,19 @@
 const fs = require('node:fs')
 const native = require('./native.js')
 
-const camel = (key) => key.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
+const camel = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
+/** Every key of a value, deeply: the core speaks snake_case, JS camelCase (values are untouched). */
+const rekey = (value, convert) => {
+  if (Array.isArray(value)) return value.map((v) => rekey(v, convert))
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [convert(k), rekey(v, convert)]))
+  }
+  return value
+}
+/** A result from the core (JSON text) as JS: camelCase keys. */
+const fromCore = (json) => rekey(JSON.parse(json), camel)
+/** A JS value for the core: snake_case keys. */
+const toCore = (value) => JSON.stringify(rekey(value, snake))
 
 /**
  * Every finops error: `code` (FINOPS_ + the core's code), `message`, `field`, `reason`, `retryable`, `details` (the
@@ -115,12 +127,12 @@ function statementsJson(statements) {
 
 /** Every catalogue metric for every period: an array of figure objects (`value` is a decimal string or null). */
 function computeMetrics(statements) {
-  return JSON.parse(call(() => native.computeMetrics(statementsJson(statements))))
+  return fromCore(call(() => native.computeMetrics(statementsJson(statements))))
 }
 
 /** One Researcher expression evaluated exactly for a period. */
 function evaluate(statements, expression, period) {
-  return JSON.parse(call(() => native.evaluate(statementsJson(statements), expression, period)))
+  return fromCore(call(() => native.evaluate(statementsJson(statements), expression, period)))
 }
 
 /** The canonical fingerprint (insensitive to key order and number formatting). */
@@ -150,7 +162,7 @@ function providerChat(provider) {
   if (typeof provider.chat !== 'function') throw invalid('provider', 'a provider needs a `chat(request)` function')
   return async (requestJson) => {
     try {
-      const answer = await provider.chat(JSON.parse(requestJson))
+      const answer = await provider.chat(fromCore(requestJson))
       if (typeof answer === 'string') return JSON.stringify({ text: answer })
       if (answer && typeof answer === 'object') {
         const { text, inputTokens, outputTokens, costUsd } = answer
@@ -283,7 +295,7 @@ class Finops {
     const onAbort = () => token.cancel()
     if (signal) signal.addEventListener('abort', onAbort, { once: true })
     try {
-      return JSON.parse(await this.native.analyze(body, token))
+      return fromCore(await this.native.analyze(body, token))
     } catch (e) {
       throw translate(e)
     } finally {
@@ -340,7 +352,7 @@ function iterate(source) {
         done = true
         return { done: true, value: undefined }
       }
-      return { done: false, value: JSON.parse(json) }
+      return { done: false, value: fromCore(json) }
     },
     async return() {
       done = true
@@ -389,7 +401,7 @@ class Queue {
   async status(tenant, id) {
     try {
       const json = await this.native.status(tenant, id)
-      return json === null ? null : JSON.parse(json)
+      return json === null ? null : fromCore(json)
     } catch (e) {
       throw translate(e)
     }
@@ -422,7 +434,7 @@ class Queue {
   async result(tenant, id) {
     try {
       const json = await this.native.result(tenant, id)
-      return json === null ? null : JSON.parse(json)
+      return json === null ? null : fromCore(json)
     } catch (e) {
       throw translate(e)
     }
@@ -458,7 +470,7 @@ function principalJson(principal) {
 async function settle(promise, parse) {
   try {
     const value = await promise
-    return parse ? JSON.parse(value) : value
+    return parse ? fromCore(value) : value
   } catch (e) {
     throw translate(e)
   }
@@ -488,7 +500,7 @@ class Vault {
 
   async save(principal, analysis) {
     if (analysis === null || typeof analysis !== 'object') throw invalid('analysis', 'must be an Analysis object')
-    return settle(this.native.save(principalJson(principal), JSON.stringify(analysis)))
+    return settle(this.native.save(principalJson(principal), toCore(analysis)))
   }
 
   /** An analysis of the principal's firm it may see (a client: its own company's, signed off if required). */
@@ -547,7 +559,7 @@ class Vault {
 /** Checks an exported audit trail (every hash, the chain's order); its entries. Throws IntegrityError. */
 function verifyAudit(jsonl) {
   if (typeof jsonl !== 'string') throw invalid('audit', 'must be JSON Lines text')
-  return JSON.parse(call(() => native.verifyAudit(jsonl)))
+  return fromCore(call(() => native.verifyAudit(jsonl)))
 }
 
 /** Tokens of the host's identity provider into principals: `new JwtVerifier({ algorithm, key, issuer, audience })`. */
@@ -565,7 +577,7 @@ class JwtVerifier {
   /** The principal `{ tenant, role, client }` a valid token names; InvalidTokenError (with `kind`) otherwise. */
   verify(token) {
     if (typeof token !== 'string') throw invalid('token', 'must be a string')
-    return JSON.parse(call(() => this.native.verify(token)))
+    return fromCore(call(() => this.native.verify(token)))
   }
 }
 

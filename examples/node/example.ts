@@ -25,7 +25,7 @@ export async function main(): Promise<void> {
   console.log('routes:', fo.routes.join('; '))
   const analysis = await fo.analyze({ statements: STATEMENTS, question: 'Analyse la rentabilité du bistro sur trois ans' })
   console.log(analysis.report)
-  console.log(`report by ${analysis.report_source}, grounded=${analysis.validation.grounded}, cost=${analysis.total_cost_usd}`)
+  console.log(`report by ${analysis.reportSource}, grounded=${analysis.validation.grounded}, cost=${analysis.totalCostUsd}`)
 
   const seen: AnalysisEvent['type'][] = []
   for await (const event of fo.stream({ statements: STATEMENTS, question: 'Is our working capital getting tighter?' })) {

@@ -28,7 +28,7 @@ export async function main(dataDir: string, tokens: { client: string; cpa: strin
   // A CPA of the firm annotates and signs off; the client then reads it.
   await vault.act(cpa, analysis.id, 'annotate', { note: 'Revenue agreed to the general ledger.' })
   const review = await vault.act(cpa, analysis.id, 'sign_off')
-  lines.push(`review: ${review.status} by ${review.signed_off_by?.role ?? '?'}`)
+  lines.push(`review: ${review.status} by ${review.signedOffBy?.role ?? '?'}`)
   lines.push(`client sees: ${(await vault.get(client, analysis.id)).report.split('\n')[0]}`)
 
   // The auditor's copy: JSON Lines, every entry chained to the one before.

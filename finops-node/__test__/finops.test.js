@@ -62,10 +62,10 @@ test('new Finops() with no options runs the offline analyst', async () => {
   assert.deepEqual(fo.routes, ['analyst: offline analyst', 'researcher: offline analyst', 'validator: offline analyst'])
   const a = await fo.analyze({ statements: BISTRO, question: 'Analyse la rentabilité du bistro sur trois ans' })
   assert.equal(a.language, 'fr')
-  assert.equal(a.report_source, 'offline')
+  assert.equal(a.reportSource, 'offline')
   assert.ok(a.degraded && a.validation.grounded)
   assert.match(a.report, /Marge brute/)
-  assert.equal(a.total_cost_usd, '0')
+  assert.equal(a.totalCostUsd, '0')
   assert.equal(Finops.fromEnv().routes.length, 3)
 })
 
@@ -112,11 +112,11 @@ test('a principal scopes the analysis', async () => {
 test('the scripted provider drives all three phases', async () => {
   const fo = new Finops({ provider: scripted(), models: { analyst: 'a-model' } })
   const a = await fo.analyze({ statements: BISTRO, question: 'Is our working capital getting tighter?', tenant: 'firm-1' })
-  assert.equal(a.report_source, 'validator')
+  assert.equal(a.reportSource, 'validator')
   assert.ok(!a.degraded)
   assert.equal(a.report, 'Liquidity: the current ratio is 1.81 in FY2023.')
   assert.deepEqual(a.usage.map((u) => [u.phase, u.model]), [['analyst', 'a-model'], ['researcher', 'deepseek/deepseek-chat'], ['validator', 'anthropic/claude-sonnet-4.5']])
-  assert.equal(a.usage[0].input_tokens, 120)
+  assert.equal(a.usage[0].inputTokens, 120)
 })
 
 test('a provider written in JS', async () => {
@@ -129,12 +129,12 @@ test('a provider written in JS', async () => {
     },
   }
   const a = await new Finops({ provider }).analyze({ statements: BISTRO, question: 'Is our working capital getting tighter?' })
-  assert.equal(a.report_source, 'validator')
+  assert.equal(a.reportSource, 'validator')
   assert.deepEqual(requests.map((r) => r.phase), ['analyst', 'researcher', 'validator'])
-  assert.equal(requests[0].json_mode, true)
+  assert.equal(requests[0].jsonMode, true)
   assert.ok(!JSON.stringify(requests[0]).includes('Bistro'), 'the Analyst sees no client identity')
   assert.equal(a.usage[0].provider, 'my-js')
-  assert.equal(a.total_cost_usd, '0.0015')
+  assert.equal(a.totalCostUsd, '0.0015')
 })
 
 test('a failing JS provider degrades with the reason', async () => {
@@ -147,9 +147,9 @@ test('a failing JS provider degrades with the reason', async () => {
   }
   const a = await new Finops({ provider }).analyze({ statements: BISTRO, question: 'liquidity' })
   assert.ok(a.degraded && a.validation.grounded)
-  assert.equal(a.report_source, 'offline')
-  assert.match(a.degraded_reason, /TypeError: upstream exploded/)
-  assert.match(a.degraded_reason, /neither a string nor an object/)
+  assert.equal(a.reportSource, 'offline')
+  assert.match(a.degradedReason, /TypeError: upstream exploded/)
+  assert.match(a.degradedReason, /neither a string nor an object/)
 })
 
 test('events stream in order through for await', async () => {
@@ -160,7 +160,7 @@ test('events stream in order through for await', async () => {
   assert.deepEqual(kinds, ['queued', 'phase_started', 'phase_finished', 'phase_started', 'phase_finished', 'phase_started', 'phase_finished', 'completed'])
   const analystText = events.filter((e) => e.type === 'text_delta' && e.phase === 'analyst').map((e) => e.text).join('')
   assert.equal(analystText, PLAN)
-  assert.equal(events.at(-1).analysis.report_source, 'validator')
+  assert.equal(events.at(-1).analysis.reportSource, 'validator')
   assert.throws(() => fo.stream({ statements: BISTRO, question: '' }), (e) => e.field === 'question')
 })
 
@@ -203,7 +203,7 @@ test('many concurrent analyses', async () => {
   const fo = new Finops({ provider: scripted(50) })
   const results = await Promise.all(Array.from({ length: 50 }, (_, i) => fo.analyze({ statements: BISTRO, question: 'Is our working capital getting tighter?', client: `c${i}` })))
   assert.deepEqual(results.map((a) => a.client).sort(), Array.from({ length: 50 }, (_, i) => `c${i}`).sort())
-  assert.ok(results.every((a) => a.report_source === 'validator'))
+  assert.ok(results.every((a) => a.reportSource === 'validator'))
   const offline = new Finops({ offline: true })
   const more = await Promise.all(Array.from({ length: 100 }, () => offline.analyze({ statements: BISTRO, question: 'Bilan de santé' })))
   assert.ok(more.every((a) => a.validation.grounded))
@@ -295,11 +295,11 @@ test('caches: exact and semantic hits cost nothing, report the saving, and the g
   assert.equal(calls, 3)
   const again = await ask('is our working capital getting tighter')
   assert.equal(again.cache, 'exact')
-  assert.equal(again.saved_usd, '0.003')
-  assert.equal(again.total_cost_usd, '0')
+  assert.equal(again.savedUsd, '0.003')
+  assert.equal(again.totalCostUsd, '0')
   const close = await ask('Is the working capital getting tighter?')
   assert.equal(close.cache, 'semantic')
-  assert.ok(Number(close.cache_similarity) >= 0.8)
+  assert.ok(Number(close.cacheSimilarity) >= 0.8)
   assert.equal(calls, 3)
   assert.equal((await ask('Is our working capital not getting tighter?')).cache, 'miss')
   assert.equal(calls, 6)
@@ -436,4 +436,24 @@ test('an AbortSignal cancels a stream: the pending next() rejects and the work s
   const aborted = new AbortController()
   aborted.abort()
   assert.throws(() => fo.stream({ statements: BISTRO, question: 'liquidity', signal: aborted.signal }), (e) => e instanceof finops.CancelledError)
+})
+
+test('results are camelCase all the way down, and go back to the core unchanged', async () => {
+  const a = await new Finops({ offline: true }).analyze({ statements: BISTRO, question: 'Is our debt too high?' })
+  const keys = []
+  const walk = (v) => {
+    if (Array.isArray(v)) v.forEach(walk)
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) keys.push(k), walk(x)
+  }
+  walk(a)
+  assert.deepEqual(keys.filter((k) => k.includes('_')), [])
+  for (const k of ['reportSource', 'totalCostUsd', 'statementWarnings', 'promptVersion']) assert.ok(k in a, k)
+  assert.ok(a.usage.every((u) => 'inputTokens' in u && 'latencyMs' in u))
+  assert.ok('ungroundedNumbers' in a.validation && 'totalMs' in a.timings)
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'finops-camel-'))
+  const vault = await finops.Vault.open(dir)
+  const cpa = { tenant: a.tenant, role: 'cpa' }
+  await vault.save(cpa, a)
+  assert.deepEqual(await vault.get(cpa, a.id), a)
+  fs.rmSync(dir, { recursive: true, force: true })
 })

@@ -41,7 +41,7 @@ for (const backend of backends()) {
     for await (const event of q.follow(tenant, job)) events.push(event)
     assert.deepEqual(events[0], { type: 'started', attempt: 1 })
     assert.ok(events.some((e) => e.type === 'analysis' && e.event.type === 'phase_started'))
-    assert.deepEqual(events.at(-1), { type: 'finished', status: 'succeeded', result_id: job, error: null })
+    assert.deepEqual(events.at(-1), { type: 'finished', status: 'succeeded', resultId: job, error: null })
     stop.abort()
     const stats = await worker
     assert.equal(stats.succeeded, 1)
@@ -62,7 +62,7 @@ test('a queued job is cancelled and its follower told', async () => {
   assert.equal(await q.cancel(tenant, job), 'cancelled')
   const events = []
   for await (const event of q.follow(tenant, job)) events.push(event)
-  assert.deepEqual(events, [{ type: 'finished', status: 'cancelled', result_id: null, error: 'cancelled' }])
+  assert.deepEqual(events, [{ type: 'finished', status: 'cancelled', resultId: null, error: 'cancelled' }])
 })
 
 test('bad input is refused with the field', async () => {

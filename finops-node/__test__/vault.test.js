@@ -77,7 +77,7 @@ test('a client sees an analysis once a CPA of the firm signed it off', async () 
   assert.equal((await v.act(cpa, a.id, 'reviewed')).status, 'reviewed')
   const signed = await v.act(cpa, a.id, 'sign_off')
   assert.equal(signed.status, 'signed_off')
-  assert.equal(signed.signed_off_by.role, 'cpa')
+  assert.equal(signed.signedOffBy.role, 'cpa')
   assert.equal((await v.get(client, a.id)).id, a.id)
 
   for (const [action, note, field] of [['annotate', undefined, 'note'], ['approve', undefined, 'action'], ['sign_off', 'x', 'note'], [42, undefined, 'action']]) {
