@@ -86,6 +86,12 @@ fn evaluate(
 
 #[pymodule]
 fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // finops's log records go to Python's `logging`, under loggers named after the Rust modules
+    // (`finops_core.pipeline.run`, ...): info and above, levels read at each record (so `logging.basicConfig` or
+    // pytest's caplog set after import apply). A second import in the same process keeps the first bridge.
+    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::Loggers)?
+        .filter(log::LevelFilter::Info)
+        .install();
     errors::register(m)?;
     m.add_function(wrap_pyfunction!(runtime::drain_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(compute_metrics, m)?)?;

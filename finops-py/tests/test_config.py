@@ -187,3 +187,13 @@ async def test_vaults_and_queues_close_and_work_as_context_managers(
             assert (await q.status("firm-close", job))["status"] == "queued"
         with pytest.raises(finops.BackendError):
             await q.status("firm-close", job)
+
+
+def test_logs_reach_python_logging(bistro_path: pathlib.Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="finops_core"):
+        finops.Finops(offline=True).analyze_sync(bistro_path, "Marges ?", tenant="firm-logs")
+    records = [r for r in caplog.records if r.name.startswith("finops_core")]
+    assert any("analysis completed" in r.getMessage() for r in records), [r.getMessage() for r in records]
+    assert all("Marges" not in r.getMessage() for r in records), "no client data in the logs"
