@@ -1,0 +1,63 @@
+//! Figures and the catalogue's computation for every period.
+
+use super::*;
+
+/// An input amount a figure used.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FigureInput {
+    pub line: String,
+    pub period: String,
+    /// Exact decimal as text.
+    pub value: String,
+}
+
+/// A computed metric with its provenance.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Figure {
+    pub id: String,
+    pub metric: String,
+    pub period: String,
+    /// Exact decimal as text (percentages as fractions), or null when not computable.
+    pub value: Option<String>,
+    pub unit: String,
+    pub basis: String,
+    pub formula: String,
+    pub inputs: Vec<FigureInput>,
+    pub reason: Option<String>,
+}
+
+pub(crate) fn word<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub(crate) fn figure(f: &metrics::Figure) -> Figure {
+    Figure {
+        id: f.id.clone(),
+        metric: f.metric.id().to_string(),
+        period: f.period.to_string(),
+        value: f.value.map(|v| v.to_string()),
+        unit: word(&f.unit),
+        basis: word(&f.basis),
+        formula: f.formula.to_string(),
+        inputs: f
+            .inputs
+            .iter()
+            .map(|i| FigureInput {
+                line: i.line.to_string(),
+                period: i.period.to_string(),
+                value: i.value.to_string(),
+            })
+            .collect(),
+        reason: f.reason.clone(),
+    }
+}
+
+/// Every catalogue metric for every period of a `finops.statements/v1` JSON document.
+#[uniffi::export]
+pub fn compute_metrics(statements_json: String) -> Result<Vec<Figure>, FinopsError> {
+    let s = Statements::from_json_str(&statements_json)?;
+    Ok(metrics::compute_all(&s).iter().map(figure).collect())
+}
