@@ -388,8 +388,9 @@ class Queue {
   /** Enqueues an analysis; resolves to the job's id (the first job's id when the tenant sent this key before). */
   async enqueue(job) {
     if (job === null || typeof job !== 'object') throw invalid('job', 'must be an object')
-    const { statements, ...rest } = job
-    const body = JSON.stringify({ ...rest, statementsJson: statementsJson(statements) })
+    // The core's job (snake_case; `key` is its idempotency key), checked there.
+    const { statements, key, ...rest } = job
+    const body = toCore({ ...rest, idempotencyKey: key, statementsJson: statementsJson(statements) })
     try {
       return await this.native.enqueue(body)
     } catch (e) {

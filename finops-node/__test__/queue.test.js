@@ -73,9 +73,9 @@ test('bad input is refused with the field', async () => {
   const tenant = `firm-${name}`
   const job = { statements: BISTRO, question: 'Marges ?', tenant, key: 'k' }
   await assert.rejects(q.enqueue({ ...job, maxAttempts: 0 }), (e) => e.field === 'max_attempts')
-  await assert.rejects(q.enqueue({ ...job, maxAttempts: -1 }), (e) => e.field === 'maxAttempts')
+  await assert.rejects(q.enqueue({ ...job, maxAttempts: -1 }), (e) => e.field === 'max_attempts')
   await assert.rejects(q.enqueue({ ...job, tenant: '' }), (e) => e.field === 'tenant')
-  await assert.rejects(q.enqueue({ ...job, key: 3 }), (e) => e.field === 'key')
+  await assert.rejects(q.enqueue({ ...job, key: 3 }), (e) => e.field === 'idempotency_key')
   await assert.rejects(q.enqueue({ ...job, language: 'de' }), (e) => e.field === 'language')
   await assert.rejects(q.enqueue({ ...job, statements: { periods: [] } }), (e) => e instanceof finops.InvalidStatementsError)
   await assert.rejects(q.enqueue(null), (e) => e.field === 'job')

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use finops_core::embed::Embedder;
 use finops_core::finops::{Finops, FinopsConfig, RequestOptions};
-use finops_core::pipeline::{AnalysisRequest, EventStream, Language};
+use finops_core::pipeline::{AnalysisRequest, EventStream};
 use finops_core::provider::{
     ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply, TokenUsage,
 };
-use finops_core::security::{Principal, Role};
+use finops_core::security::Principal;
 use finops_core::{Decimal, Error, Statements, metrics};
 use futures::StreamExt;
 use napi::bindgen_prelude::*;
@@ -35,30 +35,9 @@ fn invalid(field: &str, reason: impl Into<String>) -> napi::Error {
     })
 }
 
-/// A principal from its JS object (`tenant`, `role`, optional `client`).
+/// A principal from its JS object (`tenant`, `role`, optional `client`), checked by the core.
 fn principal_from(p: &Value) -> Result<Principal> {
-    if !p.is_object() {
-        return Err(invalid(
-            "principal",
-            "must be an object { tenant, role, client? }",
-        ));
-    }
-    let tenant = p
-        .get("tenant")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("principal.tenant", "is required"))?;
-    let role: Role = p
-        .get("role")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .parse()
-        .map_err(|e| js_error(&e))?;
-    let client = match p.get("client") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(c)) => Some(c.clone()),
-        Some(_) => return Err(invalid("principal.client", "must be a string")),
-    };
-    Principal::new(tenant, role, client).map_err(|e| js_error(&e))
+    Principal::from_json(&p.to_string()).map_err(|e| js_error(&e))
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -547,61 +526,12 @@ pub async fn connect_queue(
     Ok(NativeQueue { queue, vault })
 }
 
-/// A job from its JSON (`statementsJson`, `question`, `tenant`, `key`, and optional `client`, `language`,
-/// `priority`, `maxAttempts`, `events`), checked field by field.
-fn job_from(json: &str) -> Result<finops_core::queue::JobSpec> {
-    let v: Value = serde_json::from_str(json).map_err(|_| invalid("job", "must be an object"))?;
-    let text = |field: &str| -> Result<String> {
-        v.get(field)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| invalid(field, "must be a string"))
-    };
-    let mut spec = finops_core::queue::JobSpec::new(
-        text("tenant")?,
-        text("key")?,
-        text("statementsJson")?,
-        text("question")?,
-    );
-    if let Some(c) = v.get("client").filter(|c| !c.is_null()) {
-        spec.client = Some(
-            c.as_str()
-                .ok_or_else(|| invalid("client", "must be a string"))?
-                .to_string(),
-        );
-    }
-    if let Some(l) = v.get("language").filter(|l| !l.is_null()) {
-        let l = l
-            .as_str()
-            .ok_or_else(|| invalid("language", "must be a string"))?;
-        spec.language = Some(l.parse::<Language>().map_err(|e| js_error(&e))?);
-    }
-    if let Some(p) = v.get("priority").filter(|p| !p.is_null()) {
-        spec.priority = p
-            .as_i64()
-            .and_then(|p| i32::try_from(p).ok())
-            .ok_or_else(|| invalid("priority", "must be an integer"))?;
-    }
-    if let Some(m) = v.get("maxAttempts").filter(|m| !m.is_null()) {
-        spec.max_attempts = m
-            .as_u64()
-            .and_then(|m| u32::try_from(m).ok())
-            .ok_or_else(|| invalid("maxAttempts", "must be a positive integer"))?;
-    }
-    if let Some(e) = v.get("events").filter(|e| !e.is_null()) {
-        spec.events = e
-            .as_bool()
-            .ok_or_else(|| invalid("events", "must be a boolean"))?;
-    }
-    Ok(spec)
-}
-
 #[napi]
 impl NativeQueue {
     /// Enqueues a job (see `job_from`); resolves to its id.
     #[napi]
     pub async fn enqueue(&self, job_json: String) -> Result<String> {
-        let spec = job_from(&job_json)?;
+        let spec = finops_core::queue::JobSpec::from_json(&job_json).map_err(|e| js_error(&e))?;
         self.queue.enqueue(&spec).await.map_err(|e| js_error(&e))
     }
 

@@ -76,6 +76,28 @@ impl Principal {
         Ok(p)
     }
 
+    /// A principal from JSON (`{"tenant", "role", "client"?}`), checked as [`Principal::new`] checks; a bad
+    /// field is named under `principal.`.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let p: Principal = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let field = match e.path().to_string().as_str() {
+                "." => "principal".to_string(),
+                path => format!("principal.{path}"),
+            };
+            Error::invalid_argument(
+                field,
+                format!("{} (a principal is {{ tenant, role, client? }})", e.inner()),
+            )
+        })?;
+        Principal::new(p.tenant, p.role, p.client).map_err(|e| match e {
+            Error::InvalidArgument { field, reason } => {
+                Error::invalid_argument(format!("principal.{field}"), reason)
+            }
+            other => other,
+        })
+    }
+
     pub fn cpa(tenant: impl Into<String>) -> Result<Self> {
         Self::new(tenant, Role::Cpa, None)
     }

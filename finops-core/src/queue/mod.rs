@@ -34,6 +34,7 @@ pub use worker::{Worker, WorkerStats};
 
 /// An analysis to run. The statements and the question are client data: backends keep them encrypted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JobSpec {
     pub tenant: String,
     /// The client company (a slug of the company name when `None`).
@@ -44,7 +45,8 @@ pub struct JobSpec {
     /// Higher runs first.
     #[serde(default)]
     pub priority: i32,
-    /// Attempts before the job goes to the dead letters (1 to 20).
+    /// Attempts before the job goes to the dead letters (1 to 20; 3 when a document leaves it out).
+    #[serde(default = "default_attempts")]
     pub max_attempts: u32,
     /// The `finops.statements/v1` document.
     pub statements_json: String,
@@ -57,7 +59,25 @@ pub struct JobSpec {
     pub events: bool,
 }
 
+fn default_attempts() -> u32 {
+    3
+}
+
 impl JobSpec {
+    /// A job from JSON (`tenant`, `idempotency_key`, `statements_json`, `question`, and optionally `client`,
+    /// `priority`, `max_attempts`, `language`, `events`), as the bindings pass it: an unknown field, a wrong type or
+    /// a bad value is named.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let spec: JobSpec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "job".to_string() } else { path };
+            Error::invalid_argument(field, e.inner().to_string())
+        })?;
+        spec.check_fields()?;
+        Ok(spec)
+    }
+
     pub fn new(
         tenant: impl Into<String>,
         idempotency_key: impl Into<String>,
