@@ -84,17 +84,34 @@ fn evaluate(
     json_to_py(py, &serde_json::to_string(&c).map_err(internal)?)
 }
 
+/// The bridge's handle, to forget the cached loggers and levels.
+static LOGGING: std::sync::OnceLock<pyo3_log::ResetHandle> = std::sync::OnceLock::new();
+
+/// Re-reads the levels of Python's loggers (finops caches them): call it after changing a level at run time.
+#[pyfunction]
+fn refresh_logging() {
+    if let Some(handle) = LOGGING.get() {
+        handle.reset();
+    }
+}
+
 #[pymodule]
 fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // finops's log records go to Python's `logging`, under loggers named after the Rust modules
-    // (`finops_core.pipeline.run`, ...): info and above, levels read at each record (so `logging.basicConfig` or
-    // pytest's caplog set after import apply). A second import in the same process keeps the first bridge.
-    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::Loggers)?
+    // (`finops_core.pipeline.run`, ...), info and above. Each logger's level is read once and cached, so a record
+    // Python would drop costs no GIL (reading it at every record made concurrent analyses 2-3 times slower, the
+    // tokio threads queueing for the GIL); `finops.refresh_logging()` re-reads the levels after a change. A second
+    // import in the same process keeps the first bridge.
+    if let Ok(handle) = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?
         .filter(log::LevelFilter::Info)
-        .install();
+        .install()
+    {
+        let _ = LOGGING.set(handle);
+    }
     errors::register(m)?;
     m.add_function(wrap_pyfunction!(runtime::drain_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(compute_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(refresh_logging, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_class::<convert::PyStatements>()?;
     m.add_class::<analysis::PyAnalysis>()?;

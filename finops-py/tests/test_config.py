@@ -193,6 +193,7 @@ def test_logs_reach_python_logging(bistro_path: pathlib.Path, caplog: pytest.Log
     import logging
 
     with caplog.at_level(logging.INFO, logger="finops_core"):
+        finops.refresh_logging()  # the levels are cached: re-read them after changing one
         finops.Finops(offline=True).analyze_sync(bistro_path, "Marges ?", tenant="firm-logs")
     records = [r for r in caplog.records if r.name.startswith("finops_core")]
     assert any("analysis completed" in r.getMessage() for r in records), [r.getMessage() for r in records]

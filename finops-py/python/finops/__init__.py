@@ -66,6 +66,7 @@ from ._finops import (
     Vault,
     __version__,
     compute_metrics,
+    refresh_logging,
     evaluate,
     verify_audit,
 )
@@ -130,5 +131,6 @@ __all__ = [
     "__version__",
     "compute_metrics",
     "evaluate",
+    "refresh_logging",
     "verify_audit",
 ]

@@ -107,6 +107,9 @@ class Statements:
     @property
     def warnings(self) -> List[Dict[str, str]]: ...
 
+def refresh_logging() -> None:
+    """Re-reads Python's logger levels, which finops caches: call it after changing a level at run time."""
+
 def compute_metrics(statements: StatementsSource) -> List[Dict[str, Any]]: ...
 def evaluate(statements: StatementsSource, expression: str, period: str) -> Dict[str, Any]: ...
 
