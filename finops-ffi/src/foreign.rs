@@ -162,22 +162,14 @@ impl Provider for ForeignProvider {
             .chat(request)
             .await
             .map_err(|e| back_to_core(&self.name, e))?;
-        let cost = match answer.cost_usd {
-            None => None,
-            Some(c) => Some(c.parse::<Decimal>().map_err(|_| {
-                Error::provider(&self.name, format!("cost_usd `{c}` is not a number"), false)
-            })?),
-        };
-        let usage = TokenUsage {
-            input_tokens: answer.input_tokens,
-            output_tokens: answer.output_tokens,
-            cost_usd: cost,
-            ..TokenUsage::default()
-        };
-        Ok(finops_core::provider::whole_answer(
-            answer.text,
-            Some(usage),
-        ))
+        // The core reads the answer, as it does every binding's (the cost as decimal text).
+        let json = serde_json::json!({
+            "text": answer.text,
+            "input_tokens": answer.input_tokens,
+            "output_tokens": answer.output_tokens,
+            "cost_usd": answer.cost_usd,
+        });
+        finops_core::provider::host_answer(&self.name, &json.to_string())
     }
 }
 

@@ -28,9 +28,9 @@ use finops_core::cache::CacheOptions;
 use finops_core::embed::Embedder;
 use finops_core::finops::{FinopsConfig, RequestOptions};
 use finops_core::pipeline::{self, AnalysisRequest};
-use finops_core::provider::{ChatRequest, ChatStream, Provider, TokenUsage};
+use finops_core::provider::{ChatRequest, ChatStream, Provider};
 use finops_core::security::Principal;
-use finops_core::{Decimal, Error, Statements, metrics};
+use finops_core::{Error, Statements, metrics};
 use futures::StreamExt;
 
 uniffi::setup_scaffolding!();

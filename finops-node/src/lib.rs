@@ -10,10 +10,10 @@ use finops_core::embed::Embedder;
 use finops_core::finops::{Finops, FinopsConfig, RequestOptions};
 use finops_core::pipeline::{AnalysisRequest, EventStream};
 use finops_core::provider::{
-    ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply, TokenUsage,
+    ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply,
 };
 use finops_core::security::Principal;
-use finops_core::{Decimal, Error, Statements, metrics};
+use finops_core::{Error, Statements, metrics};
 use futures::StreamExt;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
@@ -118,33 +118,7 @@ impl Provider for JsProvider {
                     .unwrap_or(false),
             ));
         }
-        let text = v
-            .get("text")
-            .and_then(Value::as_str)
-            .ok_or_else(|| fail("the provider's answer has no `text` string".into(), false))?;
-        let mut usage = None;
-        if v.get("input_tokens").is_some()
-            || v.get("output_tokens").is_some()
-            || v.get("cost_usd").is_some()
-        {
-            let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
-            let cost = match v.get("cost_usd") {
-                None | Some(Value::Null) => None,
-                Some(c) => Some(
-                    c.to_string()
-                        .trim_matches('"')
-                        .parse::<Decimal>()
-                        .map_err(|_| fail("`cost_usd` is not a number".into(), false))?,
-                ),
-            };
-            usage = Some(TokenUsage {
-                input_tokens: n("input_tokens"),
-                output_tokens: n("output_tokens"),
-                cost_usd: cost,
-                ..TokenUsage::default()
-            });
-        }
-        Ok(finops_core::provider::whole_answer(text.to_string(), usage))
+        finops_core::provider::host_answer(&self.name, &answer)
     }
 }
 

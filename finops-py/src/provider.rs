@@ -3,11 +3,11 @@
 
 use std::sync::{Arc, Mutex};
 
+use finops_core::Error;
 use finops_core::embed::Embedder;
 use finops_core::provider::{
-    ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply, TokenUsage,
+    ChatRequest, ChatStream, Phase, Provider, ScriptedProvider, ScriptedReply,
 };
-use finops_core::{Decimal, Error};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use tokio::sync::oneshot;
@@ -172,48 +172,22 @@ impl PyProvider {
     }
 }
 
-fn answer(name: &str, value: &Py<PyAny>) -> Result<(String, Option<TokenUsage>), Error> {
+/// The provider's answer (a str, or a dict with `text` and optionally `input_tokens`, `output_tokens`,
+/// `cost_usd`) as JSON for the core, which reads and checks it (Decimals become their exact text).
+fn answer_json(name: &str, value: &Py<PyAny>) -> Result<String, Error> {
     Python::attach(|py| {
-        let v = value.bind(py);
-        if let Ok(s) = v.cast::<PyString>() {
-            return Ok((s.to_string(), None));
-        }
-        let bad = |why: &str| Error::provider(name, format!("the provider's answer {why}"), false);
-        let d = v
-            .cast::<PyDict>()
-            .map_err(|_| bad("is neither a str nor a dict"))?;
-        let text: String = d
-            .get_item("text")
-            .ok()
-            .flatten()
-            .ok_or_else(|| bad("has no `text`"))?
-            .extract()
-            .map_err(|_| bad("has a `text` that is not a str"))?;
-        let count = |k: &str| -> Result<u64, Error> {
-            match d.get_item(k).ok().flatten() {
-                None => Ok(0),
-                Some(x) if x.is_none() => Ok(0),
-                Some(x) => x
-                    .extract::<u64>()
-                    .map_err(|_| bad(&format!("has a `{k}` that is not a non-negative int"))),
-            }
-        };
-        let cost = match d.get_item("cost_usd").ok().flatten() {
-            Some(c) if !c.is_none() => Some(
-                c.str()
-                    .ok()
-                    .and_then(|s| s.to_string().parse::<Decimal>().ok())
-                    .ok_or_else(|| bad("has a `cost_usd` that is not a number"))?,
-            ),
-            _ => None,
-        };
-        let usage = TokenUsage {
-            input_tokens: count("input_tokens")?,
-            output_tokens: count("output_tokens")?,
-            cost_usd: cost,
-            ..TokenUsage::default()
-        };
-        Ok((text, Some(usage)))
+        let json = py.import("json")?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("default", py.get_type::<PyString>())?;
+        json.call_method("dumps", (value.bind(py),), Some(&kwargs))?
+            .extract::<String>()
+    })
+    .map_err(|e| {
+        Error::provider(
+            name,
+            format!("the provider's answer is not JSON-like: {e}"),
+            false,
+        )
     })
 }
 
@@ -228,8 +202,7 @@ impl Provider for PyProvider {
         let value = call(&self.obj, "chat", &json)
             .await
             .map_err(|e| provider_error(&self.name, e))?;
-        let (text, usage) = answer(&self.name, &value)?;
-        Ok(finops_core::provider::whole_answer(text, usage))
+        finops_core::provider::host_answer(&self.name, &answer_json(&self.name, &value)?)
     }
 }
 

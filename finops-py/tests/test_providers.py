@@ -78,7 +78,7 @@ def test_provider_failures_degrade_with_the_reason(bistro_path: pathlib.Path) ->
     assert a.degraded and a.report_source == "offline" and a.grounded
     reason = a.degraded_reason or ""
     assert "RuntimeError: upstream exploded" in reason
-    assert "neither a str nor a dict" in reason
+    assert "neither a text nor an object with `text`" in reason
 
 
 def test_scripted_failures_and_remaining(bistro_path: pathlib.Path) -> None:

@@ -5,6 +5,7 @@
 //! and fallbacks are composed around providers, never inside them.
 
 pub mod anthropic;
+mod host;
 pub mod http;
 pub mod openai_compat;
 pub mod pricing;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 
 pub use anthropic::Anthropic;
+pub use host::host_answer;
 pub use http::{ApiKey, HttpOptions};
 pub use openai_compat::OpenAiCompatible;
 pub use pricing::{ModelPrice, PriceTable, UnpricedPolicy};
