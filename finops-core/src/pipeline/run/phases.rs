@@ -106,6 +106,14 @@ struct Written {
     calls: PhaseCalls,
 }
 
+/// What the Validator checks the findings against.
+struct Evidence<'a> {
+    plan: &'a AnalysisPlan,
+    figures: &'a [Figure],
+    computations: &'a [ComputationRecord],
+    grounding: &'a GroundingContext,
+}
+
 /// Everything the phases produced, before the analysis is assembled.
 struct Draft {
     plan: AnalysisPlan,
@@ -331,48 +339,16 @@ impl Run<'_> {
             .map(|w| format!("{}: {}", w.field, w.message))
             .collect();
         if let Some(config) = self.callable(Phase::Validator).cloned() {
-            let count = findings.len();
-            let mut conv = Conversation {
-                phase: Phase::Validator,
-                config: &config,
-                emitter: self.emitter,
-                calls: &mut calls,
-                prices: &self.pipeline.prices,
-                messages: llm::validator_messages(
-                    self.question,
-                    plan,
-                    figures,
-                    computations,
-                    &findings,
-                    statements,
-                ),
+            let ctx = Evidence {
+                plan,
+                figures,
+                computations,
+                grounding: &grounding,
             };
-            // Ok(Ok(report)), Ok(Err(why the repaired report is still not grounded)), or Err (the model failed).
-            let outcome: Result<std::result::Result<(String, ReportSource), String>> = async {
-                let validated = conv.ask_parsed(|t| llm::parse_validated(t, count)).await?;
-                llm::apply_verdicts(&mut findings, &validated.verdicts);
-                let ungrounded = grounding.check(&validated.report, language);
-                if ungrounded.is_empty() {
-                    return Ok(Ok((validated.report, ReportSource::Validator)));
-                }
-                conv.say(llm::grounding_repair(&ungrounded));
-                let second = conv.ask_parsed(|t| llm::parse_validated(t, count)).await?;
-                let still: Vec<String> = grounding
-                    .check(&second.report, language)
-                    .into_iter()
-                    .map(|u| u.text)
-                    .collect();
-                if still.is_empty() {
-                    Ok(Ok((second.report, ReportSource::ValidatorRepaired)))
-                } else {
-                    Ok(Err(format!(
-                        "the report was still not grounded after one repair (numbers: {}); replaced by the offline report",
-                        still.join(", ")
-                    )))
-                }
-            }
-            .await;
-            match outcome {
+            match self
+                .ask_validator(&config, &ctx, &mut findings, &mut calls)
+                .await
+            {
                 Ok(Ok(written)) => report = Some(written),
                 Ok(Err(reason)) => self.degrade(Phase::Validator, reason),
                 Err(e) => self.degrade(Phase::Validator, e.to_string()),
@@ -405,6 +381,57 @@ impl Run<'_> {
             validator_offline,
             calls_started: calls.started,
             calls,
+        }
+    }
+
+    /// The Validator's conversation: verdicts and a report, and one repair round when the report has numbers no
+    /// figure explains. `Ok(Ok(report))`; `Ok(Err(why))` when the repaired report is still not grounded; `Err` when
+    /// the model failed.
+    async fn ask_validator(
+        &self,
+        config: &PhaseConfig,
+        ctx: &Evidence<'_>,
+        findings: &mut [Finding],
+        calls: &mut PhaseCalls,
+    ) -> Result<std::result::Result<(String, ReportSource), String>> {
+        let count = findings.len();
+        let language = self.language;
+        let mut conv = Conversation {
+            phase: Phase::Validator,
+            config,
+            emitter: self.emitter,
+            calls,
+            prices: &self.pipeline.prices,
+            messages: llm::validator_messages(
+                self.question,
+                ctx.plan,
+                ctx.figures,
+                ctx.computations,
+                findings,
+                self.statements,
+            ),
+        };
+        let validated = conv.ask_parsed(|t| llm::parse_validated(t, count)).await?;
+        llm::apply_verdicts(findings, &validated.verdicts);
+        let ungrounded = ctx.grounding.check(&validated.report, language);
+        if ungrounded.is_empty() {
+            return Ok(Ok((validated.report, ReportSource::Validator)));
+        }
+        conv.say(llm::grounding_repair(&ungrounded));
+        let second = conv.ask_parsed(|t| llm::parse_validated(t, count)).await?;
+        let still: Vec<String> = ctx
+            .grounding
+            .check(&second.report, language)
+            .into_iter()
+            .map(|u| u.text)
+            .collect();
+        if still.is_empty() {
+            Ok(Ok((second.report, ReportSource::ValidatorRepaired)))
+        } else {
+            Ok(Err(format!(
+                "the report was still not grounded after one repair (numbers: {}); replaced by the offline report",
+                still.join(", ")
+            )))
         }
     }
 
