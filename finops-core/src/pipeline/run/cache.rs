@@ -160,8 +160,41 @@ pub(super) async fn lookup(
     }
 
     // 2. Semantic: a close question about the same statements, if the guard agrees.
-    // Computed only when there is a semantic tier (a hash per analysis otherwise wasted).
-    let semantic_scope = pipeline.semantic.as_ref().map(|_| Scope {
+    let (semantic_scope, vector) = match semantic(pipeline, request, language, emitter).await {
+        Semantic::Hit(a) => return Ok(*a),
+        Semantic::Miss(scope, vector) => (scope, vector),
+    };
+    // 3. Plan: the Analyst's plan for a close question in the same sector.
+    let plan_scope = pipeline
+        .plans
+        .as_ref()
+        .and_then(|(_, shared)| plan_scope(pipeline, request, language, *shared));
+    let plan_hit = plan(pipeline, request, plan_scope.as_ref()).await;
+    Err(Lookup {
+        exact_key,
+        semantic_scope,
+        vector,
+        plan_scope,
+        plan_hit,
+    })
+}
+
+/// The semantic tier's answer: a whole analysis, or the scope and the question's vector to store the result under.
+enum Semantic {
+    Hit(Box<Analysis>),
+    Miss(Option<Scope>, Option<Vec<f32>>),
+}
+
+/// A close question about the same statements, if the guard agrees. The scope is computed only when there is a
+/// semantic tier (a hash per analysis otherwise wasted).
+async fn semantic(
+    pipeline: &Pipeline,
+    request: &AnalysisRequest,
+    language: Language,
+    emitter: &Emitter,
+) -> Semantic {
+    let mode = request.cache_mode;
+    let scope = pipeline.semantic.as_ref().map(|_| Scope {
         tenant: request.tenant.clone(),
         key: crate::cache::exact_key(
             &request.tenant,
@@ -171,66 +204,71 @@ pub(super) async fn lookup(
             &pipeline.config_version,
         ),
     });
-    let mut vector: Option<Vec<f32>> = None;
-    if let (Some(semantic), Some(scope)) = (&pipeline.semantic, &semantic_scope)
-        && (mode.reads() || mode.writes())
-    {
-        let prepared = async {
-            semantic.load_tenant(&request.tenant).await?;
-            semantic.embed(&request.question).await
+    let (Some(tier), Some(s)) = (&pipeline.semantic, &scope) else {
+        return Semantic::Miss(scope, None);
+    };
+    if !(mode.reads() || mode.writes()) {
+        return Semantic::Miss(scope, None);
+    }
+    let prepared = async {
+        tier.load_tenant(&request.tenant).await?;
+        tier.embed(&request.question).await
+    }
+    .await;
+    let vector = match prepared {
+        Ok(v) => v,
+        Err(e) => {
+            warn("semantic cache lookup", &e);
+            return Semantic::Miss(scope, None);
         }
-        .await;
-        match prepared {
-            Ok(v) => {
-                if mode.reads() {
-                    match semantic.lookup_vector(scope, &request.question, &v, max_age) {
-                        Ok(hit) => {
-                            return Ok(from_cache(
-                                &hit.value,
-                                request,
-                                emitter,
-                                CacheOutcome::Semantic,
-                                Some(hit.similarity),
-                            ));
-                        }
-                        Err(miss) => tracing::debug!(?miss, "semantic cache miss"),
-                    }
-                }
-                vector = Some(v);
+    };
+    if mode.reads() {
+        match tier.lookup_vector(s, &request.question, &vector, request.max_cache_age) {
+            Ok(hit) => {
+                return Semantic::Hit(Box::new(from_cache(
+                    &hit.value,
+                    request,
+                    emitter,
+                    CacheOutcome::Semantic,
+                    Some(hit.similarity),
+                )));
             }
-            Err(e) => warn("semantic cache lookup", &e),
+            Err(miss) => tracing::debug!(?miss, "semantic cache miss"),
         }
     }
+    Semantic::Miss(scope, Some(vector))
+}
 
-    // 3. Plan: the Analyst's plan for a close question in the same sector.
-    let plan_scope = pipeline
-        .plans
-        .as_ref()
-        .and_then(|(_, shared)| plan_scope(pipeline, request, language, *shared));
-    let mut plan_hit = None;
-    if mode.reads()
-        && pipeline.phase(Phase::Analyst).is_some()
-        && let (Some((plans, _)), Some(scope)) = (&pipeline.plans, &plan_scope)
+/// The Analyst's plan for a close question in the same sector (only when the Analyst has a model to spare).
+async fn plan(
+    pipeline: &Pipeline,
+    request: &AnalysisRequest,
+    scope: Option<&Scope>,
+) -> Option<PlanHit> {
+    let (Some((plans, _)), Some(scope)) = (&pipeline.plans, scope) else {
+        return None;
+    };
+    if !request.cache_mode.reads() || pipeline.phase(Phase::Analyst).is_none() {
+        return None;
+    }
+    match plans
+        .lookup(scope, &request.question, request.max_cache_age)
+        .await
     {
-        match plans.lookup(scope, &request.question, max_age).await {
-            Ok(Ok(hit)) => {
-                plan_hit = Some(PlanHit {
-                    plan: hit.value.plan.clone(),
-                    similarity: hit.similarity,
-                    saved_usd: hit.value.cost_usd,
-                });
-            }
-            Ok(Err(miss)) => tracing::debug!(?miss, "plan cache miss"),
-            Err(e) => warn("plan cache lookup", &e),
+        Ok(Ok(hit)) => Some(PlanHit {
+            plan: hit.value.plan.clone(),
+            similarity: hit.similarity,
+            saved_usd: hit.value.cost_usd,
+        }),
+        Ok(Err(miss)) => {
+            tracing::debug!(?miss, "plan cache miss");
+            None
+        }
+        Err(e) => {
+            warn("plan cache lookup", &e);
+            None
         }
     }
-    Err(Lookup {
-        exact_key,
-        semantic_scope,
-        vector,
-        plan_scope,
-        plan_hit,
-    })
 }
 
 /// Keeps a finished run (one where no provider failed) in every tier it was looked up in; the plan only when a
