@@ -1,6 +1,8 @@
 // The real FFI boundary, exercised from Kotlin: the generated bindings over libfinops_ffi.so through JNA.
 
+import com.sun.net.httpserver.HttpServer
 import java.io.File
+import java.net.InetSocketAddress
 import java.util.Collections
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
@@ -336,5 +338,39 @@ class FinopsTest {
             runBlocking { Finops(offline = true).events(request("  ")).toList() }
         }
         Unit
+    }
+
+    @Test
+    fun twoFirmsCallARealServerEachWithItsOwnKeyAndHeaders(): Unit = runBlocking {
+        // A model server on loopback that records each call's key and firm header and refuses the key (401).
+        val seen = Collections.synchronizedList(mutableListOf<Pair<String, String>>())
+        val server = HttpServer.create(InetSocketAddress("127.0.0.1", 0), 0)
+        server.createContext("/v1/chat/completions") { exchange ->
+            seen.add(
+                (exchange.requestHeaders.getFirst("Authorization") ?: "") to (exchange.requestHeaders.getFirst("X-Firm") ?: ""),
+            )
+            exchange.requestBody.readBytes()
+            val body = """{"error": "wrong key"}""".toByteArray()
+            exchange.sendResponseHeaders(401, body.size.toLong())
+            exchange.responseBody.use { it.write(body) }
+        }
+        server.start()
+        try {
+            val url = "http://127.0.0.1:${server.address.port}/v1"
+            fun firm(key: String, name: String) = Finops(
+                providers = ProvidersFfi(
+                    openrouter = ProviderConfigFfi(apiKey = ApiKeyFfi(key), baseUrl = url, headers = mapOf("X-Firm" to name), maxRetries = 0u),
+                ),
+            )
+            val a = firm("sk-firm-a-0001", "a").analyze(request("Analyse la rentabilité").copy(tenant = "firm-a"))
+            val b = firm("sk-firm-b-0002", "b").analyze(request("Is our debt too high?").copy(tenant = "firm-b"))
+            assertTrue(a.degraded && b.degraded, "the server refused both keys: the offline analyst answered")
+            assertEquals(setOf("a", "b"), seen.map { it.second }.toSet())
+            for ((auth, name) in seen) {
+                assertEquals(if (name == "a") "Bearer sk-firm-a-0001" else "Bearer sk-firm-b-0002", auth)
+            }
+        } finally {
+            server.stop(0)
+        }
     }
 }
