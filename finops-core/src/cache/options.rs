@@ -213,7 +213,7 @@ impl CacheOptions {
     }
 }
 
-/// The opened tiers, ready for [`crate::pipeline::PipelineBuilder::caches`].
+/// The opened tiers, ready for the pipeline builder's `caches` (caches sit below the pipeline: no link up).
 #[derive(Debug, Clone)]
 pub struct Caches {
     pub exact: Option<Arc<dyn Cache>>,

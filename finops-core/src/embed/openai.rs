@@ -41,15 +41,7 @@ impl OpenAiEmbedder {
         dimensions: usize,
         options: &HttpOptions,
     ) -> Result<Self> {
-        let url = reqwest::Url::parse(base_url).map_err(|e| {
-            Error::invalid_argument("base_url", format!("`{base_url}` is not a URL: {e}"))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::invalid_argument(
-                "base_url",
-                format!("`{base_url}` must use http or https"),
-            ));
-        }
+        crate::provider::http::check_base_url(base_url)?;
         if model.trim().is_empty() {
             return Err(Error::invalid_argument("model", "must not be empty"));
         }

@@ -343,25 +343,20 @@ impl FinopsConfig {
                 other => other,
             })?;
         }
-        // Building the client checks the URL and the headers now, naming the field.
-        let options = ProviderOptions {
+        // The URL and the headers as the providers will check them (without building a client), named here.
+        let named = |e: Error| match e {
+            Error::InvalidArgument { field, reason } => Error::invalid_argument(at(&field), reason),
+            other => other,
+        };
+        if let Some(url) = &p.base_url {
+            crate::provider::http::check_base_url(url).map_err(named)?;
+        }
+        http.header_map().map_err(named)?;
+        Ok(ProviderOptions {
             base_url: p.base_url.clone(),
             http,
             resilience: Some(resilience),
-        };
-        let url = options
-            .base_url
-            .as_deref()
-            .unwrap_or("https://example.invalid/v1");
-        crate::provider::OpenAiCompatible::with_options(name, url, None, &options.http).map_err(
-            |e| match e {
-                Error::InvalidArgument { field, reason } => {
-                    Error::invalid_argument(at(&field), reason)
-                }
-                other => other,
-            },
-        )?;
-        Ok(options)
+        })
     }
 
     /// The provider settings: this configuration over the environment's when it reads it.

@@ -27,15 +27,7 @@ impl Anthropic {
 
     /// Another base URL (a proxy, or a test server).
     pub fn with_options(base_url: &str, key: ApiKey, options: &HttpOptions) -> Result<Self> {
-        let url = reqwest::Url::parse(base_url).map_err(|e| {
-            Error::invalid_argument("base_url", format!("`{base_url}` is not a URL: {e}"))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::invalid_argument(
-                "base_url",
-                "must use http or https",
-            ));
-        }
+        crate::provider::http::check_base_url(base_url)?;
         Ok(Anthropic {
             base_url: base_url.trim_end_matches('/').to_string(),
             key,

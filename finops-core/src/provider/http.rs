@@ -94,8 +94,33 @@ impl fmt::Debug for HttpOptions {
     }
 }
 
+/// A provider's base URL, checked: a URL, over http or https.
+pub(crate) fn check_base_url(base_url: &str) -> crate::Result<reqwest::Url> {
+    let url = reqwest::Url::parse(base_url).map_err(|e| {
+        Error::invalid_argument("base_url", format!("`{base_url}` is not a URL: {e}"))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::invalid_argument(
+            "base_url",
+            format!("`{base_url}` must use http or https"),
+        ));
+    }
+    Ok(url)
+}
+
 impl HttpOptions {
     pub(crate) fn client(&self) -> crate::Result<reqwest::Client> {
+        reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .timeout(self.total_timeout)
+            .default_headers(self.header_map()?)
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
+    }
+
+    /// The extra headers, checked (a field `headers.<name>` names a bad one).
+    pub(crate) fn header_map(&self) -> crate::Result<HeaderMap> {
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
             let field = || format!("headers.{name}");
@@ -108,13 +133,7 @@ impl HttpOptions {
             value.set_sensitive(true);
             headers.append(header, value);
         }
-        reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .read_timeout(self.read_timeout)
-            .timeout(self.total_timeout)
-            .default_headers(headers)
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
+        Ok(headers)
     }
 }
 

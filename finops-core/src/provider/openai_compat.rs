@@ -47,15 +47,7 @@ impl OpenAiCompatible {
         key: Option<ApiKey>,
         options: &HttpOptions,
     ) -> Result<Self> {
-        let url = reqwest::Url::parse(base_url).map_err(|e| {
-            Error::invalid_argument("base_url", format!("`{base_url}` is not a URL: {e}"))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::invalid_argument(
-                "base_url",
-                format!("`{base_url}` must use http or https"),
-            ));
-        }
+        let url = crate::provider::http::check_base_url(base_url)?;
         Ok(OpenAiCompatible {
             name: name.into(),
             base_url: base_url.trim_end_matches('/').to_string(),
