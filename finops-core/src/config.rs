@@ -115,7 +115,7 @@ impl Settings {
         let base = var("FINOPS_OPENAI_BASE_URL");
         if let Some(url) = &base {
             // Checked now so a typo fails at start-up, naming the variable.
-            OpenAiCompatible::new("local", url, None).map_err(|e| match e {
+            crate::provider::http::check_base_url(url).map_err(|e| match e {
                 Error::InvalidArgument { reason, .. } => {
                     Error::invalid_argument("FINOPS_OPENAI_BASE_URL", reason)
                 }
