@@ -30,6 +30,8 @@ pub mod statements;
 pub mod store;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 pub(crate) mod testing;
 
 pub use analysis::{Analysis, AnalysisRequest, Event, Language, Phase, Principal, Role};

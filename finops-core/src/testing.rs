@@ -52,3 +52,12 @@ pub(crate) fn parse(doc: &Value) -> crate::Statements {
         Err(e) => unreachable!("test document refused: {e}"),
     }
 }
+
+/// How many cases each fuzz (property) target runs: a few thousand in CI, more with `FINOPS_FUZZ_CASES` (the
+/// command in SECURITY.md runs 100,000 per target).
+pub(crate) fn fuzz_cases() -> u32 {
+    std::env::var("FINOPS_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000)
+}

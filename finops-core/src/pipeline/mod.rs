@@ -17,10 +17,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod events;
+pub(crate) mod events;
 pub mod grounding;
 mod labels;
-mod llm;
+pub(crate) mod llm;
 pub mod offline;
 mod run;
 

@@ -86,12 +86,12 @@ fn usage(v: &Value) -> TokenUsage {
     }
 }
 
-enum Step {
+pub(crate) enum Step {
     Chunks(Vec<ChatChunk>),
     Done,
 }
 
-fn event(name: &str, data: &str, key: &ApiKey) -> Result<Step> {
+pub(crate) fn event(name: &str, data: &str, key: &ApiKey) -> Result<Step> {
     let v: Value = serde_json::from_str(data).map_err(|e| {
         Error::provider(
             "anthropic",

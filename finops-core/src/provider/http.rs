@@ -143,19 +143,25 @@ pub fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 425 | 429) || status >= 500
 }
 
-/// `Retry-After` as seconds or an HTTP date; OpenAI-style `retry-after-ms` too.
+/// `Retry-After` as seconds or an HTTP date; OpenAI-style `retry-after-ms` too. A value too large for a `Duration`
+/// saturates (and is then longer than any wait the retry layer accepts); a negative, NaN or unreadable one is
+/// ignored.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    if let Some(ms) = headers
+    fn seconds(value: f64) -> Option<Duration> {
+        (value.is_finite() && value >= 0.0)
+            .then(|| Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX))
+    }
+    if let Some(wait) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
+        .and_then(|ms| seconds(ms / 1000.0))
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(wait);
     }
     let value = headers.get("retry-after")?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return seconds(secs);
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let wait = when.signed_duration_since(chrono::Utc::now());
@@ -263,6 +269,50 @@ mod tests {
         assert_eq!(retry_after(&h), None);
         h.insert("retry-after-ms", HeaderValue::from_static("250"));
         assert_eq!(retry_after(&h), Some(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn absurd_retry_after_values_saturate_or_are_ignored() {
+        for (name, value, expected) in [
+            ("retry-after", "1e300", Some(Duration::MAX)),
+            ("retry-after", "18446744073709551616", Some(Duration::MAX)),
+            ("retry-after", "-5", None),
+            ("retry-after", "NaN", None),
+            ("retry-after", "inf", None),
+            ("retry-after-ms", "1e308", Some(Duration::MAX)),
+            ("retry-after-ms", "-1", None),
+            ("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT", None),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            let got = retry_after(&h);
+            match expected {
+                Some(d) => assert_eq!(got, Some(d), "{name}: {value}"),
+                None if value.starts_with("Fri") => {
+                    assert!(
+                        got.is_some_and(|d| d > Duration::from_secs(86_400)),
+                        "{value}"
+                    )
+                }
+                None => assert_eq!(got, None, "{name}: {value}"),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::testing::fuzz_cases()))]
+        #[test]
+        fn any_retry_after_header_is_read_without_panicking(value in "\\PC{0,40}", ms in proptest::prelude::any::<f64>()) {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert("retry-after", v);
+            }
+            let _ = retry_after(&h);
+            if let Ok(v) = HeaderValue::from_str(&ms.to_string()) {
+                h.insert("retry-after-ms", v);
+            }
+            let _ = retry_after(&h);
+        }
     }
 
     #[test]

@@ -141,7 +141,7 @@ fn usage(v: &Value) -> TokenUsage {
 }
 
 /// The chunks of one streamed event's JSON, or the error it carries.
-fn chunks(provider: &str, data: &str, key: Option<&ApiKey>) -> Result<Vec<ChatChunk>> {
+pub(crate) fn chunks(provider: &str, data: &str, key: Option<&ApiKey>) -> Result<Vec<ChatChunk>> {
     let v: Value = serde_json::from_str(data).map_err(|e| {
         Error::provider(
             provider,

@@ -184,15 +184,18 @@ impl GroundingContext {
     }
 
     fn explains(&self, n: &Number, text: &str) -> bool {
+        let tol = n.tolerance();
         for value in &n.readings {
-            let scaled = value.checked_mul(n.scale).unwrap_or(*value);
-            let tol = n.tolerance();
-            if self.near(scaled, tol) {
+            // A value that overflows at its scale is not any figure.
+            if let Some(scaled) = value.checked_mul(n.scale)
+                && self.near(scaled, tol)
+            {
                 return true;
             }
         }
+        // A number too long or too large for the decimal type has no reading, and nothing explains it.
         let Some(first) = n.readings.first() else {
-            return true;
+            return false;
         };
         if n.decimals == 0 && n.scale == Decimal::ONE && !n.percent {
             let int = first.abs();
@@ -219,9 +222,10 @@ impl GroundingContext {
     }
 
     fn near(&self, x: Decimal, tol: Decimal) -> bool {
-        let lo = x - tol;
+        let lo = x.checked_sub(tol).unwrap_or(Decimal::MIN);
+        let hi = x.checked_add(tol).unwrap_or(Decimal::MAX);
         let start = self.values.partition_point(|v| *v < lo);
-        self.values.get(start).is_some_and(|v| *v <= x + tol)
+        self.values.get(start).is_some_and(|v| *v <= hi)
     }
 }
 
@@ -262,7 +266,9 @@ struct Number {
 impl Number {
     /// Half a unit of the last digit shown, at the number's scale.
     fn tolerance(&self) -> Decimal {
-        let half_unit = Decimal::new(5, self.decimals + 1);
+        // The decimal type holds at most 28 decimal places; more than 27 shown is read as exact.
+        let half_unit =
+            Decimal::try_new(5, self.decimals.saturating_add(1)).unwrap_or(Decimal::ZERO);
         half_unit.checked_mul(self.scale).unwrap_or(half_unit)
     }
 }
@@ -365,8 +371,10 @@ fn interpret(groups: &[String], seps: &[char], language: Language) -> (Vec<Decim
     let mut decimals = 0;
     if used < groups.len() && matches!(seps[used - 1], ',' | '.') {
         let frac = &groups[used];
-        decimals = frac.len() as u32;
-        if let Ok(v) = format!("{int}.{frac}").parse::<Decimal>() {
+        decimals = u32::try_from(frac.len()).unwrap_or(u32::MAX);
+        // Exact parsing: digits the decimal type cannot hold make the number unreadable (and so ungrounded),
+        // never silently rounded to something that happens to match.
+        if let Ok(v) = Decimal::from_str_exact(&format!("{int}.{frac}")) {
             readings.push(v);
         }
         // In French text, `1,234` could be an English-style thousands group.
@@ -374,12 +382,12 @@ fn interpret(groups: &[String], seps: &[char], language: Language) -> (Vec<Decim
             && seps[used - 1] == ','
             && used == 1
             && frac.len() == 3
-            && let Ok(v) = format!("{int}{frac}").parse::<Decimal>()
+            && let Ok(v) = Decimal::from_str_exact(&format!("{int}{frac}"))
         {
             readings.push(v);
         }
         used += 1;
-    } else if let Ok(v) = int.parse::<Decimal>() {
+    } else if let Ok(v) = Decimal::from_str_exact(&int) {
         readings.push(v);
     }
     (readings, decimals, used)

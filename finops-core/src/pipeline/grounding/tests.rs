@@ -102,3 +102,46 @@ fn identifiers_with_digits_are_skipped_and_ambiguous_french_commas_read_both_way
     // "1,000" in French text: 1.000 or an English-style 1000; revenue is 1000.
     assert!(ungrounded("revenus de 1,000", Language::Fr).is_empty());
 }
+
+#[test]
+fn numbers_at_the_edge_of_the_decimal_type_are_ungrounded_not_a_panic() {
+    let (_, c) = ctx();
+    for text in [
+        // 28 and more decimal places (a scale the decimal type cannot hold past 28).
+        "ratio 0.1234567890123456789012345678 ok",
+        "ratio 0.12345678901234567890123456789012345 ok",
+        "marge 1,1234567890123456789012345678901 %",
+        // Near and past the largest decimal (about 7.9e28), bare and with scale words.
+        "79228162514264337593543950335 dollars",
+        "79228162514264337593543950336 dollars",
+        "-79228162514264337593543950335 dollars",
+        "79228162514264337593543950335 billion",
+        "7922816251426433759354395033.5 M$",
+        "999999999999999999999999999999999999999999 $",
+    ] {
+        for lang in [Language::En, Language::Fr] {
+            let found = c.check(text, lang);
+            assert!(!found.is_empty(), "{text} ({lang:?}) should be ungrounded");
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::testing::fuzz_cases()))]
+    #[test]
+    fn any_text_and_any_number_are_checked_without_panicking(
+        text in "\\PC{0,200}",
+        digits in "[0-9]{1,40}",
+        frac in "[0-9]{0,40}",
+        suffix in "( %| M\\$| billion| pts|k|)",
+        sep in "[., \u{a0}']",
+    ) {
+        let (_, c) = ctx();
+        let number = format!("{text} -{digits}{sep}{frac}{suffix} {digits}");
+        for lang in [Language::En, Language::Fr] {
+            for u in c.check(&number, lang) {
+                proptest::prop_assert!(number.is_char_boundary(u.offset));
+            }
+        }
+    }
+}
