@@ -69,9 +69,10 @@ pub(crate) fn statements(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<
         return Ok(Arc::clone(&s.get().inner));
     }
     let bytes = source_bytes(py, source)?;
-    let parsed = py
-        .detach(|| Statements::from_json_slice(&bytes))
-        .map_err(to_py)?;
+    let parsed = crate::runtime::guard(|| {
+        py.detach(|| Statements::from_json_slice(&bytes))
+            .map_err(to_py)
+    })?;
     Ok(Arc::new(parsed))
 }
 

@@ -219,6 +219,40 @@ fn fill(py: Python<'_>, err: &PyErr, payload: &ErrorPayload) -> PyResult<()> {
     Ok(())
 }
 
+/// An integer argument within `[min, max]`, or `InvalidArgumentError` naming it (never `OverflowError` or a
+/// panic, whatever Python passes: negative, huge, a float, a string).
+pub(crate) fn int_arg(field: &str, value: &Bound<'_, PyAny>, min: i64, max: i64) -> PyResult<i64> {
+    let bad = || invalid_argument(field, format!("must be an integer from {min} to {max}"));
+    if value.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(bad());
+    }
+    match value.extract::<i64>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(v),
+        _ => Err(bad()),
+    }
+}
+
+/// A number (Python `int` or `float`) as `f64`, or `InvalidArgumentError` naming it; the core checks its range.
+pub(crate) fn float_arg(field: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if value.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(invalid_argument(field, "must be a number"));
+    }
+    value
+        .extract::<f64>()
+        .map_err(|_| invalid_argument(field, "must be a finite number"))
+}
+
+/// A number of seconds within `[min, max]` (finite), or `InvalidArgumentError` naming it.
+pub(crate) fn seconds_arg(
+    field: &str,
+    value: &Bound<'_, PyAny>,
+    min: f64,
+    max: f64,
+) -> PyResult<std::time::Duration> {
+    let v = float_arg(field, value)?;
+    finops_core::analysis::seconds(field, v, min, max).map_err(to_py)
+}
+
 /// A core error for a bad argument, as a Python exception.
 pub(crate) fn invalid_argument(field: &str, reason: impl Into<String>) -> PyErr {
     to_py(Error::InvalidArgument {

@@ -11,7 +11,7 @@ use pyo3::types::PyDict;
 
 use crate::analysis::{PyAnalysis, PyEventStream};
 use crate::convert::statements;
-use crate::errors::{invalid_argument, to_py};
+use crate::errors::{int_arg, invalid_argument, to_py};
 use crate::provider::{PyCache, PyEmbedder, PyProvider, PyScriptedProvider};
 
 /// Who is asking: a tenant (CPA firm), a role (`admin`, `cpa`, `client`), and for a client its company.
@@ -116,7 +116,7 @@ struct RequestArgs<'a, 'py> {
     client: Option<String>,
     principal: Option<&'a Bound<'py, PyPrincipal>>,
     cache_mode: Option<String>,
-    max_cache_age: Option<f64>,
+    max_cache_age: Option<Bound<'py, PyAny>>,
 }
 
 impl PyFinops {
@@ -133,7 +133,11 @@ impl PyFinops {
             client: args.client,
             principal: args.principal.map(|p| p.get().inner.clone()),
             cache_mode: args.cache_mode,
-            max_cache_age: args.max_cache_age,
+            max_cache_age: args
+                .max_cache_age
+                .as_ref()
+                .map(|v| crate::errors::float_arg("max_cache_age", v))
+                .transpose()?,
         };
         options
             .request(statements(py, source)?, question)
@@ -165,7 +169,7 @@ impl PyFinops {
         embedder: Option<&Bound<'_, PyAny>>,
         offline: Option<bool>,
         budgets: Option<&Bound<'_, PyAny>>,
-        rate_limits: Option<(u32, u32)>,
+        rate_limits: Option<&Bound<'_, PyAny>>,
         cache: Option<&Bound<'_, PyAny>>,
         vault: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
@@ -185,7 +189,13 @@ impl PyFinops {
         if let Some(o) = offline {
             merged.set_item("offline", o)?;
         }
-        if let Some((per_tenant, per_principal)) = rate_limits {
+        if let Some(limits) = rate_limits {
+            let pair: (Bound<'_, PyAny>, Bound<'_, PyAny>) = limits.extract().map_err(|_| {
+                invalid_argument("rate_limits", "must be a pair (per tenant, per principal)")
+            })?;
+            let max = i64::from(u32::MAX);
+            let per_tenant = int_arg("rate_limits.per_tenant", &pair.0, 0, max)?;
+            let per_principal = int_arg("rate_limits.per_principal", &pair.1, 0, max)?;
             let r = PyDict::new(py);
             r.set_item("per_tenant", per_tenant)?;
             r.set_item("per_principal", per_principal)?;
@@ -218,9 +228,10 @@ impl PyFinops {
         }
         // Opening stores is async: on the shared runtime, with the GIL released.
         let runtime = pyo3_async_runtimes::tokio::get_runtime();
-        let inner = py
-            .detach(|| runtime.block_on(builder.build()))
-            .map_err(to_py)?;
+        let inner = crate::runtime::guard(|| {
+            py.detach(|| runtime.block_on(builder.build()))
+                .map_err(to_py)
+        })?;
         Ok(PyFinops { inner })
     }
 
@@ -254,7 +265,7 @@ impl PyFinops {
         client: Option<String>,
         principal: Option<&Bound<'_, PyPrincipal>>,
         cache_mode: Option<String>,
-        max_cache_age: Option<f64>,
+        max_cache_age: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = self.request(
             py,
@@ -281,17 +292,17 @@ impl PyFinops {
     /// The same, blocking: for scripts and notebooks. The GIL is released while the analysis runs.
     #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None))]
     #[allow(clippy::too_many_arguments)]
-    fn analyze_sync(
+    fn analyze_sync<'py>(
         &self,
-        py: Python<'_>,
-        statements: &Bound<'_, PyAny>,
+        py: Python<'py>,
+        statements: &Bound<'py, PyAny>,
         question: String,
         language: Option<&str>,
         tenant: Option<String>,
         client: Option<String>,
         principal: Option<&Bound<'_, PyPrincipal>>,
         cache_mode: Option<String>,
-        max_cache_age: Option<f64>,
+        max_cache_age: Option<Bound<'py, PyAny>>,
     ) -> PyResult<PyAnalysis> {
         let request = self.request(
             py,
@@ -325,17 +336,17 @@ impl PyFinops {
     /// `async for event in fo.stream(statements, question)`: the events, the last one `completed` or `failed`.
     #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None))]
     #[allow(clippy::too_many_arguments)]
-    fn stream(
+    fn stream<'py>(
         &self,
-        py: Python<'_>,
-        statements: &Bound<'_, PyAny>,
+        py: Python<'py>,
+        statements: &Bound<'py, PyAny>,
         question: String,
         language: Option<&str>,
         tenant: Option<String>,
         client: Option<String>,
-        principal: Option<&Bound<'_, PyPrincipal>>,
+        principal: Option<&Bound<'py, PyPrincipal>>,
         cache_mode: Option<String>,
-        max_cache_age: Option<f64>,
+        max_cache_age: Option<Bound<'py, PyAny>>,
     ) -> PyResult<PyEventStream> {
         let request = self.request(
             py,

@@ -23,14 +23,16 @@ use crate::errors::to_py;
 /// None, `unit`, `basis`, `formula`, `inputs`, `reason`). Runs without the GIL.
 #[pyfunction]
 fn compute_metrics(py: Python<'_>, statements: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    let parsed = self::statements(py, statements)?;
-    let figures = py.detach(|| metrics::compute_all(&parsed));
-    // Built directly rather than through JSON: this is the hot path of data teams' notebooks.
-    let list = PyList::empty(py);
-    for f in &figures {
-        list.append(figure(py, f)?)?;
-    }
-    Ok(list.into_any().unbind())
+    runtime::guard(|| {
+        let parsed = self::statements(py, statements)?;
+        let figures = py.detach(|| metrics::compute_all(&parsed));
+        // Built directly rather than through JSON: this is the hot path of data teams' notebooks.
+        let list = PyList::empty(py);
+        for f in &figures {
+            list.append(figure(py, f)?)?;
+        }
+        Ok(list.into_any().unbind())
+    })
 }
 
 fn figure<'py>(py: Python<'py>, f: &metrics::Figure) -> PyResult<Bound<'py, PyDict>> {
@@ -79,9 +81,11 @@ fn evaluate(
     expression: &str,
     period: &str,
 ) -> PyResult<Py<PyAny>> {
-    let parsed = self::statements(py, statements)?;
-    let c = metrics::expr::evaluate(&parsed, expression, period).map_err(to_py)?;
-    json_to_py(py, &serde_json::to_string(&c).map_err(internal)?)
+    runtime::guard(|| {
+        let parsed = self::statements(py, statements)?;
+        let c = metrics::expr::evaluate(&parsed, expression, period).map_err(to_py)?;
+        json_to_py(py, &serde_json::to_string(&c).map_err(internal)?)
+    })
 }
 
 /// The bridge's handle, to forget the cached loggers and levels.
@@ -110,6 +114,7 @@ fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     errors::register(m)?;
     m.add_function(wrap_pyfunction!(runtime::drain_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(compute_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(refresh_logging, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;

@@ -233,9 +233,9 @@ impl PyEmbedder {
             .getattr("dimensions")
             .map_err(|_| invalid("an embedder needs a `dimensions` attribute"))?
             .extract()
-            .map_err(|_| invalid("`dimensions` must be a positive int"))?;
-        if dimensions == 0 {
-            return Err(invalid("`dimensions` must be a positive int"));
+            .map_err(|_| invalid("`dimensions` must be an int from 1 to 65536"))?;
+        if !(1..=65_536).contains(&dimensions) {
+            return Err(invalid("`dimensions` must be an int from 1 to 65536"));
         }
         Ok(PyEmbedder {
             obj: obj.clone().unbind(),
@@ -283,18 +283,14 @@ pub(crate) struct PyScriptedProvider {
 #[pymethods]
 impl PyScriptedProvider {
     #[new]
-    #[pyo3(signature = (*, latency = 0.0))]
-    fn new(latency: f64) -> PyResult<Self> {
-        if !latency.is_finite() || latency < 0.0 {
-            return Err(crate::errors::invalid_argument(
-                "latency",
-                "must be a non-negative number of seconds",
-            ));
-        }
+    #[pyo3(signature = (*, latency = None))]
+    fn new(latency: Option<Bound<'_, PyAny>>) -> PyResult<Self> {
+        let latency = match latency {
+            Some(l) => crate::errors::seconds_arg("latency", &l, 0.0, 3600.0)?,
+            None => std::time::Duration::ZERO,
+        };
         Ok(PyScriptedProvider {
-            inner: Arc::new(
-                ScriptedProvider::new().latency(std::time::Duration::from_secs_f64(latency)),
-            ),
+            inner: Arc::new(ScriptedProvider::new().latency(latency)),
         })
     }
 

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 
 use crate::analysis::PyAnalysis;
 use crate::convert::{statements_json, to_python};
-use crate::errors::{invalid_argument, to_py};
+use crate::errors::{float_arg, int_arg, invalid_argument, seconds_arg, to_py};
 use crate::finops::PyFinops;
 
 /// A job queue shared by processes (`await Queue.connect(url)`).
@@ -30,17 +30,16 @@ impl PyQueue {
     /// `retention_seconds`: how long ended jobs stay known (default a day).
     #[staticmethod]
     #[pyo3(signature = (url, *, store = None, retention_seconds = None))]
-    fn connect(
-        py: Python<'_>,
+    fn connect<'py>(
+        py: Python<'py>,
         url: String,
         store: Option<String>,
-        retention_seconds: Option<f64>,
-    ) -> PyResult<Bound<'_, PyAny>> {
+        retention_seconds: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let retention = retention_seconds
             // The conversion only (finite, not negative); the core says how short a retention may be.
-            .map(|s| finops_core::analysis::seconds("retention_seconds", s, 0.0, 3.2e8))
-            .transpose()
-            .map_err(to_py)?;
+            .map(|s| seconds_arg("retention_seconds", &s, 0.0, 3.2e8))
+            .transpose()?;
         future_into_py(py, async move {
             let (queue, vault) = queue::connect_with(&url, store.as_deref(), retention)
                 .await
@@ -77,7 +76,7 @@ impl PyQueue {
 
     /// `await q.enqueue(statements, question, tenant=…, key=…)`: the job's id (the first job's id when the tenant
     /// enqueued this key before). `events=True` relays the analysis's events to `follow`.
-    #[pyo3(signature = (statements, question, *, tenant, key, client = None, language = None, priority = 0, max_attempts = 3, events = false))]
+    #[pyo3(signature = (statements, question, *, tenant, key, client = None, language = None, priority = None, max_attempts = None, events = false))]
     #[allow(clippy::too_many_arguments)]
     fn enqueue<'py>(
         &self,
@@ -88,15 +87,24 @@ impl PyQueue {
         key: String,
         client: Option<String>,
         language: Option<&str>,
-        priority: i32,
-        max_attempts: u32,
+        priority: Option<Bound<'py, PyAny>>,
+        max_attempts: Option<Bound<'py, PyAny>>,
         events: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let priority = match priority {
+            Some(p) => int_arg("priority", &p, i32::MIN.into(), i32::MAX.into())?,
+            None => 0,
+        };
+        let max_attempts = match max_attempts {
+            Some(m) => int_arg("max_attempts", &m, 0, u32::MAX.into())?,
+            None => 3,
+        };
         let mut spec = JobSpec::new(tenant, key, statements_json(py, statements)?, question);
         spec.client = client;
         spec.language = language.map(|l| l.parse().map_err(to_py)).transpose()?;
-        spec.priority = priority;
-        spec.max_attempts = max_attempts;
+        spec.priority = i32::try_from(priority).map_err(|_| invalid_argument("priority", "out of range"))?;
+        spec.max_attempts =
+            u32::try_from(max_attempts).map_err(|_| invalid_argument("max_attempts", "out of range"))?;
         spec.events = events;
         let queue = Arc::clone(&self.queue);
         future_into_py(py, async move {
@@ -170,15 +178,25 @@ impl PyQueue {
     /// pipeline until `until` completes (then the jobs in hand finish, and the worker's counts come back as a
     /// dict), or until the awaiting task is cancelled (the jobs in hand are dropped: other workers take them when
     /// their lease ends, and a result already stored is not run again).
-    #[pyo3(signature = (finops, *, concurrency = 4, lease_seconds = 30.0, until = None))]
+    #[pyo3(signature = (finops, *, concurrency = None, lease_seconds = None, until = None))]
     fn run_worker<'py>(
         &self,
         py: Python<'py>,
         finops: &Bound<'py, PyFinops>,
-        concurrency: usize,
-        lease_seconds: f64,
+        concurrency: Option<Bound<'py, PyAny>>,
+        lease_seconds: Option<Bound<'py, PyAny>>,
         until: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let concurrency = match concurrency {
+            Some(c) => int_arg("concurrency", &c, 1, 256)?,
+            None => 4,
+        };
+        let concurrency = usize::try_from(concurrency)
+            .map_err(|_| invalid_argument("concurrency", "out of range"))?;
+        let lease_seconds = match lease_seconds {
+            Some(l) => float_arg("lease_seconds", &l)?,
+            None => 30.0,
+        };
         let worker = Worker::new(
             Arc::clone(&self.queue),
             finops.get().inner.pipeline().clone(),

@@ -11,7 +11,9 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use pyo3::prelude::*;
+use std::panic::AssertUnwindSafe;
 
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 static USED: AtomicBool = AtomicBool::new(false);
@@ -33,7 +35,8 @@ impl Drop for Flight {
     }
 }
 
-/// `pyo3_async_runtimes::tokio::future_into_py`, counted.
+/// `pyo3_async_runtimes::tokio::future_into_py`, counted; a panic in the future raises `finops.InternalError`
+/// (not pyo3's `PanicException`, which `except Exception` does not catch).
 pub(crate) fn future_into_py<F, T>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
 where
     F: Future<Output = PyResult<T>> + Send + 'static,
@@ -42,8 +45,43 @@ where
     let flight = Flight::start();
     pyo3_async_runtimes::tokio::future_into_py(py, async move {
         let _flight = flight;
-        fut.await
+        match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => Err(internal(panic)),
+        }
     })
+}
+
+/// Runs a synchronous entry point's body; a panic raises `finops.InternalError` instead of `PanicException`.
+pub(crate) fn guard<T>(body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(internal(panic)))
+}
+
+fn internal(panic: Box<dyn std::any::Any + Send>) -> PyErr {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    crate::errors::to_py(finops_core::Error::Internal(format!(
+        "finops panicked (a bug; please report it): {what}"
+    )))
+}
+
+/// Raises a panic inside finops, synchronously or in a future: the tests check it arrives as `InternalError`.
+#[pyfunction]
+pub(crate) fn _panic_for_tests(py: Python<'_>, asynchronous: bool) -> PyResult<Py<PyAny>> {
+    fn boom() -> PyResult<()> {
+        let empty: Vec<u8> = Vec::new();
+        // An out-of-bounds index, as a bug in finops would.
+        let _ = empty[std::hint::black_box(0)];
+        Ok(())
+    }
+    if asynchronous {
+        Ok(future_into_py(py, async move { boom() })?.unbind())
+    } else {
+        guard(boom).map(|()| py.None())
+    }
 }
 
 /// Called by `atexit`: waits (at most 2 s, without the GIL) for the Rust futures still running, then briefly for
