@@ -8,7 +8,7 @@ pub struct NativeHost {
     pub provider_name: Option<String>,
     pub chat: Option<ChatFn>,
     pub embed: Option<EmbedFn>,
-    pub embed_dimensions: Option<u32>,
+    pub embed_dimensions: Option<f64>,
     /// A host's exact tier (see `CacheFn`).
     pub cache_call: Option<CacheFn>,
 }
@@ -41,7 +41,7 @@ pub(crate) fn request_from(json: &str) -> Result<AnalysisRequest> {
 #[napi]
 impl NativeFinops {
     /// Builds the core's facade from its configuration (JSON) and the host's objects.
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(
         config_json: String,
         host: Option<NativeHost>,
@@ -58,8 +58,17 @@ impl NativeFinops {
                 }));
             }
             if let Some(f) = h.embed {
+                let dimensions = h.embed_dimensions.unwrap_or(0.0);
+                let max = finops_core::finops::MAX_EMBEDDING_DIMENSIONS as f64;
+                if dimensions.fract() != 0.0 || !(1.0..=max).contains(&dimensions) {
+                    return Err(crate::invalid(
+                        "embedder.dimensions",
+                        "must be an integer from 1 to 65536",
+                    ));
+                }
                 builder = builder.embedder(Arc::new(JsEmbedder {
-                    dimensions: h.embed_dimensions.unwrap_or(0) as usize,
+                    // An integer in 1..=65536 (checked above): the conversion is exact.
+                    dimensions: dimensions as usize,
                     embed: Arc::new(f),
                 }));
             }
@@ -80,7 +89,7 @@ impl NativeFinops {
         Ok(NativeFinops { inner })
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn routes(&self) -> Vec<String> {
         self.inner.routes().to_vec()
     }
@@ -98,7 +107,7 @@ impl NativeFinops {
     }
 
     /// Starts a streamed analysis (bad requests fail here, before any event).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn stream(&self, request_json: String, token: &CancelToken) -> Result<NativeEventStream> {
         let request = request_from(&request_json)?;
         Ok(NativeEventStream {

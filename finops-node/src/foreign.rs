@@ -102,20 +102,22 @@ pub struct NativeScriptedProvider {
 
 #[napi]
 impl NativeScriptedProvider {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(latency_ms: Option<f64>) -> Result<Self> {
         let ms = latency_ms.unwrap_or(0.0);
-        if !ms.is_finite() || ms < 0.0 {
-            return Err(invalid("latencyMs", "must be a non-negative number"));
-        }
+        let latency = finops_core::analysis::seconds("latencyMs", ms / 1000.0, 0.0, 3600.0)
+            .map_err(|_| {
+                invalid(
+                    "latencyMs",
+                    "must be a number of milliseconds from 0 to 3600000",
+                )
+            })?;
         Ok(NativeScriptedProvider {
-            inner: Arc::new(
-                ScriptedProvider::new().latency(std::time::Duration::from_secs_f64(ms / 1000.0)),
-            ),
+            inner: Arc::new(ScriptedProvider::new().latency(latency)),
         })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn reply(
         &self,
         phase: String,
@@ -133,7 +135,7 @@ impl NativeScriptedProvider {
         Ok(())
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn fail(&self, phase: String, message: String, retryable: Option<bool>) -> Result<()> {
         let phase: Phase = phase.parse().map_err(|e| js_error(&e))?;
         self.inner.enqueue(
@@ -147,7 +149,7 @@ impl NativeScriptedProvider {
         Ok(())
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn remaining(&self, phase: String) -> Result<u32> {
         let phase: Phase = phase.parse().map_err(|e| js_error(&e))?;
         Ok(u32::try_from(self.inner.remaining(phase)).unwrap_or(u32::MAX))

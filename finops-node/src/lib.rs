@@ -59,22 +59,42 @@ pub(crate) fn statements(json: &str) -> Result<Statements> {
 }
 
 /// Every figure of every period, as a JSON array.
-#[napi]
+#[napi(catch_unwind)]
 pub fn compute_metrics(statements_json: String) -> Result<String> {
     let s = statements(&statements_json)?;
     to_json(&metrics::compute_all(&s))
 }
 
 /// One expression evaluated exactly, as JSON.
-#[napi]
+#[napi(catch_unwind)]
 pub fn evaluate(statements_json: String, expression: String, period: String) -> Result<String> {
     let s = statements(&statements_json)?;
     let c = metrics::expr::evaluate(&s, &expression, &period).map_err(|e| js_error(&e))?;
     to_json(&c)
 }
 
-/// The canonical fingerprint of a statements document.
+/// Panics inside the addon, synchronously or in a promise: the tests check that the process survives and the
+/// caller gets an error.
+#[napi(catch_unwind)]
+pub fn panic_for_tests() -> Result<()> {
+    boom()
+}
+
+/// The same, in a promise.
 #[napi]
+pub async fn panic_for_tests_async() -> Result<()> {
+    boom()
+}
+
+fn boom() -> Result<()> {
+    let empty: Vec<u8> = Vec::new();
+    // An out-of-bounds index, as a bug in finops would.
+    let _ = empty[std::hint::black_box(0)];
+    Ok(())
+}
+
+/// The canonical fingerprint of a statements document.
+#[napi(catch_unwind)]
 pub fn fingerprint(statements_json: String) -> Result<String> {
     Ok(statements(&statements_json)?.fingerprint().to_string())
 }

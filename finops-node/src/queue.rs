@@ -61,7 +61,7 @@ impl NativeQueue {
     }
 
     /// The job's events, from wherever it runs.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn follow(&self, tenant: String, id: String, token: &CancelToken) -> NativeJobEvents {
         NativeJobEvents {
             inner: Arc::new(tokio::sync::Mutex::new(Some(finops_core::queue::follow(
@@ -95,14 +95,19 @@ impl NativeQueue {
     pub async fn run_worker(
         &self,
         finops: &NativeFinops,
-        concurrency: u32,
+        concurrency: f64,
         lease_ms: f64,
         token: &CancelToken,
     ) -> Result<String> {
+        // A JS number: checked here rather than wrapped to 32 bits by the conversion.
+        if concurrency.fract() != 0.0 || !(1.0..=256.0).contains(&concurrency) {
+            return Err(invalid("concurrency", "must be an integer from 1 to 256"));
+        }
         let worker = finops_core::queue::Worker::new(
             Arc::clone(&self.queue),
             finops.inner.pipeline().clone(),
             Arc::clone(&self.vault),
+            // In 1..=256 (checked above), so the conversion is exact.
             concurrency as usize,
         )
         // JS counts time in milliseconds; the core in seconds.

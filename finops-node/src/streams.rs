@@ -16,14 +16,14 @@ impl Default for CancelToken {
 
 #[napi]
 impl CancelToken {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new() -> Self {
         CancelToken {
             tx: tokio::sync::watch::channel(false).0,
         }
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn cancel(&self) {
         self.tx.send_replace(true);
     }

@@ -163,7 +163,7 @@ impl NativeVault {
 }
 
 /// Checks an exported audit trail (hashes and order); its entries as a JSON array.
-#[napi]
+#[napi(catch_unwind)]
 pub fn verify_audit(jsonl: String) -> Result<String> {
     let entries = audit::verify_jsonl(&jsonl).map_err(|e| js_error(&e))?;
     to_json(&entries)
@@ -178,7 +178,7 @@ pub struct NativeJwtVerifier {
 #[napi]
 impl NativeJwtVerifier {
     /// `HS256` with a secret, `RS256` / `ES256` with a PEM public key (text or bytes).
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(
         algorithm: String,
         key: Either<String, Buffer>,
@@ -196,7 +196,7 @@ impl NativeJwtVerifier {
     }
 
     /// The principal a valid token names, as JSON.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn verify(&self, token: String) -> Result<String> {
         let p = self.inner.verify(&token).map_err(|e| js_error(&e))?;
         to_json(&p)

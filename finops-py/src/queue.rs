@@ -102,9 +102,10 @@ impl PyQueue {
         let mut spec = JobSpec::new(tenant, key, statements_json(py, statements)?, question);
         spec.client = client;
         spec.language = language.map(|l| l.parse().map_err(to_py)).transpose()?;
-        spec.priority = i32::try_from(priority).map_err(|_| invalid_argument("priority", "out of range"))?;
-        spec.max_attempts =
-            u32::try_from(max_attempts).map_err(|_| invalid_argument("max_attempts", "out of range"))?;
+        spec.priority =
+            i32::try_from(priority).map_err(|_| invalid_argument("priority", "out of range"))?;
+        spec.max_attempts = u32::try_from(max_attempts)
+            .map_err(|_| invalid_argument("max_attempts", "out of range"))?;
         spec.events = events;
         let queue = Arc::clone(&self.queue);
         future_into_py(py, async move {

@@ -26,7 +26,11 @@ pub fn seconds(field: &str, value: f64, min: f64, max: f64) -> Result<Duration> 
     if !value.is_finite() || value < min || value > max {
         return Err(Error::invalid_argument(
             field,
-            format!("{value} is not a number of seconds from {min} to {max}"),
+            if value.abs() < 1e15 {
+                format!("{value} is not a number of seconds from {min} to {max}")
+            } else {
+                format!("{value:e} is not a number of seconds from {min} to {max}")
+            },
         ));
     }
     Duration::try_from_secs_f64(value)

@@ -39,6 +39,8 @@ use crate::pipeline::{EventStream, Pipeline};
 use crate::provider::Provider;
 use crate::store::Vault;
 
+/// The most dimensions an embedder may have (the largest embedding models have 4,096 to 12,288).
+pub const MAX_EMBEDDING_DIMENSIONS: usize = 65_536;
 /// The SDK, assembled: a pipeline (providers per phase, or the offline analyst), its caches and vault, and an
 /// embedder. Cheap to clone and share between tasks.
 #[derive(Debug, Clone)]
@@ -138,10 +140,13 @@ impl FinopsBuilder {
         let embedder = self
             .embedder
             .unwrap_or_else(|| Arc::new(HashingEmbedder::default()));
-        if embedder.dimensions() == 0 {
+        if !(1..=MAX_EMBEDDING_DIMENSIONS).contains(&embedder.dimensions()) {
             return Err(Error::invalid_argument(
                 "embedder.dimensions",
-                "must be a positive number of dimensions",
+                format!(
+                    "{} is not a number of dimensions from 1 to {MAX_EMBEDDING_DIMENSIONS}",
+                    embedder.dimensions()
+                ),
             ));
         }
         if self.host_cache.is_some() || config.cache.is_some() {
