@@ -58,6 +58,8 @@ pub(crate) fn figure(f: &metrics::Figure) -> Figure {
 /// Every catalogue metric for every period of a `finops.statements/v1` JSON document.
 #[uniffi::export]
 pub fn compute_metrics(statements_json: String) -> Result<Vec<Figure>, FinopsError> {
-    let s = Statements::from_json_str(&statements_json)?;
-    Ok(metrics::compute_all(&s).iter().map(figure).collect())
+    crate::runtime::guard(|| {
+        let s = Statements::from_json_str(&statements_json)?;
+        Ok(metrics::compute_all(&s).iter().map(figure).collect())
+    })
 }

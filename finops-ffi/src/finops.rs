@@ -47,61 +47,65 @@ impl Finops {
         vault: Option<Arc<vault::Vault>>,
         config_json: Option<String>,
     ) -> Result<Arc<Self>, FinopsError> {
-        let mut config = match &config_json {
-            Some(j) => FinopsConfig::from_json(j)?,
-            None => FinopsConfig::default(),
-        };
-        if let Some(p) = providers {
-            config.providers = p.into();
-        }
-        if let Some(m) = models {
-            config.models = finops_core::finops::ModelsConfig {
-                analyst: m.analyst,
-                researcher: m.researcher,
-                validator: m.validator,
+        crate::runtime::guard(|| {
+            let mut config = match &config_json {
+                Some(j) => FinopsConfig::from_json(j)?,
+                None => FinopsConfig::default(),
             };
-        }
-        config.offline |= offline;
-        if let Some(b) = budgets {
-            config.budgets = finops_core::finops::budgets_from_texts(b)?;
-        }
-        if let Some(r) = rate_limits {
-            config.rate_limits = Some(finops_core::finops::RateLimitsConfig {
-                per_tenant: r.per_tenant,
-                per_principal: r.per_principal,
-            });
-        }
-        if let Some(c) = cache {
-            config.cache = Some(CacheOptions::from(c));
-        }
-        let mut builder = finops_core::Finops::builder().config(config);
-        if let Some(p) = provider {
-            let name = p.name();
-            builder = builder.provider(Arc::new(ForeignProvider { inner: p, name }));
-        }
-        if let Some(e) = embedder {
-            let dimensions = e.dimensions() as usize;
-            builder = builder.embedder(Arc::new(ForeignEmbedder {
-                inner: e,
-                dimensions,
-            }));
-        }
-        if let Some(store) = cache_store {
-            builder = builder.host_cache(Arc::new(ForeignCache { inner: store }));
-        }
-        if let Some(v) = vault {
-            builder = builder.vault(Arc::clone(&v.inner));
-        }
-        // Opening stores is async: on the SDK's own runtime, which outlives every `Finops`.
-        let inner = runtime()?.block_on(builder.build())?;
-        Ok(Arc::new(Finops { inner }))
+            if let Some(p) = providers {
+                config.providers = p.into();
+            }
+            if let Some(m) = models {
+                config.models = finops_core::finops::ModelsConfig {
+                    analyst: m.analyst,
+                    researcher: m.researcher,
+                    validator: m.validator,
+                };
+            }
+            config.offline |= offline;
+            if let Some(b) = budgets {
+                config.budgets = finops_core::finops::budgets_from_texts(b)?;
+            }
+            if let Some(r) = rate_limits {
+                config.rate_limits = Some(finops_core::finops::RateLimitsConfig {
+                    per_tenant: r.per_tenant,
+                    per_principal: r.per_principal,
+                });
+            }
+            if let Some(c) = cache {
+                config.cache = Some(CacheOptions::from(c));
+            }
+            let mut builder = finops_core::Finops::builder().config(config);
+            if let Some(p) = provider {
+                let name = p.name();
+                builder = builder.provider(Arc::new(ForeignProvider { inner: p, name }));
+            }
+            if let Some(e) = embedder {
+                let dimensions = e.dimensions() as usize;
+                builder = builder.embedder(Arc::new(ForeignEmbedder {
+                    inner: e,
+                    dimensions,
+                }));
+            }
+            if let Some(store) = cache_store {
+                builder = builder.host_cache(Arc::new(ForeignCache { inner: store }));
+            }
+            if let Some(v) = vault {
+                builder = builder.vault(Arc::clone(&v.inner));
+            }
+            // Opening stores is async: on the SDK's own runtime, which outlives every `Finops`.
+            let inner = runtime()?.block_on(builder.build())?;
+            Ok(Arc::new(Finops { inner }))
+        })
     }
 
     /// Providers from the environment.
     #[uniffi::constructor]
     pub fn from_env() -> Result<Arc<Self>, FinopsError> {
-        let inner = runtime()?.block_on(finops_core::Finops::from_env())?;
-        Ok(Arc::new(Finops { inner }))
+        crate::runtime::guard(|| {
+            let inner = runtime()?.block_on(finops_core::Finops::from_env())?;
+            Ok(Arc::new(Finops { inner }))
+        })
     }
 
     /// Each phase's route; no key appears.
@@ -114,9 +118,12 @@ impl Finops {
         &self,
         request: AnalysisRequestFfi,
     ) -> Result<AnalysisResult, FinopsError> {
-        let request = self::request(request)?;
-        let analysis = self.inner.analyze(request).await?;
-        result(&analysis)
+        crate::runtime::guard_async(async move {
+            let request = self::request(request)?;
+            let analysis = self.inner.analyze(request).await?;
+            result(&analysis)
+        })
+        .await
     }
 
     /// Runs an analysis in the background, delivering its events to `listener`. Bad requests fail here.
@@ -125,33 +132,35 @@ impl Finops {
         request: AnalysisRequestFfi,
         listener: Arc<dyn EventListener>,
     ) -> Result<Arc<AnalysisTask>, FinopsError> {
-        let request = self::request(request)?;
-        let mut events = self.inner.stream(request);
-        let handle = runtime()?.spawn(async move {
-            while let Some(e) = events.next().await {
-                match event(&e) {
-                    Ok(ev) => listener.on_event(ev),
-                    Err(err) => {
-                        listener.on_event(AnalysisEvent {
-                            kind: "failed".into(),
-                            phase: None,
-                            text: None,
-                            reason: Some(err.to_string()),
-                            analysis: None,
-                            json: "{}".into(),
-                        });
-                        break;
+        crate::runtime::guard(|| {
+            let request = self::request(request)?;
+            let mut events = self.inner.stream(request);
+            let handle = runtime()?.spawn(async move {
+                while let Some(e) = events.next().await {
+                    match event(&e) {
+                        Ok(ev) => listener.on_event(ev),
+                        Err(err) => {
+                            listener.on_event(AnalysisEvent {
+                                kind: "failed".into(),
+                                phase: None,
+                                text: None,
+                                reason: Some(err.to_string()),
+                                analysis: None,
+                                json: "{}".into(),
+                            });
+                            break;
+                        }
                     }
                 }
-            }
-        });
-        Ok(Arc::new(AnalysisTask {
-            handle: Mutex::new(Some(handle)),
-        }))
+            });
+            Ok(Arc::new(AnalysisTask {
+                handle: Mutex::new(Some(handle)),
+            }))
+        })
     }
 
     /// The configured embedder's vectors, checked (one per text, right length, finite).
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, FinopsError> {
-        Ok(self.inner.embed(texts).await?)
+        crate::runtime::guard_async(async move { Ok(self.inner.embed(texts).await?) }).await
     }
 }

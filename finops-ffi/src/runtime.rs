@@ -49,3 +49,51 @@ impl Drop for AnalysisTask {
         self.cancel();
     }
 }
+
+/// Runs an exported function's body; a panic (a bug in finops) becomes `FinopsError.Internal` instead of uniffi's
+/// generic `InternalException`, so a host's handling of finops errors covers it.
+pub(crate) fn guard<T>(body: impl FnOnce() -> Result<T, FinopsError>) -> Result<T, FinopsError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .unwrap_or_else(|p| Err(panicked(p)))
+}
+
+/// [`guard`] for an async function.
+pub(crate) async fn guard_async<T>(
+    body: impl std::future::Future<Output = Result<T, FinopsError>>,
+) -> Result<T, FinopsError> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(body)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|p| Err(panicked(p)))
+}
+
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> FinopsError {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    FinopsError::Internal {
+        detail: format!("finops panicked (a bug; please report it): {what}"),
+    }
+}
+
+/// Panics inside finops, synchronously or not: the Kotlin tests check it arrives as `FinopsException.Internal`.
+#[uniffi::export]
+pub fn panic_for_tests() -> Result<(), FinopsError> {
+    guard(boom)
+}
+
+/// The same, in a suspending call.
+#[uniffi::export]
+pub async fn panic_for_tests_async() -> Result<(), FinopsError> {
+    guard_async(async { boom() }).await
+}
+
+fn boom() -> Result<(), FinopsError> {
+    let empty: Vec<u8> = Vec::new();
+    // An out-of-bounds index, as a bug in finops would.
+    let _ = empty[std::hint::black_box(0)];
+    Ok(())
+}

@@ -98,10 +98,13 @@ pub async fn open_vault(
     location: String,
     require_sign_off: bool,
 ) -> Result<Arc<Vault>, FinopsError> {
-    let inner = store::open(&location).await?;
-    Ok(Arc::new(Vault {
-        inner: Arc::new(inner.require_sign_off(require_sign_off)),
-    }))
+    crate::runtime::guard_async(async move {
+        let inner = store::open(&location).await?;
+        Ok(Arc::new(Vault {
+            inner: Arc::new(inner.require_sign_off(require_sign_off)),
+        }))
+    })
+    .await
 }
 
 fn u64_of(n: usize) -> u64 {
@@ -116,13 +119,16 @@ impl Vault {
         principal: PrincipalFfi,
         analysis: AnalysisResult,
     ) -> Result<(), FinopsError> {
-        let who: Principal = principal.try_into()?;
-        let a: pipeline::Analysis =
-            serde_json::from_str(&analysis.json).map_err(|e| FinopsError::InvalidArgument {
-                field: "analysis.json".into(),
-                reason: format!("not an Analysis as finops returns it: {e}"),
-            })?;
-        Ok(self.inner.save_analysis(&who, &a).await?)
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            let a: pipeline::Analysis =
+                serde_json::from_str(&analysis.json).map_err(|e| FinopsError::InvalidArgument {
+                    field: "analysis.json".into(),
+                    reason: format!("not an Analysis as finops returns it: {e}"),
+                })?;
+            Ok(self.inner.save_analysis(&who, &a).await?)
+        })
+        .await
     }
 
     /// An analysis of the principal's firm it may see (a Client: its own company's, signed off if required).
@@ -131,20 +137,26 @@ impl Vault {
         principal: PrincipalFfi,
         id: String,
     ) -> Result<AnalysisResult, FinopsError> {
-        let who: Principal = principal.try_into()?;
-        let a = self.inner.load_analysis(&who, &who.tenant, &id).await?;
-        result(&a)
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            let a = self.inner.load_analysis(&who, &who.tenant, &id).await?;
+            result(&a)
+        })
+        .await
     }
 
     /// The analyses the principal may see, oldest first.
     pub async fn list(&self, principal: PrincipalFfi) -> Result<Vec<AnalysisResult>, FinopsError> {
-        let who: Principal = principal.try_into()?;
-        self.inner
-            .list_analyses(&who)
-            .await?
-            .iter()
-            .map(result)
-            .collect()
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            self.inner
+                .list_analyses(&who)
+                .await?
+                .iter()
+                .map(result)
+                .collect()
+        })
+        .await
     }
 
     /// An analysis's review.
@@ -153,8 +165,11 @@ impl Vault {
         principal: PrincipalFfi,
         id: String,
     ) -> Result<ReviewFfi, FinopsError> {
-        let who: Principal = principal.try_into()?;
-        Ok(self.inner.review(&who, &who.tenant, &id).await?.into())
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            Ok(self.inner.review(&who, &who.tenant, &id).await?.into())
+        })
+        .await
     }
 
     /// A CPA of the firm acts on a review: `Annotate` (with a note), `Reviewed` or `SignOff`; the review after.
@@ -165,31 +180,43 @@ impl Vault {
         action: ReviewActionFfi,
         note: Option<String>,
     ) -> Result<ReviewFfi, FinopsError> {
-        let who: Principal = principal.try_into()?;
-        let action = ReviewAction::parse(action.id(), note)?;
-        Ok(self
-            .inner
-            .act_on_review(&who, &who.tenant, &id, action)
-            .await?
-            .into())
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            let action = ReviewAction::parse(action.id(), note)?;
+            Ok(self
+                .inner
+                .act_on_review(&who, &who.tenant, &id, action)
+                .await?
+                .into())
+        })
+        .await
     }
 
     /// The firm's audit trail as verified JSON Lines (Admins only).
     pub async fn export_audit(&self, principal: PrincipalFfi) -> Result<String, FinopsError> {
-        let who: Principal = principal.try_into()?;
-        Ok(self.inner.export_audit(&who).await?)
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            Ok(self.inner.export_audit(&who).await?)
+        })
+        .await
     }
 
     /// New writes use a new data key; older records still read (Admins only). The key id.
     pub async fn rotate_key(&self, principal: PrincipalFfi) -> Result<String, FinopsError> {
-        let who: Principal = principal.try_into()?;
-        Ok(self.inner.rotate_key(&who).await?)
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            Ok(self.inner.rotate_key(&who).await?)
+        })
+        .await
     }
 
     /// Re-encrypts the firm's records under its current keys (Admins only); how many moved.
     pub async fn reencrypt(&self, principal: PrincipalFfi) -> Result<u64, FinopsError> {
-        let who: Principal = principal.try_into()?;
-        Ok(u64_of(self.inner.reencrypt(&who).await?))
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            Ok(u64_of(self.inner.reencrypt(&who).await?))
+        })
+        .await
     }
 
     /// Destroys one client company's keys and records (Admins only, audited); how many records went.
@@ -198,14 +225,20 @@ impl Vault {
         principal: PrincipalFfi,
         client: String,
     ) -> Result<u64, FinopsError> {
-        let who: Principal = principal.try_into()?;
-        Ok(u64_of(self.inner.erase_client(&who, &client).await?))
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            Ok(u64_of(self.inner.erase_client(&who, &client).await?))
+        })
+        .await
     }
 
     /// Destroys every key of the firm: nothing it stored can be read again (Admins only).
     pub async fn erase_tenant(&self, principal: PrincipalFfi) -> Result<(), FinopsError> {
-        let who: Principal = principal.try_into()?;
-        Ok(self.inner.erase_tenant(&who).await?)
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            Ok(self.inner.erase_tenant(&who).await?)
+        })
+        .await
     }
 }
 
@@ -213,10 +246,12 @@ impl Vault {
 /// entry is an `Integrity` error.
 #[uniffi::export]
 pub fn verify_audit(jsonl: String) -> Result<Vec<AuditEntryFfi>, FinopsError> {
-    Ok(audit::verify_jsonl(&jsonl)?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+    crate::runtime::guard(|| {
+        Ok(audit::verify_jsonl(&jsonl)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    })
 }
 
 /// Tokens of the host's identity provider into principals.
@@ -235,13 +270,15 @@ impl JwtVerifier {
         issuer: String,
         audience: String,
     ) -> Result<Arc<Self>, FinopsError> {
-        Ok(Arc::new(JwtVerifier {
-            inner: CoreJwtVerifier::with_algorithm(&algorithm, &key, &issuer, &audience)?,
-        }))
+        crate::runtime::guard(|| {
+            Ok(Arc::new(JwtVerifier {
+                inner: CoreJwtVerifier::with_algorithm(&algorithm, &key, &issuer, &audience)?,
+            }))
+        })
     }
 
     /// The principal a valid token names; an `InvalidToken` error with its `kind` otherwise.
     pub fn verify(&self, token: String) -> Result<PrincipalFfi, FinopsError> {
-        Ok(self.inner.verify(&token)?.into())
+        crate::runtime::guard(|| Ok(self.inner.verify(&token)?.into()))
     }
 }
