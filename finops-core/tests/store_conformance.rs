@@ -28,13 +28,18 @@ fn row(tenant: &str, id: &str, tag: &str, at: &str) -> RecordRow {
     }
 }
 
-fn audit_row(tenant: &str, seq: u64, prev: &str) -> AuditRow {
+/// The audit row `seq` of a well-formed chain (hashes `h1`, `h2`, …, each naming the one before).
+fn audit_row(tenant: &str, seq: u64) -> AuditRow {
     AuditRow {
         tenant: tenant.into(),
         seq,
         hash: format!("h{seq}"),
-        prev_hash: prev.into(),
+        prev_hash: match seq {
+            1 => finops_core::security::audit::GENESIS.to_string(),
+            n => format!("h{}", n - 1),
+        },
         sealed: sealed(u8::try_from(seq).unwrap_or(0)),
+        head: None,
     }
 }
 
@@ -144,10 +149,21 @@ mod behaviours {
         t: &str,
     ) {
         let (a, b) = (format!("{t}-a"), format!("{t}-b"));
-        for seq in [2u64, 1] {
-            store.append_audit(&audit_row(&a, seq, "p")).await.unwrap();
+        // A row that does not follow the stored chain (a gap, or another process's view of it) is refused.
+        assert!(store.append_audit(&audit_row(&a, 2)).await.is_err());
+        let mut stray = audit_row(&a, 1);
+        stray.prev_hash = "not-genesis".into();
+        assert!(store.append_audit(&stray).await.is_err());
+        for seq in [1u64, 2] {
+            store.append_audit(&audit_row(&a, seq)).await.unwrap();
         }
-        let mut dup = audit_row(&a, 1, "y");
+        let mut fork = audit_row(&a, 3);
+        fork.prev_hash = "h1".into();
+        assert!(
+            store.append_audit(&fork).await.is_err(),
+            "a fork is refused"
+        );
+        let mut dup = audit_row(&a, 1);
         dup.hash = "x".into();
         assert!(
             store.append_audit(&dup).await.is_err(),
@@ -164,13 +180,13 @@ mod behaviours {
         t: &str,
     ) {
         let a = format!("{t}-a");
-        store.append_audit(&audit_row(&a, 1, "p")).await.unwrap();
-        store.append_audit(&audit_row(&a, 2, "h1")).await.unwrap();
+        store.append_audit(&audit_row(&a, 1)).await.unwrap();
+        store.append_audit(&audit_row(&a, 2)).await.unwrap();
         let job = row(&a, "job-1", "tag-a", "2026-01-03T00:00:00Z");
         // A taken sequence number writes nothing, not even the record.
         assert!(
             store
-                .insert_record_audited(&job, &audit_row(&a, 2, "h2"))
+                .insert_record_audited(&job, &audit_row(&a, 2))
                 .await
                 .is_err()
         );
@@ -183,14 +199,14 @@ mod behaviours {
         );
         assert!(
             store
-                .insert_record_audited(&job, &audit_row(&a, 3, "h2"))
+                .insert_record_audited(&job, &audit_row(&a, 3))
                 .await
                 .unwrap()
         );
         // An existing record writes nothing, not even the audit row.
         assert!(
             !store
-                .insert_record_audited(&job, &audit_row(&a, 4, "h3"))
+                .insert_record_audited(&job, &audit_row(&a, 4))
                 .await
                 .unwrap()
         );
@@ -201,9 +217,62 @@ mod behaviours {
         assert!(store.insert_record(&other).await.unwrap());
     }
 
+    pub async fn a_replacement_and_its_audit_row_are_written_together_with_the_head(
+        store: Arc<dyn Store>,
+        t: &str,
+    ) {
+        let a = format!("{t}-a");
+        let head = |n: u8| row(&a, "audit.head", "", &format!("2026-01-0{n}T00:00:00Z"));
+        let mut first = audit_row(&a, 1);
+        first.head = Some(head(1));
+        store.append_audit(&first).await.unwrap();
+        let stored = |kind: &'static str, id: &'static str| {
+            let (store, a) = (store.clone(), a.clone());
+            async move { store.get_record(kind, &a, id).await.unwrap() }
+        };
+        assert_eq!(
+            stored("analysis", "audit.head").await.map(|r| r.created_at),
+            Some("2026-01-01T00:00:00Z".into()),
+            "the head is written with its row"
+        );
+        let draft = row(&a, "a-1", "tag-a", "2026-01-02T00:00:00Z");
+        store.put_record(&draft).await.unwrap();
+        let mut revised = draft.clone();
+        revised.created_at = "2026-01-05T00:00:00Z".into();
+        // A row that does not follow the chain writes nothing: neither the record nor the head.
+        let mut stale = audit_row(&a, 1);
+        stale.head = Some(head(9));
+        assert!(
+            store
+                .replace_record_audited(&revised, &stale)
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            stored("analysis", "a-1").await.map(|r| r.created_at),
+            Some(draft.created_at.clone())
+        );
+        assert_eq!(
+            stored("analysis", "audit.head").await.map(|r| r.created_at),
+            Some("2026-01-01T00:00:00Z".into())
+        );
+        let mut next = audit_row(&a, 2);
+        next.head = Some(head(2));
+        store.replace_record_audited(&revised, &next).await.unwrap();
+        assert_eq!(
+            stored("analysis", "a-1").await.map(|r| r.created_at),
+            Some(revised.created_at)
+        );
+        assert_eq!(store.audit(&a).await.unwrap().len(), 2);
+        assert_eq!(
+            stored("analysis", "audit.head").await.map(|r| r.created_at),
+            Some("2026-01-02T00:00:00Z".into())
+        );
+    }
+
     pub async fn batches_of_results_are_all_or_nothing(store: Arc<dyn Store>, t: &str) {
         let a = format!("{t}-a");
-        store.append_audit(&audit_row(&a, 1, "p")).await.unwrap();
+        store.append_audit(&audit_row(&a, 1)).await.unwrap();
         store
             .put_record(&row(&a, "job-1", "tag-a", "2026-01-03T00:00:00Z"))
             .await
@@ -214,7 +283,7 @@ mod behaviours {
                 .map(|(id, seq)| {
                     (
                         row(&a, id, "tag-a", "2026-01-04T00:00:00Z"),
-                        audit_row(&a, seq, "p"),
+                        audit_row(&a, seq),
                     )
                 })
                 .collect()
@@ -350,10 +419,7 @@ mod behaviours {
                 .put_key(&key(&format!("{tenant}#client"), "k2"))
                 .await
                 .unwrap();
-            store
-                .append_audit(&audit_row(tenant, 1, "p"))
-                .await
-                .unwrap();
+            store.append_audit(&audit_row(tenant, 1)).await.unwrap();
         }
         store.erase_tenant(&a).await.unwrap();
         assert!(
@@ -407,6 +473,7 @@ macro_rules! store_conformance {
                 audit_rows_come_back_in_order_and_are_never_overwritten,
                 a_result_and_its_charge_are_stored_together_or_not_at_all,
                 batches_of_results_are_all_or_nothing,
+                a_replacement_and_its_audit_row_are_written_together_with_the_head,
                 keys_come_back_in_insertion_order_per_owner,
                 a_first_key_is_stored_once_whoever_asks_first,
                 tenants_are_listed_by_record_kind,

@@ -248,6 +248,7 @@ impl Vault {
 pub fn verify_audit(jsonl: String) -> Result<Vec<AuditEntryFfi>, FinopsError> {
     crate::runtime::guard(|| {
         Ok(audit::verify_jsonl(&jsonl)?
+            .0
             .into_iter()
             .map(Into::into)
             .collect())

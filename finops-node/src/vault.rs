@@ -165,7 +165,7 @@ impl NativeVault {
 /// Checks an exported audit trail (hashes and order); its entries as a JSON array.
 #[napi(catch_unwind)]
 pub fn verify_audit(jsonl: String) -> Result<String> {
-    let entries = audit::verify_jsonl(&jsonl).map_err(|e| js_error(&e))?;
+    let (entries, _head) = audit::verify_jsonl(&jsonl).map_err(|e| js_error(&e))?;
     to_json(&entries)
 }
 

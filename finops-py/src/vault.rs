@@ -224,7 +224,7 @@ impl PyVault {
 /// entries as dicts; an edited, deleted or reordered entry raises `IntegrityError`.
 #[pyfunction]
 pub(crate) fn verify_audit(py: Python<'_>, jsonl: &str) -> PyResult<Py<PyAny>> {
-    let entries = audit::verify_jsonl(jsonl).map_err(to_py)?;
+    let (entries, _head) = audit::verify_jsonl(jsonl).map_err(to_py)?;
     json_to_py(py, &serde_json::to_string(&entries).map_err(internal)?)
 }
 

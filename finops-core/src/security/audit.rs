@@ -1,6 +1,9 @@
 //! The audit trail, fit for a CPA's working papers: append-only and hash-chained per tenant (each entry carries
-//! the hash of the previous one), so `verify` detects any edited, deleted or reordered entry. Exported as JSON
-//! Lines for an auditor.
+//! the hash of the previous one), so `verify` detects any edited, deleted or reordered entry. Each entry also
+//! carries a MAC under a key of the tenant's that never lives in the store in the clear (see
+//! [`crate::security::crypto::Keyring::mac`]), so an edited trail with recomputed hashes is refused; and a signed
+//! head (entry count and last hash), kept apart from the entries and ending every export, shows when entries were
+//! cut from the end. Exported as JSON Lines for an auditor.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,7 +18,7 @@ use crate::error::{Error, Result};
 /// The hash before a tenant's first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// One audit entry. `hash` covers every other field, `prev_hash` included.
+/// One audit entry. `hash` covers every other field, `prev_hash` included, but `mac`, which authenticates `hash`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// 1, 2, 3, … within the tenant.
@@ -32,14 +35,84 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
+    /// The tenant's MAC of `hash` (hex); empty only in an entry not yet stored.
+    #[serde(default)]
+    pub mac: String,
+}
+
+impl AuditEntry {
+    /// What the entry's MAC authenticates.
+    pub fn mac_message(&self) -> Vec<u8> {
+        format!(
+            "finops-audit-entry\n{}\n{}\n{}",
+            self.tenant, self.seq, self.hash
+        )
+        .into_bytes()
+    }
+}
+
+/// A tenant's trail at one moment: how many entries and the last one's hash, authenticated like the entries. The
+/// vault keeps it apart from the entries and ends every export with it: a trail cut short no longer matches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    pub tenant: String,
+    pub count: u64,
+    pub last_hash: String,
+    pub mac: String,
+}
+
+impl AuditHead {
+    /// What the head's MAC authenticates.
+    pub fn mac_message(tenant: &str, count: u64, last_hash: &str) -> Vec<u8> {
+        format!("finops-audit-head\n{tenant}\n{count}\n{last_hash}").into_bytes()
+    }
+
+    /// Checks that `chain` is the trail this head describes, or longer (entries appended after the head was
+    /// written are authenticated on their own); a chain shorter than its head was cut.
+    pub fn covers(&self, chain: &[AuditEntry]) -> Result<()> {
+        let count = usize::try_from(self.count).unwrap_or(usize::MAX);
+        let at_head = count.checked_sub(1).and_then(|i| chain.get(i));
+        match at_head {
+            Some(e) if e.hash == self.last_hash => Ok(()),
+            Some(_) => Err(Error::Integrity {
+                reason: format!(
+                    "audit entry {} is not the one the trail's signed head names",
+                    self.count
+                ),
+            }),
+            None => Err(Error::Integrity {
+                reason: format!(
+                    "the audit trail has {} entries but its signed head counts {}: entries were cut",
+                    chain.len(),
+                    self.count
+                ),
+            }),
+        }
+    }
+}
+
+/// The canonical form of a JSON value for hashing: object keys sorted at every depth, whatever order they were
+/// written or parsed in.
+fn canonical(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let sorted: std::collections::BTreeMap<&String, serde_json::Value> =
+                map.iter().map(|(k, v)| (k, canonical(v))).collect();
+            serde_json::Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(canonical).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 fn digest(e: &AuditEntry) -> Result<String> {
-    // The entry's JSON without `hash`, field order fixed by the struct: the same bytes every time.
-    let body = serde_json::json!({
+    // The entry's JSON without `hash` and `mac`, keys sorted at every depth: the same bytes every time.
+    let body = canonical(&serde_json::json!({
         "seq": e.seq, "at": e.at, "tenant": e.tenant, "actor": e.actor, "action": e.action,
         "subject": e.subject, "details": e.details, "prev_hash": e.prev_hash,
-    });
+    }));
     let bytes = serde_json::to_vec(&body).map_err(|err| Error::Internal(err.to_string()))?;
     Ok(Sha256::digest(&bytes)
         .iter()
@@ -47,12 +120,13 @@ fn digest(e: &AuditEntry) -> Result<String> {
         .collect())
 }
 
-/// What an analysis entry records: the data fingerprint, plan, models and prompt version, cache outcome,
+/// What an analysis entry records: the data fingerprint, the client's pseudonymous tag (a keyed hash, never its
+/// name or id, which is often a slug of the company's name), plan, models and prompt version, cache outcome,
 /// grounding verdict and cost — never the statements, question or report themselves.
-pub fn analysis_details(a: &Analysis) -> serde_json::Value {
+pub fn analysis_details(a: &Analysis, client_tag: &str) -> serde_json::Value {
     serde_json::json!({
         "fingerprint": a.fingerprint,
-        "client": a.client,
+        "client_tag": client_tag,
         "plan": {"intents": a.plan.intents, "metrics": a.plan.metrics, "periods": a.plan.periods},
         "models": a.usage.iter().map(|u| serde_json::json!({"phase": u.phase, "provider": u.provider, "model": u.model})).collect::<Vec<_>>(),
         "prompt_version": a.prompt_version,
@@ -188,6 +262,7 @@ impl AuditLog {
             details,
             prev_hash,
             hash: String::new(),
+            mac: String::new(),
         };
         entry.hash = digest(&entry)?;
         Ok(entry)
@@ -212,15 +287,16 @@ impl AuditLog {
             .unwrap_or_default()
     }
 
-    /// A tenant's trail as JSON Lines (one entry per line), for an auditor; `verify_jsonl` checks it.
-    pub fn export_jsonl(&self, tenant: &str) -> Result<String> {
+    /// A tenant's trail as JSON Lines (one entry per line), ended by `{"head": …}` with the given head, for an
+    /// auditor; [`verify_jsonl`] checks its structure, and the vault its MACs.
+    pub fn export_jsonl(&self, tenant: &str, head: &AuditHead) -> Result<String> {
         let mut out = String::new();
         for e in self.entries(tenant) {
-            out.push_str(
-                &serde_json::to_string(&e).map_err(|err| Error::Internal(err.to_string()))?,
-            );
+            out.push_str(&line(&e)?);
             out.push('\n');
         }
+        out.push_str(&line(&serde_json::json!({ "head": head }))?);
+        out.push('\n');
         Ok(out)
     }
 }
@@ -250,11 +326,33 @@ pub fn verify(chain: &[AuditEntry]) -> Result<()> {
     Ok(())
 }
 
-/// Parses and verifies an exported trail.
-pub fn verify_jsonl(text: &str) -> Result<Vec<AuditEntry>> {
-    let entries: Vec<AuditEntry> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
+/// One line of an export.
+fn line<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Parses an exported trail and checks its structure: at least one entry, an unbroken hash chain, and a head that
+/// counts every entry and names the last. It cannot check the MACs, which need the tenant's key: whoever can
+/// rewrite the file can also recompute hashes, so an auditor verifies with
+/// the firm's vault (`Vault::verify_audit_export`).
+pub fn verify_jsonl(text: &str) -> Result<(Vec<AuditEntry>, AuditHead)> {
+    #[derive(Deserialize)]
+    struct HeadLine {
+        head: AuditHead,
+    }
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let Some((last, body)) = lines.split_last() else {
+        return Err(Error::Integrity {
+            reason: "the audit export is empty: a trail has at least one entry and its head".into(),
+        });
+    };
+    let head = serde_json::from_str::<HeadLine>(last)
+        .map_err(|e| Error::Integrity {
+            reason: format!("the audit export does not end with its signed head: {e}"),
+        })?
+        .head;
+    let entries: Vec<AuditEntry> = body
+        .iter()
         .enumerate()
         .map(|(i, l)| {
             serde_json::from_str(l).map_err(|e| Error::Integrity {
@@ -262,8 +360,23 @@ pub fn verify_jsonl(text: &str) -> Result<Vec<AuditEntry>> {
             })
         })
         .collect::<Result<_>>()?;
+    if entries.is_empty() {
+        return Err(Error::Integrity {
+            reason: "the audit export has no entries".into(),
+        });
+    }
     verify(&entries)?;
-    Ok(entries)
+    if head.tenant != entries[0].tenant || head.count != entries.len() as u64 {
+        return Err(Error::Integrity {
+            reason: format!(
+                "the export has {} entries but its head counts {}: entries were cut or added",
+                entries.len(),
+                head.count
+            ),
+        });
+    }
+    head.covers(&entries)?;
+    Ok((entries, head))
 }
 
 #[cfg(test)]
@@ -313,9 +426,31 @@ mod tests {
         assert_eq!(a[1].prev_hash, a[0].hash);
         assert!(verify(&a).is_ok());
         assert_eq!(log.entries("firm-b").len(), 1);
-        let exported = log.export_jsonl("firm-a").unwrap();
-        assert_eq!(exported.lines().count(), 3);
-        assert_eq!(verify_jsonl(&exported).unwrap(), a);
+        let head = AuditHead {
+            tenant: "firm-a".into(),
+            count: 3,
+            last_hash: a[2].hash.clone(),
+            mac: String::new(),
+        };
+        let exported = log.export_jsonl("firm-a", &head).unwrap();
+        assert_eq!(exported.lines().count(), 4, "three entries and the head");
+        assert_eq!(verify_jsonl(&exported).unwrap(), (a.clone(), head.clone()));
+        // A cut export: the head no longer matches.
+        let cut: String = exported
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| *i != 2)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        assert!(
+            verify_jsonl(&cut)
+                .unwrap_err()
+                .to_string()
+                .contains("head counts 3")
+        );
+        // Nothing, or a head alone, does not verify.
+        assert!(verify_jsonl("").is_err());
+        assert!(verify_jsonl(exported.lines().last().unwrap()).is_err());
         let reloaded = AuditLog::load(a.clone()).unwrap();
         let next = reloaded
             .append(
@@ -374,5 +509,29 @@ mod tests {
         let mut text = serde_json::to_string(&a[0]).unwrap();
         text.push_str("\n{broken");
         assert!(verify_jsonl(&text).is_err());
+    }
+
+    #[test]
+    fn the_hash_does_not_depend_on_the_order_of_keys() {
+        let log = AuditLog::new();
+        let e = log
+            .append(
+                "firm-a",
+                None,
+                "review",
+                Some("a1"),
+                serde_json::json!({"b": 1, "a": {"y": [1, {"q": 2, "p": 3}], "x": "z"}}),
+            )
+            .unwrap();
+        // The same entry written with its keys in another order (as another tool might export it).
+        let text = serde_json::to_string(&e).unwrap();
+        let reordered = text.replace(
+            r#"{"a":{"x":"z","y":[1,{"p":3,"q":2}]},"b":1}"#,
+            r#"{"b":1,"a":{"y":[1,{"q":2,"p":3}],"x":"z"}}"#,
+        );
+        assert_ne!(text, reordered, "{text}");
+        let parsed: AuditEntry = serde_json::from_str(&reordered).unwrap();
+        assert_eq!(digest(&parsed).unwrap(), e.hash);
+        assert!(verify(&[parsed]).is_ok());
     }
 }

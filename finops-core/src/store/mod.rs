@@ -98,6 +98,11 @@ pub struct AuditRow {
     pub hash: String,
     pub prev_hash: String,
     pub sealed: Sealed,
+    /// The tenant's signed head after this entry (a record of its own): a store writes it in the same
+    /// transaction as the entry (for several entries, the last one's), so the stored head always names the last
+    /// stored entry and a trail cut short no longer matches it. Not read back with the entries.
+    #[serde(default)]
+    pub head: Option<RecordRow>,
 }
 
 /// Where records, audit entries and wrapped keys live. Implementations must be safe to share between tasks.
@@ -116,6 +121,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// one commit): all or nothing — an error, with nothing written, when a record exists or a sequence number
     /// is taken. At most 500 items.
     async fn insert_records_audited(&self, items: &[(RecordRow, AuditRow)]) -> Result<()>;
+    /// Writes a record over the one of the same kind, tenant and id, with its audit row, in one transaction (a
+    /// CPA replacing an unsigned draft). Like every audit write, refused when the row does not follow the
+    /// tenant's last stored entry.
+    async fn replace_record_audited(&self, row: &RecordRow, audit: &AuditRow) -> Result<()>;
     async fn get_record(&self, kind: &str, tenant: &str, id: &str) -> Result<Option<RecordRow>>;
     /// Deletes a record; true when there was one.
     async fn delete_record(&self, kind: &str, tenant: &str, id: &str) -> Result<bool>;
@@ -146,4 +155,33 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Closes the store's connections: later calls fail with a backend error. Idempotent; the default does
     /// nothing (a store without connections).
     async fn close(&self) {}
+}
+
+/// Whether an audit row follows the tenant's last stored entry (`last`: its sequence number and hash), as every
+/// store checks inside the transaction that writes it: a row written after another process's, or after an
+/// erasure of the chain, is refused (retryable) instead of forking the chain.
+pub(crate) fn check_follows(
+    backend: crate::BackendKind,
+    row: &AuditRow,
+    last: Option<(i64, String)>,
+) -> Result<()> {
+    let follows = match &last {
+        None => row.seq == 1 && row.prev_hash == crate::security::audit::GENESIS,
+        Some((seq, hash)) => {
+            u64::try_from(*seq).is_ok_and(|s| s.checked_add(1) == Some(row.seq))
+                && *hash == row.prev_hash
+        }
+    };
+    if follows {
+        Ok(())
+    } else {
+        Err(crate::Error::Backend {
+            backend,
+            reason: format!(
+                "audit entry {} of tenant `{}` does not follow the stored chain (another process wrote first)",
+                row.seq, row.tenant
+            ),
+            retryable: true,
+        })
+    }
 }

@@ -98,15 +98,7 @@ impl Store for PostgresStore {
     }
 
     async fn put_record(&self, r: &RecordRow) -> Result<()> {
-        record_query(
-            "INSERT INTO finops_records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (kind, tenant, id) DO UPDATE SET client_tag = EXCLUDED.client_tag, created_at = EXCLUDED.created_at, \
-             key_id = EXCLUDED.key_id, nonce = EXCLUDED.nonce, body = EXCLUDED.body",
-            r,
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(e)?;
+        put_record_query(r).execute(&self.pool).await.map_err(e)?;
         Ok(())
     }
 
@@ -121,9 +113,21 @@ impl Store for PostgresStore {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
+        follows_chain(&mut tx, a).await?;
         append_audit_row(a)?.execute(&mut *tx).await.map_err(e)?;
+        put_head(&mut tx, a).await?;
         tx.commit().await.map_err(e)?;
         Ok(true)
+    }
+
+    async fn replace_record_audited(&self, r: &RecordRow, a: &AuditRow) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        follows_chain(&mut tx, a).await?;
+        put_record_query(r).execute(&mut *tx).await.map_err(e)?;
+        append_audit_row(a)?.execute(&mut *tx).await.map_err(e)?;
+        put_head(&mut tx, a).await?;
+        tx.commit().await.map_err(e)?;
+        Ok(())
     }
 
     async fn insert_records_audited(&self, items: &[(RecordRow, AuditRow)]) -> Result<()> {
@@ -160,8 +164,12 @@ impl Store for PostgresStore {
                 .push_bind(&a.sealed.ciphertext);
         });
         let mut tx = self.pool.begin().await.map_err(e)?;
+        follows_chain(&mut tx, &items[0].1).await?;
         records.build().execute(&mut *tx).await.map_err(e)?;
         audit.build().execute(&mut *tx).await.map_err(e)?;
+        if let Some((_, last)) = items.last() {
+            put_head(&mut tx, last).await?;
+        }
         tx.commit().await.map_err(e)?;
         Ok(())
     }
@@ -209,7 +217,11 @@ impl Store for PostgresStore {
     }
 
     async fn append_audit(&self, a: &AuditRow) -> Result<()> {
-        append_audit_row(a)?.execute(&self.pool).await.map_err(e)?;
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        follows_chain(&mut tx, a).await?;
+        append_audit_row(a)?.execute(&mut *tx).await.map_err(e)?;
+        put_head(&mut tx, a).await?;
+        tx.commit().await.map_err(e)?;
         Ok(())
     }
 
@@ -228,6 +240,7 @@ impl Store for PostgresStore {
                     hash: r.try_get("hash").map_err(e)?,
                     prev_hash: r.try_get("prev_hash").map_err(e)?,
                     sealed: sealed(r)?,
+                    head: None,
                 })
             })
             .collect()
@@ -311,6 +324,8 @@ impl Store for PostgresStore {
 
     async fn erase_tenant(&self, tenant: &str) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(e)?;
+        // The same lock as audit appends: none interleaves with the erasure of the chain.
+        lock_chain(&mut tx, tenant).await?;
         for statement in [
             "DELETE FROM finops_audit WHERE tenant = $1",
             "DELETE FROM finops_keys WHERE tenant = $1 OR left(tenant, length($1) + 1) = $1 || '#'",
@@ -325,6 +340,51 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(e)?;
         Ok(())
     }
+}
+
+/// Writes an audit row's signed head, in the row's transaction.
+async fn put_head(tx: &mut sqlx::PgConnection, a: &AuditRow) -> Result<()> {
+    if let Some(head) = &a.head {
+        put_record_query(head).execute(&mut *tx).await.map_err(e)?;
+    }
+    Ok(())
+}
+
+/// Writes a record, replacing the one of the same kind, tenant and id.
+fn put_record_query(
+    r: &RecordRow,
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    record_query(
+        "INSERT INTO finops_records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (kind, tenant, id) DO UPDATE SET client_tag = EXCLUDED.client_tag, created_at = EXCLUDED.created_at, \
+         key_id = EXCLUDED.key_id, nonce = EXCLUDED.nonce, body = EXCLUDED.body",
+        r,
+    )
+}
+
+/// One audit writer (or erasure) per tenant at a time, across processes, until the transaction ends.
+async fn lock_chain(tx: &mut sqlx::PgConnection, tenant: &str) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7319029))")
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await
+        .map_err(e)?;
+    Ok(())
+}
+
+/// Refuses an audit row that does not follow the tenant's last stored entry (another process appended first, or
+/// the tenant was erased meanwhile): the vault reads the chain again and appends after it, so the chain never
+/// forks. Inside the write's transaction, under the tenant's chain lock.
+async fn follows_chain(tx: &mut sqlx::PgConnection, a: &AuditRow) -> Result<()> {
+    lock_chain(tx, &a.tenant).await?;
+    let last: Option<(i64, String)> = sqlx::query_as(
+        "SELECT seq, hash FROM finops_audit WHERE tenant = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(&a.tenant)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(e)?;
+    super::check_follows(crate::BackendKind::Postgres, a, last)
 }
 
 /// Inserts a record unless its kind, tenant and id are taken.

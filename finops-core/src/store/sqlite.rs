@@ -93,13 +93,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_record(&self, r: &RecordRow) -> Result<()> {
-        record_query(
-            "INSERT OR REPLACE INTO records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            r,
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(e)?;
+        put_record_query(r).execute(&self.pool).await.map_err(e)?;
         Ok(())
     }
 
@@ -114,9 +108,21 @@ impl Store for SqliteStore {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
+        follows_chain(&mut tx, a).await?;
         append_audit_row(a)?.execute(&mut *tx).await.map_err(e)?;
+        put_head(&mut tx, a).await?;
         tx.commit().await.map_err(e)?;
         Ok(true)
+    }
+
+    async fn replace_record_audited(&self, r: &RecordRow, a: &AuditRow) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        follows_chain(&mut tx, a).await?;
+        put_record_query(r).execute(&mut *tx).await.map_err(e)?;
+        append_audit_row(a)?.execute(&mut *tx).await.map_err(e)?;
+        put_head(&mut tx, a).await?;
+        tx.commit().await.map_err(e)?;
+        Ok(())
     }
 
     async fn insert_records_audited(&self, items: &[(RecordRow, AuditRow)]) -> Result<()> {
@@ -153,8 +159,12 @@ impl Store for SqliteStore {
                 .push_bind(&a.sealed.ciphertext);
         });
         let mut tx = self.pool.begin().await.map_err(e)?;
+        follows_chain(&mut tx, &items[0].1).await?;
         records.build().execute(&mut *tx).await.map_err(e)?;
         audit.build().execute(&mut *tx).await.map_err(e)?;
+        if let Some((_, last)) = items.last() {
+            put_head(&mut tx, last).await?;
+        }
         tx.commit().await.map_err(e)?;
         Ok(())
     }
@@ -201,7 +211,11 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, a: &AuditRow) -> Result<()> {
-        append_audit_row(a)?.execute(&self.pool).await.map_err(e)?;
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        follows_chain(&mut tx, a).await?;
+        append_audit_row(a)?.execute(&mut *tx).await.map_err(e)?;
+        put_head(&mut tx, a).await?;
+        tx.commit().await.map_err(e)?;
         Ok(())
     }
 
@@ -220,6 +234,7 @@ impl Store for SqliteStore {
                     hash: r.try_get("hash").map_err(e)?,
                     prev_hash: r.try_get("prev_hash").map_err(e)?,
                     sealed: sealed(r)?,
+                    head: None,
                 })
             })
             .collect()
@@ -336,6 +351,37 @@ fn record_query<'a>(
         .bind(&r.sealed.key_id)
         .bind(&r.sealed.nonce)
         .bind(&r.sealed.ciphertext)
+}
+
+/// Writes an audit row's signed head, in the row's transaction.
+async fn put_head(tx: &mut sqlx::SqliteConnection, a: &AuditRow) -> Result<()> {
+    if let Some(head) = &a.head {
+        put_record_query(head).execute(&mut *tx).await.map_err(e)?;
+    }
+    Ok(())
+}
+
+/// Writes a record, replacing the one of the same kind, tenant and id.
+fn put_record_query(
+    r: &RecordRow,
+) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    record_query(
+        "INSERT OR REPLACE INTO records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        r,
+    )
+}
+
+/// Refuses an audit row that does not follow the tenant's last stored entry (another process appended first, or
+/// the tenant was erased meanwhile): the vault reads the chain again and appends after it, so the chain never
+/// forks. Inside the write's transaction; SQLite lets one writer commit at a time.
+async fn follows_chain(tx: &mut sqlx::SqliteConnection, a: &AuditRow) -> Result<()> {
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit WHERE tenant = ? ORDER BY seq DESC LIMIT 1")
+            .bind(&a.tenant)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(e)?;
+    super::check_follows(crate::BackendKind::Sqlite, a, last)
 }
 
 /// Appends an audit row (refused when its sequence number is taken).

@@ -299,6 +299,17 @@ pub struct WrappedKey {
     pub wrapped: Vec<u8>,
 }
 
+/// Bytes from lowercase or uppercase hex; `None` when it is not hex.
+fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) || !hex.is_ascii() {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect()
+}
+
 fn aad(parts: &[&str]) -> Vec<u8> {
     // Length-prefixed, so ("ab","c") and ("a","bc") differ.
     let mut out = Vec::with_capacity(64);
@@ -468,6 +479,50 @@ impl Keyring {
         Ok(outer.iter().map(|b| format!("{b:02x}")).collect())
     }
 
+    /// An HMAC-SHA256 of `message` (hex) under a key derived from the tenant's first data key: authenticates the
+    /// audit trail. The data key is stored only wrapped by the key provider's master key, so whoever can edit the
+    /// store cannot compute it.
+    pub fn mac(&self, tenant: &str, message: &[u8]) -> Result<String> {
+        use hmac::Mac;
+        let tag = self.mac_of(tenant, message)?.finalize().into_bytes();
+        Ok(tag.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Whether `mac` (hex) is the tenant's [`Keyring::mac`] of `message` (compared in constant time).
+    pub fn verify_mac(&self, tenant: &str, message: &[u8], mac: &str) -> Result<bool> {
+        let Some(expected) = hex_bytes(mac) else {
+            return Ok(false);
+        };
+        use hmac::Mac;
+        Ok(self
+            .mac_of(tenant, message)?
+            .verify_slice(&expected)
+            .is_ok())
+    }
+
+    fn mac_of(&self, tenant: &str, message: &[u8]) -> Result<hmac::Hmac<sha2::Sha256>> {
+        use hmac::{KeyInit, Mac};
+        let first = {
+            let w = self.wrapped.read().unwrap_or_else(|p| p.into_inner());
+            w.get(tenant)
+                .and_then(|ks| ks.first().map(|k| k.key_id.clone()))
+        };
+        let key_id = match first {
+            Some(id) => id,
+            None => self.rotate(tenant)?,
+        };
+        let key = self.data_key(tenant, &key_id)?;
+        let bad = |e: hmac::digest::InvalidLength| Error::Internal(e.to_string());
+        // A key of its own for the audit MACs, derived from the data key (which also encrypts).
+        let derived = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.bytes())
+            .map_err(bad)?
+            .chain_update(aad(&["finops-audit-mac-key", tenant]))
+            .finalize()
+            .into_bytes();
+        let mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&derived).map_err(bad)?;
+        Ok(mac.chain_update(message))
+    }
+
     /// Encrypts a record with the tenant's current data key, bound to (tenant, kind, record id, key id).
     pub fn encrypt(
         &self,
@@ -529,6 +584,15 @@ impl Keyring {
             .filter(|o| o.starts_with(prefix))
             .cloned()
             .collect()
+    }
+
+    /// The id of an owner's first data key (the one its tags and audit MACs use).
+    pub fn first_key_id(&self, owner: &str) -> Option<String> {
+        self.wrapped
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(owner)
+            .and_then(|ks| ks.first().map(|k| k.key_id.clone()))
     }
 
     /// Crypto-shredding: destroys every data key of a tenant; its records can never be read again.

@@ -32,17 +32,61 @@ impl Vault {
         })
     }
 
-    /// Stores an analysis (its JSON encrypted; the client kept only as a keyed tag) and audits it.
+    /// Stores an analysis (its JSON encrypted; the client kept only as a keyed tag) and its audit entry, in one
+    /// transaction. Working papers are not rewritten: an id already stored is refused, except that a CPA of the
+    /// firm may replace a draft nobody signed off (audited as `analysis_replaced`).
     pub async fn save_analysis(&self, principal: &Principal, analysis: &Analysis) -> Result<()> {
         let row = self.sealed_analysis(principal, analysis).await?;
-        self.persist_keys().await?;
-        self.store.put_record(&row).await?;
-        self.record(
-            &analysis.tenant,
+        let tenant = &analysis.tenant;
+        let details = audit::analysis_details(analysis, &row.client_tag);
+        let store = &self.store;
+        let _one_at_a_time = self.append.lock().await;
+        let stored = self
+            .append_audited_locked(
+                tenant,
+                Some(principal),
+                "analysis",
+                Some(&analysis.id),
+                details.clone(),
+                |audit| {
+                    let row = &row;
+                    async move { store.insert_record_audited(row, &audit).await }
+                },
+            )
+            .await?;
+        if stored.is_some() {
+            return Ok(());
+        }
+        // The id is taken.
+        let refusal = if principal.role != Role::Cpa || principal.tenant != *tenant {
+            Some("an analysis with this id is stored; only a CPA of the firm may replace a draft")
+        } else if self.signed_off(tenant, &analysis.id).await? {
+            Some("this analysis is signed off: working papers cannot be rewritten")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            drop(_one_at_a_time);
+            let e = Error::AccessDenied {
+                reason: reason.into(),
+            };
+            return Err(self.deny(principal, tenant, Some(&analysis.id), e).await);
+        }
+        self.append_audited_locked(
+            tenant,
             Some(principal),
-            "analysis",
+            "analysis_replaced",
             Some(&analysis.id),
-            audit::analysis_details(analysis),
+            details,
+            |audit| {
+                let row = &row;
+                async move {
+                    store
+                        .replace_record_audited(row, &audit)
+                        .await
+                        .map(|()| true)
+                }
+            },
         )
         .await?;
         Ok(())
@@ -63,6 +107,7 @@ impl Vault {
         analysis: &Analysis,
     ) -> Result<bool> {
         let record = self.sealed_analysis(principal, analysis).await?;
+        let details = audit::analysis_details(analysis, &record.client_tag);
         let (done, result) = tokio::sync::oneshot::channel();
         self.pending
             .lock()
@@ -70,7 +115,7 @@ impl Vault {
             .push(PendingResult {
                 record,
                 principal: principal.clone(),
-                details: audit::analysis_details(analysis),
+                details,
                 done,
             });
         match tokio::runtime::Handle::try_current() {
@@ -114,15 +159,18 @@ impl Vault {
             self.load_audit(tenant).await?;
             let mut prev = self.audit.last(tenant);
             let mut out = Vec::with_capacity(items.len());
+            self.ensure_key(tenant).await?;
             for item in &items {
-                let entry = AuditLog::entry_after(
+                let actor = self.recorded_actor(tenant, &item.principal)?;
+                let mut entry = AuditLog::entry_after(
                     prev.take(),
                     tenant,
-                    Some(&item.principal),
+                    Some(&actor),
                     "analysis",
                     Some(&item.record.id),
                     item.details.clone(),
                 )?;
+                entry.mac = self.keyring.mac(tenant, &entry.mac_message())?;
                 prev = Some((entry.seq, entry.hash.clone()));
                 let row = self.audit_row(&entry)?;
                 out.push((entry, row));
@@ -138,9 +186,12 @@ impl Vault {
                 .map(|(item, (_, row))| (item.record.clone(), row.clone()))
                 .collect();
             if self.store.insert_records_audited(&rows).await.is_ok() {
+                let mut done = Vec::with_capacity(items.len());
                 for ((entry, _), item) in prepared.into_iter().zip(items) {
-                    let pushed = self.audit.push(entry);
-                    let _ = item.done.send(pushed.map(|()| true));
+                    done.push((item.done, self.audit.push(entry).map(|()| true)));
+                }
+                for (to, result) in done {
+                    let _ = to.send(result);
                 }
                 return;
             }
@@ -187,20 +238,30 @@ impl Vault {
     }
 
     /// Reads an analysis the principal may see; a Client asking for another company's is denied and audited, and
-    /// with [`Vault::require_sign_off`] a Client sees only signed-off analyses.
+    /// with [`Vault::require_sign_off`] a Client sees only signed-off analyses. A signed-off analysis is checked
+    /// against the hash recorded at sign-off: one replaced in the store since (an older version put back, say)
+    /// is refused as an integrity error.
     pub async fn load_analysis(
         &self,
         principal: &Principal,
         tenant: &str,
         id: &str,
     ) -> Result<Analysis> {
-        let analysis = self
-            .load_analysis_unchecked_sign_off(principal, tenant, id)
-            .await?;
-        if self.require_sign_off
-            && principal.role == Role::Client
-            && !self.signed_off(tenant, id).await?
+        let (analysis, content_hash) = self.read_analysis(principal, tenant, id).await?;
+        let review = self.get_review(tenant, id).await?.map(|(r, _)| r);
+        let signed = review
+            .as_ref()
+            .filter(|r| r.status == ReviewStatus::SignedOff);
+        if let Some(expected) = signed.and_then(|r| r.content_sha256.as_deref())
+            && expected != content_hash
         {
+            return Err(Error::Integrity {
+                reason: format!(
+                    "analysis `{id}` is not the one signed off (its content changed since the sign-off)"
+                ),
+            });
+        }
+        if self.require_sign_off && principal.role == Role::Client && signed.is_none() {
             let e = Error::AccessDenied {
                 reason: "this analysis awaits a CPA's sign-off".into(),
             };
@@ -215,6 +276,16 @@ impl Vault {
         tenant: &str,
         id: &str,
     ) -> Result<Analysis> {
+        Ok(self.read_analysis(principal, tenant, id).await?.0)
+    }
+
+    /// An analysis the principal may read (sign-off aside), with the SHA-256 (hex) of its stored content.
+    pub(super) async fn read_analysis(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: &str,
+    ) -> Result<(Analysis, String)> {
         if principal.tenant != tenant {
             let e = Error::AccessDenied {
                 reason: format!(
@@ -244,9 +315,10 @@ impl Vault {
             }
         }
         let plain = self.open_row(&row).await?;
-        serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
+        let analysis = serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
             reason: format!("analysis `{id}` is not readable: {e}"),
-        })
+        })?;
+        Ok((analysis, content_sha256(&plain)))
     }
 
     /// The analyses the principal may see in its tenant (a Client: its own company's), oldest first.
@@ -277,4 +349,13 @@ impl Vault {
         }
         Ok(out)
     }
+}
+
+/// The SHA-256 (hex) of an analysis's stored content, recorded at sign-off.
+pub(super) fn content_sha256(plain: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(plain)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

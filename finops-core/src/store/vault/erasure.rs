@@ -45,6 +45,10 @@ impl Vault {
         self.require_admin(principal, "erase the firm's data")
             .await?;
         let tenant = &principal.tenant;
+        // No append of this process between the erasure and the new chain's first entry (other processes are held
+        // off by the store: their next entry does not follow the new chain, so they read it and append after).
+        let _one_at_a_time = self.append.lock().await;
+        self.forget_chain(tenant);
         self.load_audit(tenant).await?;
         self.keyring.shred(tenant);
         for scope in self.keyring.owners(&format!("{tenant}#")) {
@@ -59,12 +63,14 @@ impl Vault {
         // The old trail was encrypted with the destroyed keys: a new chain starts with the erasure, and keeps the
         // old chain's length and last hash as evidence of what was erased.
         let (entries, last_hash) = self.audit.reset(tenant);
-        self.record(
+        let store = &self.store;
+        self.append_audited_locked(
             tenant,
             Some(principal),
             "erasure",
             None,
             serde_json::json!({"erased_entries": entries, "erased_chain_last_hash": last_hash}),
+            |row| async move { store.append_audit(&row).await.map(|()| true) },
         )
         .await?;
         Ok(())

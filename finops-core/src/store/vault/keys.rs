@@ -88,6 +88,25 @@ impl Vault {
         Ok(())
     }
 
+    /// Takes the store's keys of an owner when its first key is not the one held here: another process erased the
+    /// owner (destroying the keys this vault still holds) and the store has new ones.
+    pub(super) async fn resync_owner(&self, key_owner: &str) -> Result<()> {
+        let stored = self.store.keys_of(key_owner).await?;
+        let held = self.keyring.first_key_id(key_owner);
+        if held.is_none() || stored.first().map(|k| &k.key_id) == held.as_ref() {
+            self.load_new_keys(stored);
+            return Ok(());
+        }
+        self.keyring.shred(key_owner);
+        {
+            let prefix = format!("{key_owner}:");
+            let mut persisted = self.persisted.lock().unwrap_or_else(|p| p.into_inner());
+            persisted.retain(|k| !k.starts_with(&prefix));
+        }
+        self.load_new_keys(stored);
+        Ok(())
+    }
+
     /// Takes the stored keys this vault does not hold yet.
     pub(super) fn load_new_keys(&self, stored: Vec<WrappedKey>) {
         // Checked and marked under one lock, so two concurrent refreshes do not load a key twice.

@@ -24,6 +24,8 @@ pub use review::{Review, ReviewAction, ReviewNote, ReviewStatus};
 const ANALYSIS: &str = "analysis";
 const AUDIT: &str = "audit";
 const REVIEW: &str = "review";
+/// The record holding a tenant's signed audit head (kind and id).
+const AUDIT_HEAD: &str = "audit.head";
 
 /// Analyses and reviews are encrypted with keys scoped to their client, so one client can be erased alone.
 fn owner(tenant: &str, client_tag: &str) -> String {

@@ -28,6 +28,9 @@ pub struct Review {
     pub reviewed_by: Option<Principal>,
     pub signed_off_by: Option<Principal>,
     pub signed_off_at: Option<String>,
+    /// The SHA-256 (hex) of the analysis as signed off; reading it later checks it is still that content.
+    #[serde(default)]
+    pub content_sha256: Option<String>,
 }
 
 /// What a CPA does to an analysis under review.
@@ -96,11 +99,12 @@ impl Vault {
         Ok(Some((review, row.client_tag)))
     }
 
-    /// The review of an analysis (anyone who may read the analysis may read its review).
+    /// The review of an analysis: anyone who may read the analysis may read its review, so with
+    /// [`Vault::require_sign_off`] a Client sees neither, notes included, before a CPA signed it off.
     pub async fn review(&self, principal: &Principal, tenant: &str, id: &str) -> Result<Review> {
         self.load_analysis_unchecked_sign_off(principal, tenant, id)
             .await?;
-        Ok(self
+        let review = self
             .get_review(tenant, id)
             .await?
             .map(|(r, _)| r)
@@ -110,7 +114,18 @@ impl Vault {
                 reviewed_by: None,
                 signed_off_by: None,
                 signed_off_at: None,
-            }))
+                content_sha256: None,
+            });
+        if self.require_sign_off
+            && principal.role == Role::Client
+            && review.status != ReviewStatus::SignedOff
+        {
+            let e = Error::AccessDenied {
+                reason: "this analysis and its review notes await a CPA's sign-off".into(),
+            };
+            return Err(self.deny(principal, tenant, Some(id), e).await);
+        }
+        Ok(review)
     }
 
     /// A CPA of the firm annotates, marks reviewed, or signs off an analysis (audited). Anyone else is denied.
@@ -155,6 +170,8 @@ impl Vault {
                 "reviewed"
             }
             ReviewAction::SignOff => {
+                let plain = self.open_row(&row).await?;
+                review.content_sha256 = Some(super::analyses::content_sha256(&plain));
                 review.status = ReviewStatus::SignedOff;
                 review.signed_off_by = Some(principal.clone());
                 review.signed_off_at = Some(now());
@@ -168,7 +185,7 @@ impl Vault {
             Some(principal),
             "review",
             Some(id),
-            serde_json::json!({"action": what, "status": review.status}),
+            serde_json::json!({"action": what, "status": review.status, "content_sha256": review.content_sha256}),
         )
         .await?;
         Ok(review)
