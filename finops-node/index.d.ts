@@ -359,6 +359,8 @@ export declare class Vault {
   review(principal: Principal, id: string): Promise<Review>
   act(principal: Principal, id: string, action: 'annotate' | 'reviewed' | 'sign_off', options?: { note?: string }): Promise<Review>
   exportAudit(principal: Principal): Promise<string>
+  /** Checks an export of this firm's trail with the firm's key (hashes, MACs, signed head); its entries. */
+  verifyAudit(principal: Principal, jsonl: string): Promise<AuditEntry[]>
   rotateKey(principal: Principal): Promise<string>
   reencrypt(principal: Principal): Promise<number>
   eraseClient(principal: Principal, client: string): Promise<number>

@@ -188,9 +188,9 @@ function requestJson(request) {
   if (request === null || typeof request !== 'object') throw invalid('request', 'expected an object with `statements` and `question`')
   const { statements, question, language, tenant, client, principal, cacheMode, maxCacheAgeMs } = request
   if (typeof question !== 'string') throw invalid('question', 'must be a string')
-  // JSON would turn NaN and Infinity into null (no maximum age): refuse them here.
-  if (maxCacheAgeMs !== undefined && maxCacheAgeMs !== null && (typeof maxCacheAgeMs !== 'number' || !Number.isFinite(maxCacheAgeMs) || maxCacheAgeMs < 0)) {
-    throw invalid('maxCacheAgeMs', 'must be a finite number of milliseconds >= 0')
+  // JSON would turn NaN and Infinity into null (no maximum age): refuse them here; the core checks the range.
+  if (maxCacheAgeMs !== undefined && maxCacheAgeMs !== null && (typeof maxCacheAgeMs !== 'number' || !Number.isFinite(maxCacheAgeMs))) {
+    throw invalid('maxCacheAgeMs', 'must be a finite number of milliseconds')
   }
   return JSON.stringify({
     statements: statementsJson(statements),
@@ -450,7 +450,8 @@ class Queue {
     if (!(finops instanceof Finops)) throw invalid('finops', 'must be a Finops')
     const { concurrency = 4, leaseMs = 30000, signal } = options
     if (!Number.isInteger(concurrency) || concurrency < 1) throw invalid('concurrency', 'must be an integer from 1 to 256')
-    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < 100 || leaseMs > 86_400_000) throw invalid('leaseMs', 'must be a number of milliseconds from 100 to 86400000')
+    // Only what the conversion would lose is checked here; the core checks the range (as `lease_seconds`).
+    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs)) throw invalid('leaseMs', 'must be a finite number of milliseconds')
     const token = new native.CancelToken()
     if (signal) {
       if (signal.aborted) token.cancel()
@@ -533,6 +534,11 @@ class Vault {
   }
 
   /** The firm's audit trail as verified JSON Lines (Admins only). */
+  async verifyAudit(principal, jsonl) {
+    if (typeof jsonl !== 'string') throw invalid('audit', 'must be JSON Lines text')
+    return settle(this.native.verifyAudit(principalJson(principal), jsonl), true)
+  }
+
   async exportAudit(principal) {
     return settle(this.native.exportAudit(principalJson(principal)))
   }

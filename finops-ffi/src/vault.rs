@@ -201,6 +201,26 @@ impl Vault {
         .await
     }
 
+    /// Checks an export of this firm's trail with the firm's key (hashes, MACs, signed head); its entries. An
+    /// export edited (even with hashes recomputed), cut short or from another firm is an `Integrity` error.
+    pub async fn verify_audit(
+        &self,
+        principal: PrincipalFfi,
+        jsonl: String,
+    ) -> Result<Vec<AuditEntryFfi>, FinopsError> {
+        crate::runtime::guard_async(async move {
+            let who: Principal = principal.try_into()?;
+            Ok(self
+                .inner
+                .verify_audit_export(&who, &jsonl)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+        .await
+    }
+
     /// New writes use a new data key; older records still read (Admins only). The key id.
     pub async fn rotate_key(&self, principal: PrincipalFfi) -> Result<String, FinopsError> {
         crate::runtime::guard_async(async move {
@@ -242,8 +262,9 @@ impl Vault {
     }
 }
 
-/// Checks an exported audit trail (every hash, the chain's order); its entries. An edited, deleted or reordered
-/// entry is an `Integrity` error.
+/// Checks an exported audit trail's structure (every hash, the chain's order, the head's count); its entries. An
+/// edited, deleted or reordered entry is an `Integrity` error. `Vault.verifyAudit` also checks the MACs with the
+/// firm's key (whoever can rewrite a file can recompute hashes).
 #[uniffi::export]
 pub fn verify_audit(jsonl: String) -> Result<Vec<AuditEntryFfi>, FinopsError> {
     crate::runtime::guard(|| {

@@ -49,7 +49,9 @@ test('queue arguments out of range are refused by name', async () => {
   const q = await finops.Queue.connect(url)
   const fo = new Finops({ offline: true })
   for (const v of ABSURD) await rejected('concurrency', q.runWorker(fo, { concurrency: v }))
-  for (const v of [-1, NaN, Infinity, 1e300]) await rejected('leaseMs', q.runWorker(fo, { leaseMs: v }))
+  for (const v of [-1, NaN, Infinity, 1e300, '5']) {
+    await assert.rejects(q.runWorker(fo, { leaseMs: v }), (e) => e instanceof InvalidArgumentError && ['leaseMs', 'lease_seconds'].includes(e.field), String(v))
+  }
   for (const v of [1e300, 1.5, NaN]) {
     await rejected('max_attempts', q.enqueue({ statements: fs.readFileSync(BISTRO, 'utf8'), question: 'Marges ?', tenant: 't', key: 'k', maxAttempts: v }))
   }

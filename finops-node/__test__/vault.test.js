@@ -98,6 +98,12 @@ test('an admin exports the audit trail and an auditor verifies it', async () => 
   assert.equal(entries[0].subject, a.id)
 
   const lines = trail.split('\n').filter(Boolean)
+  // With the firm's key: every MAC too. A MAC replaced (as a forger recomputing hashes would have to) is caught.
+  assert.deepEqual((await v.verifyAudit(admin, trail)).map((e) => e.seq), entries.map((e) => e.seq))
+  const forged = [JSON.stringify({ ...JSON.parse(lines[0]), mac: '00'.repeat(32) }), ...lines.slice(1)].join('\n')
+  assert.equal(finops.verifyAudit(forged).length, entries.length)
+  await assert.rejects(v.verifyAudit(admin, forged), finops.IntegrityError)
+  await assert.rejects(v.verifyAudit(cpa, trail), finops.AccessDeniedError)
   const edited = JSON.stringify({ ...JSON.parse(lines[0]), action: 'nothing_to_see' })
   for (const broken of [[edited, ...lines.slice(1)].join('\n'), lines.slice(1).join('\n'), [lines[1], lines[0]].join('\n'), 'not json']) {
     assert.throws(() => finops.verifyAudit(broken), (e) => e instanceof finops.IntegrityError && e.code === 'FINOPS_INTEGRITY')

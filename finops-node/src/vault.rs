@@ -124,6 +124,18 @@ impl NativeVault {
             .map_err(|e| js_error(&e))
     }
 
+    /// Checks an export of this firm's trail with the firm's key (hashes, MACs, signed head); its entries as JSON.
+    #[napi]
+    pub async fn verify_audit(&self, principal_json: String, jsonl: String) -> Result<String> {
+        let who = principal(&principal_json)?;
+        let entries = self
+            .inner
+            .verify_audit_export(&who, &jsonl)
+            .await
+            .map_err(|e| js_error(&e))?;
+        to_json(&entries)
+    }
+
     /// A new data key for the firm (Admins only); its id.
     #[napi]
     pub async fn rotate_key(&self, principal_json: String) -> Result<String> {

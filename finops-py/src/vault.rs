@@ -166,6 +166,26 @@ impl PyVault {
         )
     }
 
+    /// `await v.verify_audit(admin, jsonl)`: checks an export of this firm's trail with the firm's key — every
+    /// hash, every entry's MAC and the signed head — and returns its entries as dicts; an export edited (even
+    /// with hashes recomputed), cut short or from another firm raises `IntegrityError`.
+    fn verify_audit<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &PyPrincipal,
+        jsonl: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (vault, who) = (Arc::clone(&self.inner), principal.inner.clone());
+        future_into_py(py, async move {
+            let entries = vault
+                .verify_audit_export(&who, &jsonl)
+                .await
+                .map_err(to_py)?;
+            let text = serde_json::to_string(&entries).map_err(internal)?;
+            Python::attach(|py| json_to_py(py, &text))
+        })
+    }
+
     /// `await v.rotate_key(admin)`: new writes use a new data key (older records still read); the key id.
     fn rotate_key<'py>(
         &self,
@@ -220,8 +240,9 @@ impl PyVault {
     }
 }
 
-/// `finops.verify_audit(jsonl)`: checks an exported audit trail (every hash, the chain's order) and returns its
-/// entries as dicts; an edited, deleted or reordered entry raises `IntegrityError`.
+/// `finops.verify_audit(jsonl)`: checks an exported audit trail's structure (every hash, the chain's order, the
+/// head's count) and returns its entries as dicts; an edited, deleted or reordered entry raises `IntegrityError`.
+/// Whoever can rewrite the file can recompute hashes: `Vault.verify_audit` also checks the MACs with the firm's key.
 #[pyfunction]
 pub(crate) fn verify_audit(py: Python<'_>, jsonl: &str) -> PyResult<Py<PyAny>> {
     let (entries, _head) = audit::verify_jsonl(jsonl).map_err(to_py)?;

@@ -127,7 +127,20 @@ async def test_the_audit_trail_is_exported_by_an_admin_and_verified_offline(
     assert entries[0]["subject"] == a.id
     assert "Bistro" not in trail
 
+    # With the firm's key: every MAC too. A MAC replaced (as a forger recomputing hashes would have to) is caught.
+    assert [e["seq"] for e in await v.verify_audit(admin, trail)] == [e["seq"] for e in entries]
     lines = trail.splitlines()
+    forged = json.loads(lines[0])
+    forged["mac"] = "00" * 32
+    forged_trail = "\n".join([json.dumps(forged)] + lines[1:])
+    assert len(finops.verify_audit(forged_trail)) == len(entries), "well-formed"
+    with pytest.raises(finops.IntegrityError):
+        await v.verify_audit(admin, forged_trail)
+    with pytest.raises(finops.AccessDeniedError):
+        await v.verify_audit(cpa, trail)
+    with pytest.raises(finops.IntegrityError):
+        finops.verify_audit("\n".join(lines[:-2] + lines[-1:]))  # the last entry cut, the head kept
+
     edited = json.loads(lines[0])
     edited["action"] = "nothing_to_see"
     for broken in [
