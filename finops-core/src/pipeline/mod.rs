@@ -80,6 +80,62 @@ pub struct Pipeline {
     pub(crate) config_version: Arc<str>,
     /// Where every analysis is saved (encrypted, audited) before it is returned, when set.
     pub(crate) vault: Option<Arc<crate::store::Vault>>,
+    /// Purges the cache tiers when the vault erases a client or a tenant (held: the vault keeps it weakly).
+    #[expect(dead_code, reason = "held for the vault's weak reference")]
+    purge: Option<Arc<dyn crate::store::ErasureListener>>,
+}
+
+/// The cache tiers of a pipeline, told of the vault's erasures.
+#[derive(Debug)]
+struct CachePurge {
+    cache: Option<Arc<dyn crate::cache::Cache>>,
+    semantic: Option<Arc<crate::cache::SemanticCache>>,
+    plans: Option<(Arc<crate::cache::PlanCache>, bool)>,
+}
+
+impl CachePurge {
+    /// Drops a tenant's contributions to the plan tier: its own plans, or in the shared pool the entries it added
+    /// (the pool knows each entry's tenant by keyed tag, never its question in clear).
+    async fn purge_plans(&self, tenant: &str, client: Option<&str>) -> Result<()> {
+        match (&self.plans, client) {
+            (Some((plans, true)), _) => {
+                plans
+                    .invalidate_client(crate::cache::semantic::SHARED_TENANT, tenant)
+                    .await?;
+            }
+            (Some((plans, false)), Some(client)) => {
+                plans.invalidate_client(tenant, client).await?;
+            }
+            (Some((plans, false)), None) => {
+                plans.invalidate_tenant(tenant).await?;
+            }
+            (None, _) => {}
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::ErasureListener for CachePurge {
+    async fn client_erased(&self, tenant: &str, client: &str) -> Result<()> {
+        if let Some(c) = &self.cache {
+            c.invalidate_client(tenant, client).await?;
+        }
+        if let Some(s) = &self.semantic {
+            s.invalidate_client(tenant, client).await?;
+        }
+        self.purge_plans(tenant, Some(client)).await
+    }
+
+    async fn tenant_erased(&self, tenant: &str) -> Result<()> {
+        if let Some(c) = &self.cache {
+            c.invalidate_tenant(tenant).await?;
+        }
+        if let Some(s) = &self.semantic {
+            s.invalidate_tenant(tenant).await?;
+        }
+        self.purge_plans(tenant, None).await
+    }
 }
 
 impl Default for Pipeline {
@@ -226,7 +282,21 @@ impl PipelineBuilder {
 
     pub fn build(self) -> Pipeline {
         let config_version = config_version_of(&self.phases).into();
+        let has_caches = self.cache.is_some() || self.semantic.is_some() || self.plans.is_some();
+        let purge = match &self.vault {
+            Some(vault) if has_caches => {
+                let purge: Arc<dyn crate::store::ErasureListener> = Arc::new(CachePurge {
+                    cache: self.cache.clone(),
+                    semantic: self.semantic.clone(),
+                    plans: self.plans.clone(),
+                });
+                vault.on_erasure(Arc::downgrade(&purge));
+                Some(purge)
+            }
+            _ => None,
+        };
         Pipeline {
+            purge,
             config_version,
             phases: Arc::new(self.phases),
             prices: Arc::new(self.prices),
@@ -266,27 +336,26 @@ impl Pipeline {
         &self.config_version
     }
 
-    /// Drops a tenant's entries from every result tier (its statements changed, or it left). The plan tier
-    /// keeps them: plans hold no client data.
+    /// Drops a tenant's entries from every tier: exact, semantic, and its plans (its own, or what it added to the
+    /// shared pool). The vault's erasure of a tenant does this by itself for a pipeline built with that vault.
     pub async fn invalidate_tenant(&self, tenant: &str) -> Result<()> {
-        if let Some(c) = &self.cache {
-            c.invalidate_tenant(tenant).await?;
-        }
-        if let Some(s) = &self.semantic {
-            s.invalidate_tenant(tenant).await?;
-        }
-        Ok(())
+        use crate::store::ErasureListener;
+        self.tiers().tenant_erased(tenant).await
     }
 
-    /// Drops one client's entries from every result tier (new statements, or an erasure).
+    /// Drops one client's entries from every tier (new statements, or an erasure); in the shared plan pool, what
+    /// its tenant added (the pool does not know clients apart).
     pub async fn invalidate_client(&self, tenant: &str, client: &str) -> Result<()> {
-        if let Some(c) = &self.cache {
-            c.invalidate_client(tenant, client).await?;
+        use crate::store::ErasureListener;
+        self.tiers().client_erased(tenant, client).await
+    }
+
+    fn tiers(&self) -> CachePurge {
+        CachePurge {
+            cache: self.cache.clone(),
+            semantic: self.semantic.clone(),
+            plans: self.plans.clone(),
         }
-        if let Some(s) = &self.semantic {
-            s.invalidate_client(tenant, client).await?;
-        }
-        Ok(())
     }
 
     /// A pipeline with no provider: the offline analyst does every phase.

@@ -13,7 +13,7 @@ use crate::security::crypto::{KeyProvider, LocalKeyProvider, Sealed, SecretKey, 
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use vault::{Review, ReviewAction, ReviewNote, ReviewStatus, Vault};
+pub use vault::{ErasureListener, Review, ReviewAction, ReviewNote, ReviewStatus, Vault};
 
 /// The record kinds the caches keep in a store (exact, semantic and plan tiers): an erasure removes them too.
 pub const CACHE_KINDS: &[&str] = &["cache.exact", "cache.semantic", "cache.plan"];

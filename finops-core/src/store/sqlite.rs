@@ -62,7 +62,10 @@ impl SqliteStore {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
+            .journal_mode(SqliteJournalMode::Wal)
+            // Deleted rows are overwritten with zeros, not left in free pages: an erased client's wrapped keys
+            // and records cannot be read back from the file.
+            .pragma("secure_delete", "ON");
         Self::connect(options, 4).await
     }
 
@@ -71,6 +74,16 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(e)?;
         // One connection: each in-memory connection would be its own database.
         Self::connect(options, 1).await
+    }
+
+    /// Copies the write-ahead log into the database and empties it: the log's frames still hold the pages as they
+    /// were before a deletion (secure_delete zeroes the database, not old frames).
+    async fn checkpoint(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+            .map_err(e)?;
+        Ok(())
     }
 
     async fn connect(options: SqliteConnectOptions, connections: u32) -> Result<Self> {
@@ -291,7 +304,7 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(e)?;
-        Ok(())
+        self.checkpoint().await
     }
 
     async fn tenants_with(&self, kind: &str) -> Result<Vec<String>> {
@@ -322,6 +335,7 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(e)?;
         // Reclaim the freed pages so the erased ciphertext does not linger in the file.
         sqlx::query("VACUUM").execute(&self.pool).await.map_err(e)?;
+        self.checkpoint().await?;
         Ok(())
     }
 }

@@ -239,20 +239,41 @@ async fn semantic(
     Semantic::Miss(scope, Some(vector))
 }
 
+/// The question as the plan tier keeps it: in the shared pool (other firms read it), pseudonymized (the company,
+/// people, numbers that identify someone) and normalized, never as the client typed it.
+fn plan_question(request: &AnalysisRequest, shared: bool) -> String {
+    if shared {
+        let mut pseudonyms =
+            crate::security::Pseudonymizer::new(&request.statements.company().name);
+        intent::fold(&pseudonyms.redact(&request.question))
+    } else {
+        request.question.clone()
+    }
+}
+
+/// Whose entry a plan is: the client, or in the shared pool its tenant (so erasing either purges it).
+fn plan_owner<'a>(request: &'a AnalysisRequest, client: &'a str, shared: bool) -> &'a str {
+    if shared { &request.tenant } else { client }
+}
+
 /// The Analyst's plan for a close question in the same sector (only when the Analyst has a model to spare).
 async fn plan(
     pipeline: &Pipeline,
     request: &AnalysisRequest,
     scope: Option<&Scope>,
 ) -> Option<PlanHit> {
-    let (Some((plans, _)), Some(scope)) = (&pipeline.plans, scope) else {
+    let (Some((plans, shared)), Some(scope)) = (&pipeline.plans, scope) else {
         return None;
     };
     if !request.cache_mode.reads() || pipeline.phase(Phase::Analyst).is_none() {
         return None;
     }
     match plans
-        .lookup(scope, &request.question, request.max_cache_age)
+        .lookup(
+            scope,
+            &plan_question(request, *shared),
+            request.max_cache_age,
+        )
         .await
     {
         Ok(Ok(hit)) => Some(PlanHit {
@@ -298,16 +319,15 @@ pub(super) async fn remember(
     let model_plan = analyst.is_some_and(|u| u.calls > 0 && u.provider != OFFLINE_PROVIDER);
     if !keys.reused_plan
         && model_plan
-        && let (Some((plans, _)), Some(scope)) = (&pipeline.plans, keys.plan_scope)
+        && let (Some((plans, shared)), Some(scope)) = (&pipeline.plans, keys.plan_scope)
     {
         let entry = crate::cache::PlanEntry {
             plan: a.plan.clone(),
             cost_usd: analyst.and_then(|u| u.cost_usd),
         };
-        if let Err(e) = plans
-            .insert(scope, &request.question, &a.client, entry)
-            .await
-        {
+        let question = plan_question(request, *shared);
+        let owner = plan_owner(request, &a.client, *shared);
+        if let Err(e) = plans.insert(scope, &question, owner, entry).await {
             warn("plan cache store", &e);
         }
     }

@@ -1,4 +1,5 @@
-//! Erasure of a client or a whole firm (Admins only): its keys destroyed, its records deleted.
+//! Erasure of a client or a whole firm (Admins only): its keys destroyed, its records deleted, and every cache
+//! tier told (through the [`ErasureListener`]s) to drop what it derived from them.
 
 use super::*;
 
@@ -29,15 +30,29 @@ impl Vault {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|k| !k.starts_with(&scoped));
+        let mut purge_failed = None;
+        for listener in self.erasure_listeners() {
+            if let Err(e) = listener.client_erased(tenant, client).await {
+                purge_failed.get_or_insert(e);
+            }
+        }
         self.record(
             tenant,
             Some(principal),
             "client_erasure",
             None,
-            serde_json::json!({"client_tag": tag, "records": erased}),
+            serde_json::json!({
+                "client_tag": tag,
+                "records": erased,
+                "caches_purged": purge_failed.is_none(),
+            }),
         )
         .await?;
-        Ok(erased)
+        // The store's part is done (and audited); a cache that could not be purged is an error the Admin retries.
+        match purge_failed {
+            Some(e) => Err(e),
+            None => Ok(erased),
+        }
     }
 
     /// Erases a tenant (Admins only): its data keys are destroyed (crypto-shredding) and its records deleted.
@@ -63,16 +78,29 @@ impl Vault {
         // The old trail was encrypted with the destroyed keys: a new chain starts with the erasure, and keeps the
         // old chain's length and last hash as evidence of what was erased.
         let (entries, last_hash) = self.audit.reset(tenant);
+        let mut purge_failed = None;
+        for listener in self.erasure_listeners() {
+            if let Err(e) = listener.tenant_erased(tenant).await {
+                purge_failed.get_or_insert(e);
+            }
+        }
         let store = &self.store;
         self.append_audited_locked(
             tenant,
             Some(principal),
             "erasure",
             None,
-            serde_json::json!({"erased_entries": entries, "erased_chain_last_hash": last_hash}),
+            serde_json::json!({
+                "erased_entries": entries,
+                "erased_chain_last_hash": last_hash,
+                "caches_purged": purge_failed.is_none(),
+            }),
             |row| async move { store.append_audit(&row).await.map(|()| true) },
         )
         .await?;
-        Ok(())
+        match purge_failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }

@@ -36,6 +36,17 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
+/// Told of every erasure a vault performs, so that what was derived from the erased data elsewhere (the caches'
+/// tiers in memory, in Redis, in a host's store, in other processes) goes too. A pipeline built with a vault and
+/// caches registers one ([`Vault::on_erasure`]).
+#[async_trait::async_trait]
+pub trait ErasureListener: Send + Sync + std::fmt::Debug {
+    /// One client of a tenant was erased.
+    async fn client_erased(&self, tenant: &str, client: &str) -> Result<()>;
+    /// A whole tenant was erased.
+    async fn tenant_erased(&self, tenant: &str) -> Result<()>;
+}
+
 /// Encrypted, access-controlled, audited persistence of analyses.
 #[derive(Debug)]
 pub struct Vault {
@@ -55,6 +66,8 @@ pub struct Vault {
     pending: Mutex<Vec<PendingResult>>,
     /// One first-key creation at a time in this process (see [`Vault::ensure_key`]).
     first_keys: tokio::sync::Mutex<()>,
+    /// Told of each erasure (held weakly: a pipeline dropped stops listening).
+    listeners: Mutex<Vec<std::sync::Weak<dyn ErasureListener>>>,
 }
 
 /// A job's result (sealed) and what its audit entry says, until a commit stores both.
@@ -86,7 +99,25 @@ impl Vault {
             append: tokio::sync::Mutex::new(()),
             pending: Mutex::new(Vec::new()),
             first_keys: tokio::sync::Mutex::new(()),
+            listeners: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Registers a listener told of every erasure this vault performs (held weakly).
+    pub fn on_erasure(&self, listener: std::sync::Weak<dyn ErasureListener>) {
+        let mut listeners = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+        listeners.retain(|l| l.strong_count() > 0);
+        listeners.push(listener);
+    }
+
+    /// The live listeners.
+    fn erasure_listeners(&self) -> Vec<Arc<dyn ErasureListener>> {
+        let mut listeners = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+        listeners.retain(|l| l.strong_count() > 0);
+        listeners
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .collect()
     }
 
     /// Clients see an analysis only once a CPA of the firm signed it off.
