@@ -5,23 +5,26 @@ use super::{AnalysisPlan, Comparison, Intent, Language};
 use crate::metrics::MetricId;
 use crate::statements::Statements;
 
-/// Lower-case, accents removed, apostrophes and punctuation turned into spaces, whitespace collapsed.
+/// Lower-case, accents removed (Unicode decomposition, combining marks dropped), apostrophes and punctuation
+/// turned into spaces, whitespace collapsed.
 pub fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
     let mut out = String::with_capacity(text.len());
     let mut space = true;
-    for c in text.chars().flat_map(char::to_lowercase) {
-        let c = match c {
-            'à' | 'â' | 'ä' | 'á' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' | 'í' => 'i',
-            'ô' | 'ö' | 'ó' => 'o',
-            'ù' | 'û' | 'ü' | 'ú' => 'u',
-            'ç' => 'c',
-            'ÿ' => 'y',
-            'œ' => 'o',
-            c if c.is_alphanumeric() => c,
-            _ => ' ',
-        };
+    let letters = text
+        .chars()
+        .flat_map(char::to_lowercase)
+        .flat_map(|c| match c {
+            // Ligatures that do not decompose.
+            'œ' => ['o', 'e'].into_iter().take(2),
+            'æ' => ['a', 'e'].into_iter().take(2),
+            c => [c, ' '].into_iter().take(1),
+        })
+        .nfd()
+        .filter(|c| !is_combining_mark(*c));
+    for c in letters {
+        let c = if c.is_alphanumeric() { c } else { ' ' };
         if c == ' ' {
             if !space {
                 out.push(' ');

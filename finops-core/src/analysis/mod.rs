@@ -244,11 +244,11 @@ impl AnalysisRequest {
         Ok(())
     }
 
-    /// The client id: as given, or a slug of the company name.
+    /// The client id: as given, or derived from the company name (see [`default_client_id`]).
     pub fn client_id(&self) -> String {
         match &self.client {
             Some(c) => c.clone(),
-            None => slug(&self.statements.company().name),
+            None => default_client_id(&self.statements.company().name),
         }
     }
 }
@@ -275,13 +275,40 @@ pub(crate) fn check_id(field: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
-fn slug(name: &str) -> String {
-    let folded = intent::fold(name);
-    let s: String = folded
+/// The client id of a company that was given none: a readable part (the name folded to ASCII letters and digits)
+/// and a hash of the whole name, lower-cased and in Unicode's composed form. Names that differ only by accents or
+/// punctuation (`Café Lévis` and `Cafe Levis`), or that have no Latin letter at all (`北京饭店`, `مطعم`), get ids
+/// of their own; the same name typed again (another case, another Unicode form, other spacing) gets the same.
+pub fn default_client_id(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use unicode_normalization::UnicodeNormalization;
+    let canonical: String = name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+        .nfc()
+        .collect();
+    let hash: String = Sha256::digest(canonical.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let readable: String = intent::fold(name)
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    let s = s.trim_matches('-').to_string();
-    let s: String = s.chars().take(MAX_ID_CHARS).collect();
-    if s.is_empty() { "client".into() } else { s }
+    let readable = readable
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let room = MAX_ID_CHARS - hash.len() - 1;
+    let readable: String = readable.chars().take(room).collect();
+    let readable = readable.trim_end_matches('-');
+    if readable.is_empty() {
+        format!("client-{hash}")
+    } else {
+        format!("{readable}-{hash}")
+    }
 }

@@ -265,10 +265,60 @@ fn bad_requests_are_refused_with_the_field() {
 }
 
 #[test]
-fn client_id_defaults_to_a_slug_of_the_company() {
+fn client_id_defaults_to_a_readable_part_and_a_hash_of_the_company() {
     let r = AnalysisRequest::new(bistro(), "q");
-    assert_eq!(r.client_id(), "bistro-saint-denis-inc");
+    let id = r.client_id();
+    assert!(id.starts_with("bistro-saint-denis-inc-"), "{id}");
+    assert_eq!(id.len(), "bistro-saint-denis-inc-".len() + 12, "{id}");
     assert_eq!(r.client("c-42").client_id(), "c-42");
+}
+
+#[test]
+fn distinct_companies_never_share_a_default_client_id() {
+    use crate::analysis::default_client_id as id;
+    let distinct = [
+        "Café Lévis",
+        "Cafe Levis",
+        "Café-Lévis",
+        "Cafe, Levis",
+        "北京饭店",
+        "上海饭店",
+        "東京レストラン",
+        "مطعم بيروت",
+        "مطعم دمشق",
+        "A&B Inc",
+        "A-B Inc",
+        "AB Inc",
+        "",
+        "!!!",
+    ];
+    let ids: std::collections::HashSet<String> = distinct.iter().map(|n| id(n)).collect();
+    assert_eq!(ids.len(), distinct.len(), "{ids:?}");
+    for i in &ids {
+        assert!(crate::analysis::check_id("client", i).is_ok(), "{i}");
+    }
+    // The same name typed again is the same client: case, spacing, Unicode's composed or decomposed accents.
+    assert_eq!(id("Café Lévis"), id("  CAFÉ   lévis "));
+    assert_eq!(id("Café Lévis"), id("Cafe\u{301} Le\u{301}vis"));
+    assert!(id(&"Très long nom ".repeat(40)).len() <= crate::analysis::MAX_ID_CHARS);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::testing::fuzz_cases()))]
+    #[test]
+    fn any_two_different_names_get_different_valid_ids(a in "\\PC{0,30}", b in "\\PC{0,30}") {
+        use crate::analysis::default_client_id as id;
+        let same = |n: &str| {
+            use unicode_normalization::UnicodeNormalization;
+            n.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase().nfc().collect::<String>()
+        };
+        proptest::prop_assert!(crate::analysis::check_id("client", &id(&a)).is_ok());
+        if same(&a) != same(&b) {
+            proptest::prop_assert_ne!(id(&a), id(&b));
+        } else {
+            proptest::prop_assert_eq!(id(&a), id(&b));
+        }
+    }
 }
 
 #[test]
