@@ -401,3 +401,63 @@ fn processes_sharing_a_postgresql_store_share_the_caches() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("FINOPS_MASTER_KEY"));
 }
+
+/// The master key is never silently replaced: an empty `FINOPS_MASTER_KEY` is refused, a data folder whose key
+/// file was lost is refused (a new key would orphan the data), and a key file others can read is made private.
+#[test]
+fn master_keys_are_never_silently_replaced_or_left_readable() {
+    let dir = std::path::PathBuf::from(scratch());
+    let run = |env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_analyze"));
+        for var in PROVIDER_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.args(["--statements", BISTRO, "--question", "marges", "--data-dir"])
+            .arg(&dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        match env {
+            Some(v) => cmd.env("FINOPS_MASTER_KEY", v),
+            None => cmd.env_remove("FINOPS_MASTER_KEY"),
+        };
+        cmd.output().unwrap()
+    };
+    for empty in ["", "   "] {
+        let out = run(Some(empty));
+        assert_eq!(out.status.code(), Some(2), "an empty key is an error");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("FINOPS_MASTER_KEY"));
+        assert!(
+            !dir.join("master.key").exists(),
+            "no key file was made instead"
+        );
+    }
+    let out = run(None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = dir.join("master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = run(None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the key file was made private");
+    }
+    std::fs::remove_file(&key).unwrap();
+    let out = run(None);
+    assert_ne!(out.status.code(), Some(0), "a lost key file is an error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("master key") && stderr.contains("missing"),
+        "{stderr}"
+    );
+    assert!(!key.exists(), "no new key was made over the existing data");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -15,8 +15,9 @@ use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::store::{PostgresStore, Store, Vault, master_key, open_local_vault};
 
-/// What to cache and where (every field optional; the defaults are the embedded, in-memory caches).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// What to cache and where (every field optional; the defaults are the embedded, in-memory caches). `Debug`
+/// shows the URLs without their passwords.
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheOptions {
     /// The exact tier (same statements, same normalized question).
@@ -41,6 +42,24 @@ pub struct CacheOptions {
     pub postgres_url: Option<String>,
     /// The exact tier on this Redis, shared by every process (values encrypted with the store's keys).
     pub redis_url: Option<String>,
+}
+
+impl std::fmt::Debug for CacheOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = |u: &Option<String>| u.as_deref().map(crate::security::redact_url);
+        f.debug_struct("CacheOptions")
+            .field("exact", &self.exact)
+            .field("semantic", &self.semantic)
+            .field("plans", &self.plans)
+            .field("share_plans", &self.share_plans)
+            .field("threshold", &self.threshold)
+            .field("ttl_seconds", &self.ttl_seconds)
+            .field("capacity", &self.capacity)
+            .field("data_dir", &self.data_dir)
+            .field("postgres_url", &url(&self.postgres_url))
+            .field("redis_url", &url(&self.redis_url))
+            .finish()
+    }
 }
 
 impl Default for CacheOptions {

@@ -32,8 +32,9 @@ use crate::provider::{ApiKey, HttpOptions, ModelPrice, PriceTable, UnpricedPolic
 use crate::security::limits::{Budgets, RateLimits};
 
 /// Everything a host configures with data (objects such as a host's own provider, embedder, cache or an opened
-/// vault are given to [`super::FinopsBuilder`] instead). Every field is optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// vault are given to [`super::FinopsBuilder`] instead). Every field is optional. `Debug` shows no key, header
+/// value or URL password.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FinopsConfig {
     /// The built-in providers to use, each with its key and options. When none is given (and no host provider),
@@ -60,6 +61,27 @@ pub struct FinopsConfig {
     /// Where every analysis is saved before it is returned: a directory (SQLite and a master key) or a
     /// `postgres://` URL (the master key from `FINOPS_MASTER_KEY`).
     pub vault: Option<String>,
+}
+
+impl std::fmt::Debug for FinopsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FinopsConfig")
+            .field("providers", &self.providers)
+            .field("models", &self.models)
+            .field("offline", &self.offline)
+            .field("env", &self.env)
+            .field("unpriced", &self.unpriced)
+            .field("prices", &self.prices)
+            .field("fallback_estimate_usd", &self.fallback_estimate_usd)
+            .field("rate_limits", &self.rate_limits)
+            .field("budgets", &self.budgets)
+            .field("cache", &self.cache)
+            .field(
+                "vault",
+                &self.vault.as_deref().map(crate::security::redact_url),
+            )
+            .finish()
+    }
 }
 
 /// The built-in providers.

@@ -18,20 +18,47 @@ pub use vault::{ErasureListener, Review, ReviewAction, ReviewNote, ReviewStatus,
 /// The record kinds the caches keep in a store (exact, semantic and plan tiers): an erasure removes them too.
 pub const CACHE_KINDS: &[&str] = &["cache.exact", "cache.semantic", "cache.plan"];
 
-/// The master key: `FINOPS_MASTER_KEY` (64 hex characters), else `dir/master.key` (created on first use).
+/// The master key: `FINOPS_MASTER_KEY` (64 hex characters), else `dir/master.key` (created on first use only
+/// when `dir` holds no data yet). A `FINOPS_MASTER_KEY` that is set but empty is an error, not a reason to use
+/// another key: a deployment that meant to pass its key and failed must not start writing under a new one.
 pub fn master_key(dir: Option<&std::path::Path>) -> Result<std::sync::Arc<dyn KeyProvider>> {
-    match std::env::var("FINOPS_MASTER_KEY")
-        .ok()
-        .filter(|k| !k.is_empty())
-    {
-        Some(hex) => Ok(std::sync::Arc::new(LocalKeyProvider::new(
-            "env",
-            SecretKey::from_hex("FINOPS_MASTER_KEY", &hex)?,
-        ))),
+    match std::env::var_os("FINOPS_MASTER_KEY") {
+        Some(value) => {
+            let hex = value.to_str().ok_or_else(|| {
+                crate::Error::invalid_argument(
+                    "FINOPS_MASTER_KEY",
+                    "is not text (64 hex characters)",
+                )
+            })?;
+            if hex.trim().is_empty() {
+                return Err(crate::Error::invalid_argument(
+                    "FINOPS_MASTER_KEY",
+                    "is set but empty: give the deployment's key (64 hex characters) or unset it",
+                ));
+            }
+            Ok(std::sync::Arc::new(LocalKeyProvider::new(
+                "env",
+                SecretKey::from_hex("FINOPS_MASTER_KEY", hex)?,
+            )))
+        }
         None => match dir {
-            Some(d) => Ok(std::sync::Arc::new(LocalKeyProvider::from_file(
-                &d.join("master.key"),
-            )?)),
+            Some(d) => {
+                let path = d.join("master.key");
+                // Data already there without its key: the key was lost or moved, and a new one would silently
+                // make every record unreadable.
+                if !path.exists() && d.join("finops.db").exists() {
+                    return Err(crate::Error::KeyUnavailable {
+                        key_id: "file".into(),
+                        reason: format!(
+                            "{} holds data (finops.db) but its master key {} is missing: restore the key file \
+                             (or set FINOPS_MASTER_KEY); a new key would not read the existing data",
+                            d.display(),
+                            path.display()
+                        ),
+                    });
+                }
+                Ok(std::sync::Arc::new(LocalKeyProvider::from_file(&path)?))
+            }
             None => Err(crate::Error::invalid_argument(
                 "FINOPS_MASTER_KEY",
                 "a shared store needs the deployment's master key (64 hex characters) in FINOPS_MASTER_KEY",
@@ -45,9 +72,11 @@ pub async fn open_local_vault(dir: &std::path::Path) -> Result<Vault> {
     std::fs::create_dir_all(dir).map_err(|e| {
         crate::Error::invalid_argument("data_dir", format!("cannot create {}: {e}", dir.display()))
     })?;
+    // The key first: opening the store creates `finops.db`, after which a missing key is an error.
+    let keys = master_key(Some(dir))?;
     let store: std::sync::Arc<dyn Store> =
         std::sync::Arc::new(SqliteStore::open(&dir.join("finops.db")).await?);
-    Vault::open(store, master_key(Some(dir))?).await
+    Vault::open(store, keys).await
 }
 
 /// Opens the vault a host names with one string, as the bindings take it:

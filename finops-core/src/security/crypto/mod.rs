@@ -122,11 +122,17 @@ impl LocalKeyProvider {
         }
     }
 
-    /// Reads a key file (64 hex characters), generating it (mode 0600) on first use.
+    /// Reads a key file (64 hex characters), generating it (mode 0600) on first use. A key file others may read
+    /// (group or world permissions) is made private (0600) with a warning; one that cannot be is refused.
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
         let field = "master_key_file";
         let key = match std::fs::read_to_string(path) {
-            Ok(text) => SecretKey::from_hex(field, &text)?,
+            Ok(text) => {
+                make_private(path).map_err(|e| {
+                    Error::invalid_argument(field, format!("{}: {e}", path.display()))
+                })?;
+                SecretKey::from_hex(field, &text)?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SecretKey::generate()?;
                 if let Some(dir) = path.parent() {
@@ -178,6 +184,33 @@ impl LocalKeyProvider {
                 reason: "no such master key".into(),
             })
     }
+}
+
+/// Restricts an existing key file to its owner (0600) when group or others may read or write it, warning that it
+/// was exposed.
+#[cfg(unix)]
+fn make_private(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{:o}", mode & 0o777),
+            "the master key file was readable by others: made private (0600); consider the key exposed"
+        );
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("is readable by others and cannot be made private: {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]
