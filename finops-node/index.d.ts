@@ -122,6 +122,8 @@ export interface Principal {
   role: 'admin' | 'cpa' | 'client'
   /** Required for a `client`. */
   client?: string
+  /** Who the person is at the identity provider (a verified token's `sub`), kept for the audit trail. */
+  sub?: string
 }
 
 export interface AnalysisRequest {
@@ -372,7 +374,7 @@ export declare function verifyAudit(jsonl: string): AuditEntry[]
 
 /** Tokens of the host's identity provider into principals (claims `sub`, `exp`, `iss`, `aud`, `tenant`, `role`, `client`). */
 export declare class JwtVerifier {
-  constructor(options: { algorithm: 'HS256' | 'RS256' | 'ES256'; key: string | Buffer; issuer: string; audience: string })
+  constructor(options: { algorithm: 'HS256' | 'RS256' | 'ES256' | 'JWKS'; key: string | Buffer; issuer: string; audience: string })
   verify(token: string): Principal
 }
 

@@ -452,6 +452,8 @@ closed_names!(
         SemanticIndex => "semantic_index",
         /// A host's own implementation of a trait (a cache, a store, a callback).
         Host => "host",
+        /// An identity provider's published key set (JWKS).
+        Identity => "identity",
     }
 );
 

@@ -42,6 +42,11 @@ impl PyPrincipal {
     fn client(&self) -> Option<&str> {
         self.inner.client.as_deref()
     }
+    /// Who the person is at the identity provider (a verified token's `sub`), for the audit trail.
+    #[getter]
+    fn sub(&self) -> Option<&str> {
+        self.inner.sub.as_deref()
+    }
     fn __repr__(&self) -> String {
         format!(
             "Principal(tenant={:?}, role={:?}, client={:?})",

@@ -52,6 +52,9 @@ pub struct Principal {
     pub role: Role,
     /// Required for `Client`; ignored for `Cpa` and `Admin`, who see every client of their firm.
     pub client: Option<String>,
+    /// Who the person is at the identity provider (a token's `sub`), kept for the audit trail; it grants nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
 }
 
 impl Principal {
@@ -61,6 +64,7 @@ impl Principal {
             tenant: tenant.into(),
             role,
             client,
+            sub: None,
         };
         super::check_id("tenant", &p.tenant)?;
         match (&p.client, role) {
@@ -76,7 +80,7 @@ impl Principal {
         Ok(p)
     }
 
-    /// A principal from JSON (`{"tenant", "role", "client"?}`), checked as [`Principal::new`] checks; a bad
+    /// A principal from JSON (`{"tenant", "role", "client"?, "sub"?}`), checked as [`Principal::new`] checks; a bad
     /// field is named under `principal.`.
     pub fn from_json(text: &str) -> Result<Self> {
         let mut de = serde_json::Deserializer::from_str(text);
@@ -90,12 +94,29 @@ impl Principal {
                 format!("{} (a principal is {{ tenant, role, client? }})", e.inner()),
             )
         })?;
-        Principal::new(p.tenant, p.role, p.client).map_err(|e| match e {
-            Error::InvalidArgument { field, reason } => {
-                Error::invalid_argument(format!("principal.{field}"), reason)
-            }
-            other => other,
-        })
+        let sub = p.sub;
+        Principal::new(p.tenant, p.role, p.client)
+            .and_then(|checked| checked.with_sub(sub))
+            .map_err(|e| match e {
+                Error::InvalidArgument { field, reason } => {
+                    Error::invalid_argument(format!("principal.{field}"), reason)
+                }
+                other => other,
+            })
+    }
+
+    /// The same principal, naming the person (a token's `sub`: at most 256 characters, no control characters).
+    pub fn with_sub(mut self, sub: Option<String>) -> Result<Self> {
+        if let Some(s) = &sub
+            && (s.is_empty() || s.chars().count() > 256 || s.chars().any(char::is_control))
+        {
+            return Err(Error::invalid_argument(
+                "sub",
+                "must be 1 to 256 characters, without control characters",
+            ));
+        }
+        self.sub = sub;
+        Ok(self)
     }
 
     pub fn cpa(tenant: impl Into<String>) -> Result<Self> {

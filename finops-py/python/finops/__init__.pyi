@@ -121,6 +121,8 @@ class Principal:
     def role(self) -> str: ...
     @property
     def client(self) -> Optional[str]: ...
+    @property
+    def sub(self) -> Optional[str]: ...
 
 class FigureInput:
     """A statement amount a figure was computed from."""
@@ -445,7 +447,7 @@ class JwtVerifier:
 
     def __init__(
         self,
-        algorithm: Literal["HS256", "RS256", "ES256"],
+        algorithm: Literal["HS256", "RS256", "ES256", "JWKS"],
         key: Union[str, bytes],
         *,
         issuer: str,
