@@ -310,13 +310,13 @@ export declare class Queue {
   /** `retentionSeconds`: how long ended jobs stay known (default a day). */
   static connect(url: string, options?: { store?: string; retentionSeconds?: number }): Promise<Queue>
   enqueue(job: Job): Promise<string>
-  status(tenant: string, id: string): Promise<JobInfo | null>
-  cancel(tenant: string, id: string): Promise<JobStatus | null>
+  status(tenant: string | Principal, id: string): Promise<JobInfo | null>
+  cancel(tenant: string | Principal, id: string): Promise<JobStatus | null>
   /** The job's events; `signal` stops following (the job itself runs on). */
-  follow(tenant: string, id: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<JobEvent>
+  follow(tenant: string | Principal, id: string, options?: { signal?: AbortSignal }): AsyncIterableIterator<JobEvent>
   /** Closes the queue's connections and its vault's; later calls reject with a BackendError. */
   close(): Promise<void>
-  result(tenant: string, id: string): Promise<Analysis | null>
+  result(tenant: string | Principal, id: string): Promise<Analysis | null>
   runWorker(finops: Finops, options?: { concurrency?: number; leaseMs?: number; signal?: AbortSignal }): Promise<WorkerStats>
 }
 

@@ -106,6 +106,13 @@ function invalid(field, reason) {
   return new InvalidArgumentError({ code: 'invalid_argument', message: `invalid argument \`${field}\`: ${reason}`, field, reason })
 }
 
+/** Who asks about a job: a tenant id (the host's own code) or a principal object (a person: role rules apply). */
+function whoJson(tenant) {
+  if (typeof tenant === 'string') return tenant
+  if (tenant !== null && typeof tenant === 'object') return principalJson(tenant)
+  throw invalid('tenant', 'must be a tenant id or a principal')
+}
+
 /** Statements as JSON text: a JSON string, a Buffer, a plain object, or a path. */
 function statementsJson(statements) {
   if (typeof statements === 'string') {
@@ -402,7 +409,7 @@ class Queue {
   /** The job's status (`status`, `attempts`, `error`, `result_id`, ...), or null when the tenant has no such job. */
   async status(tenant, id) {
     try {
-      const json = await this.native.status(tenant, id)
+      const json = await this.native.status(whoJson(tenant), id)
       return json === null ? null : fromCore(json)
     } catch (e) {
       throw translate(e)
@@ -412,7 +419,7 @@ class Queue {
   /** Cancels a queued or running job: `'cancelled'`, how it had already ended, or null for no such job. */
   async cancel(tenant, id) {
     try {
-      return await this.native.cancel(tenant, id)
+      return await this.native.cancel(whoJson(tenant), id)
     } catch (e) {
       throw translate(e)
     }
@@ -424,7 +431,7 @@ class Queue {
    */
   follow(tenant, id, options = {}) {
     const token = tokenFor(options.signal)
-    return iterate(call(() => this.native.follow(tenant, id, token)))
+    return iterate(call(() => this.native.follow(whoJson(tenant), id, token)))
   }
 
   /** Closes the queue's connections and its vault's; later calls reject with a BackendError. */
@@ -435,7 +442,7 @@ class Queue {
   /** The job's `Analysis` once it succeeded, else null. */
   async result(tenant, id) {
     try {
-      const json = await this.native.result(tenant, id)
+      const json = await this.native.result(whoJson(tenant), id)
       return json === null ? null : fromCore(json)
     } catch (e) {
       throw translate(e)

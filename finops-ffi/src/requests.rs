@@ -27,12 +27,15 @@ pub struct PrincipalFfi {
     pub role: RoleFfi,
     #[uniffi(default = None)]
     pub client: Option<String>,
+    /// Who the person is at the identity provider (a verified token's `sub`), kept for the audit trail.
+    #[uniffi(default = None)]
+    pub sub: Option<String>,
 }
 
 impl TryFrom<PrincipalFfi> for Principal {
     type Error = FinopsError;
     fn try_from(p: PrincipalFfi) -> Result<Self, FinopsError> {
-        Ok(Principal::new(p.tenant, p.role.into(), p.client)?)
+        Ok(Principal::new(p.tenant, p.role.into(), p.client)?.with_sub(p.sub)?)
     }
 }
 
@@ -42,6 +45,7 @@ impl From<Principal> for PrincipalFfi {
             tenant: p.tenant,
             role: p.role.into(),
             client: p.client,
+            sub: p.sub,
         }
     }
 }

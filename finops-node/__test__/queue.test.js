@@ -136,3 +136,22 @@ test('following stops on an AbortSignal, and a closed queue or vault rejects wit
   await vault.close()
   await assert.rejects(vault.list({ tenant, role: 'cpa' }), (e) => e instanceof finops.BackendError && e.backend === 'sqlite')
 })
+
+test('a principal sees only what its role allows', async () => {
+  const name = `roles${Date.now()}`
+  const q = await finops.Queue.connect(`${process.env.FINOPS_TEST_POSTGRES_URL}#${name}`)
+  const firm = `firm-${name}`
+  const job = await q.enqueue({ statements: BISTRO, question: 'Marges ?', tenant: firm, key: 'k1', client: 'bistro' })
+  const cpa = { tenant: firm, role: 'cpa' }
+  const client = { tenant: firm, role: 'client', client: 'bistro' }
+  const otherFirm = { tenant: `other-${name}`, role: 'cpa' }
+  assert.equal((await q.status(cpa, job)).status, 'queued')
+  assert.equal(await q.status(otherFirm, job), null, 'another firm does not learn the job exists')
+  assert.equal(await q.result(otherFirm, job), null)
+  await assert.rejects(q.status(client, job), finops.AccessDeniedError)
+  await assert.rejects(q.cancel(client, job), finops.AccessDeniedError)
+  assert.throws(() => q.follow(client, job), finops.AccessDeniedError)
+  await assert.rejects(q.status(42, job), finops.InvalidArgumentError)
+  assert.equal(await q.cancel(cpa, job), 'cancelled')
+  await q.close()
+})

@@ -162,7 +162,7 @@ test('bad input names the field', async () => {
 
 test('tokens become principals and each refusal says why', () => {
   const v = new finops.JwtVerifier({ algorithm: 'HS256', key: SECRET, issuer: 'https://idp.example', audience: 'finops' })
-  assert.deepEqual(v.verify(token({ tenant: 'firm-j', role: 'client', client: 'bistro' })), { tenant: 'firm-j', role: 'client', client: 'bistro' })
+  assert.deepEqual(v.verify(token({ tenant: 'firm-j', role: 'client', client: 'bistro' })), { tenant: 'firm-j', role: 'client', client: 'bistro', sub: 'u1' })
   assert.ok(new finops.JwtVerifier({ algorithm: 'HS256', key: Buffer.from(SECRET), issuer: 'i', audience: 'a' }))
   const now = Math.floor(Date.now() / 1000)
   for (const [bad, kind] of [

@@ -41,36 +41,44 @@ impl NativeQueue {
     /// The job's status as JSON, or null when the tenant has no such job.
     #[napi]
     pub async fn status(&self, tenant: String, id: String) -> Result<Option<String>> {
-        let info = self
-            .queue
-            .status(&tenant, &id)
-            .await
-            .map_err(|e| js_error(&e))?;
+        let info = match who(&tenant)? {
+            Who::Tenant(t) => self.queue.status(&t, &id).await,
+            Who::Principal(p) => finops_core::queue::status_for(self.queue.as_ref(), &p, &id).await,
+        }
+        .map_err(|e| js_error(&e))?;
         info.map(|i| to_json(&i)).transpose()
     }
 
     /// Cancels a queued or running job: its status after, or null when the tenant has no such job.
     #[napi]
     pub async fn cancel(&self, tenant: String, id: String) -> Result<Option<String>> {
-        let status = self
-            .queue
-            .cancel(&tenant, &id)
-            .await
-            .map_err(|e| js_error(&e))?;
+        let status = match who(&tenant)? {
+            Who::Tenant(t) => self.queue.cancel(&t, &id).await,
+            Who::Principal(p) => finops_core::queue::cancel_for(self.queue.as_ref(), &p, &id).await,
+        }
+        .map_err(|e| js_error(&e))?;
         Ok(status.map(|s| s.id().to_string()))
     }
 
     /// The job's events, from wherever it runs.
     #[napi(catch_unwind)]
-    pub fn follow(&self, tenant: String, id: String, token: &CancelToken) -> NativeJobEvents {
-        NativeJobEvents {
-            inner: Arc::new(tokio::sync::Mutex::new(Some(finops_core::queue::follow(
-                Arc::clone(&self.queue),
-                tenant,
-                id,
-            )))),
+    pub fn follow(
+        &self,
+        tenant: String,
+        id: String,
+        token: &CancelToken,
+    ) -> Result<NativeJobEvents> {
+        let queue = Arc::clone(&self.queue);
+        let stream = match who(&tenant)? {
+            Who::Tenant(t) => finops_core::queue::follow(queue, t, id),
+            Who::Principal(p) => {
+                finops_core::queue::follow_for(queue, &p, id).map_err(|e| js_error(&e))?
+            }
+        };
+        Ok(NativeJobEvents {
+            inner: Arc::new(tokio::sync::Mutex::new(Some(stream))),
             cancel: token.tx.subscribe(),
-        }
+        })
     }
 
     /// Closes the queue's connections and its vault's; later calls reject with a backend error.
@@ -83,9 +91,12 @@ impl NativeQueue {
     /// The job's analysis as JSON once it succeeded, else null (read as a CPA of the tenant).
     #[napi]
     pub async fn result(&self, tenant: String, id: String) -> Result<Option<String>> {
-        let analysis = finops_core::queue::result(self.queue.as_ref(), &self.vault, &tenant, &id)
-            .await
-            .map_err(|e| js_error(&e))?;
+        let (queue, vault) = (self.queue.as_ref(), &self.vault);
+        let analysis = match who(&tenant)? {
+            Who::Tenant(t) => finops_core::queue::result(queue, vault, &t, &id).await,
+            Who::Principal(p) => finops_core::queue::result_for(queue, vault, &p, &id).await,
+        }
+        .map_err(|e| js_error(&e))?;
         analysis.map(|a| to_json(&a)).transpose()
     }
 
@@ -169,5 +180,22 @@ impl NativeJobEvents {
     #[napi]
     pub async fn close(&self) {
         self.inner.lock().await.take();
+    }
+}
+
+/// Who asks about a job: a tenant id (the host's trusted code, for the whole firm) or a principal as JSON (a
+/// person: the core's role rules apply). Tenant ids never start with `{`.
+enum Who {
+    Tenant(String),
+    Principal(finops_core::security::Principal),
+}
+
+fn who(text: &str) -> Result<Who> {
+    if text.trim_start().starts_with('{') {
+        finops_core::security::Principal::from_json(text)
+            .map(Who::Principal)
+            .map_err(|e| js_error(&e))
+    } else {
+        Ok(Who::Tenant(text.to_string()))
     }
 }

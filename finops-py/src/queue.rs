@@ -119,12 +119,17 @@ impl PyQueue {
     fn status<'py>(
         &self,
         py: Python<'py>,
-        tenant: String,
+        tenant: &Bound<'py, PyAny>,
         job_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let queue = Arc::clone(&self.queue);
+        let who = Who::of(tenant)?;
         future_into_py(py, async move {
-            match queue.status(&tenant, &job_id).await.map_err(to_py)? {
+            let info = match &who {
+                Who::Tenant(t) => queue.status(t, &job_id).await,
+                Who::Principal(p) => queue::status_for(queue.as_ref(), p, &job_id).await,
+            };
+            match info.map_err(to_py)? {
                 Some(info) => to_python(&info),
                 None => Ok(Python::attach(|py| py.None())),
             }
@@ -136,26 +141,32 @@ impl PyQueue {
     fn cancel<'py>(
         &self,
         py: Python<'py>,
-        tenant: String,
+        tenant: &Bound<'py, PyAny>,
         job_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let queue = Arc::clone(&self.queue);
+        let who = Who::of(tenant)?;
         future_into_py(py, async move {
-            let status = queue.cancel(&tenant, &job_id).await.map_err(to_py)?;
+            let status = match &who {
+                Who::Tenant(t) => queue.cancel(t, &job_id).await,
+                Who::Principal(p) => queue::cancel_for(queue.as_ref(), p, &job_id).await,
+            }
+            .map_err(to_py)?;
             Ok(status.map(|s| s.id()))
         })
     }
 
     /// `async for event in q.follow(tenant, job_id)`: the job's events as dicts (`type`: `started`, `analysis`,
     /// `attempt_failed`, `finished`), from wherever it runs; ends after `finished`.
-    fn follow(&self, tenant: String, job_id: String) -> PyJobEvents {
-        PyJobEvents {
-            inner: Arc::new(tokio::sync::Mutex::new(queue::follow(
-                Arc::clone(&self.queue),
-                tenant,
-                job_id,
-            ))),
-        }
+    fn follow(&self, tenant: &Bound<'_, PyAny>, job_id: String) -> PyResult<PyJobEvents> {
+        let queue = Arc::clone(&self.queue);
+        let stream = match Who::of(tenant)? {
+            Who::Tenant(t) => queue::follow(queue, t, job_id),
+            Who::Principal(p) => queue::follow_for(queue, &p, job_id).map_err(to_py)?,
+        };
+        Ok(PyJobEvents {
+            inner: Arc::new(tokio::sync::Mutex::new(stream)),
+        })
     }
 
     /// `await q.result(tenant, job_id)`: the job's `Analysis` once it succeeded, else None (read as a CPA of the
@@ -163,14 +174,17 @@ impl PyQueue {
     fn result<'py>(
         &self,
         py: Python<'py>,
-        tenant: String,
+        tenant: &Bound<'py, PyAny>,
         job_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (queue, vault) = (Arc::clone(&self.queue), Arc::clone(&self.vault));
+        let who = Who::of(tenant)?;
         future_into_py(py, async move {
-            let analysis = queue::result(queue.as_ref(), &vault, &tenant, &job_id)
-                .await
-                .map_err(to_py)?;
+            let analysis = match &who {
+                Who::Tenant(t) => queue::result(queue.as_ref(), &vault, t, &job_id).await,
+                Who::Principal(p) => queue::result_for(queue.as_ref(), &vault, p, &job_id).await,
+            }
+            .map_err(to_py)?;
             Ok(analysis.map(|a| PyAnalysis { inner: Arc::new(a) }))
         })
     }
@@ -270,5 +284,24 @@ impl PyJobEvents {
                 None => Err(PyStopAsyncIteration::new_err(())),
             }
         })
+    }
+}
+
+/// Who asks about a job: a tenant (the host's own trusted code, acting for the whole firm) or a `finops.Principal`
+/// (a person: the queue applies the role rules of `queue::status_for` and the rest).
+enum Who {
+    Tenant(String),
+    Principal(finops_core::security::Principal),
+}
+
+impl Who {
+    fn of(value: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if let Ok(p) = value.cast::<crate::finops::PyPrincipal>() {
+            return Ok(Who::Principal(p.get().inner.clone()));
+        }
+        value
+            .extract::<String>()
+            .map(Who::Tenant)
+            .map_err(|_| invalid_argument("tenant", "must be a tenant id or a finops.Principal"))
     }
 }

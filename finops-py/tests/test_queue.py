@@ -131,3 +131,30 @@ async def test_ended_jobs_are_forgotten_after_the_retention(bistro_path: pathlib
         with pytest.raises(finops.InvalidArgumentError) as e:
             await finops.Queue.connect(os.environ["FINOPS_TEST_POSTGRES_URL"], retention_seconds=bad)
         assert e.value.field == field
+
+
+async def test_a_principal_sees_only_what_its_role_allows(bistro_path: pathlib.Path) -> None:
+    name = uuid.uuid4().hex
+    q = await finops.Queue.connect(f"{os.environ['FINOPS_TEST_POSTGRES_URL']}#{name}")
+    firm = f"firm-{name}"
+    job = await q.enqueue(bistro_path, "Marges ?", tenant=firm, key="k1", client="bistro")
+    cpa, admin = finops.Principal(firm, "cpa"), finops.Principal(firm, "admin")
+    client = finops.Principal(firm, "client", "bistro")
+    other_firm = finops.Principal(f"other-{name}", "cpa")
+    status = await q.status(cpa, job)
+    assert status is not None and status["status"] == "queued"
+    assert await q.status(admin, job) is not None
+    # Another firm's CPA does not even learn that the job exists.
+    assert await q.status(other_firm, job) is None
+    assert await q.cancel(other_firm, job) is None
+    assert await q.result(other_firm, job) is None
+    # A Client neither sees, follows nor cancels jobs.
+    for call in [q.status(client, job), q.cancel(client, job)]:
+        with pytest.raises(finops.AccessDeniedError):
+            await call
+    with pytest.raises(finops.AccessDeniedError):
+        q.follow(client, job)
+    assert await q.result(client, job) is None, "no result yet"
+    assert await q.cancel(cpa, job) == "cancelled"
+    with pytest.raises(finops.InvalidArgumentError):
+        await q.status(42, job)  # type: ignore[arg-type]

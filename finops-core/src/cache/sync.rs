@@ -62,7 +62,10 @@ impl CacheSync {
     pub async fn connect(url: &str) -> Result<Arc<Self>> {
         let pool = PgPoolOptions::new()
             .max_connections(2)
-            .connect(url)
+            .connect_with(crate::store::postgres::connect_options(
+                url,
+                "cache.postgres_url",
+            )?)
             .await
             .map_err(pg_error)?;
         Ok(Arc::new(CacheSync {

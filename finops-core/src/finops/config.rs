@@ -56,6 +56,8 @@ pub struct FinopsConfig {
     pub rate_limits: Option<RateLimitsConfig>,
     /// Monthly USD budget per tenant.
     pub budgets: BTreeMap<String, Decimal>,
+    /// Timeouts (and, for a provider, retries and a breaker) around the host's own provider, embedder and cache.
+    pub host: HostConfig,
     /// Caches to open (the embedded in-memory tiers with `{}`); none when absent.
     pub cache: Option<CacheOptions>,
     /// Where every analysis is saved before it is returned: a directory (SQLite and a master key) or a
@@ -75,6 +77,7 @@ impl std::fmt::Debug for FinopsConfig {
             .field("fallback_estimate_usd", &self.fallback_estimate_usd)
             .field("rate_limits", &self.rate_limits)
             .field("budgets", &self.budgets)
+            .field("host", &self.host)
             .field("cache", &self.cache)
             .field(
                 "vault",
@@ -207,6 +210,104 @@ pub fn budgets_from_texts(
 /// The longest timeout or cool-down accepted: a day.
 const MAX_SECONDS: f64 = 86_400.0;
 
+/// The resilience settings a configuration names (a built-in provider's, or the host provider's).
+struct ResilienceFields {
+    first_chunk_timeout_seconds: Option<f64>,
+    total_timeout_seconds: Option<f64>,
+    max_retries: Option<u32>,
+    breaker_threshold: Option<u32>,
+    breaker_cool_down_seconds: Option<f64>,
+}
+
+/// The timeout, retry and breaker layers from their settings under `prefix` (defaults where absent), checked.
+fn resilience(prefix: &str, f: ResilienceFields) -> Result<Resilience> {
+    let at = |field: &str| format!("{prefix}.{field}");
+    let secs = |field: &str, v: Option<f64>, default: Duration| -> Result<Duration> {
+        v.map_or(Ok(default), |v| seconds(&at(field), v, 0.001, MAX_SECONDS))
+    };
+    let base = Resilience::default();
+    let mut resilience = Resilience {
+        first_chunk_timeout: secs(
+            "first_chunk_timeout_seconds",
+            f.first_chunk_timeout_seconds,
+            base.first_chunk_timeout,
+        )?,
+        total_timeout: secs(
+            "total_timeout_seconds",
+            f.total_timeout_seconds,
+            base.total_timeout,
+        )?,
+        breaker_cool_down: secs(
+            "breaker_cool_down_seconds",
+            f.breaker_cool_down_seconds,
+            base.breaker_cool_down,
+        )?,
+        ..base
+    };
+    if let Some(n) = f.max_retries {
+        if n > 10 {
+            return Err(Error::invalid_argument(
+                at("max_retries"),
+                format!("{n} is outside 0..=10"),
+            ));
+        }
+        resilience.retry.max_retries = n;
+    }
+    if let Some(n) = f.breaker_threshold {
+        if !(1..=1000).contains(&n) {
+            return Err(Error::invalid_argument(
+                at("breaker_threshold"),
+                format!("{n} is outside 1..=1000"),
+            ));
+        }
+        resilience.breaker_threshold = n;
+    }
+    Ok(resilience)
+}
+
+/// The same timeout, retry and breaker layers as a built-in provider's, for the objects a host writes in
+/// Python, JS, Kotlin or Swift (its provider, embedder and cache store): a hung callback fails its call in time
+/// instead of holding an analysis (and a worker's slot) forever.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostConfig {
+    /// Until the first piece of the host provider's answer (default 60 s).
+    pub first_chunk_timeout_seconds: Option<f64>,
+    /// The host provider's whole answer (default 300 s).
+    pub total_timeout_seconds: Option<f64>,
+    /// Retries of a retryable failure of the host provider (0 to 10; default 2).
+    pub max_retries: Option<u32>,
+    /// Consecutive failures that open the host provider's circuit breaker (1 to 1,000; default 5).
+    pub breaker_threshold: Option<u32>,
+    pub breaker_cool_down_seconds: Option<f64>,
+    /// Each call to the host's embedder or cache store (default 30 s).
+    pub call_timeout_seconds: Option<f64>,
+}
+
+impl HostConfig {
+    /// The host provider's layers.
+    pub fn resilience(&self) -> Result<Resilience> {
+        resilience(
+            "host",
+            ResilienceFields {
+                first_chunk_timeout_seconds: self.first_chunk_timeout_seconds,
+                total_timeout_seconds: self.total_timeout_seconds,
+                max_retries: self.max_retries,
+                breaker_threshold: self.breaker_threshold,
+                breaker_cool_down_seconds: self.breaker_cool_down_seconds,
+            },
+        )
+    }
+
+    /// The timeout of each call to the host's embedder or cache store.
+    pub fn call_timeout(&self) -> Result<Duration> {
+        self.call_timeout_seconds
+            .map_or(Ok(Duration::from_secs(30)), |v| {
+                seconds("host.call_timeout_seconds", v, 0.001, MAX_SECONDS)
+            })
+    }
+}
+
 impl FinopsConfig {
     /// From JSON text; an unknown field, a wrong type or a bad value is named by its path.
     pub fn from_json(text: &str) -> Result<Self> {
@@ -281,6 +382,8 @@ impl FinopsConfig {
         }
         self.prices()?;
         self.limits()?;
+        self.host.resilience()?;
+        self.host.call_timeout()?;
         Ok(())
     }
 
@@ -319,43 +422,16 @@ impl FinopsConfig {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
-        let base = Resilience::default();
-        let mut resilience = Resilience {
-            first_chunk_timeout: secs(
-                "first_chunk_timeout_seconds",
-                p.first_chunk_timeout_seconds,
-                base.first_chunk_timeout,
-            )?,
-            total_timeout: secs(
-                "total_timeout_seconds",
-                p.total_timeout_seconds,
-                base.total_timeout,
-            )?,
-            breaker_cool_down: secs(
-                "breaker_cool_down_seconds",
-                p.breaker_cool_down_seconds,
-                base.breaker_cool_down,
-            )?,
-            ..base
-        };
-        if let Some(n) = p.max_retries {
-            if n > 10 {
-                return Err(Error::invalid_argument(
-                    at("max_retries"),
-                    format!("{n} is outside 0..=10"),
-                ));
-            }
-            resilience.retry.max_retries = n;
-        }
-        if let Some(n) = p.breaker_threshold {
-            if !(1..=1000).contains(&n) {
-                return Err(Error::invalid_argument(
-                    at("breaker_threshold"),
-                    format!("{n} is outside 1..=1000"),
-                ));
-            }
-            resilience.breaker_threshold = n;
-        }
+        let resilience = resilience(
+            &format!("providers.{name}"),
+            ResilienceFields {
+                first_chunk_timeout_seconds: p.first_chunk_timeout_seconds,
+                total_timeout_seconds: p.total_timeout_seconds,
+                max_retries: p.max_retries,
+                breaker_threshold: p.breaker_threshold,
+                breaker_cool_down_seconds: p.breaker_cool_down_seconds,
+            },
+        )?;
         if let Some(k) = &p.api_key {
             // The error names the field, never the value.
             ApiKey::new(k.clone()).map_err(|e| match e {

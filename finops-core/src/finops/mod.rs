@@ -20,12 +20,13 @@
 //! ```
 
 mod config;
+mod host;
 mod request;
 
 use std::sync::Arc;
 
 pub use config::{
-    FinopsConfig, ModelsConfig, ProviderConfig, ProvidersConfig, RateLimitsConfig,
+    FinopsConfig, HostConfig, ModelsConfig, ProviderConfig, ProvidersConfig, RateLimitsConfig,
     budgets_from_texts, seconds,
 };
 pub use request::RequestOptions;
@@ -111,7 +112,11 @@ impl FinopsBuilder {
             ));
         }
         let (mut pipeline, routes) = match self.provider {
-            Some(p) => single_provider(p, config.models.as_array()),
+            // The host's provider gets the layers a built-in one has: timeouts, retries, a circuit breaker.
+            Some(p) => single_provider(
+                crate::provider::resilience::layered(p, &config.host.resilience()?),
+                config.models.as_array(),
+            ),
             None if config.offline => (Pipeline::builder(), offline_routes()),
             None => {
                 let settings: Settings = config.settings(config.reads_env(false))?;
@@ -137,9 +142,14 @@ impl FinopsBuilder {
             (None, Some(location)) => Some(Arc::new(crate::store::open(location).await?)),
             (None, None) => None,
         };
-        let embedder = self
-            .embedder
-            .unwrap_or_else(|| Arc::new(HashingEmbedder::default()));
+        let call_timeout = config.host.call_timeout()?;
+        let embedder: Arc<dyn Embedder> = match self.embedder {
+            Some(host) => Arc::new(host::TimedEmbedder {
+                inner: host,
+                limit: call_timeout,
+            }),
+            None => Arc::new(HashingEmbedder::default()),
+        };
         if !(1..=MAX_EMBEDDING_DIMENSIONS).contains(&embedder.dimensions()) {
             return Err(Error::invalid_argument(
                 "embedder.dimensions",
@@ -154,7 +164,12 @@ impl FinopsBuilder {
             let mut caches = options
                 .open_with(vault.clone(), Arc::clone(&embedder))
                 .await?;
-            if let Some(host) = self.host_cache {
+            if let Some(host) = self.host_cache.map(|inner| -> Arc<dyn KeyValueStore> {
+                Arc::new(host::TimedStore {
+                    inner,
+                    limit: call_timeout,
+                })
+            }) {
                 let ttl = std::time::Duration::from_secs(options.ttl_seconds);
                 caches.exact = Some(Arc::new(HostCache::new(host, ttl)?));
             }

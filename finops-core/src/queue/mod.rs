@@ -520,7 +520,70 @@ pub fn follow(
     Box::pin(stream)
 }
 
-/// A job's analysis once it succeeded (read from the vault as a CPA of the tenant), else `None`.
+/// What a principal may do with its firm's jobs. The queue does not keep in clear which company a job is for,
+/// so the rules are the vault's where it can apply them and stricter where it cannot: the firm's CPAs and Admins
+/// see, follow and cancel its jobs; a Client reads the result of a job only through the vault (its own company's
+/// analysis, signed off when sign-off is required), and does not see, follow or cancel jobs. Another firm's job
+/// ids are simply not found (`None`, as for an unknown id: no oracle of which ids exist).
+fn may_operate(principal: &crate::security::Principal, what: &str) -> Result<()> {
+    match principal.role {
+        crate::security::Role::Cpa | crate::security::Role::Admin => Ok(()),
+        crate::security::Role::Client => Err(Error::AccessDenied {
+            reason: format!("only the firm's CPAs and Admins may {what} its jobs"),
+        }),
+    }
+}
+
+/// [`Queue::status`] of a job of the principal's firm, under the role rules of [`may_operate`].
+pub async fn status_for(
+    queue: &dyn Queue,
+    principal: &crate::security::Principal,
+    id: &str,
+) -> Result<Option<JobInfo>> {
+    may_operate(principal, "see")?;
+    queue.status(&principal.tenant, id).await
+}
+
+/// [`Queue::cancel`] of a job of the principal's firm, under the role rules of [`may_operate`].
+pub async fn cancel_for(
+    queue: &dyn Queue,
+    principal: &crate::security::Principal,
+    id: &str,
+) -> Result<Option<JobStatus>> {
+    may_operate(principal, "cancel")?;
+    queue.cancel(&principal.tenant, id).await
+}
+
+/// [`follow`] for a job of the principal's firm, under the role rules of [`may_operate`].
+pub fn follow_for(
+    queue: Arc<dyn Queue>,
+    principal: &crate::security::Principal,
+    id: impl Into<String>,
+) -> Result<futures::stream::BoxStream<'static, Result<JobEvent>>> {
+    may_operate(principal, "follow")?;
+    Ok(follow(queue, principal.tenant.clone(), id))
+}
+
+/// A job's analysis once it succeeded, read from the vault as `principal` (so a Client reads only its own
+/// company's, and only once signed off when the vault requires it); `None` before, or for another firm's job.
+pub async fn result_for(
+    queue: &dyn Queue,
+    vault: &crate::store::Vault,
+    principal: &crate::security::Principal,
+    id: &str,
+) -> Result<Option<crate::Analysis>> {
+    let tenant = &principal.tenant;
+    let Some(result_id) = queue.status(tenant, id).await?.and_then(|i| i.result_id) else {
+        return Ok(None);
+    };
+    vault
+        .load_analysis(principal, tenant, &result_id)
+        .await
+        .map(Some)
+}
+
+/// A job's analysis once it succeeded (read from the vault as a CPA of the tenant), else `None`. For a host's own
+/// trusted code; requests on behalf of a person use [`result_for`].
 pub async fn result(
     queue: &dyn Queue,
     vault: &crate::store::Vault,

@@ -195,7 +195,7 @@ impl PgQueue {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .connect_with(crate::store::postgres::connect_options(url, "queue")?)
             .await
             .map_err(|err| Error::from_sqlx_connect(crate::BackendKind::Postgres, "queue", &err))?;
         // Processes starting together must not race on `CREATE TABLE IF NOT EXISTS`.
@@ -225,7 +225,7 @@ impl PgQueue {
                         .map(|_| ())
                 })
             })
-            .connect(url)
+            .connect_with(crate::store::postgres::connect_options(url, "queue")?)
             .await
             .map_err(e)?;
         let mut listener = PgListener::connect(url).await.map_err(e)?;

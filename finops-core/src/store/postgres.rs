@@ -60,13 +60,33 @@ fn record(row: &sqlx::postgres::PgRow) -> Result<RecordRow> {
     })
 }
 
+/// How long one SQL statement may run (lock waits included) before PostgreSQL cancels it: a stuck statement fails
+/// its call instead of holding a connection, an analysis or a worker's slot forever.
+pub(crate) const STATEMENT_TIMEOUT: &str = "30s";
+
+/// The connection options of `url`, with the statement timeout every finops connection sets.
+pub(crate) fn connect_options(url: &str, field: &str) -> Result<sqlx::postgres::PgConnectOptions> {
+    use std::str::FromStr;
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)
+        .map_err(|err| Error::from_sqlx_connect(crate::BackendKind::Postgres, field, &err))?;
+    Ok(options.options([("statement_timeout", STATEMENT_TIMEOUT)]))
+}
+
 impl PostgresStore {
+    /// The statement timeout its connections run with (PostgreSQL's `SHOW statement_timeout`).
+    pub async fn statement_timeout(&self) -> Result<String> {
+        sqlx::query_scalar("SHOW statement_timeout")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(e)
+    }
+
     /// Connects to `url` (`postgres://user:pass@host/db`) and creates the tables if needed.
     pub async fn connect(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(std::time::Duration::from_secs(10))
-            .connect(url)
+            .connect_with(connect_options(url, "postgres_url")?)
             .await
             .map_err(|err| {
                 Error::from_sqlx_connect(crate::BackendKind::Postgres, "postgres_url", &err)
