@@ -37,6 +37,9 @@ pub struct SemanticOptions {
     pub max_entries_per_scope: usize,
     /// Candidates examined per lookup (nearest first).
     pub candidates: usize,
+    /// Scopes (a tenant's statements and language, a sector's plans…) kept in memory; the oldest scope goes
+    /// first (its entries are misses from then on), so memory is bounded whatever documents arrive.
+    pub max_scopes: usize,
 }
 
 impl Default for SemanticOptions {
@@ -46,6 +49,7 @@ impl Default for SemanticOptions {
             ttl: Duration::from_secs(30 * 24 * 3600),
             max_entries_per_scope: 10_000,
             candidates: 8,
+            max_scopes: 10_000,
         }
     }
 }
@@ -61,6 +65,9 @@ impl SemanticOptions {
         }
         if self.ttl.is_zero() {
             return Err(Error::invalid_argument("ttl", "must be positive"));
+        }
+        if self.max_scopes == 0 {
+            return Err(Error::invalid_argument("max_scopes", "must be at least 1"));
         }
         if self.max_entries_per_scope == 0 {
             return Err(Error::invalid_argument(
@@ -231,6 +238,8 @@ pub struct SemanticTier<V> {
     loaded: tokio::sync::Mutex<HashSet<String>>,
     /// Entry ids already in memory (so a notification of our own write is not added twice).
     known: Mutex<HashSet<String>>,
+    /// Scopes in the order they were made, for eviction beyond `max_scopes`.
+    scope_order: Mutex<std::collections::VecDeque<Scope>>,
     _value: PhantomData<fn() -> V>,
 }
 
@@ -263,6 +272,7 @@ where
             sync: None,
             loaded: tokio::sync::Mutex::new(HashSet::new()),
             known: Mutex::new(HashSet::new()),
+            scope_order: Mutex::new(std::collections::VecDeque::new()),
             _value: PhantomData,
         })
     }
@@ -312,6 +322,16 @@ where
         }
         let p = Arc::new(RwLock::new(Partition::new(self.embedder.dimensions())?));
         all.insert(scope.clone(), p.clone());
+        let mut order = self.scope_order.lock().unwrap_or_else(|e| e.into_inner());
+        order.push_back(scope.clone());
+        while all.len() > self.options.max_scopes {
+            match order.pop_front() {
+                Some(oldest) => {
+                    all.remove(&oldest);
+                }
+                None => break,
+            }
+        }
         Ok(p)
     }
 

@@ -161,7 +161,7 @@ impl Provider for Anthropic {
         if !response.status().is_success() {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_default();
+            let body = http::error_body(response).await;
             return Err(http::status_error(
                 "anthropic",
                 status,

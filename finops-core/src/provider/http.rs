@@ -168,6 +168,23 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
 
+/// The most of an error response's body that is read (the message shown is shorter still): a server answering
+/// an error with an endless body does not fill memory.
+pub(crate) const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// An error response's body as text, at most [`MAX_ERROR_BODY_BYTES`] of it.
+pub(crate) async fn error_body(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ERROR_BODY_BYTES.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ERROR_BODY_BYTES {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
+
 /// The error for a non-success status, with the server's message (key removed, length bounded).
 pub(crate) fn status_error(
     provider: &str,

@@ -19,7 +19,7 @@ use futures::{Stream, StreamExt};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub use anthropic::Anthropic;
 pub use host::host_answer;
@@ -162,6 +162,10 @@ pub trait Provider: Send + Sync + fmt::Debug {
     async fn chat(&self, request: ChatRequest) -> Result<ChatStream>;
 }
 
+/// The longest answer a phase takes (far above what its output budget allows): a provider streaming without end
+/// fails the call instead of filling memory.
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+
 /// A stream of one whole answer (and its usage, when known): what a provider that does not stream returns, e.g.
 /// one written in a host language.
 pub fn whole_answer(text: String, usage: Option<TokenUsage>) -> ChatStream {
@@ -199,7 +203,18 @@ pub async fn collect(
         let chunk = chunk?;
         on_chunk(&chunk);
         match chunk {
-            ChatChunk::Delta { text } => response.text.push_str(&text),
+            ChatChunk::Delta { text } => {
+                if response.text.len().saturating_add(text.len()) > MAX_ANSWER_BYTES {
+                    return Err(Error::provider(
+                        "answer",
+                        format!(
+                            "the model's answer passed {MAX_ANSWER_BYTES} bytes; no phase's answer is that long"
+                        ),
+                        false,
+                    ));
+                }
+                response.text.push_str(&text)
+            }
             ChatChunk::Usage { usage } => match &mut total {
                 Some(t) => t.add(&usage),
                 None => total = Some(usage),
@@ -222,6 +237,29 @@ pub async fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endless_answer_fails_instead_of_filling_memory() {
+        let piece = "x".repeat(64 * 1024);
+        let chunks = (0..(MAX_ANSWER_BYTES / piece.len() + 2)).map(|_| {
+            Ok(ChatChunk::Delta {
+                text: piece.clone(),
+            })
+        });
+        let stream: ChatStream = Box::pin(futures::stream::iter(chunks.collect::<Vec<_>>()));
+        let e = futures::executor::block_on(collect(stream, |_| {})).unwrap_err();
+        assert!(e.to_string().contains("passed"), "{e}");
+        let fine: ChatStream = Box::pin(futures::stream::iter(vec![Ok(ChatChunk::Delta {
+            text: piece.clone(),
+        })]));
+        assert_eq!(
+            futures::executor::block_on(collect(fine, |_| {}))
+                .unwrap()
+                .text
+                .len(),
+            piece.len()
+        );
+    }
 
     #[test]
     fn phases_parse_and_refuse_unknown_names() {

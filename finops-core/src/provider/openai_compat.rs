@@ -204,7 +204,7 @@ impl Provider for OpenAiCompatible {
         let status = response.status().as_u16();
         if !response.status().is_success() {
             let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_default();
+            let body = http::error_body(response).await;
             return Err(http::status_error(
                 &name,
                 status,

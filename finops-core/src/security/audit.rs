@@ -142,11 +142,22 @@ pub fn analysis_details(a: &Analysis, client_tag: &str) -> serde_json::Value {
 #[derive(Debug, Default)]
 pub struct AuditLog {
     chains: Mutex<HashMap<String, Vec<AuditEntry>>>,
+    /// Keep only each chain's last entry (what the next append needs): a vault's memory stays one entry per
+    /// tenant however long its trail, and exports read the store.
+    tail_only: bool,
 }
 
 impl AuditLog {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A log that remembers only each tenant's last entry.
+    pub fn tail_only() -> Self {
+        AuditLog {
+            chains: Mutex::default(),
+            tail_only: true,
+        }
     }
 
     /// Continues chains a store kept (each tenant's entries in order); refused if they do not verify.
@@ -160,12 +171,16 @@ impl AuditLog {
         }
         Ok(AuditLog {
             chains: Mutex::new(chains),
+            tail_only: false,
         })
     }
 
     /// Takes over a tenant's chain read back from a store (verified first); a tenant already held is left as is.
-    pub fn adopt(&self, tenant: &str, entries: Vec<AuditEntry>) -> Result<()> {
+    pub fn adopt(&self, tenant: &str, mut entries: Vec<AuditEntry>) -> Result<()> {
         verify(&entries)?;
+        if self.tail_only && entries.len() > 1 {
+            entries.drain(..entries.len() - 1);
+        }
         if let Some(e) = entries.iter().find(|e| e.tenant != tenant) {
             return Err(Error::Integrity {
                 reason: format!(
@@ -225,6 +240,9 @@ impl AuditLog {
             });
         }
         chain.push(entry);
+        if self.tail_only && chain.len() > 1 {
+            chain.drain(..chain.len() - 1);
+        }
         Ok(())
     }
 
@@ -290,14 +308,7 @@ impl AuditLog {
     /// A tenant's trail as JSON Lines (one entry per line), ended by `{"head": …}` with the given head, for an
     /// auditor; [`verify_jsonl`] checks its structure, and the vault its MACs.
     pub fn export_jsonl(&self, tenant: &str, head: &AuditHead) -> Result<String> {
-        let mut out = String::new();
-        for e in self.entries(tenant) {
-            out.push_str(&line(&e)?);
-            out.push('\n');
-        }
-        out.push_str(&line(&serde_json::json!({ "head": head }))?);
-        out.push('\n');
-        Ok(out)
+        export_jsonl(&self.entries(tenant), head)
     }
 }
 
@@ -324,6 +335,18 @@ pub fn verify(chain: &[AuditEntry]) -> Result<()> {
         prev.clone_from(&e.hash);
     }
     Ok(())
+}
+
+/// A trail's entries as JSON Lines, ended by `{"head": …}`.
+pub fn export_jsonl(entries: &[AuditEntry], head: &AuditHead) -> Result<String> {
+    let mut out = String::new();
+    for e in entries {
+        out.push_str(&line(e)?);
+        out.push('\n');
+    }
+    out.push_str(&line(&serde_json::json!({ "head": head }))?);
+    out.push('\n');
+    Ok(out)
 }
 
 /// One line of an export.

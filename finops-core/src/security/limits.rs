@@ -18,7 +18,13 @@ use crate::error::{Error, RateLimitScope, Result};
 pub struct RateLimits {
     tenant: DefaultKeyedRateLimiter<String>,
     principal: DefaultKeyedRateLimiter<String>,
+    /// Checks since the last sweep of idle keys.
+    checks: std::sync::atomic::AtomicU32,
 }
+
+/// Every this many checks, the keys whose limit is back to full are forgotten: the state stays proportional to
+/// the principals active in the last minute, not to every principal ever seen.
+const SWEEP_EVERY: u32 = 1024;
 
 impl RateLimits {
     /// `per_tenant` and `per_principal` requests per minute (bursts up to the same number).
@@ -31,11 +37,26 @@ impl RateLimits {
         Ok(RateLimits {
             tenant: RateLimiter::keyed(quota(per_tenant, "per_tenant")?),
             principal: RateLimiter::keyed(quota(per_principal, "per_principal")?),
+            checks: std::sync::atomic::AtomicU32::new(0),
         })
+    }
+
+    /// How many tenants and principals the limiter holds state for.
+    pub fn tracked_keys(&self) -> usize {
+        self.tenant.len() + self.principal.len()
     }
 
     /// Counts one request; refused with the wait when a limit is reached.
     pub fn check(&self, tenant: &str, principal_key: &str) -> Result<()> {
+        let n = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n.wrapping_add(1) % SWEEP_EVERY == 0 {
+            self.tenant.retain_recent();
+            self.principal.retain_recent();
+            self.tenant.shrink_to_fit();
+            self.principal.shrink_to_fit();
+        }
         let clock = DefaultClock::default();
         let limited = |scope: RateLimitScope, wait: std::time::Duration| Error::RateLimited {
             scope,
@@ -230,5 +251,21 @@ mod tests {
         );
         assert!(r.check("u", "alice").is_ok(), "other tenants are separate");
         assert!(RateLimits::per_minute(0, 1).is_err());
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten_so_state_stays_bounded() {
+        // A fast quota (back to full within milliseconds), so keys become idle quickly.
+        let r = RateLimits::per_minute(6_000_000, 6_000_000).unwrap();
+        for i in 0..5_000 {
+            r.check(&format!("t{i}"), &format!("p{i}")).unwrap();
+        }
+        // Sweeps ran every 1,024 checks; the keys checked since the last one are still held.
+        assert!(r.tracked_keys() > 800, "{}", r.tracked_keys());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        for _ in 0..SWEEP_EVERY {
+            let _ = r.check("t", "p");
+        }
+        assert!(r.tracked_keys() < 100, "{} keys kept", r.tracked_keys());
     }
 }

@@ -14,6 +14,8 @@ mod duplicates;
 mod line;
 mod parse;
 
+pub use parse::{MAX_DOCUMENT_BYTES, MAX_LABEL_CHARS, MAX_PERIODS, MAX_TEXT_CHARS};
+
 use std::sync::Arc;
 
 use chrono::NaiveDate;

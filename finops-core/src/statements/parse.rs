@@ -15,6 +15,16 @@ pub(super) fn from_str(json: &str) -> Result<Statements> {
 }
 
 pub(super) fn from_slice(json: &[u8]) -> Result<Statements> {
+    // Refused before any parsing: a host handing a huge file gets an answer at once.
+    if json.len() > MAX_DOCUMENT_BYTES {
+        return Err(Error::invalid_statements(vec![FieldIssue::new(
+            "$",
+            format!(
+                "the document is {} bytes; at most {MAX_DOCUMENT_BYTES} are read",
+                json.len()
+            ),
+        )]));
+    }
     let value: Value = serde_json::from_slice(json).map_err(malformed)?;
     if let Some(field) = super::duplicates::first_duplicate(json) {
         return Err(Error::invalid_statements(vec![FieldIssue::new(
@@ -79,7 +89,15 @@ struct Validator {
 
 impl Validator {
     fn issue(&mut self, field: impl Into<String>, reason: impl Into<String>) {
-        self.issues.push(FieldIssue::new(field, reason));
+        // A hostile document can hold a million mistakes; the error reports the first ones.
+        if self.issues.len() < MAX_ISSUES {
+            self.issues.push(FieldIssue::new(field, reason));
+        } else if self.issues.len() == MAX_ISSUES {
+            self.issues.push(FieldIssue::new(
+                "$",
+                format!("more than {MAX_ISSUES} problems; the first {MAX_ISSUES} are listed"),
+            ));
+        }
     }
 
     fn warn(&mut self, code: &str, field: String, message: String) {
@@ -141,6 +159,18 @@ impl Validator {
                 self.issue(path, "must not be empty");
                 None
             }
+            // Texts reach prompts, reports and terminals: bounded, and no control characters.
+            Some(Value::String(s)) if s.chars().count() > MAX_TEXT_CHARS => {
+                self.issue(path, format!("is longer than {MAX_TEXT_CHARS} characters"));
+                None
+            }
+            Some(Value::String(s)) if s.chars().any(char::is_control) => {
+                self.issue(
+                    path,
+                    "must not contain control characters (line breaks, escapes, NUL…)",
+                );
+                None
+            }
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
                 self.issue(path, format!("must be a string, found {}", kind(other)));
@@ -200,6 +230,16 @@ impl Validator {
                 self.issue("periods", "must hold at least one period");
                 return None;
             }
+            Some(Value::Array(items)) if items.len() > MAX_PERIODS => {
+                self.issue(
+                    "periods",
+                    format!(
+                        "holds {} periods; at most {MAX_PERIODS} are read",
+                        items.len()
+                    ),
+                );
+                return None;
+            }
             Some(Value::Array(items)) => items,
             Some(other) => {
                 self.issue(
@@ -245,6 +285,14 @@ impl Validator {
         );
         let before = self.issues.len();
         let label = self.string(map, "label", &prefix, true);
+        if let Some(l) = &label
+            && l.chars().count() > MAX_LABEL_CHARS
+        {
+            self.issue(
+                format!("{prefix}.label"),
+                format!("is longer than {MAX_LABEL_CHARS} characters"),
+            );
+        }
         let start = self.date(map, "start", &prefix);
         let end = self.date(map, "end", &prefix);
         if let (Some(s), Some(e)) = (start, end)
@@ -461,6 +509,17 @@ pub(crate) fn parse_amount(value: &Value) -> std::result::Result<Decimal, String
         )),
     }
 }
+
+/// The largest document read: 4 MiB (a 120-period document with every line is about 100 KiB).
+pub const MAX_DOCUMENT_BYTES: usize = 4 << 20;
+/// The most periods a document may hold: ten years of months.
+pub const MAX_PERIODS: usize = 120;
+/// The longest text field (a company name, a sector, a jurisdiction…), in characters.
+pub const MAX_TEXT_CHARS: usize = 200;
+/// The longest period label, in characters.
+pub const MAX_LABEL_CHARS: usize = 40;
+/// The most problems one refusal lists.
+const MAX_ISSUES: usize = 100;
 
 /// Largest magnitude an amount may have: 10^15 (a quadrillion) currency units.
 pub const MAX_AMOUNT_DIGITS: u32 = 15;

@@ -92,7 +92,7 @@ impl Vault {
         Ok(Vault {
             store,
             keyring,
-            audit: AuditLog::new(),
+            audit: AuditLog::tail_only(),
             loaded: Mutex::new(HashSet::new()),
             persisted: Mutex::new(persisted),
             require_sign_off: false,
