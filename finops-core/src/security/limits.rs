@@ -51,7 +51,7 @@ impl RateLimits {
         let n = self
             .checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if n.wrapping_add(1) % SWEEP_EVERY == 0 {
+        if n.wrapping_add(1).is_multiple_of(SWEEP_EVERY) {
             self.tenant.retain_recent();
             self.principal.retain_recent();
             self.tenant.shrink_to_fit();
