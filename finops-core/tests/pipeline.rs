@@ -713,10 +713,10 @@ async fn concurrent_analyses_never_spend_past_the_budget() {
     // Reservations hold the estimate ($0.06) until settled at the real cost, so the last $0.03 of the budget may
     // stay unused: the budget is never passed.
     assert_eq!(
-        budgets.spent("firm-1"),
+        budgets.spent("firm-1").await.unwrap(),
         Decimal::new(3, 2) * Decimal::from(done)
     );
-    assert!(budgets.spent("firm-1") <= budget);
+    assert!(budgets.spent("firm-1").await.unwrap() <= budget);
     // Offline analyses cost nothing and are not held back by the budget.
     let offline = Pipeline::builder().budgets(budgets.clone()).build();
     assert!(

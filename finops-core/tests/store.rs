@@ -574,6 +574,37 @@ impl Store for Stalling {
     async fn erase_tenant(&self, tenant: &str) -> finops_core::Result<()> {
         self.inner.erase_tenant(tenant).await
     }
+    async fn budget_reserve(
+        &self,
+        tenant: &str,
+        month: &str,
+        amount: rust_decimal::Decimal,
+        limit: rust_decimal::Decimal,
+        ttl: std::time::Duration,
+    ) -> finops_core::Result<Result<String, rust_decimal::Decimal>> {
+        self.inner
+            .budget_reserve(tenant, month, amount, limit, ttl)
+            .await
+    }
+    async fn budget_settle(
+        &self,
+        tenant: &str,
+        month: &str,
+        id: &str,
+        estimate: rust_decimal::Decimal,
+        actual: rust_decimal::Decimal,
+    ) -> finops_core::Result<()> {
+        self.inner
+            .budget_settle(tenant, month, id, estimate, actual)
+            .await
+    }
+    async fn budget_spent(
+        &self,
+        tenant: &str,
+        month: &str,
+    ) -> finops_core::Result<rust_decimal::Decimal> {
+        self.inner.budget_spent(tenant, month).await
+    }
 }
 
 /// An audit append cancelled midway (its future dropped: a timeout, a cancelled job) leaves the chain as the

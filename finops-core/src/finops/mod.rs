@@ -131,9 +131,7 @@ impl FinopsBuilder {
         if let Some(r) = rate_limits {
             pipeline = pipeline.rate_limits(r);
         }
-        if let Some(b) = budgets {
-            pipeline = pipeline.budgets(b);
-        }
+
         if let Some(usd) = config.fallback_estimate_usd {
             pipeline = pipeline.fallback_estimate_usd(usd);
         }
@@ -142,6 +140,14 @@ impl FinopsBuilder {
             (None, Some(location)) => Some(Arc::new(crate::store::open(location).await?)),
             (None, None) => None,
         };
+        // With a vault, the budgets' ledger is its store: every process of a deployment (and a restart) shares
+        // one spend, so N workers cannot spend N times a budget.
+        if let Some(b) = budgets {
+            pipeline = pipeline.budgets(match &vault {
+                Some(v) => b.with_ledger(v.budget_ledger()),
+                None => b,
+            });
+        }
         let call_timeout = config.host.call_timeout()?;
         let embedder: Arc<dyn Embedder> = match self.embedder {
             Some(host) => Arc::new(host::TimedEmbedder {

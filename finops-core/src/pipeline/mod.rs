@@ -138,6 +138,20 @@ impl crate::store::ErasureListener for CachePurge {
     }
 }
 
+/// The instructions and JSON framing every phase's prompt carries, in characters.
+const PROMPT_OVERHEAD_CHARS: usize = 12_000;
+
+/// The most calls a phase may make: its conversation (an answer and a repair; the Researcher's second round, the
+/// Validator's grounding repair, each with its own repair) times the attempts of the default retry layer (the
+/// first and two retries).
+fn max_calls(phase: Phase) -> u32 {
+    let conversation = match phase {
+        Phase::Analyst => 2,
+        Phase::Researcher | Phase::Validator => 4,
+    };
+    conversation * 3
+}
+
 impl Default for Pipeline {
     fn default() -> Self {
         PipelineBuilder::default().build()
@@ -395,23 +409,33 @@ impl Pipeline {
 
     /// What one analysis may cost at most, to reserve against a budget: per model phase, two calls (one repair)
     /// of 8,000 input tokens and the phase's output limit at the model's price, or the fallback estimate.
-    pub(crate) fn estimate_usd(&self) -> crate::Decimal {
+    pub(crate) fn estimate_usd(&self, request: &AnalysisRequest) -> crate::Decimal {
         let today = chrono::Utc::now().date_naive();
-        self.phases
+        // The prompt's real size: the instructions, the question, and the statements' figures (about three times
+        // the document's canonical text), at about three characters a token; each later call of a conversation
+        // carries what came before.
+        let prompt_chars = PROMPT_OVERHEAD_CHARS
+            .saturating_add(request.question.len())
+            .saturating_add(request.statements.canonical_json().len().saturating_mul(3));
+        let input_tokens = u64::try_from(prompt_chars / 3)
+            .unwrap_or(u64::MAX)
+            .max(8_000);
+        Phase::ALL
             .iter()
-            .flatten()
-            .map(|c| match self.prices.price(&c.model, today) {
+            .filter_map(|phase| self.phase(*phase).map(|c| (*phase, c)))
+            .map(|(phase, c)| match self.prices.price(&c.model, today) {
                 Some(p) => {
                     let usage = crate::provider::TokenUsage {
-                        input_tokens: 8_000,
+                        input_tokens: input_tokens.saturating_mul(2),
                         output_tokens: u64::from(c.max_tokens.unwrap_or(4096)),
                         ..Default::default()
                     };
-                    p.cost(&usage) * crate::Decimal::TWO
+                    p.cost(&usage)
+                        .saturating_mul(crate::Decimal::from(max_calls(phase)))
                 }
                 None => self.fallback_estimate_usd,
             })
-            .sum()
+            .fold(crate::Decimal::ZERO, |sum, x| sum.saturating_add(x))
     }
 
     /// A phase's configuration if it may be called; `Err(reason)` when the price policy refuses its model.

@@ -346,3 +346,40 @@ fn a_principal_scopes_the_analysis() {
         .unwrap_err();
     assert_eq!(e.code(), "access_denied");
 }
+
+#[test]
+fn the_reservation_covers_every_call_a_phase_may_make_and_the_prompt_size() {
+    let model = crate::config::DEFAULT_ANALYST_MODEL;
+    let p = Pipeline::builder()
+        .provider(
+            Arc::new(crate::provider::ScriptedProvider::new()),
+            model,
+            model,
+            model,
+        )
+        .build();
+    let price = p
+        .prices
+        .price(model, chrono::Utc::now().date_naive())
+        .expect("the default model has a price");
+    let small = AnalysisRequest::new(bistro(), "Marges ?");
+    let estimate = p.estimate_usd(&small);
+    // One call per phase at 8,000 tokens in and the output budget out: the reservation is many times that.
+    let one_call = price.cost(&crate::provider::TokenUsage {
+        input_tokens: 8_000,
+        output_tokens: 4_096,
+        ..Default::default()
+    });
+    let calls: u32 = Phase::ALL.iter().map(|ph| max_calls(*ph)).sum();
+    assert_eq!(
+        calls, 30,
+        "2 + 4 + 4 conversation calls, each with two retries"
+    );
+    assert!(
+        estimate >= one_call * crate::Decimal::from(calls),
+        "{estimate} < {calls} calls of {one_call}"
+    );
+    // A longer question and bigger statements reserve more.
+    let long = AnalysisRequest::new(bistro(), "Marges ? ".repeat(400));
+    assert!(p.estimate_usd(&long) > estimate);
+}

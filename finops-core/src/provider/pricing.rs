@@ -154,10 +154,26 @@ impl PriceTable {
 
     /// A call's cost: what the provider reported if it did, else the table's price, else `None` (unpriced).
     pub fn cost(&self, model: &str, usage: &TokenUsage, on: NaiveDate) -> Option<Decimal> {
-        usage
-            .cost_usd
-            .or_else(|| self.price(model, on).map(|p| p.cost(usage)))
+        match usage.cost_usd {
+            // A negative or absurd reported cost is not believed: unknown (the analysis then counts at its
+            // full reservation), never a credit against the budget.
+            Some(reported) if !plausible_cost(reported) => {
+                tracing::warn!(model, %reported, "a provider reported an implausible cost; counted as unknown");
+                None
+            }
+            Some(reported) => Some(reported),
+            None => self.price(model, on).map(|p| p.cost(usage)),
+        }
     }
+}
+
+/// The most a provider may report for one call; more (or less than zero) is not believed: the call's cost is
+/// counted as unknown (and so at the analysis's full budget reservation).
+pub const MAX_REPORTED_CALL_COST_USD: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
+
+/// Whether a cost a provider reported is believable: not negative, not absurd.
+pub fn plausible_cost(usd: Decimal) -> bool {
+    !usd.is_sign_negative() && usd <= MAX_REPORTED_CALL_COST_USD
 }
 
 #[cfg(test)]
@@ -251,5 +267,28 @@ mod tests {
         let mut u = usage(0, 0, 1_000_000);
         u.reasoning_tokens = 250_000;
         assert_eq!(p.cost(&u), d("12.5"));
+    }
+
+    #[test]
+    fn reported_costs_must_be_believable() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert!(plausible_cost(d("0.0123")));
+        assert!(plausible_cost(Decimal::ZERO));
+        assert!(!plausible_cost(d("-0.01")));
+        assert!(!plausible_cost(d("1000.01")));
+        assert!(!plausible_cost(Decimal::MAX));
+        let table = PriceTable::default();
+        let usage = |cost: &str| TokenUsage {
+            cost_usd: Some(d(cost)),
+            ..TokenUsage::default()
+        };
+        let today = chrono::Utc::now().date_naive();
+        assert_eq!(table.cost("any", &usage("0.5"), today), Some(d("0.5")));
+        assert_eq!(
+            table.cost("any", &usage("-3"), today),
+            None,
+            "a credit is not believed"
+        );
+        assert_eq!(table.cost("any", &usage("1e6"), today), None);
     }
 }

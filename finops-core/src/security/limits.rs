@@ -72,17 +72,110 @@ impl RateLimits {
     }
 }
 
-#[derive(Debug, Default)]
-struct Ledger {
-    /// (tenant, "YYYY-MM") → (spent, reserved).
-    months: HashMap<(String, String), (Decimal, Decimal)>,
+/// Where a tenant's monthly spend and the reservations of running analyses are kept. In memory by default (one
+/// process); in the vault's store ([`crate::store::Store`] implements it) so that several processes and a restart
+/// share one ledger: N workers cannot spend N times a budget.
+#[async_trait::async_trait]
+pub trait BudgetLedger: Send + Sync + std::fmt::Debug {
+    /// Reserves `amount` for `tenant` in `month` unless spent + reserved + `amount` would pass `limit` (or the
+    /// budget is reached already). A reservation not settled within `ttl` (its process died) counts as spent in
+    /// full. `Ok(Ok(id))`, or `Ok(Err(committed))` with what is spent and reserved when refused.
+    async fn reserve(
+        &self,
+        tenant: &str,
+        month: &str,
+        amount: Decimal,
+        limit: Decimal,
+        ttl: std::time::Duration,
+    ) -> Result<std::result::Result<String, Decimal>>;
+    /// Records a reservation's real cost (`estimate` when it expired and was counted in full meanwhile).
+    async fn settle(
+        &self,
+        tenant: &str,
+        month: &str,
+        id: &str,
+        estimate: Decimal,
+        actual: Decimal,
+    ) -> Result<()>;
+    /// What `tenant` spent in `month` (settled, and expired reservations).
+    async fn spent(&self, tenant: &str, month: &str) -> Result<Decimal>;
 }
 
+/// One tenant's month in memory: what was spent, and the live reservations by id.
+type MonthLedger = (Decimal, HashMap<String, Decimal>);
+
+/// The ledger of one process.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    /// (tenant, "YYYY-MM") → the month.
+    months: Mutex<HashMap<(String, String), MonthLedger>>,
+}
+
+#[async_trait::async_trait]
+impl BudgetLedger for MemoryLedger {
+    async fn reserve(
+        &self,
+        tenant: &str,
+        month: &str,
+        amount: Decimal,
+        limit: Decimal,
+        _ttl: std::time::Duration,
+    ) -> Result<std::result::Result<String, Decimal>> {
+        let mut months = self.months.lock().unwrap_or_else(|p| p.into_inner());
+        let (spent, held) = months
+            .entry((tenant.to_string(), month.to_string()))
+            .or_default();
+        let committed = held.values().fold(*spent, |sum, a| sum.saturating_add(*a));
+        if committed >= limit || committed.saturating_add(amount) > limit {
+            return Ok(Err(committed));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        held.insert(id.clone(), amount);
+        Ok(Ok(id))
+    }
+
+    async fn settle(
+        &self,
+        tenant: &str,
+        month: &str,
+        id: &str,
+        _estimate: Decimal,
+        actual: Decimal,
+    ) -> Result<()> {
+        let mut months = self.months.lock().unwrap_or_else(|p| p.into_inner());
+        let (spent, held) = months
+            .entry((tenant.to_string(), month.to_string()))
+            .or_default();
+        held.remove(id);
+        *spent = spent.saturating_add(actual);
+        Ok(())
+    }
+
+    async fn spent(&self, tenant: &str, month: &str) -> Result<Decimal> {
+        let months = self.months.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(months
+            .get(&(tenant.to_string(), month.to_string()))
+            .map_or(Decimal::ZERO, |(s, _)| *s))
+    }
+}
+
+/// How long a reservation lives unsettled before it counts as spent (its process died mid-analysis).
+pub const RESERVATION_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Monthly budgets in USD per tenant.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Budgets {
     limits: Arc<HashMap<String, Decimal>>,
-    ledger: Arc<Mutex<Ledger>>,
+    ledger: Arc<dyn BudgetLedger>,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets {
+            limits: Arc::default(),
+            ledger: Arc::new(MemoryLedger::default()),
+        }
+    }
 }
 
 fn month() -> String {
@@ -101,8 +194,14 @@ impl Budgets {
         }
         Ok(Budgets {
             limits: Arc::new(limits),
-            ledger: Arc::default(),
+            ledger: Arc::new(MemoryLedger::default()),
         })
+    }
+
+    /// The same budgets kept in `ledger` (the vault's store, shared by every process of a deployment).
+    pub fn with_ledger(mut self, ledger: Arc<dyn BudgetLedger>) -> Self {
+        self.ledger = ledger;
+        self
     }
 
     /// Budgets from decimal texts (as bindings receive them); a value that is not a number names its tenant.
@@ -122,46 +221,40 @@ impl Budgets {
 
     /// Reserves `estimate` for an analysis of `tenant`, or refuses when spent + reserved + estimate would pass the
     /// limit (a budget already reached refuses everything, even a free estimate).
-    pub fn reserve(&self, tenant: &str, estimate: Decimal) -> Result<Reservation> {
-        let key = (tenant.to_string(), month());
-        if let Some(limit) = self.limits.get(tenant) {
-            let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-            let (spent, reserved) = ledger.months.entry(key.clone()).or_default();
-            let committed = *spent + *reserved;
-            if committed >= *limit || committed + estimate > *limit {
-                return Err(Error::BudgetExceeded {
-                    tenant: tenant.to_string(),
-                    limit_usd: *limit,
-                    spent_usd: committed,
-                });
+    pub async fn reserve(&self, tenant: &str, estimate: Decimal) -> Result<Reservation> {
+        let month = month();
+        let id = match self.limits.get(tenant) {
+            Some(limit) => {
+                match self
+                    .ledger
+                    .reserve(tenant, &month, estimate, *limit, RESERVATION_TTL)
+                    .await?
+                {
+                    Ok(id) => Some(id),
+                    Err(committed) => {
+                        return Err(Error::BudgetExceeded {
+                            tenant: tenant.to_string(),
+                            limit_usd: *limit,
+                            spent_usd: committed,
+                        });
+                    }
+                }
             }
-            *reserved += estimate;
-        }
+            None => None,
+        };
         Ok(Reservation {
-            budgets: self.clone(),
-            key,
+            ledger: Arc::clone(&self.ledger),
+            tenant: tenant.to_string(),
+            month,
+            id,
             estimate,
             settled: false,
         })
     }
 
     /// Spent (settled) this month by a tenant.
-    pub fn spent(&self, tenant: &str) -> Decimal {
-        let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        ledger
-            .months
-            .get(&(tenant.to_string(), month()))
-            .map_or(Decimal::ZERO, |(s, _)| *s)
-    }
-
-    fn settle(&self, key: &(String, String), estimate: Decimal, actual: Decimal) {
-        if !self.limits.contains_key(&key.0) {
-            return;
-        }
-        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        let (spent, reserved) = ledger.months.entry(key.clone()).or_default();
-        *reserved -= estimate;
-        *spent += actual;
+    pub async fn spent(&self, tenant: &str) -> Result<Decimal> {
+        self.ledger.spent(tenant, &month()).await
     }
 }
 
@@ -169,8 +262,11 @@ impl Budgets {
 /// analysis), the whole estimate counts as spent, since calls may have been billed.
 #[derive(Debug)]
 pub struct Reservation {
-    budgets: Budgets,
-    key: (String, String),
+    ledger: Arc<dyn BudgetLedger>,
+    tenant: String,
+    month: String,
+    /// The ledger's id; `None` for a tenant without a budget.
+    id: Option<String>,
     estimate: Decimal,
     settled: bool,
 }
@@ -181,16 +277,42 @@ impl Reservation {
         self.estimate
     }
 
-    pub fn settle(mut self, actual: Decimal) {
+    /// Records the real cost. A ledger that cannot be written leaves the reservation to expire, when it counts
+    /// in full: the error is logged, the analysis is not lost for it.
+    pub async fn settle(mut self, actual: Decimal) {
         self.settled = true;
-        self.budgets.settle(&self.key, self.estimate, actual);
+        if let Some(id) = self.id.take()
+            && let Err(e) = self
+                .ledger
+                .settle(&self.tenant, &self.month, &id, self.estimate, actual)
+                .await
+        {
+            tracing::warn!(tenant = %self.tenant, error = %e, "a budget reservation was not settled");
+        }
     }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        if !self.settled {
-            self.budgets.settle(&self.key, self.estimate, self.estimate);
+        if self.settled {
+            return;
+        }
+        let Some(id) = self.id.take() else {
+            return;
+        };
+        // Counted in full; on a runtime, now, else when it expires.
+        let (ledger, tenant, month, estimate) = (
+            Arc::clone(&self.ledger),
+            self.tenant.clone(),
+            self.month.clone(),
+            self.estimate,
+        );
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = ledger
+                    .settle(&tenant, &month, &id, estimate, estimate)
+                    .await;
+            });
         }
     }
 }
@@ -203,34 +325,36 @@ mod tests {
         s.parse().unwrap()
     }
 
-    #[test]
-    fn reservations_settle_and_the_limit_is_exact() {
+    #[tokio::test]
+    async fn reservations_settle_and_the_limit_is_exact() {
         let b = Budgets::new(HashMap::from([("t".to_string(), d("1.00"))])).unwrap();
-        let r1 = b.reserve("t", d("0.40")).unwrap();
-        let r2 = b.reserve("t", d("0.40")).unwrap();
+        let r1 = b.reserve("t", d("0.40")).await.unwrap();
+        let r2 = b.reserve("t", d("0.40")).await.unwrap();
         assert_eq!(
-            b.reserve("t", d("0.30")).unwrap_err().code(),
+            b.reserve("t", d("0.30")).await.unwrap_err().code(),
             "budget_exceeded"
         );
-        r1.settle(d("0.35"));
-        r2.settle(d("0.45"));
-        assert_eq!(b.spent("t"), d("0.80"));
-        let r3 = b.reserve("t", d("0.20")).unwrap();
-        r3.settle(d("0.20"));
+        r1.settle(d("0.35")).await;
+        r2.settle(d("0.45")).await;
+        assert_eq!(b.spent("t").await.unwrap(), d("0.80"));
+        let r3 = b.reserve("t", d("0.20")).await.unwrap();
+        r3.settle(d("0.20")).await;
         // Exactly at the limit: everything is refused, even a free analysis.
-        assert_eq!(b.spent("t"), d("1.00"));
-        assert!(b.reserve("t", Decimal::ZERO).is_err());
+        assert_eq!(b.spent("t").await.unwrap(), d("1.00"));
+        assert!(b.reserve("t", Decimal::ZERO).await.is_err());
         // Other tenants have no limit.
-        assert!(b.reserve("other", d("1000")).is_ok());
+        assert!(b.reserve("other", d("1000")).await.is_ok());
         assert!(Budgets::new(HashMap::from([("t".to_string(), d("-1"))])).is_err());
     }
 
-    #[test]
-    fn an_unsettled_reservation_counts_in_full() {
+    #[tokio::test]
+    async fn an_unsettled_reservation_counts_in_full() {
         let b = Budgets::new(HashMap::from([("t".to_string(), d("1"))])).unwrap();
-        drop(b.reserve("t", d("0.6")).unwrap());
-        assert_eq!(b.spent("t"), d("0.6"));
-        assert!(b.reserve("t", d("0.5")).is_err());
+        drop(b.reserve("t", d("0.6")).await.unwrap());
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(b.spent("t").await.unwrap(), d("0.6"));
+        assert!(b.reserve("t", d("0.5")).await.is_err());
     }
 
     #[test]

@@ -181,6 +181,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn tenants_with(&self, kind: &str) -> Result<Vec<String>>;
     /// Erasure: removes a tenant's keys (its own and its clients' scopes, `tenant#…`), records and audit entries.
     async fn erase_tenant(&self, tenant: &str) -> Result<()>;
+    /// The budget ledger's reservation (see [`crate::security::limits::BudgetLedger::reserve`]), atomic across the
+    /// processes sharing the store.
+    async fn budget_reserve(
+        &self,
+        tenant: &str,
+        month: &str,
+        amount: rust_decimal::Decimal,
+        limit: rust_decimal::Decimal,
+        ttl: std::time::Duration,
+    ) -> Result<std::result::Result<String, rust_decimal::Decimal>>;
+    /// The budget ledger's settlement of a reservation.
+    async fn budget_settle(
+        &self,
+        tenant: &str,
+        month: &str,
+        id: &str,
+        estimate: rust_decimal::Decimal,
+        actual: rust_decimal::Decimal,
+    ) -> Result<()>;
+    /// What a tenant spent in a month.
+    async fn budget_spent(&self, tenant: &str, month: &str) -> Result<rust_decimal::Decimal>;
     /// Closes the store's connections: later calls fail with a backend error. Idempotent; the default does
     /// nothing (a store without connections).
     async fn close(&self) {}
@@ -212,5 +233,65 @@ pub(crate) fn check_follows(
             ),
             retryable: true,
         })
+    }
+}
+
+/// A store as the budgets' ledger, shared by every process that uses it.
+#[derive(Debug, Clone)]
+pub struct StoreLedger(pub std::sync::Arc<dyn Store>);
+
+#[async_trait::async_trait]
+impl crate::security::limits::BudgetLedger for StoreLedger {
+    async fn reserve(
+        &self,
+        tenant: &str,
+        month: &str,
+        amount: rust_decimal::Decimal,
+        limit: rust_decimal::Decimal,
+        ttl: std::time::Duration,
+    ) -> Result<std::result::Result<String, rust_decimal::Decimal>> {
+        self.0
+            .budget_reserve(tenant, month, amount, limit, ttl)
+            .await
+    }
+
+    async fn settle(
+        &self,
+        tenant: &str,
+        month: &str,
+        id: &str,
+        estimate: rust_decimal::Decimal,
+        actual: rust_decimal::Decimal,
+    ) -> Result<()> {
+        self.0
+            .budget_settle(tenant, month, id, estimate, actual)
+            .await
+    }
+
+    async fn spent(&self, tenant: &str, month: &str) -> Result<rust_decimal::Decimal> {
+        self.0.budget_spent(tenant, month).await
+    }
+}
+
+/// A decimal a store kept as text.
+pub(crate) fn stored_decimal(text: &str) -> Result<rust_decimal::Decimal> {
+    text.parse().map_err(|_| crate::Error::Integrity {
+        reason: format!("the budget ledger holds `{text}`, which is not an amount"),
+    })
+}
+
+/// What a reservation decides, once the store read the tenant's month: spent (expired reservations included)
+/// and the live reservations.
+pub(crate) fn budget_decision(
+    spent: rust_decimal::Decimal,
+    held: &[rust_decimal::Decimal],
+    amount: rust_decimal::Decimal,
+    limit: rust_decimal::Decimal,
+) -> std::result::Result<(), rust_decimal::Decimal> {
+    let committed = held.iter().fold(spent, |sum, a| sum.saturating_add(*a));
+    if committed >= limit || committed.saturating_add(amount) > limit {
+        Err(committed)
+    } else {
+        Ok(())
     }
 }

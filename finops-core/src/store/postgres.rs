@@ -15,6 +15,10 @@ const SCHEMA: &[&str] = &[
      key_id TEXT NOT NULL, nonce BYTEA NOT NULL, body BYTEA NOT NULL, PRIMARY KEY (tenant, seq))",
     "CREATE TABLE IF NOT EXISTS finops_keys (ord BIGSERIAL, tenant TEXT NOT NULL, key_id TEXT NOT NULL, master_id TEXT NOT NULL, \
      wrapped BYTEA NOT NULL, PRIMARY KEY (tenant, key_id))",
+    "CREATE TABLE IF NOT EXISTS finops_budget_spent (tenant TEXT NOT NULL, month TEXT NOT NULL, spent TEXT NOT NULL, \
+     PRIMARY KEY (tenant, month))",
+    "CREATE TABLE IF NOT EXISTS finops_budget_reservations (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, month TEXT NOT NULL, \
+     amount TEXT NOT NULL, expires_at BIGINT NOT NULL)",
 ];
 
 /// A statement that stores a column of ciphertext out of line without compression (once): ciphertext does not
@@ -342,6 +346,103 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    async fn budget_reserve(
+        &self,
+        tenant: &str,
+        month: &str,
+        amount: rust_decimal::Decimal,
+        limit: rust_decimal::Decimal,
+        ttl: std::time::Duration,
+    ) -> Result<std::result::Result<String, rust_decimal::Decimal>> {
+        let now = chrono::Utc::now().timestamp();
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        lock_budget(&mut tx, tenant, month).await?;
+        let expired: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM finops_budget_reservations WHERE tenant = $1 AND month = $2 AND expires_at < $3 RETURNING amount",
+        )
+        .bind(tenant)
+        .bind(month)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(e)?;
+        let mut spent = budget_spent_in(&mut tx, tenant, month).await?;
+        for a in &expired {
+            spent = spent.saturating_add(super::stored_decimal(a)?);
+        }
+        let held: Vec<String> = sqlx::query_scalar(
+            "SELECT amount FROM finops_budget_reservations WHERE tenant = $1 AND month = $2",
+        )
+        .bind(tenant)
+        .bind(month)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(e)?;
+        let held = held
+            .iter()
+            .map(|a| super::stored_decimal(a))
+            .collect::<Result<Vec<_>>>()?;
+        let decision = super::budget_decision(spent, &held, amount, limit);
+        put_budget_spent(&mut tx, tenant, month, spent).await?;
+        let outcome = match decision {
+            Ok(()) => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+                sqlx::query(
+                    "INSERT INTO finops_budget_reservations (id, tenant, month, amount, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&id)
+                .bind(tenant)
+                .bind(month)
+                .bind(amount.to_string())
+                .bind(now.saturating_add(ttl))
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                Ok(id)
+            }
+            Err(committed) => Err(committed),
+        };
+        tx.commit().await.map_err(e)?;
+        Ok(outcome)
+    }
+
+    async fn budget_settle(
+        &self,
+        tenant: &str,
+        month: &str,
+        id: &str,
+        estimate: rust_decimal::Decimal,
+        actual: rust_decimal::Decimal,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        lock_budget(&mut tx, tenant, month).await?;
+        let removed = sqlx::query("DELETE FROM finops_budget_reservations WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?
+            .rows_affected();
+        let spent = budget_spent_in(&mut tx, tenant, month).await?;
+        // Expired meanwhile, it was counted at its estimate: correct by the difference.
+        let spent = if removed == 1 {
+            spent.saturating_add(actual)
+        } else {
+            spent
+                .saturating_add(actual)
+                .saturating_sub(estimate)
+                .max(rust_decimal::Decimal::ZERO)
+        };
+        put_budget_spent(&mut tx, tenant, month, spent).await?;
+        tx.commit().await.map_err(e)?;
+        Ok(())
+    }
+
+    async fn budget_spent(&self, tenant: &str, month: &str) -> Result<rust_decimal::Decimal> {
+        let mut conn = self.pool.acquire().await.map_err(e)?;
+        budget_spent_in(&mut conn, tenant, month).await
+    }
+
     async fn erase_tenant(&self, tenant: &str) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(e)?;
         // The same lock as audit appends: none interleaves with the erasure of the chain.
@@ -380,6 +481,54 @@ fn put_record_query(
          key_id = EXCLUDED.key_id, nonce = EXCLUDED.nonce, body = EXCLUDED.body",
         r,
     )
+}
+
+/// One budget writer per tenant and month at a time, across processes, until the transaction ends.
+async fn lock_budget(tx: &mut sqlx::PgConnection, tenant: &str, month: &str) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 7319030))")
+        .bind(tenant)
+        .bind(month)
+        .execute(&mut *tx)
+        .await
+        .map_err(e)?;
+    Ok(())
+}
+
+async fn budget_spent_in(
+    conn: &mut sqlx::PgConnection,
+    tenant: &str,
+    month: &str,
+) -> Result<rust_decimal::Decimal> {
+    let spent: Option<String> = sqlx::query_scalar(
+        "SELECT spent FROM finops_budget_spent WHERE tenant = $1 AND month = $2",
+    )
+    .bind(tenant)
+    .bind(month)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(e)?;
+    spent.map_or(Ok(rust_decimal::Decimal::ZERO), |s| {
+        super::stored_decimal(&s)
+    })
+}
+
+async fn put_budget_spent(
+    conn: &mut sqlx::PgConnection,
+    tenant: &str,
+    month: &str,
+    spent: rust_decimal::Decimal,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO finops_budget_spent (tenant, month, spent) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant, month) DO UPDATE SET spent = EXCLUDED.spent",
+    )
+    .bind(tenant)
+    .bind(month)
+    .bind(spent.to_string())
+    .execute(&mut *conn)
+    .await
+    .map_err(e)?;
+    Ok(())
 }
 
 /// One audit writer (or erasure) per tenant at a time, across processes, until the transaction ends.

@@ -17,6 +17,10 @@ const SCHEMA: &[&str] = &[
      key_id TEXT NOT NULL, nonce BLOB NOT NULL, body BLOB NOT NULL, PRIMARY KEY (tenant, seq))",
     "CREATE TABLE IF NOT EXISTS data_keys (tenant TEXT NOT NULL, key_id TEXT NOT NULL, master_id TEXT NOT NULL, \
      wrapped BLOB NOT NULL, PRIMARY KEY (tenant, key_id))",
+    "CREATE TABLE IF NOT EXISTS budget_spent (tenant TEXT NOT NULL, month TEXT NOT NULL, spent TEXT NOT NULL, \
+     PRIMARY KEY (tenant, month))",
+    "CREATE TABLE IF NOT EXISTS budget_reservations (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, month TEXT NOT NULL, \
+     amount TEXT NOT NULL, expires_at INTEGER NOT NULL)",
 ];
 
 /// SQLite through sqlx.
@@ -319,6 +323,120 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn budget_reserve(
+        &self,
+        tenant: &str,
+        month: &str,
+        amount: rust_decimal::Decimal,
+        limit: rust_decimal::Decimal,
+        ttl: std::time::Duration,
+    ) -> Result<std::result::Result<String, rust_decimal::Decimal>> {
+        let now = chrono::Utc::now().timestamp();
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        // A write first: the transaction holds SQLite's write lock before it reads, so two processes take turns.
+        let expired: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM budget_reservations WHERE tenant = ? AND month = ? AND expires_at < ? RETURNING amount",
+        )
+        .bind(tenant)
+        .bind(month)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(e)?;
+        let mut spent = budget_spent_in(&mut tx, tenant, month).await?;
+        for a in &expired {
+            spent = spent.saturating_add(super::stored_decimal(a)?);
+        }
+        let held: Vec<String> = sqlx::query_scalar(
+            "SELECT amount FROM budget_reservations WHERE tenant = ? AND month = ?",
+        )
+        .bind(tenant)
+        .bind(month)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(e)?;
+        let held = held
+            .iter()
+            .map(|a| super::stored_decimal(a))
+            .collect::<Result<Vec<_>>>()?;
+        let decision = super::budget_decision(spent, &held, amount, limit);
+        sqlx::query(
+            "INSERT INTO budget_spent (tenant, month, spent) VALUES (?, ?, ?) \
+             ON CONFLICT (tenant, month) DO UPDATE SET spent = excluded.spent",
+        )
+        .bind(tenant)
+        .bind(month)
+        .bind(spent.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(e)?;
+        let outcome = match decision {
+            Ok(()) => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+                sqlx::query(
+                    "INSERT INTO budget_reservations (id, tenant, month, amount, expires_at) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(&id)
+                .bind(tenant)
+                .bind(month)
+                .bind(amount.to_string())
+                .bind(now.saturating_add(ttl))
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                Ok(id)
+            }
+            Err(committed) => Err(committed),
+        };
+        tx.commit().await.map_err(e)?;
+        Ok(outcome)
+    }
+
+    async fn budget_settle(
+        &self,
+        tenant: &str,
+        month: &str,
+        id: &str,
+        estimate: rust_decimal::Decimal,
+        actual: rust_decimal::Decimal,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        let removed = sqlx::query("DELETE FROM budget_reservations WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?
+            .rows_affected();
+        let spent = budget_spent_in(&mut tx, tenant, month).await?;
+        // Expired meanwhile, it was counted at its estimate: correct by the difference.
+        let spent = if removed == 1 {
+            spent.saturating_add(actual)
+        } else {
+            spent
+                .saturating_add(actual)
+                .saturating_sub(estimate)
+                .max(rust_decimal::Decimal::ZERO)
+        };
+        sqlx::query(
+            "INSERT INTO budget_spent (tenant, month, spent) VALUES (?, ?, ?) \
+             ON CONFLICT (tenant, month) DO UPDATE SET spent = excluded.spent",
+        )
+        .bind(tenant)
+        .bind(month)
+        .bind(spent.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(e)?;
+        tx.commit().await.map_err(e)?;
+        Ok(())
+    }
+
+    async fn budget_spent(&self, tenant: &str, month: &str) -> Result<rust_decimal::Decimal> {
+        let mut conn = self.pool.acquire().await.map_err(e)?;
+        budget_spent_in(&mut conn, tenant, month).await
+    }
+
     async fn erase_tenant(&self, tenant: &str) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(e)?;
         for statement in [
@@ -373,6 +491,24 @@ async fn put_head(tx: &mut sqlx::SqliteConnection, a: &AuditRow) -> Result<()> {
         put_record_query(head).execute(&mut *tx).await.map_err(e)?;
     }
     Ok(())
+}
+
+/// What a tenant spent in a month, as the ledger holds it (zero when nothing yet).
+async fn budget_spent_in(
+    conn: &mut sqlx::SqliteConnection,
+    tenant: &str,
+    month: &str,
+) -> Result<rust_decimal::Decimal> {
+    let spent: Option<String> =
+        sqlx::query_scalar("SELECT spent FROM budget_spent WHERE tenant = ? AND month = ?")
+            .bind(tenant)
+            .bind(month)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(e)?;
+    spent.map_or(Ok(rust_decimal::Decimal::ZERO), |s| {
+        super::stored_decimal(&s)
+    })
 }
 
 /// Writes a record, replacing the one of the same kind, tenant and id.

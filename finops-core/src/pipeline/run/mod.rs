@@ -58,7 +58,10 @@ async fn run_checked(
     // Offline analyses cost nothing; model analyses reserve their estimate before the first call.
     let has_provider = Phase::ALL.iter().any(|p| pipeline.phase(*p).is_some());
     let reservation = match (&pipeline.budgets, has_provider) {
-        (Some(b), true) => Some(b.reserve(&request.tenant, pipeline.estimate_usd())?),
+        (Some(b), true) => Some(
+            b.reserve(&request.tenant, pipeline.estimate_usd(&request))
+                .await?,
+        ),
         _ => None,
     };
     let id = uuid::Uuid::new_v4().to_string();
@@ -80,7 +83,8 @@ async fn run_checked(
         r.settle(match &result {
             Ok((a, _)) => a.total_cost_usd.unwrap_or(estimate),
             Err(_) => estimate,
-        });
+        })
+        .await;
     }
     let result = result.map(|(a, failed)| (std::sync::Arc::new(a), failed));
     // A run where a provider failed is not kept: the next ask deserves another try.

@@ -103,6 +103,11 @@ impl Vault {
         })
     }
 
+    /// The budgets' ledger in this vault's store, shared by every process using the store.
+    pub fn budget_ledger(&self) -> Arc<dyn crate::security::limits::BudgetLedger> {
+        Arc::new(super::StoreLedger(Arc::clone(&self.store)))
+    }
+
     /// Registers a listener told of every erasure this vault performs (held weakly).
     pub fn on_erasure(&self, listener: std::sync::Weak<dyn ErasureListener>) {
         let mut listeners = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
