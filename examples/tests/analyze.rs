@@ -461,3 +461,25 @@ fn master_keys_are_never_silently_replaced_or_left_readable() {
     assert!(!key.exists(), "no new key was made over the existing data");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Statements past the documented bounds are refused at once, exit 2, the field named.
+#[test]
+fn statements_past_the_bounds_exit_2_naming_the_field() {
+    let text = std::fs::read_to_string(format!("{}/{BISTRO}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let periods = doc["periods"].as_array().unwrap().clone();
+    doc["periods"] = serde_json::Value::Array(periods.iter().cycle().take(121).cloned().collect());
+    let dir = std::path::PathBuf::from(scratch());
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("many.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let out = analyze(&[
+        "--statements",
+        path.to_str().unwrap(),
+        "--question",
+        "marges",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`periods`"));
+    std::fs::remove_dir_all(&dir).ok();
+}
