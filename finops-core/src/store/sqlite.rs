@@ -516,7 +516,9 @@ fn put_record_query(
     r: &RecordRow,
 ) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
     record_query(
-        "INSERT OR REPLACE INTO records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO records (kind, tenant, id, client_tag, created_at, key_id, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (kind, tenant, id) DO UPDATE SET client_tag = excluded.client_tag, created_at = excluded.created_at, \
+         key_id = excluded.key_id, nonce = excluded.nonce, body = excluded.body",
         r,
     )
 }

@@ -247,13 +247,17 @@ impl Vault {
         tenant: &str,
         id: &str,
     ) -> Result<Analysis> {
-        let (analysis, content_hash) = self.read_analysis(principal, tenant, id).await?;
         let review = self.get_review(tenant, id).await?.map(|(r, _)| r);
         let signed = review
             .as_ref()
             .filter(|r| r.status == ReviewStatus::SignedOff);
-        if let Some(expected) = signed.and_then(|r| r.content_sha256.as_deref())
-            && expected != content_hash
+        let expected = signed.and_then(|r| r.content_sha256.as_deref());
+        // Hashed only when there is a signed-off hash to compare with.
+        let (analysis, content_hash) = self
+            .read_analysis(principal, tenant, id, expected.is_some())
+            .await?;
+        if let Some(expected) = expected
+            && Some(expected) != content_hash.as_deref()
         {
             return Err(Error::Integrity {
                 reason: format!(
@@ -276,16 +280,18 @@ impl Vault {
         tenant: &str,
         id: &str,
     ) -> Result<Analysis> {
-        Ok(self.read_analysis(principal, tenant, id).await?.0)
+        Ok(self.read_analysis(principal, tenant, id, false).await?.0)
     }
 
-    /// An analysis the principal may read (sign-off aside), with the SHA-256 (hex) of its stored content.
+    /// An analysis the principal may read (sign-off aside), with the SHA-256 (hex) of its stored content when
+    /// `hash` asks for it.
     pub(super) async fn read_analysis(
         &self,
         principal: &Principal,
         tenant: &str,
         id: &str,
-    ) -> Result<(Analysis, String)> {
+        hash: bool,
+    ) -> Result<(Analysis, Option<String>)> {
         if principal.tenant != tenant {
             let e = Error::AccessDenied {
                 reason: format!(
@@ -318,7 +324,7 @@ impl Vault {
         let analysis = serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
             reason: format!("analysis `{id}` is not readable: {e}"),
         })?;
-        Ok((analysis, content_sha256(&plain)))
+        Ok((analysis, hash.then(|| content_sha256(&plain))))
     }
 
     /// The analyses the principal may see in its tenant (a Client: its own company's), oldest first.
