@@ -8,7 +8,7 @@ import pytest
 
 import finops
 
-from conftest import answer_for
+from conftest import PLAN, RESEARCH, VALIDATED, answer_for
 
 
 class SyncProvider:
@@ -83,11 +83,23 @@ def test_provider_failures_degrade_with_the_reason(bistro_path: pathlib.Path) ->
 
 def test_scripted_failures_and_remaining(bistro_path: pathlib.Path) -> None:
     p = finops.ScriptedProvider()
-    p.fail("analyst", "HTTP 503", retryable=True)
+    p.fail("analyst", "HTTP 400", retryable=False)
     assert p.remaining("analyst") == 1
     a = finops.Finops(provider=p).analyze_sync(bistro_path, "liquidity")
-    assert a.degraded and "HTTP 503" in (a.degraded_reason or "")
+    assert a.degraded and "HTTP 400" in (a.degraded_reason or "")
     assert p.remaining("analyst") == 0
+
+
+def test_a_host_provider_gets_the_retry_layer(bistro_path: pathlib.Path) -> None:
+    # A provider given by the host has the built-in providers' layers: a retryable failure is tried again.
+    p = finops.ScriptedProvider()
+    p.fail("analyst", "HTTP 503", retryable=True)
+    p.reply("analyst", PLAN)
+    p.reply("researcher", RESEARCH)
+    p.reply("validator", VALIDATED)
+    a = finops.Finops(provider=p).analyze_sync(bistro_path, "liquidity")
+    assert not a.degraded, a.degraded_reason
+    assert a.usage[0].retries == 1
 
 
 class Hanging:
