@@ -355,51 +355,86 @@ async fn entries_deleted_from_the_end_of_the_stored_trail_are_detected() {
     let admin = Principal::new(&firm, Role::Admin, None).unwrap();
     let url = format!("sqlite://{}", path.display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    // The last two entries removed by someone with the database file.
-    sqlx::query("DELETE FROM audit WHERE tenant = ? AND seq > 2")
-        .bind(&firm)
-        .execute(&pool)
+    // Someone with the database file runs `statement`; a vault opened afterwards exports the trail.
+    let tamper_then_export = |statement: &'static str| {
+        let (pool, firm, path, keys, admin) = (
+            pool.clone(),
+            firm.clone(),
+            path.clone(),
+            keys.clone(),
+            admin.clone(),
+        );
+        async move {
+            sqlx::query(statement)
+                .bind(&firm)
+                .execute(&pool)
+                .await
+                .unwrap();
+            let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+            Vault::open(store, keys)
+                .await
+                .unwrap()
+                .export_audit(&admin)
+                .await
+        }
+    };
+    // The last two entries removed.
+    let e = tamper_then_export("DELETE FROM audit WHERE tenant = ? AND seq > 2")
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(e.code(), "integrity", "{e}");
+    assert!(e.to_string().contains("cut"), "{e}");
+    // Every entry removed, the head kept.
+    let e = tamper_then_export("DELETE FROM audit WHERE tenant = ?")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "integrity", "{e}");
+    // The head removed too: no entry and no head is a trail never written (a whole-store rollback, which
+    // SECURITY.md says to detect with exports kept elsewhere).
+    let export =
+        tamper_then_export("DELETE FROM records WHERE tenant = ? AND kind = 'audit.head'").await;
+    assert!(export.is_ok());
+}
+
+#[tokio::test]
+async fn the_head_deleted_alone_is_detected() {
+    let dir =
+        std::env::temp_dir().join(format!("finops-wp-head-{}", uuid::Uuid::new_v4().simple()));
+    let path = dir.join("vault.db");
+    let keys = keys();
+    let firm = tenant("firm");
     let vault = Vault::open(
         Arc::new(SqliteStore::open(&path).await.unwrap()),
         keys.clone(),
     )
     .await
     .unwrap();
-    let e = vault.export_audit(&admin).await.unwrap_err();
-    assert_eq!(e.code(), "integrity", "{e}");
-    assert!(e.to_string().contains("cut"), "{e}");
-    // Removing the head as well does not help.
+    for i in 0..3 {
+        vault
+            .record(
+                &firm,
+                None,
+                "note",
+                Some(&format!("s{i}")),
+                serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+    }
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     sqlx::query("DELETE FROM records WHERE tenant = ? AND kind = 'audit.head'")
         .bind(&firm)
         .execute(&pool)
         .await
         .unwrap();
-    let vault = Vault::open(
-        Arc::new(SqliteStore::open(&path).await.unwrap()),
-        keys.clone(),
-    )
-    .await
-    .unwrap();
-    let e = vault.export_audit(&admin).await.unwrap_err();
-    assert_eq!(e.code(), "integrity", "{e}");
-    // Nor does removing every entry.
-    sqlx::query("DELETE FROM audit WHERE tenant = ?")
-        .bind(&firm)
-        .execute(&pool)
+    let vault = Vault::open(Arc::new(SqliteStore::open(&path).await.unwrap()), keys)
         .await
         .unwrap();
-    let vault = Vault::open(
-        Arc::new(SqliteStore::open(&path).await.unwrap()),
-        keys.clone(),
-    )
-    .await
-    .unwrap();
-    assert!(
-        vault.export_audit(&admin).await.is_ok(),
-        "no head and no entry: a trail never written"
-    );
+    let admin = Principal::new(&firm, Role::Admin, None).unwrap();
+    let e = vault.export_audit(&admin).await.unwrap_err();
+    assert!(e.to_string().contains("no signed head"), "{e}");
 }
 
 #[tokio::test]
