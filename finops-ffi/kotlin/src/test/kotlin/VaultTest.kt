@@ -111,7 +111,8 @@ class VaultTest {
     @Test
     fun tokensBecomePrincipalsAndBadInputIsTyped(): Unit = runBlocking {
         val jwt = JwtVerifier("HS256", SECRET.toByteArray(), "https://idp.example", "finops")
-        assertEquals(PrincipalFfi("firm-j", RoleFfi.CLIENT, "bistro"), jwt.verify(token(""""tenant":"firm-j","role":"client","client":"bistro"""")))
+        // The token's `sub` is kept for the audit trail.
+        assertEquals(PrincipalFfi("firm-j", RoleFfi.CLIENT, "bistro", sub = "u1"), jwt.verify(token(""""tenant":"firm-j","role":"client","client":"bistro"""")))
         val forged = assertThrows<FinopsException.InvalidToken> { jwt.verify(token(""""tenant":"t","role":"cpa"""", "another-secret-of-at-least-32-bytes-another-secret")) }
         assertEquals("signature", forged.kind)
         assertEquals("missing_claim", assertThrows<FinopsException.InvalidToken> { jwt.verify(token(""""role":"cpa"""")) }.kind)
