@@ -219,3 +219,106 @@ async fn a_reservation_whose_process_died_counts_in_full_when_it_expires() {
         );
     }
 }
+
+/// The child side of [`two_os_processes_share_one_budget`]: runs only when the parent sets
+/// `FINOPS_BUDGET_CHILD` (`store|tenant|master key hex`), then prints how many analyses the budget let through.
+#[tokio::test]
+async fn budget_child() {
+    let Ok(spec) = std::env::var("FINOPS_BUDGET_CHILD") else {
+        return;
+    };
+    let mut parts = spec.splitn(3, '|');
+    let (location, tenant, key) = (
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+    );
+    let store: Arc<dyn Store> = if location.starts_with("postgres") {
+        Arc::new(PostgresStore::connect(&location).await.unwrap())
+    } else {
+        Arc::new(
+            SqliteStore::open(std::path::Path::new(&location))
+                .await
+                .unwrap(),
+        )
+    };
+    let keys: Arc<dyn KeyProvider> = Arc::new(LocalKeyProvider::new(
+        "m1",
+        SecretKey::from_hex("key", &key).unwrap(),
+    ));
+    let fo = instance(&store, &keys, &tenant, Decimal::new(1, 2)).await;
+    let mut done = 0;
+    for i in 0..15 {
+        match fo
+            .analyze(
+                AnalysisRequest::new(bistro(), format!("Liquidité {i} ?")).tenant(tenant.as_str()),
+            )
+            .await
+        {
+            Ok(_) => done += 1,
+            Err(Error::BudgetExceeded { .. }) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    println!("DONE {done}");
+}
+
+/// Two real OS processes (this test binary run twice as a child) spend against one budget in one store at the
+/// same time: together they never pass it.
+#[tokio::test]
+async fn two_os_processes_share_one_budget() {
+    let dir = std::env::temp_dir().join(format!(
+        "finops-budget-procs-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut locations = vec![dir.join("vault.db").display().to_string()];
+    if let Ok(url) = std::env::var("FINOPS_TEST_POSTGRES_URL") {
+        locations.push(url);
+    }
+    let key = SecretKey::generate().unwrap().to_hex().to_string();
+    for location in locations {
+        // The store's tables exist before the children race to create them.
+        let store: Arc<dyn Store> = if location.starts_with("postgres") {
+            Arc::new(PostgresStore::connect(&location).await.unwrap())
+        } else {
+            Arc::new(
+                SqliteStore::open(std::path::Path::new(&location))
+                    .await
+                    .unwrap(),
+            )
+        };
+        let tenant = format!("firm-{}", uuid::Uuid::new_v4().simple());
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                std::process::Command::new(std::env::current_exe().unwrap())
+                    .args(["--exact", "budget_child", "--nocapture", "--test-threads=1"])
+                    .env("FINOPS_BUDGET_CHILD", format!("{location}|{tenant}|{key}"))
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut done = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "a child failed");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let n: u32 = text
+                .lines()
+                .find_map(|l| l.split("DONE ").nth(1))
+                .unwrap_or_else(|| panic!("no count in {text}"))
+                .trim()
+                .parse()
+                .unwrap();
+            done += n;
+        }
+        assert!(
+            (1..=10).contains(&done),
+            "{location}: two processes ran {done} analyses on a $0.30 budget"
+        );
+        let month = chrono::Utc::now().format("%Y-%m").to_string();
+        let spent = StoreLedger(store).spent(&tenant, &month).await.unwrap();
+        assert_eq!(spent, Decimal::new(3, 2) * Decimal::from(done));
+    }
+}
