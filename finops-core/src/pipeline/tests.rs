@@ -349,7 +349,8 @@ fn a_principal_scopes_the_analysis() {
 
 #[test]
 fn the_reservation_covers_every_call_a_phase_may_make_and_the_prompt_size() {
-    let model = crate::config::DEFAULT_ANALYST_MODEL;
+    // A model the built-in price table knows (the default Analyst).
+    let model = "anthropic/claude-sonnet-4.5";
     let p = Pipeline::builder()
         .provider(
             Arc::new(crate::provider::ScriptedProvider::new()),

@@ -73,7 +73,7 @@ impl RateLimits {
 }
 
 /// Where a tenant's monthly spend and the reservations of running analyses are kept. In memory by default (one
-/// process); in the vault's store ([`crate::store::Store`] implements it) so that several processes and a restart
+/// process); in the vault's store (the store module's `StoreLedger`) so that several processes and a restart
 /// share one ledger: N workers cannot spend N times a budget.
 #[async_trait::async_trait]
 pub trait BudgetLedger: Send + Sync + std::fmt::Debug {
