@@ -155,6 +155,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// tenant's last stored entry.
     async fn replace_record_audited(&self, row: &RecordRow, audit: &AuditRow) -> Result<()>;
     async fn get_record(&self, kind: &str, tenant: &str, id: &str) -> Result<Option<RecordRow>>;
+    /// The records of two kinds under one id (an analysis and its review), in one round trip where the backend
+    /// allows.
+    async fn get_record_pair(
+        &self,
+        kinds: [&str; 2],
+        tenant: &str,
+        id: &str,
+    ) -> Result<[Option<RecordRow>; 2]> {
+        Ok([
+            self.get_record(kinds[0], tenant, id).await?,
+            self.get_record(kinds[1], tenant, id).await?,
+        ])
+    }
     /// Deletes a record; true when there was one.
     async fn delete_record(&self, kind: &str, tenant: &str, id: &str) -> Result<bool>;
     /// A tenant's records of a kind, oldest first, optionally only one client's.

@@ -210,6 +210,32 @@ impl Store for PostgresStore {
         row.as_ref().map(record).transpose()
     }
 
+    async fn get_record_pair(
+        &self,
+        kinds: [&str; 2],
+        tenant: &str,
+        id: &str,
+    ) -> Result<[Option<RecordRow>; 2]> {
+        let rows = sqlx::query(
+            "SELECT * FROM finops_records WHERE kind IN ($1, $2) AND tenant = $3 AND id = $4",
+        )
+        .bind(kinds[0])
+        .bind(kinds[1])
+        .bind(tenant)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(e)?;
+        let mut out = [None, None];
+        for row in &rows {
+            let r = record(row)?;
+            if let Some(slot) = kinds.iter().position(|k| *k == r.kind) {
+                out[slot] = Some(r);
+            }
+        }
+        Ok(out)
+    }
+
     async fn delete_record(&self, kind: &str, tenant: &str, id: &str) -> Result<bool> {
         let done =
             sqlx::query("DELETE FROM finops_records WHERE kind = $1 AND tenant = $2 AND id = $3")

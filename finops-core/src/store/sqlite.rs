@@ -197,6 +197,31 @@ impl Store for SqliteStore {
         row.as_ref().map(record).transpose()
     }
 
+    async fn get_record_pair(
+        &self,
+        kinds: [&str; 2],
+        tenant: &str,
+        id: &str,
+    ) -> Result<[Option<RecordRow>; 2]> {
+        let rows =
+            sqlx::query("SELECT * FROM records WHERE kind IN (?, ?) AND tenant = ? AND id = ?")
+                .bind(kinds[0])
+                .bind(kinds[1])
+                .bind(tenant)
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+        let mut out = [None, None];
+        for row in &rows {
+            let r = record(row)?;
+            if let Some(slot) = kinds.iter().position(|k| *k == r.kind) {
+                out[slot] = Some(r);
+            }
+        }
+        Ok(out)
+    }
+
     async fn delete_record(&self, kind: &str, tenant: &str, id: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM records WHERE kind = ? AND tenant = ? AND id = ?")
             .bind(kind)

@@ -247,15 +247,25 @@ impl Vault {
         tenant: &str,
         id: &str,
     ) -> Result<Analysis> {
-        let review = self.get_review(tenant, id).await?.map(|(r, _)| r);
+        // The analysis and its review in one read; the review only once the principal may read the analysis.
+        let [row, review_row] = if principal.tenant == tenant {
+            self.store
+                .get_record_pair([ANALYSIS, REVIEW], tenant, id)
+                .await?
+        } else {
+            [None, None]
+        };
+        let (analysis, plain) = self.read_analysis_row(principal, tenant, id, row).await?;
+        let review = match review_row {
+            Some(r) => Some(self.open_review(r).await?.0),
+            None => None,
+        };
         let signed = review
             .as_ref()
             .filter(|r| r.status == ReviewStatus::SignedOff);
         let expected = signed.and_then(|r| r.content_sha256.as_deref());
         // Hashed only when there is a signed-off hash to compare with.
-        let (analysis, content_hash) = self
-            .read_analysis(principal, tenant, id, expected.is_some())
-            .await?;
+        let content_hash = expected.map(|_| content_sha256(&plain));
         if let Some(expected) = expected
             && Some(expected) != content_hash.as_deref()
         {
@@ -280,18 +290,23 @@ impl Vault {
         tenant: &str,
         id: &str,
     ) -> Result<Analysis> {
-        Ok(self.read_analysis(principal, tenant, id, false).await?.0)
+        let row = if principal.tenant == tenant {
+            self.store.get_record(ANALYSIS, tenant, id).await?
+        } else {
+            None
+        };
+        Ok(self.read_analysis_row(principal, tenant, id, row).await?.0)
     }
 
-    /// An analysis the principal may read (sign-off aside), with the SHA-256 (hex) of its stored content when
-    /// `hash` asks for it.
-    pub(super) async fn read_analysis(
+    /// The analysis in `row` (read by the caller) if the principal may read it (sign-off aside), with its
+    /// plaintext.
+    pub(super) async fn read_analysis_row(
         &self,
         principal: &Principal,
         tenant: &str,
         id: &str,
-        hash: bool,
-    ) -> Result<(Analysis, Option<String>)> {
+        row: Option<RecordRow>,
+    ) -> Result<(Analysis, Zeroizing<Vec<u8>>)> {
         if principal.tenant != tenant {
             let e = Error::AccessDenied {
                 reason: format!(
@@ -301,13 +316,9 @@ impl Vault {
             };
             return Err(self.deny(principal, tenant, Some(id), e).await);
         }
-        let row = self
-            .store
-            .get_record(ANALYSIS, tenant, id)
-            .await?
-            .ok_or_else(|| {
-                Error::invalid_argument("id", format!("no analysis `{id}` in tenant `{tenant}`"))
-            })?;
+        let row = row.ok_or_else(|| {
+            Error::invalid_argument("id", format!("no analysis `{id}` in tenant `{tenant}`"))
+        })?;
         if principal.role == Role::Client {
             let own = match principal.client.as_deref() {
                 Some(c) => Some(self.client_tag(tenant, c).await?),
@@ -324,7 +335,7 @@ impl Vault {
         let analysis = serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
             reason: format!("analysis `{id}` is not readable: {e}"),
         })?;
-        Ok((analysis, hash.then(|| content_sha256(&plain))))
+        Ok((analysis, plain))
     }
 
     /// The analyses the principal may see in its tenant (a Client: its own company's), oldest first.

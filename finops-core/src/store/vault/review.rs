@@ -92,11 +92,16 @@ impl Vault {
         let Some(row) = self.store.get_record(REVIEW, tenant, id).await? else {
             return Ok(None);
         };
+        self.open_review(row).await.map(Some)
+    }
+
+    /// A review record, decrypted, with its client tag.
+    pub(super) async fn open_review(&self, row: RecordRow) -> Result<(Review, String)> {
         let plain = self.open_row(&row).await?;
         let review = serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
             reason: e.to_string(),
         })?;
-        Ok(Some((review, row.client_tag)))
+        Ok((review, row.client_tag))
     }
 
     /// The review of an analysis: anyone who may read the analysis may read its review, so with
