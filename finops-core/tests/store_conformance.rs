@@ -270,6 +270,32 @@ mod behaviours {
         );
     }
 
+    pub async fn two_kinds_under_one_id_are_read_together(store: Arc<dyn Store>, t: &str) {
+        let a = format!("{t}-a");
+        let analysis = row(&a, "x-1", "tag-a", "2026-01-01T00:00:00Z");
+        let mut review = analysis.clone();
+        review.kind = "review".into();
+        review.created_at = "2026-01-02T00:00:00Z".into();
+        store.put_record(&analysis).await.unwrap();
+        let [first, second] = store
+            .get_record_pair(["analysis", "review"], &a, "x-1")
+            .await
+            .unwrap();
+        assert_eq!(first.as_ref(), Some(&analysis));
+        assert_eq!(second, None, "no review yet");
+        store.put_record(&review).await.unwrap();
+        let pair = store
+            .get_record_pair(["review", "analysis"], &a, "x-1")
+            .await
+            .unwrap();
+        assert_eq!(pair, [Some(review), Some(analysis)], "in the order asked");
+        let other = store
+            .get_record_pair(["analysis", "review"], &format!("{t}-b"), "x-1")
+            .await
+            .unwrap();
+        assert_eq!(other, [None, None], "another tenant's id is not found");
+    }
+
     pub async fn batches_of_results_are_all_or_nothing(store: Arc<dyn Store>, t: &str) {
         let a = format!("{t}-a");
         store.append_audit(&audit_row(&a, 1)).await.unwrap();
@@ -473,6 +499,7 @@ macro_rules! store_conformance {
                 audit_rows_come_back_in_order_and_are_never_overwritten,
                 a_result_and_its_charge_are_stored_together_or_not_at_all,
                 batches_of_results_are_all_or_nothing,
+                two_kinds_under_one_id_are_read_together,
                 a_replacement_and_its_audit_row_are_written_together_with_the_head,
                 keys_come_back_in_insertion_order_per_owner,
                 a_first_key_is_stored_once_whoever_asks_first,
