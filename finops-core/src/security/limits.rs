@@ -104,6 +104,12 @@ pub trait BudgetLedger: Send + Sync + std::fmt::Debug {
 /// One tenant's month in memory: what was spent, and the live reservations by id.
 type MonthLedger = (Decimal, HashMap<String, Decimal>);
 
+/// Whether a reservation of `amount` is refused when `committed` (spent and reserved) is already held against
+/// `limit`: it would pass the limit, or the budget is reached already (then even a free estimate is refused).
+pub fn refuses(committed: Decimal, amount: Decimal, limit: Decimal) -> bool {
+    committed >= limit || committed.saturating_add(amount) > limit
+}
+
 /// The ledger of one process.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
@@ -126,7 +132,7 @@ impl BudgetLedger for MemoryLedger {
             .entry((tenant.to_string(), month.to_string()))
             .or_default();
         let committed = held.values().fold(*spent, |sum, a| sum.saturating_add(*a));
-        if committed >= limit || committed.saturating_add(amount) > limit {
+        if refuses(committed, amount, limit) {
             return Ok(Err(committed));
         }
         let id = uuid::Uuid::new_v4().to_string();

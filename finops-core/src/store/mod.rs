@@ -293,18 +293,49 @@ pub(crate) fn stored_decimal(text: &str) -> Result<rust_decimal::Decimal> {
     })
 }
 
-/// What a reservation decides, once the store read the tenant's month: spent (expired reservations included)
-/// and the live reservations.
+/// What a reservation decides, once the store read the tenant's month (amounts as the store keeps them, text):
+/// what is spent, the reservations that expired (they now count as spent), and the live ones. Returns the new
+/// spent and `Ok(())` to reserve, or `Err(committed)` with what is spent and reserved when refused.
 pub(crate) fn budget_decision(
     spent: rust_decimal::Decimal,
-    held: &[rust_decimal::Decimal],
+    expired: &[String],
+    held: &[String],
     amount: rust_decimal::Decimal,
     limit: rust_decimal::Decimal,
-) -> std::result::Result<(), rust_decimal::Decimal> {
-    let committed = held.iter().fold(spent, |sum, a| sum.saturating_add(*a));
-    if committed >= limit || committed.saturating_add(amount) > limit {
+) -> Result<(
+    rust_decimal::Decimal,
+    std::result::Result<(), rust_decimal::Decimal>,
+)> {
+    let mut spent = spent;
+    for a in expired {
+        spent = spent.saturating_add(stored_decimal(a)?);
+    }
+    let mut committed = spent;
+    for a in held {
+        committed = committed.saturating_add(stored_decimal(a)?);
+    }
+    let decision = if crate::security::limits::refuses(committed, amount, limit) {
         Err(committed)
     } else {
         Ok(())
+    };
+    Ok((spent, decision))
+}
+
+/// What is spent once a reservation is settled at `actual`: added, or — when the reservation had expired and was
+/// counted at its `estimate` meanwhile — corrected by the difference (never below zero).
+pub(crate) fn settled_spent(
+    spent: rust_decimal::Decimal,
+    reservation_was_live: bool,
+    estimate: rust_decimal::Decimal,
+    actual: rust_decimal::Decimal,
+) -> rust_decimal::Decimal {
+    if reservation_was_live {
+        spent.saturating_add(actual)
+    } else {
+        spent
+            .saturating_add(actual)
+            .saturating_sub(estimate)
+            .max(rust_decimal::Decimal::ZERO)
     }
 }

@@ -392,10 +392,7 @@ impl Store for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(e)?;
-        let mut spent = budget_spent_in(&mut tx, tenant, month).await?;
-        for a in &expired {
-            spent = spent.saturating_add(super::stored_decimal(a)?);
-        }
+        let spent = budget_spent_in(&mut tx, tenant, month).await?;
         let held: Vec<String> = sqlx::query_scalar(
             "SELECT amount FROM finops_budget_reservations WHERE tenant = $1 AND month = $2",
         )
@@ -404,11 +401,7 @@ impl Store for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(e)?;
-        let held = held
-            .iter()
-            .map(|a| super::stored_decimal(a))
-            .collect::<Result<Vec<_>>>()?;
-        let decision = super::budget_decision(spent, &held, amount, limit);
+        let (spent, decision) = super::budget_decision(spent, &expired, &held, amount, limit)?;
         put_budget_spent(&mut tx, tenant, month, spent).await?;
         let outcome = match decision {
             Ok(()) => {
@@ -450,15 +443,7 @@ impl Store for PostgresStore {
             .map_err(e)?
             .rows_affected();
         let spent = budget_spent_in(&mut tx, tenant, month).await?;
-        // Expired meanwhile, it was counted at its estimate: correct by the difference.
-        let spent = if removed == 1 {
-            spent.saturating_add(actual)
-        } else {
-            spent
-                .saturating_add(actual)
-                .saturating_sub(estimate)
-                .max(rust_decimal::Decimal::ZERO)
-        };
+        let spent = super::settled_spent(spent, removed == 1, estimate, actual);
         put_budget_spent(&mut tx, tenant, month, spent).await?;
         tx.commit().await.map_err(e)?;
         Ok(())

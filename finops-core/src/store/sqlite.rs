@@ -368,10 +368,7 @@ impl Store for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(e)?;
-        let mut spent = budget_spent_in(&mut tx, tenant, month).await?;
-        for a in &expired {
-            spent = spent.saturating_add(super::stored_decimal(a)?);
-        }
+        let spent = budget_spent_in(&mut tx, tenant, month).await?;
         let held: Vec<String> = sqlx::query_scalar(
             "SELECT amount FROM budget_reservations WHERE tenant = ? AND month = ?",
         )
@@ -380,21 +377,8 @@ impl Store for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(e)?;
-        let held = held
-            .iter()
-            .map(|a| super::stored_decimal(a))
-            .collect::<Result<Vec<_>>>()?;
-        let decision = super::budget_decision(spent, &held, amount, limit);
-        sqlx::query(
-            "INSERT INTO budget_spent (tenant, month, spent) VALUES (?, ?, ?) \
-             ON CONFLICT (tenant, month) DO UPDATE SET spent = excluded.spent",
-        )
-        .bind(tenant)
-        .bind(month)
-        .bind(spent.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(e)?;
+        let (spent, decision) = super::budget_decision(spent, &expired, &held, amount, limit)?;
+        put_budget_spent(&mut tx, tenant, month, spent).await?;
         let outcome = match decision {
             Ok(()) => {
                 let id = uuid::Uuid::new_v4().to_string();
@@ -434,25 +418,8 @@ impl Store for SqliteStore {
             .map_err(e)?
             .rows_affected();
         let spent = budget_spent_in(&mut tx, tenant, month).await?;
-        // Expired meanwhile, it was counted at its estimate: correct by the difference.
-        let spent = if removed == 1 {
-            spent.saturating_add(actual)
-        } else {
-            spent
-                .saturating_add(actual)
-                .saturating_sub(estimate)
-                .max(rust_decimal::Decimal::ZERO)
-        };
-        sqlx::query(
-            "INSERT INTO budget_spent (tenant, month, spent) VALUES (?, ?, ?) \
-             ON CONFLICT (tenant, month) DO UPDATE SET spent = excluded.spent",
-        )
-        .bind(tenant)
-        .bind(month)
-        .bind(spent.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(e)?;
+        let spent = super::settled_spent(spent, removed == 1, estimate, actual);
+        put_budget_spent(&mut tx, tenant, month, spent).await?;
         tx.commit().await.map_err(e)?;
         Ok(())
     }
@@ -534,6 +501,26 @@ async fn budget_spent_in(
     spent.map_or(Ok(rust_decimal::Decimal::ZERO), |s| {
         super::stored_decimal(&s)
     })
+}
+
+/// Records what a tenant spent in a month.
+async fn put_budget_spent(
+    conn: &mut sqlx::SqliteConnection,
+    tenant: &str,
+    month: &str,
+    spent: rust_decimal::Decimal,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO budget_spent (tenant, month, spent) VALUES (?, ?, ?) \
+         ON CONFLICT (tenant, month) DO UPDATE SET spent = excluded.spent",
+    )
+    .bind(tenant)
+    .bind(month)
+    .bind(spent.to_string())
+    .execute(&mut *conn)
+    .await
+    .map_err(e)?;
+    Ok(())
 }
 
 /// Writes a record, replacing the one of the same kind, tenant and id.
