@@ -58,17 +58,11 @@ impl NativeFinops {
                 }));
             }
             if let Some(f) = h.embed {
-                let dimensions = h.embed_dimensions.unwrap_or(0.0);
-                let max = finops_core::finops::MAX_EMBEDDING_DIMENSIONS as f64;
-                if dimensions.fract() != 0.0 || !(1.0..=max).contains(&dimensions) {
-                    return Err(crate::invalid(
-                        "embedder.dimensions",
-                        "must be an integer from 1 to 65536",
-                    ));
-                }
+                // The core checks the range when it builds.
+                let dimensions =
+                    crate::count("embedder.dimensions", h.embed_dimensions.unwrap_or(0.0))?;
                 builder = builder.embedder(Arc::new(JsEmbedder {
-                    // An integer in 1..=65536 (checked above): the conversion is exact.
-                    dimensions: dimensions as usize,
+                    dimensions,
                     embed: Arc::new(f),
                 }));
             }

@@ -53,6 +53,16 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| js_error(&Error::Internal(e.to_string())))
 }
 
+/// A count given as a JS number: an integer, not negative; the core checks its range. (napi's `u32` conversion
+/// would wrap -1 to 4294967295.)
+pub(crate) fn count(field: &str, value: f64) -> Result<usize> {
+    if !value.is_finite() || value.fract() != 0.0 || value < 0.0 {
+        return Err(invalid(field, "must be a whole number, not negative"));
+    }
+    // Whole and not negative: the conversion is exact, or saturates past usize::MAX (then out of the core's range).
+    Ok(value as usize)
+}
+
 /// Parses statements given as JSON text.
 pub(crate) fn statements(json: &str) -> Result<Statements> {
     Statements::from_json_str(json).map_err(|e| js_error(&e))

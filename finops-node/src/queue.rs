@@ -110,16 +110,12 @@ impl NativeQueue {
         lease_ms: f64,
         token: &CancelToken,
     ) -> Result<String> {
-        // A JS number: checked here rather than wrapped to 32 bits by the conversion.
-        if concurrency.fract() != 0.0 || !(1.0..=256.0).contains(&concurrency) {
-            return Err(invalid("concurrency", "must be an integer from 1 to 256"));
-        }
+        // The core checks the range.
         let worker = finops_core::queue::Worker::new(
             Arc::clone(&self.queue),
             finops.inner.pipeline().clone(),
             Arc::clone(&self.vault),
-            // In 1..=256 (checked above), so the conversion is exact.
-            concurrency as usize,
+            crate::count("concurrency", concurrency)?,
         )
         // JS counts time in milliseconds; the core in seconds.
         .and_then(|w| w.lease_seconds(lease_ms / 1000.0))

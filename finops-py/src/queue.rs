@@ -203,7 +203,8 @@ impl PyQueue {
         until: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let concurrency = match concurrency {
-            Some(c) => int_arg("concurrency", &c, 1, 256)?,
+            // A whole number here; the core checks the range.
+            Some(c) => int_arg("concurrency", &c, 0, i64::MAX)?,
             None => 4,
         };
         let concurrency = usize::try_from(concurrency)
