@@ -326,114 +326,93 @@ async fn an_edited_export_with_recomputed_hashes_or_a_cut_tail_is_refused() {
     }
 }
 
-#[tokio::test]
-async fn entries_deleted_from_the_end_of_the_stored_trail_are_detected() {
-    let dir = std::env::temp_dir().join(format!("finops-wp-cut-{}", uuid::Uuid::new_v4().simple()));
-    let path = dir.join("vault.db");
-    let keys = keys();
-    let firm = tenant("firm");
-    {
+/// A firm's trail of `n` entries in a SQLite file, and a connection to that file as someone holding it would
+/// have.
+struct FileTrail {
+    path: std::path::PathBuf,
+    keys: Arc<dyn KeyProvider>,
+    firm: String,
+    pool: sqlx::SqlitePool,
+}
+
+impl FileTrail {
+    async fn new(n: usize) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("finops-wp-trail-{}", uuid::Uuid::new_v4().simple()));
+        let path = dir.join("vault.db");
+        let (keys, firm) = (keys(), tenant("firm"));
         let vault = Vault::open(
             Arc::new(SqliteStore::open(&path).await.unwrap()),
             keys.clone(),
         )
         .await
         .unwrap();
-        for i in 0..4 {
+        for i in 0..n {
+            let subject = format!("s{i}");
             vault
-                .record(
-                    &firm,
-                    None,
-                    "note",
-                    Some(&format!("s{i}")),
-                    serde_json::json!({}),
-                )
+                .record(&firm, None, "note", Some(&subject), serde_json::json!({}))
                 .await
                 .unwrap();
+        }
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        FileTrail {
+            path,
+            keys,
+            firm,
+            pool,
         }
     }
-    let admin = Principal::new(&firm, Role::Admin, None).unwrap();
-    let url = format!("sqlite://{}", path.display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    // Someone with the database file runs `statement`; a vault opened afterwards exports the trail.
-    let tamper_then_export = |statement: &'static str| {
-        let (pool, firm, path, keys, admin) = (
-            pool.clone(),
-            firm.clone(),
-            path.clone(),
-            keys.clone(),
-            admin.clone(),
-        );
-        async move {
-            sqlx::query(statement)
-                .bind(&firm)
-                .execute(&pool)
-                .await
-                .unwrap();
-            let store = Arc::new(SqliteStore::open(&path).await.unwrap());
-            Vault::open(store, keys)
-                .await
-                .unwrap()
-                .export_audit(&admin)
-                .await
-        }
-    };
+
+    /// Runs `statement` (bound to the firm) on the file, then exports the trail from a vault opened afterwards.
+    async fn tamper_then_export(&self, statement: &'static str) -> finops_core::Result<String> {
+        sqlx::query(statement)
+            .bind(&self.firm)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        let store = Arc::new(SqliteStore::open(&self.path).await.unwrap());
+        let admin = Principal::new(&self.firm, Role::Admin, None).unwrap();
+        Vault::open(store, self.keys.clone())
+            .await
+            .unwrap()
+            .export_audit(&admin)
+            .await
+    }
+}
+
+#[tokio::test]
+async fn entries_deleted_from_the_end_of_the_stored_trail_are_detected() {
+    let trail = FileTrail::new(4).await;
     // The last two entries removed.
-    let e = tamper_then_export("DELETE FROM audit WHERE tenant = ? AND seq > 2")
+    let e = trail
+        .tamper_then_export("DELETE FROM audit WHERE tenant = ? AND seq > 2")
         .await
         .unwrap_err();
     assert_eq!(e.code(), "integrity", "{e}");
     assert!(e.to_string().contains("cut"), "{e}");
     // Every entry removed, the head kept.
-    let e = tamper_then_export("DELETE FROM audit WHERE tenant = ?")
+    let e = trail
+        .tamper_then_export("DELETE FROM audit WHERE tenant = ?")
         .await
         .unwrap_err();
     assert_eq!(e.code(), "integrity", "{e}");
     // The head removed too: no entry and no head is a trail never written (a whole-store rollback, which
     // SECURITY.md says to detect with exports kept elsewhere).
-    let export =
-        tamper_then_export("DELETE FROM records WHERE tenant = ? AND kind = 'audit.head'").await;
+    let export = trail
+        .tamper_then_export("DELETE FROM records WHERE tenant = ? AND kind = 'audit.head'")
+        .await;
     assert!(export.is_ok());
 }
 
 #[tokio::test]
 async fn the_head_deleted_alone_is_detected() {
-    let dir =
-        std::env::temp_dir().join(format!("finops-wp-head-{}", uuid::Uuid::new_v4().simple()));
-    let path = dir.join("vault.db");
-    let keys = keys();
-    let firm = tenant("firm");
-    let vault = Vault::open(
-        Arc::new(SqliteStore::open(&path).await.unwrap()),
-        keys.clone(),
-    )
-    .await
-    .unwrap();
-    for i in 0..3 {
-        vault
-            .record(
-                &firm,
-                None,
-                "note",
-                Some(&format!("s{i}")),
-                serde_json::json!({}),
-            )
-            .await
-            .unwrap();
-    }
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+    let trail = FileTrail::new(3).await;
+    let e = trail
+        .tamper_then_export("DELETE FROM records WHERE tenant = ? AND kind = 'audit.head'")
         .await
-        .unwrap();
-    sqlx::query("DELETE FROM records WHERE tenant = ? AND kind = 'audit.head'")
-        .bind(&firm)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let vault = Vault::open(Arc::new(SqliteStore::open(&path).await.unwrap()), keys)
-        .await
-        .unwrap();
-    let admin = Principal::new(&firm, Role::Admin, None).unwrap();
-    let e = vault.export_audit(&admin).await.unwrap_err();
+        .unwrap_err();
     assert!(e.to_string().contains("no signed head"), "{e}");
 }
 
