@@ -21,6 +21,7 @@ pub mod config;
 pub mod embed;
 pub mod error;
 pub mod finops;
+pub mod ledger;
 pub mod metrics;
 pub mod pipeline;
 pub mod provider;

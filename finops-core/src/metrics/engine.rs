@@ -40,6 +40,7 @@ impl<'a> Ctx<'a> {
                 line: line.id().into(),
                 period: Arc::clone(&period.label),
                 value,
+                accounts: period.accounts(line).cloned(),
             });
         }
     }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use catalogue::{Basis, Category, MetricId, Unit};
 
-use crate::statements::Statements;
+use crate::statements::{AccountAmount, Statements};
 
 /// One input amount a figure was computed from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +34,10 @@ pub struct FigureInput {
     /// The period the amount belongs to (the previous one for averages and growth).
     pub period: Arc<str>,
     pub value: Decimal,
+    /// The ledger accounts that made the amount, when the statements were read from a ledger (trial balance,
+    /// FEC, QuickBooks, Xero) or built with accounts.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub accounts: Option<Arc<[AccountAmount]>>,
 }
 
 /// A computed metric for one period, with its provenance. A metric that cannot be computed has no `value` and a

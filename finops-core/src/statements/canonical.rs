@@ -62,6 +62,30 @@ fn period_value(p: &Period) -> Value {
         }
         sections.push((section.key(), Value::Object(map)));
     }
+    if let Some(accounts) = &p.accounts {
+        // Provenance is part of what an analysis says (its figures name their accounts), so it is fingerprinted.
+        let mut map = Map::new();
+        let mut lines: Vec<Line> = Line::ALL.to_vec();
+        lines.sort_by_key(|l| l.id());
+        for line in lines {
+            let list = &accounts[line.index()];
+            if list.is_empty() {
+                continue;
+            }
+            let items = list
+                .iter()
+                .map(|a| {
+                    Value::Array(vec![
+                        Value::String(a.account.clone()),
+                        Value::String(a.name.clone()),
+                        Value::String(canonical_amount(a.amount)),
+                    ])
+                })
+                .collect();
+            map.insert(line.id().into(), Value::Array(items));
+        }
+        sections.push(("accounts", Value::Object(map)));
+    }
     sections.push(("end", Value::String(p.end.to_string())));
     sections.push(("label", Value::String(p.label.to_string())));
     sections.push(("start", Value::String(p.start.to_string())));

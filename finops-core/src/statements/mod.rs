@@ -9,12 +9,24 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod builder;
 mod canonical;
 mod duplicates;
 mod line;
 mod parse;
 
-pub use parse::{MAX_DOCUMENT_BYTES, MAX_LABEL_CHARS, MAX_PERIODS, MAX_TEXT_CHARS};
+pub use builder::{PeriodBuilder, StatementsBuilder};
+
+pub use parse::{
+    MAX_AMOUNT_DIGITS, MAX_AMOUNT_SCALE, MAX_DOCUMENT_BYTES, MAX_LABEL_CHARS, MAX_PERIODS,
+    MAX_TEXT_CHARS,
+};
+pub(crate) use parse::{json_kind, parse_amount, parse_date, same_cents};
+
+/// The path of the first key that appears twice in an object of this JSON text, if any.
+pub(crate) fn first_duplicate_key(json: &[u8]) -> Option<String> {
+    duplicates::first_duplicate(json)
+}
 
 use std::sync::Arc;
 
@@ -57,6 +69,23 @@ pub struct Period {
     has_cash_flow: bool,
     /// Position of this period in the host's document, for error and warning paths.
     source_index: usize,
+    /// For a period read from a ledger: the accounts that made each line (indexed like `amounts`).
+    accounts: Option<LineAccounts>,
+}
+
+/// Each line's accounts, indexed like a period's amounts.
+pub(crate) type LineAccounts = Arc<[Arc<[AccountAmount]>]>;
+
+/// One ledger account's part in a statement line: the provenance a CPA follows from a figure to the books.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub struct AccountAmount {
+    /// The account number as the books hold it (`"1001"`, `"512000"`, a QuickBooks or Xero account id).
+    pub account: String,
+    /// The account's name in the books.
+    pub name: String,
+    /// What the account adds to the line, in the line's own sign: a contra account (accumulated amortization,
+    /// an allowance) is negative in its asset's line, a credit balance is positive in a liability's.
+    pub amount: Decimal,
 }
 
 impl Period {
@@ -78,6 +107,16 @@ impl Period {
     /// Index of this period in the host's `periods` array (before ordering by end date).
     pub fn source_index(&self) -> usize {
         self.source_index
+    }
+
+    /// The accounts that made a line, when the period was read from a ledger (trial balance, FEC, QuickBooks,
+    /// Xero) or built with accounts; `None` for a line given as a plain amount. A total's accounts are those of
+    /// the lines it adds up.
+    pub fn accounts(&self, line: Line) -> Option<&Arc<[AccountAmount]>> {
+        self.accounts
+            .as_ref()
+            .and_then(|a| a.get(line.index()))
+            .filter(|a| !a.is_empty())
     }
 
     /// Days in the period: 365 for a twelve-month period, otherwise calendar days from start to end inclusive.
@@ -129,6 +168,50 @@ impl Statements {
     /// Validates an already decoded JSON value. Numbers keep their exact decimal text.
     pub fn from_json_value(value: &serde_json::Value) -> Result<Self> {
         parse::from_value(value)
+    }
+
+    /// A builder for hosts that already hold statement lines: totals left out are computed from their lines, and
+    /// the result is validated exactly as [`Statements::from_json_str`] validates a document.
+    ///
+    /// ```
+    /// use finops_core::statements::{Company, Line, PeriodBuilder};
+    /// use finops_core::{Decimal, Statements};
+    ///
+    /// let d = |s: &str| s.parse::<Decimal>().unwrap();
+    /// let company = Company::new("Atelier Nord", "CAD");
+    /// let period = PeriodBuilder::new("FY2024", "2024-01-01", "2024-12-31")
+    ///     .line(Line::Revenue, d("1000")).line(Line::CostOfGoodsSold, d("400"))
+    ///     .line(Line::OperatingExpenses, d("300")).line(Line::DepreciationAmortization, d("50"))
+    ///     .line(Line::InterestExpense, d("10")).line(Line::IncomeTaxExpense, d("40"))
+    ///     .line(Line::Cash, d("500")).line(Line::AccountsReceivable, d("200"))
+    ///     .line(Line::OtherCurrentAssets, d("0")).line(Line::PropertyPlantEquipment, d("300"))
+    ///     .line(Line::OtherNonCurrentAssets, d("0")).line(Line::AccountsPayable, d("100"))
+    ///     .line(Line::ShortTermDebt, d("50")).line(Line::OtherCurrentLiabilities, d("50"))
+    ///     .line(Line::LongTermDebt, d("300")).line(Line::OtherNonCurrentLiabilities, d("0"))
+    ///     .line(Line::TotalEquity, d("500"));
+    /// let statements = Statements::builder(company).period(period).build()?;
+    /// assert_eq!(statements.latest().amount(Line::TotalAssets), Some(d("1000")));
+    /// assert_eq!(statements.latest().amount(Line::NetIncome), Some(d("200")));
+    /// # Ok::<(), finops_core::Error>(())
+    /// ```
+    pub fn builder(company: Company) -> StatementsBuilder {
+        StatementsBuilder::new(company)
+    }
+
+    /// Adds warnings found while reading a ledger.
+    pub(crate) fn with_warnings(mut self, mut warnings: Vec<Warning>) -> Self {
+        self.warnings.append(&mut warnings);
+        self
+    }
+
+    /// Attaches the accounts of each line to the periods (given in the host's order, by source index) and
+    /// recomputes the fingerprint, which covers them.
+    pub(crate) fn with_accounts(mut self, accounts: Vec<Option<LineAccounts>>) -> Self {
+        for period in &mut self.periods {
+            period.accounts = accounts.get(period.source_index).cloned().flatten();
+        }
+        self.fingerprint = canonical::fingerprint(&self.company, &self.periods);
+        self
     }
 
     pub(crate) fn assemble(
@@ -215,6 +298,19 @@ impl Statements {
     /// The canonical JSON form the fingerprint is computed from.
     pub fn canonical_json(&self) -> String {
         canonical::canonical_json(&self.company, &self.periods)
+    }
+}
+
+impl Company {
+    /// A company with its name and currency (ISO 4217) and no other field.
+    pub fn new(name: impl Into<String>, currency: impl Into<String>) -> Self {
+        Company {
+            name: name.into(),
+            sector: None,
+            naics: None,
+            jurisdiction: None,
+            currency: currency.into(),
+        }
     }
 }
 

@@ -51,7 +51,10 @@ pub(super) fn from_value(value: &Value) -> Result<Statements> {
     let Some(doc) = value.as_object() else {
         return Err(Error::invalid_statements(vec![FieldIssue::new(
             "$",
-            format!("the document must be a JSON object, found {}", kind(value)),
+            format!(
+                "the document must be a JSON object, found {}",
+                json_kind(value)
+            ),
         )]));
     };
     v.unknown_keys(doc, "", &["schema", "company", "periods"]);
@@ -68,7 +71,10 @@ pub(super) fn from_value(value: &Value) -> Result<Statements> {
         }
         Some(other) => v.issue(
             "schema",
-            format!("must be the string \"{SCHEMA_V1}\", found {}", kind(other)),
+            format!(
+                "must be the string \"{SCHEMA_V1}\", found {}",
+                json_kind(other)
+            ),
         ),
     }
     let company = v.company(doc.get("company"));
@@ -133,7 +139,7 @@ impl Validator {
             Some(other) => {
                 self.issue(
                     path,
-                    format!("must be a JSON object, found {}", kind(other)),
+                    format!("must be a JSON object, found {}", json_kind(other)),
                 );
                 None
             }
@@ -173,7 +179,10 @@ impl Validator {
             }
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
-                self.issue(path, format!("must be a string, found {}", kind(other)));
+                self.issue(
+                    path,
+                    format!("must be a string, found {}", json_kind(other)),
+                );
                 None
             }
         }
@@ -244,7 +253,7 @@ impl Validator {
             Some(other) => {
                 self.issue(
                     "periods",
-                    format!("must be an array of periods, found {}", kind(other)),
+                    format!("must be an array of periods, found {}", json_kind(other)),
                 );
                 return None;
             }
@@ -329,6 +338,7 @@ impl Validator {
             amounts,
             has_cash_flow,
             source_index: i,
+            accounts: None,
         };
         self.check_identities(&period, &prefix);
         Some(period)
@@ -336,14 +346,9 @@ impl Validator {
 
     fn date(&mut self, map: &Map<String, Value>, key: &str, prefix: &str) -> Option<NaiveDate> {
         let text = self.string(map, key, prefix, true)?;
-        let well_formed = text.len() == 10
-            && text.bytes().enumerate().all(|(i, b)| match i {
-                4 | 7 => b == b'-',
-                _ => b.is_ascii_digit(),
-            });
-        match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-            Ok(d) if well_formed => Some(d),
-            _ => {
+        match parse_date(&text) {
+            Some(d) => Some(d),
+            None => {
                 self.issue(
                     join(prefix, key),
                     format!("\"{text}\" is not a calendar date in the form YYYY-MM-DD"),
@@ -474,6 +479,19 @@ impl Validator {
     }
 }
 
+/// A calendar date written `YYYY-MM-DD` (exactly: no time, no other form).
+pub(crate) fn parse_date(text: &str) -> Option<NaiveDate> {
+    let well_formed = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !well_formed {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
 /// An amount is a JSON string holding a plain decimal (`"-1234.56"`) or a JSON number (its exact text is kept).
 pub(crate) fn parse_amount(value: &Value) -> std::result::Result<Decimal, String> {
     match value {
@@ -505,7 +523,7 @@ pub(crate) fn parse_amount(value: &Value) -> std::result::Result<Decimal, String
         }
         other => Err(format!(
             "must be a decimal amount as a string (\"1234.56\") or a JSON number, found {}",
-            kind(other)
+            json_kind(other)
         )),
     }
 }
@@ -543,7 +561,7 @@ fn within_bounds(d: Decimal, text: &str) -> std::result::Result<Decimal, String>
     Ok(d)
 }
 
-fn same_cents(a: Decimal, b: Decimal) -> bool {
+pub(crate) fn same_cents(a: Decimal, b: Decimal) -> bool {
     let cents = |d: Decimal| d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     cents(a) == cents(b)
 }
@@ -556,7 +574,7 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -1,0 +1,330 @@
+//! What accounting software holds, read into `finops.statements/v1`: trial balances (`finops.trial_balance/v1` as
+//! JSON or CSV) on the CRA's GIFI, the French PCG or the host's own chart; French FECs; QuickBooks Online and Xero
+//! report JSON. Every line built from accounts keeps them ([`crate::statements::Period::accounts`]), so a figure's
+//! inputs lead back to the ledger. See `docs/ledgers.md` for the formats and the mappings.
+//!
+//! ```
+//! use finops_core::ledger::{self, ReadOptions, Source};
+//! use finops_core::statements::Line;
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/bistro-saint-denis.gifi.json");
+//! let bytes = std::fs::read(path)?;
+//! let statements = ledger::read(&[Source::named(path, &bytes)], &ReadOptions::default())?;
+//! let fy2023 = statements.period("FY2023").unwrap();
+//! let cash = fy2023.accounts(Line::Cash).unwrap();
+//! assert!(cash.iter().any(|a| a.account == "1001"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod book;
+mod chart;
+mod fec;
+mod gifi;
+mod pcg;
+mod reports;
+mod trial_balance;
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+pub use chart::{Chart, CustomChart};
+
+use crate::error::{Error, FieldIssue, Result};
+use crate::statements::{Line, Statements};
+
+/// The largest ledger file read: 1 GiB (a million-line FEC is about 200 MB).
+pub const MAX_LEDGER_BYTES: usize = 1 << 30;
+/// The most accounts one period of a trial balance may hold.
+pub const MAX_ACCOUNTS: usize = 1_000_000;
+
+/// The formats finops reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Detected from the content (never from the file name alone).
+    #[default]
+    Auto,
+    /// `finops.statements/v1` JSON.
+    Statements,
+    /// `finops.trial_balance/v1` JSON.
+    TrialBalance,
+    /// A trial balance as CSV (`period,start,end,account,name,debit,credit` or `balance`; French headers too).
+    Csv,
+    /// A French FEC (fichier des écritures comptables).
+    Fec,
+    /// QuickBooks Online report JSON (Balance Sheet, Profit and Loss, Cash Flow).
+    QuickBooks,
+    /// Xero report JSON (Balance Sheet, Profit and Loss).
+    Xero,
+}
+
+impl Format {
+    pub fn id(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Statements => "statements",
+            Format::TrialBalance => "trial-balance",
+            Format::Csv => "csv",
+            Format::Fec => "fec",
+            Format::QuickBooks => "quickbooks",
+            Format::Xero => "xero",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Format> {
+        let all = [
+            Format::Auto,
+            Format::Statements,
+            Format::TrialBalance,
+            Format::Csv,
+            Format::Fec,
+            Format::QuickBooks,
+            Format::Xero,
+        ];
+        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
+        all.into_iter().find(|f| f.id() == wanted).ok_or_else(|| {
+            Error::invalid_argument(
+                "format",
+                format!(
+                    "unknown format \"{s}\"; expected one of: {}",
+                    all.map(Format::id).join(", ")
+                ),
+            )
+        })
+    }
+}
+
+/// What to do with an account the chart cannot place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unmapped {
+    /// Refuse the input, naming the account (the default: nothing is guessed).
+    #[default]
+    Error,
+    /// Count it in the "other" line of its class, with a warning naming it.
+    Other,
+}
+
+/// Company fields a format may not hold, given (or overridden) by the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompanyFields {
+    pub name: Option<String>,
+    pub sector: Option<String>,
+    pub naics: Option<String>,
+    pub jurisdiction: Option<String>,
+    pub currency: Option<String>,
+}
+
+impl CompanyFields {
+    /// These fields, each one given here replacing the one in `base`.
+    fn over(&self, base: &CompanyFields) -> CompanyFields {
+        CompanyFields {
+            name: self.name.clone().or_else(|| base.name.clone()),
+            sector: self.sector.clone().or_else(|| base.sector.clone()),
+            naics: self.naics.clone().or_else(|| base.naics.clone()),
+            jurisdiction: self
+                .jurisdiction
+                .clone()
+                .or_else(|| base.jurisdiction.clone()),
+            currency: self.currency.clone().or_else(|| base.currency.clone()),
+        }
+    }
+}
+
+/// How to read a ledger.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub format: Format,
+    /// The chart of accounts; replaces the one a trial balance names. Required for CSV trial balances.
+    pub chart: Option<Chart>,
+    /// Company fields supplied or overridden by the caller.
+    pub company: CompanyFields,
+    pub unmapped: Unmapped,
+    /// Lines for given accounts (account number or QuickBooks / Xero account id), ahead of the chart.
+    pub overrides: HashMap<String, Line>,
+}
+
+/// One input: its bytes, and its name when it has one (a file name: FEC names carry the closing date).
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub name: Option<&'a str>,
+    pub bytes: &'a [u8],
+}
+
+impl<'a> Source<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Source { name: None, bytes }
+    }
+
+    pub fn named(name: &'a str, bytes: &'a [u8]) -> Self {
+        Source {
+            name: Some(name),
+            bytes,
+        }
+    }
+
+    /// How errors name this source: its file name, or `sources[i]`.
+    fn label(&self, i: usize) -> String {
+        match self.name {
+            Some(n) => n.rsplit(['/', '\\']).next().unwrap_or(n).to_string(),
+            None => format!("sources[{i}]"),
+        }
+    }
+}
+
+/// Reads one input in any format finops knows.
+pub fn read_one(bytes: &[u8], options: &ReadOptions) -> Result<Statements> {
+    read(&[Source::new(bytes)], options)
+}
+
+/// Reads one company's statements from one or more inputs of the same format: one statements or trial balance
+/// document, several trial balances or FEC files (one period or more each), or the QuickBooks / Xero reports
+/// (balance sheet, profit and loss, cash flow) of the same periods.
+pub fn read(sources: &[Source<'_>], options: &ReadOptions) -> Result<Statements> {
+    if sources.is_empty() {
+        return Err(Error::invalid_argument("sources", "no input given"));
+    }
+    let mut formats = Vec::with_capacity(sources.len());
+    for (i, s) in sources.iter().enumerate() {
+        if s.bytes.len() > MAX_LEDGER_BYTES {
+            return Err(Error::invalid_statements(vec![FieldIssue::new(
+                s.label(i),
+                format!(
+                    "the input is {} bytes; at most {MAX_LEDGER_BYTES} are read",
+                    s.bytes.len()
+                ),
+            )]));
+        }
+        let format = match options.format {
+            Format::Auto => detect(s.bytes).map_err(|reason| {
+                Error::invalid_statements(vec![FieldIssue::new(s.label(i), reason)])
+            })?,
+            f => f,
+        };
+        formats.push(format);
+    }
+    let family = |f: Format| match f {
+        Format::TrialBalance | Format::Csv | Format::Fec => Format::TrialBalance,
+        f => f,
+    };
+    if let Some(i) = formats
+        .iter()
+        .position(|f| family(*f) != family(formats[0]))
+    {
+        return Err(Error::invalid_statements(vec![FieldIssue::new(
+            sources[i].label(i),
+            format!(
+                "is {} while {} is {}; one company's inputs are read together only in one format",
+                formats[i].id(),
+                sources[0].label(0),
+                formats[0].id()
+            ),
+        )]));
+    }
+    match family(formats[0]) {
+        Format::Statements => {
+            if sources.len() > 1 {
+                return Err(Error::invalid_statements(vec![FieldIssue::new(
+                    sources[1].label(1),
+                    "a finops.statements/v1 document holds every period; give one",
+                )]));
+            }
+            statements_with_overrides(sources[0].bytes, &options.company)
+        }
+        Format::QuickBooks | Format::Xero => reports::read(sources, &formats, options),
+        _ => trial_balance::read(sources, &formats, options),
+    }
+}
+
+/// A statements document, with the caller's company fields in place of the document's.
+fn statements_with_overrides(bytes: &[u8], company: &CompanyFields) -> Result<Statements> {
+    if *company == CompanyFields::default() {
+        return Statements::from_json_slice(bytes);
+    }
+    let mut value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        Error::invalid_statements(vec![FieldIssue::new("$", format!("malformed JSON: {e}"))])
+    })?;
+    if let Some(Value::Object(c)) = value.get_mut("company") {
+        for (key, v) in [
+            ("name", &company.name),
+            ("sector", &company.sector),
+            ("naics", &company.naics),
+            ("jurisdiction", &company.jurisdiction),
+            ("currency", &company.currency),
+        ] {
+            if let Some(v) = v {
+                c.insert(key.into(), Value::String(v.clone()));
+            }
+        }
+    }
+    Statements::from_json_value(&value)
+}
+
+/// Which format these bytes are in, from their content; the reason when none fits.
+pub fn detect(bytes: &[u8]) -> std::result::Result<Format, String> {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else {
+        return Err("is empty".into());
+    };
+    if matches!(text[start], b'{' | b'[') {
+        let value: Value = serde_json::from_slice(text).map_err(|e| {
+            format!(
+                "starts like JSON but is not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            )
+        })?;
+        return detect_json(&value);
+    }
+    let first_line = text[start..]
+        .split(|b| *b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let header = String::from_utf8_lossy(first_line).to_lowercase();
+    if header.contains("journalcode")
+        && header.contains("ecriturenum")
+        && header.contains("comptenum")
+    {
+        return Ok(Format::Fec);
+    }
+    let has = |names: &[&str]| names.iter().any(|n| header.contains(n));
+    if has(&["account", "compte"]) && has(&["debit", "débit", "balance", "solde"]) {
+        return Ok(Format::Csv);
+    }
+    Err(
+        "is in no format finops reads: not JSON (statements, trial balance, QuickBooks, Xero), not an FEC \
+         (its header names JournalCode, EcritureNum, CompteNum…), not a trial balance CSV (its header names an \
+         account column and debit/credit or balance columns)"
+            .into(),
+    )
+}
+
+fn detect_json(value: &Value) -> std::result::Result<Format, String> {
+    match value.get("schema").and_then(Value::as_str) {
+        Some(crate::statements::SCHEMA_V1) => return Ok(Format::Statements),
+        Some(trial_balance::SCHEMA) => return Ok(Format::TrialBalance),
+        Some(other) => {
+            return Err(format!(
+                "names the schema \"{other}\"; finops reads \"{}\" and \"{}\"",
+                crate::statements::SCHEMA_V1,
+                trial_balance::SCHEMA
+            ));
+        }
+        None => {}
+    }
+    if reports::is_quickbooks(value) {
+        return Ok(Format::QuickBooks);
+    }
+    if reports::is_xero(value) {
+        return Ok(Format::Xero);
+    }
+    Err(
+        "is JSON but no format finops reads: no \"schema\" (finops.statements/v1, finops.trial_balance/v1), not a \
+         QuickBooks Online report (Header.ReportName and Rows.Row) nor a Xero report (Reports[].Rows with RowType)"
+            .into(),
+    )
+}
