@@ -1,10 +1,19 @@
 //! The main job: read a statements document and report on it.
 //!
 //! ```text
-//! analyze --statements PATH [--metrics-only] [--json]
+//! analyze --statements PATH [--statements PATH…] [--format auto|statements|trial-balance|csv|fec|quickbooks|xero]
+//!         [--chart gifi|pcg|PATH] [--unmapped-as-other] [--company-name NAME] [--sector S] [--naics CODE]
+//!         [--jurisdiction J] [--currency CUR]
+//!         [--metrics-only] [--json]
 //!         [--question TEXT] [--lang fr|en] [--tenant ID] [--client ID] [--data-dir DIR]
 //!         [--store postgres://…] [--cache on|off|read-only|write-only]
 //! ```
+//!
+//! `--statements` reads a `finops.statements/v1` document, a trial balance (`finops.trial_balance/v1` JSON, or
+//! CSV with `--chart`), French FEC files (one per fiscal year; repeat `--statements`), or QuickBooks Online /
+//! Xero report JSON; the format is detected from the content unless `--format` says it. The company's fields a
+//! format does not hold (an FEC has no company name) come from `--company-name` and the like, which also
+//! override the document's.
 //!
 //! `--metrics-only` prints every figure of every period. Otherwise the three-phase pipeline answers `--question`
 //! (a financial health check when absent) and prints the Markdown report and a one-line summary. Providers come
@@ -26,6 +35,7 @@ use std::sync::Arc;
 
 use finops_core::cache::CacheOptions;
 use finops_core::finops::{Finops, FinopsConfig};
+use finops_core::ledger::{self, Chart, CompanyFields, ReadOptions, Source, Unmapped};
 use finops_core::metrics::{self, Figure, Unit};
 use finops_core::pipeline::{Analysis, AnalysisRequest, CacheMode, Language};
 use finops_core::security::{Principal, Role};
@@ -41,12 +51,38 @@ enum Lang {
 #[derive(Debug, Parser)]
 #[command(
     name = "analyze",
-    about = "A validated financial analysis (or every exact figure) from a finops.statements/v1 document"
+    about = "A validated financial analysis (or every exact figure) from statements, a trial balance, FEC files, or QuickBooks / Xero reports"
 )]
 struct Args {
-    /// Path to a finops.statements/v1 JSON document.
+    /// An input: a finops.statements/v1 or finops.trial_balance/v1 document, a trial balance CSV, an FEC, or
+    /// QuickBooks / Xero report JSON. Repeat for several FEC files or trial balances of one company.
+    #[arg(long, required = true)]
+    statements: Vec<PathBuf>,
+    /// The inputs' format (default: detected from the content).
+    #[arg(long, default_value = "auto")]
+    format: String,
+    /// The chart of accounts of a trial balance: gifi, pcg, or the path of a custom chart (JSON).
     #[arg(long)]
-    statements: PathBuf,
+    chart: Option<String>,
+    /// Count accounts the chart cannot place in the "other" line of their class, with a warning, instead of
+    /// refusing the input.
+    #[arg(long)]
+    unmapped_as_other: bool,
+    /// The company's name (required for formats that do not hold it, such as an FEC or a CSV).
+    #[arg(long)]
+    company_name: Option<String>,
+    /// The company's sector (e.g. restaurants).
+    #[arg(long)]
+    sector: Option<String>,
+    /// The company's NAICS code.
+    #[arg(long)]
+    naics: Option<String>,
+    /// The company's jurisdiction (e.g. CA-QC, FR).
+    #[arg(long)]
+    jurisdiction: Option<String>,
+    /// The currency of every amount (ISO 4217).
+    #[arg(long)]
+    currency: Option<String>,
     /// Print every figure of every period instead of an analysis.
     #[arg(long)]
     metrics_only: bool,
@@ -102,10 +138,14 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<String, Error> {
-    let text = std::fs::read(&args.statements).map_err(|e| Error::InvalidArgument {
-        field: "--statements".into(),
-        reason: format!("cannot read {}: {e}", args.statements.display()),
-    })?;
+    let mut inputs = Vec::with_capacity(args.statements.len());
+    for path in &args.statements {
+        let bytes = std::fs::read(path).map_err(|e| Error::InvalidArgument {
+            field: "--statements".into(),
+            reason: format!("cannot read {}: {e}", path.display()),
+        })?;
+        inputs.push((path.display().to_string(), bytes));
+    }
     if args
         .question
         .as_deref()
@@ -122,7 +162,7 @@ fn run(args: &Args) -> Result<String, Error> {
             reason: "must not be empty".into(),
         });
     }
-    let statements = Statements::from_json_slice(&text)?;
+    let statements = read_statements(args, &inputs)?;
     for w in statements.warnings() {
         eprintln!("warning: `{}`: {}", w.field, w.message);
     }
@@ -238,6 +278,50 @@ fn summary(a: &Analysis) -> String {
         line.push_str(&format!(" · degraded: {reason}"));
     }
     line
+}
+
+/// The statements from the inputs, in whatever format they are.
+fn read_statements(args: &Args, inputs: &[(String, Vec<u8>)]) -> Result<Statements, Error> {
+    let chart = match args.chart.as_deref() {
+        None => None,
+        Some(name) if ["gifi", "pcg"].contains(&name.to_ascii_lowercase().as_str()) => {
+            Some(name.parse()?)
+        }
+        Some(path) => {
+            let text = std::fs::read(path).map_err(|e| Error::InvalidArgument {
+                field: "--chart".into(),
+                reason: format!("neither gifi, pcg nor a readable chart file ({path}: {e})"),
+            })?;
+            let value: serde_json::Value =
+                serde_json::from_slice(&text).map_err(|e| Error::InvalidArgument {
+                    field: "--chart".into(),
+                    reason: format!("{path} is not JSON: {e}"),
+                })?;
+            Some(Chart::from_json_value(&value)?)
+        }
+    };
+    let options = ReadOptions {
+        format: args.format.parse()?,
+        chart,
+        company: CompanyFields {
+            name: args.company_name.clone(),
+            sector: args.sector.clone(),
+            naics: args.naics.clone(),
+            jurisdiction: args.jurisdiction.clone(),
+            currency: args.currency.clone(),
+        },
+        unmapped: if args.unmapped_as_other {
+            Unmapped::Other
+        } else {
+            Unmapped::Error
+        },
+        ..ReadOptions::default()
+    };
+    let sources: Vec<Source<'_>> = inputs
+        .iter()
+        .map(|(name, bytes)| Source::named(name, bytes))
+        .collect();
+    ledger::read(&sources, &options)
 }
 
 fn table(statements: &Statements, figures: &[Figure]) -> String {

@@ -483,3 +483,202 @@ fn statements_past_the_bounds_exit_2_naming_the_field() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("`periods`"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Every figure's id and value from `--metrics-only --json`, without the cash flow metrics when asked.
+fn figure_values(args: &[&str], with_cash_flow: bool) -> Vec<(String, serde_json::Value)> {
+    let mut full = args.to_vec();
+    full.extend(["--metrics-only", "--json"]);
+    let out = analyze(&full);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cash_flow = [
+        "operating_cash_flow",
+        "capital_expenditures",
+        "dividends_paid",
+    ];
+    let mut values: Vec<(String, serde_json::Value)> = figures
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            with_cash_flow
+                || !(f["inputs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| cash_flow.contains(&i["line"].as_str().unwrap()))
+                    || f["reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("cash flow")))
+        })
+        .map(|f| (f["id"].as_str().unwrap().to_string(), f["value"].clone()))
+        .collect();
+    values.sort_by(|a, b| a.0.cmp(&b.0));
+    values
+}
+
+#[test]
+fn every_ledger_format_gives_the_statements_figures() {
+    let expected = figure_values(&["--statements", BISTRO], true);
+    let expected_no_cf = figure_values(&["--statements", BISTRO], false);
+    assert_eq!(
+        figure_values(&["--statements", "data/bistro-saint-denis.gifi.json"], true),
+        expected
+    );
+    assert_eq!(
+        figure_values(
+            &[
+                "--statements",
+                "data/bistro-saint-denis.quickbooks.json",
+                "--company-name",
+                "Bistro Saint-Denis inc."
+            ],
+            true
+        ),
+        expected
+    );
+    assert_eq!(
+        figure_values(
+            &[
+                "--statements",
+                "data/bistro-saint-denis.xero.json",
+                "--currency",
+                "CAD"
+            ],
+            false
+        ),
+        expected_no_cf
+    );
+    assert_eq!(
+        figure_values(
+            &[
+                "--statements",
+                "data/bistro-saint-denis.gifi.csv",
+                "--chart",
+                "gifi",
+                "--company-name",
+                "Bistro",
+                "--currency",
+                "CAD"
+            ],
+            false
+        ),
+        expected_no_cf
+    );
+    let fec = |year: &str| format!("data/fec/552100554FEC{year}1231.txt");
+    let (a, b, c) = (fec("2021"), fec("2022"), fec("2023"));
+    assert_eq!(
+        figure_values(
+            &[
+                "--statements",
+                &a,
+                "--statements",
+                &b,
+                "--statements",
+                &c,
+                "--company-name",
+                "Bistro Saint-Denis SAS"
+            ],
+            false
+        ),
+        expected_no_cf
+    );
+    // Figures read from a ledger name their accounts.
+    let out = analyze(&[
+        "--statements",
+        "data/bistro-saint-denis.gifi.json",
+        "--metrics-only",
+        "--json",
+    ]);
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let margin = figures
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "gross_margin@FY2023")
+        .unwrap();
+    assert_eq!(
+        margin["inputs"][0]["accounts"][0]["account"], "8000",
+        "{margin}"
+    );
+}
+
+#[test]
+fn bad_ledgers_exit_2_naming_the_place() {
+    let dir = scratch();
+    std::fs::create_dir_all(&dir).unwrap();
+    // An unbalanced trial balance names its period.
+    let mut tb: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/bistro-saint-denis.gifi.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    tb["periods"][2]["accounts"][0]["debit"] = serde_json::json!("1.00");
+    let path = format!("{dir}/tb.json");
+    std::fs::write(&path, serde_json::to_vec(&tb).unwrap()).unwrap();
+    let out = analyze(&["--statements", &path, "--metrics-only"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        err.contains("FY2023") && err.contains("does not balance"),
+        "{err}"
+    );
+    // An unbalanced FEC entry names the entry and its line.
+    let fec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/fec/552100554FEC20231231.txt"
+    ))
+    .unwrap();
+    let mut lines: Vec<String> = fec.lines().map(str::to_string).collect();
+    let last = lines.len() - 1;
+    lines[last] = lines[last].replacen("\t0,00\t", "\t0,01\t", 1);
+    let path = format!("{dir}/552100554FEC20231231.txt");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let out = analyze(&[
+        "--statements",
+        &path,
+        "--company-name",
+        "B",
+        "--metrics-only",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("of journal BQ does not balance") && err.contains("line "),
+        "{err}"
+    );
+    // A file in no known format, a bad --format, a missing company name, a chart that is not a file.
+    let path = format!("{dir}/notes.txt");
+    std::fs::write(&path, "hello").unwrap();
+    for args in [
+        vec!["--statements", path.as_str()],
+        vec!["--statements", BISTRO, "--format", "pdf"],
+        vec!["--statements", "data/fec/552100554FEC20231231.txt"],
+        vec![
+            "--statements",
+            "data/bistro-saint-denis.gifi.csv",
+            "--chart",
+            "/nonexistent.json",
+        ],
+        vec!["--statements", BISTRO, "--statements", BISTRO],
+    ] {
+        let mut full = args.clone();
+        full.push("--metrics-only");
+        let out = analyze(&full);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+    }
+}

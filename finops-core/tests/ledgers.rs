@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::type_complexity)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 //! Ledger inputs: statements written out as a GIFI trial balance (JSON and CSV), a PCG FEC, QuickBooks Online and
 //! Xero reports, read back, give the same figures; every mapping rule and every refusal is exercised.
 //!
