@@ -1420,3 +1420,78 @@ proptest! {
         let _ = ledger::read_one(&csv, &options);
     }
 }
+
+#[test]
+fn binding_shaped_inputs_are_checked_and_named() {
+    use finops_core::statements::StatementsBuilder;
+    // Read options as bindings pass them.
+    let ok = ReadOptions::from_json_value(&json!({"format": "fec", "chart": "pcg", "company": {"name": "X"}, "unmapped": "other", "overrides": {"512000": "cash"}}))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (ok.format, ok.unmapped, ok.company.name.as_deref()),
+        (Format::Fec, Unmapped::Other, Some("X"))
+    );
+    for (bad, field) in [
+        (json!({"format": "pdf"}), "format"),
+        (json!({"unmapped": "maybe"}), "unmapped"),
+        (json!({"overrides": {"1": "cashh"}}), "overrides.1"),
+        (json!({"company": {"nom": "x"}}), "company.nom"),
+        (json!({"colour": 1}), "colour"),
+        (json!({"chart": "ifrs"}), "chart"),
+        (json!([]), "options"),
+    ] {
+        match ReadOptions::from_json_value(&bad) {
+            Err(Error::InvalidArgument { field: f, .. }) => assert_eq!(f, field, "{bad}"),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    // The builder's JSON form: totals computed, accounts kept, bad fields named.
+    let p = bistro().latest().clone();
+    let mut lines = serde_json::Map::new();
+    for line in Line::ALL {
+        if let (Some(v), false) = (
+            p.amount(*line),
+            line.id().starts_with("total_") && *line != Line::TotalEquity
+                || *line == Line::NetIncome,
+        ) {
+            lines.insert(line.id().into(), json!(v.to_string()));
+        }
+    }
+    lines.remove("cash");
+    let doc = json!({"company": {"name": "B", "currency": "CAD"}, "periods": [{"label": "FY2023", "start": "2023-01-01", "end": "2023-12-31",
+        "lines": lines, "accounts": {"cash": [{"account": "1001", "name": "Caisse", "amount": amt(&p, Line::Cash).to_string()}]}}]});
+    let built = StatementsBuilder::from_json_value(&doc).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        built.latest().amount(Line::TotalAssets),
+        p.amount(Line::TotalAssets)
+    );
+    assert_eq!(
+        built
+            .latest()
+            .accounts(Line::Cash)
+            .map(|a| a[0].account.clone()),
+        Some("1001".to_string())
+    );
+    for (edit, field) in [
+        (json!({"lines": {"cashh": "1"}}), "periods[0].lines.cashh"),
+        (json!({"lines": {"cash": "1,5"}}), "periods[0].lines.cash"),
+        (
+            json!({"accounts": {"cash": [{"name": "x", "amount": "1"}]}}),
+            "periods[0].accounts.cash[0].account",
+        ),
+        (
+            json!({"accounts": {"cash": [{"account": "1", "amount": true}]}}),
+            "periods[0].accounts.cash[0].amount",
+        ),
+        (json!({"extra": 1}), "periods[0].extra"),
+    ] {
+        let mut d = doc.clone();
+        for (k, v) in edit.as_object().into_iter().flatten() {
+            d["periods"][0][k] = v.clone();
+        }
+        match StatementsBuilder::from_json_value(&d) {
+            Err(Error::InvalidStatements { field: f, .. }) => assert_eq!(f, field, "{edit}"),
+            other => panic!("{edit}: {other:?}"),
+        }
+    }
+}

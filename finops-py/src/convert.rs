@@ -49,6 +49,31 @@ impl PyStatements {
         )
     }
 
+    /// The accounts that made a line in a period (dicts with `account`, `name`, `amount` as a decimal string), or
+    /// None when the line was given as a plain amount.
+    fn accounts(&self, py: Python<'_>, period: &str, line: &str) -> PyResult<Py<PyAny>> {
+        let line: finops_core::statements::Line = line.parse().map_err(to_py)?;
+        let Some(p) = self.inner.period(period) else {
+            return Err(invalid_argument(
+                "period",
+                format!("no period labelled `{period}`"),
+            ));
+        };
+        match p.accounts(line) {
+            Some(a) => json_to_py(py, &serde_json::to_string(&**a).map_err(internal)?),
+            None => Ok(py.None()),
+        }
+    }
+
+    /// The company's fields as a dict (`name`, `currency`, and `sector`, `naics`, `jurisdiction` when given).
+    #[getter]
+    fn company(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        json_to_py(
+            py,
+            &serde_json::to_string(self.inner.company()).map_err(internal)?,
+        )
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Statements(company={:?}, periods={:?})",
@@ -131,4 +156,150 @@ pub(crate) fn to_python<T: serde::Serialize>(value: &T) -> PyResult<Py<PyAny>> {
 /// A JSON text as Python objects (dicts, lists, str, numbers), through Python's own `json` module.
 pub(crate) fn json_to_py(py: Python<'_>, json: &str) -> PyResult<Py<PyAny>> {
     Ok(py.import("json")?.call_method1("loads", (json,))?.unbind())
+}
+
+/// Reads statements from one or more sources in any format finops knows (statements, trial balance JSON or CSV,
+/// FEC, QuickBooks Online or Xero report JSON): each source is a path, bytes, or text. `chart` is "gifi", "pcg",
+/// a custom chart dict or the path of one; `company` supplies or overrides the company's fields; `unmapped` is
+/// "error" or "other"; `overrides` maps account numbers or ids to lines. Reading runs without the GIL.
+#[pyfunction]
+#[pyo3(signature = (sources, *, format = "auto", chart = None, company = None, unmapped = "error", overrides = None))]
+pub(crate) fn read_statements(
+    py: Python<'_>,
+    sources: &Bound<'_, PyAny>,
+    format: &str,
+    chart: Option<&Bound<'_, PyAny>>,
+    company: Option<&Bound<'_, PyDict>>,
+    unmapped: &str,
+    overrides: Option<&Bound<'_, PyDict>>,
+) -> PyResult<PyStatements> {
+    crate::runtime::guard(|| {
+        let list: Vec<Bound<'_, PyAny>> = if sources.cast::<PyString>().is_ok()
+            || sources.cast::<PyBytes>().is_ok()
+            || sources.is_instance(&py.import("os")?.getattr("PathLike")?)?
+        {
+            vec![sources.clone()]
+        } else {
+            sources
+                .try_iter()
+                .map_err(|_| {
+                    invalid_argument("sources", "expected a path, bytes, text, or a list of them")
+                })?
+                .collect::<PyResult<_>>()?
+        };
+        let mut inputs = Vec::with_capacity(list.len());
+        for item in &list {
+            inputs.push(ledger_source(py, item)?);
+        }
+        let mut options = serde_json::Map::new();
+        options.insert("format".into(), serde_json::Value::String(format.into()));
+        options.insert(
+            "unmapped".into(),
+            serde_json::Value::String(unmapped.into()),
+        );
+        if let Some(chart) = chart {
+            let value = if let Ok(s) = chart.cast::<PyString>() {
+                let text: String = s.extract()?;
+                if ["gifi", "pcg"].contains(&text.to_ascii_lowercase().as_str()) {
+                    serde_json::Value::String(text)
+                } else {
+                    serde_json::from_slice(&read_path(&text).map_err(|_| {
+                        invalid_argument(
+                            "chart",
+                            format!("neither gifi, pcg nor a readable chart file: `{text}`"),
+                        )
+                    })?)
+                    .map_err(|e| {
+                        invalid_argument("chart", format!("the chart file is not JSON: {e}"))
+                    })?
+                }
+            } else {
+                py_json(py, chart, "chart")?
+            };
+            options.insert("chart".into(), value);
+        }
+        if let Some(c) = company {
+            options.insert("company".into(), py_json(py, c.as_any(), "company")?);
+        }
+        if let Some(o) = overrides {
+            options.insert("overrides".into(), py_json(py, o.as_any(), "overrides")?);
+        }
+        let options =
+            finops_core::ledger::ReadOptions::from_json_value(&serde_json::Value::Object(options))
+                .map_err(to_py)?;
+        let statements = py
+            .detach(|| {
+                let sources: Vec<finops_core::ledger::Source<'_>> = inputs
+                    .iter()
+                    .map(|(name, bytes)| match name {
+                        Some(n) => finops_core::ledger::Source::named(n, bytes),
+                        None => finops_core::ledger::Source::new(bytes),
+                    })
+                    .collect();
+                finops_core::ledger::read(&sources, &options)
+            })
+            .map_err(to_py)?;
+        Ok(PyStatements {
+            inner: Arc::new(statements),
+        })
+    })
+}
+
+/// A source's name (when it is a path) and bytes. Text that is not a path is the content itself.
+fn ledger_source(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<(Option<String>, Vec<u8>)> {
+    if let Ok(b) = item.cast::<PyBytes>() {
+        return Ok((None, b.as_bytes().to_vec()));
+    }
+    if let Ok(s) = item.cast::<PyString>() {
+        let text: String = s.extract()?;
+        let looks_like_content = text.contains('\n') || text.trim_start().starts_with(['{', '[']);
+        if looks_like_content {
+            return Ok((None, text.into_bytes()));
+        }
+        return Ok((Some(text.clone()), read_path(&text)?));
+    }
+    if let Ok(path) = py.import("os")?.call_method1("fspath", (item,)) {
+        let path: String = path.extract()?;
+        return Ok((Some(path.clone()), read_path(&path)?));
+    }
+    let kind = item.get_type().name()?.to_string();
+    Err(invalid_argument(
+        "sources",
+        format!("expected a path, bytes or text, not {kind}"),
+    ))
+}
+
+/// A dict or list as JSON (decimals and other non-JSON values become strings).
+fn py_json(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) -> PyResult<serde_json::Value> {
+    let json = py.import("json")?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("default", py.get_type::<PyString>())?;
+    let text: String = json
+        .call_method("dumps", (value,), Some(&kwargs))
+        .map_err(|e| invalid_argument(field, format!("cannot be written as JSON: {e}")))?
+        .extract()?;
+    serde_json::from_str(&text).map_err(|e| invalid_argument(field, e.to_string()))
+}
+
+/// Statements from typed lines: `company` (a dict with at least `name` and `currency`) and `periods` (dicts with
+/// `label`, `start`, `end`, `lines` mapping line ids to amounts, and optionally `accounts` mapping line ids to lists
+/// of `{"account", "name", "amount"}`). Totals left out are computed; the result is validated like a document.
+#[pyfunction]
+pub(crate) fn build_statements(
+    py: Python<'_>,
+    company: &Bound<'_, PyDict>,
+    periods: &Bound<'_, PyAny>,
+) -> PyResult<PyStatements> {
+    crate::runtime::guard(|| {
+        let mut doc = serde_json::Map::new();
+        doc.insert("company".into(), py_json(py, company.as_any(), "company")?);
+        doc.insert("periods".into(), py_json(py, periods, "periods")?);
+        let doc = serde_json::Value::Object(doc);
+        let statements = py
+            .detach(|| finops_core::statements::StatementsBuilder::from_json_value(&doc))
+            .map_err(to_py)?;
+        Ok(PyStatements {
+            inner: Arc::new(statements),
+        })
+    })
 }

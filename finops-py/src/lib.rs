@@ -54,6 +54,17 @@ fn figure<'py>(py: Python<'py>, f: &metrics::Figure) -> PyResult<Bound<'py, PyDi
         input.set_item(intern!(py, "line"), &*i.line)?;
         input.set_item(intern!(py, "period"), &*i.period)?;
         input.set_item(intern!(py, "value"), i.value.to_string())?;
+        if let Some(accounts) = &i.accounts {
+            let list = PyList::empty(py);
+            for a in accounts.iter() {
+                let account = PyDict::new(py);
+                account.set_item(intern!(py, "account"), &a.account)?;
+                account.set_item(intern!(py, "name"), &a.name)?;
+                account.set_item(intern!(py, "amount"), a.amount.to_string())?;
+                list.append(account)?;
+            }
+            input.set_item(intern!(py, "accounts"), list)?;
+        }
         inputs.append(input)?;
     }
     d.set_item(intern!(py, "inputs"), inputs)?;
@@ -118,6 +129,8 @@ fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compute_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(refresh_logging, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::read_statements, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::build_statements, m)?)?;
     m.add_class::<convert::PyStatements>()?;
     m.add_class::<analysis::PyAnalysis>()?;
     m.add_class::<results::PyFigure>()?;

@@ -136,6 +136,15 @@ result_class!(PyFigureInput, "FigureInput", FigureInput, {
     fn value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         decimal(py, Some(self.inner.value))
     }
+    /// The ledger accounts that made the amount (dicts with `account`, `name`, `amount`), when the statements were
+    /// read from a ledger; None otherwise.
+    #[getter]
+    fn accounts(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match &self.inner.accounts {
+            Some(a) => as_py(py, a),
+            None => Ok(py.None()),
+        }
+    }
 });
 result_class!(PyComputation, "Computation", ComputationRecord, {
     #[getter]

@@ -328,3 +328,93 @@ fn detect_json(value: &Value) -> std::result::Result<Format, String> {
             .into(),
     )
 }
+
+impl ReadOptions {
+    /// Options as bindings pass them: `{"format": "auto", "chart": "gifi" | {custom}, "company": {"name": …},
+    /// "unmapped": "error" | "other", "overrides": {"account": "line"}}`, every key optional.
+    pub fn from_json_value(value: &Value) -> Result<ReadOptions> {
+        let bad = |field: &str, reason: String| Error::invalid_argument(field, reason);
+        let Some(map) = value.as_object() else {
+            return Err(bad("options", "must be an object".into()));
+        };
+        let mut options = ReadOptions::default();
+        for (key, v) in map {
+            if v.is_null() {
+                continue;
+            }
+            match key.as_str() {
+                "format" => {
+                    options.format = v
+                        .as_str()
+                        .ok_or_else(|| bad("format", "must be a string".into()))?
+                        .parse()?;
+                }
+                "chart" => options.chart = Some(Chart::from_json_value(v)?),
+                "company" => {
+                    let c = v
+                        .as_object()
+                        .ok_or_else(|| bad("company", "must be an object".into()))?;
+                    let mut fields = CompanyFields::default();
+                    for (k, v) in c {
+                        let slot = match k.as_str() {
+                            "name" => &mut fields.name,
+                            "sector" => &mut fields.sector,
+                            "naics" => &mut fields.naics,
+                            "jurisdiction" => &mut fields.jurisdiction,
+                            "currency" => &mut fields.currency,
+                            other => {
+                                return Err(bad(
+                                    &format!("company.{other}"),
+                                    "unknown field; expected one of: name, sector, naics, jurisdiction, currency"
+                                        .into(),
+                                ));
+                            }
+                        };
+                        match v {
+                            Value::Null => {}
+                            Value::String(s) => *slot = Some(s.clone()),
+                            _ => {
+                                return Err(bad(
+                                    &format!("company.{k}"),
+                                    "must be a string".into(),
+                                ));
+                            }
+                        }
+                    }
+                    options.company = fields;
+                }
+                "unmapped" => {
+                    options.unmapped = match v.as_str() {
+                        Some("error") => Unmapped::Error,
+                        Some("other") => Unmapped::Other,
+                        _ => return Err(bad("unmapped", "must be \"error\" or \"other\"".into())),
+                    }
+                }
+                "overrides" => {
+                    let o = v.as_object().ok_or_else(|| {
+                        bad("overrides", "must be an object of account → line".into())
+                    })?;
+                    for (account, line) in o {
+                        let line = line
+                            .as_str()
+                            .and_then(|l| l.parse::<Line>().ok())
+                            .ok_or_else(|| {
+                                bad(
+                                    &format!("overrides.{account}"),
+                                    format!("{line} is not a line of finops.statements/v1"),
+                                )
+                            })?;
+                        options.overrides.insert(account.clone(), line);
+                    }
+                }
+                other => {
+                    return Err(bad(
+                        other,
+                        "unknown option; expected one of: format, chart, company, unmapped, overrides".into(),
+                    ));
+                }
+            }
+        }
+        Ok(options)
+    }
+}

@@ -288,3 +288,139 @@ fn company_value(c: &Company) -> Value {
     map.insert("currency".into(), Value::String(c.currency.clone()));
     Value::Object(map)
 }
+
+impl StatementsBuilder {
+    /// The builder's input as bindings pass it: `{"company": {…}, "periods": [{"label", "start", "end",
+    /// "lines": {"cash": "1200.50", …}, "accounts": {"cash": [{"account": "1001", "name": "…", "amount": "…"}]}}]}`.
+    /// Amounts are decimal strings or JSON numbers; errors name the field.
+    pub fn from_json_value(value: &Value) -> Result<Statements> {
+        let refuse = |field: String, reason: String| {
+            Error::invalid_statements(vec![FieldIssue::new(field, reason)])
+        };
+        let doc = value.as_object().ok_or_else(|| {
+            refuse(
+                "$".into(),
+                "must be an object with `company` and `periods`".into(),
+            )
+        })?;
+        for key in doc.keys() {
+            if key != "company" && key != "periods" {
+                return Err(refuse(
+                    key.clone(),
+                    "unknown field; expected one of: company, periods".into(),
+                ));
+            }
+        }
+        let c = doc
+            .get("company")
+            .and_then(Value::as_object)
+            .ok_or_else(|| {
+                refuse(
+                    "company".into(),
+                    "missing; an object with name and currency".into(),
+                )
+            })?;
+        let text = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
+        let company = Company {
+            name: text("name").unwrap_or_default(),
+            sector: text("sector"),
+            naics: text("naics"),
+            jurisdiction: text("jurisdiction"),
+            currency: text("currency").unwrap_or_default(),
+        };
+        let mut builder = StatementsBuilder::new(company);
+        let periods = doc
+            .get("periods")
+            .and_then(Value::as_array)
+            .ok_or_else(|| refuse("periods".into(), "missing; an array of periods".into()))?;
+        if periods.len() > super::MAX_PERIODS {
+            return Err(refuse(
+                "periods".into(),
+                format!("at most {} periods are read", super::MAX_PERIODS),
+            ));
+        }
+        for (i, p) in periods.iter().enumerate() {
+            let at = format!("periods[{i}]");
+            let p = p
+                .as_object()
+                .ok_or_else(|| refuse(at.clone(), "must be an object".into()))?;
+            for key in p.keys() {
+                if !["label", "start", "end", "lines", "accounts"].contains(&key.as_str()) {
+                    return Err(refuse(
+                        format!("{at}.{key}"),
+                        "unknown field; expected one of: label, start, end, lines, accounts".into(),
+                    ));
+                }
+            }
+            let text = |k: &str| {
+                p.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let mut period = PeriodBuilder::new(text("label"), text("start"), text("end"));
+            let line = |k: &str, field: &str| {
+                k.parse::<Line>().map_err(|_| {
+                    refuse(
+                        field.to_string(),
+                        format!("`{k}` is not a line of finops.statements/v1"),
+                    )
+                })
+            };
+            if let Some(lines) = p.get("lines") {
+                let lines = lines.as_object().ok_or_else(|| {
+                    refuse(
+                        format!("{at}.lines"),
+                        "must be an object of line → amount".into(),
+                    )
+                })?;
+                for (k, v) in lines {
+                    let field = format!("{at}.lines.{k}");
+                    let l = line(k, &field)?;
+                    let amount = parse::parse_amount(v).map_err(|r| refuse(field, r))?;
+                    period.set(l, amount);
+                }
+            }
+            if let Some(accounts) = p.get("accounts") {
+                let accounts = accounts.as_object().ok_or_else(|| {
+                    refuse(
+                        format!("{at}.accounts"),
+                        "must be an object of line → accounts".into(),
+                    )
+                })?;
+                for (k, list) in accounts {
+                    let field = format!("{at}.accounts.{k}");
+                    let l = line(k, &field)?;
+                    let list = list.as_array().ok_or_else(|| {
+                        refuse(field.clone(), "must be an array of accounts".into())
+                    })?;
+                    for (j, a) in list.iter().enumerate() {
+                        let here = format!("{field}[{j}]");
+                        let get =
+                            |key: &str| a.get(key).and_then(Value::as_str).map(str::to_string);
+                        let account = get("account")
+                            .filter(|s| !s.trim().is_empty())
+                            .ok_or_else(|| refuse(format!("{here}.account"), "missing".into()))?;
+                        let amount = a
+                            .get("amount")
+                            .ok_or_else(|| refuse(format!("{here}.amount"), "missing".into()))
+                            .and_then(|v| {
+                                parse::parse_amount(v)
+                                    .map_err(|r| refuse(format!("{here}.amount"), r))
+                            })?;
+                        period.add_account(
+                            l,
+                            AccountAmount {
+                                account,
+                                name: get("name").unwrap_or_default(),
+                                amount,
+                            },
+                        );
+                    }
+                }
+            }
+            builder.push_period(period);
+        }
+        builder.build()
+    }
+}

@@ -66,6 +66,8 @@ from ._finops import (
     Vault,
     __version__,
     compute_metrics,
+    read_statements,
+    build_statements,
     refresh_logging,
     evaluate,
     verify_audit,
@@ -76,6 +78,8 @@ from ._finops import (
 atexit.register(_finops.drain_at_exit)
 
 __all__ = [
+    "read_statements",
+    "build_statements",
     "AccessDeniedError",
     "Analysis",
     "AnalysisCancelledError",

@@ -106,6 +106,26 @@ class Statements:
     def periods(self) -> List[str]: ...
     @property
     def warnings(self) -> List[Dict[str, str]]: ...
+    @property
+    def company(self) -> Dict[str, str]: ...
+    def accounts(self, period: str, line: str) -> Optional[List[Dict[str, str]]]:
+        """The accounts (`account`, `name`, `amount`) that made a line, when read from a ledger."""
+
+LedgerSource = Union[str, bytes, "os.PathLike[str]"]
+
+def read_statements(
+    sources: Union[LedgerSource, Sequence[LedgerSource]],
+    *,
+    format: Literal["auto", "statements", "trial-balance", "csv", "fec", "quickbooks", "xero"] = "auto",
+    chart: Union[None, str, Dict[str, Any]] = None,
+    company: Optional[Dict[str, str]] = None,
+    unmapped: Literal["error", "other"] = "error",
+    overrides: Optional[Dict[str, str]] = None,
+) -> Statements:
+    """Statements from a trial balance (JSON or CSV), FEC files, QuickBooks or Xero reports, or a statements document."""
+
+def build_statements(company: Dict[str, str], periods: Sequence[Dict[str, Any]]) -> Statements:
+    """Statements from typed lines (`label`, `start`, `end`, `lines`, optional `accounts`); totals left out are computed."""
 
 def refresh_logging() -> None:
     """Re-reads Python's logger levels, which finops caches: call it after changing a level at run time."""
@@ -133,6 +153,9 @@ class FigureInput:
     def period(self) -> str: ...
     @property
     def value(self) -> Decimal: ...
+    @property
+    def accounts(self) -> Optional[List[Dict[str, str]]]:
+        """The ledger accounts that made the amount, when the statements were read from a ledger."""
     def to_dict(self) -> Dict[str, Any]: ...
     def __getitem__(self, key: str) -> Any: ...
 
