@@ -831,6 +831,32 @@ fn provenance_leads_from_a_figure_to_its_accounts() {
             .all(|f| f.inputs.iter().all(|i| i.accounts.is_none()))
     );
     assert_ne!(read.fingerprint(), s.fingerprint());
+    // The canonical JSON carries the accounts in a form the parser reads back (a queued job keeps them).
+    let again = Statements::from_json_str(&read.canonical_json()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.fingerprint(), read.fingerprint());
+    assert_eq!(
+        again
+            .period("FY2023")
+            .and_then(|p| p.accounts(Line::PropertyPlantEquipment))
+            .map(|a| a.len()),
+        Some(2)
+    );
+    // Accounts that do not add up to their line, or name no line, are refused with their place.
+    let mut doc: Value = serde_json::from_str(&read.canonical_json()).unwrap_or_default();
+    doc["periods"][0]["accounts"]["cash"][0]["amount"] = json!("1.00");
+    doc["periods"][1]["accounts"]["cashh"] = json!([]);
+    doc["periods"][2]["accounts"]["cash"][0]["account"] = json!("");
+    let issues = refusal(Statements::from_json_value(&doc));
+    for field in [
+        "periods[0].accounts.cash",
+        "periods[1].accounts.cashh",
+        "periods[2].accounts.cash[0].account",
+    ] {
+        assert!(
+            issues.iter().any(|(f, _)| f == field),
+            "{field}: {issues:?}"
+        );
+    }
 }
 
 fn refusal(result: finops_core::Result<Statements>) -> Vec<(String, String)> {

@@ -63,7 +63,8 @@ fn period_value(p: &Period) -> Value {
         sections.push((section.key(), Value::Object(map)));
     }
     if let Some(accounts) = &p.accounts {
-        // Provenance is part of what an analysis says (its figures name their accounts), so it is fingerprinted.
+        // Provenance is part of what an analysis says (its figures name their accounts), so it is fingerprinted,
+        // and written in the form the parser reads back (a job handed to another process keeps it).
         let mut map = Map::new();
         let mut lines: Vec<Line> = Line::ALL.to_vec();
         lines.sort_by_key(|l| l.id());
@@ -75,11 +76,11 @@ fn period_value(p: &Period) -> Value {
             let items = list
                 .iter()
                 .map(|a| {
-                    Value::Array(vec![
-                        Value::String(a.account.clone()),
-                        Value::String(a.name.clone()),
-                        Value::String(canonical_amount(a.amount)),
-                    ])
+                    let mut item = Map::new();
+                    item.insert("account".into(), Value::String(a.account.clone()));
+                    item.insert("amount".into(), Value::String(canonical_amount(a.amount)));
+                    item.insert("name".into(), Value::String(a.name.clone()));
+                    Value::Object(item)
                 })
                 .collect();
             map.insert(line.id().into(), Value::Array(items));

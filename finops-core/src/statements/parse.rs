@@ -290,6 +290,7 @@ impl Validator {
                 "income_statement",
                 "balance_sheet",
                 "cash_flow",
+                "accounts",
             ],
         );
         let before = self.issues.len();
@@ -328,6 +329,10 @@ impl Validator {
                 amounts[line.index()] = self.amount(lines, line, &path);
             }
         }
+        let accounts = match map.get("accounts") {
+            None | Some(Value::Null) => None,
+            Some(v) => self.accounts(v, &amounts, &prefix),
+        };
         if self.issues.len() > before {
             return None;
         }
@@ -338,10 +343,93 @@ impl Validator {
             amounts,
             has_cash_flow,
             source_index: i,
-            accounts: None,
+            accounts,
         };
         self.check_identities(&period, &prefix);
         Some(period)
+    }
+
+    /// A period's provenance: `{"cash": [{"account": "1001", "name": "Encaisse", "amount": "120523.09"}], …}`.
+    /// Each line's accounts must add up to its amount, to the cent.
+    fn accounts(
+        &mut self,
+        value: &Value,
+        amounts: &[Option<Decimal>; Line::COUNT],
+        prefix: &str,
+    ) -> Option<super::LineAccounts> {
+        let path = format!("{prefix}.accounts");
+        let Some(map) = value.as_object() else {
+            self.issue(
+                path,
+                format!(
+                    "must be an object of line → accounts, found {}",
+                    json_kind(value)
+                ),
+            );
+            return None;
+        };
+        let mut lines: Vec<Vec<super::AccountAmount>> = vec![Vec::new(); Line::COUNT];
+        for (key, list) in map {
+            let here = join(&path, key);
+            let Ok(line) = key.parse::<Line>() else {
+                self.issue(here, "not a line of finops.statements/v1");
+                continue;
+            };
+            let Some(list) = list.as_array().filter(|l| l.len() <= MAX_ACCOUNTS_PER_LINE) else {
+                self.issue(
+                    here,
+                    format!("must be an array of at most {MAX_ACCOUNTS_PER_LINE} accounts"),
+                );
+                continue;
+            };
+            let mut sum = Decimal::ZERO;
+            for (j, item) in list.iter().enumerate() {
+                let at = format!("{here}[{j}]");
+                let Some(a) = item.as_object() else {
+                    self.issue(at, "must be an object with account, name and amount");
+                    continue;
+                };
+                self.unknown_keys(a, &at, &["account", "name", "amount"]);
+                let account = self.string(a, "account", &at, true);
+                let name = match a.get("name") {
+                    Some(Value::String(s)) if s.is_empty() => Some(String::new()),
+                    _ => self.string(a, "name", &at, false),
+                };
+                let amount = match a.get("amount").map(parse_amount) {
+                    Some(Ok(d)) => Some(d),
+                    Some(Err(reason)) => {
+                        self.issue(join(&at, "amount"), reason);
+                        None
+                    }
+                    None => {
+                        self.issue(join(&at, "amount"), "missing");
+                        None
+                    }
+                };
+                if let (Some(account), Some(amount)) = (account, amount) {
+                    sum += amount;
+                    lines[line.index()].push(super::AccountAmount {
+                        account,
+                        name: name.unwrap_or_default(),
+                        amount,
+                    });
+                }
+            }
+            let given = amounts[line.index()].unwrap_or_default();
+            if !same_cents(sum, given) {
+                self.issue(
+                    join(&path, key),
+                    format!("its accounts add up to {sum}, not to the line's {given}"),
+                );
+            }
+        }
+        Some(
+            lines
+                .into_iter()
+                .map(std::sync::Arc::from)
+                .collect::<Vec<_>>()
+                .into(),
+        )
     }
 
     fn date(&mut self, map: &Map<String, Value>, key: &str, prefix: &str) -> Option<NaiveDate> {
@@ -536,6 +624,8 @@ pub const MAX_PERIODS: usize = 120;
 pub const MAX_TEXT_CHARS: usize = 200;
 /// The longest period label, in characters.
 pub const MAX_LABEL_CHARS: usize = 40;
+/// The most accounts one line's provenance may list.
+const MAX_ACCOUNTS_PER_LINE: usize = 100_000;
 /// The most problems one refusal lists.
 const MAX_ISSUES: usize = 100;
 
