@@ -5,11 +5,45 @@ export type StatementsSource = string | Buffer | Uint8Array | URL | Record<strin
 export type Phase = 'analyst' | 'researcher' | 'validator'
 export type Language = 'fr' | 'en'
 
+export interface AccountAmount {
+  /** The account number or id as the books hold it. */
+  account: string
+  name: string
+  /** Exact decimal as a string, in the line's own sign (a contra account is negative). */
+  amount: string
+}
+
 export interface FigureInput {
   line: string
   period: string
   /** Exact decimal as a string. */
   value: string
+  /** The ledger accounts that made the amount, when the statements were read from a ledger. */
+  accounts?: AccountAmount[]
+}
+
+export type LedgerSource = string | Buffer | Uint8Array | URL
+
+export interface ReadOptions {
+  format?: 'auto' | 'statements' | 'trial-balance' | 'csv' | 'fec' | 'quickbooks' | 'xero'
+  /** 'gifi', 'pcg', a custom chart `{name, map: [{accounts, line, credit_line?}]}`, or the path of one. */
+  chart?: string | Record<string, unknown>
+  /** Company fields a format does not hold, or overrides. */
+  company?: { name?: string; sector?: string; naics?: string; jurisdiction?: string; currency?: string }
+  unmapped?: 'error' | 'other'
+  /** Account number or id → statement line, ahead of the chart. */
+  overrides?: Record<string, string>
+}
+
+export interface BuildInput {
+  company: { name: string; currency: string; sector?: string; naics?: string; jurisdiction?: string }
+  periods: Array<{
+    label: string
+    start: string
+    end: string
+    lines: Record<string, string | number>
+    accounts?: Record<string, Array<{ account: string; name?: string; amount: string | number }>>
+  }>
 }
 
 export interface Figure {
@@ -386,6 +420,10 @@ export declare class ScriptedProvider {
 }
 
 export declare function computeMetrics(statements: StatementsSource): Figure[]
+/** Statements (a finops.statements/v1 object with each line's accounts) from any ledger format finops reads. */
+export declare function readStatements(sources: LedgerSource | LedgerSource[], options?: ReadOptions): Record<string, unknown>
+/** Statements from typed lines; totals left out are computed. */
+export declare function buildStatements(input: BuildInput): Record<string, unknown>
 export declare function evaluate(statements: StatementsSource, expression: string, period: string): Computation
 export declare function fingerprint(statements: StatementsSource): string
 

@@ -134,6 +134,55 @@ function computeMetrics(statements) {
   return fromCore(call(() => native.computeMetrics(statementsJson(statements))))
 }
 
+/** A ledger source: a path, a Buffer / Uint8Array, or text content (JSON, CSV or FEC). */
+function ledgerSource(source, i) {
+  if (Buffer.isBuffer(source) || source instanceof Uint8Array) return [null, Buffer.from(source)]
+  if (source instanceof URL) return ledgerSource(source.pathname, i)
+  if (typeof source === 'string') {
+    if (source.includes('\n') || /^\s*[[{]/.test(source)) return [null, Buffer.from(source, 'utf8')]
+    try {
+      return [source, fs.readFileSync(source)]
+    } catch (e) {
+      throw invalid(`sources[${i}]`, `cannot read \`${source}\`: ${e.message}`)
+    }
+  }
+  throw invalid(`sources[${i}]`, `expected a path, a Buffer or text, not ${source === null ? 'null' : typeof source}`)
+}
+
+/**
+ * Statements from a trial balance (JSON or CSV), FEC files, QuickBooks Online or Xero reports, or a statements
+ * document: a `finops.statements/v1` object whose periods carry each line's accounts, ready for `computeMetrics`
+ * and `analyze`. Options: `format`, `chart` ('gifi', 'pcg', a custom chart object or its path), `company`,
+ * `unmapped` ('error' or 'other'), `overrides` (account → line).
+ */
+function readStatements(sources, options = {}) {
+  const list = Array.isArray(sources) ? sources : [sources]
+  const pairs = list.map(ledgerSource)
+  if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object')
+  const opts = { ...options }
+  if (typeof opts.chart === 'string' && !['gifi', 'pcg'].includes(opts.chart.toLowerCase())) {
+    let text
+    try {
+      text = fs.readFileSync(opts.chart, 'utf8')
+    } catch (e) {
+      throw invalid('chart', `neither gifi, pcg nor a readable chart file: ${e.message}`)
+    }
+    try {
+      opts.chart = JSON.parse(text)
+    } catch (e) {
+      throw invalid('chart', `the chart file is not JSON: ${e.message}`)
+    }
+  }
+  const json = call(() => native.readStatements(pairs.map((p) => p[0]), pairs.map((p) => p[1]), JSON.stringify(opts)))
+  return JSON.parse(json)
+}
+
+/** Statements from typed lines: `{company, periods: [{label, start, end, lines, accounts?}]}`; totals are computed. */
+function buildStatements(input) {
+  if (input === null || typeof input !== 'object') throw invalid('input', 'must be an object with company and periods')
+  return JSON.parse(call(() => native.buildStatements(JSON.stringify(input))))
+}
+
 /** One Researcher expression evaluated exactly for a period. */
 function evaluate(statements, expression, period) {
   return fromCore(call(() => native.evaluate(statementsJson(statements), expression, period)))
@@ -605,6 +654,8 @@ module.exports = {
   verifyAudit,
   ScriptedProvider,
   computeMetrics,
+  readStatements,
+  buildStatements,
   evaluate,
   fingerprint,
   FinopsError,

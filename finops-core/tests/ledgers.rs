@@ -845,7 +845,7 @@ fn provenance_leads_from_a_figure_to_its_accounts() {
     let mut doc: Value = serde_json::from_str(&read.canonical_json()).unwrap_or_default();
     doc["periods"][0]["accounts"]["cash"][0]["amount"] = json!("1.00");
     doc["periods"][1]["accounts"]["cashh"] = json!([]);
-    doc["periods"][2]["accounts"]["cash"][0]["account"] = json!("");
+    doc["periods"][2]["accounts"]["cash"][0]["account"] = json!(12);
     let issues = refusal(Statements::from_json_value(&doc));
     for field in [
         "periods[0].accounts.cash",

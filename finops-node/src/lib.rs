@@ -75,6 +75,41 @@ pub fn compute_metrics(statements_json: String) -> Result<String> {
     to_json(&metrics::compute_all(&s))
 }
 
+/// Statements read from ledger inputs (each a `{name?, bytes}`: a file's name matters for an FEC), as the
+/// canonical `finops.statements/v1` JSON with each line's accounts. `options_json` is the core's read options.
+#[napi(catch_unwind)]
+pub fn read_statements(
+    names: Vec<Option<String>>,
+    contents: Vec<Buffer>,
+    options_json: String,
+) -> Result<String> {
+    let options: Value =
+        serde_json::from_str(&options_json).map_err(|e| invalid("options", e.to_string()))?;
+    let options =
+        finops_core::ledger::ReadOptions::from_json_value(&options).map_err(|e| js_error(&e))?;
+    let sources: Vec<finops_core::ledger::Source<'_>> = names
+        .iter()
+        .zip(&contents)
+        .map(|(name, bytes)| match name {
+            Some(n) => finops_core::ledger::Source::named(n, bytes),
+            None => finops_core::ledger::Source::new(bytes),
+        })
+        .collect();
+    let statements = finops_core::ledger::read(&sources, &options).map_err(|e| js_error(&e))?;
+    Ok(statements.canonical_json())
+}
+
+/// Statements from typed lines (`{company, periods: [{label, start, end, lines, accounts?}]}`), totals computed,
+/// as canonical JSON.
+#[napi(catch_unwind)]
+pub fn build_statements(input_json: String) -> Result<String> {
+    let input: Value =
+        serde_json::from_str(&input_json).map_err(|e| invalid("input", e.to_string()))?;
+    let statements = finops_core::statements::StatementsBuilder::from_json_value(&input)
+        .map_err(|e| js_error(&e))?;
+    Ok(statements.canonical_json())
+}
+
 /// One expression evaluated exactly, as JSON.
 #[napi(catch_unwind)]
 pub fn evaluate(statements_json: String, expression: String, period: String) -> Result<String> {

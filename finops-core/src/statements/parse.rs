@@ -390,11 +390,13 @@ impl Validator {
                     continue;
                 };
                 self.unknown_keys(a, &at, &["account", "name", "amount"]);
-                let account = self.string(a, "account", &at, true);
-                let name = match a.get("name") {
+                // A report row without an account number (QuickBooks's "Net Income") has an empty one.
+                let mut text = |v: &mut Self, key: &str, required: bool| match a.get(key) {
                     Some(Value::String(s)) if s.is_empty() => Some(String::new()),
-                    _ => self.string(a, "name", &at, false),
+                    _ => v.string(a, key, &at, required),
                 };
+                let account = text(self, "account", true);
+                let name = text(self, "name", false);
                 let amount = match a.get("amount").map(parse_amount) {
                     Some(Ok(d)) => Some(d),
                     Some(Err(reason)) => {
