@@ -9,6 +9,8 @@ pub struct FigureInput {
     pub period: String,
     /// Exact decimal as text.
     pub value: String,
+    /// The ledger accounts that made the amount (empty when the statements give it as a plain amount).
+    pub accounts: Vec<crate::AccountAmountFfi>,
 }
 
 /// A computed metric with its provenance.
@@ -49,6 +51,16 @@ pub(crate) fn figure(f: &metrics::Figure) -> Figure {
                 line: i.line.to_string(),
                 period: i.period.to_string(),
                 value: i.value.to_string(),
+                accounts: i
+                    .accounts
+                    .iter()
+                    .flat_map(|list| list.iter())
+                    .map(|a| crate::AccountAmountFfi {
+                        account: a.account.clone(),
+                        name: a.name.clone(),
+                        amount: a.amount.to_string(),
+                    })
+                    .collect(),
             })
             .collect(),
         reason: f.reason.clone(),

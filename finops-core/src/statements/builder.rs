@@ -243,6 +243,17 @@ impl PeriodBuilder {
                 )),
             }
         }
+        // A total's accounts are its lines' only when every line came from accounts: a partial list would not
+        // add up to the total, and provenance that does not add up is worse than none.
+        for total in TOTALS.iter().map(|(t, _)| *t).chain([Line::NetIncome]) {
+            let sum = self.accounts[total.index()]
+                .iter()
+                .try_fold(Decimal::ZERO, |s, a| s.checked_add(a.amount));
+            let amount = self.amounts[total.index()];
+            if !matches!((sum, amount), (Some(s), Some(a)) if parse::same_cents(s, a)) {
+                self.accounts[total.index()].clear();
+            }
+        }
         if !issues.is_empty() {
             return Err(issues);
         }

@@ -391,7 +391,7 @@ impl Validator {
                 };
                 self.unknown_keys(a, &at, &["account", "name", "amount"]);
                 // A report row without an account number (QuickBooks's "Net Income") has an empty one.
-                let mut text = |v: &mut Self, key: &str, required: bool| match a.get(key) {
+                let text = |v: &mut Self, key: &str, required: bool| match a.get(key) {
                     Some(Value::String(s)) if s.is_empty() => Some(String::new()),
                     _ => v.string(a, key, &at, required),
                 };
