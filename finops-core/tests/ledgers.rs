@@ -1561,3 +1561,38 @@ fn partial_provenance_never_gives_totals_accounts_that_do_not_add_up() {
     // And the canonical form reads back.
     assert!(Statements::from_json_str(&built.canonical_json()).is_ok());
 }
+
+#[test]
+fn fec_entries_split_across_the_file_are_checked_whole() {
+    let header = "JournalCode|JournalLib|EcritureNum|EcritureDate|CompteNum|CompteLib|CompAuxNum|CompAuxLib|PieceRef|PieceDate|EcritureLib|Debit|Credit|EcritureLet|DateLet|ValidDate|Montantdevise|Idevise\n";
+    let line = |j: &str, n: u32, account: &str, d: &str, c: &str| {
+        format!("{j}|J|{n}|20240115|{account}|Compte {account}|||P|20240115|x|{d}|{c}|||||\n")
+    };
+    let mut ok = String::from(header);
+    ok += &line("VT", 1, "411000", "120,00", "0,00");
+    ok += &line("VT", 2, "411000", "60,00", "0,00");
+    ok += &line("VT", 1, "706000", "0,00", "120,00");
+    ok += &line("VT", 2, "706000", "0,00", "60,00");
+    ok += &line("AC", 1, "607000", "10,00", "0,00");
+    ok += &line("AC", 1, "512000", "0,00", "10,00");
+    let s = read(&[("x.txt", ok.as_bytes())], &fec_options()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(amt(s.latest(), Line::Revenue), Decimal::from(180));
+    // The same journal number in two journals is two entries; an entry unbalanced across its parts is named.
+    let mut bad = ok.clone();
+    bad += &line("VT", 1, "706000", "0,00", "5,00");
+    let issues = refusal(read(&[("x.txt", bad.as_bytes())], &fec_options()));
+    assert!(
+        issues
+            .iter()
+            .any(|(_, r)| r.contains("entry 1 of journal VT does not balance")),
+        "{issues:?}"
+    );
+    assert!(
+        !issues.iter().any(|(_, r)| r.contains("journal AC")),
+        "{issues:?}"
+    );
+    // Montant and Sens instead of Debit and Credit.
+    let sens = "JournalCode\tJournalLib\tEcritureNum\tEcritureDate\tCompteNum\tCompteLib\tMontant\tSens\nVT\tV\t1\t20240110\t411000\tClients\t50,00\tD\nVT\tV\t1\t20240110\t706000\tVentes\t50,00\tC\n";
+    let s = read(&[("y.txt", sens.as_bytes())], &fec_options()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(amt(s.latest(), Line::AccountsReceivable), Decimal::from(50));
+}

@@ -243,11 +243,17 @@ fn period(
             issues.push(FieldIssue::new(
                 format!("{}.{}", p.place, line.id()),
                 format!(
-                    "{line} comes to {total}, and it cannot be negative; its accounts: {}",
+                    "{line} comes to {total}, and it cannot be negative; its accounts: {}{}",
                     list.iter()
+                        .take(10)
                         .map(|a| format!("{} {} ({})", a.account, a.name, a.amount))
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    if list.len() > 10 {
+                        format!(" and {} more", list.len() - 10)
+                    } else {
+                        String::new()
+                    }
                 ),
             ));
         }

@@ -96,6 +96,7 @@ pub(super) fn read(bytes: &[u8], name: Option<&str>, label: &str) -> Result<Pars
     let mut accounts: HashMap<Vec<u8>, Account> = HashMap::new();
     let mut entries: HashMap<(Vec<u8>, Vec<u8>), (Decimal, u64)> = HashMap::new();
     let (mut first_date, mut last_date): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
+    let mut current: Option<(Vec<u8>, Vec<u8>, Decimal, u64)> = None;
     let mut record = csv::ByteRecord::new();
     let mut buffer = String::new();
     loop {
@@ -205,12 +206,27 @@ pub(super) fn read(bytes: &[u8], name: Option<&str>, label: &str) -> Result<Pars
                 );
             }
         }
-        let key = (cell(cols.journal).to_vec(), cell(cols.entry).to_vec());
-        let entry = entries.entry(key).or_insert((Decimal::ZERO, line));
-        entry.0 += debit - credit;
+        // Entries are checked as they end: an FEC lists an entry's lines together, so only an entry that is
+        // unbalanced when the next one starts (or whose lines are split) is kept, and memory stays small.
+        let (journal, number) = (cell(cols.journal), cell(cols.entry));
+        let same = current
+            .as_ref()
+            .is_some_and(|c| c.0 == journal && c.1 == number);
+        if !same {
+            if let Some((j, n, net, first)) = current.take() {
+                park(&mut entries, j, n, net, first);
+            }
+            current = Some((journal.to_vec(), number.to_vec(), Decimal::ZERO, line));
+        }
+        if let Some(c) = current.as_mut() {
+            c.2 += debit - credit;
+        }
         if issues.len() >= MAX_ISSUES {
             break;
         }
+    }
+    if let Some((j, n, net, first)) = current.take() {
+        park(&mut entries, j, n, net, first);
     }
     let mut unbalanced: Vec<_> = entries
         .into_iter()
@@ -267,6 +283,24 @@ pub(super) fn read(bytes: &[u8], name: Option<&str>, label: &str) -> Result<Pars
             cash_flow: Vec::new(),
         }],
     })
+}
+
+/// Keeps an entry's part that does not balance on its own, adding to an earlier part of the same entry.
+fn park(
+    entries: &mut HashMap<(Vec<u8>, Vec<u8>), (Decimal, u64)>,
+    journal: Vec<u8>,
+    number: Vec<u8>,
+    net: Decimal,
+    first: u64,
+) {
+    let key = (journal, number);
+    match entries.get_mut(&key) {
+        Some(e) => e.0 += net,
+        None if !net.is_zero() => {
+            entries.insert(key, (net, first));
+        }
+        None => {}
+    }
 }
 
 fn trim(b: &[u8]) -> &[u8] {
