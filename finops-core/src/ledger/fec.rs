@@ -37,6 +37,9 @@ struct Account {
     first_line: u64,
 }
 
+/// Entry parts that did not balance on their own: (journal, number) → (net debit, first line).
+type Entries = HashMap<(Vec<u8>, Vec<u8>), (Decimal, u64)>;
+
 /// The most problems one refusal lists.
 const MAX_ISSUES: usize = 100;
 
@@ -94,7 +97,7 @@ pub(super) fn read(bytes: &[u8], name: Option<&str>, label: &str) -> Result<Pars
 
     let mut issues = Vec::new();
     let mut accounts: HashMap<Vec<u8>, Account> = HashMap::new();
-    let mut entries: HashMap<(Vec<u8>, Vec<u8>), (Decimal, u64)> = HashMap::new();
+    let mut entries: Entries = HashMap::new();
     let (mut first_date, mut last_date): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
     let mut current: Option<(Vec<u8>, Vec<u8>, Decimal, u64)> = None;
     let mut record = csv::ByteRecord::new();
@@ -287,7 +290,7 @@ pub(super) fn read(bytes: &[u8], name: Option<&str>, label: &str) -> Result<Pars
 
 /// Keeps an entry's part that does not balance on its own, adding to an earlier part of the same entry.
 fn park(
-    entries: &mut HashMap<(Vec<u8>, Vec<u8>), (Decimal, u64)>,
+    entries: &mut Entries,
     journal: Vec<u8>,
     number: Vec<u8>,
     net: Decimal,
