@@ -289,13 +289,7 @@ pub(super) fn read(bytes: &[u8], name: Option<&str>, label: &str) -> Result<Pars
 }
 
 /// Keeps an entry's part that does not balance on its own, adding to an earlier part of the same entry.
-fn park(
-    entries: &mut Entries,
-    journal: Vec<u8>,
-    number: Vec<u8>,
-    net: Decimal,
-    first: u64,
-) {
+fn park(entries: &mut Entries, journal: Vec<u8>, number: Vec<u8>, net: Decimal, first: u64) {
     let key = (journal, number);
     match entries.get_mut(&key) {
         Some(e) => e.0 += net,

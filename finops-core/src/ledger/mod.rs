@@ -22,6 +22,7 @@ mod fec;
 mod gifi;
 mod pcg;
 mod reports;
+pub mod schema;
 mod trial_balance;
 
 use std::collections::HashMap;

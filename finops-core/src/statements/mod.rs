@@ -14,6 +14,7 @@ mod canonical;
 mod duplicates;
 mod line;
 mod parse;
+pub mod schema;
 
 pub use builder::{PeriodBuilder, StatementsBuilder};
 
