@@ -62,6 +62,33 @@ const KEYS: &[&str] = &[
     "input_tokens",
     "output_tokens",
     "cost_usd",
+    "accounts",
+    "account",
+    "debit",
+    "credit",
+    "balance",
+    "chart",
+    "map",
+    "line",
+    "credit_line",
+    "amount",
+    "Header",
+    "ReportName",
+    "Columns",
+    "Column",
+    "ColType",
+    "MetaData",
+    "Rows",
+    "Row",
+    "ColData",
+    "group",
+    "Summary",
+    "Reports",
+    "ReportType",
+    "RowType",
+    "Cells",
+    "Value",
+    "Title",
 ];
 
 fn number() -> impl Strategy<Value = Value> {
@@ -135,6 +162,50 @@ proptest! {
         let _ = crate::Statements::from_json_str(&doc.to_string());
         let _ = crate::Statements::from_json_str(&text);
         let _ = crate::Statements::from_json_slice(text.as_bytes());
+    }
+
+    /// Every ledger reader and the builder's JSON form, on arbitrary JSON, wrapped in each format's outer shape.
+    #[test]
+    fn ledger_readers_on_arbitrary_json(doc in json_value(), options in json_value()) {
+        use crate::ledger::{Format, ReadOptions, read_one};
+        let shapes = [
+            doc.clone(),
+            json!({"schema": "finops.trial_balance/v1", "chart": "gifi", "periods": [{"label": "P1", "start": "2024-01-01", "end": "2024-12-31", "accounts": doc.clone()}]}),
+            json!({"Header": {"ReportName": "BalanceSheet"}, "Columns": {"Column": [{"ColType": "Money", "MetaData": [{"Name": "EndDate", "Value": "2024-12-31"}]}]}, "Rows": {"Row": doc.clone()}}),
+            json!({"Reports": [{"ReportType": "BalanceSheet", "Rows": [{"RowType": "Header", "Cells": [{"Value": ""}, {"Value": "31 Dec 2024"}]}, doc.clone()]}]}),
+            json!({"company": {"name": "x", "currency": "EUR"}, "periods": [doc.clone()]}),
+        ];
+        for shape in &shapes {
+            let bytes = shape.to_string().into_bytes();
+            for format in [Format::Auto, Format::TrialBalance, Format::QuickBooks, Format::Xero] {
+                let _ = read_one(&bytes, &ReadOptions { format, ..ReadOptions::default() });
+            }
+            let _ = crate::statements::StatementsBuilder::from_json_value(shape);
+            let _ = crate::ledger::Chart::from_json_value(shape);
+        }
+        let _ = ReadOptions::from_json_value(&options);
+    }
+
+    /// CSV trial balances and FECs: the right header, then arbitrary lines of cells.
+    #[test]
+    fn ledger_readers_on_arbitrary_text(
+        rows in prop::collection::vec(prop::collection::vec("\\PC{0,12}|-?[0-9]{1,17}([.,][0-9]{0,8})?|20[0-9]{6}|2024-0[1-9]-[0-3][0-9]", 0..9), 0..12),
+        separator in prop::sample::select(vec![",", ";", "\t", "|"]),
+    ) {
+        use crate::ledger::{Chart, Format, ReadOptions, read_one};
+        let body: String = rows.iter().map(|r| r.join(separator) + "\n").collect();
+        let headers = [
+            "period,start,end,account,name,debit,credit".replace(',', separator),
+            "période;début;fin;compte;libellé;solde".replace(';', separator),
+            "JournalCode|JournalLib|EcritureNum|EcritureDate|CompteNum|CompteLib|Debit|Credit".replace('|', separator),
+        ];
+        for header in headers {
+            let text = format!("{header}\n{body}");
+            for format in [Format::Auto, Format::Csv, Format::Fec] {
+                let options = ReadOptions { format, chart: Some(Chart::Pcg), ..ReadOptions::default() };
+                let _ = read_one(text.as_bytes(), &options);
+            }
+        }
     }
 
     #[test]
