@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! analyze --statements PATH [--statements PATH…] [--format auto|statements|trial-balance|csv|fec|quickbooks|xero]
-//!         [--chart gifi|pcg|PATH] [--unmapped-as-other] [--company-name NAME] [--sector S] [--naics CODE]
+//!         [--chart gifi|pcg|PATH] [--unmapped-as-other] [--derive-cash-flow] [--company-name NAME] [--sector S] [--naics CODE]
 //!         [--jurisdiction J] [--currency CUR]
 //!         [--metrics-only] [--json]
 //!         [--question TEXT] [--lang fr|en] [--tenant ID] [--client ID] [--data-dir DIR]
@@ -68,6 +68,10 @@ struct Args {
     /// refusing the input.
     #[arg(long)]
     unmapped_as_other: bool,
+    /// Derive the cash flow lines of periods without a cash flow statement from consecutive balance sheets
+    /// (indirect method; each derived figure lists its terms in its inputs).
+    #[arg(long)]
+    derive_cash_flow: bool,
     /// The company's name (required for formats that do not hold it, such as an FEC or a CSV).
     #[arg(long)]
     company_name: Option<String>,
@@ -315,6 +319,7 @@ fn read_statements(args: &Args, inputs: &[(String, Vec<u8>)]) -> Result<Statemen
         } else {
             Unmapped::Error
         },
+        derive_cash_flow: args.derive_cash_flow,
         ..ReadOptions::default()
     };
     let sources: Vec<Source<'_>> = inputs

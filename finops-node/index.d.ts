@@ -33,6 +33,8 @@ export interface ReadOptions {
   unmapped?: 'error' | 'other'
   /** Account number or id → statement line, ahead of the chart. */
   overrides?: Record<string, string>
+  /** Derive missing cash flow lines from consecutive balance sheets (indirect method; inputs list the terms). */
+  deriveCashFlow?: boolean
 }
 
 export interface BuildInput {

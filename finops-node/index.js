@@ -153,13 +153,18 @@ function ledgerSource(source, i) {
  * Statements from a trial balance (JSON or CSV), FEC files, QuickBooks Online or Xero reports, or a statements
  * document: a `finops.statements/v1` object whose periods carry each line's accounts, ready for `computeMetrics`
  * and `analyze`. Options: `format`, `chart` ('gifi', 'pcg', a custom chart object or its path), `company`,
- * `unmapped` ('error' or 'other'), `overrides` (account → line).
+ * `unmapped` ('error' or 'other'), `overrides` (account → line), `deriveCashFlow` (derive missing cash flow lines
+ * from consecutive balance sheets; each derived figure lists its terms).
  */
 function readStatements(sources, options = {}) {
   const list = Array.isArray(sources) ? sources : [sources]
   const pairs = list.map(ledgerSource)
   if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object')
   const opts = { ...options }
+  if ('deriveCashFlow' in opts) {
+    opts.derive_cash_flow = opts.deriveCashFlow
+    delete opts.deriveCashFlow
+  }
   if (typeof opts.chart === 'string' && !['gifi', 'pcg'].includes(opts.chart.toLowerCase())) {
     let text
     try {

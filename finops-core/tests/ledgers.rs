@@ -1596,3 +1596,153 @@ fn fec_entries_split_across_the_file_are_checked_whole() {
     let s = read(&[("y.txt", sens.as_bytes())], &fec_options()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(amt(s.latest(), Line::AccountsReceivable), Decimal::from(50));
 }
+
+#[test]
+fn cash_flow_is_derived_only_when_asked_and_says_so() {
+    let s = bistro();
+    let tb = tb_with(|tb| {
+        for p in tb["periods"].as_array_mut().into_iter().flatten() {
+            p.as_object_mut().map(|p| p.remove("cash_flow"));
+        }
+    });
+    // By default: not computable, with the reason.
+    let plain = ledger::read_one(&tb, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let fcf = metrics::compute_all(&plain)
+        .into_iter()
+        .find(|f| f.id == "free_cash_flow@FY2023")
+        .unwrap_or_else(|| panic!("fcf"));
+    assert!(
+        fcf.value.is_none()
+            && fcf
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("no cash flow statement")),
+        "{fcf:?}"
+    );
+    // Asked: derived where a previous consecutive period exists, with every term in the inputs.
+    let options = ReadOptions {
+        derive_cash_flow: true,
+        ..ReadOptions::default()
+    };
+    let derived = ledger::read_one(&tb, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!derived.periods()[0].has_cash_flow());
+    assert!(
+        derived
+            .warnings()
+            .iter()
+            .any(|w| w.code == "cash_flow_not_derived" && w.message.contains("FY2021"))
+    );
+    assert!(
+        derived
+            .warnings()
+            .iter()
+            .any(|w| w.code == "cash_flow_derived" && w.message.contains("FY2023"))
+    );
+    let (prev, p) = (&s.periods()[1], &s.periods()[2]);
+    let d = |l: Line| amt(p, l) - amt(prev, l);
+    let ocf = amt(p, Line::NetIncome) + amt(p, Line::DepreciationAmortization)
+        - d(Line::AccountsReceivable)
+        - d(Line::Inventory)
+        - d(Line::OtherCurrentAssets)
+        + d(Line::AccountsPayable)
+        + d(Line::OtherCurrentLiabilities);
+    let fy = derived.period("FY2023").unwrap_or_else(|| panic!("FY2023"));
+    assert_eq!(fy.amount(Line::OperatingCashFlow), Some(ocf));
+    assert_eq!(
+        fy.amount(Line::CapitalExpenditures),
+        Some(d(Line::PropertyPlantEquipment) + amt(p, Line::DepreciationAmortization))
+    );
+    assert_eq!(
+        fy.amount(Line::DividendsPaid),
+        Some(amt(prev, Line::TotalEquity) + amt(p, Line::NetIncome) - amt(p, Line::TotalEquity))
+    );
+    let fcf = metrics::compute_all(&derived)
+        .into_iter()
+        .find(|f| f.id == "free_cash_flow@FY2023")
+        .unwrap_or_else(|| panic!("fcf"));
+    assert!(fcf.value.is_some());
+    for input in fcf
+        .inputs
+        .iter()
+        .filter(|i| i.line == "operating_cash_flow" || i.line == "capital_expenditures")
+    {
+        let accounts = input.accounts.as_deref().unwrap_or_default();
+        assert!(
+            !accounts.is_empty() && accounts.iter().all(|a| a.account.starts_with("indirect:")),
+            "{input:?}"
+        );
+    }
+    // It survives the canonical form.
+    let again =
+        Statements::from_json_str(&derived.canonical_json()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.fingerprint(), derived.fingerprint());
+    // Where the assumptions visibly fail (equity grew by more than the result), nothing is derived.
+    let raised = tb_with(|tb| {
+        for p in tb["periods"].as_array_mut().into_iter().flatten() {
+            p.as_object_mut().map(|p| p.remove("cash_flow"));
+        }
+        for a in tb["periods"][2]["accounts"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            if a["account"] == "3500" {
+                a["credit"] = json!("500000.00");
+            }
+            if a["account"] == "1001" {
+                let cash: Decimal = a["debit"]
+                    .as_str()
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or_default();
+                a["debit"] = json!((cash + Decimal::from(499_900)).to_string());
+            }
+            if a["account"] == "1599" || a["account"] == "2599" {
+                let v: Decimal = a["debit"]
+                    .as_str()
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or_default();
+                a["debit"] = json!((v + Decimal::from(499_900)).to_string());
+            }
+        }
+    });
+    let r = ledger::read_one(&raised, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!r.period("FY2023").is_some_and(Period::has_cash_flow));
+    assert!(
+        r.warnings()
+            .iter()
+            .any(|w| w.code == "cash_flow_not_derived"
+                && w.message.contains("capital was contributed")),
+        "{:?}",
+        r.warnings()
+    );
+}
+
+#[test]
+fn a_quickbooks_total_column_is_skipped() {
+    let s = bistro();
+    let mut q = quickbooks(&s);
+    // QuickBooks adds a "Total" column over the periods of a profit and loss.
+    for report in q.as_array_mut().into_iter().flatten() {
+        if report["Header"]["ReportName"] != "ProfitAndLoss" {
+            continue;
+        }
+        if let Some(cols) = report["Columns"]["Column"].as_array_mut() {
+            cols.push(json!({"ColTitle": "Total", "ColType": "Money", "MetaData": [{"Name": "ColKey", "Value": "total"}]}));
+        }
+    }
+    let options = ReadOptions {
+        company: CompanyFields {
+            name: Some("B".into()),
+            ..CompanyFields::default()
+        },
+        ..ReadOptions::default()
+    };
+    let read = read(
+        &[("q.json", &serde_json::to_vec(&q).unwrap_or_default())],
+        &options,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    same_figures("qbo with a total column", &s, &read, true);
+}

@@ -49,6 +49,9 @@ pub struct ReadOptionsFfi {
     /// Account number or id → statement line, ahead of the chart.
     #[uniffi(default = None)]
     pub overrides: Option<HashMap<String, String>>,
+    /// Derive missing cash flow lines from consecutive balance sheets (indirect method; inputs list the terms).
+    #[uniffi(default = false)]
+    pub derive_cash_flow: bool,
 }
 
 /// An account's part in a line: exact decimal text, in the line's own sign.
@@ -102,6 +105,9 @@ pub fn read_statements(
         }
         if options.unmapped_as_other {
             o.insert("unmapped".into(), Value::String("other".into()));
+        }
+        if options.derive_cash_flow {
+            o.insert("derive_cash_flow".into(), Value::Bool(true));
         }
         if let Some(overrides) = &options.overrides {
             o.insert("overrides".into(), json!(overrides));

@@ -73,3 +73,14 @@ test('bad ledgers throw naming the place', () => {
   assert.throws(() => finops.readStatements('/nonexistent/file.json'), finops.InvalidArgumentError)
   assert.throws(() => finops.readStatements(BISTRO, 'gifi'), finops.InvalidArgumentError)
 })
+
+test('cash flow is derived only when asked', () => {
+  const tb = JSON.parse(fs.readFileSync(path.join(DATA, 'bistro-saint-denis.gifi.json'), 'utf8'))
+  for (const p of tb.periods) delete p.cash_flow
+  const plain = finops.computeMetrics(finops.readStatements(JSON.stringify(tb))).find((f) => f.id === 'free_cash_flow@FY2023')
+  assert.equal(plain.value, null)
+  const derived = finops.readStatements(JSON.stringify(tb), { deriveCashFlow: true })
+  const fcf = finops.computeMetrics(derived).find((f) => f.id === 'free_cash_flow@FY2023')
+  assert.notEqual(fcf.value, null)
+  for (const input of fcf.inputs) for (const a of input.accounts || []) assert.ok(a.account.startsWith('indirect:'))
+})

@@ -161,9 +161,11 @@ pub(crate) fn json_to_py(py: Python<'_>, json: &str) -> PyResult<Py<PyAny>> {
 /// Reads statements from one or more sources in any format finops knows (statements, trial balance JSON or CSV,
 /// FEC, QuickBooks Online or Xero report JSON): each source is a path, bytes, or text. `chart` is "gifi", "pcg",
 /// a custom chart dict or the path of one; `company` supplies or overrides the company's fields; `unmapped` is
-/// "error" or "other"; `overrides` maps account numbers or ids to lines. Reading runs without the GIL.
+/// "error" or "other"; `overrides` maps account numbers or ids to lines; `derive_cash_flow` derives missing cash
+/// flow lines from consecutive balance sheets (each derived figure lists its terms). Runs without the GIL.
 #[pyfunction]
-#[pyo3(signature = (sources, *, format = "auto", chart = None, company = None, unmapped = "error", overrides = None))]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (sources, *, format = "auto", chart = None, company = None, unmapped = "error", overrides = None, derive_cash_flow = false))]
 pub(crate) fn read_statements(
     py: Python<'_>,
     sources: &Bound<'_, PyAny>,
@@ -172,6 +174,7 @@ pub(crate) fn read_statements(
     company: Option<&Bound<'_, PyDict>>,
     unmapped: &str,
     overrides: Option<&Bound<'_, PyDict>>,
+    derive_cash_flow: bool,
 ) -> PyResult<PyStatements> {
     crate::runtime::guard(|| {
         let list: Vec<Bound<'_, PyAny>> = if sources.cast::<PyString>().is_ok()
@@ -196,6 +199,10 @@ pub(crate) fn read_statements(
         options.insert(
             "unmapped".into(),
             serde_json::Value::String(unmapped.into()),
+        );
+        options.insert(
+            "derive_cash_flow".into(),
+            serde_json::Value::Bool(derive_cash_flow),
         );
         if let Some(chart) = chart {
             let value = if let Ok(s) = chart.cast::<PyString>() {

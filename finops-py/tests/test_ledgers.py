@@ -94,3 +94,17 @@ def test_bad_ledgers_raise_naming_the_place(tmp_path):
     with pytest.raises(finops.InvalidStatementsError) as e:
         finops.read_statements(sorted((DATA / "fec").iterdir()))
     assert e.value.field == "company.name"
+
+
+def test_cash_flow_is_derived_only_when_asked():
+    tb = json.loads((DATA / "bistro-saint-denis.gifi.json").read_text())
+    for p in tb["periods"]:
+        del p["cash_flow"]
+    plain = finops.read_statements(json.dumps(tb))
+    fcf = next(f for f in finops.compute_metrics(plain) if f["id"] == "free_cash_flow@FY2023")
+    assert fcf["value"] is None and "cash flow" in fcf["reason"]
+    derived = finops.read_statements(json.dumps(tb), derive_cash_flow=True)
+    fcf = next(f for f in finops.compute_metrics(derived) if f["id"] == "free_cash_flow@FY2023")
+    assert fcf["value"] is not None
+    assert all(a["account"].startswith("indirect:") for i in fcf["inputs"] for a in i.get("accounts", []))
+    assert any(w["code"] == "cash_flow_derived" for w in derived.warnings)

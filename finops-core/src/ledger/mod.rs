@@ -17,6 +17,7 @@
 //! ```
 
 mod book;
+mod cash_flow;
 mod chart;
 mod fec;
 mod gifi;
@@ -146,6 +147,10 @@ pub struct ReadOptions {
     pub unmapped: Unmapped,
     /// Lines for given accounts (account number or QuickBooks / Xero account id), ahead of the chart.
     pub overrides: HashMap<String, Line>,
+    /// Derive the cash flow lines of periods without a cash flow statement from consecutive balance sheets (the
+    /// indirect method; every derived figure lists its terms as inputs). Off by default: a ledger holds no cash
+    /// movements, and the derivation assumes no disposals and no share issues.
+    pub derive_cash_flow: bool,
 }
 
 /// One input: its bytes, and its name when it has one (a file name: FEC names carry the closing date).
@@ -235,8 +240,18 @@ pub fn read(sources: &[Source<'_>], options: &ReadOptions) -> Result<Statements>
             }
             statements_with_overrides(sources[0].bytes, &options.company)
         }
-        Format::QuickBooks | Format::Xero => reports::read(sources, &formats, options),
-        _ => trial_balance::read(sources, &formats, options),
+        Format::QuickBooks | Format::Xero => {
+            with_cash_flow(reports::read(sources, &formats, options)?, options)
+        }
+        _ => with_cash_flow(trial_balance::read(sources, &formats, options)?, options),
+    }
+}
+
+fn with_cash_flow(statements: Statements, options: &ReadOptions) -> Result<Statements> {
+    if options.derive_cash_flow {
+        cash_flow::derive_missing(statements)
+    } else {
+        Ok(statements)
     }
 }
 
@@ -332,7 +347,8 @@ fn detect_json(value: &Value) -> std::result::Result<Format, String> {
 
 impl ReadOptions {
     /// Options as bindings pass them: `{"format": "auto", "chart": "gifi" | {custom}, "company": {"name": …},
-    /// "unmapped": "error" | "other", "overrides": {"account": "line"}}`, every key optional.
+    /// "unmapped": "error" | "other", "overrides": {"account": "line"}, "derive_cash_flow": false}`, every key
+    /// optional.
     pub fn from_json_value(value: &Value) -> Result<ReadOptions> {
         let bad = |field: &str, reason: String| Error::invalid_argument(field, reason);
         let Some(map) = value.as_object() else {
@@ -391,6 +407,11 @@ impl ReadOptions {
                         _ => return Err(bad("unmapped", "must be \"error\" or \"other\"".into())),
                     }
                 }
+                "derive_cash_flow" => {
+                    options.derive_cash_flow = v
+                        .as_bool()
+                        .ok_or_else(|| bad("derive_cash_flow", "must be true or false".into()))?;
+                }
                 "overrides" => {
                     let o = v.as_object().ok_or_else(|| {
                         bad("overrides", "must be an object of account → line".into())
@@ -411,7 +432,7 @@ impl ReadOptions {
                 other => {
                     return Err(bad(
                         other,
-                        "unknown option; expected one of: format, chart, company, unmapped, overrides".into(),
+                        "unknown option; expected one of: format, chart, company, unmapped, overrides, derive_cash_flow".into(),
                     ));
                 }
             }

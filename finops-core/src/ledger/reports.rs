@@ -535,14 +535,26 @@ fn quickbooks(value: &Value, label: &str) -> std::result::Result<Vec<Report>, Ve
                 .get("ColTitle")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
+            let key = col
+                .get("MetaData")
+                .and_then(Value::as_array)
+                .and_then(|m| {
+                    m.iter()
+                        .find(|e| e.get("Name").and_then(Value::as_str) == Some("ColKey"))
+                })
+                .and_then(|e| e.get("Value"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            // A "Total" column over several periods adds nothing new.
+            if title.eq_ignore_ascii_case("total") || key.eq_ignore_ascii_case("total") {
+                continue;
+            }
             match meta("EndDate") {
                 Some(end) => columns.push(Column {
                     index: i,
                     start: meta("StartDate"),
                     end,
                 }),
-                // A "Total" column over several periods adds nothing new.
-                None if title.eq_ignore_ascii_case("total") => {}
                 None if cols
                     .iter()
                     .filter(|c| c.get("ColType").and_then(Value::as_str) == Some("Money"))

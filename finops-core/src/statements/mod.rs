@@ -199,6 +199,12 @@ impl Statements {
         StatementsBuilder::new(company)
     }
 
+    /// Replaces the warnings (a ledger reader that rebuilt the statements keeps the first reading's).
+    pub(crate) fn with_warnings_replaced(mut self, warnings: Vec<Warning>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
     /// Adds warnings found while reading a ledger.
     pub(crate) fn with_warnings(mut self, mut warnings: Vec<Warning>) -> Self {
         self.warnings.append(&mut warnings);

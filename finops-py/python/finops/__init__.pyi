@@ -121,6 +121,7 @@ def read_statements(
     company: Optional[Dict[str, str]] = None,
     unmapped: Literal["error", "other"] = "error",
     overrides: Optional[Dict[str, str]] = None,
+    derive_cash_flow: bool = False,
 ) -> Statements:
     """Statements from a trial balance (JSON or CSV), FEC files, QuickBooks or Xero reports, or a statements document."""
 
