@@ -887,6 +887,29 @@ fn trial_balance_refusals_name_the_place() {
             .any(|(f, r)| f.contains("periods[1] (FY2022)") && r.contains("does not balance")),
         "{issues:?}"
     );
+    // A post-closing balance (the result already in retained earnings) is named as such.
+    let closed = tb_with(|tb| {
+        let ni: Decimal = bistro().periods()[0].amount_or_zero(Line::NetIncome);
+        for a in tb["periods"][0]["accounts"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            if a["account"] == "3600" {
+                let credit: Decimal = a["credit"]
+                    .as_str()
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or_default();
+                a["credit"] = json!((credit + ni).to_string());
+            }
+        }
+    });
+    let issues = refusal(ledger::read_one(&closed, &opts));
+    assert!(
+        issues.iter().any(|(_, r)| r.contains("post-closing")),
+        "{issues:?}"
+    );
     // Duplicate account in a period.
     let dup = tb_with(|tb| {
         let first = tb["periods"][0]["accounts"][0].clone();

@@ -225,11 +225,12 @@ fn period(
         issues.push(FieldIssue::new(
             p.place.clone(),
             format!(
-                "period {} does not balance: debits {} and credits {} differ by {}",
+                "period {} does not balance: debits {} and credits {} differ by {}{}",
                 p.label,
                 debits,
                 credits,
-                debits - credits
+                debits - credits,
+                post_closing_hint(&lines, debits - credits)
             ),
         ));
     }
@@ -286,6 +287,29 @@ fn period(
         Ok((out, found))
     } else {
         Err(issues)
+    }
+}
+
+/// When a balance is off by exactly the period's result, it was most likely closed already (the result is in
+/// retained earnings and the income statement accounts are still listed): say so.
+fn post_closing_hint(lines: &[Vec<AccountAmount>], difference: Decimal) -> &'static str {
+    let result: Decimal = Line::ALL
+        .iter()
+        .filter(|l| l.section() == crate::statements::Section::IncomeStatement)
+        .flat_map(|l| {
+            let sign = if credit_positive(*l) {
+                Decimal::ONE
+            } else {
+                Decimal::NEGATIVE_ONE
+            };
+            lines[l.index()].iter().map(move |a| a.amount * sign)
+        })
+        .sum();
+    if !result.is_zero() && (difference == result || difference == -result) {
+        " — exactly the period's result: the trial balance looks post-closing (the result already in retained \
+         earnings); finops reads pre-closing balances, so leave the result out of equity"
+    } else {
+        ""
     }
 }
 

@@ -257,7 +257,12 @@ fn with_cash_flow(statements: Statements, options: &ReadOptions) -> Result<State
 
 /// A statements document, with the caller's company fields in place of the document's.
 fn statements_with_overrides(bytes: &[u8], company: &CompanyFields) -> Result<Statements> {
-    if *company == CompanyFields::default() {
+    // Without overrides, or past the document size limit or with a duplicate key, the plain reader answers (and
+    // refuses what it refuses).
+    if *company == CompanyFields::default()
+        || bytes.len() > crate::statements::MAX_DOCUMENT_BYTES
+        || crate::statements::first_duplicate_key(bytes).is_some()
+    {
         return Statements::from_json_slice(bytes);
     }
     let mut value: Value = serde_json::from_slice(bytes).map_err(|e| {
@@ -289,7 +294,7 @@ pub fn detect(bytes: &[u8]) -> std::result::Result<Format, String> {
     if matches!(text[start], b'{' | b'[') {
         let value: Value = serde_json::from_slice(text).map_err(|e| {
             format!(
-                "starts like JSON but is not valid JSON (line {}, column {}): {e}",
+                "malformed JSON at line {}, column {}: {e}",
                 e.line(),
                 e.column()
             )

@@ -54,6 +54,18 @@ class LedgersTest {
     }
 
     @Test
+    fun cashFlowIsDerivedOnlyWhenAsked() {
+        val tb = File(DATA, "bistro-saint-denis.gifi.json").readText()
+            .replace(Regex(",\\s*\"cash_flow\": \\{[^}]*\\}"), "")
+        val source = listOf(LedgerSourceFfi(content = tb.toByteArray()))
+        val plain = computeMetrics(readStatements(source, ReadOptionsFfi())).first { it.id == "free_cash_flow@FY2023" }
+        assertEquals(null, plain.value)
+        val derived = computeMetrics(readStatements(source, ReadOptionsFfi(deriveCashFlow = true))).first { it.id == "free_cash_flow@FY2023" }
+        assertTrue(derived.value != null)
+        assertTrue(derived.inputs.flatMap { it.accounts }.all { it.account.startsWith("indirect:") })
+    }
+
+    @Test
     fun theBuilderComputesTotals() {
         val lines = mapOf(
             "revenue" to "1000", "cost_of_goods_sold" to "400", "operating_expenses" to "300",
