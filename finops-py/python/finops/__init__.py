@@ -10,6 +10,7 @@ import atexit
 from . import _finops
 from .types import (
     StatementsSource,
+    LedgerSource,
     PhaseName,
     EventType,
     ChatRequest,
@@ -78,6 +79,7 @@ from ._finops import (
 atexit.register(_finops.drain_at_exit)
 
 __all__ = [
+    "LedgerSource",
     "read_statements",
     "build_statements",
     "AccessDeniedError",

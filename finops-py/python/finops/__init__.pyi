@@ -6,6 +6,7 @@ from typing import Any, AsyncIterator, Awaitable, Dict, List, Literal, Mapping, 
 
 from .types import (
     StatementsSource as StatementsSource,
+    LedgerSource as LedgerSource,
     PhaseName as PhaseName,
     EventType as EventType,
     ChatRequest as ChatRequest,
@@ -110,8 +111,6 @@ class Statements:
     def company(self) -> Dict[str, str]: ...
     def accounts(self, period: str, line: str) -> Optional[List[Dict[str, str]]]:
         """The accounts (`account`, `name`, `amount`) that made a line, when read from a ledger."""
-
-LedgerSource = Union[str, bytes, "os.PathLike[str]"]
 
 def read_statements(
     sources: Union[LedgerSource, Sequence[LedgerSource]],

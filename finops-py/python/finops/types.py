@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from ._finops import Statements
 
 StatementsSource = Union[str, bytes, Mapping[str, Any], "os.PathLike[str]", "Statements"]
+# A ledger input for `read_statements`: a path, the bytes of a file, or its text.
+LedgerSource = Union[str, bytes, "os.PathLike[str]"]
 """JSON text (a str starting with `{`), bytes, a dict, a path, or a parsed `Statements`."""
 
 PhaseName = Literal["analyst", "researcher", "validator"]
