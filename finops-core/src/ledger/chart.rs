@@ -405,3 +405,241 @@ fn rule(item: &Value, i: usize) -> std::result::Result<Rule, Vec<FieldIssue>> {
         _ => Err(issues),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statements::Line::*;
+
+    /// The documented mapping (docs/ledgers.md), account by account.
+    #[test]
+    fn gifi_codes_go_where_the_guide_says() {
+        let line = |l| Some(Target::Line(l));
+        let check = |l| Some(Target::Check(Check::Line(l)));
+        let cases = [
+            ("1000", line(Cash)),
+            ("1007", line(Cash)),
+            ("1060", line(AccountsReceivable)),
+            ("1061", line(AccountsReceivable)),
+            ("1066", line(OtherCurrentAssets)),
+            ("1069", line(AccountsReceivable)),
+            ("1120", line(Inventory)),
+            ("1127", line(Inventory)),
+            ("1180", line(MarketableSecurities)),
+            ("1240", line(OtherCurrentAssets)),
+            ("1484", line(OtherCurrentAssets)),
+            ("1598", line(OtherCurrentAssets)),
+            ("1599", check(TotalCurrentAssets)),
+            ("1600", line(PropertyPlantEquipment)),
+            ("1741", line(PropertyPlantEquipment)),
+            ("2007", line(PropertyPlantEquipment)),
+            ("2008", Some(Target::Subtotal)),
+            ("2009", Some(Target::Subtotal)),
+            ("2012", line(OtherNonCurrentAssets)),
+            ("2178", Some(Target::Subtotal)),
+            ("2300", line(OtherNonCurrentAssets)),
+            ("2590", line(OtherNonCurrentAssets)),
+            ("2599", check(TotalAssets)),
+            ("2600", line(ShortTermDebt)),
+            ("2620", line(AccountsPayable)),
+            ("2623", line(AccountsPayable)),
+            ("2624", line(OtherCurrentLiabilities)),
+            ("2680", line(OtherCurrentLiabilities)),
+            ("2701", line(ShortTermDebt)),
+            ("2920", line(ShortTermDebt)),
+            ("2960", line(OtherCurrentLiabilities)),
+            ("3139", check(TotalCurrentLiabilities)),
+            ("3140", line(LongTermDebt)),
+            ("3143", line(LongTermDebt)),
+            ("3260", line(OtherNonCurrentLiabilities)),
+            ("3322", line(LongTermDebt)),
+            ("3460", line(LongTermDebt)),
+            ("3470", line(OtherNonCurrentLiabilities)),
+            ("3499", check(TotalLiabilities)),
+            ("3500", line(TotalEquity)),
+            ("3600", line(TotalEquity)),
+            ("3620", check(TotalEquity)),
+            ("3640", Some(Target::Check(Check::LiabilitiesAndEquity))),
+            ("3680", check(NetIncome)),
+            ("3701", line(TotalEquity)),
+            ("3849", Some(Target::Subtotal)),
+            ("8000", line(Revenue)),
+            ("8088", line(Revenue)),
+            ("8090", line(OtherIncome)),
+            ("8230", line(OtherIncome)),
+            ("8300", line(CostOfGoodsSold)),
+            ("8500", line(CostOfGoodsSold)),
+            ("8520", line(OperatingExpenses)),
+            ("8570", line(DepreciationAmortization)),
+            ("8670", line(DepreciationAmortization)),
+            ("8710", line(InterestExpense)),
+            ("8714", line(InterestExpense)),
+            ("8715", line(OperatingExpenses)),
+            ("9060", line(OperatingExpenses)),
+            ("9366", line(OperatingExpenses)),
+            ("9370", line(Revenue)),
+            ("9660", line(OperatingExpenses)),
+            ("9975", line(OtherIncome)),
+            ("9990", line(IncomeTaxExpense)),
+            ("9995", line(IncomeTaxExpense)),
+            ("9999", check(NetIncome)),
+            ("0500", None),
+            ("4000", None),
+            ("100", None),
+            ("10000", None),
+            ("1A00", None),
+        ];
+        for (account, want) in cases {
+            assert_eq!(Chart::Gifi.place(account), want, "{account}");
+        }
+        for code in [
+            "8089", "8299", "8518", "8519", "9367", "9368", "9369", "9659", "9898", "9899", "9970",
+            "2589", "3450",
+        ] {
+            assert!(
+                matches!(
+                    Chart::Gifi.place(code),
+                    Some(Target::Check(Check::Accounts { .. }))
+                ),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn pcg_accounts_go_where_the_plan_says() {
+        let line = |l| Some(Target::Line(l));
+        let sign = |d, c| {
+            Some(Target::BySign {
+                debit: d,
+                credit: c,
+            })
+        };
+        let cases = [
+            ("101300", line(TotalEquity)),
+            ("108000", line(TotalEquity)),
+            ("110000", line(TotalEquity)),
+            ("120000", line(TotalEquity)),
+            ("131000", line(TotalEquity)),
+            ("151000", line(OtherNonCurrentLiabilities)),
+            ("164000", line(LongTermDebt)),
+            ("165000", line(OtherNonCurrentLiabilities)),
+            ("168800", line(LongTermDebt)),
+            ("171000", line(OtherNonCurrentLiabilities)),
+            ("205000", line(OtherNonCurrentAssets)),
+            ("280500", line(OtherNonCurrentAssets)),
+            ("213100", line(PropertyPlantEquipment)),
+            ("215400", line(PropertyPlantEquipment)),
+            ("231000", line(PropertyPlantEquipment)),
+            ("281540", line(PropertyPlantEquipment)),
+            ("291100", line(PropertyPlantEquipment)),
+            ("261000", line(OtherNonCurrentAssets)),
+            ("275000", line(OtherNonCurrentAssets)),
+            ("296000", line(OtherNonCurrentAssets)),
+            ("310000", line(Inventory)),
+            ("370000", line(Inventory)),
+            ("397000", line(Inventory)),
+            ("401000", line(AccountsPayable)),
+            ("404000", line(AccountsPayable)),
+            ("408100", line(AccountsPayable)),
+            ("409100", line(OtherCurrentAssets)),
+            ("411000", line(AccountsReceivable)),
+            ("416000", line(AccountsReceivable)),
+            ("418100", line(AccountsReceivable)),
+            ("419100", line(OtherCurrentLiabilities)),
+            ("421000", sign(OtherCurrentAssets, OtherCurrentLiabilities)),
+            ("431000", sign(OtherCurrentAssets, OtherCurrentLiabilities)),
+            ("444000", sign(OtherCurrentAssets, OtherCurrentLiabilities)),
+            ("445660", sign(OtherCurrentAssets, OtherCurrentLiabilities)),
+            ("455000", sign(OtherCurrentAssets, OtherCurrentLiabilities)),
+            ("467000", sign(OtherCurrentAssets, OtherCurrentLiabilities)),
+            ("486000", line(OtherCurrentAssets)),
+            ("487000", line(OtherCurrentLiabilities)),
+            ("491000", line(AccountsReceivable)),
+            ("496000", line(OtherCurrentAssets)),
+            ("503000", line(MarketableSecurities)),
+            ("590000", line(MarketableSecurities)),
+            ("512000", sign(Cash, ShortTermDebt)),
+            ("514000", sign(Cash, ShortTermDebt)),
+            ("519000", line(ShortTermDebt)),
+            ("518600", line(ShortTermDebt)),
+            ("530000", line(Cash)),
+            ("580000", sign(Cash, ShortTermDebt)),
+            ("601000", line(CostOfGoodsSold)),
+            ("603700", line(CostOfGoodsSold)),
+            ("606100", line(OperatingExpenses)),
+            ("607000", line(CostOfGoodsSold)),
+            ("613200", line(OperatingExpenses)),
+            ("625100", line(OperatingExpenses)),
+            ("635110", line(OperatingExpenses)),
+            ("641100", line(OperatingExpenses)),
+            ("651000", line(OperatingExpenses)),
+            ("661100", line(InterestExpense)),
+            ("666000", line(OtherIncome)),
+            ("671200", line(OtherIncome)),
+            ("681120", line(DepreciationAmortization)),
+            ("681200", line(DepreciationAmortization)),
+            ("681500", line(OperatingExpenses)),
+            ("686000", line(OtherIncome)),
+            ("687000", line(OtherIncome)),
+            ("691000", line(OperatingExpenses)),
+            ("695000", line(IncomeTaxExpense)),
+            ("699000", line(IncomeTaxExpense)),
+            ("701000", line(Revenue)),
+            ("706000", line(Revenue)),
+            ("709000", line(Revenue)),
+            ("713000", line(Revenue)),
+            ("740000", line(OtherIncome)),
+            ("758000", line(OtherIncome)),
+            ("768000", line(OtherIncome)),
+            ("781500", line(OtherIncome)),
+            ("791000", line(OperatingExpenses)),
+            ("801000", None),
+            ("190000", None),
+            ("", None),
+            ("51 2", None),
+        ];
+        for (account, want) in cases {
+            assert_eq!(Chart::Pcg.place(account), want, "{account}");
+        }
+    }
+
+    /// No built-in rule is hidden by an earlier one at its upper bound (a rule nobody could reach is a bug).
+    #[test]
+    fn no_built_in_rule_is_shadowed() {
+        for (chart, rules, width) in [
+            (Chart::Gifi, super::super::gifi::RULES, 4),
+            (Chart::Pcg, super::super::pcg::RULES, 6),
+        ] {
+            for (lo, hi, target) in rules {
+                let account = format!("{hi:0<width$}");
+                let account = if chart == Chart::Pcg {
+                    account
+                } else {
+                    hi.to_string()
+                };
+                assert_eq!(
+                    chart.place(&account).as_ref(),
+                    Some(target),
+                    "{} {lo}-{hi}",
+                    chart.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn custom_patterns() {
+        assert!(
+            Pattern::parse("1000-1099")
+                .is_ok_and(|p| p.matches("1050") && p.matches("10995") && !p.matches("1100"))
+        );
+        assert!(Pattern::parse("512*").is_ok_and(|p| p.matches("512000") && !p.matches("51")));
+        assert!(
+            Pattern::parse("1001, 1002").is_ok_and(|p| p.matches("1002") && !p.matches("1003"))
+        );
+        for bad in ["", "*", "12-1", "1-22", "1,,2", "5*1*"] {
+            assert!(Pattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
