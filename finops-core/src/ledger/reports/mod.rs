@@ -3,6 +3,9 @@
 //! that (depreciation, interest, income tax, inventory, loans), and the caller's overrides by account id come
 //! first. The reports' own totals are checks. `docs/ledgers.md` has the mapping tables.
 
+mod quickbooks;
+mod xero;
+
 use std::collections::BTreeMap;
 
 use chrono::{Months, NaiveDate};
@@ -98,8 +101,8 @@ pub(super) fn read(
             )])
         })?;
         let found = match f {
-            Format::QuickBooks => quickbooks(&value, &label),
-            _ => xero(&value, &label),
+            Format::QuickBooks => quickbooks::reports(&value, &label),
+            _ => xero::reports(&value, &label),
         };
         match found {
             Ok(mut r) => reports.append(&mut r),
@@ -483,143 +486,10 @@ fn report_kind(name: &str) -> Option<Kind> {
 /// The most rows (accounts and totals) one report may hold.
 const MAX_ROWS: usize = 100_000;
 
-fn quickbooks(value: &Value, label: &str) -> std::result::Result<Vec<Report>, Vec<FieldIssue>> {
-    let items: Vec<&Value> = match value {
-        Value::Array(items) => items.iter().collect(),
-        v => vec![v],
-    };
-    let mut out = Vec::new();
-    let mut issues = Vec::new();
-    for (n, r) in items.iter().enumerate() {
-        let here = if items.len() > 1 {
-            format!("{label}[{n}]")
-        } else {
-            label.to_string()
-        };
-        let Some(name) = r.pointer("/Header/ReportName").and_then(Value::as_str) else {
-            issues.push(FieldIssue::new(
-                format!("{here}: Header.ReportName"),
-                "missing",
-            ));
-            continue;
-        };
-        let Some(kind) = report_kind(name) else {
-            issues.push(FieldIssue::new(
-                format!("{here}: Header.ReportName"),
-                format!("\"{name}\" is not a report finops reads (BalanceSheet, ProfitAndLoss, CashFlow)"),
-            ));
-            continue;
-        };
-        let mut columns = Vec::new();
-        let cols = r
-            .pointer("/Columns/Column")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for (i, col) in cols.iter().enumerate() {
-            if col.get("ColType").and_then(Value::as_str) != Some("Money") {
-                continue;
-            }
-            let meta = |key: &str| {
-                col.get("MetaData")
-                    .and_then(Value::as_array)
-                    .and_then(|m| {
-                        m.iter()
-                            .find(|e| e.get("Name").and_then(Value::as_str) == Some(key))
-                    })
-                    .and_then(|e| e.get("Value"))
-                    .and_then(Value::as_str)
-                    .and_then(crate::statements::parse_date)
-            };
-            let title = col
-                .get("ColTitle")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let key = col
-                .get("MetaData")
-                .and_then(Value::as_array)
-                .and_then(|m| {
-                    m.iter()
-                        .find(|e| e.get("Name").and_then(Value::as_str) == Some("ColKey"))
-                })
-                .and_then(|e| e.get("Value"))
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            // A "Total" column over several periods adds nothing new.
-            if title.eq_ignore_ascii_case("total") || key.eq_ignore_ascii_case("total") {
-                continue;
-            }
-            match meta("EndDate") {
-                Some(end) => columns.push(Column {
-                    index: i,
-                    start: meta("StartDate"),
-                    end,
-                }),
-                None if cols
-                    .iter()
-                    .filter(|c| c.get("ColType").and_then(Value::as_str) == Some("Money"))
-                    .count()
-                    == 1 =>
-                {
-                    let header = |k: &str| {
-                        r.pointer(&format!("/Header/{k}"))
-                            .and_then(Value::as_str)
-                            .and_then(crate::statements::parse_date)
-                    };
-                    match header("EndPeriod") {
-                        Some(end) => columns.push(Column {
-                            index: i,
-                            start: header("StartPeriod"),
-                            end,
-                        }),
-                        None => issues.push(FieldIssue::new(
-                            format!("{here}: Header.EndPeriod"),
-                            "missing or not a date",
-                        )),
-                    }
-                }
-                None => issues.push(FieldIssue::new(
-                    format!("{here}: Columns.Column[{i}]"),
-                    "a money column without an EndDate in its MetaData",
-                )),
-            }
-        }
-        if columns.is_empty() {
-            issues.push(FieldIssue::new(
-                format!("{here}: Columns"),
-                "no period column",
-            ));
-            continue;
-        }
-        let mut report = Report {
-            kind,
-            label: here.clone(),
-            columns,
-            rows: Vec::new(),
-            totals: Vec::new(),
-            currency: r
-                .pointer("/Header/Currency")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            company: None,
-        };
-        let rows = r
-            .pointer("/Rows/Row")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        qbo_rows(&rows, &mut Vec::new(), &mut report, &here, &mut issues, 0);
-        out.push(report);
-    }
-    if issues.is_empty() {
-        Ok(out)
-    } else {
-        Err(issues)
-    }
-}
-
-fn qbo_cells(
+/// A row's amounts in the report's period columns (`key` is the cell's value field: `value` or `Value`).
+fn cells(
     cells: Option<&Value>,
+    key: &str,
     report: &Report,
     at: &str,
     issues: &mut Vec<FieldIssue>,
@@ -627,7 +497,7 @@ fn qbo_cells(
     let cells = cells.and_then(Value::as_array)?;
     let mut values = Vec::new();
     for col in &report.columns {
-        match report_amount(cells.get(col.index).and_then(|c| c.get("value"))) {
+        match report_amount(cells.get(col.index).and_then(|c| c.get(key))) {
             Ok(v) => values.push(v),
             Err(reason) => {
                 issues.push(FieldIssue::new(
@@ -641,359 +511,24 @@ fn qbo_cells(
     Some(values)
 }
 
-fn qbo_rows(
-    rows: &[Value],
-    path: &mut Vec<String>,
-    report: &mut Report,
-    here: &str,
-    issues: &mut Vec<FieldIssue>,
-    depth: usize,
-) {
-    if depth > 32 {
+/// Whether a report is past its bounds (sections nested too deep, too many rows), recorded as an issue.
+fn past_bounds(depth: usize, report: &Report, here: &str, issues: &mut Vec<FieldIssue>) -> bool {
+    if depth > MAX_DEPTH {
         issues.push(FieldIssue::new(
             here.to_string(),
-            "sections nested more than 32 deep",
+            format!("sections nested more than {MAX_DEPTH} deep"),
         ));
-        return;
+        return true;
     }
-    for row in rows {
-        if report.rows.len() + report.totals.len() > MAX_ROWS {
-            issues.push(FieldIssue::new(
-                here.to_string(),
-                format!("more than {MAX_ROWS} rows"),
-            ));
-            return;
-        }
-        let group = row.get("group").and_then(Value::as_str).map(str::to_string);
-        let title = row
-            .pointer("/Header/ColData/0/value")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        // A parent account shows its own balance in its section's header, its sub-accounts below.
-        if let Some(header) = row.pointer("/Header/ColData")
-            && header.pointer("/0/id").is_some()
-        {
-            let name = title.clone().unwrap_or_default();
-            let at = format!("{here}: {} > {name}", path.join(" > "));
-            if let Some(values) = qbo_cells(Some(header), report, &at, issues) {
-                let id = header
-                    .pointer("/0/id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                report.rows.push(Row {
-                    sections: path.clone(),
-                    id,
-                    name,
-                    values,
-                });
-            }
-        }
-        if let Some(inner) = row.pointer("/Rows/Row").and_then(Value::as_array) {
-            path.push(group.clone().or(title.clone()).unwrap_or_default());
-            qbo_rows(inner, path, report, here, issues, depth + 1);
-            path.pop();
-        }
-        if let Some(summary) = row.pointer("/Summary/ColData") {
-            let check = match group.as_deref() {
-                Some("TotalAssets") => Some(TotalCheck::Line(Line::TotalAssets)),
-                Some("CurrentAssets") => Some(TotalCheck::Line(Line::TotalCurrentAssets)),
-                Some("CurrentLiabilities") => Some(TotalCheck::Line(Line::TotalCurrentLiabilities)),
-                Some("Liabilities") => Some(TotalCheck::Line(Line::TotalLiabilities)),
-                Some("Equity") => Some(TotalCheck::Line(Line::TotalEquity)),
-                Some("TotalLiabilitiesAndEquity") => Some(TotalCheck::LiabilitiesAndEquity),
-                Some("GrossProfit") => Some(TotalCheck::GrossProfit),
-                Some("NetIncome") if report.kind == Kind::ProfitAndLoss => {
-                    Some(TotalCheck::Line(Line::NetIncome))
-                }
-                _ => None,
-            };
-            let at = format!("{} (total)", group.clone().unwrap_or_default());
-            if let (Some(check), Some(values)) = (
-                check,
-                qbo_cells(Some(summary), report, &format!("{here}: {at}"), issues),
-            ) {
-                report.totals.push(Total {
-                    check,
-                    values,
-                    place: at,
-                });
-            }
-        }
-        if row.get("type").and_then(Value::as_str) == Some("Data") || row.get("ColData").is_some() {
-            let first = row.pointer("/ColData/0");
-            let name = first
-                .and_then(|c| c.get("value"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let id = first
-                .and_then(|c| c.get("id"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let at = format!("{here}: {} > {name}", path.join(" > "));
-            let mut found = Vec::new();
-            let name = super::trial_balance::check_name(&name, &at, &mut found);
-            issues.append(&mut found);
-            if let Some(values) = qbo_cells(row.get("ColData"), report, &at, issues) {
-                report.rows.push(Row {
-                    sections: path.clone(),
-                    id,
-                    name,
-                    values,
-                });
-            }
-        }
-    }
-}
-
-fn xero(value: &Value, label: &str) -> std::result::Result<Vec<Report>, Vec<FieldIssue>> {
-    let items: Vec<&Value> = match value.get("Reports") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        _ => vec![value],
-    };
-    let mut out = Vec::new();
-    let mut issues = Vec::new();
-    for (n, r) in items.iter().enumerate() {
-        let here = if items.len() > 1 {
-            format!("{label}: Reports[{n}]")
-        } else {
-            label.to_string()
-        };
-        let name = r
-            .get("ReportType")
-            .or_else(|| r.get("ReportID"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let Some(kind) = report_kind(name).filter(|k| *k != Kind::CashFlow) else {
-            issues.push(FieldIssue::new(
-                format!("{here}: ReportType"),
-                format!(
-                    "\"{name}\" is not a Xero report finops reads (BalanceSheet, ProfitAndLoss)"
-                ),
-            ));
-            continue;
-        };
-        let titles: Vec<String> = r
-            .get("ReportTitles")
-            .and_then(Value::as_array)
-            .map(|t| {
-                t.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let months = if titles
-            .iter()
-            .any(|t| t.to_lowercase().contains("month ended"))
-        {
-            1
-        } else if titles
-            .iter()
-            .any(|t| t.to_lowercase().contains("quarter ended"))
-        {
-            3
-        } else {
-            12
-        };
-        let rows = r
-            .get("Rows")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let Some(header) = rows
-            .iter()
-            .find(|row| row.get("RowType").and_then(Value::as_str) == Some("Header"))
-        else {
-            issues.push(FieldIssue::new(
-                format!("{here}: Rows"),
-                "no Header row with the period columns",
-            ));
-            continue;
-        };
-        let mut columns = Vec::new();
-        for (i, cell) in header
-            .get("Cells")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .skip(1)
-        {
-            let text = cell
-                .get("Value")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            match NaiveDate::parse_from_str(text.trim(), "%d %b %Y") {
-                Ok(end) => {
-                    let start = end
-                        .checked_sub_months(Months::new(months))
-                        .and_then(|d| d.succ_opt());
-                    columns.push(Column {
-                        index: i,
-                        start: if kind == Kind::BalanceSheet {
-                            None
-                        } else {
-                            start
-                        },
-                        end,
-                    });
-                }
-                Err(_) => issues.push(FieldIssue::new(
-                    format!("{here}: Header.Cells[{i}]"),
-                    format!("\"{text}\" is not a date such as \"31 Dec 2023\""),
-                )),
-            }
-        }
-        if columns.is_empty() {
-            issues.push(FieldIssue::new(
-                format!("{here}: Header"),
-                "no period column",
-            ));
-            continue;
-        }
-        let mut report = Report {
-            kind,
-            label: here.clone(),
-            columns,
-            rows: Vec::new(),
-            totals: Vec::new(),
-            currency: None,
-            company: titles.get(1).cloned().filter(|t| !t.trim().is_empty()),
-        };
-        xero_rows(&rows, &mut Vec::new(), &mut report, &here, &mut issues, 0);
-        out.push(report);
-    }
-    if issues.is_empty() {
-        Ok(out)
-    } else {
-        Err(issues)
-    }
-}
-
-fn xero_cells(
-    row: &Value,
-    report: &Report,
-    at: &str,
-    issues: &mut Vec<FieldIssue>,
-) -> Option<Vec<Decimal>> {
-    let cells = row.get("Cells").and_then(Value::as_array)?;
-    let mut values = Vec::new();
-    for col in &report.columns {
-        match report_amount(cells.get(col.index).and_then(|c| c.get("Value"))) {
-            Ok(v) => values.push(v),
-            Err(reason) => {
-                issues.push(FieldIssue::new(
-                    format!("{at}, column {}", col.index),
-                    reason,
-                ));
-                return None;
-            }
-        }
-    }
-    Some(values)
-}
-
-fn xero_rows(
-    rows: &[Value],
-    path: &mut Vec<String>,
-    report: &mut Report,
-    here: &str,
-    issues: &mut Vec<FieldIssue>,
-    depth: usize,
-) {
-    if depth > 32 {
+    if report.rows.len() + report.totals.len() > MAX_ROWS {
         issues.push(FieldIssue::new(
             here.to_string(),
-            "sections nested more than 32 deep",
+            format!("more than {MAX_ROWS} rows"),
         ));
-        return;
+        return true;
     }
-    for row in rows {
-        if report.rows.len() + report.totals.len() > MAX_ROWS {
-            issues.push(FieldIssue::new(
-                here.to_string(),
-                format!("more than {MAX_ROWS} rows"),
-            ));
-            return;
-        }
-        let kind = row
-            .get("RowType")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let first = row
-            .pointer("/Cells/0/Value")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        match kind {
-            "Section" => {
-                let title = row
-                    .get("Title")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                if let Some(inner) = row.get("Rows").and_then(Value::as_array) {
-                    path.push(title);
-                    xero_rows(inner, path, report, here, issues, depth + 1);
-                    path.pop();
-                }
-            }
-            "Row" | "SummaryRow" => {
-                let lower = first.to_lowercase();
-                let check = match lower.as_str() {
-                    "total assets" => Some(TotalCheck::Line(Line::TotalAssets)),
-                    // Xero's "Total Current Assets" leaves the bank accounts out: not a statement total.
-                    "total current liabilities" => {
-                        Some(TotalCheck::Line(Line::TotalCurrentLiabilities))
-                    }
-                    "total liabilities" => Some(TotalCheck::Line(Line::TotalLiabilities)),
-                    "total equity" => Some(TotalCheck::Line(Line::TotalEquity)),
-                    "gross profit" => Some(TotalCheck::GrossProfit),
-                    "net profit" | "net loss" | "net income" => {
-                        Some(TotalCheck::Line(Line::NetIncome))
-                    }
-                    _ => None,
-                };
-                let at = format!("{here}: {} > {first}", path.join(" > "));
-                if let Some(check) = check {
-                    if let Some(values) = xero_cells(row, report, &at, issues) {
-                        report.totals.push(Total {
-                            check,
-                            values,
-                            place: first.clone(),
-                        });
-                    }
-                    continue;
-                }
-                if kind == "SummaryRow" || path.last().is_some_and(|t| t.is_empty()) {
-                    // Section totals ("Total Bank") and free-standing results ("Net Assets") are not accounts.
-                    continue;
-                }
-                let id = row
-                    .pointer("/Cells/0/Attributes")
-                    .and_then(Value::as_array)
-                    .and_then(|a| {
-                        a.iter()
-                            .find(|x| x.get("Id").and_then(Value::as_str) == Some("account"))
-                    })
-                    .and_then(|x| x.get("Value"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                let mut found = Vec::new();
-                let name = super::trial_balance::check_name(&first, &at, &mut found);
-                issues.append(&mut found);
-                if let Some(values) = xero_cells(row, report, &at, issues) {
-                    report.rows.push(Row {
-                        sections: path.clone(),
-                        id,
-                        name,
-                        values,
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
+    false
 }
+
+/// The deepest nesting of sections read.
+const MAX_DEPTH: usize = 32;
