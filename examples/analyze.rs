@@ -286,24 +286,11 @@ fn summary(a: &Analysis) -> String {
 
 /// The statements from the inputs, in whatever format they are.
 fn read_statements(args: &Args, inputs: &[(String, Vec<u8>)]) -> Result<Statements, Error> {
-    let chart = match args.chart.as_deref() {
-        None => None,
-        Some(name) if ["gifi", "pcg"].contains(&name.to_ascii_lowercase().as_str()) => {
-            Some(name.parse()?)
-        }
-        Some(path) => {
-            let text = std::fs::read(path).map_err(|e| Error::InvalidArgument {
-                field: "--chart".into(),
-                reason: format!("neither gifi, pcg nor a readable chart file ({path}: {e})"),
-            })?;
-            let value: serde_json::Value =
-                serde_json::from_slice(&text).map_err(|e| Error::InvalidArgument {
-                    field: "--chart".into(),
-                    reason: format!("{path} is not JSON: {e}"),
-                })?;
-            Some(Chart::from_json_value(&value)?)
-        }
-    };
+    let chart = args
+        .chart
+        .as_deref()
+        .map(Chart::from_argument)
+        .transpose()?;
     let options = ReadOptions {
         format: args.format.parse()?,
         chart,

@@ -165,19 +165,6 @@ function readStatements(sources, options = {}) {
     opts.derive_cash_flow = opts.deriveCashFlow
     delete opts.deriveCashFlow
   }
-  if (typeof opts.chart === 'string' && !['gifi', 'pcg'].includes(opts.chart.toLowerCase())) {
-    let text
-    try {
-      text = fs.readFileSync(opts.chart, 'utf8')
-    } catch (e) {
-      throw invalid('chart', `neither gifi, pcg nor a readable chart file: ${e.message}`)
-    }
-    try {
-      opts.chart = JSON.parse(text)
-    } catch (e) {
-      throw invalid('chart', `the chart file is not JSON: ${e.message}`)
-    }
-  }
   const json = call(() => native.readStatements(pairs.map((p) => p[0]), pairs.map((p) => p[1]), JSON.stringify(opts)))
   return JSON.parse(json)
 }

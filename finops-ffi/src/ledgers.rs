@@ -38,7 +38,8 @@ pub struct ReadOptionsFfi {
     /// `auto` (detected from the content), `statements`, `trial-balance`, `csv`, `fec`, `quickbooks`, `xero`.
     #[uniffi(default = None)]
     pub format: Option<String>,
-    /// `gifi`, `pcg`, or a custom chart as JSON text (`{"name": …, "map": [{"accounts": …, "line": …}]}`).
+    /// `gifi`, `pcg`, a custom chart as JSON text (`{"name": …, "map": [{"accounts": …, "line": …}]}`), or the
+    /// path of a file holding one.
     #[uniffi(default = None)]
     pub chart: Option<String>,
     #[uniffi(default = None)]
@@ -90,15 +91,7 @@ pub fn read_statements(
             o.insert("format".into(), Value::String(f.clone()));
         }
         if let Some(chart) = &options.chart {
-            let value = if ["gifi", "pcg"].contains(&chart.trim().to_ascii_lowercase().as_str()) {
-                Value::String(chart.clone())
-            } else {
-                serde_json::from_str(chart).map_err(|e| finops_core::Error::InvalidArgument {
-                    field: "chart".into(),
-                    reason: format!("neither gifi, pcg nor a custom chart in JSON: {e}"),
-                })?
-            };
-            o.insert("chart".into(), value);
+            o.insert("chart".into(), Value::String(chart.clone()));
         }
         if let Some(c) = &options.company {
             o.insert("company".into(), company_value(c));

@@ -205,23 +205,19 @@ pub(crate) fn read_statements(
             serde_json::Value::Bool(derive_cash_flow),
         );
         if let Some(chart) = chart {
+            // A name, JSON text or a path is the core's to read; a dict is the chart itself.
             let value = if let Ok(s) = chart.cast::<PyString>() {
-                let text: String = s.extract()?;
-                if ["gifi", "pcg"].contains(&text.to_ascii_lowercase().as_str()) {
-                    serde_json::Value::String(text)
-                } else {
-                    serde_json::from_slice(&read_path(&text).map_err(|_| {
-                        invalid_argument(
-                            "chart",
-                            format!("neither gifi, pcg nor a readable chart file: `{text}`"),
-                        )
-                    })?)
-                    .map_err(|e| {
-                        invalid_argument("chart", format!("the chart file is not JSON: {e}"))
-                    })?
-                }
-            } else {
+                serde_json::Value::String(s.extract()?)
+            } else if chart.cast::<PyDict>().is_ok() {
                 py_json(py, chart, "chart")?
+            } else {
+                let path = py
+                    .import("os")?
+                    .call_method1("fspath", (chart,))
+                    .map_err(|_| {
+                        invalid_argument("chart", "expected \"gifi\", \"pcg\", a dict or a path")
+                    })?;
+                serde_json::Value::String(path.extract()?)
             };
             options.insert("chart".into(), value);
         }

@@ -108,3 +108,17 @@ def test_cash_flow_is_derived_only_when_asked():
     assert fcf["value"] is not None
     assert all(a["account"].startswith("indirect:") for i in fcf["inputs"] for a in i.get("accounts", []))
     assert any(w["code"] == "cash_flow_derived" for w in derived.warnings)
+
+
+def test_a_chart_is_a_name_a_dict_or_a_path(tmp_path):
+    chart = {"name": "GIFI as a custom chart", "map": [{"accounts": "1000-1007", "line": "cash"}]}
+    path = tmp_path / "chart.json"
+    path.write_text(json.dumps(chart))
+    tb = {"schema": "finops.trial_balance/v1", "company": {"name": "M", "currency": "CAD"},
+          "periods": [{"label": "FY2024", "start": "2024-01-01", "end": "2024-12-31",
+                       "accounts": [{"account": "1001", "balance": "0"}]}]}
+    for c in (chart, path, str(path)):
+        s = finops.read_statements(json.dumps(tb), chart=c)
+        assert s.periods == ["FY2024"]
+    with pytest.raises(finops.InvalidArgumentError):
+        finops.read_statements(json.dumps(tb), chart=12)

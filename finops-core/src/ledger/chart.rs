@@ -178,6 +178,29 @@ impl Chart {
         }
     }
 
+    /// A chart as a caller names it (a command-line flag, a binding's option): `gifi`, `pcg`, a custom chart as
+    /// JSON text, or the path of a JSON file holding one. (A document's own `chart` is never read as a path.)
+    pub fn from_argument(text: &str) -> Result<Chart> {
+        let trimmed = text.trim();
+        if ["gifi", "pcg"].contains(&trimmed.to_ascii_lowercase().as_str()) {
+            return trimmed.parse();
+        }
+        let json = if trimmed.starts_with('{') {
+            trimmed.as_bytes().to_vec()
+        } else {
+            std::fs::read(trimmed).map_err(|e| {
+                Error::invalid_argument(
+                    "chart",
+                    format!("neither gifi, pcg, a custom chart in JSON nor a readable chart file ({trimmed}: {e})"),
+                )
+            })?
+        };
+        let value: Value = serde_json::from_slice(&json).map_err(|e| {
+            Error::invalid_argument("chart", format!("the custom chart is not JSON: {e}"))
+        })?;
+        Chart::from_json_value(&value)
+    }
+
     /// Where an account goes, or `None` when the chart cannot place it.
     pub(crate) fn place(&self, account: &str) -> Option<Target> {
         match self {

@@ -351,7 +351,8 @@ fn detect_json(value: &Value) -> std::result::Result<Format, String> {
 }
 
 impl ReadOptions {
-    /// Options as bindings pass them: `{"format": "auto", "chart": "gifi" | {custom}, "company": {"name": …},
+    /// Options as bindings pass them: `{"format": "auto", "chart": "gifi" | "pcg" | {custom} | "path or JSON
+    /// text of a custom chart", "company": {"name": …},
     /// "unmapped": "error" | "other", "overrides": {"account": "line"}, "derive_cash_flow": false}`, every key
     /// optional.
     pub fn from_json_value(value: &Value) -> Result<ReadOptions> {
@@ -371,7 +372,12 @@ impl ReadOptions {
                         .ok_or_else(|| bad("format", "must be a string".into()))?
                         .parse()?;
                 }
-                "chart" => options.chart = Some(Chart::from_json_value(v)?),
+                "chart" => {
+                    options.chart = Some(match v {
+                        Value::String(text) => Chart::from_argument(text)?,
+                        other => Chart::from_json_value(other)?,
+                    })
+                }
                 "company" => {
                     let c = v
                         .as_object()
