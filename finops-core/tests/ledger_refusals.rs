@@ -587,3 +587,38 @@ fn a_callers_chart_is_a_name_json_text_or_a_file() {
         Some("Maison")
     );
 }
+
+#[test]
+fn csv_headers_in_their_common_spellings() {
+    let chart = Some(Chart::Gifi);
+    let company = CompanyFields {
+        name: Some("M".into()),
+        currency: Some("CAD".into()),
+        ..CompanyFields::default()
+    };
+    let options = ReadOptions {
+        chart,
+        company,
+        ..ReadOptions::default()
+    };
+    for header in [
+        "Exercice;Date de début;Date de fin;Numéro de compte;Intitulé;Débits;Crédits",
+        "fiscal_year,start_date,end_date,GIFI code,account name,debit,credit",
+    ] {
+        let sep = if header.contains(';') { ";" } else { "," };
+        let text = format!(
+            "{header}\nFY2024{sep}2024-01-01{sep}2024-12-31{sep}1001{sep}Encaisse{sep}100{sep}0\nFY2024{sep}2024-01-01{sep}2024-12-31{sep}3600{sep}BNR{sep}0{sep}100\n"
+        );
+        let s =
+            ledger::read_one(text.as_bytes(), &options).unwrap_or_else(|e| panic!("{header}: {e}"));
+        assert_eq!(s.latest().amount(Line::Cash), Some(Decimal::from(100)));
+    }
+    // An unknown column is refused (it could hold something that matters, a currency say), naming it.
+    let text = "period,start,end,account,name,debit,credit,currency\n";
+    match ledger::read_one(text.as_bytes(), &options) {
+        Err(Error::InvalidStatements { issues, .. }) => {
+            assert!(issues[0].reason.contains("\"currency\""), "{issues:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

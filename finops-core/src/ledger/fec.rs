@@ -336,11 +336,19 @@ fn amount(b: &[u8], buffer: &mut String) -> std::result::Result<Decimal, String>
     if b.is_empty() {
         return Ok(Decimal::ZERO);
     }
+    if b.contains(&b' ') && !grouped_by_thousands(b) {
+        return Err(format!(
+            "\"{}\" is not an amount such as 1234,56 (spaces only group thousands: 1 234,56)",
+            String::from_utf8_lossy(b)
+        ));
+    }
     buffer.clear();
     let mut separators = 0;
     for (i, c) in b.iter().enumerate() {
         match c {
             b'0'..=b'9' => buffer.push(char::from(*c)),
+            // Some exports group thousands with spaces; a space is never a decimal separator.
+            b' ' => {}
             b',' | b'.' => {
                 separators += 1;
                 buffer.push('.');
@@ -381,6 +389,18 @@ fn amount(b: &[u8], buffer: &mut String) -> std::result::Result<Decimal, String>
         ));
     }
     Ok(d)
+}
+
+/// Whether the spaces in an amount's whole part group its digits by three (`1 234 567,89`).
+fn grouped_by_thousands(b: &[u8]) -> bool {
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    let whole = digits
+        .split(|c| *c == b',' || *c == b'.')
+        .next()
+        .unwrap_or_default();
+    let mut groups = whole.split(|c| *c == b' ');
+    let first_ok = groups.next().is_some_and(|g| (1..=3).contains(&g.len()));
+    first_ok && groups.all(|g| g.len() == 3) && !digits[whole.len()..].contains(&b' ')
 }
 
 /// The fiscal year: its closing date from the file's standard name, or the end of the last entry's month; twelve
@@ -433,6 +453,17 @@ mod tests {
         );
         assert_eq!(amount(b"", &mut b).ok(), Some(Decimal::ZERO));
         assert_eq!(amount(b"-12", &mut b).ok(), Some(Decimal::from(-12)));
+        assert_eq!(
+            amount(b"1 234 567,89", &mut b).ok(),
+            Decimal::from_str_exact("1234567.89").ok()
+        );
+        for bad in [&b"1 2"[..], b"12 345 6,00", b"1234 567", b"1 234,5 6"] {
+            assert!(
+                amount(bad, &mut b).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
         for bad in [
             &b"1,2,3"[..],
             b"12a",

@@ -554,6 +554,8 @@ fn fold_header(h: &str) -> String {
         .trim_start_matches('\u{feff}')
         .to_lowercase()
         .replace(['é', 'è', 'ê'], "e")
+        .replace('î', "i")
+        .replace(['_', '-'], " ")
 }
 
 /// A trial balance as CSV: `period,start,end,account,name,debit,credit` (or `balance`), `,` or `;` separated.
@@ -586,14 +588,16 @@ pub(super) fn from_csv(bytes: &[u8], label: &str) -> Result<Parsed> {
     let mut cols = Columns::default();
     for (i, h) in headers.iter().enumerate() {
         let slot = match fold_header(h).as_str() {
-            "period" | "periode" => &mut cols.period,
-            "start" | "debut" => &mut cols.start,
-            "end" | "fin" => &mut cols.end,
-            "account" | "compte" => &mut cols.account,
-            "name" | "libelle" => &mut cols.name,
-            "debit" => &mut cols.debit,
-            "credit" => &mut cols.credit,
-            "balance" | "solde" => &mut cols.balance,
+            "period" | "periode" | "exercice" | "fiscal year" => &mut cols.period,
+            "start" | "debut" | "start date" | "date de debut" => &mut cols.start,
+            "end" | "fin" | "end date" | "date de fin" => &mut cols.end,
+            "account" | "compte" | "account number" | "numero de compte" | "gifi" | "gifi code"
+            | "code gifi" => &mut cols.account,
+            "name" | "libelle" | "intitule" | "account name" | "libelle du compte"
+            | "description" => &mut cols.name,
+            "debit" | "debits" => &mut cols.debit,
+            "credit" | "credits" => &mut cols.credit,
+            "balance" | "solde" | "net balance" | "solde net" => &mut cols.balance,
             other => {
                 return Err(issue(
                     format!("{label}: line 1, column {}", i + 1),
