@@ -24,6 +24,7 @@ pub mod finops;
 pub mod ledger;
 pub mod metrics;
 pub mod pipeline;
+pub mod portfolio;
 pub mod provider;
 pub mod queue;
 pub mod security;

@@ -1,0 +1,401 @@
+//! A firm's portfolio: screening clients on a figure ("every client whose current ratio is below 1 in its latest
+//! year") and peer benchmarks within the firm (a client's position among the firm's other clients of its sector),
+//! exact and traceable like every figure. Work is spread over the machine's cores.
+//!
+//! ```
+//! use finops_core::portfolio::{Client, Comparison, PeriodSelector, Screen, screen};
+//! use finops_core::{Decimal, MetricId, Statements};
+//! # let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/bistro-saint-denis.json"))?;
+//! let clients = vec![Client::new("bistro", Statements::from_json_str(&json)?)];
+//! let weak = screen(&clients, &Screen::new(MetricId::CurrentRatio, Comparison::Lt, Decimal::from(2)))?;
+//! assert_eq!(weak[0].client, "bistro");                       // 1.81 in FY2023, its latest year
+//! assert_eq!(&*weak[0].figures[0].period, "FY2023");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::metrics::{self, Figure, MetricId};
+use crate::statements::Statements;
+
+/// The fewest other companies a peer cohort may hold: a smaller group would let a client's position reveal its
+/// peers' figures.
+pub const MIN_COHORT: usize = 5;
+
+/// One client of the firm: its id in the host's books and its statements.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub statements: Arc<Statements>,
+}
+
+impl Client {
+    pub fn new(id: impl Into<String>, statements: impl Into<Arc<Statements>>) -> Self {
+        Client {
+            id: id.into(),
+            statements: statements.into(),
+        }
+    }
+}
+
+/// Which periods of each client a screen looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodSelector {
+    /// Each client's most recent period.
+    Latest,
+    /// Every period: a client matches when any of its periods does, and every matching period is returned.
+    Each,
+    /// The period with this label (clients without it do not match).
+    Label(String),
+}
+
+/// How a figure compares with the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparison {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Comparison {
+    fn holds(self, value: Decimal, threshold: Decimal) -> bool {
+        match self {
+            Comparison::Lt => value < threshold,
+            Comparison::Le => value <= threshold,
+            Comparison::Gt => value > threshold,
+            Comparison::Ge => value >= threshold,
+            Comparison::Eq => value == threshold,
+            Comparison::Ne => value != threshold,
+        }
+    }
+}
+
+impl std::str::FromStr for Comparison {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Comparison> {
+        Ok(match s.trim() {
+            "<" | "lt" => Comparison::Lt,
+            "<=" | "le" => Comparison::Le,
+            ">" | "gt" => Comparison::Gt,
+            ">=" | "ge" => Comparison::Ge,
+            "==" | "=" | "eq" => Comparison::Eq,
+            "!=" | "ne" => Comparison::Ne,
+            other => {
+                return Err(Error::invalid_argument(
+                    "comparison",
+                    format!("`{other}` is not a comparison; expected <, <=, >, >=, == or !="),
+                ));
+            }
+        })
+    }
+}
+
+/// A typed filter over a portfolio.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Screen {
+    pub metric: MetricId,
+    pub period: PeriodSelector,
+    pub comparison: Comparison,
+    /// In the figure's unit: percentages are fractions (0.25 is 25 %), days are days.
+    pub threshold: Decimal,
+    /// Only clients whose NAICS code starts with these digits.
+    pub naics_prefix: Option<String>,
+    /// Only clients whose sector is this one (compared without case).
+    pub sector: Option<String>,
+}
+
+impl Screen {
+    /// A screen on each client's latest period, over every sector.
+    pub fn new(metric: MetricId, comparison: Comparison, threshold: Decimal) -> Self {
+        Screen {
+            metric,
+            period: PeriodSelector::Latest,
+            comparison,
+            threshold,
+            naics_prefix: None,
+            sector: None,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if let Some(p) = &self.naics_prefix
+            && (p.is_empty() || p.len() > 6 || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(Error::invalid_argument(
+                "naics_prefix",
+                format!("\"{p}\" is not the start of a NAICS code (1 to 6 digits)"),
+            ));
+        }
+        if let Some(s) = &self.sector
+            && s.trim().is_empty()
+        {
+            return Err(Error::invalid_argument("sector", "must not be empty"));
+        }
+        if let PeriodSelector::Label(l) = &self.period
+            && l.trim().is_empty()
+        {
+            return Err(Error::invalid_argument(
+                "period",
+                "a period label must not be empty",
+            ));
+        }
+        Ok(())
+    }
+
+    fn admits(&self, statements: &Statements) -> bool {
+        let company = statements.company();
+        let naics_ok = self
+            .naics_prefix
+            .as_deref()
+            .is_none_or(|p| company.naics.as_deref().is_some_and(|n| n.starts_with(p)));
+        let sector_ok = self.sector.as_deref().is_none_or(|s| {
+            company
+                .sector
+                .as_deref()
+                .is_some_and(|c| c.trim().to_lowercase() == s.trim().to_lowercase())
+        });
+        naics_ok && sector_ok
+    }
+}
+
+/// A client that passed a screen, with the figures that matched (each with its provenance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenMatch {
+    pub client: String,
+    pub company: String,
+    pub figures: Vec<Figure>,
+}
+
+/// The clients that pass a screen, in the portfolio's order. A figure that cannot be computed never matches.
+/// Client ids must be unique.
+pub fn screen(clients: &[Client], screen: &Screen) -> Result<Vec<ScreenMatch>> {
+    screen.check()?;
+    unique_ids(clients)?;
+    let matches = parallel(clients, |client| {
+        if !screen.admits(&client.statements) {
+            return None;
+        }
+        let s = &client.statements;
+        let labels: Vec<&str> = match &screen.period {
+            PeriodSelector::Latest => vec![&*s.latest().label],
+            PeriodSelector::Each => s.periods().iter().map(|p| &*p.label).collect(),
+            PeriodSelector::Label(l) => s.period(l).map(|p| vec![&*p.label]).unwrap_or_default(),
+        };
+        let figures: Vec<Figure> = labels
+            .into_iter()
+            .filter_map(|label| metrics::compute_one(s, screen.metric, label).ok())
+            .filter(|f| {
+                f.value
+                    .is_some_and(|v| screen.comparison.holds(v, screen.threshold))
+            })
+            .collect();
+        (!figures.is_empty()).then(|| ScreenMatch {
+            client: client.id.clone(),
+            company: s.company().name.clone(),
+            figures,
+        })
+    });
+    Ok(matches.into_iter().flatten().collect())
+}
+
+/// Where a client stands among its peers on one metric, in its latest period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Benchmark {
+    /// Stable id the analysis phases cite: `peer_<metric>@<period>`.
+    pub id: String,
+    pub metric: MetricId,
+    pub period: Arc<str>,
+    /// The client's own figure (with its provenance).
+    pub figure: Figure,
+    /// How the cohort was chosen: the NAICS prefix shared (the longest with enough companies), or the sector.
+    pub cohort: String,
+    /// Other companies in the cohort with a value for the metric (never fewer than [`MIN_COHORT`]).
+    pub cohort_size: usize,
+    /// Share of the cohort whose value is below the client's (ties count half), in percent, 2 decimals.
+    pub percentile: Decimal,
+    /// 1 (lowest values) to 4 (highest values); whether high is good depends on the metric.
+    pub quartile: u8,
+}
+
+/// A metric a client cannot be benchmarked on, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoBenchmark {
+    pub metric: MetricId,
+    pub reason: String,
+}
+
+/// A client's peer benchmarks: one per metric (every catalogue metric when `metrics` is empty), each client at its
+/// latest period. The cohort is the other clients sharing the longest NAICS prefix (6 digits down to 2) that holds
+/// at least [`MIN_COHORT`] of them with a value, else the same sector; with fewer, nothing is said about the metric.
+pub fn peer_benchmarks(
+    client_id: &str,
+    clients: &[Client],
+    metrics: &[MetricId],
+) -> Result<(Vec<Benchmark>, Vec<NoBenchmark>)> {
+    unique_ids(clients)?;
+    let Some(client) = clients.iter().find(|c| c.id == client_id) else {
+        return Err(Error::invalid_argument(
+            "client",
+            format!("no client `{client_id}` in the portfolio"),
+        ));
+    };
+    let wanted: Vec<MetricId> = if metrics.is_empty() {
+        MetricId::ALL.to_vec()
+    } else {
+        metrics.to_vec()
+    };
+    let latest = |c: &Client, m: MetricId| -> Option<(Figure, Decimal)> {
+        let label = c.statements.latest().label.clone();
+        let f = metrics::compute_one(&c.statements, m, &label).ok()?;
+        let v = f.value?;
+        Some((f, v))
+    };
+    let peers: Vec<&Client> = clients.iter().filter(|c| c.id != client_id).collect();
+    // Every peer's latest figures, once, on every core.
+    let peer_values: Vec<Vec<Option<Decimal>>> = parallel(&peers, |peer| {
+        wanted
+            .iter()
+            .map(|m| latest(peer, *m).map(|(_, v)| v))
+            .collect()
+    });
+    let company = client.statements.company();
+    let mut benchmarks = Vec::new();
+    let mut missing = Vec::new();
+    for (k, metric) in wanted.iter().enumerate() {
+        let Some((figure, value)) = latest(client, *metric) else {
+            missing.push(NoBenchmark {
+                metric: *metric,
+                reason: "the client's own figure cannot be computed for its latest period".into(),
+            });
+            continue;
+        };
+        let with_value = |keep: &dyn Fn(&Statements) -> bool| -> Vec<Decimal> {
+            peers
+                .iter()
+                .zip(&peer_values)
+                .filter(|(p, _)| keep(&p.statements))
+                .filter_map(|(_, values)| values[k])
+                .collect()
+        };
+        let mut cohort = None;
+        if let Some(naics) = company.naics.as_deref() {
+            for len in (2..=naics.len().min(6)).rev() {
+                let prefix = &naics[..len];
+                let values = with_value(&|s: &Statements| {
+                    s.company()
+                        .naics
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with(prefix))
+                });
+                if values.len() >= MIN_COHORT {
+                    cohort = Some((format!("NAICS {prefix}"), values));
+                    break;
+                }
+            }
+        }
+        if cohort.is_none()
+            && let Some(sector) = company.sector.as_deref()
+        {
+            let folded = sector.trim().to_lowercase();
+            let values = with_value(&|s: &Statements| {
+                s.company()
+                    .sector
+                    .as_deref()
+                    .is_some_and(|x| x.trim().to_lowercase() == folded)
+            });
+            if values.len() >= MIN_COHORT {
+                cohort = Some((format!("sector {sector}"), values));
+            }
+        }
+        let Some((cohort, values)) = cohort else {
+            missing.push(NoBenchmark {
+                metric: *metric,
+                reason: format!(
+                    "fewer than {MIN_COHORT} other clients of the same sector have this figure; a smaller group is never compared"
+                ),
+            });
+            continue;
+        };
+        let below = values.iter().filter(|v| **v < value).count();
+        let equal = values.iter().filter(|v| **v == value).count();
+        let n = Decimal::from(values.len());
+        // (below + equal / 2) / n, in percent: exact, rounded to 2 decimals.
+        let percentile = ((Decimal::from(below) * Decimal::TWO + Decimal::from(equal))
+            * Decimal::ONE_HUNDRED
+            / (n * Decimal::TWO))
+            .round_dp(2);
+        let quartile = if percentile >= Decimal::from(75) {
+            4
+        } else if percentile >= Decimal::from(50) {
+            3
+        } else if percentile >= Decimal::from(25) {
+            2
+        } else {
+            1
+        };
+        benchmarks.push(Benchmark {
+            id: format!("peer_{}@{}", metric.id(), figure.period),
+            metric: *metric,
+            period: figure.period.clone(),
+            figure,
+            cohort,
+            cohort_size: values.len(),
+            percentile,
+            quartile,
+        });
+    }
+    Ok((benchmarks, missing))
+}
+
+fn unique_ids(clients: &[Client]) -> Result<()> {
+    let mut seen = HashSet::new();
+    for (i, c) in clients.iter().enumerate() {
+        if c.id.trim().is_empty() {
+            return Err(Error::invalid_argument(
+                format!("clients[{i}].id"),
+                "must not be empty",
+            ));
+        }
+        if !seen.insert(c.id.as_str()) {
+            return Err(Error::invalid_argument(
+                format!("clients[{i}].id"),
+                format!(
+                    "`{}` appears twice; client ids are unique in a portfolio",
+                    c.id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `work` over the items on every core, results in the items' order.
+fn parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 64 {
+        return items.iter().map(&work).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&work).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            // A worker's panic is the caller's: nothing is dropped silently.
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}

@@ -1,0 +1,273 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Portfolio screening and peer benchmarks, checked against a brute-force reading of every client's figures, and
+//! the cohort-size rule that keeps a small group from being revealed.
+
+use finops_core::portfolio::{
+    Client, Comparison, MIN_COHORT, PeriodSelector, Screen, peer_benchmarks, screen,
+};
+use finops_core::statements::{Company, Line, PeriodBuilder};
+use finops_core::{Decimal, Error, MetricId, Statements, metrics};
+use proptest::prelude::*;
+
+/// A consistent company of three years from a seed: its totals computed by the builder.
+fn company(seed: u64, naics: Option<&str>, sector: Option<&str>) -> Statements {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut c = Company::new(format!("Société {seed}"), "CAD");
+    c.naics = naics.map(str::to_string);
+    c.sector = sector.map(str::to_string);
+    let mut b = Statements::builder(c);
+    for year in 2021..=2023 {
+        let mut amount = |lo: i64, hi: i64| Decimal::new(rng.i64(lo..hi), 2);
+        let lines = [
+            (Line::Revenue, amount(10_000_000, 900_000_000)),
+            (Line::CostOfGoodsSold, amount(1_000_000, 300_000_000)),
+            (Line::OperatingExpenses, amount(1_000_000, 300_000_000)),
+            (Line::DepreciationAmortization, amount(0, 50_000_000)),
+            (Line::InterestExpense, amount(0, 10_000_000)),
+            (Line::IncomeTaxExpense, amount(0, 20_000_000)),
+            (Line::Cash, amount(0, 90_000_000)),
+            (Line::AccountsReceivable, amount(0, 90_000_000)),
+            (Line::OtherCurrentAssets, amount(0, 10_000_000)),
+            (Line::PropertyPlantEquipment, amount(0, 300_000_000)),
+            (Line::OtherNonCurrentAssets, amount(0, 10_000_000)),
+            (Line::AccountsPayable, amount(0, 90_000_000)),
+            (Line::ShortTermDebt, amount(0, 40_000_000)),
+            (Line::OtherCurrentLiabilities, amount(0, 20_000_000)),
+            (Line::LongTermDebt, amount(0, 200_000_000)),
+            (Line::OtherNonCurrentLiabilities, amount(0, 10_000_000)),
+        ];
+        let mut p = PeriodBuilder::new(
+            format!("FY{year}"),
+            format!("{year}-01-01"),
+            format!("{year}-12-31"),
+        );
+        let assets: Decimal = lines
+            .iter()
+            .filter(|(l, _)| {
+                matches!(
+                    l,
+                    Line::Cash
+                        | Line::AccountsReceivable
+                        | Line::OtherCurrentAssets
+                        | Line::PropertyPlantEquipment
+                        | Line::OtherNonCurrentAssets
+                )
+            })
+            .map(|(_, v)| *v)
+            .sum();
+        let liabilities: Decimal = lines
+            .iter()
+            .filter(|(l, _)| {
+                matches!(
+                    l,
+                    Line::AccountsPayable
+                        | Line::ShortTermDebt
+                        | Line::OtherCurrentLiabilities
+                        | Line::LongTermDebt
+                        | Line::OtherNonCurrentLiabilities
+                )
+            })
+            .map(|(_, v)| *v)
+            .sum();
+        for (l, v) in lines {
+            p.set(l, v);
+        }
+        p.set(Line::TotalEquity, assets - liabilities);
+        b.push_period(p);
+    }
+    b.build().unwrap()
+}
+
+fn portfolio(n: u64) -> Vec<Client> {
+    (0..n)
+        .map(|i| {
+            let naics = ["722511", "722513", "541211", "238220"][(i % 4) as usize];
+            let sector = ["restaurants", "restaurants", "accounting", "plumbing"][(i % 4) as usize];
+            Client::new(format!("c{i}"), company(i, Some(naics), Some(sector)))
+        })
+        .collect()
+}
+
+fn value(s: &Statements, metric: MetricId, period: &str) -> Option<Decimal> {
+    metrics::compute_one(s, metric, period)
+        .ok()
+        .and_then(|f| f.value)
+}
+
+#[test]
+fn a_screen_finds_exactly_the_clients_a_brute_force_reading_finds() {
+    let clients = portfolio(200); // past the parallel threshold
+    let one = Decimal::ONE;
+    let result = screen(
+        &clients,
+        &Screen::new(MetricId::CurrentRatio, Comparison::Lt, one),
+    )
+    .unwrap();
+    let expected: Vec<&str> = clients
+        .iter()
+        .filter(|c| value(&c.statements, MetricId::CurrentRatio, "FY2023").is_some_and(|v| v < one))
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(!expected.is_empty() && expected.len() < clients.len());
+    assert_eq!(
+        result.iter().map(|m| m.client.as_str()).collect::<Vec<_>>(),
+        expected
+    );
+    for m in &result {
+        assert_eq!(m.figures.len(), 1);
+        assert_eq!(&*m.figures[0].period, "FY2023");
+        assert!(m.figures[0].value.unwrap() < one && !m.figures[0].inputs.is_empty());
+    }
+    // Each period, a given label, a sector and a NAICS prefix.
+    let mut each = Screen::new(MetricId::GrossMargin, Comparison::Ge, Decimal::new(5, 1));
+    each.period = PeriodSelector::Each;
+    each.naics_prefix = Some("7225".into());
+    for m in screen(&clients, &each).unwrap() {
+        let c = clients.iter().find(|c| c.id == m.client).unwrap();
+        assert!(
+            c.statements
+                .company()
+                .naics
+                .as_deref()
+                .unwrap()
+                .starts_with("7225")
+        );
+        let want: Vec<String> = ["FY2021", "FY2022", "FY2023"]
+            .iter()
+            .filter(|p| {
+                value(&c.statements, MetricId::GrossMargin, p)
+                    .is_some_and(|v| v >= Decimal::new(5, 1))
+            })
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(
+            m.figures
+                .iter()
+                .map(|f| f.period.to_string())
+                .collect::<Vec<_>>(),
+            want
+        );
+    }
+    let mut labelled = Screen::new(MetricId::DebtToEquity, Comparison::Gt, Decimal::ZERO);
+    labelled.period = PeriodSelector::Label("FY2022".into());
+    labelled.sector = Some("Accounting".into());
+    for m in screen(&clients, &labelled).unwrap() {
+        assert_eq!(&*m.figures[0].period, "FY2022");
+        assert_eq!(
+            m.client.trim_start_matches('c').parse::<u64>().unwrap() % 4,
+            2
+        );
+    }
+    labelled.period = PeriodSelector::Label("FY1999".into());
+    assert!(screen(&clients, &labelled).unwrap().is_empty());
+}
+
+#[test]
+fn bad_screens_and_portfolios_are_refused_naming_the_field() {
+    let clients = portfolio(3);
+    let mut bad = Screen::new(MetricId::CurrentRatio, Comparison::Lt, Decimal::ONE);
+    bad.naics_prefix = Some("72a".into());
+    assert!(
+        matches!(screen(&clients, &bad), Err(Error::InvalidArgument { field, .. }) if field == "naics_prefix")
+    );
+    bad.naics_prefix = None;
+    bad.sector = Some("  ".into());
+    assert!(
+        matches!(screen(&clients, &bad), Err(Error::InvalidArgument { field, .. }) if field == "sector")
+    );
+    let mut twice = clients.clone();
+    twice.push(clients[0].clone());
+    let ok = Screen::new(MetricId::CurrentRatio, Comparison::Lt, Decimal::ONE);
+    assert!(
+        matches!(screen(&twice, &ok), Err(Error::InvalidArgument { field, .. }) if field == "clients[3].id")
+    );
+    assert!(
+        matches!(peer_benchmarks("nobody", &clients, &[]), Err(Error::InvalidArgument { field, .. }) if field == "client")
+    );
+    assert!("≈".parse::<Comparison>().is_err());
+    assert_eq!("<=".parse::<Comparison>().ok(), Some(Comparison::Le));
+}
+
+#[test]
+fn a_cohort_smaller_than_five_is_never_compared() {
+    let client = Client::new("me", company(1000, Some("722511"), None));
+    let peers = |n: u64, naics: &str| -> Vec<Client> {
+        (0..n)
+            .map(|i| Client::new(format!("p{i}"), company(2000 + i, Some(naics), None)))
+            .collect()
+    };
+    // Four restaurants: nothing is said, for any metric.
+    let mut clients = vec![client.clone()];
+    clients.extend(peers(MIN_COHORT as u64 - 1, "722511"));
+    let (found, missing) = peer_benchmarks("me", &clients, &[]).unwrap();
+    assert!(found.is_empty());
+    assert_eq!(missing.len(), MetricId::ALL.len());
+    assert!(missing.iter().any(|m| m.reason.contains("fewer than 5")));
+    assert!(missing.iter().all(|m| m.reason.contains("fewer than 5") || m.reason.contains("cannot be computed")));
+    // Five: the position, exactly as a brute-force count gives it.
+    let mut clients = vec![client.clone()];
+    clients.extend(peers(MIN_COHORT as u64, "722511"));
+    let (found, _) = peer_benchmarks("me", &clients, &[MetricId::CurrentRatio]).unwrap();
+    let b = &found[0];
+    assert_eq!(
+        (b.cohort.as_str(), b.cohort_size, b.id.as_str()),
+        ("NAICS 722511", 5, "peer_current_ratio@FY2023")
+    );
+    let mine = value(&client.statements, MetricId::CurrentRatio, "FY2023").unwrap();
+    let below = clients[1..]
+        .iter()
+        .filter(|c| value(&c.statements, MetricId::CurrentRatio, "FY2023").unwrap() < mine)
+        .count();
+    assert_eq!(
+        b.percentile,
+        (Decimal::from(below * 100) / Decimal::from(5)).round_dp(2)
+    );
+    assert_eq!(b.figure.value, Some(mine));
+    // Peers of a sibling code: the cohort falls back to the shorter prefix they share.
+    let mut clients = vec![client.clone()];
+    clients.extend(peers(3, "722511"));
+    clients.extend(
+        peers(3, "722513")
+            .into_iter()
+            .map(|c| Client::new(format!("s{}", c.id), c.statements)),
+    );
+    let (found, _) = peer_benchmarks("me", &clients, &[MetricId::CurrentRatio]).unwrap();
+    assert_eq!(
+        (found[0].cohort.as_str(), found[0].cohort_size),
+        ("NAICS 72251", 6)
+    );
+    // No NAICS: the sector, compared without case.
+    let me = Client::new("me", company(1000, None, Some("Restaurants")));
+    let mut clients = vec![me];
+    clients.extend((0..5).map(|i| {
+        Client::new(
+            format!("q{i}"),
+            company(3000 + i, None, Some("restaurants")),
+        )
+    }));
+    let (found, _) = peer_benchmarks("me", &clients, &[MetricId::GrossMargin]).unwrap();
+    assert_eq!(found[0].cohort, "sector Restaurants");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Whatever the portfolio, a benchmark's position agrees with a count over its cohort, and quartiles follow it.
+    #[test]
+    fn positions_agree_with_a_count(seed in 0u64..10_000, n in 5u64..40) {
+        let clients: Vec<Client> = (0..n).map(|i| Client::new(format!("c{i}"), company(seed * 100 + i, Some("722511"), None))).collect();
+        let (found, _) = peer_benchmarks("c0", &clients, &[MetricId::NetMargin, MetricId::DebtToAssets]).unwrap();
+        for b in found {
+            prop_assert!(b.cohort_size >= MIN_COHORT && b.cohort_size == (n - 1) as usize);
+            prop_assert!(b.percentile >= Decimal::ZERO && b.percentile <= Decimal::ONE_HUNDRED);
+            let mine = b.figure.value.unwrap();
+            let values: Vec<Decimal> = clients[1..].iter().filter_map(|c| value(&c.statements, b.metric, "FY2023")).collect();
+            let below = values.iter().filter(|v| **v < mine).count();
+            let equal = values.iter().filter(|v| **v == mine).count();
+            let want = (Decimal::from(below * 2 + equal) * Decimal::ONE_HUNDRED / Decimal::from(values.len() * 2)).round_dp(2);
+            prop_assert_eq!(b.percentile, want);
+            let q = match b.percentile { p if p >= Decimal::from(75) => 4, p if p >= Decimal::from(50) => 3, p if p >= Decimal::from(25) => 2, _ => 1 };
+            prop_assert_eq!(b.quartile, q);
+        }
+    }
+}
