@@ -55,6 +55,20 @@ pub enum PeriodSelector {
     Label(String),
 }
 
+impl std::str::FromStr for PeriodSelector {
+    type Err = Error;
+
+    /// `latest`, `each`, or a period's label.
+    fn from_str(s: &str) -> Result<PeriodSelector> {
+        Ok(match s.trim() {
+            "" => return Err(Error::invalid_argument("period", "must not be empty")),
+            "latest" => PeriodSelector::Latest,
+            "each" => PeriodSelector::Each,
+            label => PeriodSelector::Label(label.to_string()),
+        })
+    }
+}
+
 /// How a figure compares with the threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

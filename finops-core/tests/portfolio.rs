@@ -203,7 +203,11 @@ fn a_cohort_smaller_than_five_is_never_compared() {
     assert!(found.is_empty());
     assert_eq!(missing.len(), MetricId::ALL.len());
     assert!(missing.iter().any(|m| m.reason.contains("fewer than 5")));
-    assert!(missing.iter().all(|m| m.reason.contains("fewer than 5") || m.reason.contains("cannot be computed")));
+    assert!(
+        missing
+            .iter()
+            .all(|m| m.reason.contains("fewer than 5") || m.reason.contains("cannot be computed"))
+    );
     // Five: the position, exactly as a brute-force count gives it.
     let mut clients = vec![client.clone()];
     clients.extend(peers(MIN_COHORT as u64, "722511"));

@@ -5,6 +5,7 @@ mod analysis;
 mod convert;
 mod errors;
 mod finops;
+mod portfolio;
 mod provider;
 mod queue;
 mod results;
@@ -131,6 +132,8 @@ fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(convert::read_statements, m)?)?;
     m.add_function(wrap_pyfunction!(convert::build_statements, m)?)?;
+    m.add_function(wrap_pyfunction!(portfolio::screen, m)?)?;
+    m.add_function(wrap_pyfunction!(portfolio::peer_benchmarks, m)?)?;
     m.add_class::<convert::PyStatements>()?;
     m.add_class::<analysis::PyAnalysis>()?;
     m.add_class::<results::PyFigure>()?;

@@ -122,3 +122,50 @@ def test_a_chart_is_a_name_a_dict_or_a_path(tmp_path):
         assert s.periods == ["FY2024"]
     with pytest.raises(finops.InvalidArgumentError):
         finops.read_statements(json.dumps(tb), chart=12)
+
+
+def portfolio(n):
+    """n restaurants and accountants built from the Bistro with one line varied (totals computed by the builder)."""
+    base = json.loads(BISTRO.read_text())
+    clients = {}
+    for i in range(n):
+        periods = []
+        for p in base["periods"]:
+            lines = {**p["income_statement"], **p["balance_sheet"]}
+            for total in ("total_current_assets", "total_assets", "total_current_liabilities", "total_liabilities", "net_income"):
+                lines.pop(total)
+            ap = Decimal(lines["accounts_payable"]) * (1 + Decimal(i) / 4)
+            lines["total_equity"] = str(Decimal(lines["total_equity"]) - (ap - Decimal(lines["accounts_payable"])))
+            lines["accounts_payable"] = str(ap)
+            periods.append({"label": p["label"], "start": p["start"], "end": p["end"], "lines": lines})
+        company = {"name": f"Client {i}", "currency": "CAD", "naics": "722511" if i % 2 == 0 else "541211"}
+        clients[f"c{i}"] = finops.build_statements(company, periods)
+    return clients
+
+
+def test_screening_and_peer_benchmarks():
+    clients = portfolio(14)
+    found = finops.screen(clients, "current_ratio", "<", 1)
+    expected = [cid for cid, s in clients.items()
+                if Decimal(next(f["value"] for f in finops.compute_metrics(s) if f["id"] == "current_ratio@FY2023")) < 1]
+    assert [m["client"] for m in found] == expected and expected
+    assert all(m["figures"][0]["period"] == "FY2023" for m in found)
+    each = finops.screen(list(clients.items()), "current_ratio", ">=", "1.5", period="each", naics_prefix="7225")
+    assert all(int(m["client"][1:]) % 2 == 0 for m in each)
+    result = finops.peer_benchmarks("c0", clients, metrics=["current_ratio"])
+    b = result["benchmarks"][0]
+    assert (b["cohort"], b["cohort_size"], b["quartile"]) == ("NAICS 722511", 6, 4)
+    assert Decimal(b["percentile"]) == 100
+    small = finops.peer_benchmarks("c0", dict(list(clients.items())[:9]), metrics=["current_ratio"])
+    assert small["benchmarks"] == [] and "fewer than 5" in small["missing"][0]["reason"]
+    with pytest.raises(finops.InvalidArgumentError):
+        finops.screen(clients, "current_ratio", "≈", 1)
+    with pytest.raises(finops.InvalidArgumentError):
+        finops.screen(clients, "current_ratios", "<", 1)
+    with pytest.raises(finops.InvalidArgumentError):
+        finops.screen(clients, "current_ratio", "<", "one")
+    with pytest.raises(finops.InvalidArgumentError):
+        finops.peer_benchmarks("nobody", clients)
+    with pytest.raises(finops.InvalidStatementsError) as e:
+        finops.screen({"bad": "{}"}, "current_ratio", "<", 1)
+    assert "client `bad`" in str(e.value)

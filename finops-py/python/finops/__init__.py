@@ -11,6 +11,7 @@ from . import _finops
 from .types import (
     StatementsSource,
     LedgerSource,
+    ClientsSource,
     PhaseName,
     EventType,
     ChatRequest,
@@ -69,6 +70,8 @@ from ._finops import (
     compute_metrics,
     read_statements,
     build_statements,
+    screen,
+    peer_benchmarks,
     refresh_logging,
     evaluate,
     verify_audit,
@@ -79,7 +82,10 @@ from ._finops import (
 atexit.register(_finops.drain_at_exit)
 
 __all__ = [
+    "screen",
+    "peer_benchmarks",
     "LedgerSource",
+    "ClientsSource",
     "read_statements",
     "build_statements",
     "AccessDeniedError",

@@ -2,11 +2,12 @@
 
 import os
 from decimal import Decimal
-from typing import Any, AsyncIterator, Awaitable, Dict, List, Literal, Mapping, Optional, Protocol, Sequence, TypedDict, Union
+from typing import Any, AsyncIterator, Awaitable, Dict, List, Literal, Mapping, Optional, Protocol, Sequence, Tuple, TypedDict, Union
 
 from .types import (
     StatementsSource as StatementsSource,
     LedgerSource as LedgerSource,
+    ClientsSource as ClientsSource,
     PhaseName as PhaseName,
     EventType as EventType,
     ChatRequest as ChatRequest,
@@ -126,6 +127,21 @@ def read_statements(
 
 def build_statements(company: Dict[str, str], periods: Sequence[Dict[str, Any]]) -> Statements:
     """Statements from typed lines (`label`, `start`, `end`, `lines`, optional `accounts`); totals left out are computed."""
+
+def screen(
+    clients: ClientsSource,
+    metric: str,
+    op: Literal["<", "<=", ">", ">=", "==", "!="],
+    threshold: Union[int, float, str, Decimal],
+    *,
+    period: str = "latest",
+    naics_prefix: Optional[str] = None,
+    sector: Optional[str] = None,
+) -> List[Dict[str, Any]]:
+    """The clients whose figure passes the screen, with the figures that matched."""
+
+def peer_benchmarks(client: str, clients: ClientsSource, metrics: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """A client's position among the firm's other clients of its sector (cohorts of at least five)."""
 
 def refresh_logging() -> None:
     """Re-reads Python's logger levels, which finops caches: call it after changing a level at run time."""

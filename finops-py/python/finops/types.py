@@ -5,7 +5,7 @@ the names the stub declares."""
 
 import os
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Dict, List, Literal, Mapping, Optional, Protocol, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, Mapping, Optional, Protocol, TypedDict, Union, Tuple, Sequence
 
 if TYPE_CHECKING:
     from ._finops import Statements
@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 StatementsSource = Union[str, bytes, Mapping[str, Any], "os.PathLike[str]", "Statements"]
 # A ledger input for `read_statements`: a path, the bytes of a file, or its text.
 LedgerSource = Union[str, bytes, "os.PathLike[str]"]
+# A portfolio for `screen` and `peer_benchmarks`: client id → statements, or (client id, statements) pairs.
+ClientsSource = Union[Mapping[str, StatementsSource], Sequence[Tuple[str, StatementsSource]]]
 """JSON text (a str starting with `{`), bytes, a dict, a path, or a parsed `Statements`."""
 
 PhaseName = Literal["analyst", "researcher", "validator"]
