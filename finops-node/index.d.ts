@@ -424,6 +424,33 @@ export declare class ScriptedProvider {
 export declare function computeMetrics(statements: StatementsSource): Figure[]
 /** Statements (a finops.statements/v1 object with each line's accounts) from any ledger format finops reads. */
 export declare function readStatements(sources: LedgerSource | LedgerSource[], options?: ReadOptions): Record<string, unknown>
+export interface ScreenFilter {
+  metric: string
+  op: '<' | '<=' | '>' | '>=' | '==' | '!='
+  /** In the figure's unit (percentages as fractions): a decimal string or a number. */
+  threshold: string | number
+  /** 'latest' (default), 'each', or a period label. */
+  period?: string
+  naicsPrefix?: string
+  sector?: string
+}
+export type Portfolio = Record<string, StatementsSource> | Map<string, StatementsSource> | Array<[string, StatementsSource]>
+export interface ScreenMatch { client: string; company: string; figures: Figure[] }
+export interface Benchmark {
+  id: string
+  metric: string
+  period: string
+  figure: Figure
+  cohort: string
+  cohortSize: number
+  /** Decimal string, 0 to 100. */
+  percentile: string
+  quartile: 1 | 2 | 3 | 4
+}
+/** The clients whose figure passes the screen, with the figures that matched. */
+export declare function screen(clients: Portfolio, filter: ScreenFilter): ScreenMatch[]
+/** A client's position among the firm's other clients of its sector (cohorts of at least five). */
+export declare function peerBenchmarks(client: string, clients: Portfolio, metrics?: string[]): { benchmarks: Benchmark[]; missing: Array<{ metric: string; reason: string }> }
 /** Statements from typed lines; totals left out are computed. */
 export declare function buildStatements(input: BuildInput): Record<string, unknown>
 export declare function evaluate(statements: StatementsSource, expression: string, period: string): Computation

@@ -175,6 +175,42 @@ function buildStatements(input) {
   return JSON.parse(call(() => native.buildStatements(JSON.stringify(input))))
 }
 
+/** A portfolio as parallel arrays: an object of client id → statements, or [id, statements] pairs. */
+function portfolioArrays(clients) {
+  const pairs = clients instanceof Map ? [...clients.entries()] : Array.isArray(clients) ? clients : clients !== null && typeof clients === 'object' ? Object.entries(clients) : null
+  if (pairs === null) throw invalid('clients', 'expected an object of client id → statements, a Map, or [id, statements] pairs')
+  const ids = []
+  const docs = []
+  pairs.forEach((pair, i) => {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') throw invalid(`clients[${i}]`, 'expected [client id, statements]')
+    ids.push(pair[0])
+    docs.push(statementsJson(pair[1]))
+  })
+  return [ids, docs]
+}
+
+/**
+ * The clients whose figure passes a screen: `{ metric, op: '<' | '<=' | '>' | '>=' | '==' | '!=', threshold,
+ * period?: 'latest' | 'each' | label, naicsPrefix?, sector? }` (thresholds in the figure's unit, as a decimal string
+ * or a number). Returns `[{ client, company, figures }]`.
+ */
+function screen(clients, filter) {
+  if (filter === null || typeof filter !== 'object') throw invalid('screen', 'must be an object')
+  const { naicsPrefix, threshold, ...rest } = filter
+  const body = { ...rest, threshold: typeof threshold === 'number' ? String(threshold) : threshold }
+  if (naicsPrefix !== undefined) body.naics_prefix = naicsPrefix
+  const [ids, docs] = portfolioArrays(clients)
+  return fromCore(call(() => native.screen(ids, docs, JSON.stringify(body))))
+}
+
+/** Where one client stands among the portfolio's other clients of its sector: `{ benchmarks, missing }`. */
+function peerBenchmarks(client, clients, metrics = []) {
+  if (typeof client !== 'string') throw invalid('client', 'must be a client id')
+  if (!Array.isArray(metrics)) throw invalid('metrics', 'must be an array of metric ids')
+  const [ids, docs] = portfolioArrays(clients)
+  return fromCore(call(() => native.peerBenchmarks(client, ids, docs, metrics)))
+}
+
 /** One Researcher expression evaluated exactly for a period. */
 function evaluate(statements, expression, period) {
   return fromCore(call(() => native.evaluate(statementsJson(statements), expression, period)))
@@ -647,6 +683,8 @@ module.exports = {
   ScriptedProvider,
   computeMetrics,
   readStatements,
+  screen,
+  peerBenchmarks,
   buildStatements,
   evaluate,
   fingerprint,

@@ -183,6 +183,65 @@ impl Screen {
     }
 }
 
+impl Screen {
+    /// A screen as bindings pass it: `{"metric": "current_ratio", "op": "<", "threshold": "1", "period": "latest" |
+    /// "each" | label, "naics_prefix": "7225", "sector": "restaurants"}` (threshold a decimal string or a number).
+    pub fn from_json_value(value: &serde_json::Value) -> Result<Screen> {
+        let map = value
+            .as_object()
+            .ok_or_else(|| Error::invalid_argument("screen", "must be an object"))?;
+        for key in map.keys() {
+            if ![
+                "metric",
+                "op",
+                "threshold",
+                "period",
+                "naics_prefix",
+                "sector",
+            ]
+            .contains(&key.as_str())
+            {
+                return Err(Error::invalid_argument(
+                    key,
+                    "unknown field; expected one of: metric, op, threshold, period, naics_prefix, sector",
+                ));
+            }
+        }
+        let text = |key: &str| -> Result<Option<String>> {
+            match map.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(Error::invalid_argument(key, "must be a string")),
+            }
+        };
+        let required = |key: &str| -> Result<String> {
+            text(key)?.ok_or_else(|| Error::invalid_argument(key, "missing"))
+        };
+        let threshold = match map.get("threshold") {
+            Some(v @ (serde_json::Value::String(_) | serde_json::Value::Number(_))) => {
+                crate::statements::parse_amount(v)
+                    .map_err(|reason| Error::invalid_argument("threshold", reason))?
+            }
+            _ => {
+                return Err(Error::invalid_argument(
+                    "threshold",
+                    "missing; a decimal string or a number",
+                ));
+            }
+        };
+        let screen = Screen {
+            metric: required("metric")?.parse()?,
+            period: text("period")?.as_deref().unwrap_or("latest").parse()?,
+            comparison: required("op")?.parse()?,
+            threshold,
+            naics_prefix: text("naics_prefix")?,
+            sector: text("sector")?,
+        };
+        screen.check()?;
+        Ok(screen)
+    }
+}
+
 /// A client that passed a screen, with the figures that matched (each with its provenance).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScreenMatch {
@@ -370,6 +429,33 @@ pub fn peer_benchmarks(
         });
     }
     Ok((benchmarks, missing))
+}
+
+/// Clients from `(id, finops.statements/v1 JSON)` pairs, as bindings hold them; a refused document's fields are
+/// named under its client (`clients[bistro].periods[0].balance_sheet.cash`).
+pub fn clients_from_json<'a>(
+    pairs: impl IntoIterator<Item = (String, &'a str)>,
+) -> Result<Vec<Client>> {
+    let mut out = Vec::new();
+    for (id, json) in pairs {
+        let statements = Statements::from_json_str(json).map_err(|e| match e {
+            Error::InvalidStatements { issues, .. } => Error::invalid_statements(
+                issues
+                    .into_iter()
+                    .map(|i| {
+                        crate::error::FieldIssue::new(
+                            format!("clients[{id}].{}", i.field),
+                            i.reason,
+                        )
+                    })
+                    .collect(),
+            ),
+            other => other,
+        })?;
+        out.push(Client::new(id, statements));
+    }
+    unique_ids(&out)?;
+    Ok(out)
 }
 
 fn unique_ids(clients: &[Client]) -> Result<()> {

@@ -84,3 +84,44 @@ test('cash flow is derived only when asked', () => {
   assert.notEqual(fcf.value, null)
   for (const input of fcf.inputs) for (const a of input.accounts || []) assert.ok(a.account.startsWith('indirect:'))
 })
+
+function portfolio(n) {
+  const base = JSON.parse(fs.readFileSync(BISTRO, 'utf8'))
+  const clients = {}
+  for (let i = 0; i < n; i++) {
+    const doc = JSON.parse(JSON.stringify(base))
+    doc.company.naics = i % 2 === 0 ? '722511' : '541211'
+    doc.company.sector = i % 2 === 0 ? 'restaurants' : 'accounting'
+    // More cash and as much more equity: the current ratio rises with i, the balance still holds.
+    for (const p of doc.periods) {
+      const extra = 10000 * i
+      const add = (k, section) => { p[section][k] = (Number(p[section][k]) + extra).toFixed(2) }
+      add('cash', 'balance_sheet'); add('total_current_assets', 'balance_sheet'); add('total_assets', 'balance_sheet'); add('total_equity', 'balance_sheet')
+    }
+    clients[`c${i}`] = doc
+  }
+  return clients
+}
+
+test('screening and peer benchmarks over a portfolio', () => {
+  const clients = portfolio(14)
+  const found = finops.screen(clients, { metric: 'current_ratio', op: '>', threshold: '1.9' })
+  const expected = Object.entries(clients).filter(([, s]) => Number(finops.computeMetrics(s).find((f) => f.id === 'current_ratio@FY2023').value) > 1.9).map(([id]) => id)
+  assert.deepEqual(found.map((m) => m.client), expected)
+  assert.ok(expected.length > 0 && expected.length < 14)
+  const restaurants = finops.screen(new Map(Object.entries(clients)), { metric: 'current_ratio', op: '>=', threshold: 0, naicsPrefix: '7225', period: 'each' })
+  assert.ok(restaurants.every((m) => Number(m.client.slice(1)) % 2 === 0 && m.figures.length === 3))
+  const peers = finops.peerBenchmarks('c12', clients, ['current_ratio'])
+  assert.equal(peers.benchmarks[0].cohortSize, 6)
+  assert.equal(peers.benchmarks[0].quartile, 4)
+  const small = finops.peerBenchmarks('c0', Object.fromEntries(Object.entries(clients).slice(0, 9)), ['current_ratio'])
+  assert.deepEqual(small.benchmarks, [])
+  assert.throws(() => finops.screen(clients, { metric: 'current_ratio', op: '~', threshold: 1 }), finops.InvalidArgumentError)
+  assert.throws(() => finops.screen(clients, { metric: 'current_ratio', op: '<' }), finops.InvalidArgumentError)
+  assert.throws(() => finops.screen(42, { metric: 'current_ratio', op: '<', threshold: 1 }), finops.InvalidArgumentError)
+  assert.throws(() => finops.peerBenchmarks('nobody', clients), finops.InvalidArgumentError)
+  assert.throws(
+    () => finops.screen({ bad: '{}' }, { metric: 'current_ratio', op: '<', threshold: 1 }),
+    (e) => e instanceof finops.InvalidStatementsError && e.field.startsWith('clients[bad].'),
+  )
+})

@@ -110,6 +110,41 @@ pub fn build_statements(input_json: String) -> Result<String> {
     Ok(statements.canonical_json())
 }
 
+/// The clients of a portfolio (`ids[i]` with `statements[i]`, JSON text) that pass a screen, as JSON.
+#[napi(catch_unwind)]
+pub fn screen(ids: Vec<String>, statements: Vec<String>, screen_json: String) -> Result<String> {
+    use finops_core::portfolio;
+    let filter: Value =
+        serde_json::from_str(&screen_json).map_err(|e| invalid("screen", e.to_string()))?;
+    let filter = portfolio::Screen::from_json_value(&filter).map_err(|e| js_error(&e))?;
+    let clients =
+        portfolio::clients_from_json(ids.into_iter().zip(statements.iter().map(String::as_str)))
+            .map_err(|e| js_error(&e))?;
+    to_json(&portfolio::screen(&clients, &filter).map_err(|e| js_error(&e))?)
+}
+
+/// One client's peer benchmarks among the portfolio's other clients, as JSON (`benchmarks`, `missing`).
+#[napi(catch_unwind)]
+pub fn peer_benchmarks(
+    client: String,
+    ids: Vec<String>,
+    statements: Vec<String>,
+    metrics: Vec<String>,
+) -> Result<String> {
+    use finops_core::portfolio;
+    let wanted = metrics
+        .iter()
+        .map(|m| m.parse::<finops_core::MetricId>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| js_error(&e))?;
+    let clients =
+        portfolio::clients_from_json(ids.into_iter().zip(statements.iter().map(String::as_str)))
+            .map_err(|e| js_error(&e))?;
+    let (found, missing) =
+        portfolio::peer_benchmarks(&client, &clients, &wanted).map_err(|e| js_error(&e))?;
+    to_json(&json!({"benchmarks": found, "missing": missing}))
+}
+
 /// One expression evaluated exactly, as JSON.
 #[napi(catch_unwind)]
 pub fn evaluate(statements_json: String, expression: String, period: String) -> Result<String> {

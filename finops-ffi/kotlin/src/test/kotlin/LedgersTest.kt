@@ -12,7 +12,11 @@ import io.finops.FinopsException
 import io.finops.LedgerSourceFfi
 import io.finops.PeriodLinesFfi
 import io.finops.ReadOptionsFfi
+import io.finops.ClientFfi
+import io.finops.ScreenFfi
 import io.finops.buildStatements
+import io.finops.peerBenchmarks
+import io.finops.screen
 import io.finops.computeMetrics
 import io.finops.readStatements
 
@@ -95,5 +99,35 @@ class LedgersTest {
         assertThrows<FinopsException.InvalidArgument> { readStatements(listOf(source("bistro-saint-denis.json")), ReadOptionsFfi(format = "pdf")) }
         assertThrows<FinopsException.InvalidArgument> { readStatements(listOf(source("bistro-saint-denis.gifi.csv")), ReadOptionsFfi(chart = "{not json")) }
         assertThrows<FinopsException.InvalidArgument> { readStatements(emptyList(), ReadOptionsFfi()) }
+    }
+
+    @Test
+    fun screeningAndPeerBenchmarks() {
+        // Fourteen clients: more cash and as much more equity each, half restaurants, half accountants.
+        val clients = (0 until 14).map { i ->
+            var doc = bistro
+                .replace("\"naics\": \"722511\"", "\"naics\": \"" + (if (i % 2 == 0) "722511" else "541211") + "\"")
+                .replace("\"sector\": \"restaurants\"", "\"sector\": \"" + (if (i % 2 == 0) "restaurants" else "accounting") + "\"")
+            for (key in listOf("cash", "total_current_assets", "total_assets", "total_equity")) {
+                doc = Regex("\"$key\": \"([0-9.]+)\"").replace(doc) { m ->
+                    "\"$key\": \"" + java.math.BigDecimal(m.groupValues[1]).add(java.math.BigDecimal(10000 * i)).toPlainString() + "\""
+                }
+            }
+            ClientFfi(id = "c$i", statementsJson = doc)
+        }
+        val found = screen(clients, ScreenFfi(metric = "current_ratio", op = ">", threshold = "1.9"))
+        val expected = clients.filter { c ->
+            java.math.BigDecimal(computeMetrics(c.statementsJson).first { it.id == "current_ratio@FY2023" }.value!!) > java.math.BigDecimal("1.9")
+        }.map { it.id }
+        assertEquals(expected, found.map { it.client })
+        assertTrue(expected.isNotEmpty() && expected.size < 14)
+        val peers = peerBenchmarks("c12", clients, listOf("current_ratio"))
+        assertEquals(6uL, peers.benchmarks.first().cohortSize)
+        assertEquals(4.toUByte(), peers.benchmarks.first().quartile)
+        assertTrue(peerBenchmarks("c0", clients.take(9), listOf("current_ratio")).benchmarks.isEmpty())
+        assertThrows<FinopsException.InvalidArgument> { screen(clients, ScreenFfi(metric = "current_ratio", op = "~", threshold = "1")) }
+        assertThrows<FinopsException.InvalidArgument> { screen(clients, ScreenFfi(metric = "current_ratio", op = "<", threshold = "one")) }
+        val bad = assertThrows<FinopsException.InvalidStatements> { screen(listOf(ClientFfi("bad", "{}")), ScreenFfi(metric = "current_ratio", op = "<", threshold = "1")) }
+        assertTrue(bad.field.startsWith("clients[bad]."), bad.field)
     }
 }
