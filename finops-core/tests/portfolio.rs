@@ -275,3 +275,72 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn binding_shaped_screens_and_clients() {
+    use finops_core::portfolio::clients_from_json;
+    use serde_json::json;
+    let s = Screen::from_json_value(&json!({"metric": "gross_margin", "op": ">=", "threshold": 0.65, "period": "each", "naics_prefix": "72"})).unwrap();
+    assert_eq!(
+        (s.metric, s.comparison, s.threshold, s.period),
+        (
+            MetricId::GrossMargin,
+            Comparison::Ge,
+            Decimal::new(65, 2),
+            PeriodSelector::Each
+        )
+    );
+    for (bad, field) in [
+        (json!({"metric": "gross_margin", "op": ">="}), "threshold"),
+        (
+            json!({"metric": "gross_margins", "op": ">=", "threshold": "1"}),
+            "metric",
+        ),
+        (
+            json!({"metric": "gross_margin", "op": "=>", "threshold": "1"}),
+            "comparison",
+        ),
+        (
+            json!({"metric": "gross_margin", "op": ">=", "threshold": "1e400"}),
+            "threshold",
+        ),
+        (
+            json!({"metric": "gross_margin", "op": ">=", "threshold": "1", "naics_prefix": "7x"}),
+            "naics_prefix",
+        ),
+        (
+            json!({"metric": "gross_margin", "op": ">=", "threshold": "1", "colour": "red"}),
+            "colour",
+        ),
+        (json!([]), "screen"),
+    ] {
+        assert!(
+            matches!(Screen::from_json_value(&bad), Err(Error::InvalidArgument { field: ref f, .. }) if f == field),
+            "{bad}"
+        );
+    }
+    let json = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/data/bistro-saint-denis.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        clients_from_json([("a".to_string(), json.as_str())])
+            .unwrap()
+            .len(),
+        1
+    );
+    match clients_from_json([("a".to_string(), "{}")]) {
+        Err(Error::InvalidStatements { field, .. }) => {
+            assert!(field.starts_with("clients[a]."), "{field}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        clients_from_json([
+            ("a".to_string(), json.as_str()),
+            ("a".to_string(), json.as_str())
+        ]),
+        Err(Error::InvalidArgument { .. })
+    ));
+}
