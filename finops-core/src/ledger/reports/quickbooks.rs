@@ -41,8 +41,7 @@ pub(super) fn reports(
         let cols = r
             .pointer("/Columns/Column")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+            .map_or(&[][..], Vec::as_slice);
         for (i, col) in cols.iter().enumerate() {
             if col.get("ColType").and_then(Value::as_str) != Some("Money") {
                 continue;
@@ -133,9 +132,8 @@ pub(super) fn reports(
         let rows = r
             .pointer("/Rows/Row")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        qbo_rows(&rows, &mut Vec::new(), &mut report, &here, &mut issues, 0);
+            .map_or(&[][..], Vec::as_slice);
+        qbo_rows(rows, &mut Vec::new(), &mut report, &here, &mut issues, 0);
         out.push(report);
     }
     if issues.is_empty() {

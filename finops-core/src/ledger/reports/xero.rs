@@ -64,8 +64,7 @@ pub(super) fn reports(
         let rows = r
             .get("Rows")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+            .map_or(&[][..], Vec::as_slice);
         let Some(header) = rows
             .iter()
             .find(|row| row.get("RowType").and_then(Value::as_str) == Some("Header"))
@@ -80,8 +79,7 @@ pub(super) fn reports(
         for (i, cell) in header
             .get("Cells")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+            .map_or(&[][..], Vec::as_slice)
             .iter()
             .enumerate()
             .skip(1)
@@ -127,7 +125,7 @@ pub(super) fn reports(
             currency: None,
             company: titles.get(1).cloned().filter(|t| !t.trim().is_empty()),
         };
-        xero_rows(&rows, &mut Vec::new(), &mut report, &here, &mut issues, 0);
+        xero_rows(rows, &mut Vec::new(), &mut report, &here, &mut issues, 0);
         out.push(report);
     }
     if issues.is_empty() {
