@@ -412,11 +412,12 @@ impl Pipeline {
     pub(crate) fn estimate_usd(&self, request: &AnalysisRequest) -> crate::Decimal {
         let today = chrono::Utc::now().date_naive();
         // The prompt's real size: the instructions, the question, and the statements' figures (about three times
-        // the document's canonical text), at about three characters a token; each later call of a conversation
+        // the document's canonical text without the accounts behind its lines, which no prompt carries), at about
+        // three characters a token; each later call of a conversation
         // carries what came before.
         let prompt_chars = PROMPT_OVERHEAD_CHARS
             .saturating_add(request.question.len())
-            .saturating_add(request.statements.canonical_json().len().saturating_mul(3));
+            .saturating_add(request.statements.lines_json_len().saturating_mul(3));
         let input_tokens = u64::try_from(prompt_chars / 3)
             .unwrap_or(u64::MAX)
             .max(8_000);

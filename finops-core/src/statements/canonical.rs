@@ -10,11 +10,25 @@ use sha2::{Digest, Sha256};
 use super::{Company, Line, Period, SCHEMA_V1, Section};
 
 pub(super) fn canonical_json(company: &Company, periods: &[Period]) -> String {
+    document(company, periods, true)
+}
+
+/// The canonical form without the accounts behind the lines (what a model's prompt is sized on).
+pub(super) fn canonical_lines_json(company: &Company, periods: &[Period]) -> String {
+    document(company, periods, false)
+}
+
+fn document(company: &Company, periods: &[Period], with_accounts: bool) -> String {
     let mut doc = Map::new();
     doc.insert("company".into(), company_value(company));
     doc.insert(
         "periods".into(),
-        Value::Array(periods.iter().map(period_value).collect()),
+        Value::Array(
+            periods
+                .iter()
+                .map(|p| period_value(p, with_accounts))
+                .collect(),
+        ),
     );
     doc.insert("schema".into(), Value::String(SCHEMA_V1.into()));
     Value::Object(doc).to_string()
@@ -43,7 +57,7 @@ fn company_value(c: &Company) -> Value {
     Value::Object(map)
 }
 
-fn period_value(p: &Period) -> Value {
+fn period_value(p: &Period, with_accounts: bool) -> Value {
     let mut sections: Vec<(&str, Value)> = Vec::new();
     for section in Section::ALL {
         if section == Section::CashFlow && !p.has_cash_flow() {
@@ -62,7 +76,7 @@ fn period_value(p: &Period) -> Value {
         }
         sections.push((section.key(), Value::Object(map)));
     }
-    if let Some(accounts) = &p.accounts {
+    if let Some(accounts) = p.accounts.as_ref().filter(|_| with_accounts) {
         // Provenance is part of what an analysis says (its figures name their accounts), so it is fingerprinted,
         // and written in the form the parser reads back (a job handed to another process keeps it).
         let mut map = Map::new();

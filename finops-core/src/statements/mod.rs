@@ -306,6 +306,12 @@ impl Statements {
     pub fn canonical_json(&self) -> String {
         canonical::canonical_json(&self.company, &self.periods)
     }
+
+    /// The canonical form's size without the accounts behind the lines: what a model's prompt holds of the
+    /// statements (figures, never the ledger's accounts).
+    pub(crate) fn lines_json_len(&self) -> usize {
+        canonical::canonical_lines_json(&self.company, &self.periods).len()
+    }
 }
 
 impl Company {
