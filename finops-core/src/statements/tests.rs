@@ -541,19 +541,3 @@ fn documented_bounds_are_enforced_and_named() {
         other => panic!("{other:?}"),
     }
 }
-
-/// A model's prompt is sized on the lines, never on the accounts behind them: statements read from a ledger cost
-/// the same to budget as the same numbers given plainly.
-#[test]
-fn prompt_size_ignores_provenance() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/");
-    let plain = Statements::from_json_str(
-        &std::fs::read_to_string(format!("{dir}bistro-saint-denis.json")).unwrap_or_default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let bytes = std::fs::read(format!("{dir}bistro-saint-denis.gifi.json")).unwrap_or_default();
-    let read = crate::ledger::read_one(&bytes, &crate::ledger::ReadOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(read.canonical_json().len() > 2 * plain.canonical_json().len());
-    assert_eq!(read.lines_json_len(), plain.canonical_json().len());
-}
