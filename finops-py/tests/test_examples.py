@@ -31,6 +31,14 @@ def test_the_dataframe_example() -> None:
     assert pd.isna(table.loc["revenue_growth", "FY2021"])
 
 
+def test_the_ledgers_example(capsys: pytest.CaptureFixture[str]) -> None:
+    runpy.run_path(str(EXAMPLES / "ledgers.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    margins = {line.split("=")[1].strip() for line in out.splitlines() if "gross margin FY2023" in line}
+    assert len(margins) == 1 and next(iter(margins)).startswith("0.6896"), out
+    assert "current_ratio@FY2023" in out and "1001  Encaisse" in out, out
+
+
 def test_the_examples_pass_mypy_strict() -> None:
     result = subprocess.run(
         [
@@ -42,6 +50,7 @@ def test_the_examples_pass_mypy_strict() -> None:
             str(EXAMPLES / "figures_dataframe.py"),
             str(EXAMPLES / "queue.py"),
             str(EXAMPLES / "review.py"),
+            str(EXAMPLES / "ledgers.py"),
         ],
         capture_output=True,
         text=True,
