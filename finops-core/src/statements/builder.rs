@@ -65,6 +65,14 @@ pub(crate) const TOTALS: [(Line, &[Line]); 4] = [
     ),
 ];
 
+/// The lines a total adds up (empty for a line that is not one of [`TOTALS`]).
+pub(crate) fn parts_of(total: Line) -> &'static [Line] {
+    TOTALS
+        .iter()
+        .find(|(t, _)| *t == total)
+        .map_or(&[], |(_, parts)| *parts)
+}
+
 /// Net income's terms: each line with the sign it takes.
 pub(crate) const NET_INCOME_TERMS: [(Line, bool); 7] = [
     (Line::Revenue, true),

@@ -478,13 +478,9 @@ impl Validator {
         let sum = |lines: &[Line]| lines.iter().map(|l| bs(*l)).sum::<Decimal>();
         let field = |l: Line| format!("{prefix}.{}.{}", l.section().key(), l.id());
 
-        let current_assets = sum(&[
-            Line::Cash,
-            Line::MarketableSecurities,
-            Line::AccountsReceivable,
-            Line::Inventory,
-            Line::OtherCurrentAssets,
-        ]);
+        // The lines each total adds up, and net income's terms, are the builder's (defined once).
+        let parts = super::builder::parts_of;
+        let current_assets = sum(parts(Line::TotalCurrentAssets));
         if !same_cents(current_assets, bs(Line::TotalCurrentAssets)) {
             self.issue(
                 field(Line::TotalCurrentAssets),
@@ -494,11 +490,7 @@ impl Validator {
                 ),
             );
         }
-        let current_liabilities = sum(&[
-            Line::AccountsPayable,
-            Line::ShortTermDebt,
-            Line::OtherCurrentLiabilities,
-        ]);
+        let current_liabilities = sum(parts(Line::TotalCurrentLiabilities));
         if !same_cents(current_liabilities, bs(Line::TotalCurrentLiabilities)) {
             self.issue(
                 field(Line::TotalCurrentLiabilities),
@@ -519,11 +511,7 @@ impl Validator {
             );
         }
 
-        let assets = sum(&[
-            Line::TotalCurrentAssets,
-            Line::PropertyPlantEquipment,
-            Line::OtherNonCurrentAssets,
-        ]);
+        let assets = sum(parts(Line::TotalAssets));
         if !same_cents(assets, bs(Line::TotalAssets)) {
             self.warn(
                 "total_assets_mismatch",
@@ -534,11 +522,7 @@ impl Validator {
                 ),
             );
         }
-        let liabilities = sum(&[
-            Line::TotalCurrentLiabilities,
-            Line::LongTermDebt,
-            Line::OtherNonCurrentLiabilities,
-        ]);
+        let liabilities = sum(parts(Line::TotalLiabilities));
         if !same_cents(liabilities, bs(Line::TotalLiabilities)) {
             self.warn(
                 "total_liabilities_mismatch",
@@ -549,13 +533,10 @@ impl Validator {
                 ),
             );
         }
-        let expected_net = bs(Line::Revenue)
-            - bs(Line::CostOfGoodsSold)
-            - bs(Line::OperatingExpenses)
-            - bs(Line::DepreciationAmortization)
-            - bs(Line::InterestExpense)
-            + bs(Line::OtherIncome)
-            - bs(Line::IncomeTaxExpense);
+        let expected_net: Decimal = super::builder::NET_INCOME_TERMS
+            .iter()
+            .map(|(l, plus)| if *plus { bs(*l) } else { -bs(*l) })
+            .sum();
         if !same_cents(expected_net, bs(Line::NetIncome)) {
             self.warn(
                 "net_income_mismatch",

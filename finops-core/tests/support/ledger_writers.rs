@@ -626,3 +626,29 @@ pub fn tb_with(edit: impl FnOnce(&mut Value)) -> Vec<u8> {
     edit(&mut tb);
     serde_json::to_vec(&tb).unwrap_or_default()
 }
+
+/// A builder holding a period's given lines, without the totals the builder computes and without `leave_out`.
+pub fn lines_without_totals(
+    p: &Period,
+    leave_out: &[Line],
+) -> finops_core::statements::PeriodBuilder {
+    let mut period = finops_core::statements::PeriodBuilder::new(
+        &*p.label,
+        p.start.to_string(),
+        p.end.to_string(),
+    );
+    for line in Line::ALL {
+        let computed = matches!(
+            line,
+            Line::TotalAssets
+                | Line::TotalCurrentAssets
+                | Line::TotalLiabilities
+                | Line::TotalCurrentLiabilities
+                | Line::NetIncome
+        );
+        if let (Some(v), false) = (p.amount(*line), computed || leave_out.contains(line)) {
+            period.set(*line, v);
+        }
+    }
+    period
+}
