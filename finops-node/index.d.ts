@@ -447,6 +447,12 @@ export interface Benchmark {
   percentile: string
   quartile: 1 | 2 | 3 | 4
 }
+/**
+ * Every catalogue figure of every period of every source as the bytes of an Arrow IPC stream (read it with
+ * `tableFromIPC` of apache-arrow): one row per client, period and metric, `value` an exact decimal128. An array of
+ * sources names clients by index; a portfolio by id. `options.format` other than 'statements' reads ledger inputs.
+ */
+export declare function computeMetricsTable(sources: StatementsSource[] | Portfolio, options?: ReadOptions): Promise<Buffer>
 /** The clients whose figure passes the screen, with the figures that matched. */
 export declare function screen(clients: Portfolio, filter: ScreenFilter): ScreenMatch[]
 /** A client's position among the firm's other clients of its sector (cohorts of at least five). */

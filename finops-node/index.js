@@ -211,6 +211,51 @@ function peerBenchmarks(client, clients, metrics = []) {
   return fromCore(call(() => native.peerBenchmarks(client, ids, docs, metrics)))
 }
 
+/**
+ * Every catalogue figure of every period of every source as one Arrow table, returned as the bytes of an Arrow IPC
+ * stream (a Buffer; `tableFromIPC(bytes)` of apache-arrow reads it). One row per client, period and metric; columns
+ * `client`, `company`, `sector`, `naics`, `period`, `periodEnd` as `period_end`, `metric`, `value` (exact
+ * decimal128), `value_f64`, `unit`, `basis`, `reason`. `sources` is an array of statements sources (the client
+ * column is then the index) or a portfolio (object, Map or [id, source] pairs). With `options.format` other than
+ * 'statements', each source is a ledger input read with the options of `readStatements` (one per client). Computed
+ * on every core, off the event loop.
+ */
+async function computeMetricsTable(sources, options = {}) {
+  if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object')
+  const { format = 'statements', deriveCashFlow, ...rest } = options
+  const plain = format === 'statements' && Object.keys(rest).length === 0 && !deriveCashFlow
+  let pairs
+  let label
+  if (Array.isArray(sources) && !sources.every((s) => Array.isArray(s) && s.length === 2 && typeof s[0] === 'string')) {
+    pairs = sources.map((s, i) => [String(i), s])
+    label = 'sources'
+  } else if (sources instanceof Map || Array.isArray(sources) || (sources !== null && typeof sources === 'object' && !Buffer.isBuffer(sources) && !(sources instanceof Uint8Array) && !(sources instanceof URL))) {
+    pairs = sources instanceof Map ? [...sources.entries()] : Array.isArray(sources) ? sources : Object.entries(sources)
+    label = 'clients'
+  } else {
+    throw invalid('sources', 'expected an array of statements sources, or an object, Map or [id, source] pairs of client id → source')
+  }
+  const ids = []
+  const docs = []
+  pairs.forEach(([id, source], i) => {
+    if (typeof id !== 'string') throw invalid(`clients[${i}]`, 'a client id is a string')
+    try {
+      docs.push(plain ? Buffer.from(statementsJson(source), 'utf8') : ledgerSource(source, i)[1])
+    } catch (e) {
+      if (e instanceof FinopsError) throw invalid(`${label}[${id}]`, e.reason || e.message)
+      throw e
+    }
+    ids.push(id)
+  })
+  let optionsJson = null
+  if (!plain) {
+    const opts = { format, ...rest }
+    if (deriveCashFlow !== undefined) opts.derive_cash_flow = deriveCashFlow
+    optionsJson = JSON.stringify(opts)
+  }
+  return settle(native.computeMetricsTable(ids, docs, label, optionsJson))
+}
+
 /** One Researcher expression evaluated exactly for a period. */
 function evaluate(statements, expression, period) {
   return fromCore(call(() => native.evaluate(statementsJson(statements), expression, period)))
@@ -683,6 +728,7 @@ module.exports = {
   ScriptedProvider,
   computeMetrics,
   readStatements,
+  computeMetricsTable,
   screen,
   peerBenchmarks,
   buildStatements,

@@ -344,3 +344,203 @@ fn binding_shaped_screens_and_clients() {
         Err(Error::InvalidArgument { .. })
     ));
 }
+
+#[cfg(feature = "arrow")]
+mod table {
+    //! `metrics_table`: every figure of the portfolio as one Arrow table, equal to `compute_all` figure by figure.
+
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Date32Type, Decimal128Type, Float64Type, Int32Type};
+    use arrow_array::{Array, DictionaryArray};
+    use finops_core::portfolio::{RecordBatch, metrics_table};
+
+    fn text(batch: &RecordBatch, column: &str, row: usize) -> Option<String> {
+        let array: &DictionaryArray<Int32Type> =
+            batch.column_by_name(column).unwrap().as_dictionary();
+        if array.is_null(row) {
+            return None;
+        }
+        let key = array.keys().value(row) as usize;
+        Some(array.values().as_string::<i32>().value(key).to_string())
+    }
+
+    /// A decimal128 back as a `Decimal`: trailing zeros dropped first (scale 28 can exceed its 96 bits).
+    fn from_arrow(mut units: i128, mut scale: u32) -> Decimal {
+        while scale > 0 && units % 10 == 0 {
+            units /= 10;
+            scale -= 1;
+        }
+        Decimal::try_from_i128_with_scale(units, scale).unwrap()
+    }
+
+    /// Every row against `compute_all`: the exact value (rescaled back), its float, unit, basis, reason, period.
+    fn assert_agrees(clients: &[Client], batch: &RecordBatch) -> usize {
+        let values = batch
+            .column_by_name("value")
+            .unwrap()
+            .as_primitive::<Decimal128Type>();
+        let floats = batch
+            .column_by_name("value_f64")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        let ends = batch
+            .column_by_name("period_end")
+            .unwrap()
+            .as_primitive::<Date32Type>();
+        let arrow_schema::DataType::Decimal128(_, scale) = values.data_type() else {
+            panic!("value is not a decimal128")
+        };
+        let mut row = 0;
+        let mut rounded = 0;
+        for client in clients {
+            for figure in metrics::compute_all(&client.statements) {
+                assert_eq!(
+                    text(batch, "client", row).as_deref(),
+                    Some(client.id.as_str())
+                );
+                let company = client.statements.company();
+                assert_eq!(text(batch, "company", row), Some(company.name.clone()));
+                assert_eq!(text(batch, "naics", row), company.naics.clone());
+                assert_eq!(text(batch, "sector", row), company.sector.clone());
+                assert_eq!(text(batch, "period", row).as_deref(), Some(&*figure.period));
+                assert_eq!(
+                    text(batch, "metric", row).as_deref(),
+                    Some(figure.metric.id())
+                );
+                assert_eq!(text(batch, "unit", row).as_deref(), Some(figure.unit.id()));
+                assert_eq!(
+                    text(batch, "basis", row).as_deref(),
+                    Some(figure.basis.id())
+                );
+                let end = client.statements.period(&figure.period).unwrap().end;
+                assert_eq!(ends.value_as_date(row), Some(end));
+                match figure.value {
+                    Some(v) => {
+                        let exact = from_arrow(values.value(row), *scale as u32);
+                        if v.scale() > *scale as u32 {
+                            rounded += 1;
+                            assert_eq!(
+                                exact,
+                                v.round_dp_with_strategy(
+                                    *scale as u32,
+                                    rust_decimal::RoundingStrategy::MidpointNearestEven
+                                )
+                            );
+                        } else {
+                            assert_eq!(exact, v, "{} of {}", figure.id, client.id);
+                        }
+                        // The nearest float, as parsing the exact text gives it.
+                        assert_eq!(floats.value(row), v.to_string().parse::<f64>().unwrap());
+                        assert_eq!(text(batch, "reason", row), None);
+                    }
+                    None => {
+                        assert!(values.is_null(row) && floats.is_null(row));
+                        assert_eq!(text(batch, "reason", row), figure.reason);
+                    }
+                }
+                row += 1;
+            }
+        }
+        assert_eq!(row, batch.num_rows());
+        let meta = batch.schema().metadata().clone();
+        assert_eq!(meta["finops.rounded_values"], rounded.to_string());
+        assert_eq!(meta["finops.value_scale"], scale.to_string());
+        assert_eq!(meta["schema"], "finops.metrics_table/v1");
+        rounded
+    }
+
+    #[test]
+    fn the_table_holds_every_figure_of_compute_all_exactly() {
+        // Enough clients for the work to be spread over threads, mixed NAICS and sectors.
+        let clients = portfolio(150);
+        let batch = metrics_table(&clients).unwrap();
+        assert_eq!(batch.num_rows(), 150 * 3 * MetricId::ALL.len());
+        assert_eq!(
+            assert_agrees(&clients, &batch),
+            0,
+            "ordinary amounts need no rounding"
+        );
+    }
+
+    #[test]
+    fn a_very_large_ratio_lowers_the_scale_and_says_how_many_values_were_rounded() {
+        let mut clients = portfolio(3);
+        // Amounts stay below 10^15, but a tiny interest expense makes the coverage ratio a 17-digit number, which
+        // leaves 21 of decimal128's 38 digits for decimals: quotients of 28 decimals are rounded.
+        let statements = company(7, Some("722511"), None);
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&statements.canonical_json()).unwrap();
+        for p in doc["periods"].as_array_mut().unwrap() {
+            let is = &mut p["income_statement"];
+            let revenue: Decimal = "912345678901234.57".parse().unwrap();
+            let old: Decimal = is["revenue"].as_str().unwrap().parse().unwrap();
+            let interest: Decimal = is["interest_expense"].as_str().unwrap().parse().unwrap();
+            let ni: Decimal = is["net_income"].as_str().unwrap().parse().unwrap();
+            is["revenue"] = serde_json::Value::String(revenue.to_string());
+            is["interest_expense"] = serde_json::Value::String("0.01".into());
+            let delta = revenue - old + interest - Decimal::new(1, 2);
+            is["net_income"] = serde_json::Value::String((ni + delta).to_string());
+        }
+        clients.push(Client::new(
+            "colossus",
+            Statements::from_json_value(&doc).unwrap(),
+        ));
+        let batch = metrics_table(&clients).unwrap();
+        let arrow_schema::DataType::Decimal128(38, scale) =
+            batch.schema().field(7).data_type().clone()
+        else {
+            panic!("value is decimal128(38, s)")
+        };
+        assert!((15..28).contains(&scale), "scale {scale}");
+        assert!(assert_agrees(&clients, &batch) > 0);
+    }
+
+    #[test]
+    fn empty_and_refused_portfolios() {
+        let batch = metrics_table(&[]).unwrap();
+        assert_eq!((batch.num_rows(), batch.num_columns()), (0, 12));
+        let clients = portfolio(2);
+        let twice = vec![
+            clients[0].clone(),
+            Client::new(clients[0].id.clone(), clients[1].statements.clone()),
+        ];
+        let Err(Error::InvalidArgument { field, .. }) = metrics_table(&twice) else {
+            panic!("duplicate ids are refused")
+        };
+        assert_eq!(field, "clients[1].id");
+    }
+
+    #[test]
+    fn documents_are_parsed_on_every_core_and_a_refused_one_is_named() {
+        let good = portfolio(80);
+        let mut documents: Vec<(String, Vec<u8>)> = good
+            .iter()
+            .map(|c| (c.id.clone(), c.statements.canonical_json().into_bytes()))
+            .collect();
+        let parsed =
+            finops_core::portfolio::clients_from_documents(&documents, None, "sources").unwrap();
+        assert_eq!(parsed.len(), 80);
+        assert!(
+            parsed
+                .iter()
+                .zip(&good)
+                .all(|(a, b)| a.id == b.id
+                    && a.statements.fingerprint() == b.statements.fingerprint())
+        );
+        let bad = String::from_utf8(documents[41].1.clone())
+            .unwrap()
+            .replacen("\"cash\":\"", "\"cash\":\"x", 1);
+        documents[41].1 = bad.into_bytes();
+        let Err(Error::InvalidStatements { field, .. }) =
+            finops_core::portfolio::clients_from_documents(&documents, None, "sources")
+        else {
+            panic!("a refused document fails the batch")
+        };
+        assert!(
+            field.starts_with(&format!("sources[{}].periods[", good[41].id)),
+            "{field}"
+        );
+        assert!(field.ends_with(".balance_sheet.cash"), "{field}");
+    }
+}

@@ -123,6 +123,54 @@ pub fn screen(ids: Vec<String>, statements: Vec<String>, screen_json: String) ->
     to_json(&portfolio::screen(&clients, &filter).map_err(|e| js_error(&e))?)
 }
 
+/// Every catalogue figure of every client (`ids[i]` with `documents[i]`) as an Arrow IPC stream: statements
+/// documents when `options_json` is `None`, else any input the core reads with those options. Parsed and
+/// computed on every core, off the event loop; refused documents are named `{label}[{id}]`.
+#[napi(catch_unwind)]
+pub async fn compute_metrics_table(
+    ids: Vec<String>,
+    documents: Vec<Buffer>,
+    label: String,
+    options_json: Option<String>,
+) -> Result<Buffer> {
+    let documents: Vec<(String, Vec<u8>)> = ids
+        .into_iter()
+        .zip(documents.iter().map(|b| b.to_vec()))
+        .collect();
+    let bytes = tokio::task::spawn_blocking(move || -> finops_core::Result<Vec<u8>> {
+        use finops_core::portfolio;
+        let options = options_json
+            .map(|text| {
+                let value: Value = serde_json::from_str(&text).map_err(|e| {
+                    finops_core::Error::InvalidArgument {
+                        field: "options".into(),
+                        reason: e.to_string(),
+                    }
+                })?;
+                finops_core::ledger::ReadOptions::from_json_value(&value)
+            })
+            .transpose()?;
+        let clients = portfolio::clients_from_documents(&documents, options.as_ref(), &label)?;
+        let batch = portfolio::metrics_table(&clients)?;
+        arrow_ipc_stream(&batch)
+            .map_err(|e| finops_core::Error::Internal(format!("writing the Arrow stream: {e}")))
+    })
+    .await
+    .map_err(|e| js_error(&Error::Internal(format!("the table's worker failed: {e}"))))?
+    .map_err(|e| js_error(&e))?;
+    Ok(bytes.into())
+}
+
+/// A record batch as the bytes of an Arrow IPC stream (what `tableFromIPC` of apache-arrow reads).
+fn arrow_ipc_stream(
+    batch: &finops_core::portfolio::RecordBatch,
+) -> std::result::Result<Vec<u8>, finops_core::portfolio::ArrowError> {
+    let mut writer = arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &batch.schema())?;
+    writer.write(batch)?;
+    writer.finish()?;
+    writer.into_inner()
+}
+
 /// One client's peer benchmarks among the portfolio's other clients, as JSON (`benchmarks`, `missing`).
 #[napi(catch_unwind)]
 pub fn peer_benchmarks(

@@ -112,7 +112,7 @@ pub(crate) fn statements_json(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyRe
 }
 
 /// The bytes of a statements source that is not already a `finops.Statements`.
-fn source_bytes(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+pub(crate) fn source_bytes(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     Ok(if let Ok(b) = source.cast::<PyBytes>() {
         b.as_bytes().to_vec()
     } else if let Ok(s) = source.cast::<PyString>() {
@@ -194,42 +194,15 @@ pub(crate) fn read_statements(
         for item in &list {
             inputs.push(ledger_source(py, item)?);
         }
-        let mut options = serde_json::Map::new();
-        options.insert("format".into(), serde_json::Value::String(format.into()));
-        options.insert(
-            "unmapped".into(),
-            serde_json::Value::String(unmapped.into()),
-        );
-        options.insert(
-            "derive_cash_flow".into(),
-            serde_json::Value::Bool(derive_cash_flow),
-        );
-        if let Some(chart) = chart {
-            // A name, JSON text or a path is the core's to read; a dict is the chart itself.
-            let value = if let Ok(s) = chart.cast::<PyString>() {
-                serde_json::Value::String(s.extract()?)
-            } else if chart.cast::<PyDict>().is_ok() {
-                py_json(py, chart, "chart")?
-            } else {
-                let path = py
-                    .import("os")?
-                    .call_method1("fspath", (chart,))
-                    .map_err(|_| {
-                        invalid_argument("chart", "expected \"gifi\", \"pcg\", a dict or a path")
-                    })?;
-                serde_json::Value::String(path.extract()?)
-            };
-            options.insert("chart".into(), value);
-        }
-        if let Some(c) = company {
-            options.insert("company".into(), py_json(py, c.as_any(), "company")?);
-        }
-        if let Some(o) = overrides {
-            options.insert("overrides".into(), py_json(py, o.as_any(), "overrides")?);
-        }
-        let options =
-            finops_core::ledger::ReadOptions::from_json_value(&serde_json::Value::Object(options))
-                .map_err(to_py)?;
+        let options = read_options(
+            py,
+            format,
+            chart,
+            company,
+            unmapped,
+            overrides,
+            derive_cash_flow,
+        )?;
         let statements = py
             .detach(|| {
                 let sources: Vec<finops_core::ledger::Source<'_>> = inputs
@@ -246,6 +219,53 @@ pub(crate) fn read_statements(
             inner: Arc::new(statements),
         })
     })
+}
+
+/// The reading options of `read_statements` and `compute_metrics_table`, checked by the core.
+pub(crate) fn read_options(
+    py: Python<'_>,
+    format: &str,
+    chart: Option<&Bound<'_, PyAny>>,
+    company: Option<&Bound<'_, PyDict>>,
+    unmapped: &str,
+    overrides: Option<&Bound<'_, PyDict>>,
+    derive_cash_flow: bool,
+) -> PyResult<finops_core::ledger::ReadOptions> {
+    let mut options = serde_json::Map::new();
+    options.insert("format".into(), serde_json::Value::String(format.into()));
+    options.insert(
+        "unmapped".into(),
+        serde_json::Value::String(unmapped.into()),
+    );
+    options.insert(
+        "derive_cash_flow".into(),
+        serde_json::Value::Bool(derive_cash_flow),
+    );
+    if let Some(chart) = chart {
+        // A name, JSON text or a path is the core's to read; a dict is the chart itself.
+        let value = if let Ok(s) = chart.cast::<PyString>() {
+            serde_json::Value::String(s.extract()?)
+        } else if chart.cast::<PyDict>().is_ok() {
+            py_json(py, chart, "chart")?
+        } else {
+            let path = py
+                .import("os")?
+                .call_method1("fspath", (chart,))
+                .map_err(|_| {
+                    invalid_argument("chart", "expected \"gifi\", \"pcg\", a dict or a path")
+                })?;
+            serde_json::Value::String(path.extract()?)
+        };
+        options.insert("chart".into(), value);
+    }
+    if let Some(c) = company {
+        options.insert("company".into(), py_json(py, c.as_any(), "company")?);
+    }
+    if let Some(o) = overrides {
+        options.insert("overrides".into(), py_json(py, o.as_any(), "overrides")?);
+    }
+    finops_core::ledger::ReadOptions::from_json_value(&serde_json::Value::Object(options))
+        .map_err(to_py)
 }
 
 /// A source's name (when it is a path) and bytes. Text that is not a path is the content itself.

@@ -133,6 +133,7 @@ fn _finops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert::read_statements, m)?)?;
     m.add_function(wrap_pyfunction!(convert::build_statements, m)?)?;
     m.add_function(wrap_pyfunction!(portfolio::screen, m)?)?;
+    m.add_function(wrap_pyfunction!(portfolio::compute_metrics_table, m)?)?;
     m.add_function(wrap_pyfunction!(portfolio::peer_benchmarks, m)?)?;
     m.add_class::<convert::PyStatements>()?;
     m.add_class::<analysis::PyAnalysis>()?;

@@ -168,4 +168,4 @@ def test_screening_and_peer_benchmarks():
         finops.peer_benchmarks("nobody", clients)
     with pytest.raises(finops.InvalidStatementsError) as e:
         finops.screen({"bad": "{}"}, "current_ratio", "<", 1)
-    assert "client `bad`" in str(e.value)
+    assert e.value.field.startswith("clients[bad]")

@@ -19,12 +19,34 @@ pub enum Unit {
     Days,
 }
 
+impl Unit {
+    /// The unit's id as serialized: `ratio`, `percent`, `amount` or `days`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Unit::Ratio => "ratio",
+            Unit::Percent => "percent",
+            Unit::Amount => "amount",
+            Unit::Days => "days",
+        }
+    }
+}
+
 /// Whether balance-sheet amounts were averaged with the previous consecutive period or taken at closing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     Average,
     Closing,
+}
+
+impl Basis {
+    /// The basis's id as serialized: `average` or `closing`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Basis::Average => "average",
+            Basis::Closing => "closing",
+        }
+    }
 }
 
 /// The family of questions a metric answers; the offline analyst maps intents to families.

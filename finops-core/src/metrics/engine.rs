@@ -17,6 +17,8 @@ pub(crate) struct Ctx<'a> {
     previous: Option<&'a Period>,
     pub(crate) inputs: Vec<FigureInput>,
     pub(crate) basis: Basis,
+    /// Whether amounts read are kept as the figure's inputs (off for a value-only computation).
+    provenance: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -27,10 +29,23 @@ impl<'a> Ctx<'a> {
             previous: statements.previous_consecutive(index),
             inputs: Vec::with_capacity(4),
             basis: Basis::Closing,
+            provenance: true,
+        }
+    }
+
+    /// A context that computes the value and basis only: the same arithmetic, without recording inputs.
+    fn value_only(statements: &'a Statements, index: usize) -> Self {
+        Ctx {
+            inputs: Vec::new(),
+            provenance: false,
+            ..Ctx::new(statements, index)
         }
     }
 
     fn record(&mut self, line: Line, period: &Period, value: Decimal) {
+        if !self.provenance {
+            return;
+        }
         let exists = self
             .inputs
             .iter()
@@ -297,6 +312,18 @@ fn positive(d: Decimal, reason: &str) -> Result<Decimal, NotComputable> {
     } else {
         Err(reason.to_string())
     }
+}
+
+/// One metric's value (normalized) and basis for the period at `index`, or why it is not computable: what
+/// [`compute`] gives, without the provenance, for tables of many companies.
+pub(crate) fn value(
+    statements: &Statements,
+    index: usize,
+    metric: MetricId,
+) -> (Result<Decimal, NotComputable>, Basis) {
+    let mut ctx = Ctx::value_only(statements, index);
+    let result = ctx.metric(metric).map(|v| v.normalize());
+    (result, ctx.basis)
 }
 
 /// Computes one metric for the period at `index` (in [`Statements::periods`] order).

@@ -23,6 +23,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub use catalogue::{Basis, Category, MetricId, Unit};
+pub(crate) use engine::value as engine_value;
 
 use crate::statements::{AccountAmount, Statements};
 

@@ -19,6 +19,16 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "arrow")]
+mod table;
+/// The Arrow types of [`metrics_table`]'s result, re-exported so hosts use the same version as finops.
+#[cfg(feature = "arrow")]
+pub use arrow_array::RecordBatch;
+#[cfg(feature = "arrow")]
+pub use arrow_schema::{ArrowError, Schema};
+#[cfg(feature = "arrow")]
+pub use table::{TABLE_SCHEMA, VALUE_PRECISION, metrics_table};
+
 use crate::error::{Error, Result};
 use crate::metrics::{self, Figure, MetricId};
 use crate::statements::Statements;
@@ -431,31 +441,67 @@ pub fn peer_benchmarks(
     Ok((benchmarks, missing))
 }
 
-/// Clients from `(id, finops.statements/v1 JSON)` pairs, as bindings hold them; a refused document's fields are
-/// named under its client (`clients[bistro].periods[0].balance_sheet.cash`).
+/// Clients from `(id, finops.statements/v1 JSON)` pairs, as bindings hold them, parsed on every core; a refused
+/// document's fields are named under its client (`clients[bistro].periods[0].balance_sheet.cash`).
 pub fn clients_from_json<'a>(
     pairs: impl IntoIterator<Item = (String, &'a str)>,
 ) -> Result<Vec<Client>> {
-    let mut out = Vec::new();
-    for (id, json) in pairs {
-        let statements = Statements::from_json_str(json).map_err(|e| match e {
-            Error::InvalidStatements { issues, .. } => Error::invalid_statements(
-                issues
-                    .into_iter()
-                    .map(|i| {
-                        crate::error::FieldIssue::new(
-                            format!("clients[{id}].{}", i.field),
-                            i.reason,
-                        )
-                    })
-                    .collect(),
-            ),
-            other => other,
-        })?;
-        out.push(Client::new(id, statements));
+    let documents: Vec<(String, &[u8])> = pairs
+        .into_iter()
+        .map(|(id, json)| (id, json.as_bytes()))
+        .collect();
+    clients_from_documents(&documents, None, "clients")
+}
+
+/// Clients from `(id, document)` pairs, parsed on every core: `finops.statements/v1` documents when `read` is
+/// `None`, else any input [`crate::ledger::read_one`] takes with those options (one document per client). A
+/// refused document's fields are named under `{label}[{id}]`, e.g. `sources[3].periods[0].balance_sheet.cash`.
+/// Client ids must be unique.
+pub fn clients_from_documents<B: AsRef<[u8]> + Sync>(
+    documents: &[(String, B)],
+    read: Option<&crate::ledger::ReadOptions>,
+    label: &str,
+) -> Result<Vec<Client>> {
+    let parsed = parallel(documents, |(id, bytes)| {
+        let statements = match read {
+            None => Statements::from_json_slice(bytes.as_ref()),
+            Some(options) => crate::ledger::read_one(bytes.as_ref(), options),
+        };
+        statements
+            .map(|s| Client::new(id.clone(), s))
+            .map_err(|e| under(e, &format!("{label}[{id}]")))
+    });
+    let clients = parsed.into_iter().collect::<Result<Vec<Client>>>()?;
+    unique_ids(&clients)?;
+    Ok(clients)
+}
+
+/// The error with its fields named under `prefix`.
+fn under(e: Error, prefix: &str) -> Error {
+    let join = |field: &str| {
+        // A ledger reader names its one input `sources[0]`: that is this document.
+        let field = field.strip_prefix("sources[0]").unwrap_or(field);
+        if field == "$" || field.is_empty() {
+            prefix.to_string()
+        } else if field.starts_with(['[', ':', '.']) {
+            format!("{prefix}{field}")
+        } else {
+            format!("{prefix}.{field}")
+        }
+    };
+    match e {
+        Error::InvalidStatements { issues, .. } => Error::invalid_statements(
+            issues
+                .into_iter()
+                .map(|i| crate::error::FieldIssue::new(join(&i.field), i.reason))
+                .collect(),
+        ),
+        Error::InvalidArgument { field, reason } => Error::InvalidArgument {
+            field: join(&field),
+            reason,
+        },
+        other => other,
     }
-    unique_ids(&out)?;
-    Ok(out)
 }
 
 fn unique_ids(clients: &[Client]) -> Result<()> {

@@ -71,6 +71,7 @@ from ._finops import (
     read_statements,
     build_statements,
     screen,
+    compute_metrics_table,
     peer_benchmarks,
     refresh_logging,
     evaluate,
@@ -83,6 +84,7 @@ atexit.register(_finops.drain_at_exit)
 
 __all__ = [
     "screen",
+    "compute_metrics_table",
     "peer_benchmarks",
     "LedgerSource",
     "ClientsSource",
