@@ -169,10 +169,10 @@ pub(crate) fn compute_metrics_table<'py>(
             .map_err(to_py)?;
         let schema = batch.schema();
         let table = PyTable::try_new(vec![batch], schema)?;
-        if py.import("pyarrow").is_err() {
-            return Err(pyo3::exceptions::PyImportError::new_err(
-                "finops.compute_metrics_table returns a pyarrow.Table: install pyarrow (pip install 'finops[arrow]')",
-            ));
+        if let Err(e) = py.import("pyarrow") {
+            return Err(pyo3::exceptions::PyImportError::new_err(format!(
+                "finops.compute_metrics_table returns a pyarrow.Table: install pyarrow (pip install 'finops[arrow]'); importing it failed: {e}"
+            )));
         }
         table.into_pyarrow(py)
     })

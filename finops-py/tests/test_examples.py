@@ -1,3 +1,4 @@
+import json
 import pathlib
 import runpy
 import subprocess
@@ -39,6 +40,21 @@ def test_the_ledgers_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert "current_ratio@FY2023" in out and "1001  Encaisse" in out, out
 
 
+def test_the_portfolio_example(capsys: pytest.CaptureFixture[str]) -> None:
+    runpy.run_path(str(EXAMPLES / "portfolio.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "14 clients, 1092 figures" in out
+    assert "resto-05   Casse-Croûte Beaubien        FY2024  0.84" in out, out
+    assert "restaurants   8 clients" in out and "resto-01 gross_margin: quartile" in out, out
+
+
+def test_the_example_portfolio_is_what_its_generator_writes(tmp_path: pathlib.Path) -> None:
+    module = runpy.run_path(str(EXAMPLES / "make_portfolio.py"))
+    for seed, (client, name, sector, naics, margin, current) in enumerate(module["CLIENTS"]):
+        written = json.loads((ROOT / "examples" / "data" / "portfolio" / f"{client}.json").read_text(encoding="utf-8"))
+        assert written == module["document"](seed, name, sector, naics, margin, current), client
+
+
 def test_the_examples_pass_mypy_strict() -> None:
     result = subprocess.run(
         [
@@ -48,9 +64,11 @@ def test_the_examples_pass_mypy_strict() -> None:
             "--strict",
             str(EXAMPLES / "analyze.py"),
             str(EXAMPLES / "figures_dataframe.py"),
-            str(EXAMPLES / "queue.py"),
+            str(EXAMPLES / "job_queue.py"),
             str(EXAMPLES / "review.py"),
             str(EXAMPLES / "ledgers.py"),
+            str(EXAMPLES / "portfolio.py"),
+            str(EXAMPLES / "make_portfolio.py"),
         ],
         capture_output=True,
         text=True,
@@ -68,7 +86,7 @@ def test_the_queue_example() -> None:
         env.pop(var, None)
     url = f"{os.environ['FINOPS_TEST_POSTGRES_URL']}#{uuid.uuid4().hex}"
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "queue.py"), url, f"example-{uuid.uuid4().hex}"],
+        [sys.executable, str(EXAMPLES / "job_queue.py"), url, f"example-{uuid.uuid4().hex}"],
         capture_output=True,
         text=True,
         env=env,

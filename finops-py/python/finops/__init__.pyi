@@ -4,6 +4,8 @@ import os
 from decimal import Decimal
 from typing import Any, AsyncIterator, Awaitable, Dict, List, Literal, Mapping, Optional, Protocol, Sequence, Tuple, TypedDict, Union
 
+import pyarrow
+
 from .types import (
     StatementsSource as StatementsSource,
     LedgerSource as LedgerSource,
@@ -127,6 +129,20 @@ def read_statements(
 
 def build_statements(company: Dict[str, str], periods: Sequence[Dict[str, Any]]) -> Statements:
     """Statements from typed lines (`label`, `start`, `end`, `lines`, optional `accounts`); totals left out are computed."""
+
+def compute_metrics_table(
+    sources: Union[Sequence[StatementsSource], ClientsSource],
+    *,
+    format: Literal["auto", "statements", "trial-balance", "csv", "fec", "quickbooks", "xero"] = "statements",
+    chart: Union[None, str, Dict[str, Any]] = None,
+    company: Optional[Dict[str, str]] = None,
+    unmapped: Literal["error", "other"] = "error",
+    overrides: Optional[Dict[str, str]] = None,
+    derive_cash_flow: bool = False,
+) -> pyarrow.Table:
+    """Every catalogue figure of every period of every source as one table (one row per client, period and metric;
+    `value` an exact decimal128, `value_f64` the same as a float, `reason` when not computable). A list of sources
+    names clients by index, a dict by its keys; `format` other than "statements" reads ledger inputs."""
 
 def screen(
     clients: ClientsSource,

@@ -2,7 +2,7 @@
 
 Run from the repository root after `pip install ./finops-py`, with PostgreSQL (or Redis plus a store):
     export FINOPS_MASTER_KEY=$(openssl rand -hex 32)   # the deployment's key: the same in every process, kept
-    python examples/python/queue.py postgres://finops:finops@127.0.0.1/finops_test [tenant]
+    python examples/python/job_queue.py postgres://finops:finops@127.0.0.1/finops_test [tenant]
 
 This script also runs a worker in its own process so that it works alone; in a deployment the workers run
 elsewhere (`cargo run -p finops-examples --bin worker -- --queue URL`, or `Queue.run_worker` in a service).
