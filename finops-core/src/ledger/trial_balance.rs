@@ -118,22 +118,7 @@ fn merge_company(
 
 /// A `finops.trial_balance/v1` JSON document.
 pub(super) fn from_json(bytes: &[u8], label: &str) -> Result<Parsed> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        Error::invalid_statements(vec![FieldIssue::new(
-            label,
-            format!(
-                "malformed JSON at line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )])
-    })?;
-    if let Some(field) = crate::statements::first_duplicate_key(bytes) {
-        return Err(Error::invalid_statements(vec![FieldIssue::new(
-            field,
-            "this key appears more than once in its object; only one value is allowed",
-        )]));
-    }
+    let value = crate::statements::decode_json(bytes, label)?;
     from_json_value(&value)
 }
 

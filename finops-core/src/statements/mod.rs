@@ -26,7 +26,32 @@ pub(crate) use parse::{json_kind, parse_amount, parse_date, same_cents};
 
 /// The path of the first key that appears twice in an object of this JSON text, if any.
 pub(crate) fn first_duplicate_key(json: &[u8]) -> Option<String> {
-    duplicates::first_duplicate(json)
+    match duplicates::decode(json) {
+        Err(duplicates::Refusal::Duplicate(path)) => Some(path),
+        _ => None,
+    }
+}
+
+/// JSON text decoded in one pass that refuses a repeated key; malformed text is named under `field`.
+pub(crate) fn decode_json(json: &[u8], field: &str) -> Result<serde_json::Value> {
+    duplicates::decode(json).map_err(|refusal| match refusal {
+        duplicates::Refusal::Malformed(e) => {
+            crate::error::Error::invalid_statements(vec![crate::error::FieldIssue::new(
+                field,
+                format!(
+                    "malformed JSON at line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )])
+        }
+        duplicates::Refusal::Duplicate(path) => {
+            crate::error::Error::invalid_statements(vec![crate::error::FieldIssue::new(
+                path,
+                "this key appears more than once in its object; only one value is allowed",
+            )])
+        }
+    })
 }
 
 use std::sync::Arc;

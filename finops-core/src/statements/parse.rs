@@ -25,25 +25,8 @@ pub(super) fn from_slice(json: &[u8]) -> Result<Statements> {
             ),
         )]));
     }
-    let value: Value = serde_json::from_slice(json).map_err(malformed)?;
-    if let Some(field) = super::duplicates::first_duplicate(json) {
-        return Err(Error::invalid_statements(vec![FieldIssue::new(
-            field,
-            "this key appears more than once in its object; only one value is allowed",
-        )]));
-    }
-    from_value(&value)
-}
-
-fn malformed(e: serde_json::Error) -> Error {
-    Error::invalid_statements(vec![FieldIssue::new(
-        "$",
-        format!(
-            "malformed JSON at line {}, column {}: {e}",
-            e.line(),
-            e.column()
-        ),
-    )])
+    // One pass: decoded, and any repeated key noticed, together.
+    from_value(&super::decode_json(json, "$")?)
 }
 
 pub(super) fn from_value(value: &Value) -> Result<Statements> {
@@ -153,26 +136,30 @@ impl Validator {
         prefix: &str,
         required: bool,
     ) -> Option<String> {
-        let path = join(prefix, key);
+        // The path is only written out for an issue: this runs for every text of every document.
+        let path = || join(prefix, key);
         match map.get(key) {
             None | Some(Value::Null) => {
                 if required {
-                    self.issue(path, "missing; this text field is required");
+                    self.issue(path(), "missing; this text field is required");
                 }
                 None
             }
             Some(Value::String(s)) if s.trim().is_empty() => {
-                self.issue(path, "must not be empty");
+                self.issue(path(), "must not be empty");
                 None
             }
             // Texts reach prompts, reports and terminals: bounded, and no control characters.
             Some(Value::String(s)) if s.chars().count() > MAX_TEXT_CHARS => {
-                self.issue(path, format!("is longer than {MAX_TEXT_CHARS} characters"));
+                self.issue(
+                    path(),
+                    format!("is longer than {MAX_TEXT_CHARS} characters"),
+                );
                 None
             }
             Some(Value::String(s)) if s.chars().any(char::is_control) => {
                 self.issue(
-                    path,
+                    path(),
                     "must not contain control characters (line breaks, escapes, NUL…)",
                 );
                 None
@@ -180,7 +167,7 @@ impl Validator {
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
                 self.issue(
-                    path,
+                    path(),
                     format!("must be a string, found {}", json_kind(other)),
                 );
                 None
@@ -449,11 +436,11 @@ impl Validator {
     }
 
     fn amount(&mut self, map: &Map<String, Value>, line: Line, prefix: &str) -> Option<Decimal> {
-        let path = join(prefix, line.id());
+        let path = || join(prefix, line.id());
         let value = match map.get(line.id()) {
             None | Some(Value::Null) if line.optional() => return None,
             None | Some(Value::Null) => {
-                self.issue(path, "missing; this line is required");
+                self.issue(path(), "missing; this line is required");
                 return None;
             }
             Some(v) => v,
@@ -461,12 +448,12 @@ impl Validator {
         let amount = match parse_amount(value) {
             Ok(d) => d,
             Err(reason) => {
-                self.issue(path, reason);
+                self.issue(path(), reason);
                 return None;
             }
         };
         if amount.is_sign_negative() && !amount.is_zero() && !line.may_be_negative() {
-            self.issue(path, format!("{amount} is negative; this line cannot be"));
+            self.issue(path(), format!("{amount} is negative; this line cannot be"));
             return None;
         }
         Some(amount)

@@ -541,3 +541,103 @@ fn documented_bounds_are_enforced_and_named() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_canonical_text_is_byte_for_byte_the_sorted_json_form() {
+    // Fingerprints are stored (caches, the vault): the text writer must give the bytes the JSON-value form gave.
+    let bistro = Statements::from_json_str(include_str!(
+        "../../../examples/data/bistro-saint-denis.json"
+    ))
+    .unwrap();
+    let mut company = Company::new("Café « L'Étoile » \"du\" \\ Nord\u{2028}", "EUR");
+    company.sector = Some("restaurants".into());
+    company.jurisdiction = Some("FR".into());
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let account = |n: &str, name: &str, a: &str| AccountAmount {
+        account: n.into(),
+        name: name.into(),
+        amount: d(a),
+    };
+    let period = PeriodBuilder::new("FY2024", "2024-01-01", "2024-12-31")
+        .line(Line::Revenue, d("1000.50"))
+        .line(Line::CostOfGoodsSold, d("400"))
+        .line(Line::OperatingExpenses, d("300"))
+        .line(Line::DepreciationAmortization, d("50"))
+        .line(Line::InterestExpense, d("10"))
+        .line(Line::IncomeTaxExpense, d("40"))
+        .line(Line::Cash, d("500"))
+        .account(
+            Line::Cash,
+            account("512000", "Banque \"principale\"", "450"),
+        )
+        .account(Line::Cash, account("530000", "Caisse é / ü", "50"))
+        .line(Line::AccountsReceivable, d("200"))
+        .line(Line::OtherCurrentAssets, d("0"))
+        .line(Line::PropertyPlantEquipment, d("300"))
+        .line(Line::OtherNonCurrentAssets, d("0"))
+        .line(Line::AccountsPayable, d("100"))
+        .line(Line::ShortTermDebt, d("50"))
+        .line(Line::OtherCurrentLiabilities, d("50"))
+        .line(Line::LongTermDebt, d("300"))
+        .line(Line::OtherNonCurrentLiabilities, d("0"))
+        .line(Line::TotalEquity, d("500"));
+    let built = Statements::builder(company).period(period).build().unwrap();
+    for s in [&bistro, &built] {
+        for with_accounts in [true, false] {
+            assert_eq!(
+                canonical::document_via_value(s.company(), s.periods(), with_accounts),
+                if with_accounts {
+                    s.canonical_json()
+                } else {
+                    canonical::canonical_lines_json(s.company(), s.periods())
+                }
+            );
+        }
+        // And the text reads back as the same statements.
+        let again = Statements::from_json_str(&s.canonical_json()).unwrap();
+        assert_eq!(again.fingerprint(), s.fingerprint());
+    }
+    assert!(
+        built
+            .canonical_json()
+            .contains("\"accounts\":{\"cash\":[{\"account\":\"512000\"")
+    );
+}
+
+#[test]
+fn one_pass_decoding_keeps_numbers_exact_and_finds_nested_repeats() {
+    let value = super::decode_json(
+        br#"{"a": [1, {"b": 0.1000000000000000000000000001}], "c": -5e-3}"#,
+        "$",
+    )
+    .unwrap();
+    assert_eq!(
+        value["a"][1]["b"].to_string(),
+        "0.1000000000000000000000000001"
+    );
+    assert_eq!(value["c"].to_string(), "-5e-3");
+    for (text, path) in [
+        (r#"{"a": [1, {"b": 1, "b": 2}]}"#, "a[1].b"),
+        (
+            r#"{"x": {"y": [[{}, {"z": {"k": 1, "k": 1}}]]}}"#,
+            "x.y[0][1].z.k",
+        ),
+        (r#"{"a": 1, "b": {}, "a": 2}"#, "a"),
+    ] {
+        let Err(Error::InvalidStatements { field, .. }) = super::decode_json(text.as_bytes(), "$")
+        else {
+            panic!("{text} has a repeated key")
+        };
+        assert_eq!(field, path);
+    }
+    // Malformed text after a repeated key is still malformed: the whole text is read.
+    let Err(Error::InvalidStatements { field, reason, .. }) =
+        super::decode_json(br#"{"a": 1, "a": 2, "b": [}"#, "$")
+    else {
+        panic!("malformed")
+    };
+    assert_eq!(field, "$");
+    assert!(reason.contains("malformed JSON"), "{reason}");
+    // Trailing text is refused, as serde_json refuses it.
+    assert!(super::decode_json(b"{} {}", "$").is_err());
+}
