@@ -537,6 +537,7 @@ async fn latency() {
             periods: vec!["FY2023".into()],
             comparisons: vec![],
             language: Language::En,
+            benchmark: false,
         },
         cost_usd: None,
     };

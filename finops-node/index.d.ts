@@ -85,6 +85,8 @@ export interface AnalysisPlan {
   periods: string[]
   comparisons: Array<{ metric: string; from: string; to: string }>
   language: Language
+  /** Whether the plan asked where the client stands among the firm's other clients (absent when not). */
+  benchmark?: boolean
 }
 
 export interface Finding {
@@ -120,6 +122,8 @@ export interface Analysis {
   fingerprint: string
   plan: AnalysisPlan
   figures: Figure[]
+  /** Where the client stands among the firm's other clients of its sector (absent unless the plan asked). */
+  benchmarks?: Benchmark[]
   computations: ComputationRecord[]
   findings: Finding[]
   /** Markdown. */
@@ -173,6 +177,8 @@ export interface AnalysisRequest {
   cacheMode?: CacheMode
   /** Reuse only cache entries younger than this. */
   maxCacheAgeMs?: number
+  /** The firm's clients to benchmark this one against when the question asks about peers (else the vault's). */
+  peers?: Portfolio
   /** Aborting cancels the analysis: the Rust work stops and the promise rejects with CancelledError. */
   signal?: AbortSignal
 }

@@ -315,15 +315,21 @@ const snakeValues = (map) =>
  */
 function requestJson(request) {
   if (request === null || typeof request !== 'object') throw invalid('request', 'expected an object with `statements` and `question`')
-  const { statements, question, language, tenant, client, principal, cacheMode, maxCacheAgeMs } = request
+  const { statements, question, language, tenant, client, principal, cacheMode, maxCacheAgeMs, peers } = request
   if (typeof question !== 'string') throw invalid('question', 'must be a string')
   // JSON would turn NaN and Infinity into null (no maximum age): refuse them here; the core checks the range.
   if (maxCacheAgeMs !== undefined && maxCacheAgeMs !== null && (typeof maxCacheAgeMs !== 'number' || !Number.isFinite(maxCacheAgeMs))) {
     throw invalid('maxCacheAgeMs', 'must be a finite number of milliseconds')
   }
+  let peerList
+  if (peers !== undefined && peers !== null) {
+    const [ids, docs] = portfolioArrays(peers)
+    peerList = ids.map((id, i) => ({ id, statements: docs[i] }))
+  }
   return JSON.stringify({
     statements: statementsJson(statements),
     question,
+    peers: peerList,
     options: {
       language,
       tenant,

@@ -264,7 +264,7 @@ proptest! {
             let emitter = crate::pipeline::events::Emitter::silent();
             let records = llm::evaluate(&research.computations, &s, &emitter);
             let grounding = crate::pipeline::grounding::GroundingContext::new(&s, &figures, &records);
-            let _ = llm::check_findings(research.findings, &figures, &records, &grounding, Language::En);
+            let _ = llm::check_findings(research.findings, &figures, &records, &[], &grounding, Language::En);
         }
         let _ = llm::parse_validated(&text, count);
     }

@@ -206,6 +206,7 @@ fn marker_plan(marker: &str) -> PlanEntry {
             periods: vec![marker.to_string()],
             comparisons: vec![],
             language: Language::En,
+            benchmark: false,
         },
         cost_usd: None,
     }

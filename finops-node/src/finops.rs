@@ -26,6 +26,14 @@ pub(crate) fn request_from(json: &str) -> Result<AnalysisRequest> {
         question: String,
         #[serde(default)]
         options: Value,
+        /// The firm's clients for peer benchmarks: `[{id, statements}]`, statements as JSON text.
+        #[serde(default)]
+        peers: Option<Vec<Peer>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Peer {
+        id: String,
+        statements: String,
     }
     let r: Request = serde_json::from_str(json)
         .map_err(|e| invalid("request", format!("is not a request: {e}")))?;
@@ -33,9 +41,17 @@ pub(crate) fn request_from(json: &str) -> Result<AnalysisRequest> {
         Value::Null => RequestOptions::default(),
         o => RequestOptions::from_json(&o.to_string()).map_err(|e| js_error(&e))?,
     };
-    options
+    let mut request = options
         .request(statements(&r.statements)?, r.question)
-        .map_err(|e| js_error(&e))
+        .map_err(|e| js_error(&e))?;
+    if let Some(peers) = r.peers {
+        let clients = finops_core::portfolio::clients_from_json(
+            peers.iter().map(|p| (p.id.clone(), p.statements.as_str())),
+        )
+        .map_err(|e| js_error(&e))?;
+        request.peers = Some(clients.into());
+    }
+    Ok(request)
 }
 
 #[napi]

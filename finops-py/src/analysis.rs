@@ -86,6 +86,12 @@ impl PyAnalysis {
     fn figures(&self) -> Vec<PyFigure> {
         PyFigure::list(&self.inner.figures)
     }
+    /// Where the client stands among the firm's other clients of its sector (dicts: `id`, `metric`, `period`,
+    /// `figure`, `cohort`, `cohort_size`, `percentile`, `quartile`); empty unless the plan asked for peers.
+    #[getter]
+    fn benchmarks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.part(py, &self.inner.benchmarks)
+    }
     #[getter]
     fn computations(&self) -> Vec<PyComputation> {
         PyComputation::list(&self.inner.computations)

@@ -122,6 +122,7 @@ struct RequestArgs<'a, 'py> {
     principal: Option<&'a Bound<'py, PyPrincipal>>,
     cache_mode: Option<String>,
     max_cache_age: Option<Bound<'py, PyAny>>,
+    peers: Option<Bound<'py, PyAny>>,
 }
 
 impl PyFinops {
@@ -144,9 +145,13 @@ impl PyFinops {
                 .map(|v| crate::errors::float_arg("max_cache_age", v))
                 .transpose()?,
         };
-        options
+        let mut request = options
             .request(statements(py, source)?, question)
-            .map_err(to_py)
+            .map_err(to_py)?;
+        if let Some(peers) = &args.peers {
+            request.peers = Some(crate::portfolio::clients(py, peers)?.into());
+        }
+        Ok(request)
     }
 }
 
@@ -258,7 +263,7 @@ impl PyFinops {
 
     /// `await fo.analyze(statements, question)`: the validated `Analysis`. Cancelling the awaiting task stops the
     /// Rust work.
-    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None))]
+    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None, peers = None))]
     #[allow(clippy::too_many_arguments)]
     fn analyze<'py>(
         &self,
@@ -271,6 +276,7 @@ impl PyFinops {
         principal: Option<&Bound<'_, PyPrincipal>>,
         cache_mode: Option<String>,
         max_cache_age: Option<Bound<'py, PyAny>>,
+        peers: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = self.request(
             py,
@@ -283,6 +289,7 @@ impl PyFinops {
                 principal,
                 cache_mode,
                 max_cache_age,
+                peers,
             },
         )?;
         let fo = self.inner.clone();
@@ -295,7 +302,7 @@ impl PyFinops {
     }
 
     /// The same, blocking: for scripts and notebooks. The GIL is released while the analysis runs.
-    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None))]
+    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None, peers = None))]
     #[allow(clippy::too_many_arguments)]
     fn analyze_sync<'py>(
         &self,
@@ -308,6 +315,7 @@ impl PyFinops {
         principal: Option<&Bound<'_, PyPrincipal>>,
         cache_mode: Option<String>,
         max_cache_age: Option<Bound<'py, PyAny>>,
+        peers: Option<Bound<'py, PyAny>>,
     ) -> PyResult<PyAnalysis> {
         let request = self.request(
             py,
@@ -320,6 +328,7 @@ impl PyFinops {
                 principal,
                 cache_mode,
                 max_cache_age,
+                peers,
             },
         )?;
         let fo = self.inner.clone();
@@ -339,7 +348,7 @@ impl PyFinops {
     }
 
     /// `async for event in fo.stream(statements, question)`: the events, the last one `completed` or `failed`.
-    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None))]
+    #[pyo3(signature = (statements, question, *, language = None, tenant = None, client = None, principal = None, cache_mode = None, max_cache_age = None, peers = None))]
     #[allow(clippy::too_many_arguments)]
     fn stream<'py>(
         &self,
@@ -352,6 +361,7 @@ impl PyFinops {
         principal: Option<&Bound<'py, PyPrincipal>>,
         cache_mode: Option<String>,
         max_cache_age: Option<Bound<'py, PyAny>>,
+        peers: Option<Bound<'py, PyAny>>,
     ) -> PyResult<PyEventStream> {
         let request = self.request(
             py,
@@ -364,6 +374,7 @@ impl PyFinops {
                 principal,
                 cache_mode,
                 max_cache_age,
+                peers,
             },
         )?;
         Ok(PyEventStream {

@@ -16,7 +16,7 @@ use crate::convert::{PyStatements, internal, json_to_py, read_options, source_by
 use crate::errors::{invalid_argument, to_py};
 
 /// The clients of `{id: statements source}` (a dict) or `[(id, statements source)]`.
-fn clients(py: Python<'_>, portfolio: &Bound<'_, PyAny>) -> PyResult<Vec<Client>> {
+pub(crate) fn clients(py: Python<'_>, portfolio: &Bound<'_, PyAny>) -> PyResult<Vec<Client>> {
     let pairs: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = if let Ok(d) = portfolio.cast::<PyDict>()
     {
         d.iter().collect()

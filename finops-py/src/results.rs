@@ -272,4 +272,9 @@ result_class!(PyAnalysisPlan, "AnalysisPlan", AnalysisPlan, {
     fn language(&self) -> &'static str {
         self.inner.language.id()
     }
+    /// Whether the plan asked where the client stands among the firm's other clients.
+    #[getter]
+    fn benchmark(&self) -> bool {
+        self.inner.benchmark
+    }
 });

@@ -141,3 +141,27 @@ def test_a_refused_source_is_named_by_index_and_field() -> None:
         finops.compute_metrics_table([BISTRO, b"account;debit\n1000;5\n"], format="auto", chart="gifi")
     assert e.value.field == "sources[1]: line 1"
     assert "missing columns" in e.value.reason
+
+
+PORTFOLIO = DATA / "portfolio"
+PEERS_FR = "Comment se situe notre marge brute par rapport aux autres restaurants du cabinet ?"
+
+
+def test_an_analysis_places_the_client_among_the_firms_other_clients() -> None:
+    sources = {p.stem: p for p in sorted(PORTFOLIO.glob("*.json"))}
+    fo = finops.Finops(offline=True)
+    a = fo.analyze_sync(sources["resto-01"], PEERS_FR, client="resto-01", peers=sources)
+    assert a.plan.benchmark and a.language == "fr"
+    margin = next(b for b in a.benchmarks if b["metric"] == "gross_margin")
+    assert (margin["cohort"], margin["cohort_size"]) == ("NAICS 72251", 7)
+    direct = finops.peer_benchmarks("resto-01", sources, metrics=["gross_margin"])["benchmarks"][0]
+    assert margin["percentile"] == direct["percentile"] and margin["quartile"] == direct["quartile"]
+    finding = next(f for f in a.findings if margin["id"] in f.cites)
+    assert "autres clients du cabinet" in finding.text and finding.text in a.report
+    assert a.grounded
+    # Without peers words, no benchmark; with a bad portfolio, the client is named.
+    plain = fo.analyze_sync(sources["resto-01"], "La marge brute progresse-t-elle ?", peers=sources)
+    assert not plain.plan.benchmark and plain.benchmarks == []
+    with pytest.raises(finops.InvalidStatementsError) as e:
+        fo.analyze_sync(sources["resto-01"], PEERS_FR, peers={"x": "{}"})
+    assert e.value.field.startswith("clients[x]")

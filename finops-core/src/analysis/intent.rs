@@ -281,7 +281,102 @@ pub fn plan(question: &str, statements: &Statements, language: Language) -> Anal
         periods,
         comparisons,
         language,
+        benchmark: asks_for_peers(question),
     }
+}
+
+/// Words that ask for peers by themselves (accent-folded, matched at a word start).
+const PEER_WORDS: &[&str] = &[
+    "peer",
+    "benchmark",
+    "quartile",
+    "percentile",
+    "centile",
+    "competitor",
+    "concurrent",
+    "pairs",
+];
+
+/// Words of comparison, and of others, that together ask for peers ("how does our margin compare with the
+/// firm's other restaurants", « comment se situe notre marge par rapport aux autres restaurants »).
+const COMPARE_WORDS: &[&str] = &[
+    "compar",
+    "versus",
+    "vs",
+    "relative to",
+    "against",
+    "rank",
+    "stack up",
+    "stand",
+    "par rapport",
+    "se situe",
+    "se situent",
+    "se classe",
+    "position",
+    "face aux",
+];
+const OTHERS_WORDS: &[&str] = &[
+    "others",
+    "sector",
+    "industry",
+    "similar",
+    "portfolio",
+    "the firm",
+    "our firm",
+    "secteur",
+    "industrie",
+    "similaires",
+    "comparables",
+    "cabinet",
+    "portefeuille",
+    "moyenne",
+    "average",
+];
+
+/// Words after "other" / "autres" that name a line or a time, not other companies ("other income", « autres
+/// charges »).
+const NOT_OTHERS: &[&str] = &[
+    "income",
+    "current",
+    "non",
+    "liabilities",
+    "assets",
+    "expenses",
+    "expense",
+    "revenue",
+    "revenues",
+    "year",
+    "years",
+    "period",
+    "periods",
+    "produits",
+    "charges",
+    "actifs",
+    "passifs",
+    "annees",
+    "exercices",
+    "periodes",
+    "revenus",
+    "elements",
+    "postes",
+];
+
+/// Whether a question asks how the company compares with the firm's other clients ("how does our margin compare
+/// with other restaurants?", « par rapport aux autres clients du cabinet »): a peer word, or a comparison word
+/// together with others (other companies, the sector, the firm's portfolio). "Other income" is a line, not a peer.
+pub fn asks_for_peers(question: &str) -> bool {
+    let folded = fold(question);
+    let text = format!(" {folded} ");
+    let has = |phrases: &[&str]| phrases.iter().any(|p| text.contains(&format!(" {p}")));
+    if has(PEER_WORDS) {
+        return true;
+    }
+    let words: Vec<&str> = folded.split(' ').collect();
+    let other_companies = words
+        .windows(2)
+        .any(|w| matches!(w[0], "other" | "autres" | "autre") && !NOT_OTHERS.contains(&w[1]))
+        || matches!(words.last(), Some(&"other" | &"autres"));
+    has(COMPARE_WORDS) && (other_companies || has(OTHERS_WORDS))
 }
 
 /// First-to-last period comparisons for every metric (none with a single period).

@@ -113,6 +113,9 @@ pub struct AnalysisRequest {
     pub cache_mode: CacheMode,
     /// Reuse only cache entries younger than this.
     pub max_cache_age: Option<std::time::Duration>,
+    /// The firm's clients to benchmark this client against when the plan asks for peers (the client itself may be
+    /// among them, by its id). Without it, the pipeline reads the portfolio from the vault when there is one.
+    pub peers: Option<Arc<[crate::portfolio::Client]>>,
 }
 
 /// How one request uses the caches (as TensorZero offers them).
@@ -170,7 +173,14 @@ impl AnalysisRequest {
             principal: None,
             cache_mode: CacheMode::On,
             max_cache_age: None,
+            peers: None,
         }
+    }
+
+    /// The firm's clients to benchmark this client against (see [`AnalysisRequest::peers`]).
+    pub fn peers(mut self, clients: impl Into<Arc<[crate::portfolio::Client]>>) -> Self {
+        self.peers = Some(clients.into());
+        self
     }
 
     /// How this request uses the caches.

@@ -103,6 +103,10 @@ pub struct AnalysisPlan {
     #[serde(default)]
     pub comparisons: Vec<Comparison>,
     pub language: Language,
+    /// Compare the client with the firm's other clients of its sector (peer benchmarks of the plan's metrics),
+    /// when a portfolio is given or the vault holds the firm's clients.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub benchmark: bool,
 }
 
 /// A finding's status after the Validator (and the SDK's own checks).
@@ -261,6 +265,10 @@ pub struct Analysis {
     pub plan: AnalysisPlan,
     /// The plan's figures, exact, with provenance.
     pub figures: Vec<Figure>,
+    /// Where the client stands among the firm's other clients of its sector on the plan's metrics (when the plan
+    /// asked for it and at least five other clients have the figure); cited by id like figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub benchmarks: Vec<crate::portfolio::Benchmark>,
     pub computations: Vec<ComputationRecord>,
     pub findings: Vec<Finding>,
     /// Markdown.

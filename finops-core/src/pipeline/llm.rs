@@ -13,16 +13,17 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::metrics::{Figure, MetricId, expr};
+use crate::portfolio::Benchmark;
 use crate::provider::{self, ChatChunk, ChatRequest, Message, Phase, PriceTable, TokenUsage};
 use crate::statements::{Line, Statements};
 use rust_decimal::Decimal;
 
 /// The prompt templates' version, recorded in every `Analysis` and part of the cache key.
-pub const PROMPT_VERSION: &str = "v1";
+pub const PROMPT_VERSION: &str = "v2";
 
-const ANALYST: &str = include_str!("prompts/analyst.v1.md");
-const RESEARCHER: &str = include_str!("prompts/researcher.v1.md");
-const VALIDATOR: &str = include_str!("prompts/validator.v1.md");
+const ANALYST: &str = include_str!("prompts/analyst.v2.md");
+const RESEARCHER: &str = include_str!("prompts/researcher.v2.md");
+const VALIDATOR: &str = include_str!("prompts/validator.v2.md");
 
 /// Most computations and findings a Researcher answer may carry.
 const MAX_ITEMS: usize = 30;
@@ -260,6 +261,8 @@ struct RawPlan {
     periods: Vec<String>,
     #[serde(default)]
     comparisons: Vec<RawComparison>,
+    #[serde(default)]
+    benchmark: bool,
 }
 
 /// Parses and checks an Analyst answer: catalogue metrics only, periods that exist, comparisons forward in time.
@@ -346,6 +349,7 @@ pub(crate) fn parse_plan(
         periods,
         comparisons,
         language,
+        benchmark: raw.benchmark,
     })
 }
 
@@ -372,6 +376,7 @@ pub(crate) fn researcher_messages(
     question: &str,
     plan: &AnalysisPlan,
     figures: &[Figure],
+    benchmarks: &[Benchmark],
     statements: &Statements,
 ) -> Vec<Message> {
     let language = match plan.language {
@@ -379,12 +384,35 @@ pub(crate) fn researcher_messages(
         Language::En => "English",
     };
     let system = RESEARCHER.replace("{{language}}", language);
-    let user = json!({
+    let mut user = json!({
         "question": question,
         "plan": plan,
         "figures": figures_json(figures, plan.language, &statements.company().currency),
     });
+    if !benchmarks.is_empty() {
+        user["peer_benchmarks"] = benchmarks_json(benchmarks);
+    }
     vec![Message::system(system), Message::user(user.to_string())]
+}
+
+/// Peer benchmarks as the Researcher and Validator read them: the id to cite, the company's own figure, and its
+/// position (never another client's value).
+pub(crate) fn benchmarks_json(benchmarks: &[Benchmark]) -> serde_json::Value {
+    benchmarks
+        .iter()
+        .map(|b| {
+            json!({
+                "id": b.id,
+                "metric": b.metric.id(),
+                "period": &*b.period,
+                "figure": b.figure.id,
+                "cohort": b.cohort,
+                "cohort_size": b.cohort_size,
+                "percentile": b.percentile.to_string(),
+                "quartile": b.quartile,
+            })
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -477,6 +505,7 @@ pub(crate) fn check_findings(
     raw: Vec<RawFinding>,
     figures: &[Figure],
     computations: &[ComputationRecord],
+    benchmarks: &[Benchmark],
     grounding: &GroundingContext,
     language: Language,
 ) -> Vec<Finding> {
@@ -487,14 +516,15 @@ pub(crate) fn check_findings(
                 let computed = computations
                     .iter()
                     .any(|c| c.id == **id && c.value.is_some());
-                !figure && !computed
+                let benchmark = benchmarks.iter().any(|b| b.id == **id);
+                !figure && !computed && !benchmark
             });
             let ungrounded = grounding.check(&f.text, language);
             let note = if f.cites.is_empty() {
                 Some("cites no figure".to_string())
             } else if let Some(id) = unknown {
                 Some(format!(
-                    "cites `{id}`, which is not a computed figure or computation"
+                    "cites `{id}`, which is not a computed figure, computation or peer benchmark"
                 ))
             } else {
                 ungrounded
@@ -520,6 +550,7 @@ pub(crate) fn validator_messages(
     plan: &AnalysisPlan,
     figures: &[Figure],
     computations: &[ComputationRecord],
+    benchmarks: &[Benchmark],
     findings: &[Finding],
     statements: &Statements,
 ) -> Vec<Message> {
@@ -552,6 +583,10 @@ pub(crate) fn validator_messages(
         "findings": findings,
         "statement_warnings": warnings,
     });
+    let mut user = user;
+    if !benchmarks.is_empty() {
+        user["peer_benchmarks"] = benchmarks_json(benchmarks);
+    }
     vec![Message::system(system), Message::user(user.to_string())]
 }
 

@@ -333,6 +333,57 @@ fn title(plan: &AnalysisPlan) -> String {
     format!("## {subject}{span}")
 }
 
+/// One finding per peer benchmark: where the company stands among the firm's other clients of its sector, citing
+/// the benchmark and the company's own figure. Other clients' figures are never written.
+pub fn benchmark_findings(
+    benchmarks: &[crate::portfolio::Benchmark],
+    language: Language,
+    currency: &str,
+) -> Vec<Finding> {
+    benchmarks
+        .iter()
+        .filter_map(|b| {
+            let value = b.figure.value?;
+            let name = metric_name(b.metric, language);
+            let shown = shown(language, value, b.metric.unit(), currency);
+            let percentile = language.number(b.percentile, 2);
+            let n = b.cohort_size;
+            let text = match language {
+                Language::En => {
+                    let quartile = match b.quartile {
+                        4 => "the highest quartile",
+                        3 => "the third quartile",
+                        2 => "the second quartile",
+                        _ => "the lowest quartile",
+                    };
+                    format!(
+                        "{name} in {} ({shown}) is in {quartile} of the firm's {n} other clients of {} (percentile {percentile}).",
+                        b.period, b.cohort
+                    )
+                }
+                Language::Fr => {
+                    let quartile = match b.quartile {
+                        4 => "le quartile supérieur",
+                        3 => "le troisième quartile",
+                        2 => "le deuxième quartile",
+                        _ => "le quartile inférieur",
+                    };
+                    format!(
+                        "{name} en {} ({shown}) : dans {quartile} des {n} autres clients du cabinet ({}), centile {percentile}.",
+                        b.period, b.cohort
+                    )
+                }
+            };
+            Some(Finding {
+                text,
+                cites: vec![b.id.clone(), b.figure.id.clone()],
+                status: FindingStatus::Confirmed,
+                note: None,
+            })
+        })
+        .collect()
+}
+
 /// The offline memo for a plan: headline figures, trends, what stands out and caveats, in the plan's language.
 pub fn report(
     plan: &AnalysisPlan,

@@ -345,11 +345,13 @@ pub fn peer_benchmarks(
         Some((f, v))
     };
     let peers: Vec<&Client> = clients.iter().filter(|c| c.id != client_id).collect();
-    // Every peer's latest figures, once, on every core.
+    // Every peer's latest values, once, on every core (values only: peers' provenance is never shown).
     let peer_values: Vec<Vec<Option<Decimal>>> = parallel(&peers, |peer| {
+        let s = &peer.statements;
+        let index = s.periods().len().saturating_sub(1);
         wanted
             .iter()
-            .map(|m| latest(peer, *m).map(|(_, v)| v))
+            .map(|m| metrics::engine_value(s, index, *m).0.ok())
             .collect()
     });
     let company = client.statements.company();

@@ -286,6 +286,8 @@ class AnalysisPlan:
     def comparisons(self) -> List[Dict[str, str]]: ...
     @property
     def language(self) -> Literal["fr", "en"]: ...
+    @property
+    def benchmark(self) -> bool: ...
     def to_dict(self) -> Dict[str, Any]: ...
     def __getitem__(self, key: str) -> Any: ...
 
@@ -320,6 +322,9 @@ class Analysis:
     def plan(self) -> AnalysisPlan: ...
     @property
     def figures(self) -> List[Figure]: ...
+    @property
+    def benchmarks(self) -> List[Dict[str, Any]]:
+        """Where the client stands among the firm's other clients of its sector (when the plan asked for peers)."""
     @property
     def computations(self) -> List[Computation]: ...
     @property
@@ -394,6 +399,7 @@ class Finops:
         principal: Optional[Principal] = None,
         cache_mode: Optional[CacheMode] = None,
         max_cache_age: Optional[float] = None,
+        peers: Optional[ClientsSource] = None,
     ) -> Awaitable[Analysis]: ...
     def analyze_sync(
         self,
@@ -406,6 +412,7 @@ class Finops:
         principal: Optional[Principal] = None,
         cache_mode: Optional[CacheMode] = None,
         max_cache_age: Optional[float] = None,
+        peers: Optional[ClientsSource] = None,
     ) -> Analysis: ...
     def stream(
         self,
@@ -418,6 +425,7 @@ class Finops:
         principal: Optional[Principal] = None,
         cache_mode: Optional[CacheMode] = None,
         max_cache_age: Optional[float] = None,
+        peers: Optional[ClientsSource] = None,
     ) -> EventStream: ...
     def embed(self, texts: Sequence[str]) -> Awaitable[List[List[float]]]: ...
 

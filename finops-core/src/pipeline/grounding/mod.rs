@@ -122,6 +122,29 @@ impl GroundingContext {
         }
     }
 
+    /// Peer benchmarks may be cited too: their percentile, quartile and cohort size, with the cohort's name
+    /// (`NAICS 72251`) read as a label, not a figure.
+    pub fn with_benchmarks(mut self, benchmarks: &[crate::portfolio::Benchmark]) -> Self {
+        for b in benchmarks {
+            self.values.push(b.percentile.abs());
+            self.values.push(Decimal::from(b.quartile));
+            self.values.push(Decimal::from(b.cohort_size));
+            if let Some(v) = b.figure.value {
+                self.values.push(v.abs());
+                if let Some(pct) = v.abs().checked_mul(Decimal::ONE_HUNDRED) {
+                    self.values.push(pct);
+                }
+            }
+            self.literals.push(b.cohort.clone());
+            self.literals.push(b.id.clone());
+        }
+        self.values.sort_unstable();
+        self.values.dedup();
+        self.literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        self.literals.dedup();
+        self
+    }
+
     /// The numbers in `text` that nothing explains.
     pub fn check(&self, text: &str, language: Language) -> Vec<UngroundedNumber> {
         let masked = self.mask(text);

@@ -357,5 +357,6 @@ pub(super) fn fit_plan(
         periods,
         comparisons,
         language,
+        benchmark: intent::asks_for_peers(question),
     }
 }

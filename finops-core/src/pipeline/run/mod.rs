@@ -36,18 +36,28 @@ pub(crate) async fn run(
             None,
         )?,
     };
+    let statements = std::sync::Arc::clone(&request.statements);
     let analysis = run_checked(pipeline, request, emitter).await?;
     vault.save_analysis(&who, &analysis).await?;
+    // The client's statements join the firm's portfolio (the newest periods kept), for peer benchmarks.
+    vault
+        .save_statements(&who, &analysis.tenant, &analysis.client, &statements)
+        .await?;
     Ok(analysis)
 }
 
 /// A request already validated: rate limit, caches, budget, phases.
 async fn run_checked(
     pipeline: &Pipeline,
-    request: AnalysisRequest,
+    mut request: AnalysisRequest,
     emitter: &Emitter,
 ) -> Result<Analysis> {
     check_rate(pipeline, &request)?;
+    // Peer benchmarks depend on the other clients' books, which no cache key covers: such an analysis is
+    // computed afresh, and not kept.
+    if crate::analysis::intent::asks_for_peers(&request.question) {
+        request.cache_mode = crate::analysis::CacheMode::Off;
+    }
     let language = request
         .language
         .unwrap_or_else(|| Language::detect(&request.question));
@@ -90,6 +100,7 @@ async fn run_checked(
     // A run where a provider failed is not kept: the next ask deserves another try.
     if request.cache_mode.writes()
         && let Ok((a, false)) = &result
+        && !a.plan.benchmark
     {
         let keys = cache::Keys {
             exact_key: exact_key.as_deref(),

@@ -19,6 +19,7 @@ use crate::metrics::{self, Figure};
 use crate::pipeline::grounding::GroundingContext;
 use crate::pipeline::llm::{self, Conversation, PhaseCalls};
 use crate::pipeline::{Emitter, PhaseConfig, Pipeline, offline};
+use crate::portfolio::{Benchmark, Client};
 use crate::provider::Phase;
 use crate::security::Pseudonymizer;
 use crate::statements::Statements;
@@ -56,9 +57,16 @@ pub(super) async fn run(
         degraded: Vec::new(),
         usages: Vec::with_capacity(3),
         timings: Timings::default(),
+        benchmarks: Vec::new(),
+        benchmark_notes: Vec::new(),
     };
-    let (plan, reused) = run.analyst(plan_hit).await;
+    let (mut plan, reused) = run.analyst(plan_hit).await;
+    // A question that asks about peers gets them whatever the model planned.
+    plan.benchmark |= intent::asks_for_peers(original_question);
     let figures: Vec<Figure> = metrics::compute(statements, &plan.metrics, &plan.periods)?;
+    if plan.benchmark {
+        run.peer_benchmarks(request, &plan).await;
+    }
     let (computations, findings) = run.researcher(&plan, &figures).await;
     let written = run
         .validator(&plan, &figures, &computations, findings)
@@ -92,6 +100,10 @@ struct Run<'a> {
     degraded: Vec<String>,
     usages: Vec<PhaseUsage>,
     timings: Timings,
+    /// Where the client stands among the firm's other clients, when the plan asked.
+    benchmarks: Vec<Benchmark>,
+    /// Why benchmarks are missing (no portfolio, cohorts too small), for the analysis's warnings.
+    benchmark_notes: Vec<String>,
 }
 
 /// The Validator's outcome: the report, who wrote it, the findings with their verdicts, and the warnings so far.
@@ -125,6 +137,70 @@ struct Draft {
 }
 
 impl Run<'_> {
+    /// The client's peer benchmarks on the plan's metrics, among the request's portfolio or, without one, the
+    /// vault's (every client whose statements the firm's analyses stored). Benchmarks reveal only the client's
+    /// position in cohorts of at least five, never a peer's figure, so they are computed for any principal.
+    async fn peer_benchmarks(&mut self, request: &AnalysisRequest, plan: &AnalysisPlan) {
+        let client = request.client_id();
+        let portfolio: Vec<Client> = match (&request.peers, &self.pipeline.vault) {
+            (Some(peers), _) => peers.to_vec(),
+            (None, Some(vault)) => {
+                let firm = crate::security::Principal::new(
+                    request.tenant.clone(),
+                    crate::security::Role::Cpa,
+                    None,
+                );
+                match firm {
+                    Ok(firm) => match vault.portfolio(&firm).await {
+                        Ok(clients) => clients,
+                        Err(e) => {
+                            self.benchmark_notes.push(format!(
+                                "peer benchmarks: the firm's portfolio could not be read ({e})"
+                            ));
+                            return;
+                        }
+                    },
+                    Err(e) => {
+                        self.benchmark_notes.push(format!("peer benchmarks: {e}"));
+                        return;
+                    }
+                }
+            }
+            (None, None) => {
+                self.benchmark_notes.push(
+                    "peer benchmarks: no portfolio was given and no vault holds the firm's clients"
+                        .into(),
+                );
+                return;
+            }
+        };
+        // This request's statements stand for the client, whatever the portfolio holds under its id.
+        let mut clients: Vec<Client> = portfolio.into_iter().filter(|c| c.id != client).collect();
+        clients.push(Client::new(client.clone(), request.statements.clone()));
+        let metrics = plan.metrics.clone();
+        let computed = tokio::task::spawn_blocking(move || {
+            crate::portfolio::peer_benchmarks(&client, &clients, &metrics)
+        })
+        .await;
+        match computed {
+            Ok(Ok((benchmarks, missing))) => {
+                if !missing.is_empty() {
+                    let metrics: Vec<&str> = missing.iter().map(|m| m.metric.id()).collect();
+                    self.benchmark_notes.push(format!(
+                        "peer benchmarks: not given for {} (fewer than {} other clients of the sector have the figure, or the client's own is not computable)",
+                        metrics.join(", "),
+                        crate::portfolio::MIN_COHORT
+                    ));
+                }
+                self.benchmarks = benchmarks;
+            }
+            Ok(Err(e)) => self.benchmark_notes.push(format!("peer benchmarks: {e}")),
+            Err(e) => self
+                .benchmark_notes
+                .push(format!("peer benchmarks: the computation failed ({e})")),
+        }
+    }
+
     fn degrade(&mut self, phase: Phase, reason: String) {
         self.emitter.emit(Event::Degraded {
             phase,
@@ -277,7 +353,13 @@ impl Run<'_> {
                 emitter,
                 calls: &mut calls,
                 prices: &self.pipeline.prices,
-                messages: llm::researcher_messages(self.question, plan, figures, statements),
+                messages: llm::researcher_messages(
+                    self.question,
+                    plan,
+                    figures,
+                    &self.benchmarks,
+                    statements,
+                ),
             };
             let outcome = async {
                 let first = conv.ask_parsed(llm::parse_research).await?;
@@ -294,15 +376,27 @@ impl Run<'_> {
                 Ok((requested, raw)) => {
                     offline_phase = false;
                     computations.extend(requested);
-                    let grounding = GroundingContext::new(statements, figures, &computations);
-                    findings =
-                        llm::check_findings(raw, figures, &computations, &grounding, self.language);
+                    let grounding = GroundingContext::new(statements, figures, &computations)
+                        .with_benchmarks(&self.benchmarks);
+                    findings = llm::check_findings(
+                        raw,
+                        figures,
+                        &computations,
+                        &self.benchmarks,
+                        &grounding,
+                        self.language,
+                    );
                 }
                 Err(e) => self.degrade(Phase::Researcher, e.to_string()),
             }
         }
         if offline_phase {
             findings = offline::findings(plan, figures, statements);
+            findings.extend(offline::benchmark_findings(
+                &self.benchmarks,
+                self.language,
+                &statements.company().currency,
+            ));
         }
         if self.emitter.is_listening() {
             for c in computations.iter().filter(|c| c.id.starts_with('t')) {
@@ -331,13 +425,15 @@ impl Run<'_> {
         });
         let (statements, language) = (self.statements, self.language);
         let mut calls = PhaseCalls::new();
-        let grounding = GroundingContext::new(statements, figures, computations);
+        let grounding = GroundingContext::new(statements, figures, computations)
+            .with_benchmarks(&self.benchmarks);
         let mut report: Option<(String, ReportSource)> = None;
-        let warnings: Vec<String> = statements
+        let mut warnings: Vec<String> = statements
             .warnings()
             .iter()
             .map(|w| format!("{}: {}", w.field, w.message))
             .collect();
+        warnings.extend(self.benchmark_notes.iter().cloned());
         if let Some(config) = self.callable(Phase::Validator).cloned() {
             let ctx = Evidence {
                 plan,
@@ -407,6 +503,7 @@ impl Run<'_> {
                 ctx.plan,
                 ctx.figures,
                 ctx.computations,
+                &self.benchmarks,
                 findings,
                 self.statements,
             ),
@@ -489,6 +586,7 @@ impl Run<'_> {
         });
         self.timings.total_ms = elapsed_ms(started);
         let statements = self.statements;
+        let benchmarks = std::mem::take(&mut self.benchmarks);
         let analysis = Analysis {
             id,
             tenant: request.tenant.clone(),
@@ -498,6 +596,7 @@ impl Run<'_> {
             fingerprint: statements.fingerprint().to_string(),
             plan,
             figures,
+            benchmarks,
             computations,
             findings,
             report,

@@ -5,7 +5,7 @@ use super::*;
 
 impl Vault {
     /// Erases one client company of the firm (Admins only): its data keys are destroyed (crypto-shredding) and
-    /// its analyses and reviews deleted; the rest of the firm is untouched. Returns how many records went.
+    /// its analyses, reviews and statements deleted; the rest of the firm is untouched. Returns how many records went.
     pub async fn erase_client(&self, principal: &Principal, client: &str) -> Result<usize> {
         self.require_admin(principal, "erase a client's data")
             .await?;
@@ -15,7 +15,7 @@ impl Vault {
         self.keyring.shred(&scope);
         self.store.delete_keys(&scope).await?;
         let mut erased = 0;
-        for kind in [ANALYSIS, REVIEW]
+        for kind in [ANALYSIS, REVIEW, portfolio::STATEMENTS]
             .into_iter()
             .chain(crate::store::CACHE_KINDS.iter().copied())
         {

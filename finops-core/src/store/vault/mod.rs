@@ -17,6 +17,7 @@ mod audit_trail;
 mod cache_records;
 mod erasure;
 mod keys;
+mod portfolio;
 mod review;
 
 pub use review::{Review, ReviewAction, ReviewNote, ReviewStatus};
