@@ -69,11 +69,10 @@ pub fn metrics_table(clients: &[Client]) -> Result<RecordBatch> {
     let cells: Vec<Vec<Cell>> = parallel(clients, |client| {
         let s = &client.statements;
         let mut out = Vec::with_capacity(s.periods().len() * MetricId::ALL.len());
-        let mut text = String::new();
         for index in 0..s.periods().len() {
             for metric in MetricId::ALL {
                 let (value, basis) = engine_value(s, index, *metric);
-                let float = value.as_ref().ok().map(|v| nearest_f64(*v, &mut text));
+                let float = value.as_ref().ok().map(|v| nearest_f64(*v));
                 out.push(Cell {
                     value,
                     float,
@@ -232,23 +231,62 @@ fn value_scale<'a>(cells: impl Iterator<Item = &'a Cell>) -> (i8, usize) {
 }
 
 /// The float nearest to `v` (what Python's `float(Decimal)` gives): exact when the digits fit a float's 53 bits
-/// and the power of ten is exact, else through the shortest text, which the standard parser rounds correctly.
-fn nearest_f64(v: Decimal, text: &mut String) -> f64 {
-    use std::fmt::Write;
+/// and the power of ten is exact; else the digits are written as `<digits>e-<scale>` (no decimal formatting) and
+/// read by the standard parser, which rounds correctly.
+fn nearest_f64(v: Decimal) -> f64 {
     const POWERS: [f64; 23] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
         1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ];
     let m = v.mantissa();
-    if m.unsigned_abs() < 1 << 53
+    let magnitude = m.unsigned_abs();
+    if magnitude < 1 << 53
         && let Some(p) = POWERS.get(v.scale() as usize)
     {
         // Both operands exact: IEEE division rounds the quotient correctly.
         return m as f64 / p;
     }
-    text.clear();
-    let _ = write!(text, "{v}");
-    text.parse().unwrap_or(f64::NAN)
+    // Written right to left into a stack buffer: `-`, at most 29 digits (96 bits), `e-`, two digits of scale.
+    let mut buf = [0u8; 40];
+    let mut at = buf.len();
+    let mut put = |b: u8| {
+        at -= 1;
+        buf[at] = b;
+    };
+    let scale = v.scale();
+    put(b'0' + (scale % 10) as u8);
+    put(b'0' + (scale / 10) as u8);
+    put(b'-');
+    put(b'e');
+    // A high part below 10^10 and a low part of 19 digits, each done in u64 arithmetic.
+    const E19: u128 = 10_000_000_000_000_000_000;
+    let (high, mut low) = ((magnitude / E19) as u64, (magnitude % E19) as u64);
+    if high > 0 {
+        for _ in 0..19 {
+            put(b'0' + (low % 10) as u8);
+            low /= 10;
+        }
+        let mut high = high;
+        while high > 0 {
+            put(b'0' + (high % 10) as u8);
+            high /= 10;
+        }
+    } else {
+        loop {
+            put(b'0' + (low % 10) as u8);
+            low /= 10;
+            if low == 0 {
+                break;
+            }
+        }
+    }
+    if m < 0 {
+        put(b'-');
+    }
+    std::str::from_utf8(&buf[at..])
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// `v` as a decimal128 of `scale` decimals (rounded half to even when it has more).
