@@ -9,7 +9,8 @@ financetoolkit`):
    texts (parsing, validation, all 26 catalogue metrics exactly, the Arrow table, pandas), and the same from
    already parsed `finops.Statements`.
 2. FinanceToolkit: its ratio functions (`financetoolkit.ratios.*_model`) on a pandas DataFrame of the same rows,
-   for the 23 metrics both compute, with the inputs they take (totals, averages) derived with pandas.
+   for the 23 metrics both compute, with the inputs they take (totals, averages) derived with pandas; and the same
+   from the JSON documents finops reads (`json.loads`, one row per period, pandas), so both start from one input.
 
 Both sides' values are compared metric by metric (finops's float column against FinanceToolkit's floats); the
 medians of `--runs` runs are printed, with memory per company.
@@ -138,6 +139,19 @@ def financetoolkit_ratios(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"client": df["client"], "year": df["year"], **out})
 
 
+def frame_from_documents(documents: list[str]) -> pd.DataFrame:
+    """The rows FinanceToolkit takes, read from the same JSON documents finops reads (floats, as pandas holds them)."""
+    rows = []
+    for i, text in enumerate(documents):
+        doc = json.loads(text)
+        for p in doc["periods"]:
+            row: dict = {"client": str(i), "year": int(p["end"][:4])}
+            for section in ("income_statement", "balance_sheet", "cash_flow"):
+                row.update({k: float(v) for k, v in p[section].items()})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def median_time(fn, runs: int):
     samples, result = [], None
     for _ in range(runs):
@@ -171,6 +185,8 @@ def main() -> None:
         lambda: finops.compute_metrics_table(documents).to_pandas(types_mapper=pd.ArrowDtype), args.runs
     )
     t_ft, ft = median_time(lambda: financetoolkit_ratios(frame), args.runs)
+    # The same input for both: FinanceToolkit's rows read from the JSON documents finops reads.
+    t_ft_json, _ = median_time(lambda: financetoolkit_ratios(frame_from_documents(documents)), args.runs)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     # Agreement, metric by metric: finops's float column against FinanceToolkit's.
@@ -193,6 +209,7 @@ def main() -> None:
     print(f"finops  compute_metrics_table(Statements) (Arrow only) 26 metrics  {t_arrow * 1e3:8.1f} ms")
     print(f"finops  compute_metrics_table(JSON texts).to_pandas(ArrowDtype) 26  {t_arrow_dtype * 1e3:8.1f} ms")
     print(f"FinanceToolkit ratio functions on a DataFrame          23 metrics  {t_ft * 1e3:8.1f} ms")
+    print(f"FinanceToolkit from the same JSON texts (json + pandas) 23 metrics  {t_ft_json * 1e3:8.1f} ms")
     print(f"agreement on the 23 shared metrics: {agree} equal (1e-9 relative), {disagree} different, "
           f"{finops_refuses} where finops says not meaningful and FinanceToolkit gives a number")
     print(f"memory: Arrow table {table.nbytes / n:.0f} B per company, pandas frame "
