@@ -530,20 +530,28 @@ fn unique_ids(clients: &[Client]) -> Result<()> {
 
 /// `work` over the items on every core, results in the items' order.
 fn parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    chunked(items, |part| part.iter().map(&work).collect::<Vec<R>>())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// `work` over one contiguous part of the items per core (one part when there are few), parts in order.
+fn chunked<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || items.len() < 64 {
-        return items.iter().map(&work).collect();
+        return vec![work(items)];
     }
     let chunk = items.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&work).collect::<Vec<R>>()))
+            .map(|part| scope.spawn(|| work(part)))
             .collect();
         handles
             .into_iter()
             // A worker's panic is the caller's: nothing is dropped silently.
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
 }

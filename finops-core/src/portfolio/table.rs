@@ -43,7 +43,7 @@ use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::{Client, parallel, unique_ids};
+use super::{Client, chunked, unique_ids};
 use crate::error::{Error, Result};
 use crate::metrics::{Basis, MetricId, engine_value};
 
@@ -53,12 +53,75 @@ pub const TABLE_SCHEMA: &str = "finops.metrics_table/v1";
 /// Decimal digits of the `value` column (Arrow's largest for decimal128).
 pub const VALUE_PRECISION: u8 = 38;
 
-/// One figure's outcome, as a worker computes it.
-struct Cell {
-    value: std::result::Result<Decimal, String>,
-    /// The nearest float to the value.
-    float: Option<f64>,
-    basis: Basis,
+/// One worker's clients, computed: the columns that depend on each figure, and what the `value` column's scale
+/// must hold.
+#[derive(Default)]
+struct Part {
+    /// The values (zero where not computable: `valid` says which are).
+    values: Vec<Decimal>,
+    valid: Vec<bool>,
+    /// The nearest floats (NaN where not computable).
+    floats: Vec<f64>,
+    basis: Vec<i32>,
+    /// Rows (within the part) whose figure is not computable, with the reason.
+    reasons: Vec<(usize, String)>,
+    /// The most decimals of any value, the longest integer part, and how many values have each scale.
+    decimals: u32,
+    integer_digits: u32,
+    scales: [usize; 29],
+}
+
+impl Part {
+    fn compute(clients: &[Client]) -> Part {
+        let rows: usize = clients
+            .iter()
+            .map(|c| c.statements.periods().len() * MetricId::ALL.len())
+            .sum();
+        let mut part = Part {
+            values: Vec::with_capacity(rows),
+            valid: Vec::with_capacity(rows),
+            floats: Vec::with_capacity(rows),
+            basis: Vec::with_capacity(rows),
+            ..Part::default()
+        };
+        for client in clients {
+            let s = &client.statements;
+            for index in 0..s.periods().len() {
+                for metric in MetricId::ALL {
+                    let (value, basis) = engine_value(s, index, *metric);
+                    part.basis.push(match basis {
+                        Basis::Average => 0,
+                        Basis::Closing => 1,
+                    });
+                    match value {
+                        Ok(v) => {
+                            let digits = v
+                                .mantissa()
+                                .unsigned_abs()
+                                .checked_ilog10()
+                                .map_or(0, |d| d + 1);
+                            part.decimals = part.decimals.max(v.scale());
+                            part.integer_digits =
+                                part.integer_digits.max(digits.saturating_sub(v.scale()));
+                            if let Some(n) = part.scales.get_mut(v.scale() as usize) {
+                                *n += 1;
+                            }
+                            part.values.push(v);
+                            part.valid.push(true);
+                            part.floats.push(nearest_f64(v));
+                        }
+                        Err(why) => {
+                            part.reasons.push((part.values.len(), why));
+                            part.values.push(Decimal::ZERO);
+                            part.valid.push(false);
+                            part.floats.push(f64::NAN);
+                        }
+                    }
+                }
+            }
+        }
+        part
+    }
 }
 
 /// Every catalogue metric for every period of every client, as one `RecordBatch` (rows by client in the
@@ -66,106 +129,118 @@ struct Cell {
 /// [`crate::metrics::compute_all`]. Client ids must be unique and not empty.
 pub fn metrics_table(clients: &[Client]) -> Result<RecordBatch> {
     unique_ids(clients)?;
-    let cells: Vec<Vec<Cell>> = parallel(clients, |client| {
-        let s = &client.statements;
-        let mut out = Vec::with_capacity(s.periods().len() * MetricId::ALL.len());
-        for index in 0..s.periods().len() {
-            for metric in MetricId::ALL {
-                let (value, basis) = engine_value(s, index, *metric);
-                let float = value.as_ref().ok().map(|v| nearest_f64(*v));
-                out.push(Cell {
-                    value,
-                    float,
-                    basis,
-                });
-            }
-        }
-        out
-    });
-    let rows: usize = cells.iter().map(Vec::len).sum();
+    // Every figure, on every core: one part per core.
+    let parts: Vec<Part> = chunked(clients, Part::compute);
+    let rows: usize = parts.iter().map(|p| p.values.len()).sum();
 
-    // Keys of the per-client columns, one per row.
-    let mut client_keys = Vec::with_capacity(rows);
+    // The `value` column's scale: the most decimals any value has, lowered so that the longest integer part
+    // still fits in the column's digits.
+    let decimals = parts.iter().map(|p| p.decimals).max().unwrap_or(0);
+    let integer_digits = parts.iter().map(|p| p.integer_digits).max().unwrap_or(0);
+    let target = decimals.min(u32::from(VALUE_PRECISION).saturating_sub(integer_digits));
+    let rounded: usize = parts
+        .iter()
+        .flat_map(|p| p.scales.iter().skip(target as usize + 1))
+        .sum();
+    let scale = i8::try_from(target).map_err(internal)?;
+    // The exact values at that scale, one thread per part.
+    let convert =
+        |p: &Part| -> Result<Vec<i128>> { p.values.iter().map(|v| to_i128(*v, scale)).collect() };
+    let converted: Vec<Result<Vec<i128>>> = if parts.len() < 2 {
+        parts.iter().map(convert).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|p| scope.spawn(move || convert(p)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    let mut values: Vec<i128> = Vec::with_capacity(rows);
+    for c in converted {
+        values.extend(c?);
+    }
+    let mut valid: Vec<bool> = Vec::with_capacity(rows);
+    let mut floats: Vec<f64> = Vec::with_capacity(rows);
+    let mut basis_keys: Vec<i32> = Vec::with_capacity(rows);
+    for p in &parts {
+        valid.extend_from_slice(&p.valid);
+        floats.extend_from_slice(&p.floats);
+        basis_keys.extend_from_slice(&p.basis);
+    }
+    let nulls = arrow_buffer::NullBuffer::from(valid);
+
+    // The columns that only depend on the client, the period and the metric: written a client at a time.
     let mut company = Interner::default();
     let mut sector = Interner::default();
     let mut naics = Interner::default();
     let mut period = Interner::default();
-    let (mut company_keys, mut sector_keys, mut naics_keys, mut period_keys) = (
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-    );
-    let mut period_end = Vec::with_capacity(rows);
-    let mut metric_keys = Vec::with_capacity(rows);
+    let mut client_keys: Vec<i32> = Vec::with_capacity(rows);
+    let mut company_keys: Vec<i32> = Vec::with_capacity(rows);
+    let mut sector_keys: Vec<Option<i32>> = Vec::with_capacity(rows);
+    let mut naics_keys: Vec<Option<i32>> = Vec::with_capacity(rows);
+    let mut period_keys: Vec<i32> = Vec::with_capacity(rows);
+    let mut period_end: Vec<i32> = Vec::with_capacity(rows);
+    let mut metric_keys: Vec<i32> = Vec::with_capacity(rows);
+    let mut unit_keys: Vec<i32> = Vec::with_capacity(rows);
+    let per_period = MetricId::ALL.len();
+    let metric_ids: Vec<&str> = MetricId::ALL.iter().map(|m| m.id()).collect();
+    let metric_range: Vec<i32> = (0..per_period)
+        .map(|i| i32::try_from(i).map_err(|_| too_many("metrics")))
+        .collect::<Result<_>>()?;
+    let metric_units: Vec<i32> = MetricId::ALL.iter().map(|m| unit_key(m.unit())).collect();
     for (ci, client) in clients.iter().enumerate() {
         let key = i32::try_from(ci).map_err(|_| too_many("clients"))?;
         let c = client.statements.company();
         let company_key = company.key(&c.name)?;
         let sector_key = c.sector.as_deref().map(|s| sector.key(s)).transpose()?;
         let naics_key = c.naics.as_deref().map(|s| naics.key(s)).transpose()?;
+        let n = client.statements.periods().len() * per_period;
+        client_keys.extend(std::iter::repeat_n(key, n));
+        company_keys.extend(std::iter::repeat_n(company_key, n));
+        sector_keys.extend(std::iter::repeat_n(sector_key, n));
+        naics_keys.extend(std::iter::repeat_n(naics_key, n));
         for p in client.statements.periods() {
-            let period_key = period.key(&p.label)?;
-            let end = days_since_epoch(p.end)?;
-            for (mi, _) in MetricId::ALL.iter().enumerate() {
-                client_keys.push(key);
-                company_keys.push(Some(company_key));
-                sector_keys.push(sector_key);
-                naics_keys.push(naics_key);
-                period_keys.push(Some(period_key));
-                period_end.push(end);
-                metric_keys.push(i32::try_from(mi).map_err(|_| too_many("metrics"))?);
-            }
+            period_keys.extend(std::iter::repeat_n(period.key(&p.label)?, per_period));
+            period_end.extend(std::iter::repeat_n(days_since_epoch(p.end)?, per_period));
+            metric_keys.extend_from_slice(&metric_range);
+            unit_keys.extend_from_slice(&metric_units);
         }
     }
 
-    let (scale, rounded) = value_scale(cells.iter().flatten());
-    let mut values = Vec::with_capacity(rows);
-    let mut floats = Vec::with_capacity(rows);
-    let mut unit_keys = Vec::with_capacity(rows);
-    let mut basis_keys = Vec::with_capacity(rows);
+    // Why a figure is not computable, for its row.
     let mut reason = Interner::default();
-    let mut reason_keys = Vec::with_capacity(rows);
-    let metric_units: Vec<i32> = MetricId::ALL.iter().map(|m| unit_key(m.unit())).collect();
-    for (i, cell) in cells.iter().flatten().enumerate() {
-        match &cell.value {
-            Ok(v) => {
-                values.push(Some(to_i128(*v, scale)?));
-                floats.push(cell.float);
-                reason_keys.push(None);
-            }
-            Err(why) => {
-                values.push(None);
-                floats.push(None);
-                reason_keys.push(Some(reason.key(why)?));
-            }
+    let mut reason_keys: Vec<Option<i32>> = vec![None; rows];
+    let mut offset = 0;
+    for p in &parts {
+        for (row, why) in &p.reasons {
+            reason_keys[offset + row] = Some(reason.key(why)?);
         }
-        unit_keys.push(metric_units[i % MetricId::ALL.len()]);
-        basis_keys.push(match cell.basis {
-            Basis::Average => 0,
-            Basis::Closing => 1,
-        });
+        offset += p.values.len();
     }
 
     let ids: Vec<&str> = clients.iter().map(|c| c.id.as_str()).collect();
-    let metric_ids: Vec<&str> = MetricId::ALL.iter().map(|m| m.id()).collect();
     let columns: Vec<ArrayRef> = vec![
-        dictionary(client_keys.into_iter().map(Some).collect(), &ids)?,
-        dictionary(company_keys, &company.values)?,
-        dictionary(sector_keys, &sector.values)?,
-        dictionary(naics_keys, &naics.values)?,
-        dictionary(period_keys, &period.values)?,
+        dictionary(Int32Array::from(client_keys), &ids)?,
+        dictionary(Int32Array::from(company_keys), &company.values)?,
+        dictionary(Int32Array::from(sector_keys), &sector.values)?,
+        dictionary(Int32Array::from(naics_keys), &naics.values)?,
+        dictionary(Int32Array::from(period_keys), &period.values)?,
         Arc::new(Date32Array::from(period_end)),
-        dictionary(metric_keys.into_iter().map(Some).collect(), &metric_ids)?,
+        dictionary(Int32Array::from(metric_keys), &metric_ids)?,
         Arc::new(
-            Decimal128Array::from(values)
+            Decimal128Array::new(values.into(), Some(nulls.clone()))
                 .with_precision_and_scale(VALUE_PRECISION, scale)
                 .map_err(internal)?,
         ),
-        Arc::new(Float64Array::from(floats)),
-        dictionary(unit_keys.into_iter().map(Some).collect(), &UNITS)?,
-        dictionary(basis_keys.into_iter().map(Some).collect(), &BASES)?,
-        dictionary(reason_keys, &reason.values)?,
+        Arc::new(Float64Array::new(floats.into(), Some(nulls))),
+        dictionary(Int32Array::from(unit_keys), &UNITS)?,
+        dictionary(Int32Array::from(basis_keys), &BASES)?,
+        dictionary(Int32Array::from(reason_keys), &reason.values)?,
     ];
     RecordBatch::try_new(Arc::new(schema(scale, rounded)), columns).map_err(internal)
 }
@@ -204,30 +279,6 @@ fn unit_key(unit: crate::metrics::Unit) -> i32 {
         .position(|u| *u == unit.id())
         .and_then(|p| i32::try_from(p).ok())
         .unwrap_or(0)
-}
-
-/// The `value` column's scale, and how many values it rounds: the most decimals any value has, lowered so that
-/// the longest integer part still fits in [`VALUE_PRECISION`] digits.
-fn value_scale<'a>(cells: impl Iterator<Item = &'a Cell>) -> (i8, usize) {
-    let mut decimals = 0u32;
-    let mut integer_digits = 0u32;
-    let mut scales = [0usize; 29];
-    for v in cells.filter_map(|c| c.value.as_ref().ok()) {
-        let digits = v
-            .mantissa()
-            .unsigned_abs()
-            .checked_ilog10()
-            .map_or(0, |d| d + 1);
-        decimals = decimals.max(v.scale());
-        integer_digits = integer_digits.max(digits.saturating_sub(v.scale()));
-        if let Some(n) = scales.get_mut(v.scale() as usize) {
-            *n += 1;
-        }
-    }
-    let scale = decimals.min(u32::from(VALUE_PRECISION).saturating_sub(integer_digits));
-    let rounded = scales.iter().skip(scale as usize + 1).sum();
-    // At most 28: rust_decimal's largest scale.
-    (i8::try_from(scale).unwrap_or(28), rounded)
 }
 
 /// The float nearest to `v` (what Python's `float(Decimal)` gives): exact when the digits fit a float's 53 bits
@@ -310,10 +361,9 @@ fn days_since_epoch(date: NaiveDate) -> Result<i32> {
         .map_err(|_| Error::Internal(format!("{date} is out of date32's range")))
 }
 
-fn dictionary<S: AsRef<str>>(keys: Vec<Option<i32>>, values: &[S]) -> Result<ArrayRef> {
+fn dictionary<S: AsRef<str>>(keys: Int32Array, values: &[S]) -> Result<ArrayRef> {
     let values = StringArray::from_iter_values(values.iter().map(AsRef::as_ref));
-    let array = DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), Arc::new(values))
-        .map_err(internal)?;
+    let array = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).map_err(internal)?;
     Ok(Arc::new(array))
 }
 
