@@ -544,3 +544,54 @@ mod table {
         assert!(field.ends_with(".balance_sheet.cash"), "{field}");
     }
 }
+
+#[cfg(feature = "arrow")]
+mod hostile {
+    //! Documents from outside: whatever the bytes, a portfolio read refuses them with the source named, never a
+    //! panic; and the table of any valid portfolio holds every figure.
+
+    use super::*;
+    use finops_core::portfolio::{clients_from_documents, metrics_table};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_bytes_are_refused_naming_their_source(docs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 1..6)) {
+            let documents: Vec<(String, Vec<u8>)> = docs.into_iter().enumerate().map(|(i, d)| (i.to_string(), d)).collect();
+            match clients_from_documents(&documents, None, "sources") {
+                Ok(clients) => prop_assert_eq!(clients.len(), documents.len()),
+                Err(Error::InvalidStatements { field, .. }) => prop_assert!(field.starts_with("sources["), "{}", field),
+                Err(other) => prop_assert!(false, "unexpected error {other}"),
+            }
+        }
+
+        #[test]
+        fn mangled_documents_are_refused_or_read_never_a_panic(seed in 0u64..1000, cut in 0usize..4000, byte in any::<u8>()) {
+            let mut text = company(seed, Some("722511"), None).canonical_json().into_bytes();
+            let at = cut.min(text.len().saturating_sub(1));
+            text[at] = byte;
+            let documents = vec![("x".to_string(), text)];
+            if let Ok(clients) = clients_from_documents(&documents, None, "sources") {
+                let table = metrics_table(&clients).unwrap();
+                prop_assert_eq!(table.num_rows(), clients[0].statements.periods().len() * MetricId::ALL.len());
+            }
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        for open in [b'[', b'{'] {
+            let mut text = vec![open; 100_000];
+            if open == b'{' {
+                text = b"{\"a\":".repeat(50_000);
+            }
+            let documents = vec![("deep".to_string(), text)];
+            let Err(Error::InvalidStatements { field, reason, .. }) = clients_from_documents(&documents, None, "sources") else {
+                panic!("deep nesting is refused")
+            };
+            assert_eq!(field, "sources[deep]");
+            assert!(reason.contains("malformed JSON"), "{reason}");
+        }
+    }
+}
