@@ -587,7 +587,9 @@ mod hostile {
                 text = b"{\"a\":".repeat(50_000);
             }
             let documents = vec![("deep".to_string(), text)];
-            let Err(Error::InvalidStatements { field, reason, .. }) = clients_from_documents(&documents, None, "sources") else {
+            let Err(Error::InvalidStatements { field, reason, .. }) =
+                clients_from_documents(&documents, None, "sources")
+            else {
                 panic!("deep nesting is refused")
             };
             assert_eq!(field, "sources[deep]");
