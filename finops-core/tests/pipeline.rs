@@ -752,3 +752,57 @@ async fn rate_limits_refuse_with_the_wait() {
         "another client has its own allowance"
     );
 }
+
+#[tokio::test]
+async fn the_offline_memo_answers_first_with_the_direction_the_figures_show() {
+    let s = bistro();
+    for (question, prefix, metric) in [
+        (
+            "Analyse la rentabilité du bistro sur trois ans",
+            "**En bref.** ",
+            finops_core::MetricId::NetMargin,
+        ),
+        (
+            "Is our working capital getting tighter?",
+            "**In short.** ",
+            finops_core::MetricId::WorkingCapital,
+        ),
+        (
+            "Is the company healthy overall?",
+            "**In short.** ",
+            finops_core::MetricId::NetMargin,
+        ),
+    ] {
+        let a = Pipeline::offline()
+            .analyze(AnalysisRequest::new(s.clone(), question))
+            .await
+            .unwrap();
+        let answer = a.report.split("\n\n").nth(1).unwrap();
+        assert!(answer.starts_with(prefix), "{question}: {answer}");
+        let (first, last) = (
+            a.plan.periods.first().unwrap(),
+            a.plan.periods.last().unwrap(),
+        );
+        let value = |p: &str| {
+            a.figures
+                .iter()
+                .find(|f| f.metric == metric && &*f.period == p)
+                .unwrap()
+                .value
+                .unwrap()
+        };
+        let name = finops_core::pipeline::metric_name(metric, a.language);
+        let sentence = answer.split(". ").find(|x| x.contains(name)).unwrap();
+        let rose = value(last) > value(first);
+        let says_up = sentence.contains(" rose ") || sentence.contains("en hausse");
+        let says_down = sentence.contains(" fell ") || sentence.contains("en baisse");
+        assert_eq!((says_up, says_down), (rose, !rose), "{question}: {answer}");
+        assert!(
+            a.validation.grounded,
+            "{:?}",
+            a.validation.ungrounded_numbers
+        );
+        // Before the tables.
+        assert!(a.report.find(prefix) < a.report.find("###"));
+    }
+}

@@ -327,10 +327,13 @@ impl PipelineBuilder {
     }
 }
 
-/// What identifies a pipeline's configuration in cache keys: each phase's provider and model, and the prompt
-/// version. Changing any of them misses the cache.
+/// What identifies a pipeline's configuration in cache keys: each phase's provider and model, the prompt version,
+/// and the offline analyst's rules (which write any phase a model does not). Changing any of them misses the cache.
 fn config_version_of(phases: &[Option<PhaseConfig>; 3]) -> String {
-    let mut parts = vec![format!("prompts={PROMPT_VERSION}")];
+    let mut parts = vec![
+        format!("prompts={PROMPT_VERSION}"),
+        format!("offline={}", run::OFFLINE_MODEL),
+    ];
     for phase in Phase::ALL {
         parts.push(match &phases[phase as usize] {
             Some(c) => format!("{phase}={}/{}", c.provider.name(), c.model),

@@ -384,7 +384,155 @@ pub fn benchmark_findings(
         .collect()
 }
 
-/// The offline memo for a plan: headline figures, trends, what stands out and caveats, in the plan's language.
+/// The metrics that answer each intent first, in order of preference (the first the plan computed is used).
+fn headline_metrics(intent: Intent) -> &'static [MetricId] {
+    match intent {
+        Intent::Profitability => &[
+            MetricId::NetMargin,
+            MetricId::GrossMargin,
+            MetricId::OperatingMargin,
+        ],
+        Intent::Liquidity => &[MetricId::WorkingCapital, MetricId::CurrentRatio],
+        Intent::Solvency => &[MetricId::DebtToEquity, MetricId::DebtToAssets],
+        Intent::Efficiency => &[MetricId::CashConversionCycle, MetricId::AssetTurnover],
+        Intent::Growth => &[MetricId::RevenueGrowth],
+        Intent::CashFlow => &[MetricId::FreeCashFlow, MetricId::OperatingCashFlowRatio],
+        Intent::HealthCheck => &[
+            MetricId::NetMargin,
+            MetricId::CurrentRatio,
+            MetricId::DebtToEquity,
+        ],
+    }
+}
+
+/// The period strictly between the plan's first and last whose value lies furthest outside the two ends' range,
+/// if any does: `(label, value, true)` for a low, `false` for a high.
+fn turning_point(
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    metric: MetricId,
+    from: Decimal,
+    to: Decimal,
+) -> Option<(String, Decimal, bool)> {
+    let (lo, hi) = (from.min(to), from.max(to));
+    let inner = plan.periods.get(1..plan.periods.len().saturating_sub(1))?;
+    let mut best: Option<(String, Decimal, bool, Decimal)> = None;
+    for p in inner {
+        let Some(v) = value(figures, metric, p) else {
+            continue;
+        };
+        let (gap, low) = if v < lo {
+            (lo - v, true)
+        } else if v > hi {
+            (v - hi, false)
+        } else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|b| gap > b.3) {
+            best = Some((p.clone(), v, low, gap));
+        }
+    }
+    best.map(|(label, v, low, _)| (label, v, low))
+}
+
+/// The memo's first words: a direct answer, one sentence per headline metric of the question's intents, from the
+/// first planned period to the last (`rose`, `fell`, `stable` as the displayed values show), every number a figure.
+pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) -> Option<String> {
+    let lang = plan.language;
+    let (first, last) = (plan.periods.first()?, plan.periods.last()?);
+    let mut chosen: Vec<MetricId> = Vec::new();
+    for intent in &plan.intents {
+        let picks: Vec<MetricId> = headline_metrics(*intent)
+            .iter()
+            .copied()
+            .filter(|m| plan.metrics.contains(m) && value(figures, *m, last).is_some())
+            .collect();
+        // A health check states each family's figure; another intent its first available one.
+        let take = if *intent == Intent::HealthCheck {
+            picks.len()
+        } else {
+            1
+        };
+        for m in picks.into_iter().take(take) {
+            if !chosen.contains(&m) {
+                chosen.push(m);
+            }
+        }
+    }
+    let sentences: Vec<String> = chosen
+        .into_iter()
+        .take(3)
+        .filter_map(|m| {
+            let name = metric_name(m, lang);
+            let to = value(figures, m, last)?;
+            let b = shown(lang, to, m.unit(), currency);
+            let from = (first != last).then(|| value(figures, m, first)).flatten();
+            Some(match from {
+                Some(from) => {
+                    let a = shown(lang, from, m.unit(), currency);
+                    let direction = if a == b {
+                        0
+                    } else if to > from {
+                        1
+                    } else {
+                        -1
+                    };
+                    // A period in between that went beyond both ends is said: a rise can follow a dip.
+                    let between = turning_point(plan, figures, m, from, to)
+                        .map(|(label, v, low)| {
+                            let v = shown(lang, v, m.unit(), currency);
+                            match (lang, low) {
+                                (Language::En, true) => format!(", after a low of {v} in {label}"),
+                                (Language::En, false) => {
+                                    format!(", after a high of {v} in {label}")
+                                }
+                                (Language::Fr, true) => {
+                                    format!(", après un creux à {v} en {label}")
+                                }
+                                (Language::Fr, false) => {
+                                    format!(", après un sommet à {v} en {label}")
+                                }
+                            }
+                        })
+                        .unwrap_or_default();
+                    match (lang, direction) {
+                        (Language::En, 1) => {
+                            format!("{name} rose from {a} in {first} to {b} in {last}{between}.")
+                        }
+                        (Language::En, -1) => {
+                            format!("{name} fell from {a} in {first} to {b} in {last}{between}.")
+                        }
+                        (Language::En, _) => {
+                            format!("{name} held at {b} from {first} to {last}{between}.")
+                        }
+                        (Language::Fr, 1) => format!(
+                            "{name} : de {a} en {first} à {b} en {last}, en hausse{between}."
+                        ),
+                        (Language::Fr, -1) => format!(
+                            "{name} : de {a} en {first} à {b} en {last}, en baisse{between}."
+                        ),
+                        (Language::Fr, _) => {
+                            format!("{name} : stable à {b} de {first} à {last}{between}.")
+                        }
+                    }
+                }
+                None => match lang {
+                    Language::En => format!("{name} is {b} in {last}."),
+                    Language::Fr => format!("{name} : {b} en {last}."),
+                },
+            })
+        })
+        .collect();
+    if sentences.is_empty() {
+        return None;
+    }
+    Some(match lang {
+        Language::En => format!("**In short.** {}", sentences.join(" ")),
+        Language::Fr => format!("**En bref.** {}", sentences.join(" ")),
+    })
+}
+
+/// The offline memo for a plan: a direct answer, headline figures, trends, what stands out and caveats, in the plan's language.
 pub fn report(
     plan: &AnalysisPlan,
     figures: &[Figure],
@@ -397,6 +545,10 @@ pub fn report(
     let currency = &statements.company().currency;
     let mut md = title(plan);
     md.push_str("\n\n");
+    if let Some(answer) = direct_answer(plan, figures, currency) {
+        md.push_str(&answer);
+        md.push_str("\n\n");
+    }
     md.push_str(match lang {
         Language::En => "### Headline figures\n\n| Metric |",
         Language::Fr => "### Chiffres clés\n\n| Indicateur |",
