@@ -89,6 +89,35 @@ struct Model {
 }
 
 impl Model {
+    /// A report that answers: every figure the Validator was given, as displayed, in the plan's language.
+    fn report(request: &ChatRequest) -> String {
+        let asked: serde_json::Value = request
+            .messages
+            .last()
+            .and_then(|m| serde_json::from_str(&m.content).ok())
+            .unwrap_or_default();
+        let figures: Vec<String> = asked["figures"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|f| {
+                        Some(format!("{} {}", f["id"].as_str()?, f["display"].as_str()?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        match asked["plan"]["language"].as_str() {
+            Some("fr") => format!(
+                "Voici les chiffres demandés, sans anomalie : {}.",
+                figures.join(" ; ")
+            ),
+            _ => format!(
+                "Here are the figures requested, with no anomaly: {}.",
+                figures.join("; ")
+            ),
+        }
+    }
+
     fn plan(&self, request: &ChatRequest) -> String {
         let text: String = request
             .messages
@@ -149,7 +178,7 @@ impl Provider for Model {
             Phase::Validator => (
                 serde_json::json!({
                     "verdicts": [{"finding": 0, "status": "confirmed"}],
-                    "report": "The figures requested are below, with their trend; no anomaly was found."
+                    "report": Self::report(&request),
                 })
                 .to_string(),
                 2200,

@@ -200,7 +200,8 @@ async fn the_validator_cites_benchmarks_by_id_and_its_numbers_are_grounded() {
     ]})
     .to_string();
     let report = format!(
-        "## Gross margin among peers\n\nGross margin in FY2023 is at percentile {} of the firm's {} other clients of {} (quartile {}).",
+        "## Gross margin among peers\n\nGross margin in FY2023 is {}, at percentile {} of the firm's {} other clients of {} (quartile {}).",
+        Language::En.value(b.figure.value.unwrap(), MetricId::GrossMargin.unit(), "CAD"),
         Language::En.number(b.percentile, 2),
         b.cohort_size,
         b.cohort,

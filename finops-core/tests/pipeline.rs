@@ -63,11 +63,13 @@ fn grounded_report(s: &Statements) -> String {
         .unwrap()
         .amount(finops_core::statements::Line::Revenue)
         .unwrap();
+    let gm = expr::evaluate(s, "gross_margin", "FY2023").unwrap().value;
     format!(
-        "## Profitability, FY2022 to FY2023\n\nNet margin reached {} in FY2023 on revenue of ${}. Operating \
-         expenses took {} of revenue.",
+        "## Profitability, FY2022 to FY2023\n\nNet margin reached {} in FY2023 on revenue of ${}, with a gross \
+         margin of {}. Operating expenses took {} of revenue.",
         pct(nm),
         Language::En.number(revenue, 0),
+        pct(gm),
         pct(c1)
     )
 }
@@ -75,9 +77,11 @@ fn grounded_report(s: &Statements) -> String {
 /// A report citing figures only (for runs where the Researcher's computations did not happen).
 fn figures_only_report(s: &Statements) -> String {
     let gm = expr::evaluate(s, "gross_margin", "FY2023").unwrap().value;
+    let nm = expr::evaluate(s, "net_margin", "FY2023").unwrap().value;
     format!(
-        "Gross margin held at {}% in FY2023.",
-        Language::En.number(gm * Decimal::ONE_HUNDRED, 1)
+        "Gross margin held at {}% in FY2023, and the net margin was {}%.",
+        Language::En.number(gm * Decimal::ONE_HUNDRED, 1),
+        Language::En.number(nm * Decimal::ONE_HUNDRED, 2)
     )
 }
 
@@ -804,5 +808,72 @@ async fn the_offline_memo_answers_first_with_the_direction_the_figures_show() {
         );
         // Before the tables.
         assert!(a.report.find(prefix) < a.report.find("###"));
+    }
+}
+
+#[tokio::test]
+async fn a_report_that_does_not_answer_gets_one_repair_then_the_offline_memo() {
+    let s = bistro();
+    let plan = r#"{"intents": ["liquidity"], "metrics": ["current_ratio"], "periods": ["FY2023"]}"#;
+    let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
+    let word = serde_json::json!({"verdicts": [], "report": "FY2023"}).to_string();
+    let good = serde_json::json!({"verdicts": [], "report": "## Liquidity\n\nThe current ratio is 1.81 in FY2023: current assets cover current liabilities."}).to_string();
+    // A one-word report, then an answer: accepted after the repair, which said why.
+    let (p, provider) = pipeline(
+        ScriptedProvider::new()
+            .reply(Phase::Analyst, plan)
+            .reply(Phase::Researcher, research)
+            .reply(Phase::Validator, word.clone())
+            .reply(Phase::Validator, good),
+    );
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), "Is our liquidity fine?"))
+        .await
+        .unwrap();
+    assert_eq!(a.report_source, ReportSource::ValidatorRepaired);
+    let requests = provider.requests();
+    let repair = &requests.last().unwrap().messages.last().unwrap().content;
+    assert!(
+        repair.contains("cannot be accepted yet") && repair.contains("characters long"),
+        "{repair}"
+    );
+    // Twice a non-answer: the offline memo, and the reason.
+    let (p, _) = pipeline(
+        ScriptedProvider::new()
+            .reply(Phase::Analyst, plan)
+            .reply(Phase::Researcher, research)
+            .reply(Phase::Validator, word.clone())
+            .reply(Phase::Validator, word),
+    );
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), "Is our liquidity fine?"))
+        .await
+        .unwrap();
+    assert_eq!(a.report_source, ReportSource::Offline);
+    assert!(a.degraded_reason.unwrap().contains("did not answer"));
+    // A long report in the wrong language, or one that states no planned figure, is not an answer either.
+    for report in [
+        "## Liquidité\n\nLe ratio de liquidité générale est de 1,81 en FY2023 : les actifs à court terme couvrent les passifs.",
+        "## Liquidity\n\nThe company's short-term position looks comfortable and its obligations are covered by its resources.",
+    ] {
+        let bad = serde_json::json!({"verdicts": [], "report": report}).to_string();
+        let (p, _) = pipeline(
+            ScriptedProvider::new()
+                .reply(Phase::Analyst, plan)
+                .reply(Phase::Researcher, research)
+                .reply(Phase::Validator, bad.clone())
+                .reply(Phase::Validator, bad),
+        );
+        let a = p
+            .analyze(AnalysisRequest::new(s.clone(), "Is our liquidity fine?"))
+            .await
+            .unwrap();
+        assert_eq!(a.report_source, ReportSource::Offline, "{report}");
+        let why = a.degraded_reason.unwrap();
+        assert!(
+            why.contains("not written in English")
+                || why.contains("states none of the plan's figures"),
+            "{why}"
+        );
     }
 }

@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::metrics::{self, Figure};
 use crate::pipeline::grounding::GroundingContext;
 use crate::pipeline::llm::{self, Conversation, PhaseCalls};
-use crate::pipeline::{Emitter, PhaseConfig, Pipeline, offline};
+use crate::pipeline::{Emitter, PhaseConfig, Pipeline, acceptance, offline};
 use crate::portfolio::{Benchmark, Client};
 use crate::provider::Phase;
 use crate::security::Pseudonymizer;
@@ -510,11 +510,24 @@ impl Run<'_> {
         };
         let validated = conv.ask_parsed(|t| llm::parse_validated(t, count)).await?;
         llm::apply_verdicts(findings, &validated.verdicts);
+        // Grounded (its numbers are the SDK's) and an answer (long enough, in the asked language, stating the
+        // plan's figures): else one repair round with every reason, then the offline memo.
         let ungrounded = ctx.grounding.check(&validated.report, language);
-        if ungrounded.is_empty() {
+        let unanswered = acceptance::problems(&validated.report, ctx.plan, ctx.figures);
+        if ungrounded.is_empty() && unanswered.is_empty() {
             return Ok(Ok((validated.report, ReportSource::Validator)));
         }
-        conv.say(llm::grounding_repair(&ungrounded));
+        let mut repair = Vec::new();
+        if !ungrounded.is_empty() {
+            repair.push(llm::grounding_repair(&ungrounded));
+        }
+        if !unanswered.is_empty() {
+            repair.push(format!(
+                "The report cannot be accepted yet: {}. Rewrite it, and reply with the same JSON object.",
+                unanswered.join("; ")
+            ));
+        }
+        conv.say(repair.join("\n"));
         let second = conv.ask_parsed(|t| llm::parse_validated(t, count)).await?;
         let still: Vec<String> = ctx
             .grounding
@@ -522,14 +535,27 @@ impl Run<'_> {
             .into_iter()
             .map(|u| u.text)
             .collect();
-        if still.is_empty() {
-            Ok(Ok((second.report, ReportSource::ValidatorRepaired)))
-        } else {
-            Ok(Err(format!(
-                "the report was still not grounded after one repair (numbers: {}); replaced by the offline report",
-                still.join(", ")
-            )))
+        let still_unanswered = acceptance::problems(&second.report, ctx.plan, ctx.figures);
+        if still.is_empty() && still_unanswered.is_empty() {
+            return Ok(Ok((second.report, ReportSource::ValidatorRepaired)));
         }
+        let mut why = Vec::new();
+        if !still.is_empty() {
+            why.push(format!(
+                "the report was still not grounded after one repair (numbers: {})",
+                still.join(", ")
+            ));
+        }
+        if !still_unanswered.is_empty() {
+            why.push(format!(
+                "the report still did not answer after one repair ({})",
+                still_unanswered.join("; ")
+            ));
+        }
+        Ok(Err(format!(
+            "{}; replaced by the offline report",
+            why.join("; ")
+        )))
     }
 
     /// The analysis: placeholders restored, warnings gathered, usage and cost totalled, degradations said.

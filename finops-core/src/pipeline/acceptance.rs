@@ -1,0 +1,123 @@
+//! A report must answer before it is accepted. Grounding only proves that the numbers a report states are the
+//! SDK's; a report of one word has none and would pass. These checks are the ones the SDK can make itself: the report
+//! is long enough to answer, it is in the asked language, it states the plan's headline figures (at least one of
+//! the latest period), and it addresses each planned metric (by name, id or one of its values) or says why not.
+
+use rust_decimal::Decimal;
+
+use super::labels::metric_name;
+use super::{AnalysisPlan, Language};
+use crate::metrics::{Figure, MetricId, Unit};
+
+/// Fewer characters than this cannot answer a question with figures.
+const MIN_CHARS: usize = 40;
+
+/// Why a report cannot be accepted as the answer (empty when it can), each reason a sentence for the repair round.
+pub(crate) fn problems(report: &str, plan: &AnalysisPlan, figures: &[Figure]) -> Vec<String> {
+    let mut out = Vec::new();
+    let text = report.trim();
+    let words = text.split_whitespace().count();
+    if text.chars().count() < MIN_CHARS || words < 6 {
+        out.push(format!(
+            "the report is {} characters long: it must state the plan's headline figures and answer the question",
+            text.chars().count()
+        ));
+        return out;
+    }
+    let language = plan.language;
+    if words >= 12 && Language::detect(text) != language {
+        out.push(match language {
+            Language::En => "the report is not written in English, the language asked".to_string(),
+            Language::Fr => "the report is not written in French, the language asked".to_string(),
+        });
+    }
+    let folded = text.to_lowercase();
+    let mentions = |metric: MetricId, period: Option<&str>| {
+        figures
+            .iter()
+            .filter(|f| f.metric == metric && period.is_none_or(|p| &*f.period == p))
+            .filter_map(|f| f.value)
+            .any(|v| {
+                renderings(v, metric.unit())
+                    .iter()
+                    .any(|r| text.contains(r))
+            })
+    };
+    if let Some(latest) = plan.periods.last() {
+        let computable: Vec<MetricId> = plan
+            .metrics
+            .iter()
+            .copied()
+            .filter(|m| {
+                figures
+                    .iter()
+                    .any(|f| f.metric == *m && &*f.period == latest.as_str() && f.value.is_some())
+            })
+            .collect();
+        if !computable.is_empty() && !computable.iter().any(|m| mentions(*m, Some(latest))) {
+            let names: Vec<&str> = computable
+                .iter()
+                .take(3)
+                .map(|m| metric_name(*m, language))
+                .collect();
+            out.push(format!(
+                "the report states none of the plan's figures for {latest} (for example {})",
+                names.join(", ")
+            ));
+        }
+    }
+    let missing: Vec<&str> = plan
+        .metrics
+        .iter()
+        .copied()
+        .filter(|m| {
+            let name = metric_name(*m, language).to_lowercase();
+            !folded.contains(&name) && !folded.contains(m.id()) && !mentions(*m, None)
+        })
+        .map(|m| metric_name(m, language))
+        .collect();
+    if !missing.is_empty() {
+        out.push(format!(
+            "the report does not address {}: state each planned figure, or say why it is not computable",
+            missing.join(", ")
+        ));
+    }
+    out
+}
+
+/// The ways a report may write a value: the display rounding of its unit and one place less, with either decimal
+/// mark, grouped as each language groups thousands or not grouped.
+fn renderings(value: Decimal, unit: Unit) -> Vec<String> {
+    let (v, places): (Decimal, &[u32]) = match unit {
+        Unit::Percent => (value * Decimal::ONE_HUNDRED, &[2, 1]),
+        Unit::Ratio => (value, &[2, 1]),
+        Unit::Amount => (value, &[0]),
+        Unit::Days => (value, &[1, 0]),
+    };
+    let mut out = Vec::new();
+    for dp in places {
+        for language in [Language::En, Language::Fr] {
+            let grouped = language.number(v.abs(), *dp);
+            let plain: String = grouped
+                .chars()
+                .filter(|c| {
+                    !matches!(c, ',' | ' ' | '\u{a0}' | '\u{202f}')
+                        || Some(*c) == decimal_mark(language, dp)
+                })
+                .collect();
+            out.push(grouped);
+            out.push(plain);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The decimal mark a language writes, when the rendering has decimals.
+fn decimal_mark(language: Language, places: &u32) -> Option<char> {
+    (*places > 0).then_some(match language {
+        Language::En => '.',
+        Language::Fr => ',',
+    })
+}
