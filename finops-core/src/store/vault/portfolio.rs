@@ -10,11 +10,11 @@ use crate::statements::Statements;
 pub(super) const STATEMENTS: &str = "statements";
 
 /// What a statements record holds: the client's id (the record itself only names a keyed tag) and the canonical
-/// statements document.
+/// statements document's text.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Held {
     client: String,
-    statements: serde_json::Value,
+    statements: String,
 }
 
 impl Vault {
@@ -34,14 +34,13 @@ impl Vault {
         let tag = self.client_tag(tenant, client).await?;
         if let Some(row) = self.store.get_record(STATEMENTS, tenant, &tag).await?
             && let Ok(held) = self.open_statements(&row).await
-            && held.statements().latest().end > statements.latest().end
+            && held.statements.latest().end > statements.latest().end
         {
             return Ok(());
         }
         let held = Held {
             client: client.to_string(),
-            statements: serde_json::from_str(&statements.canonical_json())
-                .map_err(|e| Error::Internal(format!("canonical statements: {e}")))?,
+            statements: statements.canonical_json(),
         };
         let body = serde_json::to_vec(&held).map_err(|e| Error::Internal(e.to_string()))?;
         let scope = self.client_scope(tenant, &tag).await?;
@@ -71,8 +70,7 @@ impl Vault {
         }
         let mut clients = Vec::new();
         for row in self.store.list_records(STATEMENTS, tenant, None).await? {
-            let held = self.open_statements(&row).await?;
-            clients.push(held.into_client()?);
+            clients.push(self.open_statements(&row).await?);
         }
         self.record(
             tenant,
@@ -85,7 +83,8 @@ impl Vault {
         Ok(clients)
     }
 
-    async fn open_statements(&self, row: &RecordRow) -> Result<Opened> {
+    /// A statements record opened and validated again, as the client it holds.
+    async fn open_statements(&self, row: &RecordRow) -> Result<Client> {
         let plain = self.open_row(row).await?;
         let held: Held = serde_json::from_slice(&plain).map_err(|e| Error::Integrity {
             reason: format!(
@@ -94,31 +93,12 @@ impl Vault {
             ),
         })?;
         let statements =
-            Statements::from_json_value(&held.statements).map_err(|e| Error::Integrity {
+            Statements::from_json_str(&held.statements).map_err(|e| Error::Integrity {
                 reason: format!(
                     "the statements held for client tag `{}` no longer validate: {e}",
                     row.id
                 ),
             })?;
-        Ok(Opened {
-            client: held.client,
-            statements,
-        })
-    }
-}
-
-/// A statements record opened and validated.
-struct Opened {
-    client: String,
-    statements: Statements,
-}
-
-impl Opened {
-    fn statements(&self) -> &Statements {
-        &self.statements
-    }
-
-    fn into_client(self) -> Result<Client> {
-        Ok(Client::new(self.client, self.statements))
+        Ok(Client::new(held.client, statements))
     }
 }
