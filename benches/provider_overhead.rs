@@ -98,6 +98,7 @@ fn main() {
         temperature: Some(0.0),
         max_tokens: Some(512),
         json_mode: true,
+        schema: None,
         phase: Phase::Analyst,
     };
     let body = serde_json::json!({"model": "m", "messages": [{"role": "system", "content": "You are the Analyst."}, {"role": "user", "content": "Is our working capital getting tighter?"}], "stream": true}).to_string();

@@ -101,8 +101,13 @@ export interface PhaseUsage {
   provider: string
   model: string
   calls: number
+  /** Every input token, prompt-cache reads and writes included. */
   inputTokens: number
   outputTokens: number
+  /** Input tokens read from the provider's prompt cache (billed at its cache-read price). */
+  cachedInputTokens: number
+  /** Input tokens written to the provider's prompt cache (billed at its cache-write price). */
+  cacheWriteTokens: number
   /** USD as a decimal string; null when unknown (never a silent 0). */
   costUsd: string | null
   latencyMs: number
@@ -250,7 +255,7 @@ export interface FinopsOptions {
   /** `flag` (default) calls a model with no known price and reports its cost as unknown; `refuse` does not call it. */
   unpriced?: 'flag' | 'refuse'
   /** Prices per model, USD per million tokens (`{ 'my-model': { effective: '2026-01-01', inputPerMtok: '1', outputPerMtok: '2' } }`). */
-  prices?: Record<string, { effective: string; inputPerMtok: string | number; outputPerMtok: string | number; cachedInputPerMtok?: string | number; reasoningPerMtok?: string | number }>
+  prices?: Record<string, { effective: string; inputPerMtok: string | number; outputPerMtok: string | number; cachedInputPerMtok?: string | number; cacheWritePerMtok?: string | number; reasoningPerMtok?: string | number }>
   /** USD reserved per model phase against a budget when the model has no price. */
   fallbackEstimateUsd?: string | number
   /** Monthly USD budget per tenant: `{ 'firm-1': '50' }`. */

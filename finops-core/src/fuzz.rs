@@ -259,14 +259,27 @@ proptest! {
     fn every_model_answer_parser(text in answer(), count in 0usize..50) {
         let s = parse(&simple());
         let _ = llm::parse_plan(&text, &s, Language::Fr);
-        if let Ok(research) = llm::parse_research(&text) {
-            let figures = compute_all(&s);
+        let figures = compute_all(&s);
+        let refs = crate::pipeline::references::References {
+            figures: &figures,
+            computations: &[],
+            benchmarks: &[],
+            pending: &[],
+            language: Language::En,
+            currency: "$",
+        };
+        let _ = llm::parse_research(&text, Some(&refs));
+        if let Ok(research) = llm::parse_research(&text, None) {
             let emitter = crate::pipeline::events::Emitter::silent();
             let records = llm::evaluate(&research.computations, &s, &emitter);
             let grounding = crate::pipeline::grounding::GroundingContext::new(&s, &figures, &records);
-            let _ = llm::check_findings(research.findings, &figures, &records, &[], &grounding, Language::En);
+            let refs = crate::pipeline::references::References { computations: &records, ..refs };
+            let _ = llm::check_findings(research.findings, &refs, &grounding);
         }
-        let _ = llm::parse_validated(&text, count);
+        let _ = llm::parse_validated(&text, count, None);
+        let plan = crate::analysis::intent::plan("Is our working capital getting tighter?", &s, Language::En);
+        let frame = llm::ReportFrame { plan: &plan, refs };
+        let _ = llm::parse_validated(&text, count, Some(&frame));
     }
 
     #[test]

@@ -68,6 +68,7 @@ fn request(phase: Phase) -> ChatRequest {
         temperature: Some(0.0),
         max_tokens: Some(64),
         json_mode: true,
+        schema: None,
         phase,
     }
 }
@@ -417,12 +418,14 @@ async fn anthropic_native_streaming_with_its_headers_and_usage() {
             r.usage.cached_input_tokens,
             r.usage.output_tokens
         ),
-        (25, 5, 8)
+        (25, 5, 7),
+        "message_delta's output count is cumulative: the start's 1 is not added to it"
     );
     let (headers, body) = seen.lock().unwrap().clone().unwrap();
     assert_eq!(headers["x-api-key"], "sk-ant-test-0001");
     assert_eq!(headers["anthropic-version"], "2023-06-01");
-    assert_eq!(body["system"], "sys");
+    assert_eq!(body["system"][0]["text"], "sys");
+    assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
     assert_eq!(body["messages"][0]["role"], "user");
 }
 

@@ -42,6 +42,7 @@ async fn a_real_model_streams_json_and_reports_usage() {
         temperature: Some(0.0),
         max_tokens: Some(40),
         json_mode: true,
+        schema: None,
         phase: Phase::Analyst,
     };
     let mut deltas = 0;

@@ -248,6 +248,16 @@ result_class!(PyPhaseUsage, "PhaseUsage", PhaseUsage, {
     fn usage_missing(&self) -> bool {
         self.inner.usage_missing
     }
+    /// Input tokens read from the provider's prompt cache (part of `input_tokens`).
+    #[getter]
+    fn cached_input_tokens(&self) -> u64 {
+        self.inner.cached_input_tokens
+    }
+    /// Input tokens written to the provider's prompt cache (part of `input_tokens`).
+    #[getter]
+    fn cache_write_tokens(&self) -> u64 {
+        self.inner.cache_write_tokens
+    }
 });
 result_class!(PyAnalysisPlan, "AnalysisPlan", AnalysisPlan, {
     #[getter]

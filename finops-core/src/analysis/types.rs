@@ -212,8 +212,15 @@ pub struct PhaseUsage {
     pub provider: String,
     pub model: String,
     pub calls: u32,
+    /// Every input token, prompt-cache reads and writes included.
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Input tokens read from the provider's prompt cache (billed at its cache-read price).
+    #[serde(default)]
+    pub cached_input_tokens: u64,
+    /// Input tokens written to the provider's prompt cache (billed at its cache-write price).
+    #[serde(default)]
+    pub cache_write_tokens: u64,
     /// USD; `None` when the cost is not known (no provider report and no price yet).
     pub cost_usd: Option<Decimal>,
     pub latency_ms: u64,

@@ -113,6 +113,22 @@ metrics! {
 }
 
 impl MetricId {
+    /// Whether a higher value is better for the company (`None` where it depends: a tax rate, days to pay
+    /// suppliers). What "improve" and "worsen" mean for a metric.
+    pub fn higher_is_better(self) -> Option<bool> {
+        use MetricId::*;
+        match self {
+            DebtToEquity
+            | DebtToAssets
+            | NetDebtToEbitda
+            | DaysInventoryOutstanding
+            | DaysSalesOutstanding
+            | CashConversionCycle => Some(false),
+            EffectiveTaxRate | DaysPayablesOutstanding => None,
+            _ => Some(true),
+        }
+    }
+
     /// The metrics of one family, in catalogue order.
     pub fn in_category(category: Category) -> impl Iterator<Item = MetricId> {
         MetricId::ALL

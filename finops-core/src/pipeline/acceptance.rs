@@ -13,7 +13,14 @@ use crate::metrics::{Figure, MetricId, Unit};
 const MIN_CHARS: usize = 40;
 
 /// Why a report cannot be accepted as the answer (empty when it can), each reason a sentence for the repair round.
-pub(crate) fn problems(report: &str, plan: &AnalysisPlan, figures: &[Figure]) -> Vec<String> {
+/// `prose` is what the model wrote itself (the whole report when it wrote it whole; without the headings and
+/// references the SDK wrote when it sent sections): the language check reads it.
+pub(crate) fn problems(
+    report: &str,
+    prose: &str,
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+) -> Vec<String> {
     let mut out = Vec::new();
     let text = report.trim();
     let words = text.split_whitespace().count();
@@ -25,7 +32,8 @@ pub(crate) fn problems(report: &str, plan: &AnalysisPlan, figures: &[Figure]) ->
         return out;
     }
     let language = plan.language;
-    if words >= 12 && Language::detect(text) != language {
+    let prose_words = prose.split_whitespace().count();
+    if prose_words >= 12 && Language::detect(prose) != language {
         out.push(match language {
             Language::En => "the report is not written in English, the language asked".to_string(),
             Language::Fr => "the report is not written in French, the language asked".to_string(),
@@ -105,6 +113,8 @@ fn renderings(value: Decimal, unit: Unit) -> Vec<String> {
                         || Some(*c) == decimal_mark(language, dp)
                 })
                 .collect();
+            // French groups with spaces, which the SDK's own rendering makes no-break.
+            out.push(grouped.replace(' ', "\u{a0}"));
             out.push(grouped);
             out.push(plain);
         }

@@ -3,10 +3,12 @@
 
 use std::time::Instant;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::grounding::GroundingContext;
+use super::references::References;
 use super::{
     AnalysisPlan, Comparison, ComputationRecord, Emitter, Event, Finding, FindingStatus, Intent,
     Language, PhaseConfig, intent,
@@ -14,16 +16,18 @@ use super::{
 use crate::error::{Error, Result};
 use crate::metrics::{Figure, MetricId, expr};
 use crate::portfolio::Benchmark;
-use crate::provider::{self, ChatChunk, ChatRequest, Message, Phase, PriceTable, TokenUsage};
+use crate::provider::{
+    self, ChatChunk, ChatRequest, Message, Phase, PriceTable, ResponseSchema, TokenUsage,
+};
 use crate::statements::{Line, Statements};
 use rust_decimal::Decimal;
 
 /// The prompt templates' version, recorded in every `Analysis` and part of the cache key.
-pub const PROMPT_VERSION: &str = "v2";
+pub const PROMPT_VERSION: &str = "v3";
 
-const ANALYST: &str = include_str!("prompts/analyst.v2.md");
-const RESEARCHER: &str = include_str!("prompts/researcher.v2.md");
-const VALIDATOR: &str = include_str!("prompts/validator.v2.md");
+const ANALYST: &str = include_str!("prompts/analyst.v3.md");
+const RESEARCHER: &str = include_str!("prompts/researcher.v3.md");
+const VALIDATOR: &str = include_str!("prompts/validator.v3.md");
 
 /// Most computations and findings a Researcher answer may carry.
 const MAX_ITEMS: usize = 30;
@@ -68,6 +72,10 @@ pub(crate) struct Conversation<'a> {
     pub(crate) emitter: &'a Emitter,
     pub(crate) calls: &'a mut PhaseCalls,
     pub(crate) messages: Vec<Message>,
+    /// The schema the next answer must follow (it may narrow between rounds).
+    pub(crate) schema: ResponseSchema,
+    /// The output budget the schema allows (the phase's own `max_tokens` caps it further).
+    pub(crate) budget: u32,
 }
 
 impl Conversation<'_> {
@@ -76,8 +84,13 @@ impl Conversation<'_> {
             model: self.config.model.clone(),
             messages: self.messages.clone(),
             temperature: self.config.temperature,
-            max_tokens: self.config.max_tokens,
+            max_tokens: Some(
+                self.config
+                    .max_tokens
+                    .map_or(self.budget, |cap| cap.min(self.budget)),
+            ),
             json_mode: true,
+            schema: Some(self.schema.clone()),
             phase: self.phase,
         };
         self.calls.calls += 1;
@@ -244,15 +257,16 @@ pub(crate) fn analyst_messages(
     vec![Message::system(system), Message::user(user.to_string())]
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct RawComparison {
     metric: String,
     from: String,
     to: String,
 }
 
-#[derive(Deserialize)]
-struct RawPlan {
+/// The Analyst's answer.
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct RawPlan {
     #[serde(default)]
     intents: Vec<String>,
     #[serde(default)]
@@ -415,21 +429,21 @@ pub(crate) fn benchmarks_json(benchmarks: &[Benchmark]) -> serde_json::Value {
         .collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub(crate) struct RawComputation {
     pub(crate) id: String,
     pub(crate) expression: String,
     pub(crate) period: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub(crate) struct RawFinding {
     pub(crate) text: String,
     #[serde(default)]
     pub(crate) cites: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub(crate) struct Research {
     #[serde(default)]
     pub(crate) computations: Vec<RawComputation>,
@@ -437,8 +451,22 @@ pub(crate) struct Research {
     pub(crate) findings: Vec<RawFinding>,
 }
 
-pub(crate) fn parse_research(text: &str) -> std::result::Result<Research, String> {
-    let r: Research = parse_json(text)?;
+/// Parses a Researcher answer; with `refs`, every `{{reference}}` of its findings must resolve (the computations
+/// requested in the same answer included), or the answer gets a repair round naming them.
+pub(crate) fn parse_research(
+    text: &str,
+    refs: Option<&References<'_>>,
+) -> std::result::Result<Research, String> {
+    let mut r: Research = parse_json(text)?;
+    // A model that repeats itself (small ones loop) sends the same computation or finding twice: one is kept.
+    // The same id for two different computations stays an error: which one a finding means is unknown.
+    let mut seen_computations = std::collections::HashSet::new();
+    r.computations.retain(|c| {
+        seen_computations.insert((c.id.clone(), c.expression.clone(), c.period.clone()))
+    });
+    let mut seen_findings = std::collections::HashSet::new();
+    r.findings
+        .retain(|f| seen_findings.insert((f.text.clone(), f.cites.clone())));
     if r.computations.len() > MAX_ITEMS || r.findings.len() > MAX_ITEMS {
         return Err(format!(
             "at most {MAX_ITEMS} computations and {MAX_ITEMS} findings"
@@ -458,6 +486,21 @@ pub(crate) fn parse_research(text: &str) -> std::result::Result<Research, String
     }
     if r.computations.is_empty() && r.findings.is_empty() {
         return Err("neither computations nor findings".into());
+    }
+    if let Some(refs) = refs {
+        let pending: Vec<String> = r.computations.iter().map(|c| c.id.clone()).collect();
+        let refs = References {
+            pending: &pending,
+            ..*refs
+        };
+        let problems: Vec<String> = r
+            .findings
+            .iter()
+            .filter_map(|f| refs.check(&f.text).err())
+            .collect();
+        if !problems.is_empty() {
+            return Err(problems.join("; "));
+        }
     }
     Ok(r)
 }
@@ -499,41 +542,60 @@ pub(crate) fn computation_results(records: &[ComputationRecord]) -> String {
     .to_string()
 }
 
-/// The SDK's own checks on findings: every cited id must exist (and have a value), and every number in the text
-/// must be grounded. Failing findings are rejected with a note; the rest stay unchecked for the Validator.
+/// The SDK's own checks on findings: references written out (a finding's references are citations too), every
+/// cited id must exist (and have a value), direction words must agree with the figures they stand next to, and
+/// every number the model typed must be grounded. Failing findings are rejected with a note; the rest stay
+/// unchecked for the Validator.
 pub(crate) fn check_findings(
     raw: Vec<RawFinding>,
-    figures: &[Figure],
-    computations: &[ComputationRecord],
-    benchmarks: &[Benchmark],
+    refs: &References<'_>,
     grounding: &GroundingContext,
-    language: Language,
 ) -> Vec<Finding> {
     raw.into_iter()
         .map(|f| {
-            let unknown = f.cites.iter().find(|id| {
-                let figure = figures.iter().any(|g| g.id == **id && g.value.is_some());
-                let computed = computations
-                    .iter()
-                    .any(|c| c.id == **id && c.value.is_some());
-                let benchmark = benchmarks.iter().any(|b| b.id == **id);
-                !figure && !computed && !benchmark
-            });
-            let ungrounded = grounding.check(&f.text, language);
-            let note = if f.cites.is_empty() {
-                Some("cites no figure".to_string())
-            } else if let Some(id) = unknown {
-                Some(format!(
-                    "cites `{id}`, which is not a computed figure, computation or peer benchmark"
-                ))
-            } else {
-                ungrounded
-                    .first()
-                    .map(|n| format!("the number {} is not in the figures", n.text))
+            let RawFinding { text, mut cites } = f;
+            let (text, note) = match refs.render(&text) {
+                Ok(rendered) => {
+                    for id in &rendered.ids {
+                        if !cites.contains(id) {
+                            cites.push(id.clone());
+                        }
+                    }
+                    let unknown = cites.iter().find(|id| {
+                        let figure = refs.figures.iter().any(|g| g.id == **id && g.value.is_some());
+                        let computed = refs
+                            .computations
+                            .iter()
+                            .any(|c| c.id == **id && c.value.is_some());
+                        let benchmark = refs.benchmarks.iter().any(|b| b.id == **id);
+                        !figure && !computed && !benchmark
+                    });
+                    let ungrounded = grounding
+                        .with_values(&rendered.changes)
+                        .check(&rendered.text, refs.language);
+                    let note = if cites.is_empty() {
+                        Some("cites no figure".to_string())
+                    } else if let Some(id) = unknown {
+                        Some(format!(
+                            "cites `{id}`, which is not a computed figure, computation or peer benchmark"
+                        ))
+                    } else if let Some(c) = rendered.contradictions.first() {
+                        Some(c.clone())
+                    } else {
+                        ungrounded
+                            .first()
+                            .map(|n| format!("the number {} is not in the figures", n.text))
+                    };
+                    (rendered.text, note)
+                }
+                Err(problems) => {
+                    let note = problems.join("; ");
+                    (text, Some(note))
+                }
             };
             Finding {
-                text: f.text,
-                cites: f.cites,
+                text,
+                cites,
                 status: if note.is_some() {
                     FindingStatus::Rejected
                 } else {
@@ -590,7 +652,7 @@ pub(crate) fn validator_messages(
     vec![Message::system(system), Message::user(user.to_string())]
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub(crate) struct Verdict {
     pub(crate) finding: usize,
     pub(crate) status: String,
@@ -598,22 +660,67 @@ pub(crate) struct Verdict {
     pub(crate) note: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub(crate) struct Validated {
+/// The Validator's answer as a model writes it.
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct RawValidated {
     #[serde(default)]
     pub(crate) verdicts: Vec<Verdict>,
-    pub(crate) report: String,
+    pub(crate) report: RawReport,
 }
 
+/// A report: the sections the SDK assembles (what the schema asks for), or Markdown written whole.
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum RawReport {
+    Sections(ReportSections),
+    Text(String),
+}
+
+/// A report in sections: the SDK writes the headings in the report's language, one line per planned metric with
+/// its headline figure, and the numbers of every `{{reference}}`.
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct ReportSections {
+    /// The first sentence: the direct answer to the question.
+    pub(crate) answer: String,
+    /// Per planned metric id: the id of its headline figure and a comment.
+    pub(crate) metrics: std::collections::BTreeMap<String, MetricNote>,
+    pub(crate) trends: String,
+    pub(crate) stands_out: String,
+    pub(crate) caveats: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct MetricNote {
+    /// The id of the metric's headline figure, e.g. `current_ratio@FY2023`.
+    pub(crate) figure: String,
+    pub(crate) comment: String,
+}
+
+/// A Validator answer, its report assembled.
+pub(crate) struct Validated {
+    pub(crate) verdicts: Vec<Verdict>,
+    /// Markdown, references not yet written out.
+    pub(crate) report: String,
+    /// What the model wrote itself (no headings, no references): what the language check reads.
+    pub(crate) prose: String,
+}
+
+/// What a sectioned report is assembled for: the plan (its metrics and periods) and the language.
+#[derive(Clone, Copy)]
+pub(crate) struct ReportFrame<'a> {
+    pub(crate) plan: &'a AnalysisPlan,
+    pub(crate) refs: References<'a>,
+}
+
+/// Parses a Validator answer; with a frame, every `{{reference}}` of its report must resolve and a sectioned
+/// report must name planned metrics and their own figures.
 pub(crate) fn parse_validated(
     text: &str,
     findings: usize,
+    frame: Option<&ReportFrame<'_>>,
 ) -> std::result::Result<Validated, String> {
-    let v: Validated = parse_json(text)?;
-    if v.report.trim().is_empty() {
-        return Err("`report` is empty".into());
-    }
-    for verdict in &v.verdicts {
+    let raw: RawValidated = parse_json(text)?;
+    for verdict in &raw.verdicts {
         if verdict.finding >= findings {
             return Err(format!(
                 "verdict for finding {} but there are only {findings} findings",
@@ -627,7 +734,136 @@ pub(crate) fn parse_validated(
             ));
         }
     }
-    Ok(v)
+    let (report, prose) = match raw.report {
+        RawReport::Text(t) => {
+            if t.trim().is_empty() {
+                return Err("`report` is empty".into());
+            }
+            let prose = without_references(&t);
+            (t, prose)
+        }
+        RawReport::Sections(sections) => assemble(sections, frame)?,
+    };
+    if let Some(frame) = frame {
+        frame.refs.check(&report)?;
+    }
+    Ok(Validated {
+        verdicts: raw.verdicts,
+        report,
+        prose,
+    })
+}
+
+/// The text without its `{{references}}` (ids are not words of any language).
+fn without_references(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        match rest[open..].find("}}") {
+            Some(close) => rest = &rest[open + close + 2..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A sectioned report as Markdown: title, the answer, headline figures (one line per planned metric), trends,
+/// what stands out, caveats; empty optional sections left out.
+fn assemble(
+    sections: ReportSections,
+    frame: Option<&ReportFrame<'_>>,
+) -> std::result::Result<(String, String), String> {
+    let language = frame.map_or(Language::En, |f| f.refs.language);
+    if sections.answer.trim().is_empty() {
+        return Err(
+            "`report.answer` is empty: start with a sentence that answers the question".into(),
+        );
+    }
+    let mut problems = Vec::new();
+    let mut lines = Vec::new();
+    for (metric, note) in &sections.metrics {
+        let Ok(id) = metric.parse::<MetricId>() else {
+            problems.push(format!(
+                "`report.metrics.{metric}` is not a catalogue metric id"
+            ));
+            continue;
+        };
+        if let Some(frame) = frame {
+            if !frame.plan.metrics.contains(&id) {
+                problems.push(format!(
+                    "`report.metrics.{metric}` is not a metric of the plan"
+                ));
+                continue;
+            }
+            let own = frame
+                .refs
+                .figures
+                .iter()
+                .any(|f| f.metric == id && f.id == note.figure);
+            if !own {
+                problems.push(format!(
+                    "`report.metrics.{metric}.figure` is `{}`, not one of {metric}'s figures",
+                    note.figure
+                ));
+                continue;
+            }
+        }
+        let name = super::labels::metric_name(id, language);
+        let comment = note.comment.trim();
+        lines.push(if comment.is_empty() {
+            format!("- **{name}**: {{{{{}}}}}", note.figure)
+        } else {
+            format!("- **{name}**: {{{{{}}}}} — {comment}", note.figure)
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let (headline, trends, stands_out, caveats) = match language {
+        Language::En => ("Headline figures", "Trends", "What stands out", "Caveats"),
+        Language::Fr => (
+            "Chiffres clés",
+            "Tendances",
+            "Points saillants",
+            "Mises en garde",
+        ),
+    };
+    let title = match (language, frame.map(|f| &f.plan.periods)) {
+        (Language::En, Some(p)) if !p.is_empty() => {
+            format!("## Analysis — {} to {}", p[0], p[p.len() - 1])
+        }
+        (Language::Fr, Some(p)) if !p.is_empty() => {
+            format!("## Analyse — {} à {}", p[0], p[p.len() - 1])
+        }
+        (Language::En, _) => "## Analysis".to_string(),
+        (Language::Fr, _) => "## Analyse".to_string(),
+    };
+    let mut out = format!("{title}\n\n{}\n", sections.answer.trim());
+    if !lines.is_empty() {
+        out.push_str(&format!("\n### {headline}\n\n{}\n", lines.join("\n")));
+    }
+    for (heading, body) in [
+        (trends, &sections.trends),
+        (stands_out, &sections.stands_out),
+        (caveats, &sections.caveats),
+    ] {
+        if !body.trim().is_empty() {
+            out.push_str(&format!("\n### {heading}\n\n{}\n", body.trim()));
+        }
+    }
+    let prose: Vec<&str> = std::iter::once(sections.answer.as_str())
+        .chain(sections.metrics.values().map(|n| n.comment.as_str()))
+        .chain([
+            sections.trends.as_str(),
+            sections.stands_out.as_str(),
+            sections.caveats.as_str(),
+        ])
+        .collect();
+    Ok((out, without_references(&prose.join(" "))))
 }
 
 /// Applies the Validator's verdicts; findings the SDK already rejected stay rejected.

@@ -23,7 +23,9 @@ pub mod grounding;
 mod labels;
 pub(crate) mod llm;
 pub mod offline;
+pub(crate) mod references;
 mod run;
+mod schemas;
 
 use std::sync::Arc;
 

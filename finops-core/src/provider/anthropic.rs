@@ -63,7 +63,22 @@ impl Anthropic {
             "stream": true,
         });
         if !system.is_empty() {
-            body["system"] = json!(system.join("\n\n"));
+            // The system prompt is each phase's stable prefix: marked as the prompt cache's breakpoint, so later
+            // calls read it at the cache price (tools, when sent, are part of that prefix).
+            body["system"] = json!([{
+                "type": "text",
+                "text": system.join("\n\n"),
+                "cache_control": {"type": "ephemeral"},
+            }]);
+        }
+        if let Some(schema) = &request.schema {
+            // Structured output as a forced tool call: the answer is the tool's input, streamed as JSON deltas.
+            body["tools"] = json!([{
+                "name": schema.name,
+                "description": "Give the answer: its arguments are the whole answer.",
+                "input_schema": schema.schema,
+            }]);
+            body["tool_choice"] = json!({"type": "tool", "name": schema.name});
         }
         if let Some(t) = request.temperature {
             body["temperature"] = json!(t);
@@ -73,14 +88,18 @@ impl Anthropic {
 }
 
 /// Anthropic counts cache reads and writes apart from `input_tokens`; finops counts every input token in
-/// `input_tokens`, cache reads also in `cached_input_tokens`.
+/// `input_tokens`, cache reads also in `cached_input_tokens` and cache writes in `cache_write_tokens`.
 fn usage(v: &Value) -> TokenUsage {
     let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
     let cached = n("cache_read_input_tokens");
+    let written = n("cache_creation_input_tokens");
     TokenUsage {
-        input_tokens: n("input_tokens") + cached + n("cache_creation_input_tokens"),
+        input_tokens: n("input_tokens")
+            .saturating_add(cached)
+            .saturating_add(written),
         output_tokens: n("output_tokens"),
         cached_input_tokens: cached,
+        cache_write_tokens: written,
         reasoning_tokens: 0,
         cost_usd: None,
     }
@@ -102,10 +121,16 @@ pub(crate) fn event(name: &str, data: &str, key: &ApiKey) -> Result<Step> {
     let kind = v.get("type").and_then(Value::as_str).unwrap_or(name);
     Ok(match kind {
         "message_start" => {
-            let u = v.pointer("/message/usage").map(usage).unwrap_or_default();
+            let mut u = v.pointer("/message/usage").map(usage).unwrap_or_default();
+            // `message_delta` reports the cumulative output count; the start's (usually 1) would be counted twice.
+            u.output_tokens = 0;
             Step::Chunks(vec![ChatChunk::Usage { usage: u }])
         }
-        "content_block_delta" => match v.pointer("/delta/text").and_then(Value::as_str) {
+        "content_block_delta" => match v
+            .pointer("/delta/text")
+            .or_else(|| v.pointer("/delta/partial_json"))
+            .and_then(Value::as_str)
+        {
             Some(t) if !t.is_empty() => Step::Chunks(vec![ChatChunk::Delta {
                 text: t.to_string(),
             }]),
@@ -222,11 +247,46 @@ mod tests {
             temperature: Some(0.0),
             max_tokens: None,
             json_mode: true,
+            schema: None,
             phase: Phase::Analyst,
         });
-        assert_eq!(body["system"], "plan");
+        assert_eq!(body["system"][0]["text"], "plan");
+        assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
         assert_eq!(body["messages"].as_array().unwrap().len(), 3);
         assert_eq!(body["max_tokens"], 4096);
+        assert!(body.get("tools").is_none());
+    }
+
+    #[test]
+    fn a_schema_becomes_a_forced_tool_call_streamed_as_json_deltas() {
+        let schema = json!({"type": "object", "properties": {"report": {"type": "string"}}, "required": ["report"], "additionalProperties": false});
+        let body = Anthropic::body(&ChatRequest {
+            model: "claude-sonnet-4-5".into(),
+            messages: vec![Message::system("s"), Message::user("q")],
+            temperature: None,
+            max_tokens: Some(900),
+            json_mode: true,
+            schema: Some(crate::provider::ResponseSchema {
+                name: "validator_answer".into(),
+                schema: schema.clone(),
+            }),
+            phase: Phase::Validator,
+        });
+        assert_eq!(body["tools"][0]["name"], "validator_answer");
+        assert_eq!(body["tools"][0]["input_schema"], schema);
+        assert_eq!(
+            body["tool_choice"],
+            json!({"type": "tool", "name": "validator_answer"})
+        );
+        assert_eq!(body["max_tokens"], 900);
+        let k = ApiKey::new("sk-ant-0123456789abcdef").unwrap();
+        let Step::Chunks(c) = event("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"report\": \"Bo"}}"#, &k).unwrap() else { panic!() };
+        assert_eq!(
+            c,
+            vec![ChatChunk::Delta {
+                text: "{\"report\": \"Bo".into()
+            }]
+        );
     }
 
     #[test]
@@ -237,6 +297,22 @@ mod tests {
             panic!()
         };
         assert_eq!((usage.input_tokens, usage.cached_input_tokens), (20, 8));
+        assert_eq!(
+            usage.output_tokens, 0,
+            "the final count comes with message_delta"
+        );
+        let Step::Chunks(c) = event("message_start", r#"{"type":"message_start","message":{"usage":{"input_tokens":50,"cache_creation_input_tokens":1200,"cache_read_input_tokens":0,"output_tokens":1}}}"#, &k).unwrap() else { panic!() };
+        let ChatChunk::Usage { usage } = &c[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                usage.input_tokens,
+                usage.cache_write_tokens,
+                usage.cached_input_tokens
+            ),
+            (1250, 1200, 0)
+        );
         let Step::Chunks(c) = event("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Bon"}}"#, &k).unwrap() else { panic!() };
         assert_eq!(c, vec![ChatChunk::Delta { text: "Bon".into() }]);
         assert!(matches!(

@@ -25,6 +25,7 @@ pub use anthropic::Anthropic;
 pub use host::host_answer;
 pub use http::{ApiKey, HttpOptions};
 pub use openai_compat::OpenAiCompatible;
+pub use openai_compat::StructuredMode;
 pub use pricing::{ModelPrice, PriceTable, UnpricedPolicy};
 pub use scripted::{ScriptedProvider, ScriptedReply};
 
@@ -83,8 +84,23 @@ pub struct ChatRequest {
     /// Ask the provider for a JSON object (servers that cannot are still parsed and repaired by the pipeline).
     #[serde(default)]
     pub json_mode: bool,
+    /// The JSON Schema the answer must follow, when the caller has one: sent as structured outputs
+    /// (`response_format: json_schema`) to OpenAI-compatible servers, as a forced tool call to Anthropic, and
+    /// learned down to `json_object` on a server that refuses it. Implies `json_mode`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub schema: Option<ResponseSchema>,
     /// The pipeline phase that makes the call (a provider may route or log by it).
     pub phase: Phase,
+}
+
+/// A JSON Schema an answer must follow, with the name providers show for it (`^[a-zA-Z0-9_-]{1,64}$`).
+///
+/// The schema is "strict" in OpenAI's sense: every object lists all its properties as required and allows no
+/// others, so a server that enforces it can only produce answers of that shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseSchema {
+    pub name: String,
+    pub schema: serde_json::Value,
 }
 
 /// Tokens used by one call (or summed over several), and the cost the provider reported when it did.
@@ -92,8 +108,13 @@ pub struct ChatRequest {
 pub struct TokenUsage {
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Input tokens read from the provider's prompt cache (part of `input_tokens`).
     #[serde(default)]
     pub cached_input_tokens: u64,
+    /// Input tokens written to the provider's prompt cache (part of `input_tokens`; Anthropic bills them above
+    /// the input price).
+    #[serde(default)]
+    pub cache_write_tokens: u64,
     #[serde(default)]
     pub reasoning_tokens: u64,
     /// Cost in USD as reported by the provider (OpenRouter does), preferred over a price table.
@@ -109,6 +130,9 @@ impl TokenUsage {
         self.cached_input_tokens = self
             .cached_input_tokens
             .saturating_add(other.cached_input_tokens);
+        self.cache_write_tokens = self
+            .cache_write_tokens
+            .saturating_add(other.cache_write_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
     }
 
@@ -119,6 +143,9 @@ impl TokenUsage {
         self.cached_input_tokens = self
             .cached_input_tokens
             .saturating_add(other.cached_input_tokens);
+        self.cache_write_tokens = self
+            .cache_write_tokens
+            .saturating_add(other.cache_write_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
         self.cost_usd = match (self.cost_usd, other.cost_usd) {
             (Some(a), Some(b)) => a.checked_add(b),

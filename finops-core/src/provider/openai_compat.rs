@@ -2,18 +2,81 @@
 //! DeepSeek, and local servers such as llama.cpp, vLLM or Ollama. Streams with server-sent events, parsed by
 //! `eventsource-stream`.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use eventsource_stream::Eventsource;
 use futures::{StreamExt, stream};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::http::{self, ApiKey, HttpOptions};
-use super::{ChatChunk, ChatRequest, ChatStream, Provider, Role, TokenUsage};
+use super::{ChatChunk, ChatRequest, ChatStream, Provider, ResponseSchema, Role, TokenUsage};
 use crate::error::{Error, Result};
 
 pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEEPSEEK_BASE_URL: &str = "https://api.deepseek.com/v1";
+
+/// How a server is asked for an answer of a given shape, from the strictest to none. Servers differ: OpenAI,
+/// OpenRouter, vLLM and llama.cpp's `llama-server` take `json_schema`; llama-cpp-python takes a schema inside
+/// `json_object` (and refuses `json_schema`); DeepSeek takes only `json_object`; some take nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StructuredMode {
+    /// `response_format: {type: "json_schema", json_schema: {name, strict: true, schema}}`.
+    JsonSchema,
+    /// `response_format: {type: "json_object", schema}` (llama-cpp-python's grammar-constrained form).
+    JsonObjectSchema,
+    /// `response_format: {type: "json_object"}`: valid JSON, any shape.
+    JsonObject,
+    /// No `response_format`: the pipeline parses and repairs what comes back.
+    Plain,
+}
+
+impl StructuredMode {
+    /// The next, laxer form to try after a server refused this one.
+    fn laxer(self) -> Option<StructuredMode> {
+        match self {
+            StructuredMode::JsonSchema => Some(StructuredMode::JsonObjectSchema),
+            StructuredMode::JsonObjectSchema => Some(StructuredMode::JsonObject),
+            StructuredMode::JsonObject => Some(StructuredMode::Plain),
+            StructuredMode::Plain => None,
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            StructuredMode::JsonSchema => "json_schema",
+            StructuredMode::JsonObjectSchema => "json_object_schema",
+            StructuredMode::JsonObject => "json_object",
+            StructuredMode::Plain => "plain",
+        }
+    }
+}
+
+/// Whether an error answer refuses the request's `response_format` (rather than anything else in it): a 400/422
+/// naming it, or a 500 whose body is a validation error of that field (llama-cpp-python answers `json_schema`
+/// with a 500 carrying pydantic's `literal_error` on `response_format`).
+fn refuses_response_format(status: u16, body: &str) -> bool {
+    let b = body.to_ascii_lowercase();
+    let names =
+        b.contains("response_format") || b.contains("json_schema") || b.contains("response format");
+    match status {
+        400 | 415 | 422 | 501 => names,
+        500 => {
+            b.contains("response_format")
+                && [
+                    "validation",
+                    "literal_error",
+                    "not supported",
+                    "unsupported",
+                ]
+                .iter()
+                .any(|w| b.contains(w))
+        }
+        _ => false,
+    }
+}
 
 /// A provider speaking the OpenAI chat completions protocol.
 ///
@@ -31,7 +94,10 @@ pub struct OpenAiCompatible {
     key: Option<ApiKey>,
     client: reqwest::Client,
     streaming: bool,
-    json_mode: bool,
+    /// The strictest form this provider tries first (`JsonSchema` unless the host says otherwise).
+    strictest: StructuredMode,
+    /// What each model (route) accepted, learned from the first refusal and remembered for every later call.
+    learned: Arc<Mutex<HashMap<String, StructuredMode>>>,
     openrouter: bool,
 }
 
@@ -55,7 +121,8 @@ impl OpenAiCompatible {
             key,
             client: options.client()?,
             streaming: true,
-            json_mode: true,
+            strictest: StructuredMode::JsonSchema,
+            learned: Arc::default(),
         })
     }
 
@@ -77,18 +144,50 @@ impl OpenAiCompatible {
         self
     }
 
-    /// Sends `response_format: json_object` when a request asks for JSON (default on; turn off for servers that
-    /// reject it — the pipeline still parses and repairs).
+    /// Sends `response_format` when a request asks for JSON (default on; turn off for servers that reject it —
+    /// the pipeline still parses and repairs). A server that refuses a form is also learned from, per model.
     pub fn json_mode(mut self, on: bool) -> Self {
-        self.json_mode = on;
+        self.strictest = if on {
+            StructuredMode::JsonSchema
+        } else {
+            StructuredMode::Plain
+        };
         self
+    }
+
+    /// The strictest form of structured output to try first (laxer forms are learned from refusals).
+    pub fn structured_mode(mut self, mode: StructuredMode) -> Self {
+        self.strictest = mode;
+        self
+    }
+
+    /// The form of structured output this provider uses for `model` now: the strictest, or what a refusal taught.
+    pub fn structured_mode_for(&self, model: &str) -> StructuredMode {
+        self.learned
+            .lock()
+            .ok()
+            .and_then(|l| l.get(model).copied())
+            .map_or(self.strictest, |m| m.max(self.strictest))
+    }
+
+    fn learn(&self, model: &str, mode: StructuredMode) {
+        if let Ok(mut l) = self.learned.lock() {
+            let e = l.entry(model.to_string()).or_insert(mode);
+            *e = (*e).max(mode);
+        }
     }
 
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    fn body(&self, request: &ChatRequest) -> Value {
+    /// Anthropic models behind OpenRouter cache a prompt prefix only where a `cache_control` marker says so.
+    fn marks_cache(&self, model: &str) -> bool {
+        self.openrouter && model.starts_with("anthropic/")
+    }
+
+    fn body(&self, request: &ChatRequest, mode: StructuredMode) -> Value {
+        let mark = self.marks_cache(&request.model);
         let messages: Vec<Value> = request
             .messages
             .iter()
@@ -98,7 +197,14 @@ impl OpenAiCompatible {
                     Role::User => "user",
                     Role::Assistant => "assistant",
                 };
-                json!({"role": role, "content": m.content})
+                if mark && m.role == Role::System {
+                    // The system prompt is each phase's stable prefix: the breakpoint of the prompt cache.
+                    json!({"role": role, "content": [
+                        {"type": "text", "text": m.content, "cache_control": {"type": "ephemeral"}}
+                    ]})
+                } else {
+                    json!({"role": role, "content": m.content})
+                }
             })
             .collect();
         let mut body =
@@ -109,8 +215,8 @@ impl OpenAiCompatible {
         if let Some(m) = request.max_tokens {
             body["max_tokens"] = json!(m);
         }
-        if request.json_mode && self.json_mode {
-            body["response_format"] = json!({"type": "json_object"});
+        if let Some(format) = response_format(request, mode) {
+            body["response_format"] = format;
         }
         if self.streaming {
             body["stream_options"] = json!({"include_usage": true});
@@ -123,9 +229,29 @@ impl OpenAiCompatible {
     }
 }
 
-/// Usage as OpenAI-compatible servers report it (OpenRouter adds `cost` in USD).
+/// The `response_format` a request gets in a given mode, if any.
+fn response_format(request: &ChatRequest, mode: StructuredMode) -> Option<Value> {
+    let wants_json = request.json_mode || request.schema.is_some();
+    match (mode, &request.schema) {
+        (StructuredMode::Plain, _) => None,
+        _ if !wants_json => None,
+        (StructuredMode::JsonSchema, Some(ResponseSchema { name, schema })) => Some(json!({
+            "type": "json_schema",
+            "json_schema": {"name": name, "strict": true, "schema": schema}
+        })),
+        (StructuredMode::JsonObjectSchema, Some(ResponseSchema { schema, .. })) => {
+            Some(json!({"type": "json_object", "schema": schema}))
+        }
+        _ => Some(json!({"type": "json_object"})),
+    }
+}
+
+/// Usage as OpenAI-compatible servers report it: cached prompt tokens in `prompt_tokens_details.cached_tokens`
+/// (OpenAI, OpenRouter; OpenRouter adds `cache_write_tokens` and the call's `cost` in USD) or
+/// `prompt_cache_hit_tokens` (DeepSeek). `prompt_tokens` includes both.
 fn usage(v: &Value) -> TokenUsage {
     let n = |p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+    let cached = n("/prompt_tokens_details/cached_tokens").max(n("/prompt_cache_hit_tokens"));
     let cost = v.get("cost").and_then(|c| match c {
         Value::Number(n) => n.to_string().parse::<Decimal>().ok(),
         Value::String(s) => s.parse::<Decimal>().ok(),
@@ -134,7 +260,8 @@ fn usage(v: &Value) -> TokenUsage {
     TokenUsage {
         input_tokens: n("/prompt_tokens"),
         output_tokens: n("/completion_tokens"),
-        cached_input_tokens: n("/prompt_tokens_details/cached_tokens"),
+        cached_input_tokens: cached,
+        cache_write_tokens: n("/prompt_tokens_details/cache_write_tokens"),
         reasoning_tokens: n("/completion_tokens_details/reasoning_tokens"),
         cost_usd: cost,
     }
@@ -184,27 +311,44 @@ impl Provider for OpenAiCompatible {
     }
 
     async fn chat(&self, request: ChatRequest) -> Result<ChatStream> {
-        let mut builder = self
-            .client
-            .post(format!("{}/chat/completions", self.base_url))
-            .header("content-type", "application/json")
-            .body(self.body(&request).to_string());
-        if let Some(k) = &self.key {
-            builder = builder.bearer_auth(k.expose());
-        }
-        if self.openrouter {
-            builder = builder.header("X-Title", "finops");
-        }
         let name = self.name.clone();
         let key = self.key.clone();
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| http::transport_error(&name, &e, key.as_ref()))?;
-        let status = response.status().as_u16();
-        if !response.status().is_success() {
+        let mut mode = self.structured_mode_for(&request.model);
+        // A refusal of the response format is learned once per model and the call goes on in the next laxer
+        // form, so a server that cannot take schemas costs one refused request, not a failure per call.
+        let response = loop {
+            let mut builder = self
+                .client
+                .post(format!("{}/chat/completions", self.base_url))
+                .header("content-type", "application/json")
+                .body(self.body(&request, mode).to_string());
+            if let Some(k) = &self.key {
+                builder = builder.bearer_auth(k.expose());
+            }
+            if self.openrouter {
+                builder = builder.header("X-Title", "finops");
+            }
+            let response = builder
+                .send()
+                .await
+                .map_err(|e| http::transport_error(&name, &e, key.as_ref()))?;
+            let status = response.status().as_u16();
+            if response.status().is_success() {
+                break response;
+            }
             let headers = response.headers().clone();
             let body = http::error_body(response).await;
+            let sent_format = response_format(&request, mode).is_some();
+            if sent_format
+                && refuses_response_format(status, &body)
+                && let Some(next) = mode.laxer()
+            {
+                tracing::info!(provider = %name, model = %request.model, refused = mode.id(), next = next.id(),
+                    "the server refused this response format; using the next one for this model from now on");
+                self.learn(&request.model, next);
+                mode = next;
+                continue;
+            }
             return Err(http::status_error(
                 &name,
                 status,
@@ -212,7 +356,7 @@ impl Provider for OpenAiCompatible {
                 &body,
                 key.as_ref(),
             ));
-        }
+        };
         if !self.streaming {
             let body = response
                 .text()
@@ -303,19 +447,86 @@ mod tests {
     #[test]
     fn request_body_asks_for_json_usage_and_openrouter_cost() {
         let p = OpenAiCompatible::openrouter(ApiKey::new("k-123").unwrap()).unwrap();
-        let body = p.body(&ChatRequest {
-            model: "anthropic/claude-sonnet-4.5".into(),
-            messages: vec![Message::system("s"), Message::user("u")],
-            temperature: Some(0.0),
-            max_tokens: Some(100),
-            json_mode: true,
-            phase: Phase::Analyst,
-        });
+        let body = p.body(
+            &ChatRequest {
+                model: "anthropic/claude-sonnet-4.5".into(),
+                messages: vec![Message::system("s"), Message::user("u")],
+                temperature: Some(0.0),
+                max_tokens: Some(100),
+                json_mode: true,
+                schema: None,
+                phase: Phase::Analyst,
+            },
+            StructuredMode::JsonSchema,
+        );
         assert_eq!(body["response_format"]["type"], "json_object");
+        assert_eq!(
+            body["messages"][0]["content"][0]["cache_control"]["type"],
+            "ephemeral"
+        );
         assert_eq!(body["stream_options"]["include_usage"], true);
         assert_eq!(body["usage"]["include"], true);
         assert_eq!(body["messages"][0]["role"], "system");
         assert!(!format!("{p:?}").contains("k-123"));
+    }
+
+    #[test]
+    fn each_mode_asks_for_its_response_format() {
+        let p = OpenAiCompatible::new("local", "http://127.0.0.1:1/v1", None).unwrap();
+        let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": false});
+        let request = ChatRequest {
+            model: "m".into(),
+            messages: vec![Message::system("s"), Message::user("u")],
+            temperature: None,
+            max_tokens: None,
+            json_mode: true,
+            schema: Some(ResponseSchema {
+                name: "plan".into(),
+                schema: schema.clone(),
+            }),
+            phase: Phase::Analyst,
+        };
+        let b = p.body(&request, StructuredMode::JsonSchema);
+        assert_eq!(b["response_format"]["type"], "json_schema");
+        assert_eq!(b["response_format"]["json_schema"]["strict"], true);
+        assert_eq!(b["response_format"]["json_schema"]["schema"], schema);
+        assert_eq!(
+            b["messages"][0]["content"], "s",
+            "no cache marker outside OpenRouter's Anthropic models"
+        );
+        let b = p.body(&request, StructuredMode::JsonObjectSchema);
+        assert_eq!(
+            b["response_format"],
+            json!({"type": "json_object", "schema": schema})
+        );
+        let b = p.body(&request, StructuredMode::JsonObject);
+        assert_eq!(b["response_format"], json!({"type": "json_object"}));
+        assert!(
+            p.body(&request, StructuredMode::Plain)
+                .get("response_format")
+                .is_none()
+        );
+        assert!(refuses_response_format(
+            400,
+            r#"{"error":{"message":"Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model."}}"#
+        ));
+        assert!(refuses_response_format(
+            422,
+            r#"{"detail":[{"loc":["body","response_format","type"],"msg":"Input should be 'text' or 'json_object'"}]}"#
+        ));
+        assert!(!refuses_response_format(
+            400,
+            r#"{"error":{"message":"maximum context length exceeded"}}"#
+        ));
+        assert!(refuses_response_format(
+            500,
+            r#"{"error":{"message":"1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type')}"}}"#
+        ));
+        assert!(!refuses_response_format(
+            500,
+            "internal error while sampling"
+        ));
+        assert!(!refuses_response_format(503, "response_format"));
     }
 
     #[test]
@@ -341,6 +552,30 @@ mod tests {
             (10, 3, 4)
         );
         assert_eq!(usage.cost_usd, Some(Decimal::new(42, 5)));
+        // DeepSeek names its cache hits apart; OpenRouter reports cache writes.
+        let c = chunks(
+            "x",
+            r#"{"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":50,"prompt_cache_hit_tokens":640,"prompt_cache_miss_tokens":360}}"#,
+            None,
+        )
+        .unwrap();
+        let ChatChunk::Usage { usage } = &c[0] else {
+            panic!()
+        };
+        assert_eq!((usage.input_tokens, usage.cached_input_tokens), (1000, 640));
+        let c = chunks(
+            "x",
+            r#"{"choices":[],"usage":{"prompt_tokens":1500,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":1200}}}"#,
+            None,
+        )
+        .unwrap();
+        let ChatChunk::Usage { usage } = &c[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (usage.cache_write_tokens, usage.cached_input_tokens),
+            (1200, 0)
+        );
         let e = chunks("x", r#"{"error":{"message":"overloaded"}}"#, None).unwrap_err();
         assert!(e.is_retryable() && e.to_string().contains("overloaded"));
         assert!(chunks("x", "{truncated", None).is_err());

@@ -17,23 +17,29 @@ pub struct ModelPrice {
     pub effective: NaiveDate,
     pub input_per_mtok: Decimal,
     pub output_per_mtok: Decimal,
-    /// Cache reads; the input price when `None`.
+    /// Prompt-cache reads; the input price when `None`.
     #[serde(default)]
     pub cached_input_per_mtok: Option<Decimal>,
+    /// Prompt-cache writes (Anthropic: 1.25× the input price for a 5-minute entry); the input price when `None`.
+    #[serde(default)]
+    pub cache_write_per_mtok: Option<Decimal>,
     /// Reasoning tokens; the output price when `None`.
     #[serde(default)]
     pub reasoning_per_mtok: Option<Decimal>,
 }
 
 impl ModelPrice {
-    /// The cost of a call. `input_tokens` includes cached ones and `output_tokens` includes reasoning ones (the
-    /// providers' convention, which finops's HTTP providers normalise to).
+    /// The cost of a call. `input_tokens` includes the prompt-cache reads and writes, and `output_tokens` the
+    /// reasoning tokens (the providers' convention, which finops's HTTP providers normalise to): reads are billed at
+    /// the cache-read price, writes at the cache-write price, the rest at the input price.
     pub fn cost(&self, usage: &TokenUsage) -> Decimal {
         let m = Decimal::from(1_000_000u32);
         let cached = usage.cached_input_tokens.min(usage.input_tokens);
+        let written = usage.cache_write_tokens.min(usage.input_tokens - cached);
         let reasoning = usage.reasoning_tokens.min(usage.output_tokens);
-        let input = Decimal::from(usage.input_tokens - cached) * self.input_per_mtok
-            + Decimal::from(cached) * self.cached_input_per_mtok.unwrap_or(self.input_per_mtok);
+        let input = Decimal::from(usage.input_tokens - cached - written) * self.input_per_mtok
+            + Decimal::from(cached) * self.cached_input_per_mtok.unwrap_or(self.input_per_mtok)
+            + Decimal::from(written) * self.cache_write_per_mtok.unwrap_or(self.input_per_mtok);
         let output = Decimal::from(usage.output_tokens - reasoning) * self.output_per_mtok
             + Decimal::from(reasoning) * self.reasoning_per_mtok.unwrap_or(self.output_per_mtok);
         (input + output) / m
@@ -44,6 +50,7 @@ impl ModelPrice {
             Some(self.input_per_mtok),
             Some(self.output_per_mtok),
             self.cached_input_per_mtok,
+            self.cache_write_per_mtok,
             self.reasoning_per_mtok,
         ];
         // Token counts are u64; capping prices keeps `cost` far from Decimal's overflow.
@@ -102,6 +109,8 @@ impl PriceTable {
             input_per_mtok: d("3"),
             output_per_mtok: d("15"),
             cached_input_per_mtok: Some(d("0.30")),
+            // A 5-minute cache entry (anthropic.com/pricing, prompt caching).
+            cache_write_per_mtok: Some(d("3.75")),
             reasoning_per_mtok: None,
         };
         let deepseek = ModelPrice {
@@ -109,6 +118,8 @@ impl PriceTable {
             input_per_mtok: d("0.28"),
             output_per_mtok: d("0.42"),
             cached_input_per_mtok: Some(d("0.028")),
+            // DeepSeek caches on its own and bills no write.
+            cache_write_per_mtok: None,
             reasoning_per_mtok: None,
         };
         let mut t = PriceTable::empty();
@@ -209,6 +220,53 @@ mod tests {
     }
 
     #[test]
+    fn cache_reads_and_writes_are_billed_at_their_own_prices() {
+        let t = PriceTable::defaults();
+        let today = date(2026, 11, 24);
+        // An Anthropic call writing its 1,200-token prefix: 50 * 3 + 1200 * 3.75 + 300 * 15, per million.
+        let write = TokenUsage {
+            input_tokens: 1250,
+            cache_write_tokens: 1200,
+            output_tokens: 300,
+            ..TokenUsage::default()
+        };
+        assert_eq!(
+            t.cost("claude-sonnet-4-5", &write, today),
+            Some(d("0.00915"))
+        );
+        // The next call reads it: 50 * 3 + 1200 * 0.30 + 300 * 15.
+        let read = TokenUsage {
+            input_tokens: 1250,
+            cached_input_tokens: 1200,
+            output_tokens: 300,
+            ..TokenUsage::default()
+        };
+        assert_eq!(
+            t.cost("claude-sonnet-4-5", &read, today),
+            Some(d("0.00501"))
+        );
+        // DeepSeek bills a write as plain input: 360 * 0.28 + 640 * 0.028 + 50 * 0.42.
+        let hit = TokenUsage {
+            input_tokens: 1000,
+            cached_input_tokens: 640,
+            output_tokens: 50,
+            ..TokenUsage::default()
+        };
+        assert_eq!(t.cost("deepseek-chat", &hit, today), Some(d("0.00013972")));
+        // Counts a provider got wrong (more cached than sent) never make a negative or doubled charge.
+        let odd = TokenUsage {
+            input_tokens: 100,
+            cached_input_tokens: 80,
+            cache_write_tokens: 80,
+            ..TokenUsage::default()
+        };
+        assert_eq!(
+            t.cost("claude-sonnet-4-5", &odd, today),
+            Some(d("0.000099"))
+        );
+    }
+
+    #[test]
     fn provider_reported_cost_wins_and_unknown_models_are_unpriced_not_free() {
         let t = PriceTable::defaults();
         let today = date(2026, 11, 24);
@@ -234,6 +292,7 @@ mod tests {
             input_per_mtok: d(input),
             output_per_mtok: d("1"),
             cached_input_per_mtok: None,
+            cache_write_per_mtok: None,
             reasoning_per_mtok: None,
         };
         t.set("m", p(20, "2")).unwrap();
@@ -262,6 +321,7 @@ mod tests {
             input_per_mtok: d("1"),
             output_per_mtok: d("10"),
             cached_input_per_mtok: None,
+            cache_write_per_mtok: None,
             reasoning_per_mtok: Some(d("20")),
         };
         let mut u = usage(0, 0, 1_000_000);

@@ -193,6 +193,7 @@ mod tests {
             temperature: None,
             max_tokens: None,
             json_mode: false,
+            schema: None,
             phase,
         }
     }

@@ -145,6 +145,23 @@ impl GroundingContext {
         self
     }
 
+    /// This context, also accepting `values` (changes the SDK itself wrote for a text's references).
+    pub(crate) fn with_values(&self, values: &[Decimal]) -> GroundingContext {
+        let mut out = self.clone();
+        if values.is_empty() {
+            return out;
+        }
+        for v in values {
+            out.values.push(v.abs());
+            if let Some(pct) = v.abs().checked_mul(Decimal::ONE_HUNDRED) {
+                out.values.push(pct);
+            }
+        }
+        out.values.sort_unstable();
+        out.values.dedup();
+        out
+    }
+
     /// The numbers in `text` that nothing explains.
     pub fn check(&self, text: &str, language: Language) -> Vec<UngroundedNumber> {
         let masked = self.mask(text);

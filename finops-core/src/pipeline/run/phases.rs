@@ -18,6 +18,8 @@ use crate::error::Result;
 use crate::metrics::{self, Figure};
 use crate::pipeline::grounding::GroundingContext;
 use crate::pipeline::llm::{self, Conversation, PhaseCalls};
+use crate::pipeline::references::References;
+use crate::pipeline::schemas::{self, ResearchRound};
 use crate::pipeline::{Emitter, PhaseConfig, Pipeline, acceptance, offline};
 use crate::portfolio::{Benchmark, Client};
 use crate::provider::Phase;
@@ -237,6 +239,8 @@ impl Run<'_> {
             calls: calls.calls,
             input_tokens: calls.usage.input_tokens,
             output_tokens: calls.usage.output_tokens,
+            cached_input_tokens: calls.usage.cached_input_tokens,
+            cache_write_tokens: calls.usage.cache_write_tokens,
             cost_usd: calls.cost,
             latency_ms: elapsed_ms(calls.started),
             cached: false,
@@ -256,6 +260,8 @@ impl Run<'_> {
             calls = usage.calls,
             input_tokens = usage.input_tokens,
             output_tokens = usage.output_tokens,
+            cached_input_tokens = usage.cached_input_tokens,
+            cache_write_tokens = usage.cache_write_tokens,
             cost_usd = ?usage.cost_usd,
             unpriced = usage.unpriced,
             usage_missing = usage.usage_missing,
@@ -295,6 +301,7 @@ impl Run<'_> {
             }
             None => match self.callable(Phase::Analyst).cloned() {
                 Some(config) => {
+                    let schema = schemas::plan(statements);
                     let mut conv = Conversation {
                         phase: Phase::Analyst,
                         config: &config,
@@ -302,6 +309,8 @@ impl Run<'_> {
                         calls: &mut calls,
                         prices: &self.pipeline.prices,
                         messages: llm::analyst_messages(self.question, statements, language),
+                        budget: schemas::output_budget(&schema, 0, 0),
+                        schema,
                     };
                     match conv
                         .ask_parsed(|text| llm::parse_plan(text, statements, language))
@@ -347,6 +356,13 @@ impl Run<'_> {
         let mut findings = Vec::new();
         if let Some(config) = self.callable(Phase::Researcher).cloned() {
             let emitter = self.emitter;
+            let mut citable: Vec<String> = figures
+                .iter()
+                .filter(|f| f.value.is_some())
+                .map(|f| f.id.clone())
+                .chain(self.benchmarks.iter().map(|b| b.id.clone()))
+                .collect();
+            let schema = schemas::research(statements, &citable, ResearchRound::First);
             let mut conv = Conversation {
                 phase: Phase::Researcher,
                 config: &config,
@@ -360,15 +376,41 @@ impl Run<'_> {
                     &self.benchmarks,
                     statements,
                 ),
+                budget: schemas::output_budget(&schema, 0, 0),
+                schema,
+            };
+            let currency = statements.company().currency.clone();
+            let refs = References {
+                figures,
+                computations: &[],
+                benchmarks: &self.benchmarks,
+                pending: &[],
+                language: self.language,
+                currency: &currency,
             };
             let outcome = async {
-                let first = conv.ask_parsed(llm::parse_research).await?;
+                let first = conv
+                    .ask_parsed(|t| llm::parse_research(t, Some(&refs)))
+                    .await?;
                 let requested = llm::evaluate(&first.computations, statements, emitter);
                 if requested.is_empty() {
                     return Ok((requested, first.findings));
                 }
                 conv.say(llm::computation_results(&requested));
-                let second = conv.ask_parsed(llm::parse_research).await?;
+                citable.extend(
+                    requested
+                        .iter()
+                        .filter(|c| c.value.is_some())
+                        .map(|c| c.id.clone()),
+                );
+                conv.schema = schemas::research(statements, &citable, ResearchRound::Final);
+                let evaluated = References {
+                    computations: &requested,
+                    ..refs
+                };
+                let second = conv
+                    .ask_parsed(|t| llm::parse_research(t, Some(&evaluated)))
+                    .await?;
                 Ok::<_, crate::Error>((requested, second.findings))
             }
             .await;
@@ -378,14 +420,11 @@ impl Run<'_> {
                     computations.extend(requested);
                     let grounding = GroundingContext::new(statements, figures, &computations)
                         .with_benchmarks(&self.benchmarks);
-                    findings = llm::check_findings(
-                        raw,
-                        figures,
-                        &computations,
-                        &self.benchmarks,
-                        &grounding,
-                        self.language,
-                    );
+                    let refs = References {
+                        computations: &computations,
+                        ..refs
+                    };
+                    findings = llm::check_findings(raw, &refs, &grounding);
                 }
                 Err(e) => self.degrade(Phase::Researcher, e.to_string()),
             }
@@ -492,6 +531,7 @@ impl Run<'_> {
     ) -> Result<std::result::Result<(String, ReportSource), String>> {
         let count = findings.len();
         let language = self.language;
+        let schema = schemas::validation(count, ctx.plan, ctx.figures);
         let mut conv = Conversation {
             phase: Phase::Validator,
             config,
@@ -507,15 +547,32 @@ impl Run<'_> {
                 findings,
                 self.statements,
             ),
+            budget: schemas::output_budget(&schema, count, ctx.plan.metrics.len()),
+            schema,
         };
-        let validated = conv.ask_parsed(|t| llm::parse_validated(t, count)).await?;
+        let currency = self.statements.company().currency.clone();
+        let refs = References {
+            figures: ctx.figures,
+            computations: ctx.computations,
+            benchmarks: &self.benchmarks,
+            pending: &[],
+            language,
+            currency: &currency,
+        };
+        let frame = llm::ReportFrame {
+            plan: ctx.plan,
+            refs,
+        };
+        let validated = conv
+            .ask_parsed(|t| llm::parse_validated(t, count, Some(&frame)))
+            .await?;
         llm::apply_verdicts(findings, &validated.verdicts);
-        // Grounded (its numbers are the SDK's) and an answer (long enough, in the asked language, stating the
-        // plan's figures): else one repair round with every reason, then the offline memo.
-        let ungrounded = ctx.grounding.check(&validated.report, language);
-        let unanswered = acceptance::problems(&validated.report, ctx.plan, ctx.figures);
+        // Grounded (its numbers are the SDK's), an answer (long enough, in the asked language, stating the
+        // plan's figures) and no direction word against its figures: else one repair round with every reason,
+        // then the offline memo.
+        let (report, ungrounded, unanswered) = review(&refs, ctx, &validated, language);
         if ungrounded.is_empty() && unanswered.is_empty() {
-            return Ok(Ok((validated.report, ReportSource::Validator)));
+            return Ok(Ok((report, ReportSource::Validator)));
         }
         let mut repair = Vec::new();
         if !ungrounded.is_empty() {
@@ -528,16 +585,13 @@ impl Run<'_> {
             ));
         }
         conv.say(repair.join("\n"));
-        let second = conv.ask_parsed(|t| llm::parse_validated(t, count)).await?;
-        let still: Vec<String> = ctx
-            .grounding
-            .check(&second.report, language)
-            .into_iter()
-            .map(|u| u.text)
-            .collect();
-        let still_unanswered = acceptance::problems(&second.report, ctx.plan, ctx.figures);
+        let second = conv
+            .ask_parsed(|t| llm::parse_validated(t, count, Some(&frame)))
+            .await?;
+        let (report, still, still_unanswered) = review(&refs, ctx, &second, language);
+        let still: Vec<String> = still.into_iter().map(|u| u.text).collect();
         if still.is_empty() && still_unanswered.is_empty() {
-            return Ok(Ok((second.report, ReportSource::ValidatorRepaired)));
+            return Ok(Ok((report, ReportSource::ValidatorRepaired)));
         }
         let mut why = Vec::new();
         if !still.is_empty() {
@@ -676,5 +730,29 @@ impl Run<'_> {
                 }
             }
         }
+    }
+}
+
+/// A Validator report written out (references become numbers in the report's style) and what keeps it from
+/// being accepted: the numbers nothing explains, and every other reason (not an answer, a direction word against
+/// its figure).
+fn review(
+    refs: &References<'_>,
+    ctx: &Evidence<'_>,
+    validated: &llm::Validated,
+    language: Language,
+) -> (String, Vec<UngroundedNumber>, Vec<String>) {
+    match refs.render(&validated.report) {
+        Ok(rendered) => {
+            let ungrounded = ctx
+                .grounding
+                .with_values(&rendered.changes)
+                .check(&rendered.text, language);
+            let mut unanswered =
+                acceptance::problems(&rendered.text, &validated.prose, ctx.plan, ctx.figures);
+            unanswered.extend(rendered.contradictions);
+            (rendered.text, ungrounded, unanswered)
+        }
+        Err(problems) => (validated.report.clone(), Vec::new(), problems),
     }
 }

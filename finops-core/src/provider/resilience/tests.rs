@@ -14,6 +14,7 @@ fn request() -> ChatRequest {
         temperature: None,
         max_tokens: None,
         json_mode: false,
+        schema: None,
         phase: Phase::Analyst,
     }
 }

@@ -1,0 +1,484 @@
+//! Figure references: the Researcher's findings and the Validator's report refer to numbers by id instead of
+//! typing them — `{{gross_margin@FY2023}}`, `{{c1}}`, `{{peer_gross_margin@FY2023}}`, and a change between two
+//! figures of the same unit, `{{revenue@FY2022 -> revenue@FY2023}}` — and the SDK writes each number in the
+//! report's language and display style (French `68,97 %` with no-break-space groups, English `68.97%`). A model
+//! then cannot mistype a figure; numbers it still types are grounded as before.
+//!
+//! Direction words next to a reference are checked against the figures: "margins rose to {{gross_margin@FY2023}}"
+//! when they fell is refused with the reason (a change's sign, or a figure against the same metric's previous
+//! period). "Improve" and "worsen" are checked only for metrics where better has a side
+//! ([`MetricId::higher_is_better`]).
+
+use rust_decimal::Decimal;
+
+use super::{ComputationRecord, Language};
+use crate::metrics::{Figure, MetricId, Unit};
+use crate::portfolio::Benchmark;
+
+/// The most references one text may hold (a report is a page; more is a model looping).
+const MAX_REFERENCES: usize = 400;
+
+/// What the references of an analysis may point to.
+#[derive(Clone, Copy)]
+pub(crate) struct References<'a> {
+    pub(crate) figures: &'a [Figure],
+    pub(crate) computations: &'a [ComputationRecord],
+    pub(crate) benchmarks: &'a [Benchmark],
+    /// Computation ids requested in the same answer and not evaluated yet (they may be referred to).
+    pub(crate) pending: &'a [String],
+    pub(crate) language: Language,
+    pub(crate) currency: &'a str,
+}
+
+/// A text with its references written out.
+#[derive(Debug, Default)]
+pub(crate) struct Rendered {
+    pub(crate) text: String,
+    /// Every id referred to, in order of first use.
+    pub(crate) ids: Vec<String>,
+    /// The changes written (`b - a`), which grounding then accepts as the SDK's own numbers.
+    pub(crate) changes: Vec<Decimal>,
+    /// Direction words that contradict the reference they stand next to, each as a reason.
+    pub(crate) contradictions: Vec<String>,
+}
+
+/// One value a reference resolves to.
+struct Value {
+    value: Decimal,
+    unit: Unit,
+    metric: Option<MetricId>,
+    /// The same metric's value in the previous period, when the id is a figure that has one.
+    previous: Option<Decimal>,
+}
+
+/// Where a reference sits in the text, and the sign of the movement it shows (`None`: no movement known).
+struct Placed {
+    start: usize,
+    end: usize,
+    sign: Option<std::cmp::Ordering>,
+    metric: Option<MetricId>,
+}
+
+impl References<'_> {
+    fn lookup(&self, id: &str) -> Result<Option<Value>, String> {
+        if let Some(f) = self.figures.iter().find(|f| f.id == id) {
+            let Some(value) = f.value else {
+                return Err(format!(
+                    "`{{{{{id}}}}}` is not computable ({}): say so in words",
+                    f.reason.as_deref().unwrap_or("no value")
+                ));
+            };
+            let previous = self.previous(f);
+            return Ok(Some(Value {
+                value,
+                unit: f.unit,
+                metric: Some(f.metric),
+                previous,
+            }));
+        }
+        if let Some(c) = self.computations.iter().find(|c| c.id == id) {
+            let Some(value) = c.value else {
+                return Err(format!(
+                    "`{{{{{id}}}}}` could not be evaluated ({})",
+                    c.error.as_deref().unwrap_or("no value")
+                ));
+            };
+            return Ok(Some(Value {
+                value,
+                unit: Unit::Ratio,
+                metric: None,
+                previous: None,
+            }));
+        }
+        if let Some(b) = self.benchmarks.iter().find(|b| b.id == id) {
+            // A peer benchmark is written as the company's percentile among its cohort.
+            return Ok(Some(Value {
+                value: b.percentile,
+                unit: Unit::Ratio,
+                metric: None,
+                previous: None,
+            }));
+        }
+        if self.pending.iter().any(|p| p == id) {
+            return Ok(None);
+        }
+        let known: Vec<&str> = self
+            .figures
+            .iter()
+            .filter(|f| f.value.is_some())
+            .map(|f| f.id.as_str())
+            .chain(
+                self.computations
+                    .iter()
+                    .filter(|c| c.value.is_some())
+                    .map(|c| c.id.as_str()),
+            )
+            .take(16)
+            .collect();
+        Err(format!(
+            "`{{{{{id}}}}}` is not a figure, computation or peer benchmark id (ids given: {})",
+            known.join(", ")
+        ))
+    }
+
+    /// The same metric's figure in the period just before `f`'s, among the figures given.
+    fn previous(&self, f: &Figure) -> Option<Decimal> {
+        let mut same: Vec<&Figure> = self
+            .figures
+            .iter()
+            .filter(|g| g.metric == f.metric)
+            .collect();
+        // Figures come in period order per metric; find f and take the one before it.
+        same.dedup_by(|a, b| a.id == b.id);
+        let at = same.iter().position(|g| g.id == f.id)?;
+        at.checked_sub(1).and_then(|i| same[i].value)
+    }
+
+    fn display(&self, v: &Value) -> String {
+        self.styled(self.language.value(v.value, v.unit, self.currency))
+    }
+
+    /// French keeps a number, its groups and its unit on one line: no-break spaces (`1 234 567 $`, `68,97 %`).
+    fn styled(&self, shown: String) -> String {
+        match self.language {
+            Language::Fr => shown.replace(' ', "\u{a0}"),
+            Language::En => shown,
+        }
+    }
+
+    fn display_change(&self, delta: Decimal, unit: Unit) -> String {
+        let sign = if delta.is_sign_negative() && !delta.is_zero() {
+            "-"
+        } else {
+            "+"
+        };
+        let magnitude = delta.abs();
+        let body = match unit {
+            Unit::Percent => {
+                let points = self.language.number(magnitude * Decimal::ONE_HUNDRED, 2);
+                match self.language {
+                    Language::En => format!("{points} pts"),
+                    Language::Fr => format!("{points}\u{a0}pts"),
+                }
+            }
+            _ => self.language.value(magnitude, unit, self.currency),
+        };
+        self.styled(format!("{sign}{body}"))
+    }
+
+    /// Writes out every reference of `text`. Errors name each unknown or malformed reference (a repairable
+    /// error: the model is told which and why).
+    pub(crate) fn render(&self, text: &str) -> Result<Rendered, Vec<String>> {
+        let mut out = Rendered {
+            text: String::with_capacity(text.len()),
+            ..Rendered::default()
+        };
+        let mut problems = Vec::new();
+        let mut placed: Vec<Placed> = Vec::new();
+        let mut rest = text;
+        let mut count = 0usize;
+        while let Some(open) = rest.find("{{") {
+            out.text.push_str(&rest[..open]);
+            let after = &rest[open + 2..];
+            let Some(close) = after.find("}}") else {
+                problems.push("a reference `{{` is never closed with `}}`".to_string());
+                out.text.push_str(&rest[open..]);
+                rest = "";
+                break;
+            };
+            count += 1;
+            if count > MAX_REFERENCES {
+                problems.push(format!("more than {MAX_REFERENCES} references"));
+                break;
+            }
+            let inner = after[..close].trim();
+            let start = out.text.len();
+            let (written, sign, metric) = match inner.split_once("->") {
+                Some((a, b)) => match self.change(a.trim(), b.trim(), &mut out) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        problems.push(e);
+                        (String::new(), None, None)
+                    }
+                },
+                None => match self.lookup(inner) {
+                    Ok(Some(v)) => {
+                        let sign = v.previous.map(|p| v.value.cmp(&p));
+                        remember(&mut out.ids, inner);
+                        (self.display(&v), sign, v.metric)
+                    }
+                    Ok(None) => {
+                        remember(&mut out.ids, inner);
+                        (format!("{{{{{inner}}}}}"), None, None)
+                    }
+                    Err(e) => {
+                        problems.push(e);
+                        (String::new(), None, None)
+                    }
+                },
+            };
+            out.text.push_str(&written);
+            placed.push(Placed {
+                start,
+                end: out.text.len(),
+                sign,
+                metric,
+            });
+            rest = &after[close + 2..];
+        }
+        out.text.push_str(rest);
+        if problems.is_empty() {
+            out.contradictions = directions(&out.text, &placed);
+            Ok(out)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Only whether every reference of `text` resolves (the repairable part), without writing it out.
+    pub(crate) fn check(&self, text: &str) -> Result<(), String> {
+        self.render(text).map(|_| ()).map_err(|p| p.join("; "))
+    }
+
+    fn change(
+        &self,
+        a: &str,
+        b: &str,
+        out: &mut Rendered,
+    ) -> Result<(String, Option<std::cmp::Ordering>, Option<MetricId>), String> {
+        let (Some(x), Some(y)) = (self.lookup(a)?, self.lookup(b)?) else {
+            return Err(format!(
+                "`{{{{{a} -> {b}}}}}` refers to a computation not evaluated yet: refer to it after its result"
+            ));
+        };
+        if x.unit != y.unit {
+            return Err(format!(
+                "`{{{{{a} -> {b}}}}}` compares figures of different units"
+            ));
+        }
+        let delta = y
+            .value
+            .checked_sub(x.value)
+            .ok_or_else(|| format!("`{{{{{a} -> {b}}}}}` is out of range"))?;
+        remember(&mut out.ids, a);
+        remember(&mut out.ids, b);
+        out.changes.push(delta);
+        let metric = if x.metric == y.metric { x.metric } else { None };
+        Ok((
+            self.display_change(delta, x.unit),
+            Some(y.value.cmp(&x.value)),
+            metric,
+        ))
+    }
+}
+
+fn remember(ids: &mut Vec<String>, id: &str) {
+    if !ids.iter().any(|i| i == id) {
+        ids.push(id.to_string());
+    }
+}
+
+/// What a word says about a movement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Word {
+    Up,
+    Down,
+    Better,
+    Worse,
+}
+
+fn word(w: &str) -> Option<Word> {
+    const UP: &[&str] = &[
+        "increase",
+        "increased",
+        "increases",
+        "increasing",
+        "rose",
+        "rise",
+        "rises",
+        "risen",
+        "rising",
+        "grew",
+        "grow",
+        "grows",
+        "growing",
+        "climbed",
+        "jumped",
+        "hausse",
+        "augmenté",
+        "augmentée",
+        "augmentés",
+        "augmentées",
+        "augmentation",
+        "augmente",
+        "progressé",
+        "progresse",
+        "progression",
+        "grimpé",
+        "accru",
+        "accrue",
+        "monté",
+        "montée",
+    ];
+    const DOWN: &[&str] = &[
+        "decrease",
+        "decreased",
+        "decreases",
+        "decreasing",
+        "fell",
+        "fall",
+        "falls",
+        "fallen",
+        "falling",
+        "declined",
+        "decline",
+        "declines",
+        "declining",
+        "dropped",
+        "drop",
+        "drops",
+        "shrank",
+        "baisse",
+        "diminué",
+        "diminuée",
+        "diminués",
+        "diminuées",
+        "diminution",
+        "diminue",
+        "recul",
+        "reculé",
+        "reculée",
+        "chuté",
+        "chute",
+        "repli",
+        "replié",
+        "fléchi",
+        "baissé",
+        "baissée",
+    ];
+    const BETTER: &[&str] = &[
+        "improved",
+        "improvement",
+        "improves",
+        "improving",
+        "strengthened",
+        "amélioration",
+        "amélioré",
+        "améliorée",
+        "améliore",
+        "renforcé",
+        "renforcée",
+        "improve",
+        "strengthens",
+    ];
+    const WORSE: &[&str] = &[
+        "deteriorated",
+        "deterioration",
+        "worsened",
+        "worsening",
+        "weakened",
+        "détérioration",
+        "détérioré",
+        "détériorée",
+        "détériore",
+        "dégradation",
+        "dégradé",
+        "dégradée",
+        "dégrade",
+        "affaibli",
+        "affaiblie",
+        "worsens",
+        "weakens",
+        "deteriorates",
+    ];
+    if UP.contains(&w) {
+        Some(Word::Up)
+    } else if DOWN.contains(&w) {
+        Some(Word::Down)
+    } else if BETTER.contains(&w) {
+        Some(Word::Better)
+    } else if WORSE.contains(&w) {
+        Some(Word::Worse)
+    } else {
+        None
+    }
+}
+
+/// Words of direction within this many words of a reference are read as describing it.
+const NEAR_WORDS: usize = 6;
+
+/// The direction words that contradict the references they stand next to, each as a reason.
+fn directions(text: &str, placed: &[Placed]) -> Vec<String> {
+    use std::cmp::Ordering;
+    let mut problems = Vec::new();
+    for p in placed {
+        let Some(sign) = p.sign else { continue };
+        // The clause around the reference: back to the previous sentence or clause end, forward to the next.
+        let before = &text[..p.start];
+        let after = &text[p.end..];
+        let from = before
+            .rfind(['.', ';', '\n', '!', '?', ','])
+            .map_or(0, |i| i + 1);
+        let to = after
+            .find(['.', ';', '\n', '!', '?', ','])
+            .unwrap_or(after.len());
+        let words_before: Vec<String> = words(&before[from..]);
+        let words_after: Vec<String> = words(&after[..to]);
+        let near = words_before
+            .iter()
+            .rev()
+            .take(NEAR_WORDS)
+            .chain(words_after.iter().take(NEAR_WORDS));
+        let said: Vec<Word> = near.filter_map(|w| word(w)).collect();
+        let negated = words_before
+            .iter()
+            .rev()
+            .take(NEAR_WORDS)
+            .any(|w| matches!(w.as_str(), "not" | "no" | "pas" | "ni" | "never" | "jamais"));
+        if said.is_empty() || negated {
+            continue;
+        }
+        let contradiction = said.iter().find(|w| match (w, sign) {
+            (_, Ordering::Equal) => false,
+            (Word::Up, s) => s == Ordering::Less,
+            (Word::Down, s) => s == Ordering::Greater,
+            (Word::Better | Word::Worse, s) => {
+                match p.metric.and_then(MetricId::higher_is_better) {
+                    Some(higher_better) => {
+                        let improved = (s == Ordering::Greater) == higher_better;
+                        (**w == Word::Better) != improved
+                    }
+                    None => false,
+                }
+            }
+        });
+        if let Some(w) = contradiction {
+            let shown = &text[p.start..p.end];
+            let actual = if sign == Ordering::Greater {
+                "went up"
+            } else {
+                "went down"
+            };
+            let said = match w {
+                Word::Up => "a rise",
+                Word::Down => "a fall",
+                Word::Better => "an improvement",
+                Word::Worse => "a deterioration",
+            };
+            problems.push(format!(
+                "the text says {said} next to {shown}, but the figure {actual}"
+            ));
+        }
+    }
+    problems
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,517 @@
+//! The JSON Schema of each phase's answer: generated from the typed answer structs the pipeline parses into
+//! (`RawPlan`, `Research`, `Validated`), made strict (every property required, no others), then narrowed to the
+//! request: the catalogue's metric ids, the document's period labels, the ids a finding may cite, the finding
+//! indexes a verdict may name. A server that enforces the schema (OpenAI's structured outputs, llama.cpp's grammar,
+//! Anthropic's forced tool input) can then only answer in a shape the parser accepts; the parser still checks
+//! everything, for servers that do not.
+//!
+//! Each phase's output budget follows from what its schema can hold, so a model that rambles is cut short.
+
+use schemars::generate::SchemaSettings;
+use serde_json::{Value, json};
+
+use super::AnalysisPlan;
+use super::Intent;
+use super::llm::{RawPlan, RawValidated, ReportSections, Research};
+use crate::metrics::Figure;
+use crate::metrics::MetricId;
+use crate::provider::ResponseSchema;
+use crate::statements::Statements;
+
+/// Which Researcher answer a schema is for: the first may request computations, the final one only cites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResearchRound {
+    First,
+    Final,
+}
+
+/// Most computations, and most findings, a Researcher answer may carry under its schema.
+pub(crate) const MAX_SCHEMA_ITEMS: usize = 8;
+
+/// A computation id the Researcher chooses (`c1` … `c99`).
+const COMPUTATION_ID: &str = "^c[0-9]{1,2}$";
+
+/// Output tokens each phase may use: what its schema can hold with room to spare, never the provider's default
+/// 4,096. A plan is a few ids (600); findings are at most a dozen sentences with their computations (1,600); a
+/// report is an answer, a line per planned metric, three short sections and a verdict per finding.
+pub(crate) fn output_budget(schema: &ResponseSchema, findings: usize, metrics: usize) -> u32 {
+    let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+    match schema.name.as_str() {
+        PLAN => 600,
+        RESEARCH => 1_600,
+        _ => 800u32
+            .saturating_add(n(metrics).saturating_mul(120))
+            .saturating_add(n(findings).saturating_mul(40)),
+    }
+}
+
+const PLAN: &str = "finops_plan";
+const RESEARCH: &str = "finops_research";
+const VALIDATION: &str = "finops_validation";
+
+fn generate<T: schemars::JsonSchema>() -> Value {
+    let generator = SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator();
+    let mut v = generator.into_root_schema_for::<T>().to_value();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("$schema");
+        o.remove("title");
+    }
+    strict(&mut v);
+    v
+}
+
+/// OpenAI's strict form: every object requires all its properties and allows no others; defaults and titles,
+/// which strict servers refuse or ignore, are removed.
+fn strict(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            o.remove("default");
+            o.remove("title");
+            o.remove("format");
+            if let Some(Value::Object(props)) = o.get("properties") {
+                let keys: Vec<Value> = props.keys().map(|k| json!(k)).collect();
+                o.insert("required".into(), Value::Array(keys));
+                o.insert("additionalProperties".into(), json!(false));
+            }
+            for child in o.values_mut() {
+                strict(child);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(strict),
+        _ => {}
+    }
+}
+
+/// Replaces the schema at `pointer` (keeping its description) with `narrow`'s keys added.
+fn narrow(schema: &mut Value, pointer: &str, with: Value) {
+    if let (Some(Value::Object(target)), Value::Object(with)) = (schema.pointer_mut(pointer), with)
+    {
+        for (k, v) in with {
+            target.insert(k, v);
+        }
+    }
+}
+
+fn labels(statements: &Statements) -> Vec<String> {
+    statements
+        .periods()
+        .iter()
+        .map(|p| p.label.to_string())
+        .collect()
+}
+
+/// The Analyst's plan: intents, metrics and periods from the lists that exist.
+pub(crate) fn plan(statements: &Statements) -> ResponseSchema {
+    let mut s = generate::<RawPlan>();
+    let metrics: Vec<&str> = MetricId::ALL.iter().map(|m| m.id()).collect();
+    let intents: Vec<&str> = Intent::ALL.iter().map(|i| i.id()).collect();
+    let periods = labels(statements);
+    narrow(
+        &mut s,
+        "/properties/intents",
+        json!({"maxItems": intents.len()}),
+    );
+    narrow(
+        &mut s,
+        "/properties/intents/items",
+        json!({"enum": intents}),
+    );
+    narrow(
+        &mut s,
+        "/properties/metrics",
+        json!({"minItems": 1, "maxItems": metrics.len()}),
+    );
+    narrow(
+        &mut s,
+        "/properties/metrics/items",
+        json!({"enum": metrics}),
+    );
+    narrow(
+        &mut s,
+        "/properties/periods",
+        json!({"maxItems": periods.len()}),
+    );
+    narrow(
+        &mut s,
+        "/properties/periods/items",
+        json!({"enum": periods}),
+    );
+    // Comparisons are left to the SDK, which pairs each planned metric's first and last planned periods: a
+    // schema cannot say "an earlier period, then a later one", and a wrong pair would only cost a repair round.
+    if let Some(o) = s.as_object_mut() {
+        if let Some(Value::Object(p)) = o.get_mut("properties") {
+            p.remove("comparisons");
+        }
+        if let Some(Value::Array(r)) = o.get_mut("required") {
+            r.retain(|k| k != "comparisons");
+        }
+    }
+    ResponseSchema {
+        name: PLAN.into(),
+        schema: s,
+    }
+}
+
+/// The Researcher's computations and findings: computations on the document's periods, findings citing the
+/// figures and peer benchmarks given (`citable`), or a computation of its own (by its id while it is still to be
+/// evaluated, by the ids that were evaluated in the final round).
+pub(crate) fn research(
+    statements: &Statements,
+    citable: &[String],
+    round: ResearchRound,
+) -> ResponseSchema {
+    let mut s = generate::<Research>();
+    let periods = labels(statements);
+    let max_computations = match round {
+        ResearchRound::First => MAX_SCHEMA_ITEMS,
+        ResearchRound::Final => 0,
+    };
+    narrow(
+        &mut s,
+        "/properties/computations",
+        json!({"maxItems": max_computations}),
+    );
+    narrow(
+        &mut s,
+        "/properties/computations/items/properties/id",
+        json!({"pattern": COMPUTATION_ID}),
+    );
+    narrow(
+        &mut s,
+        "/properties/computations/items/properties/period",
+        json!({"enum": periods}),
+    );
+    narrow(
+        &mut s,
+        "/properties/findings",
+        json!({"minItems": 1, "maxItems": MAX_SCHEMA_ITEMS}),
+    );
+    let cite = match round {
+        ResearchRound::First => {
+            json!({"anyOf": [{"type": "string", "enum": citable}, {"type": "string", "pattern": COMPUTATION_ID}]})
+        }
+        ResearchRound::Final => json!({"type": "string", "enum": citable}),
+    };
+    if let Some(items) = s.pointer_mut("/properties/findings/items/properties/cites/items") {
+        *items = cite;
+    }
+    narrow(
+        &mut s,
+        "/properties/findings/items/properties/cites",
+        json!({"minItems": 1, "maxItems": 6}),
+    );
+    ResponseSchema {
+        name: RESEARCH.into(),
+        schema: s,
+    }
+}
+
+/// The Validator's verdicts (one per finding index at most) and report, in sections: the direct answer, one
+/// entry per planned metric (each required, its headline figure one of that metric's figures), trends, what
+/// stands out, caveats. The SDK assembles them with headings in the report's language.
+pub(crate) fn validation(
+    findings: usize,
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+) -> ResponseSchema {
+    let mut s = generate::<RawValidated>();
+    narrow(
+        &mut s,
+        "/properties/verdicts",
+        json!({"maxItems": findings}),
+    );
+    let indexes: Vec<usize> = (0..findings).collect();
+    if !indexes.is_empty() {
+        narrow(
+            &mut s,
+            "/properties/verdicts/items/properties/finding",
+            json!({"enum": indexes}),
+        );
+    }
+    narrow(
+        &mut s,
+        "/properties/verdicts/items/properties/status",
+        json!({"enum": ["confirmed", "rejected"]}),
+    );
+    let mut report = generate::<ReportSections>();
+    let note = report
+        .pointer("/properties/metrics/additionalProperties")
+        .cloned()
+        .unwrap_or_else(|| json!({"type": "object"}));
+    let mut properties = serde_json::Map::new();
+    for metric in &plan.metrics {
+        let ids: Vec<&str> = figures
+            .iter()
+            .filter(|f| f.metric == *metric && f.value.is_some())
+            .map(|f| f.id.as_str())
+            .collect();
+        let mut entry = note.clone();
+        // A metric with no computable figure has none to name: its comment says why.
+        let allowed = if ids.is_empty() { vec![""] } else { ids };
+        narrow(&mut entry, "/properties/figure", json!({"enum": allowed}));
+        properties.insert(metric.id().to_string(), entry);
+    }
+    let required: Vec<Value> = properties.keys().map(|k| json!(k)).collect();
+    if let Some(metrics) = report.pointer_mut("/properties/metrics") {
+        *metrics = json!({
+            "type": "object",
+            "description": "One entry per planned metric: the id of its headline figure and a comment.",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        });
+    }
+    if let Some(r) = s.pointer_mut("/properties/report") {
+        *r = report;
+    }
+    ResponseSchema {
+        name: VALIDATION.into(),
+        schema: s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::analysis::Language;
+    use crate::pipeline::llm;
+
+    fn bistro() -> Statements {
+        let path = format!(
+            "{}/../examples/data/bistro-saint-denis.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// Every object lists all its properties as required and allows no others (OpenAI's strict mode).
+    fn assert_strict(v: &Value, path: &str) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::Object(props)) = o.get("properties") {
+                    let mut required: Vec<&str> = o["required"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.as_str().unwrap())
+                        .collect();
+                    required.sort_unstable();
+                    let mut keys: Vec<&str> = props.keys().map(String::as_str).collect();
+                    keys.sort_unstable();
+                    assert_eq!(required, keys, "{path}");
+                    assert_eq!(o["additionalProperties"], false, "{path}");
+                }
+                assert!(
+                    !o.contains_key("$ref") && !o.contains_key("default"),
+                    "{path}"
+                );
+                for (k, child) in o {
+                    assert_strict(child, &format!("{path}/{k}"));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|c| assert_strict(c, path)),
+            _ => {}
+        }
+    }
+
+    fn valid(schema: &ResponseSchema, answer: &Value) -> bool {
+        jsonschema::validator_for(&schema.schema)
+            .unwrap()
+            .is_valid(answer)
+    }
+
+    #[test]
+    fn every_phase_schema_is_strict_and_a_valid_schema() {
+        let s = bistro();
+        let citable = vec!["gross_margin@FY2023".to_string()];
+        for schema in [
+            plan(&s),
+            research(&s, &citable, ResearchRound::First),
+            research(&s, &citable, ResearchRound::Final),
+            validation(3, &plan_of(&s), &crate::metrics::compute_all(&s)),
+            validation(0, &plan_of(&s), &crate::metrics::compute_all(&s)),
+        ] {
+            assert_strict(&schema.schema, &schema.name);
+            assert!(
+                jsonschema::meta::is_valid(&schema.schema),
+                "{}",
+                schema.name
+            );
+            assert_eq!(schema.schema["type"], "object");
+            let name_ok = schema.name.len() <= 64
+                && schema
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            assert!(name_ok, "{}", schema.name);
+        }
+    }
+
+    #[test]
+    fn the_plan_schema_admits_what_the_parser_accepts_and_narrows_to_the_document() {
+        let s = bistro();
+        let schema = plan(&s);
+        let good = json!({"intents": ["profitability"], "metrics": ["gross_margin", "net_margin"],
+            "periods": ["FY2022", "FY2023"], "benchmark": false});
+        assert!(valid(&schema, &good));
+        assert!(llm::parse_plan(&good.to_string(), &s, Language::En).is_ok());
+        // What the parser refuses, the schema refuses too, so a constrained model cannot produce it.
+        for (field, bad) in [
+            ("metrics", json!(["gross_profit_per_chair"])),
+            ("metrics", json!([])),
+            ("periods", json!(["FY1999"])),
+            ("intents", json!(["astrology"])),
+        ] {
+            let mut answer = good.clone();
+            answer[field] = bad;
+            assert!(!valid(&schema, &answer), "{field}: {answer}");
+            assert!(
+                llm::parse_plan(&answer.to_string(), &s, Language::En).is_err(),
+                "{answer}"
+            );
+        }
+        let mut missing = good.clone();
+        missing.as_object_mut().unwrap().remove("benchmark");
+        assert!(
+            !valid(&schema, &missing),
+            "strict: every property is required"
+        );
+        let mut extra = good.clone();
+        extra["notes"] = json!("x");
+        assert!(!valid(&schema, &extra));
+    }
+
+    #[test]
+    fn research_findings_may_cite_only_given_ids_and_the_final_round_requests_nothing() {
+        let s = bistro();
+        let citable = vec![
+            "gross_margin@FY2023".to_string(),
+            "revenue@FY2022".to_string(),
+        ];
+        let first = research(&s, &citable, ResearchRound::First);
+        let answer = json!({"computations": [{"id": "c1", "expression": "revenue / 12", "period": "FY2023"}],
+            "findings": [{"text": "Gross margin held.", "cites": ["gross_margin@FY2023", "c1"]}]});
+        assert!(valid(&first, &answer));
+        assert!(llm::parse_research(&answer.to_string(), None).is_ok());
+        let mut bad = answer.clone();
+        bad["findings"][0]["cites"] = json!(["net_margin@FY2031"]);
+        assert!(!valid(&first, &bad));
+        let mut bad = answer.clone();
+        bad["computations"][0]["period"] = json!("FY1999");
+        assert!(!valid(&first, &bad));
+        let mut with_c1 = citable.clone();
+        with_c1.push("c1".into());
+        let last = research(&s, &with_c1, ResearchRound::Final);
+        assert!(!valid(&last, &answer), "no computations in the final round");
+        let mut final_answer = answer.clone();
+        final_answer["computations"] = json!([]);
+        assert!(valid(&last, &final_answer));
+        final_answer["findings"][0]["cites"] = json!(["c2"]);
+        assert!(!valid(&last, &final_answer), "c2 was never evaluated");
+    }
+
+    fn plan_of(s: &Statements) -> AnalysisPlan {
+        llm::parse_plan(
+            r#"{"intents": ["liquidity"], "metrics": ["current_ratio", "working_capital"], "periods": ["FY2022", "FY2023"]}"#,
+            s,
+            Language::En,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_report_schema_asks_for_every_planned_metric_with_its_own_figures() {
+        let s = bistro();
+        let figures = crate::metrics::compute_all(&s);
+        let plan = plan_of(&s);
+        let schema = validation(2, &plan, &figures);
+        let good = json!({"verdicts": [{"finding": 1, "status": "confirmed", "note": null}],
+            "report": {"answer": "Working capital is not getting tighter.",
+                "metrics": {"current_ratio": {"figure": "current_ratio@FY2023", "comment": "up"},
+                            "working_capital": {"figure": "working_capital@FY2023", "comment": ""}},
+                "trends": "", "stands_out": "", "caveats": ""}});
+        assert!(valid(&schema, &good), "{}", schema.schema);
+        let refs = crate::pipeline::references::References {
+            figures: &figures,
+            computations: &[],
+            benchmarks: &[],
+            pending: &[],
+            language: Language::En,
+            currency: "$",
+        };
+        let frame = llm::ReportFrame { plan: &plan, refs };
+        let v = llm::parse_validated(&good.to_string(), 2, Some(&frame)).unwrap();
+        assert!(
+            v.report.starts_with(
+                "## Analysis — FY2022 to FY2023\n\nWorking capital is not getting tighter."
+            ),
+            "{}",
+            v.report
+        );
+        assert!(
+            v.report.contains(
+                "### Headline figures\n\n- **Current ratio**: {{current_ratio@FY2023}} — up"
+            ),
+            "{}",
+            v.report
+        );
+        assert!(
+            !v.report.contains("### Trends"),
+            "empty sections are left out"
+        );
+        for (pointer, bad) in [
+            ("/verdicts/0/finding", json!(2)),
+            ("/verdicts/0/status", json!("maybe")),
+            (
+                "/report/metrics/current_ratio/figure",
+                json!("working_capital@FY2023"),
+            ),
+        ] {
+            let mut answer = good.clone();
+            *answer.pointer_mut(pointer).unwrap() = bad;
+            assert!(!valid(&schema, &answer), "{answer}");
+            assert!(
+                llm::parse_validated(&answer.to_string(), 2, Some(&frame)).is_err(),
+                "{answer}"
+            );
+        }
+        let mut missing = good.clone();
+        missing["report"]["metrics"]
+            .as_object_mut()
+            .unwrap()
+            .remove("working_capital");
+        assert!(
+            !valid(&schema, &missing),
+            "every planned metric is required"
+        );
+        let mut other = good.clone();
+        other["report"]["metrics"]["net_margin"] =
+            json!({"figure": "net_margin@FY2023", "comment": ""});
+        assert!(!valid(&schema, &other));
+        assert!(
+            llm::parse_validated(&other.to_string(), 2, Some(&frame)).is_err(),
+            "not a planned metric"
+        );
+        assert!(
+            !valid(&validation(0, &plan, &figures), &good),
+            "no findings, no verdicts"
+        );
+        // A report written whole is still accepted by the parser (servers that enforce no schema).
+        let whole = json!({"verdicts": [], "report": "## R\n\nText."});
+        assert!(llm::parse_validated(&whole.to_string(), 0, Some(&frame)).is_ok());
+    }
+
+    #[test]
+    fn budgets_follow_the_schemas() {
+        let s = bistro();
+        let figures = crate::metrics::compute_all(&s);
+        assert!(output_budget(&plan(&s), 0, 0) <= 600);
+        let planned = plan_of(&s);
+        let v = |n| validation(n, &planned, &figures);
+        assert!(output_budget(&v(10), 10, 2) > output_budget(&v(0), 0, 2));
+        assert!(output_budget(&v(30), 30, 5) < 4096);
+    }
+}
