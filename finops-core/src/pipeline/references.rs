@@ -55,8 +55,13 @@ struct Value {
 struct Placed {
     start: usize,
     end: usize,
+    /// The movement this reference shows: a change's sign, or a figure against its metric's previous period.
     sign: Option<std::cmp::Ordering>,
     metric: Option<MetricId>,
+    /// A single figure's value (a change has none).
+    value: Option<Decimal>,
+    /// Written as a starting point ("from {{a}}", "par rapport à {{a}}"): a direction word is not about it.
+    baseline: bool,
 }
 
 impl References<'_> {
@@ -193,6 +198,7 @@ impl References<'_> {
             }
             let inner = after[..close].trim();
             let start = out.text.len();
+            let mut value = None;
             let (written, sign, metric) = match inner.split_once("->") {
                 Some((a, b)) => match self.change(a.trim(), b.trim(), &mut out) {
                     Ok(x) => x,
@@ -205,6 +211,7 @@ impl References<'_> {
                     Ok(Some(v)) => {
                         let sign = v.previous.map(|p| v.value.cmp(&p));
                         remember(&mut out.ids, inner);
+                        value = Some(v.value);
                         (self.display(&v), sign, v.metric)
                     }
                     Ok(None) => {
@@ -217,12 +224,15 @@ impl References<'_> {
                     }
                 },
             };
+            let baseline = is_baseline(&out.text[..start]);
             out.text.push_str(&written);
             placed.push(Placed {
                 start,
                 end: out.text.len(),
                 sign,
                 metric,
+                value,
+                baseline,
             });
             rest = &after[close + 2..];
         }
@@ -404,73 +414,142 @@ fn word(w: &str) -> Option<Word> {
     }
 }
 
-/// Words of direction within this many words of a reference are read as describing it.
-const NEAR_WORDS: usize = 6;
+/// Whether the words just before a reference make it a starting point: "from", "since", "than", "versus",
+/// "depuis", "contre", "par rapport à", "comparé à".
+fn is_baseline(before: &str) -> bool {
+    let w = words(before);
+    let last = |n: usize| w.len().checked_sub(n).map(|i| w[i].as_str());
+    matches!(
+        last(1),
+        Some("from" | "since" | "than" | "versus" | "vs" | "against" | "depuis" | "contre")
+    ) || (last(1) == Some("à") && matches!(last(2), Some("rapport" | "comparé" | "comparée")))
+        || (last(1) == Some("de")
+            && matches!(last(2), Some("passé" | "passée" | "passe" | "partant")))
+}
 
-/// The direction words that contradict the references they stand next to, each as a reason.
+/// The direction words that contradict the reference they describe, each as a reason. A word describes the
+/// nearest reference of its clause that is not a starting point; a figure written after a starting point of the
+/// same metric ("from {{a}} to {{b}}") moves against that point, else against its previous period. A negation
+/// just before the word ("did not rise", "n'a pas augmenté") makes it no claim.
 fn directions(text: &str, placed: &[Placed]) -> Vec<String> {
     use std::cmp::Ordering;
     let mut problems = Vec::new();
-    for p in placed {
-        let Some(sign) = p.sign else { continue };
-        // The clause around the reference: back to the previous sentence or clause end, forward to the next.
-        let before = &text[..p.start];
-        let after = &text[p.end..];
-        let from = before
-            .rfind(['.', ';', '\n', '!', '?', ','])
-            .map_or(0, |i| i + 1);
-        let to = after
-            .find(['.', ';', '\n', '!', '?', ','])
-            .unwrap_or(after.len());
-        let words_before: Vec<String> = words(&before[from..]);
-        let words_after: Vec<String> = words(&after[..to]);
-        let near = words_before
+    let boundary = |c: char| matches!(c, '.' | ';' | '\n' | '!' | '?' | ',');
+    // Clauses as byte ranges; references are never cut (their text is numbers and units).
+    let mut clauses = Vec::new();
+    let mut from = 0;
+    for (i, c) in text.char_indices() {
+        if boundary(c) && !placed.iter().any(|p| p.start <= i && i < p.end) {
+            clauses.push((from, i));
+            from = i + c.len_utf8();
+        }
+    }
+    clauses.push((from, text.len()));
+    for (lo, hi) in clauses {
+        let refs: Vec<&Placed> = placed
             .iter()
-            .rev()
-            .take(NEAR_WORDS)
-            .chain(words_after.iter().take(NEAR_WORDS));
-        let said: Vec<Word> = near.filter_map(|w| word(w)).collect();
-        let negated = words_before
-            .iter()
-            .rev()
-            .take(NEAR_WORDS)
-            .any(|w| matches!(w.as_str(), "not" | "no" | "pas" | "ni" | "never" | "jamais"));
-        if said.is_empty() || negated {
+            .filter(|p| p.start >= lo && p.end <= hi)
+            .collect();
+        if refs.is_empty() {
             continue;
         }
-        let contradiction = said.iter().find(|w| match (w, sign) {
-            (_, Ordering::Equal) => false,
-            (Word::Up, s) => s == Ordering::Less,
-            (Word::Down, s) => s == Ordering::Greater,
-            (Word::Better | Word::Worse, s) => {
-                match p.metric.and_then(MetricId::higher_is_better) {
-                    Some(higher_better) => {
-                        let improved = (s == Ordering::Greater) == higher_better;
-                        (**w == Word::Better) != improved
-                    }
-                    None => false,
+        // Signs within the clause: against a starting point of the same metric when there is one.
+        let signs: Vec<Option<Ordering>> = refs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let start = refs[..i]
+                    .iter()
+                    .rev()
+                    .find(|b| b.baseline && b.metric.is_some() && b.metric == p.metric);
+                match (start.and_then(|b| b.value), p.value) {
+                    (Some(b), Some(v)) => Some(v.cmp(&b)),
+                    _ => p.sign,
                 }
+            })
+            .collect();
+        let mut previous: Option<String> = None;
+        for (at, piece) in spans(text, lo, hi) {
+            if refs.iter().any(|p| p.start <= at && at < p.end) {
+                continue;
             }
-        });
-        if let Some(w) = contradiction {
-            let shown = &text[p.start..p.end];
-            let actual = if sign == Ordering::Greater {
-                "went up"
-            } else {
-                "went down"
+            let w = piece.to_lowercase();
+            let negated = matches!(
+                previous.as_deref(),
+                Some("not" | "no" | "never" | "pas" | "jamais" | "ni")
+            );
+            previous = Some(w.clone());
+            let Some(said) = word(&w) else { continue };
+            if negated {
+                continue;
+            }
+            let nearest = refs
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.baseline)
+                .min_by_key(|(_, p)| {
+                    if p.start > at {
+                        p.start - at
+                    } else {
+                        at.saturating_sub(p.end)
+                    }
+                });
+            let Some((i, p)) = nearest else { continue };
+            let Some(sign) = signs[i] else { continue };
+            let wrong = match (said, sign) {
+                (_, Ordering::Equal) => false,
+                (Word::Up, s) => s == Ordering::Less,
+                (Word::Down, s) => s == Ordering::Greater,
+                (Word::Better | Word::Worse, s) => {
+                    match p.metric.and_then(MetricId::higher_is_better) {
+                        Some(higher_better) => {
+                            let improved = (s == Ordering::Greater) == higher_better;
+                            (said == Word::Better) != improved
+                        }
+                        None => false,
+                    }
+                }
             };
-            let said = match w {
-                Word::Up => "a rise",
-                Word::Down => "a fall",
-                Word::Better => "an improvement",
-                Word::Worse => "a deterioration",
-            };
-            problems.push(format!(
-                "the text says {said} next to {shown}, but the figure {actual}"
-            ));
+            if wrong {
+                let shown = &text[p.start..p.end];
+                let actual = if sign == Ordering::Greater {
+                    "went up"
+                } else {
+                    "went down"
+                };
+                let claim = match said {
+                    Word::Up => "a rise",
+                    Word::Down => "a fall",
+                    Word::Better => "an improvement",
+                    Word::Worse => "a deterioration",
+                };
+                problems.push(format!(
+                    "the text says {claim} (`{piece}`) next to {shown}, but the figure {actual}"
+                ));
+            }
         }
     }
     problems
+}
+
+/// The words of `text[lo..hi]`, each with its byte offset in `text`.
+fn spans(text: &str, lo: usize, hi: usize) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text[lo..hi].char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((lo + s, &text[lo + s..lo + i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((lo + s, &text[lo + s..hi]));
+    }
+    out
 }
 
 fn words(text: &str) -> Vec<String> {

@@ -28,6 +28,10 @@ pub(crate) enum ResearchRound {
 /// Most computations, and most findings, a Researcher answer may carry under its schema.
 pub(crate) const MAX_SCHEMA_ITEMS: usize = 8;
 
+/// Most metrics a plan may ask for under its schema: a report addresses each one, and a model that lists the
+/// whole catalogue plans nothing.
+pub(crate) const MAX_PLANNED_METRICS: usize = 10;
+
 /// A computation id the Researcher chooses (`c1` … `c99`).
 const COMPUTATION_ID: &str = "^c[0-9]{1,2}$";
 
@@ -121,7 +125,7 @@ pub(crate) fn plan(statements: &Statements) -> ResponseSchema {
     narrow(
         &mut s,
         "/properties/metrics",
-        json!({"minItems": 1, "maxItems": metrics.len()}),
+        json!({"minItems": 1, "maxItems": MAX_PLANNED_METRICS.min(metrics.len())}),
     );
     narrow(
         &mut s,

@@ -155,6 +155,13 @@ impl OpenAiCompatible {
         self
     }
 
+    /// Speaks OpenRouter's extensions (the call's cost in `usage`, prompt-cache markers for Anthropic models):
+    /// on by itself for `openrouter.ai`; for a proxy in front of OpenRouter, or a test server.
+    pub fn openrouter_extensions(mut self, on: bool) -> Self {
+        self.openrouter = on;
+        self
+    }
+
     /// The strictest form of structured output to try first (laxer forms are learned from refusals).
     pub fn structured_mode(mut self, mode: StructuredMode) -> Self {
         self.strictest = mode;

@@ -184,6 +184,30 @@ fn direction_words_must_agree_with_the_figures_next_to_them() {
         "the current ratio went up: a deterioration is wrong"
     );
     // A negation, another clause, or a first period (no previous figure) is not read as a claim.
+    // "From {{a}} to {{b}}": the word is about the movement from a to b, not about a against its own past.
+    assert!(
+        fr.render(
+            "Ratio : {{current_ratio@FY2023}} — en hausse par rapport à {{current_ratio@FY2022}}."
+        )
+        .unwrap()
+        .contradictions
+        .is_empty()
+    );
+    assert!(
+        en.render(
+            "The current ratio rose from {{current_ratio@FY2022}} to {{current_ratio@FY2023}}."
+        )
+        .unwrap()
+        .contradictions
+        .is_empty()
+    );
+    assert_eq!(
+        en.render("Gross margin rose from {{gross_margin@FY2022}} to {{gross_margin@FY2023}}.")
+            .unwrap()
+            .contradictions
+            .len(),
+        1
+    );
     for ok in [
         "Gross margin did not rise: {{gross_margin@FY2023}}.",
         "Revenue rose, but gross margin was {{gross_margin@FY2023}}.",
