@@ -283,6 +283,99 @@ pub fn findings(plan: &AnalysisPlan, figures: &[Figure], statements: &Statements
             MetricId::NetDebtToEbitda,
         );
     }
+    out.extend(movements(plan, figures, currency));
+    out
+}
+
+/// Days sales outstanding up by more than this between the first and last planned periods is a threshold crossed.
+const DSO_JUMP_DAYS: i64 = 15;
+
+/// A relative change smaller than this is not one of the "largest movements".
+const NOTABLE_CHANGE_PERCENT: i64 = 10;
+
+/// The largest movements between the first and last planned periods (at most two, each at least 10 % of the
+/// starting value), and collection slowing by more than 15 days: each finding cites both figures.
+fn movements(plan: &AnalysisPlan, figures: &[Figure], currency: &str) -> Vec<Finding> {
+    let lang = plan.language;
+    let (Some(first), Some(last)) = (plan.periods.first(), plan.periods.last()) else {
+        return Vec::new();
+    };
+    if first == last {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let pair = |m: MetricId| Some((value(figures, m, first)?, value(figures, m, last)?));
+    let cites = |m: MetricId| vec![Figure::make_id(m, first), Figure::make_id(m, last)];
+    let fmt = |m: MetricId, v: Decimal| shown(lang, v, m.unit(), currency);
+    if plan.metrics.contains(&MetricId::DaysSalesOutstanding)
+        && let Some((a, b)) = pair(MetricId::DaysSalesOutstanding)
+        && b - a > Decimal::from(DSO_JUMP_DAYS)
+    {
+        let m = MetricId::DaysSalesOutstanding;
+        out.push(Finding {
+            text: match lang {
+                Language::En => format!(
+                    "Customers pay more slowly: days sales outstanding went from {} in {first} to {} in {last} ({}).",
+                    fmt(m, a),
+                    fmt(m, b),
+                    change(lang, b - a, m.unit(), currency)
+                ),
+                Language::Fr => format!(
+                    "Les clients paient plus lentement : le délai moyen de recouvrement passe de {} en {first} à {} en {last} ({}).",
+                    fmt(m, a),
+                    fmt(m, b),
+                    change(lang, b - a, m.unit(), currency)
+                ),
+            },
+            cites: cites(m),
+            status: FindingStatus::Confirmed,
+            note: None,
+        });
+    }
+    // Relative size of each planned metric's movement; growth rates are already changes, so they are left out.
+    let mut moves: Vec<(Decimal, MetricId, Decimal, Decimal)> = plan
+        .metrics
+        .iter()
+        .filter(|m| !matches!(m, MetricId::RevenueGrowth | MetricId::NetIncomeGrowth))
+        .filter_map(|m| {
+            let (a, b) = pair(*m)?;
+            let relative = (b - a).checked_div(a.abs())?.abs();
+            Some((relative, *m, a, b))
+        })
+        .filter(|(r, ..)| *r * Decimal::ONE_HUNDRED >= Decimal::from(NOTABLE_CHANGE_PERCENT))
+        .collect();
+    moves.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+    for (_, m, a, b) in moves.into_iter().take(2) {
+        let name = super::labels::metric_name(m, lang);
+        let text = match (lang, b > a) {
+            (Language::En, true) => format!(
+                "Among the largest movements: {name} rose from {} in {first} to {} in {last}.",
+                fmt(m, a),
+                fmt(m, b)
+            ),
+            (Language::En, false) => format!(
+                "Among the largest movements: {name} fell from {} in {first} to {} in {last}.",
+                fmt(m, a),
+                fmt(m, b)
+            ),
+            (Language::Fr, true) => format!(
+                "Parmi les plus fortes variations : {name} passe de {} en {first} à {} en {last}, en hausse.",
+                fmt(m, a),
+                fmt(m, b)
+            ),
+            (Language::Fr, false) => format!(
+                "Parmi les plus fortes variations : {name} passe de {} en {first} à {} en {last}, en baisse.",
+                fmt(m, a),
+                fmt(m, b)
+            ),
+        };
+        out.push(Finding {
+            text,
+            cites: cites(m),
+            status: FindingStatus::Confirmed,
+            note: None,
+        });
+    }
     out
 }
 

@@ -18,6 +18,32 @@ use crate::metrics::MetricId;
 use crate::provider::ResponseSchema;
 use crate::statements::Statements;
 
+/// The pattern of a text that may refer only to `ids` (`{{id}}`, or `{{a -> b}}` for a change): any characters but
+/// braces, and braces only around a known id. A server that enforces it cannot write a reference to a figure that
+/// does not exist; `extra` is one more regex alternative (a computation id still to be evaluated). Quotes,
+/// backslashes and line breaks are left out of the free characters too: grammar-based servers (llama.cpp) apply a
+/// pattern to the raw JSON text of the string, where a bare `"` would end it.
+fn text_pattern(ids: &[String], extra: Option<&str>) -> String {
+    fn escape(id: &str) -> String {
+        let mut out = String::with_capacity(id.len());
+        for c in id.chars() {
+            if "\\^$.|?*+()[]{}".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    }
+    const FREE: &str = r#"[^{}"\\\n\r\t]"#;
+    let mut alternatives: Vec<String> = ids.iter().map(|i| escape(i)).collect();
+    alternatives.extend(extra.map(str::to_string));
+    if alternatives.is_empty() {
+        return format!("^{FREE}*$");
+    }
+    let id = format!("({})", alternatives.join("|"));
+    format!(r"^({FREE}|\{{\{{ ?{id}( -> {id})? ?\}}\}})*$")
+}
+
 /// Which Researcher answer a schema is for: the first may request computations, the final one only cites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ResearchRound {
@@ -201,6 +227,15 @@ pub(crate) fn research(
     if let Some(items) = s.pointer_mut("/properties/findings/items/properties/cites/items") {
         *items = cite;
     }
+    let pending = match round {
+        ResearchRound::First => Some("c[0-9]{1,2}"),
+        ResearchRound::Final => None,
+    };
+    narrow(
+        &mut s,
+        "/properties/findings/items/properties/text",
+        json!({"pattern": text_pattern(citable, pending)}),
+    );
     narrow(
         &mut s,
         "/properties/findings/items/properties/cites",
@@ -215,10 +250,12 @@ pub(crate) fn research(
 /// The Validator's verdicts (one per finding index at most) and report, in sections: the direct answer, one
 /// entry per planned metric (each required, its headline figure one of that metric's figures), trends, what
 /// stands out, caveats. The SDK assembles them with headings in the report's language.
+/// Its texts may refer only to `citable` ids.
 pub(crate) fn validation(
     findings: usize,
     plan: &AnalysisPlan,
     figures: &[Figure],
+    citable: &[String],
 ) -> ResponseSchema {
     let mut s = generate::<RawValidated>();
     narrow(
@@ -252,6 +289,11 @@ pub(crate) fn validation(
             .map(|f| f.id.as_str())
             .collect();
         let mut entry = note.clone();
+        narrow(
+            &mut entry,
+            "/properties/comment",
+            json!({"pattern": text_pattern(citable, None)}),
+        );
         // A metric with no computable figure has none to name: its comment says why.
         let allowed = if ids.is_empty() { vec![""] } else { ids };
         narrow(&mut entry, "/properties/figure", json!({"enum": allowed}));
@@ -266,6 +308,13 @@ pub(crate) fn validation(
             "required": required,
             "additionalProperties": false,
         });
+    }
+    for field in ["answer", "trends", "stands_out", "caveats"] {
+        narrow(
+            &mut report,
+            &format!("/properties/{field}"),
+            json!({"pattern": text_pattern(citable, None)}),
+        );
     }
     if let Some(r) = s.pointer_mut("/properties/report") {
         *r = report;
@@ -335,8 +384,8 @@ mod tests {
             plan(&s),
             research(&s, &citable, ResearchRound::First),
             research(&s, &citable, ResearchRound::Final),
-            validation(3, &plan_of(&s), &crate::metrics::compute_all(&s)),
-            validation(0, &plan_of(&s), &crate::metrics::compute_all(&s)),
+            validation(3, &plan_of(&s), &crate::metrics::compute_all(&s), &citable),
+            validation(0, &plan_of(&s), &crate::metrics::compute_all(&s), &citable),
         ] {
             assert_strict(&schema.schema, &schema.name);
             assert!(
@@ -404,6 +453,20 @@ mod tests {
         bad["findings"][0]["cites"] = json!(["net_margin@FY2031"]);
         assert!(!valid(&first, &bad));
         let mut bad = answer.clone();
+        bad["findings"][0]["text"] = json!("Margin was {{gross_margin@FY2024}}.");
+        assert!(
+            !valid(&first, &bad),
+            "a reference to an id that does not exist"
+        );
+        bad["findings"][0]["text"] = json!(
+            "Margin was {{gross_margin@FY2023}}, rent {{c1}}, change {{revenue@FY2022 -> gross_margin@FY2023}}."
+        );
+        assert!(
+            valid(&first, &bad),
+            "{}",
+            first.schema["properties"]["findings"]["items"]["properties"]["text"]
+        );
+        let mut bad = answer.clone();
         bad["computations"][0]["period"] = json!("FY1999");
         assert!(!valid(&first, &bad));
         let mut with_c1 = citable.clone();
@@ -431,7 +494,8 @@ mod tests {
         let s = bistro();
         let figures = crate::metrics::compute_all(&s);
         let plan = plan_of(&s);
-        let schema = validation(2, &plan, &figures);
+        let citable: Vec<String> = figures.iter().map(|f| f.id.clone()).collect();
+        let schema = validation(2, &plan, &figures, &citable);
         let good = json!({"verdicts": [{"finding": 1, "status": "confirmed", "note": null}],
             "report": {"answer": "Working capital is not getting tighter.",
                 "metrics": {"current_ratio": {"figure": "current_ratio@FY2023", "comment": "up"},
@@ -500,9 +564,20 @@ mod tests {
             "not a planned metric"
         );
         assert!(
-            !valid(&validation(0, &plan, &figures), &good),
+            !valid(&validation(0, &plan, &figures, &citable), &good),
             "no findings, no verdicts"
         );
+        // Texts may refer only to figures that exist.
+        let mut invented = good.clone();
+        invented["report"]["answer"] = json!("It rose to {{current_ratio@FY2031}}.");
+        assert!(!valid(&schema, &invented));
+        let mut change = good.clone();
+        change["report"]["trends"] =
+            json!("Up by {{current_ratio@FY2022 -> current_ratio@FY2023}}; no {braces} else.");
+        assert!(!valid(&schema, &change), "a lone brace is not text");
+        change["report"]["trends"] =
+            json!("Up by {{current_ratio@FY2022 -> current_ratio@FY2023}}.");
+        assert!(valid(&schema, &change));
         // A report written whole is still accepted by the parser (servers that enforce no schema).
         let whole = json!({"verdicts": [], "report": "## R\n\nText."});
         assert!(llm::parse_validated(&whole.to_string(), 0, Some(&frame)).is_ok());
@@ -514,7 +589,7 @@ mod tests {
         let figures = crate::metrics::compute_all(&s);
         assert!(output_budget(&plan(&s), 0, 0) <= 600);
         let planned = plan_of(&s);
-        let v = |n| validation(n, &planned, &figures);
+        let v = |n| validation(n, &planned, &figures, &[]);
         assert!(output_budget(&v(10), 10, 2) > output_budget(&v(0), 0, 2));
         assert!(output_budget(&v(30), 30, 5) < 4096);
     }

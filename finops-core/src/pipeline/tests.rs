@@ -384,3 +384,73 @@ fn the_reservation_covers_every_call_a_phase_may_make_and_the_prompt_size() {
     let long = AnalysisRequest::new(bistro(), "Marges ? ".repeat(400));
     assert!(p.estimate_usd(&long) > estimate);
 }
+
+#[test]
+fn the_offline_memo_names_the_largest_movements_and_a_collection_slowdown_in_both_languages() {
+    // Receivables tripled while revenue grew a quarter: days sales outstanding jumps by more than 15 days.
+    let mut doc = crate::testing::simple();
+    crate::testing::set(
+        &mut doc,
+        0,
+        "balance_sheet",
+        "accounts_receivable",
+        serde_json::json!("350"),
+    );
+    crate::testing::set(
+        &mut doc,
+        0,
+        "balance_sheet",
+        "inventory",
+        serde_json::json!("0"),
+    );
+    let s = crate::testing::parse(&doc);
+    let plan_figures = crate::metrics::compute_all(&s);
+    let dso = |p: &str| {
+        plan_figures
+            .iter()
+            .find(|f| f.id == format!("days_sales_outstanding@{p}"))
+            .and_then(|f| f.value)
+            .unwrap()
+    };
+    assert!(dso("P2") - dso("P1") > rust_decimal::Decimal::from(15));
+    for (question, slow, largest) in [
+        (
+            "How fast do customers pay (receivables)?",
+            "Customers pay more slowly",
+            "Among the largest movements",
+        ),
+        (
+            "Nos clients paient-ils plus lentement (recouvrement) ?",
+            "Les clients paient plus lentement",
+            "Parmi les plus fortes variations",
+        ),
+    ] {
+        let a = offline(s.clone(), question);
+        assert!(
+            a.plan.metrics.contains(&MetricId::DaysSalesOutstanding),
+            "{:?}",
+            a.plan
+        );
+        let slow_finding = a.findings.iter().find(|f| f.text.starts_with(slow));
+        let f = slow_finding.unwrap_or_else(|| panic!("{question}: {:?}", a.findings));
+        assert_eq!(
+            f.cites,
+            ["days_sales_outstanding@P1", "days_sales_outstanding@P2"]
+        );
+        assert!(
+            a.findings.iter().any(|f| f.text.starts_with(largest)),
+            "{:?}",
+            a.findings
+        );
+        assert!(a.report.contains(slow), "{}", a.report);
+        assert!(a.validation.grounded, "{:?}\n{}", a.validation, a.report);
+    }
+    // Steady figures: no movement is "largest" (under 10 %), and no slowdown.
+    let steady = offline(bistro(), "How fast do customers pay?");
+    assert!(
+        !steady
+            .findings
+            .iter()
+            .any(|f| f.text.starts_with("Customers pay more slowly"))
+    );
+}

@@ -531,7 +531,20 @@ impl Run<'_> {
     ) -> Result<std::result::Result<(String, ReportSource), String>> {
         let count = findings.len();
         let language = self.language;
-        let schema = schemas::validation(count, ctx.plan, ctx.figures);
+        let citable: Vec<String> = ctx
+            .figures
+            .iter()
+            .filter(|f| f.value.is_some())
+            .map(|f| f.id.clone())
+            .chain(
+                ctx.computations
+                    .iter()
+                    .filter(|c| c.value.is_some())
+                    .map(|c| c.id.clone()),
+            )
+            .chain(self.benchmarks.iter().map(|b| b.id.clone()))
+            .collect();
+        let schema = schemas::validation(count, ctx.plan, ctx.figures, &citable);
         let mut conv = Conversation {
             phase: Phase::Validator,
             config,
