@@ -86,6 +86,23 @@ struct Model {
     by_question: HashMap<String, Vec<MetricId>>,
     periods: Vec<String>,
     calls: Mutex<[u64; 3]>,
+    /// The simulated time of the analysis running now, in seconds.
+    clock: Mutex<f64>,
+    /// The provider's prompt cache: each stable prefix (system prompt and schema) and when it was last used.
+    prefixes: Mutex<HashMap<u64, f64>>,
+    /// Prompt-cache tokens read and written, per phase.
+    cache_tokens: Mutex<[(u64, u64); 3]>,
+}
+
+/// Anthropic keeps a cached prefix five minutes after its last use, and caches none shorter than 1,024 tokens
+/// (Sonnet); DeepSeek caches on its own, bills no write, and keeps prefixes for hours.
+const ANTHROPIC_TTL_S: f64 = 300.0;
+const ANTHROPIC_MIN_PREFIX: u64 = 1024;
+const DEEPSEEK_TTL_S: f64 = 3600.0;
+
+/// Tokens of a text: four characters a token (English and French prose, JSON).
+fn tokens(chars: usize) -> u64 {
+    (chars / 4) as u64
 }
 
 impl Model {
@@ -172,25 +189,69 @@ impl Provider for Model {
 
     async fn chat(&self, request: ChatRequest) -> finops_core::Result<ChatStream> {
         self.calls.lock().expect("calls")[request.phase as usize] += 1;
-        let (text, input, output) = match request.phase {
-            Phase::Analyst => (self.plan(&request), 1200, 200),
-            Phase::Researcher => (self.findings(&request), 2400, 500),
+        // Output: what a real model writes for each phase (a plan, findings, a report); input: the request as
+        // sent, messages and schema.
+        let (text, output) = match request.phase {
+            Phase::Analyst => (self.plan(&request), 200),
+            Phase::Researcher => (self.findings(&request), 500),
             Phase::Validator => (
                 serde_json::json!({
                     "verdicts": [{"finding": 0, "status": "confirmed"}],
                     "report": Self::report(&request),
                 })
                 .to_string(),
-                2200,
                 450,
             ),
         };
+        let schema = request
+            .schema
+            .as_ref()
+            .map_or(0, |s| s.schema.to_string().len());
+        let system = request
+            .messages
+            .first()
+            .map_or(String::new(), |m| m.content.clone());
+        let all: usize = request.messages.iter().map(|m| m.content.len()).sum();
+        let input = tokens(all + schema);
+        let prefix = tokens(system.len() + schema);
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (request.phase as usize).hash(&mut h);
+            system.hash(&mut h);
+            request
+                .schema
+                .as_ref()
+                .map(|s| s.schema.to_string())
+                .hash(&mut h);
+            h.finish()
+        };
+        let now = *self.clock.lock().expect("clock");
+        let (ttl, min) = match request.phase {
+            Phase::Researcher => (DEEPSEEK_TTL_S, 64),
+            _ => (ANTHROPIC_TTL_S, ANTHROPIC_MIN_PREFIX),
+        };
+        let (mut read, mut written) = (0, 0);
+        if prefix >= min {
+            let mut prefixes = self.prefixes.lock().expect("prefixes");
+            match prefixes.get(&key) {
+                Some(last) if now - last <= ttl => read = prefix,
+                _ if request.phase != Phase::Researcher => written = prefix,
+                _ => {}
+            }
+            prefixes.insert(key, now);
+        }
+        let slot = &mut self.cache_tokens.lock().expect("cache tokens")[request.phase as usize];
+        slot.0 += read;
+        slot.1 += written;
         let chunks = vec![
             Ok(ChatChunk::Delta { text }),
             Ok(ChatChunk::Usage {
                 usage: TokenUsage {
                     input_tokens: input,
                     output_tokens: output,
+                    cached_input_tokens: read,
+                    cache_write_tokens: written,
                     ..TokenUsage::default()
                 },
             }),
@@ -270,6 +331,9 @@ async fn workload(intents: &[IntentSpec]) {
         by_question,
         periods: periods.clone(),
         calls: Mutex::new([0; 3]),
+        clock: Mutex::new(0.0),
+        prefixes: Mutex::new(HashMap::new()),
+        cache_tokens: Mutex::new([(0, 0); 3]),
     });
     let embedder: Arc<dyn Embedder> = Arc::new(HashingEmbedder::default());
     // The similarity threshold (default 0.80) can be changed to see its effect: FINOPS_BENCH_THRESHOLD=0.7.
@@ -313,6 +377,8 @@ async fn workload(intents: &[IntentSpec]) {
     let french: Vec<bool> = (0..clients).map(|c| c % 5 < 3).collect();
 
     let mut outcomes: HashMap<CacheOutcome, u64> = HashMap::new();
+    // Per phase, over fresh analyses: cost, input tokens, output tokens.
+    let mut fresh_phases = [(Decimal::ZERO, 0u64, 0u64); 3];
     let (mut spent, mut saved, mut fresh_cost, mut fresh_n) =
         (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0u64);
     let mut wrong = 0u64;
@@ -332,10 +398,25 @@ async fn workload(intents: &[IntentSpec]) {
             .map(|c| Arc::new(statements(&base, c, quarter)))
             .collect();
         let mut expected: HashMap<(usize, usize), Figures> = HashMap::new();
-        for _week in 0..52 / updates {
+        for week in 0..52 / updates {
+            // Each question at a random time of the week's working hours (five days, 9:00 to 17:00), run in
+            // time order: the provider's prompt cache sees them as it would.
+            let mut asks_of_week = Vec::new();
             for client in 0..clients {
                 let asks = (0..6).filter(|_| rng.bool()).count();
                 for _ in 0..asks {
+                    let day = rng.usize(..5) as f64;
+                    let at = ((quarter * (52 / updates) + week) as f64 * 7.0 + day) * 86_400.0
+                        + 9.0 * 3600.0
+                        + rng.f64() * 8.0 * 3600.0;
+                    asks_of_week.push((at, client, rng.u64(..)));
+                }
+            }
+            asks_of_week.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (at, client, seed) in asks_of_week {
+                let mut rng = fastrand::Rng::with_seed(seed);
+                *model.clock.lock().expect("clock") = at;
+                {
                     let i = pick_intent(&mut rng);
                     let fr = if rng.f64() < 0.85 {
                         french[client]
@@ -357,6 +438,12 @@ async fn workload(intents: &[IntentSpec]) {
                     if a.cache == CacheOutcome::Miss {
                         fresh_cost += a.total_cost_usd.expect("a known cost");
                         fresh_n += 1;
+                        for u in &a.usage {
+                            let slot = &mut fresh_phases[u.phase as usize];
+                            slot.0 += u.cost_usd.unwrap_or_default();
+                            slot.1 += u.input_tokens;
+                            slot.2 += u.output_tokens;
+                        }
                     }
                     // The asked intent's figures, computed fresh on this client's statements.
                     let want = expected.entry((client, i)).or_insert_with(|| {
@@ -434,6 +521,19 @@ async fn workload(intents: &[IntentSpec]) {
         "blended cost per analysis ${}",
         (spent / Decimal::from(n)).round_dp(5)
     );
+    let cache_tokens = *model.cache_tokens.lock().expect("cache tokens");
+    for phase in Phase::ALL {
+        let (cost, input, output) = fresh_phases[phase as usize];
+        let n = Decimal::from(fresh_n.max(1));
+        let (read, written) = cache_tokens[phase as usize];
+        println!(
+            "  {:<10} per fresh analysis ${} ({} in, {} out); prompt cache over the run: {read} tokens read, {written} written",
+            phase.to_string(),
+            (cost / n).round_dp(5),
+            input / fresh_n.max(1),
+            output / fresh_n.max(1),
+        );
+    }
     println!(
         "without caches            ${} per analysis",
         ((spent + saved) / Decimal::from(n)).round_dp(5)

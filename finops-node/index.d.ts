@@ -200,6 +200,12 @@ export interface ChatRequest {
   temperature?: number
   maxTokens?: number
   jsonMode: boolean
+  /**
+   * The JSON Schema the answer must follow (strict: every property required, no others), for a provider that can
+   * enforce it (`response_format: json_schema`, a forced tool call). Passed as the core wrote it: its property
+   * names are the answer's keys, so they are not camelCased.
+   */
+  schema?: { name: string; schema: Record<string, unknown> }
   phase: Phase
 }
 

@@ -288,7 +288,11 @@ function providerChat(provider) {
   if (typeof provider.chat !== 'function') throw invalid('provider', 'a provider needs a `chat(request)` function')
   return async (requestJson) => {
     try {
-      const answer = await provider.chat(fromCore(requestJson))
+      // The answer's JSON Schema goes as it is: its property names (`stands_out`, metric ids) are the answer's keys.
+      const { schema, ...rest } = JSON.parse(requestJson)
+      const request = fromCore(JSON.stringify(rest))
+      if (schema) request.schema = schema
+      const answer = await provider.chat(request)
       if (typeof answer === 'string') return JSON.stringify({ text: answer })
       if (answer && typeof answer === 'object') {
         const { text, inputTokens, outputTokens, costUsd } = answer

@@ -24,22 +24,9 @@ use finops_core::provider::{
 };
 use futures::StreamExt;
 
-async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
-    addr
-}
-
-fn sse(events: Vec<String>) -> Response {
-    let chunks = events
-        .into_iter()
-        .map(|e| Ok::<_, Infallible>(Bytes::from(e)));
-    Response::builder()
-        .header("content-type", "text/event-stream")
-        .body(Body::from_stream(futures::stream::iter(chunks)))
-        .unwrap()
-}
+#[path = "support/http.rs"]
+mod http_support;
+use http_support::{serve, sse};
 
 fn delta(text: &str) -> String {
     format!(

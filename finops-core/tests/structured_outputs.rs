@@ -4,12 +4,10 @@
 //! `json_object`, Anthropic's forced tool call), a refused form learned once per model, the prompt-cache markers
 //! each API documents, cached-token counts read from usage, and costs that match a hand computation.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -20,22 +18,9 @@ use finops_core::provider::{
 };
 use serde_json::{Value, json};
 
-async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
-    addr
-}
-
-fn sse(events: Vec<String>) -> Response {
-    let chunks = events
-        .into_iter()
-        .map(|e| Ok::<_, Infallible>(Bytes::from(e)));
-    Response::builder()
-        .header("content-type", "text/event-stream")
-        .body(Body::from_stream(futures::stream::iter(chunks)))
-        .unwrap()
-}
+#[path = "support/http.rs"]
+mod http_support;
+use http_support::{serve, sse};
 
 fn bistro() -> finops_core::Statements {
     let path = concat!(
@@ -331,9 +316,8 @@ async fn openrouter_marks_the_system_prompt_of_anthropic_models_and_reads_cache_
             body["messages"][0]["content"][0]["cache_control"]["type"],
             "ephemeral"
         );
-        assert_eq!(
+        assert!(
             body["messages"][1]["content"].as_str().is_some(),
-            true,
             "only the stable prefix is marked"
         );
         assert_eq!(body["response_format"]["type"], "json_schema");

@@ -132,8 +132,14 @@ test('a provider written in JS', async () => {
   assert.equal(a.reportSource, 'validator')
   assert.deepEqual(requests.map((r) => r.phase), ['analyst', 'researcher', 'validator'])
   assert.equal(requests[0].jsonMode, true)
+  // Each request carries its phase's JSON Schema, untouched (snake_case property names are the answer's keys).
+  assert.equal(requests[0].schema.name, 'finops_plan')
+  assert.ok(requests[0].schema.schema.properties.metrics.items.enum.includes('current_ratio'))
+  assert.ok('stands_out' in requests[2].schema.schema.properties.report.properties)
   assert.ok(!JSON.stringify(requests[0]).includes('Bistro'), 'the Analyst sees no client identity')
   assert.equal(a.usage[0].provider, 'my-js')
+  assert.equal(a.usage[0].cachedInputTokens, 0)
+  assert.equal(a.usage[0].cacheWriteTokens, 0)
   assert.equal(a.totalCostUsd, '0.0015')
 })
 
