@@ -379,6 +379,7 @@ async fn workload(intents: &[IntentSpec]) {
     let mut outcomes: HashMap<CacheOutcome, u64> = HashMap::new();
     // Per phase, over fresh analyses: cost, input tokens, output tokens.
     let mut fresh_phases = [(Decimal::ZERO, 0u64, 0u64); 3];
+    let mut degraded = 0u64;
     let (mut spent, mut saved, mut fresh_cost, mut fresh_n) =
         (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0u64);
     let mut wrong = 0u64;
@@ -433,6 +434,12 @@ async fn workload(intents: &[IntentSpec]) {
                     let a = pipeline.analyze(request).await.expect("an analysis");
                     analysis_times.push(t.elapsed());
                     *outcomes.entry(a.cache).or_default() += 1;
+                    if a.degraded {
+                        degraded += 1;
+                        if degraded <= 3 {
+                            eprintln!("DEGRADED `{question}`: {:?}", a.degraded_reason);
+                        }
+                    }
                     spent += a.total_cost_usd.expect("a known cost");
                     saved += a.saved_usd.unwrap_or(Decimal::ZERO);
                     if a.cache == CacheOutcome::Miss {
@@ -512,6 +519,9 @@ async fn workload(intents: &[IntentSpec]) {
     println!(
         "model calls               analyst {} · researcher {} · validator {}",
         calls[0], calls[1], calls[2]
+    );
+    println!(
+        "degraded analyses         {degraded} (a scripted model that answers correctly: should be 0)"
     );
     println!(
         "cost per fresh analysis   ${}",

@@ -47,8 +47,9 @@ async fn main() {
     let provider: Arc<dyn Provider> = Arc::new(
         OpenAiCompatible::new("local", &url, None)
             .expect("a local URL")
-            // Whole answers: llama-cpp-python reports token usage only then.
-            .streaming(false),
+            // Whole answers report token usage on llama-cpp-python, but a whole answer must come within the read
+            // timeout (60 s) and a timed-out one keeps the one-request-at-a-time server busy: streamed by default.
+            .streaming(std::env::var("FINOPS_BENCH_LLM_WHOLE").is_err()),
     );
     let pipeline = Pipeline::builder()
         .phase(Phase::Analyst, PhaseConfig::new(provider.clone(), &model))

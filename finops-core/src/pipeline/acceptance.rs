@@ -32,8 +32,12 @@ pub(crate) fn problems(
         return out;
     }
     let language = plan.language;
-    let prose_words = prose.split_whitespace().count();
-    if prose_words >= 12 && Language::detect(prose) != language {
+    // Ids written raw (`gross_margin@FY2023`) are not words of any language: the check reads the rest.
+    let words_only: Vec<&str> = prose
+        .split_whitespace()
+        .filter(|w| !w.contains('@') && !w.contains('_'))
+        .collect();
+    if words_only.len() >= 12 && Language::detect(&words_only.join(" ")) != language {
         out.push(match language {
             Language::En => "the report is not written in English, the language asked".to_string(),
             Language::Fr => "the report is not written in French, the language asked".to_string(),

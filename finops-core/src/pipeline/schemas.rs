@@ -44,6 +44,9 @@ fn text_pattern(ids: &[String], extra: Option<&str>) -> String {
     format!(r"^({FREE}|\{{\{{ ?{id}( -> {id})? ?\}}\}})*$")
 }
 
+/// Where a report's texts point for their pattern.
+const TEXT_REF: &str = "#/$defs/text";
+
 /// Which Researcher answer a schema is for: the first may request computations, the final one only cites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ResearchRound {
@@ -79,7 +82,26 @@ const PLAN: &str = "finops_plan";
 const RESEARCH: &str = "finops_research";
 const VALIDATION: &str = "finops_validation";
 
-fn generate<T: schemars::JsonSchema>() -> Value {
+/// The strict schema of an answer type, generated once per process (narrowing then works on a copy).
+fn generate<T: schemars::JsonSchema + 'static>() -> Value {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static GENERATED: OnceLock<Mutex<HashMap<TypeId, Value>>> = OnceLock::new();
+    let cache = GENERATED.get_or_init(Mutex::default);
+    if let Ok(done) = cache.lock()
+        && let Some(v) = done.get(&TypeId::of::<T>())
+    {
+        return v.clone();
+    }
+    let v = generate_now::<T>();
+    if let Ok(mut done) = cache.lock() {
+        done.insert(TypeId::of::<T>(), v.clone());
+    }
+    v
+}
+
+fn generate_now<T: schemars::JsonSchema>() -> Value {
     let generator = SchemaSettings::draft2020_12()
         .with(|s| s.inline_subschemas = true)
         .into_generator();
@@ -289,11 +311,9 @@ pub(crate) fn validation(
             .map(|f| f.id.as_str())
             .collect();
         let mut entry = note.clone();
-        narrow(
-            &mut entry,
-            "/properties/comment",
-            json!({"pattern": text_pattern(citable, None)}),
-        );
+        if let Some(comment) = entry.pointer_mut("/properties/comment") {
+            *comment = json!({"$ref": TEXT_REF});
+        }
         // A metric with no computable figure has none to name: its comment says why.
         let allowed = if ids.is_empty() { vec![""] } else { ids };
         narrow(&mut entry, "/properties/figure", json!({"enum": allowed}));
@@ -310,14 +330,20 @@ pub(crate) fn validation(
         });
     }
     for field in ["answer", "trends", "stands_out", "caveats"] {
-        narrow(
-            &mut report,
-            &format!("/properties/{field}"),
-            json!({"pattern": text_pattern(citable, None)}),
-        );
+        if let Some(text) = report.pointer_mut(&format!("/properties/{field}")) {
+            *text = json!({"$ref": TEXT_REF});
+        }
     }
     if let Some(r) = s.pointer_mut("/properties/report") {
         *r = report;
+    }
+    // The text pattern lists every citable id: written once and referred to, not repeated in every field (a
+    // report's schema is part of the prompt, and of what is billed).
+    if let Some(o) = s.as_object_mut() {
+        o.insert(
+            "$defs".into(),
+            json!({"text": {"type": "string", "pattern": text_pattern(citable, None)}}),
+        );
     }
     ResponseSchema {
         name: VALIDATION.into(),
@@ -357,10 +383,13 @@ mod tests {
                     assert_eq!(required, keys, "{path}");
                     assert_eq!(o["additionalProperties"], false, "{path}");
                 }
-                assert!(
-                    !o.contains_key("$ref") && !o.contains_key("default"),
-                    "{path}"
-                );
+                assert!(!o.contains_key("default"), "{path}");
+                if let Some(r) = o.get("$ref") {
+                    assert_eq!(
+                        r, TEXT_REF,
+                        "{path}: only the shared text pattern is referred to"
+                    );
+                }
                 for (k, child) in o {
                     assert_strict(child, &format!("{path}/{k}"));
                 }

@@ -454,3 +454,35 @@ fn the_offline_memo_names_the_largest_movements_and_a_collection_slowdown_in_bot
             .any(|f| f.text.starts_with("Customers pay more slowly"))
     );
 }
+
+#[test]
+fn a_french_report_that_lists_figure_ids_is_still_read_as_french() {
+    use crate::provider::ScriptedProvider;
+    // Raw ids (`gross_margin@FY2023`) look English to a word count; they are not words of any language.
+    let report = r#"{"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Voici les chiffres demandés, sans anomalie : gross_margin@FY2022 68,97 % ; gross_margin@FY2023 68,97 %."}"#;
+    let p = ScriptedProvider::new()
+        .reply(
+            Phase::Analyst,
+            r#"{"intents":["profitability"],"metrics":["gross_margin"],"periods":["FY2022","FY2023"]}"#,
+        )
+        .reply(
+            Phase::Researcher,
+            r#"{"findings":[{"text":"La marge brute est stable.","cites":["gross_margin@FY2023"]}]}"#,
+        )
+        .reply(Phase::Validator, report);
+    let pipe = crate::config::single_provider(std::sync::Arc::new(p), [None, None, None])
+        .0
+        .build();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let a = rt
+        .block_on(pipe.analyze(AnalysisRequest::new(
+            bistro(),
+            "Quelle est la marge brute ?",
+        )))
+        .unwrap();
+    assert!(!a.degraded, "{:?}", a.degraded_reason);
+    assert_eq!(a.report_source, ReportSource::Validator);
+}
