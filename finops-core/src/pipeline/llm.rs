@@ -9,6 +9,9 @@ use serde_json::json;
 
 use super::grounding::GroundingContext;
 use super::references::References;
+pub(crate) use super::report::{
+    RawValidated, ReportFrame, ReportSections, Validated, parse_validated,
+};
 use super::{
     AnalysisPlan, Comparison, ComputationRecord, Emitter, Event, Finding, FindingStatus, Intent,
     Language, PhaseConfig, intent,
@@ -208,7 +211,7 @@ fn json_object(text: &str) -> std::result::Result<&str, String> {
     Ok(&text[start..=end])
 }
 
-fn parse_json<'a, T: Deserialize<'a>>(text: &'a str) -> std::result::Result<T, String> {
+pub(crate) fn parse_json<'a, T: Deserialize<'a>>(text: &'a str) -> std::result::Result<T, String> {
     serde_json::from_str(json_object(text)?).map_err(|e| format!("invalid JSON: {e}"))
 }
 
@@ -658,212 +661,6 @@ pub(crate) struct Verdict {
     pub(crate) status: String,
     #[serde(default)]
     pub(crate) note: Option<String>,
-}
-
-/// The Validator's answer as a model writes it.
-#[derive(Deserialize, JsonSchema)]
-pub(crate) struct RawValidated {
-    #[serde(default)]
-    pub(crate) verdicts: Vec<Verdict>,
-    pub(crate) report: RawReport,
-}
-
-/// A report: the sections the SDK assembles (what the schema asks for), or Markdown written whole.
-#[derive(Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub(crate) enum RawReport {
-    Sections(ReportSections),
-    Text(String),
-}
-
-/// A report in sections: the SDK writes the headings in the report's language, one line per planned metric with
-/// its headline figure, and the numbers of every `{{reference}}`.
-#[derive(Deserialize, JsonSchema)]
-pub(crate) struct ReportSections {
-    /// The first sentence: the direct answer to the question.
-    pub(crate) answer: String,
-    /// Per planned metric id: the id of its headline figure and a comment.
-    pub(crate) metrics: std::collections::BTreeMap<String, MetricNote>,
-    pub(crate) trends: String,
-    pub(crate) stands_out: String,
-    pub(crate) caveats: String,
-}
-
-#[derive(Deserialize, JsonSchema)]
-pub(crate) struct MetricNote {
-    /// The id of the metric's headline figure, e.g. `current_ratio@FY2023`.
-    pub(crate) figure: String,
-    pub(crate) comment: String,
-}
-
-/// A Validator answer, its report assembled.
-pub(crate) struct Validated {
-    pub(crate) verdicts: Vec<Verdict>,
-    /// Markdown, references not yet written out.
-    pub(crate) report: String,
-    /// What the model wrote itself (no headings, no references): what the language check reads.
-    pub(crate) prose: String,
-}
-
-/// What a sectioned report is assembled for: the plan (its metrics and periods) and the language.
-#[derive(Clone, Copy)]
-pub(crate) struct ReportFrame<'a> {
-    pub(crate) plan: &'a AnalysisPlan,
-    pub(crate) refs: References<'a>,
-}
-
-/// Parses a Validator answer; with a frame, every `{{reference}}` of its report must resolve and a sectioned
-/// report must name planned metrics and their own figures.
-pub(crate) fn parse_validated(
-    text: &str,
-    findings: usize,
-    frame: Option<&ReportFrame<'_>>,
-) -> std::result::Result<Validated, String> {
-    let raw: RawValidated = parse_json(text)?;
-    for verdict in &raw.verdicts {
-        if verdict.finding >= findings {
-            return Err(format!(
-                "verdict for finding {} but there are only {findings} findings",
-                verdict.finding
-            ));
-        }
-        if !matches!(verdict.status.as_str(), "confirmed" | "rejected") {
-            return Err(format!(
-                "verdict status `{}` must be `confirmed` or `rejected`",
-                verdict.status
-            ));
-        }
-    }
-    let (report, prose) = match raw.report {
-        RawReport::Text(t) => {
-            if t.trim().is_empty() {
-                return Err("`report` is empty".into());
-            }
-            let prose = without_references(&t);
-            (t, prose)
-        }
-        RawReport::Sections(sections) => assemble(sections, frame)?,
-    };
-    if let Some(frame) = frame {
-        frame.refs.check(&report)?;
-    }
-    Ok(Validated {
-        verdicts: raw.verdicts,
-        report,
-        prose,
-    })
-}
-
-/// The text without its `{{references}}` (ids are not words of any language).
-fn without_references(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        match rest[open..].find("}}") {
-            Some(close) => rest = &rest[open + close + 2..],
-            None => {
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// A sectioned report as Markdown: title, the answer, headline figures (one line per planned metric), trends,
-/// what stands out, caveats; empty optional sections left out.
-fn assemble(
-    sections: ReportSections,
-    frame: Option<&ReportFrame<'_>>,
-) -> std::result::Result<(String, String), String> {
-    let language = frame.map_or(Language::En, |f| f.refs.language);
-    if sections.answer.trim().is_empty() {
-        return Err(
-            "`report.answer` is empty: start with a sentence that answers the question".into(),
-        );
-    }
-    let mut problems = Vec::new();
-    let mut lines = Vec::new();
-    for (metric, note) in &sections.metrics {
-        let Ok(id) = metric.parse::<MetricId>() else {
-            problems.push(format!(
-                "`report.metrics.{metric}` is not a catalogue metric id"
-            ));
-            continue;
-        };
-        if let Some(frame) = frame {
-            if !frame.plan.metrics.contains(&id) {
-                problems.push(format!(
-                    "`report.metrics.{metric}` is not a metric of the plan"
-                ));
-                continue;
-            }
-            let own = frame
-                .refs
-                .figures
-                .iter()
-                .any(|f| f.metric == id && f.id == note.figure);
-            if !own {
-                problems.push(format!(
-                    "`report.metrics.{metric}.figure` is `{}`, not one of {metric}'s figures",
-                    note.figure
-                ));
-                continue;
-            }
-        }
-        let name = super::labels::metric_name(id, language);
-        let comment = note.comment.trim();
-        lines.push(if comment.is_empty() {
-            format!("- **{name}**: {{{{{}}}}}", note.figure)
-        } else {
-            format!("- **{name}**: {{{{{}}}}} — {comment}", note.figure)
-        });
-    }
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
-    }
-    let (headline, trends, stands_out, caveats) = match language {
-        Language::En => ("Headline figures", "Trends", "What stands out", "Caveats"),
-        Language::Fr => (
-            "Chiffres clés",
-            "Tendances",
-            "Points saillants",
-            "Mises en garde",
-        ),
-    };
-    let title = match (language, frame.map(|f| &f.plan.periods)) {
-        (Language::En, Some(p)) if !p.is_empty() => {
-            format!("## Analysis — {} to {}", p[0], p[p.len() - 1])
-        }
-        (Language::Fr, Some(p)) if !p.is_empty() => {
-            format!("## Analyse — {} à {}", p[0], p[p.len() - 1])
-        }
-        (Language::En, _) => "## Analysis".to_string(),
-        (Language::Fr, _) => "## Analyse".to_string(),
-    };
-    let mut out = format!("{title}\n\n{}\n", sections.answer.trim());
-    if !lines.is_empty() {
-        out.push_str(&format!("\n### {headline}\n\n{}\n", lines.join("\n")));
-    }
-    for (heading, body) in [
-        (trends, &sections.trends),
-        (stands_out, &sections.stands_out),
-        (caveats, &sections.caveats),
-    ] {
-        if !body.trim().is_empty() {
-            out.push_str(&format!("\n### {heading}\n\n{}\n", body.trim()));
-        }
-    }
-    let prose: Vec<&str> = std::iter::once(sections.answer.as_str())
-        .chain(sections.metrics.values().map(|n| n.comment.as_str()))
-        .chain([
-            sections.trends.as_str(),
-            sections.stands_out.as_str(),
-            sections.caveats.as_str(),
-        ])
-        .collect();
-    Ok((out, without_references(&prose.join(" "))))
 }
 
 /// Applies the Validator's verdicts; findings the SDK already rejected stay rejected.

@@ -24,6 +24,7 @@ mod labels;
 pub(crate) mod llm;
 pub mod offline;
 pub(crate) mod references;
+mod report;
 mod run;
 mod schemas;
 

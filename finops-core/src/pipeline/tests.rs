@@ -470,8 +470,11 @@ fn a_french_report_that_lists_figure_ids_is_still_read_as_french() {
             r#"{"findings":[{"text":"La marge brute est stable.","cites":["gross_margin@FY2023"]}]}"#,
         )
         .reply(Phase::Validator, report);
-    let pipe = crate::config::single_provider(std::sync::Arc::new(p), [None, None, None])
-        .0
+    let p: std::sync::Arc<dyn crate::provider::Provider> = std::sync::Arc::new(p);
+    let pipe = Pipeline::builder()
+        .phase(Phase::Analyst, PhaseConfig::new(p.clone(), "m"))
+        .phase(Phase::Researcher, PhaseConfig::new(p.clone(), "m"))
+        .phase(Phase::Validator, PhaseConfig::new(p, "m"))
         .build();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
