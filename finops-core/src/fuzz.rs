@@ -260,14 +260,7 @@ proptest! {
         let s = parse(&simple());
         let _ = llm::parse_plan(&text, &s, Language::Fr);
         let figures = compute_all(&s);
-        let refs = crate::pipeline::references::References {
-            figures: &figures,
-            computations: &[],
-            benchmarks: &[],
-            pending: &[],
-            language: Language::En,
-            currency: "$",
-        };
+        let refs = crate::pipeline::references::References::new(&figures, Language::En, "$");
         let _ = llm::parse_research(&text, Some(&refs));
         if let Ok(research) = llm::parse_research(&text, None) {
             let emitter = crate::pipeline::events::Emitter::silent();

@@ -564,18 +564,9 @@ pub(crate) fn check_findings(
                             cites.push(id.clone());
                         }
                     }
-                    let unknown = cites.iter().find(|id| {
-                        let figure = refs.figures.iter().any(|g| g.id == **id && g.value.is_some());
-                        let computed = refs
-                            .computations
-                            .iter()
-                            .any(|c| c.id == **id && c.value.is_some());
-                        let benchmark = refs.benchmarks.iter().any(|b| b.id == **id);
-                        !figure && !computed && !benchmark
-                    });
-                    let ungrounded = grounding
-                        .with_values(&rendered.changes)
-                        .check(&rendered.text, refs.language);
+                    let unknown = cites.iter().find(|id| !refs.knows(id));
+                    let ungrounded =
+                        grounding.check_with_changes(&rendered.text, refs.language, &rendered.changes);
                     let note = if cites.is_empty() {
                         Some("cites no figure".to_string())
                     } else if let Some(id) = unknown {

@@ -347,24 +347,19 @@ fn movements(plan: &AnalysisPlan, figures: &[Figure], currency: &str) -> Vec<Fin
     moves.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
     for (_, m, a, b) in moves.into_iter().take(2) {
         let name = super::labels::metric_name(m, lang);
-        let text = match (lang, b > a) {
-            (Language::En, true) => format!(
-                "Among the largest movements: {name} rose from {} in {first} to {} in {last}.",
+        let (en, fr) = if b > a {
+            ("rose", "en hausse")
+        } else {
+            ("fell", "en baisse")
+        };
+        let text = match lang {
+            Language::En => format!(
+                "Among the largest movements: {name} {en} from {} in {first} to {} in {last}.",
                 fmt(m, a),
                 fmt(m, b)
             ),
-            (Language::En, false) => format!(
-                "Among the largest movements: {name} fell from {} in {first} to {} in {last}.",
-                fmt(m, a),
-                fmt(m, b)
-            ),
-            (Language::Fr, true) => format!(
-                "Parmi les plus fortes variations : {name} passe de {} en {first} à {} en {last}, en hausse.",
-                fmt(m, a),
-                fmt(m, b)
-            ),
-            (Language::Fr, false) => format!(
-                "Parmi les plus fortes variations : {name} passe de {} en {first} à {} en {last}, en baisse.",
+            Language::Fr => format!(
+                "Parmi les plus fortes variations : {name} passe de {} en {first} à {} en {last}, {fr}.",
                 fmt(m, a),
                 fmt(m, b)
             ),

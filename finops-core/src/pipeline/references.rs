@@ -64,7 +64,42 @@ struct Placed {
     baseline: bool,
 }
 
-impl References<'_> {
+impl<'a> References<'a> {
+    /// References to `figures` only; computations, peer benchmarks and pending ids are added with struct update.
+    pub(crate) fn new(figures: &'a [Figure], language: Language, currency: &'a str) -> Self {
+        References {
+            figures,
+            computations: &[],
+            benchmarks: &[],
+            pending: &[],
+            language,
+            currency,
+        }
+    }
+
+    /// Every id a text may refer to or cite: figures and computations that have a value, and peer benchmarks.
+    pub(crate) fn citable(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        let figures = self.figures;
+        let computations = self.computations;
+        let benchmarks = self.benchmarks;
+        figures
+            .iter()
+            .filter(|f| f.value.is_some())
+            .map(|f| f.id.as_str())
+            .chain(
+                computations
+                    .iter()
+                    .filter(|c| c.value.is_some())
+                    .map(|c| c.id.as_str()),
+            )
+            .chain(benchmarks.iter().map(|b| b.id.as_str()))
+    }
+
+    /// Whether `id` may be cited (see [`References::citable`]).
+    pub(crate) fn knows(&self, id: &str) -> bool {
+        self.citable().any(|c| c == id)
+    }
+
     fn lookup(&self, id: &str) -> Result<Option<Value>, String> {
         if let Some(f) = self.figures.iter().find(|f| f.id == id) {
             let Some(value) = f.value else {
@@ -107,19 +142,7 @@ impl References<'_> {
         if self.pending.iter().any(|p| p == id) {
             return Ok(None);
         }
-        let known: Vec<&str> = self
-            .figures
-            .iter()
-            .filter(|f| f.value.is_some())
-            .map(|f| f.id.as_str())
-            .chain(
-                self.computations
-                    .iter()
-                    .filter(|c| c.value.is_some())
-                    .map(|c| c.id.as_str()),
-            )
-            .take(16)
-            .collect();
+        let known: Vec<&str> = self.citable().take(16).collect();
         Err(format!(
             "`{{{{{id}}}}}` is not a figure, computation or peer benchmark id (ids given: {})",
             known.join(", ")
@@ -417,8 +440,19 @@ fn word(w: &str) -> Option<Word> {
 /// Whether the words just before a reference make it a starting point: "from", "since", "than", "versus",
 /// "depuis", "contre", "par rapport à", "comparé à".
 fn is_baseline(before: &str) -> bool {
-    let w = words(before);
-    let last = |n: usize| w.len().checked_sub(n).map(|i| w[i].as_str());
+    // Only the last two words matter: read from the end, not the whole text before each reference.
+    let mut tail = before
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase);
+    let (one, two) = (tail.next(), tail.next());
+    let last = |n: usize| {
+        if n == 1 {
+            one.as_deref()
+        } else {
+            two.as_deref()
+        }
+    };
     matches!(
         last(1),
         Some("from" | "since" | "than" | "versus" | "vs" | "against" | "depuis" | "contre")
@@ -550,13 +584,6 @@ fn spans(text: &str, lo: usize, hi: usize) -> Vec<(usize, &str)> {
         out.push((lo + s, &text[lo + s..hi]));
     }
     out
-}
-
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
 }
 
 #[cfg(test)]

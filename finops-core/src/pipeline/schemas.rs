@@ -531,14 +531,7 @@ mod tests {
                             "working_capital": {"figure": "working_capital@FY2023", "comment": ""}},
                 "trends": "", "stands_out": "", "caveats": ""}});
         assert!(valid(&schema, &good), "{}", schema.schema);
-        let refs = crate::pipeline::references::References {
-            figures: &figures,
-            computations: &[],
-            benchmarks: &[],
-            pending: &[],
-            language: Language::En,
-            currency: "$",
-        };
+        let refs = crate::pipeline::references::References::new(&figures, Language::En, "$");
         let frame = llm::ReportFrame { plan: &plan, refs };
         let v = llm::parse_validated(&good.to_string(), 2, Some(&frame)).unwrap();
         assert!(

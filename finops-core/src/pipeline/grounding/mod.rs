@@ -145,21 +145,27 @@ impl GroundingContext {
         self
     }
 
-    /// This context, also accepting `values` (changes the SDK itself wrote for a text's references).
-    pub(crate) fn with_values(&self, values: &[Decimal]) -> GroundingContext {
-        let mut out = self.clone();
-        if values.is_empty() {
-            return out;
+    /// The numbers in `text` that nothing explains, `changes` (the differences the SDK itself wrote for a text's
+    /// references) accepted too. Without changes this is [`GroundingContext::check`], with no copy of the context.
+    pub(crate) fn check_with_changes(
+        &self,
+        text: &str,
+        language: Language,
+        changes: &[Decimal],
+    ) -> Vec<UngroundedNumber> {
+        if changes.is_empty() {
+            return self.check(text, language);
         }
-        for v in values {
-            out.values.push(v.abs());
+        let mut extended = self.clone();
+        for v in changes {
+            extended.values.push(v.abs());
             if let Some(pct) = v.abs().checked_mul(Decimal::ONE_HUNDRED) {
-                out.values.push(pct);
+                extended.values.push(pct);
             }
         }
-        out.values.sort_unstable();
-        out.values.dedup();
-        out
+        extended.values.sort_unstable();
+        extended.values.dedup();
+        extended.check(text, language)
     }
 
     /// The numbers in `text` that nothing explains.

@@ -356,12 +356,12 @@ impl Run<'_> {
         let mut findings = Vec::new();
         if let Some(config) = self.callable(Phase::Researcher).cloned() {
             let emitter = self.emitter;
-            let mut citable: Vec<String> = figures
-                .iter()
-                .filter(|f| f.value.is_some())
-                .map(|f| f.id.clone())
-                .chain(self.benchmarks.iter().map(|b| b.id.clone()))
-                .collect();
+            let currency = statements.company().currency.clone();
+            let refs = References {
+                benchmarks: &self.benchmarks,
+                ..References::new(figures, self.language, &currency)
+            };
+            let citable: Vec<String> = refs.citable().map(str::to_string).collect();
             let schema = schemas::research(statements, &citable, ResearchRound::First);
             let mut conv = Conversation {
                 phase: Phase::Researcher,
@@ -379,15 +379,6 @@ impl Run<'_> {
                 budget: schemas::output_budget(&schema, 0, 0),
                 schema,
             };
-            let currency = statements.company().currency.clone();
-            let refs = References {
-                figures,
-                computations: &[],
-                benchmarks: &self.benchmarks,
-                pending: &[],
-                language: self.language,
-                currency: &currency,
-            };
             let outcome = async {
                 let first = conv
                     .ask_parsed(|t| llm::parse_research(t, Some(&refs)))
@@ -397,17 +388,12 @@ impl Run<'_> {
                     return Ok((requested, first.findings));
                 }
                 conv.say(llm::computation_results(&requested));
-                citable.extend(
-                    requested
-                        .iter()
-                        .filter(|c| c.value.is_some())
-                        .map(|c| c.id.clone()),
-                );
-                conv.schema = schemas::research(statements, &citable, ResearchRound::Final);
                 let evaluated = References {
                     computations: &requested,
                     ..refs
                 };
+                let citable: Vec<String> = evaluated.citable().map(str::to_string).collect();
+                conv.schema = schemas::research(statements, &citable, ResearchRound::Final);
                 let second = conv
                     .ask_parsed(|t| llm::parse_research(t, Some(&evaluated)))
                     .await?;
@@ -531,19 +517,13 @@ impl Run<'_> {
     ) -> Result<std::result::Result<(String, ReportSource), String>> {
         let count = findings.len();
         let language = self.language;
-        let citable: Vec<String> = ctx
-            .figures
-            .iter()
-            .filter(|f| f.value.is_some())
-            .map(|f| f.id.clone())
-            .chain(
-                ctx.computations
-                    .iter()
-                    .filter(|c| c.value.is_some())
-                    .map(|c| c.id.clone()),
-            )
-            .chain(self.benchmarks.iter().map(|b| b.id.clone()))
-            .collect();
+        let currency = self.statements.company().currency.clone();
+        let refs = References {
+            computations: ctx.computations,
+            benchmarks: &self.benchmarks,
+            ..References::new(ctx.figures, language, &currency)
+        };
+        let citable: Vec<String> = refs.citable().map(str::to_string).collect();
         let schema = schemas::validation(count, ctx.plan, ctx.figures, &citable);
         let mut conv = Conversation {
             phase: Phase::Validator,
@@ -562,15 +542,6 @@ impl Run<'_> {
             ),
             budget: schemas::output_budget(&schema, count, ctx.plan.metrics.len()),
             schema,
-        };
-        let currency = self.statements.company().currency.clone();
-        let refs = References {
-            figures: ctx.figures,
-            computations: ctx.computations,
-            benchmarks: &self.benchmarks,
-            pending: &[],
-            language,
-            currency: &currency,
         };
         let frame = llm::ReportFrame {
             plan: ctx.plan,
@@ -757,10 +728,9 @@ fn review(
 ) -> (String, Vec<UngroundedNumber>, Vec<String>) {
     match refs.render(&validated.report) {
         Ok(rendered) => {
-            let ungrounded = ctx
-                .grounding
-                .with_values(&rendered.changes)
-                .check(&rendered.text, language);
+            let ungrounded =
+                ctx.grounding
+                    .check_with_changes(&rendered.text, language, &rendered.changes);
             let mut unanswered =
                 acceptance::problems(&rendered.text, &validated.prose, ctx.plan, ctx.figures);
             unanswered.extend(rendered.contradictions);
