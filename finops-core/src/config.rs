@@ -28,10 +28,9 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::pipeline::{PhaseConfig, Pipeline, PipelineBuilder};
+use crate::provider::http::{DEEPSEEK_BASE_URL, OPENAI_BASE_URL, OPENROUTER_BASE_URL};
 use crate::provider::resilience::{Fallback, Resilience, layered};
-use crate::provider::{
-    Anthropic, ApiKey, HttpOptions, OpenAiCompatible, Phase, Provider, UnpricedPolicy,
-};
+use crate::provider::{ApiKey, HttpOptions, Phase, Provider, UnpricedPolicy};
 
 /// The product's default model per phase (OpenRouter ids).
 pub const DEFAULT_ANALYST_MODEL: &str = "anthropic/claude-sonnet-4.5";
@@ -140,27 +139,54 @@ impl Settings {
     }
 
     /// An OpenAI-compatible built-in provider (`openrouter`, `openai`, `deepseek`, `local`) with its options.
+    #[cfg(feature = "http-providers")]
     fn compatible(
         &self,
         name: &str,
         base_url: &str,
         key: Option<ApiKey>,
-    ) -> Result<OpenAiCompatible> {
+    ) -> Result<Arc<dyn Provider>> {
         let options = self.provider_options.get(name);
         let url = options
             .and_then(|o| o.base_url.as_deref())
             .unwrap_or(base_url);
         let http = options.map(|o| o.http.clone()).unwrap_or_default();
-        OpenAiCompatible::with_options(name, url, key, &http)
+        Ok(Arc::new(crate::provider::OpenAiCompatible::with_options(
+            name, url, key, &http,
+        )?))
     }
 
-    fn anthropic(&self, key: ApiKey) -> Result<Anthropic> {
+    #[cfg(feature = "http-providers")]
+    fn anthropic(&self, key: ApiKey) -> Result<Arc<dyn Provider>> {
         let options = self.provider_options.get("anthropic");
         let url = options
             .and_then(|o| o.base_url.as_deref())
-            .unwrap_or(crate::provider::anthropic::ANTHROPIC_BASE_URL);
+            .unwrap_or(crate::provider::http::ANTHROPIC_BASE_URL);
         let http = options.map(|o| o.http.clone()).unwrap_or_default();
-        Anthropic::with_options(url, key, &http)
+        Ok(Arc::new(crate::provider::Anthropic::with_options(
+            url, key, &http,
+        )?))
+    }
+
+    /// Without the HTTP providers, a configured key or base URL is refused by name, never ignored.
+    #[cfg(not(feature = "http-providers"))]
+    fn compatible(
+        &self,
+        name: &str,
+        base_url: &str,
+        key: Option<ApiKey>,
+    ) -> Result<Arc<dyn Provider>> {
+        let _ = (base_url, key);
+        Err(Error::feature_disabled(
+            format!("providers.{name}"),
+            "the HTTP model providers",
+            "http-providers",
+        ))
+    }
+
+    #[cfg(not(feature = "http-providers"))]
+    fn anthropic(&self, key: ApiKey) -> Result<Arc<dyn Provider>> {
+        self.compatible("anthropic", "", Some(key))
     }
 
     /// The resilience around the provider `name`.
@@ -191,19 +217,12 @@ impl Settings {
             let model = self.models[phase as usize]
                 .clone()
                 .unwrap_or_else(|| "local".into());
-            routes.push(Route {
-                provider: Arc::new(p),
-                model,
-            });
+            routes.push(Route { provider: p, model });
             return Ok(routes);
         }
         if let Some(k) = &self.openrouter_key {
             routes.push(Route {
-                provider: Arc::new(self.compatible(
-                    "openrouter",
-                    crate::provider::openai_compat::OPENROUTER_BASE_URL,
-                    Some(k.clone()),
-                )?),
+                provider: self.compatible("openrouter", OPENROUTER_BASE_URL, Some(k.clone()))?,
                 model: model.clone(),
             });
         }
@@ -215,7 +234,7 @@ impl Settings {
         {
             // Anthropic names versions with dashes: claude-sonnet-4.5 → claude-sonnet-4-5.
             routes.push(Route {
-                provider: Arc::new(self.anthropic(k.clone())?),
+                provider: self.anthropic(k.clone())?,
                 model: bare.replace('.', "-"),
             });
         }
@@ -223,11 +242,7 @@ impl Settings {
             && let Some(k) = &self.deepseek_key
         {
             routes.push(Route {
-                provider: Arc::new(self.compatible(
-                    "deepseek",
-                    crate::provider::openai_compat::DEEPSEEK_BASE_URL,
-                    Some(k.clone()),
-                )?),
+                provider: self.compatible("deepseek", DEEPSEEK_BASE_URL, Some(k.clone()))?,
                 model: bare.to_string(),
             });
         }
@@ -240,11 +255,7 @@ impl Settings {
                 DEFAULT_OPENAI_MODEL.to_string()
             };
             routes.push(Route {
-                provider: Arc::new(self.compatible(
-                    "openai",
-                    crate::provider::openai_compat::OPENAI_BASE_URL,
-                    Some(k.clone()),
-                )?),
+                provider: self.compatible("openai", OPENAI_BASE_URL, Some(k.clone()))?,
                 model,
             });
         }

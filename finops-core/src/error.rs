@@ -214,6 +214,7 @@ impl Error {
     /// A database failure through sqlx. Retryable when the connection or pool failed, or the database asks for
     /// a retry (PostgreSQL serialization failures, deadlocks, shutdowns, too many connections; SQLite busy or
     /// locked); not when the query itself was refused.
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
     pub(crate) fn from_sqlx(backend: BackendKind, context: &str, err: &sqlx::Error) -> Self {
         let retryable = match err {
             sqlx::Error::Io(_)
@@ -247,6 +248,7 @@ impl Error {
 
     /// A failure to connect to a database at `url_field`: a URL sqlx cannot read is the host's argument; a server
     /// that cannot be reached or refuses the login is a backend failure.
+    #[cfg(feature = "postgres")]
     pub(crate) fn from_sqlx_connect(
         backend: BackendKind,
         url_field: &str,
@@ -261,6 +263,7 @@ impl Error {
     }
 
     /// A Redis failure. Retryable when the connection failed, dropped or timed out.
+    #[cfg(feature = "redis")]
     pub(crate) fn from_redis(context: &str, err: &redis::RedisError) -> Self {
         let retryable = err.is_io_error()
             || err.is_timeout()
@@ -358,6 +361,17 @@ impl Error {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+
+    /// A host configured (in `field`) a part finops was built without: the cargo `feature` that brings it.
+    #[allow(dead_code, reason = "only called in builds leaving some feature out")]
+    pub(crate) fn feature_disabled(field: impl Into<String>, what: &str, feature: &str) -> Self {
+        Error::invalid_argument(
+            field,
+            format!(
+                "{what} is not in this build of finops: it was compiled without the `{feature}` cargo feature"
+            ),
+        )
     }
 }
 

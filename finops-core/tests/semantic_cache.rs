@@ -728,7 +728,7 @@ async fn redis_exact_tier_against_the_real_server() {
         .await
         .unwrap_err()
         .field(),
-        Some("url")
+        Some("cache.redis_url")
     );
 }
 

@@ -10,7 +10,9 @@
 
 pub mod guard;
 mod host;
+mod index;
 mod options;
+#[cfg(feature = "redis")]
 mod redis_cache;
 pub mod semantic;
 pub mod sync;
@@ -30,7 +32,10 @@ pub use crate::store::{master_key, open_local_vault};
 pub use guard::Signature;
 pub use host::{HostCache, KeyValueStore};
 pub use options::{CacheOptions, Caches};
+#[cfg(feature = "redis")]
 pub use redis_cache::RedisCache;
+#[cfg(feature = "redis")]
+pub(crate) use redis_cache::{redis_client, redis_manager};
 pub use semantic::{
     Hit, Miss, PlanCache, PlanEntry, Scope, SemanticCache, SemanticOptions, SemanticTier,
 };

@@ -8,12 +8,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::sync::{CacheSync, FollowHandle, Follower};
-use super::{
-    Cache, MemoryCache, PlanCache, RedisCache, SemanticCache, SemanticOptions, StoreCache,
-};
+use super::{Cache, MemoryCache, PlanCache, SemanticCache, SemanticOptions, StoreCache};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::store::{PostgresStore, Store, Vault, master_key, open_local_vault};
+use crate::store::{Vault, connect_postgres, master_key, open_local_vault};
 
 /// What to cache and where (every field optional; the defaults are the embedded, in-memory caches). `Debug`
 /// shows the URLs without their passwords.
@@ -168,7 +166,7 @@ impl CacheOptions {
             (Some(v), _, _) => Some(v),
             (None, Some(dir), _) => Some(Arc::new(open_local_vault(dir).await?)),
             (None, None, Some(url)) => {
-                let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(url).await?);
+                let store = connect_postgres(url, "cache.postgres_url").await?;
                 Some(Arc::new(Vault::open(store, master_key(None)?).await?))
             }
             (None, None, None) => None,
@@ -179,9 +177,7 @@ impl CacheOptions {
         };
         let exact: Option<Arc<dyn Cache>> = match (self.exact, &self.redis_url, &vault) {
             (false, _, _) => None,
-            (true, Some(url), Some(v)) => Some(Arc::new(
-                RedisCache::connect(url, v.clone(), self.ttl()).await?,
-            )),
+            (true, Some(url), Some(v)) => Some(redis_cache(url, v, self.ttl()).await?),
             (true, None, Some(v)) => Some(Arc::new(StoreCache::new(v.clone(), self.ttl())?)),
             (true, _, None) => Some(Arc::new(MemoryCache::new(self.capacity, self.ttl()))),
         };
@@ -230,6 +226,23 @@ impl CacheOptions {
             follow,
         })
     }
+}
+
+#[cfg(feature = "redis")]
+async fn redis_cache(url: &str, vault: &Arc<Vault>, ttl: Duration) -> Result<Arc<dyn Cache>> {
+    Ok(Arc::new(
+        super::RedisCache::connect(url, vault.clone(), ttl).await?,
+    ))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_cache(url: &str, vault: &Arc<Vault>, ttl: Duration) -> Result<Arc<dyn Cache>> {
+    let _ = (url, vault, ttl);
+    Err(Error::feature_disabled(
+        "cache.redis_url",
+        "the Redis result cache",
+        "redis",
+    ))
 }
 
 /// The opened tiers, ready for the pipeline builder's `caches` (caches sit below the pipeline: no link up).

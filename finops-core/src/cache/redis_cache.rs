@@ -57,8 +57,69 @@ fn tenant_hash(tenant: &str) -> String {
         .collect()
 }
 
+/// A Redis client for `url` (given in `field`): `redis://host:port[/db]` in plaintext, or `rediss://…` over TLS
+/// verified against the system's roots, or against the authority in `?ca_file=/path/ca.pem` (a managed Redis with
+/// its own CA, a self-signed test server). TLS is never skipped: a `rediss://` server that does not speak TLS, or
+/// whose certificate does not verify, fails the connection.
+pub(crate) fn redis_client(url: &str, field: &str) -> Result<redis::Client> {
+    let invalid = |reason: String| Error::invalid_argument(field, reason);
+    let mut parsed = url::Url::parse(url).map_err(|e| invalid(format!("not a Redis URL: {e}")))?;
+    let ca_file = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "ca_file")
+        .map(|(_, v)| v.into_owned());
+    let Some(ca_file) = ca_file else {
+        return redis::Client::open(url).map_err(|e| invalid(format!("not a Redis URL: {e}")));
+    };
+    if parsed.scheme() != "rediss" {
+        return Err(invalid(
+            "`ca_file` verifies a TLS server: the URL must start with rediss://".into(),
+        ));
+    }
+    let others: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| k != "ca_file")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if others.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(others);
+    }
+    let pem = std::fs::read(&ca_file)
+        .map_err(|e| invalid(format!("cannot read ca_file `{ca_file}`: {e}")))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(invalid(format!(
+            "ca_file `{ca_file}` holds no PEM certificate"
+        )));
+    }
+    let certificates = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem),
+    };
+    redis::Client::build_with_tls(parsed.as_str(), certificates)
+        .map_err(|e| invalid(format!("cannot use ca_file `{ca_file}`: {e}")))
+}
+
+/// Connects to `client` once before its connection manager does: a server that cannot be reached, or whose TLS
+/// certificate does not verify, fails now, in one attempt, instead of after the manager's retries (reconnections
+/// later keep them).
+pub(crate) async fn redis_manager(
+    client: &redis::Client,
+    context: &str,
+) -> Result<ConnectionManager> {
+    let failed = |e: redis::RedisError| Error::from_redis(context, &e);
+    let probe = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(failed)?;
+    drop(probe);
+    ConnectionManager::new(client.clone()).await.map_err(failed)
+}
+
 impl RedisCache {
-    /// Connects to `url` (`redis://host:port[/db]`); entries live `ttl` (at least one second).
+    /// Connects to `url` (`redis://host:port[/db]`, or `rediss://…[?ca_file=…]`: see [`redis_client`]); entries
+    /// live `ttl` (at least one second).
     pub async fn connect(url: &str, vault: Arc<Vault>, ttl: Duration) -> Result<Self> {
         if ttl.as_secs() == 0 {
             return Err(Error::invalid_argument(
@@ -66,9 +127,8 @@ impl RedisCache {
                 "must be at least one second",
             ));
         }
-        let client = redis::Client::open(url)
-            .map_err(|e| Error::invalid_argument("url", format!("not a Redis URL: {e}")))?;
-        let conn = ConnectionManager::new(client).await.map_err(redis_error)?;
+        let client = redis_client(url, "cache.redis_url")?;
+        let conn = redis_manager(&client, "redis cache").await?;
         Ok(RedisCache {
             conn,
             vault,

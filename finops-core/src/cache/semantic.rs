@@ -1,4 +1,5 @@
-//! The semantic tiers: the nearest earlier question in the same scope, found with an HNSW index (usearch, cosine),
+//! The semantic tiers: the nearest earlier question in the same scope, found with a cosine index (HNSW with the
+//! `semantic` feature, an exact scan without),
 //! is reused only above a similarity threshold and only if the deterministic [`Signature`] guard agrees.
 //!
 //! One tier type serves two caches: results ([`SemanticCache`], scope = tenant + statements fingerprint + language +
@@ -21,6 +22,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::guard::Signature;
+use super::index::VectorIndex;
 use crate::analysis::{Analysis, AnalysisPlan};
 use crate::embed::{self, Embedder};
 use crate::error::{Error, Result};
@@ -138,7 +140,7 @@ struct Entry<V> {
 }
 
 struct Partition<V> {
-    index: usearch::Index,
+    index: VectorIndex,
     entries: HashMap<u64, Entry<V>>,
     /// Insertion order, for eviction.
     order: std::collections::VecDeque<u64>,
@@ -152,25 +154,10 @@ impl<V> std::fmt::Debug for Partition<V> {
     }
 }
 
-fn index_error(e: impl std::fmt::Display) -> Error {
-    Error::backend(crate::BackendKind::SemanticIndex, e.to_string(), false)
-}
-
 impl<V> Partition<V> {
     fn new(dimensions: usize) -> Result<Self> {
-        let options = usearch::IndexOptions {
-            dimensions,
-            metric: usearch::MetricKind::Cos,
-            quantization: usearch::ScalarKind::F32,
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: 64,
-            multi: false,
-        };
-        let index = usearch::Index::new(&options).map_err(index_error)?;
-        index.reserve(64).map_err(index_error)?;
         Ok(Partition {
-            index,
+            index: VectorIndex::new(dimensions)?,
             entries: HashMap::new(),
             order: std::collections::VecDeque::new(),
         })
@@ -183,12 +170,7 @@ impl<V> Partition<V> {
             };
             self.remove(old)?;
         }
-        if self.index.size() >= self.index.capacity() {
-            self.index
-                .reserve((self.index.capacity() * 2).max(64))
-                .map_err(index_error)?;
-        }
-        self.index.add(key, vector).map_err(index_error)?;
+        self.index.add(key, vector)?;
         self.entries.insert(key, entry);
         self.order.push_back(key);
         Ok(())
@@ -196,7 +178,7 @@ impl<V> Partition<V> {
 
     fn remove(&mut self, key: u64) -> Result<()> {
         if self.entries.remove(&key).is_some() {
-            self.index.remove(key).map_err(index_error)?;
+            self.index.remove(key)?;
         }
         Ok(())
     }
@@ -449,7 +431,7 @@ where
         let signature = Signature::of(question);
         let now = Utc::now();
         let mut miss = Miss::NoCandidate;
-        for (key, distance) in found.keys.iter().zip(&found.distances) {
+        for (key, distance) in &found {
             let similarity = 1.0 - distance;
             if similarity < self.options.threshold {
                 break;

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+#[cfg(feature = "postgres")]
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::error::{Error, Result};
 
@@ -45,11 +46,13 @@ where
     }
 }
 
+#[cfg(feature = "postgres")]
 fn pg_error(e: sqlx::Error) -> Error {
     Error::from_sqlx(crate::BackendKind::Postgres, "cache sync", &e)
 }
 
 /// A process's connection to the shared announcements.
+#[cfg(feature = "postgres")]
 #[derive(Debug)]
 pub struct CacheSync {
     url: String,
@@ -57,6 +60,7 @@ pub struct CacheSync {
     origin: String,
 }
 
+#[cfg(feature = "postgres")]
 impl CacheSync {
     /// Connects to the PostgreSQL database the shared store uses.
     pub async fn connect(url: &str) -> Result<Arc<Self>> {
@@ -118,7 +122,10 @@ impl CacheSync {
     /// Starts listening now (so nothing announced after this returns is missed) and applies the other processes'
     /// notices to `followers` in a background task until the returned handle is aborted or dropped.
     pub async fn follow(&self, followers: Vec<Arc<dyn Follower>>) -> Result<FollowHandle> {
-        let mut listener = PgListener::connect(&self.url).await.map_err(pg_error)?;
+        let options = crate::store::postgres::connect_options(&self.url, "cache.postgres_url")?;
+        let mut listener = crate::store::postgres::listener(options)
+            .await
+            .map_err(pg_error)?;
         listener.listen(CHANNEL).await.map_err(pg_error)?;
         let origin = self.origin.clone();
         let task = tokio::spawn(async move {
@@ -146,6 +153,45 @@ impl CacheSync {
             }
         });
         Ok(FollowHandle(task))
+    }
+}
+
+/// Announcements need PostgreSQL: in a build without the `postgres` feature no `CacheSync` can exist, and
+/// [`CacheSync::connect`] says so.
+#[cfg(not(feature = "postgres"))]
+#[derive(Debug)]
+pub struct CacheSync {
+    never: std::convert::Infallible,
+}
+
+#[cfg(not(feature = "postgres"))]
+impl CacheSync {
+    /// Refused: this build has no PostgreSQL.
+    pub async fn connect(url: &str) -> Result<Arc<Self>> {
+        let _ = url;
+        Err(Error::feature_disabled(
+            "cache.postgres_url",
+            "cache synchronisation over PostgreSQL",
+            "postgres",
+        ))
+    }
+
+    pub(crate) async fn announce_put(&self, _kind: &str, _tenant: &str, _id: &str) -> Result<()> {
+        match self.never {}
+    }
+
+    pub(crate) async fn announce_invalidation(
+        &self,
+        _kind: &str,
+        _tenant: &str,
+        _client_tag: Option<&str>,
+    ) -> Result<()> {
+        match self.never {}
+    }
+
+    /// Never called: no `CacheSync` exists in this build.
+    pub async fn follow(&self, _followers: Vec<Arc<dyn Follower>>) -> Result<FollowHandle> {
+        match self.never {}
     }
 }
 

@@ -2,8 +2,10 @@
 //! needs no model: accent-folded character n-grams hashed into a fixed number of dimensions, L2-normalised.
 //! A host can plug a model (an OpenAI-compatible `/v1/embeddings` endpoint, or one written in Python or JS).
 
+#[cfg(feature = "http-providers")]
 mod openai;
 
+#[cfg(feature = "http-providers")]
 pub use openai::OpenAiEmbedder;
 
 use crate::error::{Error, Result};

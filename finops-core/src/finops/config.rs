@@ -395,6 +395,13 @@ impl FinopsConfig {
 
     /// The options of one built-in provider, checked.
     fn provider_options(&self, name: &str, p: &ProviderConfig) -> Result<ProviderOptions> {
+        if !cfg!(feature = "http-providers") {
+            return Err(Error::feature_disabled(
+                format!("providers.{name}"),
+                "the HTTP model providers",
+                "http-providers",
+            ));
+        }
         let at = |field: &str| format!("providers.{name}.{field}");
         let secs = |field: &str, v: Option<f64>, default: Duration| -> Result<Duration> {
             v.map_or(Ok(default), |v| seconds(&at(field), v, 0.001, MAX_SECONDS))
@@ -449,6 +456,7 @@ impl FinopsConfig {
         if let Some(url) = &p.base_url {
             crate::provider::http::check_base_url(url).map_err(named)?;
         }
+        #[cfg(feature = "http-providers")]
         http.header_map().map_err(named)?;
         Ok(ProviderOptions {
             base_url: p.base_url.clone(),

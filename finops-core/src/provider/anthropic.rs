@@ -9,7 +9,7 @@ use super::http::{self, ApiKey, HttpOptions};
 use super::{ChatChunk, ChatRequest, ChatStream, Provider, Role, TokenUsage};
 use crate::error::{Error, Result};
 
-pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+pub use super::http::ANTHROPIC_BASE_URL;
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// Claude through Anthropic's own API.

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "http-providers")]
 use reqwest::header::HeaderMap;
 
 use crate::error::Error;
@@ -31,11 +32,13 @@ impl ApiKey {
         Ok(ApiKey(Arc::from(trimmed)))
     }
 
+    #[cfg_attr(not(feature = "http-providers"), allow(dead_code))]
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     /// Removes the key (and its longer prefixes) from a text that came back from a server.
+    #[cfg_attr(not(feature = "http-providers"), allow(dead_code))]
     pub(crate) fn scrub(&self, text: &str) -> String {
         let mut out = text.replace(&*self.0, "[redacted]");
         // Servers sometimes echo a truncated key ("sk-abc123…"): remove any 12+ character prefix too.
@@ -94,9 +97,15 @@ impl fmt::Debug for HttpOptions {
     }
 }
 
+/// The built-in providers' base URLs.
+pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+pub const DEEPSEEK_BASE_URL: &str = "https://api.deepseek.com/v1";
+pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+
 /// A provider's base URL, checked: a URL, over http or https.
-pub(crate) fn check_base_url(base_url: &str) -> crate::Result<reqwest::Url> {
-    let url = reqwest::Url::parse(base_url).map_err(|e| {
+pub(crate) fn check_base_url(base_url: &str) -> crate::Result<url::Url> {
+    let url = url::Url::parse(base_url).map_err(|e| {
         Error::invalid_argument("base_url", format!("`{base_url}` is not a URL: {e}"))
     })?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -108,6 +117,7 @@ pub(crate) fn check_base_url(base_url: &str) -> crate::Result<reqwest::Url> {
     Ok(url)
 }
 
+#[cfg(feature = "http-providers")]
 impl HttpOptions {
     pub(crate) fn client(&self) -> crate::Result<reqwest::Client> {
         reqwest::Client::builder()
@@ -146,6 +156,7 @@ pub fn retryable_status(status: u16) -> bool {
 /// `Retry-After` as seconds or an HTTP date; OpenAI-style `retry-after-ms` too. A value too large for a `Duration`
 /// saturates (and is then longer than any wait the retry layer accepts); a negative, NaN or unreadable one is
 /// ignored.
+#[cfg(feature = "http-providers")]
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     fn seconds(value: f64) -> Option<Duration> {
         (value.is_finite() && value >= 0.0)
@@ -170,9 +181,11 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// The most of an error response's body that is read (the message shown is shorter still): a server answering
 /// an error with an endless body does not fill memory.
+#[cfg(feature = "http-providers")]
 pub(crate) const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
 /// An error response's body as text, at most [`MAX_ERROR_BODY_BYTES`] of it.
+#[cfg(feature = "http-providers")]
 pub(crate) async fn error_body(mut response: reqwest::Response) -> String {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
@@ -186,6 +199,7 @@ pub(crate) async fn error_body(mut response: reqwest::Response) -> String {
 }
 
 /// The error for a non-success status, with the server's message (key removed, length bounded).
+#[cfg(feature = "http-providers")]
 pub(crate) fn status_error(
     provider: &str,
     status: u16,
@@ -222,6 +236,7 @@ pub(crate) fn status_error(
 }
 
 /// The error for a failed request (connection, timeout, broken body).
+#[cfg(feature = "http-providers")]
 pub(crate) fn transport_error(provider: &str, e: &reqwest::Error, key: Option<&ApiKey>) -> Error {
     let kind = if e.is_timeout() {
         "timed out"
@@ -241,7 +256,7 @@ pub(crate) fn transport_error(provider: &str, e: &reqwest::Error, key: Option<&A
     Error::provider(provider, format!("{kind}: {detail}"), true)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "http-providers"))]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;

@@ -4,9 +4,11 @@
 //! The trait is object-safe (`Arc<dyn Provider>`) and deliberately small: one streamed chat call. Retries, timeouts
 //! and fallbacks are composed around providers, never inside them.
 
+#[cfg(feature = "http-providers")]
 pub mod anthropic;
 mod host;
 pub mod http;
+#[cfg(feature = "http-providers")]
 pub mod openai_compat;
 pub mod pricing;
 pub mod resilience;
@@ -21,11 +23,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+#[cfg(feature = "http-providers")]
 pub use anthropic::Anthropic;
 pub use host::host_answer;
 pub use http::{ApiKey, HttpOptions};
-pub use openai_compat::OpenAiCompatible;
-pub use openai_compat::StructuredMode;
+#[cfg(feature = "http-providers")]
+pub use openai_compat::{OpenAiCompatible, StructuredMode};
 pub use pricing::{ModelPrice, PriceTable, UnpricedPolicy};
 pub use scripted::{ScriptedProvider, ScriptedReply};
 

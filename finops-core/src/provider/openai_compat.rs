@@ -14,9 +14,7 @@ use super::http::{self, ApiKey, HttpOptions};
 use super::{ChatChunk, ChatRequest, ChatStream, Provider, ResponseSchema, Role, TokenUsage};
 use crate::error::{Error, Result};
 
-pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
-pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
-pub const DEEPSEEK_BASE_URL: &str = "https://api.deepseek.com/v1";
+pub use super::http::{DEEPSEEK_BASE_URL, OPENAI_BASE_URL, OPENROUTER_BASE_URL};
 
 /// How a server is asked for an answer of a given shape, from the strictest to none. Servers differ: OpenAI,
 /// OpenRouter, vLLM and llama.cpp's `llama-server` take `json_schema`; llama-cpp-python takes a schema inside

@@ -13,7 +13,9 @@
 //! without running again: one stored analysis and one charge per job.
 
 mod local;
+#[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "redis")]
 mod redis_streams;
 pub mod worker;
 
@@ -28,7 +30,9 @@ use crate::analysis::{Event, Language};
 use crate::error::{Error, Result};
 
 pub use local::LocalQueue;
+#[cfg(feature = "postgres")]
 pub use postgres::PgQueue;
+#[cfg(feature = "redis")]
 pub use redis_streams::RedisQueue;
 pub use worker::{Worker, WorkerStats};
 
@@ -149,9 +153,11 @@ impl JobSpec {
 }
 
 /// The record kind a job's sealed events are bound to.
+#[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
 const EVENT_KIND: &str = "job_event";
 
 /// Seals a batch of a job's events for its log with its client's key: the client tag and the bytes to store.
+#[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
 pub(crate) async fn seal_events(
     vault: &crate::store::Vault,
     job: &Claimed,
@@ -166,6 +172,7 @@ pub(crate) async fn seal_events(
 }
 
 /// Opens a batch [`seal_events`] made; a batch of an erased client reads as no events.
+#[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
 pub(crate) async fn open_events(
     vault: &crate::store::Vault,
     tenant: &str,
@@ -272,6 +279,7 @@ impl JobStatus {
         )
     }
 
+    #[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
     fn parse(s: &str) -> Result<Self> {
         Ok(match s {
             "queued" => JobStatus::Queued,
@@ -630,7 +638,7 @@ pub async fn connect_with(
     }
     let retention = retention.unwrap_or(Duration::from_secs(86_400));
     let (url, name) = url.split_once('#').unwrap_or((url, "default"));
-    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let postgres = crate::store::is_postgres_url(url);
     let redis = url.starts_with("redis://") || url.starts_with("rediss://");
     if !postgres && !redis {
         return Err(Error::invalid_argument(
@@ -648,28 +656,65 @@ pub async fn connect_with(
             ));
         }
     };
-    let store: Arc<dyn crate::store::Store> =
-        if store_url.starts_with("postgres://") || store_url.starts_with("postgresql://") {
-            Arc::new(crate::store::PostgresStore::connect(store_url).await?)
-        } else {
-            Arc::new(crate::store::SqliteStore::open(std::path::Path::new(store_url)).await?)
-        };
+    let store = if crate::store::is_postgres_url(store_url) {
+        crate::store::connect_postgres(store_url, "store").await?
+    } else {
+        crate::store::open_sqlite(std::path::Path::new(store_url), "store").await?
+    };
     let vault = Arc::new(crate::store::Vault::open(store, crate::cache::master_key(None)?).await?);
-    let queue: Arc<dyn Queue> = if postgres {
-        Arc::new(
+    let queue = if postgres {
+        postgres_queue(url, name, &vault, retention).await?
+    } else {
+        redis_queue(url, name, &vault, retention).await?
+    };
+    Ok((queue, vault))
+}
+
+async fn postgres_queue(
+    url: &str,
+    name: &str,
+    vault: &Arc<crate::store::Vault>,
+    retention: Duration,
+) -> Result<Arc<dyn Queue>> {
+    #[cfg(feature = "postgres")]
+    {
+        Ok(Arc::new(
             PgQueue::connect(url, vault.clone())
                 .await?
                 .named(name)?
                 .retention(retention),
-        )
-    } else {
-        Arc::new(
+        ))
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = (url, name, vault, retention);
+        Err(Error::feature_disabled(
+            "queue",
+            "the PostgreSQL queue",
+            "postgres",
+        ))
+    }
+}
+
+async fn redis_queue(
+    url: &str,
+    name: &str,
+    vault: &Arc<crate::store::Vault>,
+    retention: Duration,
+) -> Result<Arc<dyn Queue>> {
+    #[cfg(feature = "redis")]
+    {
+        Ok(Arc::new(
             RedisQueue::connect(url, name, vault.clone())
                 .await?
                 .retention(retention),
-        )
-    };
-    Ok((queue, vault))
+        ))
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        let _ = (url, name, vault, retention);
+        Err(Error::feature_disabled("queue", "the Redis queue", "redis"))
+    }
 }
 
 /// The wait before attempt `attempt + 1`: 200 ms doubling, at most 30 s, with ±20 % jitter.

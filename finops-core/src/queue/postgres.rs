@@ -134,7 +134,8 @@ pub struct PgQueue {
     name: String,
     vault: Arc<Vault>,
     listener: Mutex<Option<PgListener>>,
-    url: String,
+    /// How the event followers connect (TLS included), as the pools do.
+    listen_options: sqlx::postgres::PgConnectOptions,
     /// Followers' wake-ups, fed by a listener on `finops_job_events` started with the first follower.
     signals: Arc<Signals>,
     following: std::sync::atomic::AtomicBool,
@@ -228,7 +229,10 @@ impl PgQueue {
             .connect_with(crate::store::postgres::connect_options(url, "queue")?)
             .await
             .map_err(e)?;
-        let mut listener = PgListener::connect(url).await.map_err(e)?;
+        let options = crate::store::postgres::connect_options(url, "queue")?;
+        let mut listener = crate::store::postgres::listener(options.clone())
+            .await
+            .map_err(e)?;
         listener.listen(CHANNEL).await.map_err(e)?;
         Ok(PgQueue {
             pool,
@@ -236,7 +240,7 @@ impl PgQueue {
             name: "default".into(),
             vault,
             listener: Mutex::new(Some(listener)),
-            url: url.to_string(),
+            listen_options: options,
             signals: Arc::default(),
             following: std::sync::atomic::AtomicBool::new(false),
             swept: std::sync::atomic::AtomicI64::new(0),
@@ -308,11 +312,11 @@ impl PgQueue {
         if self.following.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (url, signals) = (self.url.clone(), Arc::downgrade(&self.signals));
+        let (options, signals) = (self.listen_options.clone(), Arc::downgrade(&self.signals));
         runtime.spawn(async move {
             let mut listener = loop {
                 let listener = async {
-                    let mut l = PgListener::connect(&url).await?;
+                    let mut l = crate::store::postgres::listener(options.clone()).await?;
                     l.listen(EVENTS).await?;
                     Ok::<_, sqlx::Error>(l)
                 };

@@ -66,6 +66,7 @@ impl std::fmt::Debug for JwtVerifier {
 }
 
 /// The most a key set may weigh, and how often it is fetched again at most.
+#[cfg(feature = "http-providers")]
 const MAX_JWKS_BYTES: usize = 1 << 20;
 const JWKS_REFRESH: Duration = Duration::from_secs(30);
 
@@ -445,6 +446,17 @@ fn parse_jwks(jwks: &str) -> Result<Vec<VerifierKey>> {
     Ok(keys)
 }
 
+#[cfg(not(feature = "http-providers"))]
+async fn fetch_jwks(url: &str) -> Result<Vec<VerifierKey>> {
+    let _ = url;
+    Err(Error::feature_disabled(
+        "jwks_url",
+        "fetching a key set over HTTP",
+        "http-providers",
+    ))
+}
+
+#[cfg(feature = "http-providers")]
 async fn fetch_jwks(url: &str) -> Result<Vec<VerifierKey>> {
     let failed = |why: String| Error::Backend {
         backend: crate::BackendKind::Identity,

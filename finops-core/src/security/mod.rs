@@ -13,7 +13,7 @@ pub use pii::Pseudonymizer;
 /// A URL as it may be shown in `Debug` output, logs and errors: its password (and a user name that looks like a
 /// token) replaced with `***`. Text that does not parse as a URL is shown only up to its first `@`.
 pub fn redact_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
+    match url::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));

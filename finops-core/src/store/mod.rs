@@ -2,7 +2,9 @@
 //! SQLite (embedded default, one file) and PostgreSQL. A store only ever sees ciphertext, hashes and ids: the
 //! [`Vault`] encrypts, checks the principal, and audits, over any store.
 
+#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod vault;
 
@@ -11,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::security::crypto::{KeyProvider, LocalKeyProvider, Sealed, SecretKey, WrappedKey};
 
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use vault::{ErasureListener, Review, ReviewAction, ReviewNote, ReviewStatus, Vault};
 
@@ -74,9 +78,53 @@ pub async fn open_local_vault(dir: &std::path::Path) -> Result<Vault> {
     })?;
     // The key first: opening the store creates `finops.db`, after which a missing key is an error.
     let keys = master_key(Some(dir))?;
-    let store: std::sync::Arc<dyn Store> =
-        std::sync::Arc::new(SqliteStore::open(&dir.join("finops.db")).await?);
+    let store = open_sqlite(&dir.join("finops.db"), "data_dir").await?;
     Vault::open(store, keys).await
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub(crate) fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The PostgreSQL store at `url` (given in `field`); refused by name in a build without the `postgres` feature.
+pub(crate) async fn connect_postgres(url: &str, field: &str) -> Result<std::sync::Arc<dyn Store>> {
+    #[cfg(feature = "postgres")]
+    {
+        let _ = field;
+        Ok(std::sync::Arc::new(PostgresStore::connect(url).await?))
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = url;
+        Err(crate::Error::feature_disabled(
+            field,
+            "the PostgreSQL store",
+            "postgres",
+        ))
+    }
+}
+
+/// The SQLite store in the file `path` (given in `field`); refused by name in a build without the `sqlite`
+/// feature.
+pub(crate) async fn open_sqlite(
+    path: &std::path::Path,
+    field: &str,
+) -> Result<std::sync::Arc<dyn Store>> {
+    #[cfg(feature = "sqlite")]
+    {
+        let _ = field;
+        Ok(std::sync::Arc::new(SqliteStore::open(path).await?))
+    }
+    #[cfg(not(feature = "sqlite"))]
+    {
+        let _ = path;
+        Err(crate::Error::feature_disabled(
+            field,
+            "the embedded SQLite vault",
+            "sqlite",
+        ))
+    }
 }
 
 /// Opens the vault a host names with one string, as the bindings take it:
@@ -91,9 +139,8 @@ pub async fn open(location: &str) -> Result<Vault> {
             "must be a directory or a postgres:// URL",
         ));
     }
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        let store: std::sync::Arc<dyn Store> =
-            std::sync::Arc::new(PostgresStore::connect(location).await?);
+    if is_postgres_url(location) {
+        let store = connect_postgres(location, "store").await?;
         return Vault::open(store, master_key(None)?).await;
     }
     if location.contains("://") {
@@ -223,6 +270,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 /// Whether an audit row follows the tenant's last stored entry (`last`: its sequence number and hash), as every
 /// store checks inside the transaction that writes it: a row written after another process's, or after an
 /// erasure of the chain, is refused (retryable) instead of forking the chain.
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 pub(crate) fn check_follows(
     backend: crate::BackendKind,
     row: &AuditRow,
@@ -287,6 +335,7 @@ impl crate::security::limits::BudgetLedger for StoreLedger {
 }
 
 /// A decimal a store kept as text.
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 pub(crate) fn stored_decimal(text: &str) -> Result<rust_decimal::Decimal> {
     text.parse().map_err(|_| crate::Error::Integrity {
         reason: format!("the budget ledger holds `{text}`, which is not an amount"),
@@ -296,6 +345,7 @@ pub(crate) fn stored_decimal(text: &str) -> Result<rust_decimal::Decimal> {
 /// What a reservation decides, once the store read the tenant's month (amounts as the store keeps them, text):
 /// what is spent, the reservations that expired (they now count as spent), and the live ones. Returns the new
 /// spent and `Ok(())` to reserve, or `Err(committed)` with what is spent and reserved when refused.
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 pub(crate) fn budget_decision(
     spent: rust_decimal::Decimal,
     expired: &[String],
@@ -324,6 +374,7 @@ pub(crate) fn budget_decision(
 
 /// What is spent once a reservation is settled at `actual`: added, or — when the reservation had expired and was
 /// counted at its `estimate` meanwhile — corrected by the difference (never below zero).
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 pub(crate) fn settled_spent(
     spent: rust_decimal::Decimal,
     reservation_was_live: bool,

@@ -69,11 +69,68 @@ fn record(row: &sqlx::postgres::PgRow) -> Result<RecordRow> {
 pub(crate) const STATEMENT_TIMEOUT: &str = "30s";
 
 /// The connection options of `url`, with the statement timeout every finops connection sets.
+///
+/// TLS follows libpq's `sslmode` (`disable`, `prefer`, `require`, `verify-ca`, `verify-full`, with
+/// `sslrootcert=/path/ca.pem`): a mode that requires TLS fails rather than talk plaintext. One default is stricter
+/// than libpq's: with no `sslmode` (in the URL or `PGSSLMODE`), a server that is not on loopback or a Unix socket
+/// is connected to with `require`, so client data never crosses a network in clear because a URL left the mode
+/// out; `sslmode=prefer` or `disable` says so explicitly.
 pub(crate) fn connect_options(url: &str, field: &str) -> Result<sqlx::postgres::PgConnectOptions> {
+    use sqlx::postgres::PgSslMode;
     use std::str::FromStr;
     let options = sqlx::postgres::PgConnectOptions::from_str(url)
         .map_err(|err| Error::from_sqlx_connect(crate::BackendKind::Postgres, field, &err))?;
+    let mode_given = url::Url::parse(url)
+        .map(|u| {
+            u.query_pairs()
+                .any(|(k, _)| k == "sslmode" || k == "ssl-mode")
+        })
+        .unwrap_or(false)
+        || std::env::var_os("PGSSLMODE").is_some();
+    // A root certificate the host named must be readable: a missing file is the host's mistake, said as such
+    // (sqlx would report an I/O failure of the database, as if retrying could help).
+    if let Ok(parsed) = url::Url::parse(url)
+        && let Some((_, path)) = parsed.query_pairs().find(|(k, _)| k == "sslrootcert")
+        && let Err(err) = std::fs::metadata(path.as_ref())
+    {
+        return Err(Error::invalid_argument(
+            field,
+            format!("cannot read sslrootcert `{path}`: {err}"),
+        ));
+    }
+    let options = if !mode_given && !is_local_host(options.get_host()) {
+        options.ssl_mode(PgSslMode::Require)
+    } else {
+        options
+    };
     Ok(options.options([("statement_timeout", STATEMENT_TIMEOUT)]))
+}
+
+/// Loopback, `localhost` or a Unix socket directory: where plaintext never leaves the machine.
+fn is_local_host(host: &str) -> bool {
+    host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A `LISTEN` connection with the same options (TLS included) as the pools: one connection, reopened by sqlx
+/// when it drops.
+pub(crate) async fn listener(
+    options: sqlx::postgres::PgConnectOptions,
+) -> std::result::Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_with(options)
+        .await?;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+    listener.ignore_pool_close_event(true);
+    Ok(listener)
 }
 
 impl PostgresStore {
@@ -617,4 +674,57 @@ fn wrapped_key(r: &sqlx::postgres::PgRow) -> Result<WrappedKey> {
         master_id: r.try_get("master_id").map_err(e)?,
         wrapped: r.try_get("wrapped").map_err(e)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sqlx::postgres::PgSslMode;
+
+    fn mode(url: &str) -> PgSslMode {
+        connect_options(url, "postgres_url").unwrap().get_ssl_mode()
+    }
+
+    #[test]
+    fn a_remote_server_without_a_mode_gets_tls_required_and_an_explicit_mode_is_kept() {
+        // PGSSLMODE in the test's environment would be the host's explicit choice: none of these cases apply.
+        if std::env::var_os("PGSSLMODE").is_some() {
+            return;
+        }
+        assert!(matches!(
+            mode("postgres://u:p@db.example.com/f"),
+            PgSslMode::Require
+        ));
+        assert!(matches!(
+            mode("postgres://u:p@10.0.0.7:5432/f"),
+            PgSslMode::Require
+        ));
+        for local in [
+            "postgres://u:p@127.0.0.1/f",
+            "postgres://u:p@localhost/f",
+            "postgres://u:p@[::1]:5432/f",
+            "postgres:///f?host=/var/run/postgresql",
+        ] {
+            assert!(matches!(mode(local), PgSslMode::Prefer), "{local}");
+        }
+        assert!(matches!(
+            mode("postgres://u:p@db.example.com/f?sslmode=disable"),
+            PgSslMode::Disable
+        ));
+        assert!(matches!(
+            mode("postgres://u:p@db.example.com/f?sslmode=verify-full"),
+            PgSslMode::VerifyFull
+        ));
+    }
+
+    #[test]
+    fn an_unreadable_root_certificate_is_named() {
+        let e = connect_options(
+            "postgres://u:p@db.example.com/f?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+            "vault",
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("vault"));
+    }
 }

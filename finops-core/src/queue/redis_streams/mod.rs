@@ -65,7 +65,8 @@ impl std::fmt::Debug for RedisQueue {
 }
 
 impl RedisQueue {
-    /// Connects to `url` (`redis://host:port[/db]`) and uses the queue `name`.
+    /// Connects to `url` (`redis://host:port[/db]`, or `rediss://…[?ca_file=…]` over TLS) and uses the queue
+    /// `name`.
     pub async fn connect(url: &str, name: &str, vault: Arc<Vault>) -> Result<Self> {
         if name.trim().is_empty() || name.len() > 64 {
             return Err(Error::invalid_argument(
@@ -73,9 +74,8 @@ impl RedisQueue {
                 "a queue name has 1 to 64 characters",
             ));
         }
-        let client = redis::Client::open(url)
-            .map_err(|err| Error::invalid_argument("queue", format!("not a Redis URL: {err}")))?;
-        let mut conn = ConnectionManager::new(client.clone()).await.map_err(e)?;
+        let client = crate::cache::redis_client(url, "queue")?;
+        let mut conn = crate::cache::redis_manager(&client, "redis queue").await?;
         let prefix = format!("finops:{name}");
         let mut wake = client.get_async_pubsub().await.map_err(e)?;
         wake.subscribe(format!("{prefix}:wake")).await.map_err(e)?;

@@ -31,6 +31,7 @@ impl Vault {
     }
 
     /// Encrypts a cache value kept elsewhere (Redis): the client's keyed tag and the sealed body.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) async fn seal_cache_value(
         &self,
         kind: &str,
@@ -47,6 +48,7 @@ impl Vault {
     }
 
     /// Decrypts a value sealed by [`Vault::seal_cache_value`]; `None` when its client or tenant was erased.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) async fn open_cache_value(
         &self,
         kind: &str,

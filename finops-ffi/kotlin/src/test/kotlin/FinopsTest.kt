@@ -279,6 +279,29 @@ class FinopsTest {
         assertEquals("cache.threshold", badOptions.field)
     }
 
+    @Test
+    fun theMobileBuildRefusesServerBackendsByName() {
+        // finops-ffi is built without the `postgres` and `redis` features (a lean library for phones): configuring
+        // either is an error that names the field and the missing feature, never a silent fallback.
+        val pg = assertThrows<FinopsException.InvalidArgument> {
+            runBlocking {
+                Finops(offline = true, cache = CacheOptionsFfi(postgresUrl = "postgres://finops@127.0.0.1:1/finops"))
+                    .analyze(request("liquidity"))
+            }
+        }
+        assertEquals("cache.postgres_url", pg.field)
+        assertTrue(pg.reason.contains("`postgres` cargo feature"), pg.reason)
+        val dir = java.nio.file.Files.createTempDirectory("finops-lean").toString()
+        val redis = assertThrows<FinopsException.InvalidArgument> {
+            runBlocking {
+                Finops(offline = true, cache = CacheOptionsFfi(dataDir = dir, redisUrl = "redis://127.0.0.1:1"))
+                    .analyze(request("liquidity"))
+            }
+        }
+        assertEquals("cache.redis_url", redis.field)
+        assertTrue(redis.reason.contains("`redis` cargo feature"), redis.reason)
+    }
+
     /** The app's own key-value store as the exact cache tier. */
     class MapStore : CacheStore {
         val values: MutableMap<String, String> = Collections.synchronizedMap(mutableMapOf())
