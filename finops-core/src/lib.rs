@@ -51,3 +51,8 @@ pub use statements::{Statements, Warning};
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+// The Rust guide's samples (docs/guide/rust.md, the mdBook) run the same way, so none rots.
+#[doc = include_str!("../../docs/guide/rust.md")]
+#[cfg(doctest)]
+pub struct RustGuideDoctests;

@@ -210,7 +210,7 @@ impl AnalysisRequest {
         self
     }
 
-    /// Runs as `principal`: its tenant, and for a Client its own company. [`Pipeline::analyze`] refuses a
+    /// Runs as `principal`: its tenant, and for a Client its own company. [`Pipeline::analyze`](crate::Pipeline::analyze) refuses a
     /// principal that may not see the request's client with [`Error::AccessDenied`].
     pub fn principal(mut self, principal: Principal) -> Self {
         self.tenant.clone_from(&principal.tenant);

@@ -4,6 +4,10 @@
 //!
 //! Layout: `finops:exact:<key>` → the sealed entry; `finops:exact-t:<tenant hash>` and
 //! `finops:exact-c:<tenant hash>:<client tag>` → the keys to drop on invalidation.
+//!
+//! URLs: `redis://host:port[/db]` in plaintext, or `rediss://…` over TLS verified against the system's roots or
+//! the authority in `?ca_file=/path/ca.pem` (finops's own parameter, removed before the URL reaches Redis). TLS is
+//! never skipped: a server that does not speak it, or whose certificate does not verify, fails the connection.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,7 +122,7 @@ pub(crate) async fn redis_manager(
 }
 
 impl RedisCache {
-    /// Connects to `url` (`redis://host:port[/db]`, or `rediss://…[?ca_file=…]`: see [`redis_client`]); entries
+    /// Connects to `url` (`redis://host:port[/db]`, or `rediss://…[?ca_file=…]`: see the module notes); entries
     /// live `ttl` (at least one second).
     pub async fn connect(url: &str, vault: Arc<Vault>, ttl: Duration) -> Result<Self> {
         if ttl.as_secs() == 0 {

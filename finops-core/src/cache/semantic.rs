@@ -7,7 +7,7 @@
 //! configuration). Each scope has its own index, so a lookup cannot see another scope's entries at all.
 //!
 //! With a [`Vault`], entries are also written to its store, encrypted with the client's scope key, and read back
-//! when a process first meets a tenant: the index is rebuilt from the stored embeddings. With a [`CacheSync`]
+//! when a process first meets a tenant: the index is rebuilt from the stored embeddings. With a [`CacheSync`](super::sync::CacheSync)
 //! (PostgreSQL `LISTEN/NOTIFY`), processes sharing one PostgreSQL store see each other's new entries and
 //! invalidations.
 
@@ -567,7 +567,7 @@ where
         Ok(n)
     }
 
-    /// Applies another process's announcement (see [`super::sync::CacheSync::listen`]).
+    /// Applies another process's announcement (see [`super::sync::CacheSync::follow`]).
     pub async fn apply(&self, note: &super::sync::Notice) -> Result<()> {
         if note.kind != V::KIND {
             return Ok(());

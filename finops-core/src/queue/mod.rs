@@ -542,7 +542,8 @@ fn may_operate(principal: &crate::security::Principal, what: &str) -> Result<()>
     }
 }
 
-/// [`Queue::status`] of a job of the principal's firm, under the role rules of [`may_operate`].
+/// [`Queue::status`] of a job of the principal's firm, under the role rules below: the firm's CPAs and Admins see, follow and cancel its jobs; a Client
+/// does none of it (it reads its own company's result through the vault); another firm's ids are not found.
 pub async fn status_for(
     queue: &dyn Queue,
     principal: &crate::security::Principal,
@@ -552,7 +553,8 @@ pub async fn status_for(
     queue.status(&principal.tenant, id).await
 }
 
-/// [`Queue::cancel`] of a job of the principal's firm, under the role rules of [`may_operate`].
+/// [`Queue::cancel`] of a job of the principal's firm, under the role rules below: the firm's CPAs and Admins see, follow and cancel its jobs; a Client
+/// does none of it (it reads its own company's result through the vault); another firm's ids are not found.
 pub async fn cancel_for(
     queue: &dyn Queue,
     principal: &crate::security::Principal,
@@ -562,7 +564,8 @@ pub async fn cancel_for(
     queue.cancel(&principal.tenant, id).await
 }
 
-/// [`follow`] for a job of the principal's firm, under the role rules of [`may_operate`].
+/// [`follow`] for a job of the principal's firm, under the role rules below: the firm's CPAs and Admins see, follow and cancel its jobs; a Client
+/// does none of it (it reads its own company's result through the vault); another firm's ids are not found.
 pub fn follow_for(
     queue: Arc<dyn Queue>,
     principal: &crate::security::Principal,

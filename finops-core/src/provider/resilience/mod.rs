@@ -2,7 +2,7 @@
 //! retries with backoff that honour `Retry-After`, a circuit breaker, and a fallback chain. Each layer is itself a
 //! `Provider`, and a failure anywhere in a stream — before the first byte, mid-answer, or an error event inside a
 //! 200 answer — reaches the layers above like any other failure. When a layer tries again it first sends a
-//! [`ChatChunk::Retry`] or [`ChatChunk::Fallback`] so the consumer discards the partial text.
+//! [`ChatChunk::Retry`](super::ChatChunk::Retry) or [`ChatChunk::Fallback`](super::ChatChunk::Fallback) so the consumer discards the partial text.
 //!
 //! ```
 //! use std::sync::Arc;
