@@ -34,7 +34,9 @@ use crate::provider::{ApiKey, HttpOptions, Phase, Provider, UnpricedPolicy};
 
 /// The product's default model per phase (OpenRouter ids).
 pub const DEFAULT_ANALYST_MODEL: &str = "anthropic/claude-sonnet-4.5";
+/// The Researcher's default model (OpenRouter id).
 pub const DEFAULT_RESEARCHER_MODEL: &str = "deepseek/deepseek-chat";
+/// The Validator's default model (OpenRouter id).
 pub const DEFAULT_VALIDATOR_MODEL: &str = "anthropic/claude-sonnet-4.5";
 /// OpenAI's model when it is a phase's only route and no model was set.
 pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4.1-mini";
@@ -42,21 +44,28 @@ pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4.1-mini";
 /// One provider a phase may call, with the model to ask it for.
 #[derive(Debug, Clone)]
 pub struct Route {
+    /// The provider.
     pub provider: Arc<dyn Provider>,
+    /// The model to ask it for.
     pub model: String,
 }
 
 /// Keys, base URL and models, from the environment or set in code.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
+    /// OpenRouter's key (`OPENROUTER_API_KEY`).
     pub openrouter_key: Option<ApiKey>,
+    /// Anthropic's key (`ANTHROPIC_API_KEY`).
     pub anthropic_key: Option<ApiKey>,
+    /// OpenAI's key (`OPENAI_API_KEY`), also sent to `openai_base_url`.
     pub openai_key: Option<ApiKey>,
+    /// DeepSeek's key (`DEEPSEEK_API_KEY`).
     pub deepseek_key: Option<ApiKey>,
     /// An OpenAI-compatible server every phase uses (a local model).
     pub openai_base_url: Option<String>,
     /// Model per phase (analyst, researcher, validator); the defaults when `None`.
     pub models: [Option<String>; 3],
+    /// What to do with a model that has no known price.
     pub unpriced: UnpricedPolicy,
     /// The resilience of every provider that has none of its own in `provider_options`.
     pub resilience: Resilience,
@@ -70,6 +79,7 @@ pub struct Settings {
 pub struct ProviderOptions {
     /// Another base URL than the vendor's.
     pub base_url: Option<String>,
+    /// Timeouts and extra headers.
     pub http: HttpOptions,
     /// Timeouts, retries and circuit breaker around this provider; [`Settings::resilience`] when `None`.
     pub resilience: Option<Resilience>,

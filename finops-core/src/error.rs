@@ -36,28 +36,40 @@ pub enum Error {
     /// every problem found (the first one included), in document order.
     #[error("invalid statements at `{field}`: {reason}{}", more_suffix(issues))]
     InvalidStatements {
+        /// The JSON path of the first problem.
         field: String,
+        /// Why it was refused.
         reason: String,
+        /// Every problem, in document order.
         issues: Vec<FieldIssue>,
     },
 
     /// A Researcher expression was refused or could not be evaluated.
     #[error("invalid expression `{expression}` at character {position}: {reason}")]
     InvalidExpression {
+        /// The expression as given.
         expression: String,
         /// 0-based character offset where the problem was found.
         position: usize,
+        /// Why it was refused.
         reason: String,
     },
 
     /// A request or configuration value given by the host is not acceptable.
     #[error("invalid argument `{field}`: {reason}")]
-    InvalidArgument { field: String, reason: String },
+    InvalidArgument {
+        /// The argument or configuration path (`providers.openrouter.max_retries`).
+        field: String,
+        /// Why it was refused.
+        reason: String,
+    },
 
     /// A language model provider failed (network, HTTP status, timeout, malformed or broken answer).
     #[error("provider `{provider}` failed: {reason}")]
     Provider {
+        /// The provider's name (`openrouter`, `anthropic`, a host's).
         provider: String,
+        /// What happened, with any key scrubbed.
         reason: String,
         /// Whether trying the same call again may succeed.
         retryable: bool,
@@ -69,24 +81,42 @@ pub enum Error {
 
     /// The principal may not do this (another tenant, or a Client outside its own company).
     #[error("access denied: {reason}")]
-    AccessDenied { reason: String },
+    AccessDenied {
+        /// What was refused and why.
+        reason: String,
+    },
 
     /// Encrypted data did not authenticate: altered, moved to another row or tenant, or the wrong key.
     #[error("integrity check failed: {reason}")]
-    Integrity { reason: String },
+    Integrity {
+        /// What failed to authenticate.
+        reason: String,
+    },
 
     /// A key needed to read data is not available (unknown, or destroyed by an erasure).
     #[error("key `{key_id}` unavailable: {reason}")]
-    KeyUnavailable { key_id: String, reason: String },
+    KeyUnavailable {
+        /// The key's id.
+        key_id: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
 
     /// A host's identity token was refused; `kind` says why.
     #[error("token refused ({kind}): {reason}")]
-    InvalidToken { kind: TokenRefusal, reason: String },
+    InvalidToken {
+        /// The kind of refusal, stable across bindings.
+        kind: TokenRefusal,
+        /// The verifier's explanation.
+        reason: String,
+    },
 
     /// Too many requests for a tenant or principal, or a full queue; try again after `retry_after`.
     #[error("rate limited ({scope}): retry after {} ms", retry_after.as_millis())]
     RateLimited {
+        /// What the limit counts.
         scope: RateLimitScope,
+        /// How long to wait before trying again.
         retry_after: std::time::Duration,
     },
 
@@ -95,8 +125,11 @@ pub enum Error {
     /// call may succeed later (a dropped connection, a busy database) or not (a refused query, a full disk).
     #[error("{backend} backend failed: {reason}")]
     Backend {
+        /// Which backend failed.
         backend: BackendKind,
+        /// What happened (URLs with their passwords redacted).
         reason: String,
+        /// Whether the same call may succeed later.
         retryable: bool,
     },
 
@@ -105,8 +138,11 @@ pub enum Error {
         "monthly budget of tenant `{tenant}` reached: {spent_usd} of {limit_usd} USD spent or reserved"
     )]
     BudgetExceeded {
+        /// The firm whose budget is reached.
         tenant: String,
+        /// The monthly limit, in USD.
         limit_usd: rust_decimal::Decimal,
+        /// What is spent and reserved this month, in USD.
         spent_usd: rust_decimal::Decimal,
     },
 
@@ -385,13 +421,19 @@ fn millis(d: std::time::Duration) -> u64 {
 /// `limit_usd`, `spent_usd`, `expression`, `position`; amounts as decimal strings, durations in milliseconds).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorPayload {
+    /// The stable code ([`Error::code`]).
     pub code: &'static str,
+    /// The error's message.
     pub message: String,
+    /// The input field, when the error is about one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Why, when the variant has a reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Whether trying again may succeed.
     pub retryable: bool,
+    /// The variant's other values.
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -433,9 +475,13 @@ closed_names!(
         Algorithm => "algorithm",
         /// The signature does not verify with any configured key.
         Signature => "signature",
+        /// Past its `exp`.
         Expired => "expired",
+        /// Before its `nbf`.
         NotYetValid => "not_yet_valid",
+        /// Issued for another audience.
         Audience => "audience",
+        /// Issued by another issuer.
         Issuer => "issuer",
         /// A claim finops needs (tenant, role) is absent.
         MissingClaim => "missing_claim",
@@ -459,8 +505,11 @@ closed_names!(
 closed_names!(
     /// Which backend failed.
     BackendKind {
+        /// The embedded SQLite store.
         Sqlite => "sqlite",
+        /// A PostgreSQL store, queue or cache synchronisation.
         Postgres => "postgres",
+        /// A Redis cache or queue.
         Redis => "redis",
         /// The in-process semantic index (usearch).
         SemanticIndex => "semantic_index",

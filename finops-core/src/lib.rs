@@ -15,6 +15,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// Every public item is documented (CI denies warnings, so an undocumented one fails the build).
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod cache;
 pub mod config;

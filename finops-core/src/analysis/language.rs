@@ -13,11 +13,14 @@ use crate::metrics::Unit;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
+    /// French.
     Fr,
+    /// English.
     En,
 }
 
 impl Language {
+    /// The ISO 639-1 code (`fr`, `en`).
     pub fn id(self) -> &'static str {
         match self {
             Language::Fr => "fr",

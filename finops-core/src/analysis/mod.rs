@@ -66,8 +66,10 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The three phases, in the order they run.
     pub const ALL: [Phase; 3] = [Phase::Analyst, Phase::Researcher, Phase::Validator];
 
+    /// The stable name (`analyst`, `researcher`, `validator`).
     pub fn id(self) -> &'static str {
         match self {
             Phase::Analyst => "analyst",
@@ -99,7 +101,9 @@ impl FromStr for Phase {
 /// What to analyse, for whom.
 #[derive(Debug, Clone)]
 pub struct AnalysisRequest {
+    /// The client's statements.
     pub statements: Arc<Statements>,
+    /// The question, in French or English.
     pub question: String,
     /// The report language; detected from the question when `None`.
     pub language: Option<Language>,
@@ -134,10 +138,12 @@ pub enum CacheMode {
 }
 
 impl CacheMode {
+    /// Whether this mode may answer from the cache.
     pub fn reads(self) -> bool {
         matches!(self, CacheMode::On | CacheMode::ReadOnly)
     }
 
+    /// Whether this mode keeps new results in the cache.
     pub fn writes(self) -> bool {
         matches!(self, CacheMode::On | CacheMode::WriteOnly)
     }
@@ -163,6 +169,7 @@ pub const MAX_QUESTION_CHARS: usize = 4000;
 pub const MAX_ID_CHARS: usize = 128;
 
 impl AnalysisRequest {
+    /// A request with the defaults: the language detected from the question, the default tenant and client.
     pub fn new(statements: impl Into<Arc<Statements>>, question: impl Into<String>) -> Self {
         AnalysisRequest {
             statements: statements.into(),
@@ -195,23 +202,27 @@ impl AnalysisRequest {
         self
     }
 
+    /// Writes the report in `language` whatever the question's.
     pub fn language(mut self, language: Language) -> Self {
         self.language = Some(language);
         self
     }
 
+    /// The CPA firm the analysis belongs to (caches, budgets, storage and audit are per tenant).
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = tenant.into();
         self
     }
 
+    /// The client company (by default derived from the statements' company name).
     pub fn client(mut self, client: impl Into<String>) -> Self {
         self.client = Some(client.into());
         self
     }
 
-    /// Runs as `principal`: its tenant, and for a Client its own company. [`Pipeline::analyze`](crate::Pipeline::analyze) refuses a
-    /// principal that may not see the request's client with [`Error::AccessDenied`].
+    /// Runs as `principal`: its tenant, and for a Client its own company.
+    /// [`Pipeline::analyze`](crate::Pipeline::analyze) refuses a principal that may not see the request's client
+    /// with [`Error::AccessDenied`].
     pub fn principal(mut self, principal: Principal) -> Self {
         self.tenant.clone_from(&principal.tenant);
         if self.client.is_none() {

@@ -48,7 +48,9 @@ impl FromStr for Role {
 /// Who is asking: a tenant (CPA firm), a role, and for a `Client` the one client company it may see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
+    /// The CPA firm the principal belongs to.
     pub tenant: String,
+    /// What the principal may do.
     pub role: Role,
     /// Required for `Client`; ignored for `Cpa` and `Admin`, who see every client of their firm.
     pub client: Option<String>,
@@ -119,6 +121,7 @@ impl Principal {
         Ok(self)
     }
 
+    /// A CPA of `tenant`.
     pub fn cpa(tenant: impl Into<String>) -> Result<Self> {
         Self::new(tenant, Role::Cpa, None)
     }

@@ -15,11 +15,13 @@ use crate::analysis::{Intent, intent};
 /// What must match for two questions to share an answer or a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature {
+    /// What the question is about.
     pub intents: Vec<Intent>,
     /// Canonical metric and qualifier concepts the question names (`gross`, `net`, `current_ratio`, …).
     pub concepts: BTreeSet<String>,
     /// `up`, `down`, `stable`.
     pub directions: BTreeSet<String>,
+    /// Whether the question negates (`not`, `pas`): a negated question never reuses an affirmative one's answer.
     pub negated: bool,
     /// Years, quarters, months, relative periods (`last_year`, `last_3_years`, …).
     pub periods: BTreeSet<String>,

@@ -15,9 +15,13 @@ use crate::error::{Error, Result};
 /// A host's store of strings. Values are analyses as JSON: client data, to be protected like any.
 #[async_trait::async_trait]
 pub trait KeyValueStore: Send + Sync + std::fmt::Debug {
+    /// The value stored under `key` for `tenant`, `None` when there is none (or it expired in the host's store).
     async fn get(&self, tenant: &str, key: &str) -> Result<Option<String>>;
+    /// Stores `value` under `key`, for `client` of `tenant` (so a client's entries can be dropped together).
     async fn put(&self, tenant: &str, client: &str, key: &str, value: String) -> Result<()>;
+    /// Drops every entry of `tenant`.
     async fn invalidate_tenant(&self, tenant: &str) -> Result<()>;
+    /// Drops every entry of `client` of `tenant`.
     async fn invalidate_client(&self, tenant: &str, client: &str) -> Result<()>;
 }
 
@@ -36,6 +40,7 @@ pub struct HostCache {
 }
 
 impl HostCache {
+    /// The exact tier over a host's store; entries live `ttl` (at least a second).
     pub fn new(store: Arc<dyn KeyValueStore>, ttl: Duration) -> Result<Self> {
         if ttl.is_zero() {
             return Err(Error::invalid_argument("ttl", "must be positive"));

@@ -47,6 +47,7 @@ const EXACT_KIND: &str = crate::store::CACHE_KINDS[0];
 /// An exact-tier entry.
 #[derive(Debug, Clone)]
 pub struct Cached {
+    /// The stored analysis.
     pub analysis: Arc<Analysis>,
     /// When it was stored (entries never live longer than their TTL; a request may ask for younger ones).
     pub stored_at: DateTime<Utc>,
@@ -56,6 +57,7 @@ pub struct Cached {
 /// absolute time after they were stored: a hit does not extend them.
 #[async_trait::async_trait]
 pub trait Cache: Send + Sync + std::fmt::Debug {
+    /// The entry stored under `key` for `tenant`, `None` when there is none or it expired.
     async fn get(&self, tenant: &str, key: &str) -> Result<Option<Cached>>;
     /// Keeps an analysis (its tenant and client are the analysis's own).
     async fn put(&self, key: &str, analysis: Arc<Analysis>) -> Result<()>;
@@ -173,6 +175,7 @@ pub struct StoreCache {
 }
 
 impl StoreCache {
+    /// The exact tier in a vault's store (encrypted with the client's key); entries live `ttl`.
     pub fn new(vault: Arc<Vault>, ttl: Duration) -> Result<Self> {
         if ttl.is_zero() {
             return Err(Error::invalid_argument("ttl", "must be positive"));

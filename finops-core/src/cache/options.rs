@@ -102,6 +102,7 @@ impl CacheOptions {
         Ok(options)
     }
 
+    /// Checks every option, naming the first bad one (`cache.threshold`).
     pub fn validate(&self) -> Result<()> {
         self.semantic_options()
             .validate()
@@ -248,9 +249,13 @@ async fn redis_cache(url: &str, vault: &Arc<Vault>, ttl: Duration) -> Result<Arc
 /// The opened tiers, ready for the pipeline builder's `caches` (caches sit below the pipeline: no link up).
 #[derive(Debug, Clone)]
 pub struct Caches {
+    /// The exact tier (memory, store, Redis or a host's store).
     pub exact: Option<Arc<dyn Cache>>,
+    /// The semantic result tier.
     pub semantic: Option<Arc<SemanticCache>>,
+    /// The Analyst plan tier.
     pub plans: Option<Arc<PlanCache>>,
+    /// Whether plans are shared among the tenants of a deployment (the shared pool).
     pub share_plans: bool,
     /// Applies other processes' announcements while the caches (or a pipeline using them) live.
     pub(crate) follow: Option<Arc<FollowHandle>>,

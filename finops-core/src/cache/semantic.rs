@@ -92,6 +92,7 @@ impl SemanticOptions {
 pub struct Scope {
     /// The owning tenant (the shared plan pool uses [`SHARED_TENANT`]).
     pub tenant: String,
+    /// The scope's opaque key (statements fingerprint, language and configuration, or the plan pool's key).
     pub key: String,
 }
 
@@ -101,8 +102,11 @@ pub const SHARED_TENANT: &str = "*shared*";
 /// A reused entry.
 #[derive(Debug, Clone)]
 pub struct Hit<V> {
+    /// The reused value.
     pub value: Arc<V>,
+    /// The cosine similarity of the reused question to the asked one.
     pub similarity: f32,
+    /// When the value was stored.
     pub stored_at: DateTime<Utc>,
     /// The question the entry answered.
     pub question: String,
@@ -192,6 +196,7 @@ pub type PlanCache = SemanticTier<PlanEntry>;
 /// A cached Analyst plan and what producing it cost (what a hit saves).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanEntry {
+    /// The plan.
     pub plan: AnalysisPlan,
     /// USD; `None` when unknown.
     pub cost_usd: Option<rust_decimal::Decimal>,
@@ -199,6 +204,7 @@ pub struct PlanEntry {
 
 /// Which durable record kind a tier writes.
 pub trait TierKind {
+    /// The record kind the tier's entries are stored under (`cache.semantic`, `cache.plan`).
     const KIND: &'static str;
 }
 impl TierKind for Analysis {
@@ -272,6 +278,7 @@ where
         self
     }
 
+    /// The tier's options.
     pub fn options(&self) -> &SemanticOptions {
         &self.options
     }
@@ -284,6 +291,7 @@ where
             .sum()
     }
 
+    /// Whether the tier holds no entries.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

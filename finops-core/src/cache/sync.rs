@@ -19,11 +19,14 @@ pub const CHANNEL: &str = "finops_cache";
 pub struct Notice {
     /// The record kind (`cache.semantic`, `cache.plan`).
     pub kind: String,
+    /// The tenant whose entries changed.
     pub tenant: String,
     /// True for a new entry (`id` set); false for an invalidation (of one client with `client_tag`).
     pub put: bool,
+    /// The new entry's id (a put).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The client whose entries were dropped (an invalidation of one client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_tag: Option<String>,
     /// The announcing process (its own notices are not applied twice).
@@ -33,6 +36,7 @@ pub struct Notice {
 /// Something that applies notices: a semantic tier.
 #[async_trait::async_trait]
 pub trait Follower: Send + Sync {
+    /// Applies another process's announcement.
     async fn apply(&self, notice: &Notice) -> Result<()>;
 }
 

@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 /// Turns texts into vectors of `dimensions()` floats.
 #[async_trait::async_trait]
 pub trait Embedder: Send + Sync + std::fmt::Debug {
+    /// The embedder's name, part of the cache scope (two embedders never share entries).
     fn name(&self) -> &str;
+    /// How many dimensions its vectors have.
     fn dimensions(&self) -> usize;
     /// One vector per text, in order.
     async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>>;

@@ -25,6 +25,7 @@ pub struct OpenAiEmbedder {
 }
 
 impl OpenAiEmbedder {
+    /// An embedder calling `base_url`'s `/embeddings` with `model`, expecting `dimensions`.
     pub fn new(
         base_url: &str,
         key: Option<ApiKey>,
@@ -34,6 +35,7 @@ impl OpenAiEmbedder {
         Self::with_options(base_url, key, model, dimensions, &HttpOptions::default())
     }
 
+    /// The same with HTTP options (timeouts, headers).
     pub fn with_options(
         base_url: &str,
         key: Option<ApiKey>,

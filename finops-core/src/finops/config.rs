@@ -53,6 +53,7 @@ pub struct FinopsConfig {
     pub prices: BTreeMap<String, ModelPrice>,
     /// What to reserve against a budget per model phase when the model has no price (default 0.10 USD).
     pub fallback_estimate_usd: Option<Decimal>,
+    /// Requests per minute per tenant and per principal.
     pub rate_limits: Option<RateLimitsConfig>,
     /// Monthly USD budget per tenant.
     pub budgets: BTreeMap<String, Decimal>,
@@ -91,9 +92,13 @@ impl std::fmt::Debug for FinopsConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProvidersConfig {
+    /// OpenRouter: the default route of every phase, any vendor's model.
     pub openrouter: Option<ProviderConfig>,
+    /// Anthropic's own API: Claude models directly, or after OpenRouter.
     pub anthropic: Option<ProviderConfig>,
+    /// OpenAI's API (or a compatible server through `base_url`).
     pub openai: Option<ProviderConfig>,
+    /// DeepSeek's API: the Researcher's default model directly.
     pub deepseek: Option<ProviderConfig>,
     /// Any OpenAI-compatible server (llama.cpp, vLLM, Ollama): `base_url` is required; every phase uses it.
     pub local: Option<ProviderConfig>,
@@ -126,6 +131,7 @@ pub struct ProviderConfig {
     pub base_url: Option<String>,
     /// Headers sent with every request (values never printed).
     pub headers: BTreeMap<String, String>,
+    /// Until the connection is established.
     pub connect_timeout_seconds: Option<f64>,
     /// Until the response headers, and between two pieces of a streamed answer.
     pub read_timeout_seconds: Option<f64>,
@@ -165,8 +171,11 @@ impl fmt::Debug for ProviderConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelsConfig {
+    /// The Analyst's model (default `anthropic/claude-sonnet-4.5`).
     pub analyst: Option<String>,
+    /// The Researcher's model (default `deepseek/deepseek-chat`).
     pub researcher: Option<String>,
+    /// The Validator's model (default `anthropic/claude-sonnet-4.5`).
     pub validator: Option<String>,
 }
 
@@ -184,7 +193,9 @@ impl ModelsConfig {
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitsConfig {
+    /// Requests per minute of one CPA firm.
     pub per_tenant: u32,
+    /// Requests per minute of one principal (a person).
     pub per_principal: u32,
 }
 
@@ -279,6 +290,7 @@ pub struct HostConfig {
     pub max_retries: Option<u32>,
     /// Consecutive failures that open the host provider's circuit breaker (1 to 1,000; default 5).
     pub breaker_threshold: Option<u32>,
+    /// How long an open breaker refuses calls before trying one again (default 30 s).
     pub breaker_cool_down_seconds: Option<f64>,
     /// Each call to the host's embedder or cache store (default 30 s).
     pub call_timeout_seconds: Option<f64>,

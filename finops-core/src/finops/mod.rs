@@ -193,6 +193,7 @@ impl FinopsBuilder {
 }
 
 impl Finops {
+    /// A builder: the configuration and the host's own objects.
     pub fn builder() -> FinopsBuilder {
         FinopsBuilder::default()
     }
@@ -244,6 +245,7 @@ impl Finops {
         &self.pipeline
     }
 
+    /// The embedder the caches use.
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
         &self.embedder
     }

@@ -27,6 +27,7 @@ pub enum Chart {
 /// A host's mapping from its account numbers to statement lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomChart {
+    /// The chart's name.
     pub name: String,
     rules: Vec<Rule>,
 }
@@ -235,6 +236,7 @@ impl Chart {
         }
     }
 
+    /// The chart's name (`gifi`, `pcg` or the custom chart's).
     pub fn name(&self) -> &str {
         match self {
             Chart::Gifi => "gifi",

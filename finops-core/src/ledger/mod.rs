@@ -61,6 +61,7 @@ pub enum Format {
 }
 
 impl Format {
+    /// The stable name (`trial-balance`, `fec`, …), as options and errors give it.
     pub fn id(self) -> &'static str {
         match self {
             Format::Auto => "auto",
@@ -113,10 +114,15 @@ pub enum Unmapped {
 /// Company fields a format may not hold, given (or overridden) by the caller.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompanyFields {
+    /// The company's name.
     pub name: Option<String>,
+    /// Its industry in words.
     pub sector: Option<String>,
+    /// NAICS code, 2 to 6 digits.
     pub naics: Option<String>,
+    /// Such as `CA-QC` or `FR`.
     pub jurisdiction: Option<String>,
+    /// ISO 4217 code of every amount.
     pub currency: Option<String>,
 }
 
@@ -139,11 +145,13 @@ impl CompanyFields {
 /// How to read a ledger.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
+    /// The format; `Auto` detects it from the content.
     pub format: Format,
     /// The chart of accounts; replaces the one a trial balance names. Required for CSV trial balances.
     pub chart: Option<Chart>,
     /// Company fields supplied or overridden by the caller.
     pub company: CompanyFields,
+    /// What to do with an account the chart cannot place: refuse, or count it as "other" of its class.
     pub unmapped: Unmapped,
     /// Lines for given accounts (account number or QuickBooks / Xero account id), ahead of the chart.
     pub overrides: HashMap<String, Line>,
@@ -156,15 +164,19 @@ pub struct ReadOptions {
 /// One input: its bytes, and its name when it has one (a file name: FEC names carry the closing date).
 #[derive(Debug, Clone, Copy)]
 pub struct Source<'a> {
+    /// The file's name, which helps detection and names the source in errors.
     pub name: Option<&'a str>,
+    /// The file's content.
     pub bytes: &'a [u8],
 }
 
 impl<'a> Source<'a> {
+    /// A source without a name.
     pub fn new(bytes: &'a [u8]) -> Self {
         Source { name: None, bytes }
     }
 
+    /// A source with its file's name.
     pub fn named(name: &'a str, bytes: &'a [u8]) -> Self {
         Source {
             name: Some(name),

@@ -32,16 +32,23 @@ use super::{DerivedLine, FigureInput, MetricId};
 use crate::error::{Error, Result};
 use crate::statements::{Line, Statements};
 
+/// The longest expression accepted, in characters.
 pub const MAX_LENGTH: usize = 500;
+/// The most tokens an expression may have.
 pub const MAX_TOKENS: usize = 200;
+/// The deepest nesting of parentheses and operators.
 pub const MAX_DEPTH: usize = 20;
 
 /// The result of evaluating an expression for a period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Computation {
+    /// The expression as given.
     pub expression: String,
+    /// The period it was evaluated for.
     pub period: String,
+    /// The exact result.
     pub value: Decimal,
+    /// The statement amounts it was computed from.
     pub inputs: Vec<FigureInput>,
 }
 

@@ -34,6 +34,7 @@ pub struct FigureInput {
     pub line: Cow<'static, str>,
     /// The period the amount belongs to (the previous one for averages and growth).
     pub period: Arc<str>,
+    /// The amount, exact.
     pub value: Decimal,
     /// The ledger accounts that made the amount, when the statements were read from a ledger (trial balance,
     /// FEC, QuickBooks, Xero) or built with accounts.
@@ -47,14 +48,21 @@ pub struct FigureInput {
 pub struct Figure {
     /// Stable id the LLM phases cite: `metric@period`, e.g. `gross_margin@FY2023`.
     pub id: String,
+    /// The catalogue metric.
     pub metric: MetricId,
+    /// The period label.
     pub period: Arc<str>,
     /// The exact value (percentages as fractions: 0.25 is 25 %), or `None` when not computable.
     pub value: Option<Decimal>,
+    /// How the value reads: a ratio, a percentage (as a fraction), an amount or days.
     pub unit: Unit,
+    /// Whether balance-sheet inputs are closing or averaged over two periods.
     pub basis: Basis,
+    /// The formula in words of statement lines (`gross_profit / revenue`).
     pub formula: Cow<'static, str>,
+    /// The amounts the value was computed from.
     pub inputs: Vec<FigureInput>,
+    /// Why there is no value (a zero denominator, no previous period, …).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,
 }
@@ -79,16 +87,24 @@ impl Figure {
 /// A line derived from the statement lines (`spec/metrics-v1.md`, "Derived lines").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DerivedLine {
+    /// Revenue less the cost of goods sold.
     GrossProfit,
+    /// Operating income before depreciation and amortization.
     Ebitda,
+    /// Gross profit less operating expenses and depreciation.
     OperatingIncome,
+    /// Operating income less interest, plus other income.
     IncomeBeforeTax,
+    /// Short-term and long-term debt.
     TotalDebt,
+    /// Current assets less current liabilities.
     WorkingCapital,
+    /// Operating cash flow less capital expenditures.
     FreeCashFlow,
 }
 
 impl DerivedLine {
+    /// Every derived line, in presentation order.
     pub const ALL: [DerivedLine; 7] = [
         DerivedLine::GrossProfit,
         DerivedLine::Ebitda,
@@ -99,6 +115,7 @@ impl DerivedLine {
         DerivedLine::FreeCashFlow,
     ];
 
+    /// The stable id (`gross_profit`, …), as formulas and expressions name it.
     pub fn id(self) -> &'static str {
         match self {
             DerivedLine::GrossProfit => "gross_profit",

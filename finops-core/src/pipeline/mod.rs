@@ -45,13 +45,18 @@ pub use llm::PROMPT_VERSION;
 /// The provider and model one phase uses.
 #[derive(Debug, Clone)]
 pub struct PhaseConfig {
+    /// The provider the phase calls.
     pub provider: Arc<dyn Provider>,
+    /// The model to ask it for.
     pub model: String,
+    /// Sampling temperature (the provider's default when `None`).
     pub temperature: Option<f32>,
+    /// The most output tokens a call may use; the phase's schema budget applies below it.
     pub max_tokens: Option<u32>,
 }
 
 impl PhaseConfig {
+    /// A phase on `provider` with `model`, the provider's temperature and the schema's output budget.
     pub fn new(provider: Arc<dyn Provider>, model: impl Into<String>) -> Self {
         PhaseConfig {
             provider,
@@ -298,6 +303,7 @@ impl PipelineBuilder {
         self
     }
 
+    /// The pipeline, ready to run analyses.
     pub fn build(self) -> Pipeline {
         let config_version = config_version_of(&self.phases).into();
         let has_caches = self.cache.is_some() || self.semantic.is_some() || self.plans.is_some();
@@ -348,6 +354,7 @@ fn config_version_of(phases: &[Option<PhaseConfig>; 3]) -> String {
 }
 
 impl Pipeline {
+    /// A builder: providers per phase, caches, vault, limits.
     pub fn builder() -> PipelineBuilder {
         PipelineBuilder::default()
     }

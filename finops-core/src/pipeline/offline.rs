@@ -620,7 +620,8 @@ pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) ->
     })
 }
 
-/// The offline memo for a plan: a direct answer, headline figures, trends, what stands out and caveats, in the plan's language.
+/// The offline memo for a plan: a direct answer, headline figures, trends, what stands out and caveats, in the
+/// plan's language.
 pub fn report(
     plan: &AnalysisPlan,
     figures: &[Figure],

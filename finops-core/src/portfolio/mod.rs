@@ -40,11 +40,14 @@ pub const MIN_COHORT: usize = 5;
 /// One client of the firm: its id in the host's books and its statements.
 #[derive(Debug, Clone)]
 pub struct Client {
+    /// The host's id for the client (unique in the portfolio).
     pub id: String,
+    /// The client's statements.
     pub statements: Arc<Statements>,
 }
 
 impl Client {
+    /// A client of the portfolio.
     pub fn new(id: impl Into<String>, statements: impl Into<Arc<Statements>>) -> Self {
         Client {
             id: id.into(),
@@ -83,11 +86,17 @@ impl std::str::FromStr for PeriodSelector {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Comparison {
+    /// `<`: strictly below the threshold.
     Lt,
+    /// `<=`: at or below.
     Le,
+    /// `>`: strictly above.
     Gt,
+    /// `>=`: at or above.
     Ge,
+    /// `==`: equal.
     Eq,
+    /// `!=`: different.
     Ne,
 }
 
@@ -128,8 +137,11 @@ impl std::str::FromStr for Comparison {
 /// A typed filter over a portfolio.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Screen {
+    /// The metric compared.
     pub metric: MetricId,
+    /// Which period of each client.
     pub period: PeriodSelector,
+    /// How the figure is compared with the threshold.
     pub comparison: Comparison,
     /// In the figure's unit: percentages are fractions (0.25 is 25 %), days are days.
     pub threshold: Decimal,
@@ -255,8 +267,11 @@ impl Screen {
 /// A client that passed a screen, with the figures that matched (each with its provenance).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScreenMatch {
+    /// The client's id.
     pub client: String,
+    /// The company's name.
     pub company: String,
+    /// The figures that matched, one per screen.
     pub figures: Vec<Figure>,
 }
 
@@ -297,7 +312,9 @@ pub fn screen(clients: &[Client], screen: &Screen) -> Result<Vec<ScreenMatch>> {
 pub struct Benchmark {
     /// Stable id the analysis phases cite: `peer_<metric>@<period>`.
     pub id: String,
+    /// The metric.
     pub metric: MetricId,
+    /// The client's latest period that has the figure.
     pub period: Arc<str>,
     /// The client's own figure (with its provenance).
     pub figure: Figure,
@@ -314,7 +331,9 @@ pub struct Benchmark {
 /// A metric a client cannot be benchmarked on, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoBenchmark {
+    /// The metric.
     pub metric: MetricId,
+    /// Why (no value in the latest period, a cohort under the minimum, …).
     pub reason: String,
 }
 

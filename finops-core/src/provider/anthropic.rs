@@ -10,6 +10,7 @@ use super::{ChatChunk, ChatRequest, ChatStream, Provider, Role, TokenUsage};
 use crate::error::{Error, Result};
 
 pub use super::http::ANTHROPIC_BASE_URL;
+/// The `anthropic-version` header sent with every call.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// Claude through Anthropic's own API.
@@ -21,6 +22,7 @@ pub struct Anthropic {
 }
 
 impl Anthropic {
+    /// Anthropic's API with `key`.
     pub fn new(key: ApiKey) -> Result<Self> {
         Self::with_options(ANTHROPIC_BASE_URL, key, &HttpOptions::default())
     }

@@ -97,10 +97,13 @@ impl fmt::Debug for HttpOptions {
     }
 }
 
-/// The built-in providers' base URLs.
+/// OpenRouter's API.
 pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
+/// OpenAI's API.
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+/// DeepSeek's API.
 pub const DEEPSEEK_BASE_URL: &str = "https://api.deepseek.com/v1";
+/// Anthropic's API.
 pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 
 /// A provider's base URL, checked: a URL, over http or https.

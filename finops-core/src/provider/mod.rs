@@ -39,19 +39,25 @@ pub use crate::analysis::Phase;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Instructions: the phase's prompt.
     System,
+    /// The request: the statements' figures and the question.
     User,
+    /// An earlier answer of the model (for a repair request).
     Assistant,
 }
 
 /// One message of a chat conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
+    /// Who speaks.
     pub role: Role,
+    /// What is said.
     pub content: String,
 }
 
 impl Message {
+    /// A system message.
     pub fn system(content: impl Into<String>) -> Self {
         Message {
             role: Role::System,
@@ -59,6 +65,7 @@ impl Message {
         }
     }
 
+    /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
         Message {
             role: Role::User,
@@ -66,6 +73,7 @@ impl Message {
         }
     }
 
+    /// An assistant message (an earlier answer).
     pub fn assistant(content: impl Into<String>) -> Self {
         Message {
             role: Role::Assistant,
@@ -79,9 +87,12 @@ impl Message {
 pub struct ChatRequest {
     /// The model as the provider names it, e.g. `anthropic/claude-sonnet-4.5`.
     pub model: String,
+    /// The conversation so far.
     pub messages: Vec<Message>,
+    /// Sampling temperature, when the phase sets one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub temperature: Option<f32>,
+    /// The most output tokens the answer may use (the phase's budget).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub max_tokens: Option<u32>,
     /// Ask the provider for a JSON object (servers that cannot are still parsed and repaired by the pipeline).
@@ -102,14 +113,18 @@ pub struct ChatRequest {
 /// others, so a server that enforces it can only produce answers of that shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseSchema {
+    /// The schema's name (`analyst_plan`, …), as OpenAI's `json_schema.name` and Anthropic's tool name.
     pub name: String,
+    /// The JSON Schema (draft 2020-12).
     pub schema: serde_json::Value,
 }
 
 /// Tokens used by one call (or summed over several), and the cost the provider reported when it did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenUsage {
+    /// Every input token, prompt-cache reads and writes included.
     pub input_tokens: u64,
+    /// Output tokens, reasoning included.
     pub output_tokens: u64,
     /// Input tokens read from the provider's prompt cache (part of `input_tokens`).
     #[serde(default)]
@@ -118,6 +133,7 @@ pub struct TokenUsage {
     /// the input price).
     #[serde(default)]
     pub cache_write_tokens: u64,
+    /// Output tokens spent on reasoning before the answer, when the provider reports them.
     #[serde(default)]
     pub reasoning_tokens: u64,
     /// Cost in USD as reported by the provider (OpenRouter does), preferred over a price table.
@@ -162,17 +178,31 @@ impl TokenUsage {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatChunk {
     /// The next piece of the answer's text.
-    Delta { text: String },
+    Delta {
+        /// The text received since the last piece.
+        text: String,
+    },
     /// Token usage for the call, usually sent once at the end.
-    Usage { usage: TokenUsage },
+    Usage {
+        /// The call's tokens (and cost, when the provider reports it).
+        usage: TokenUsage,
+    },
     /// A resilience layer is trying again after a failure: discard the text received so far.
-    Retry { attempt: u32, reason: String },
+    Retry {
+        /// The attempt about to be made (2 for the first retry).
+        attempt: u32,
+        /// Why the previous attempt failed.
+        reason: String,
+    },
     /// A fallback layer moved to the next provider: discard the text received so far.
     Fallback {
+        /// The provider that failed.
         from: String,
+        /// The provider asked next.
         to: String,
         /// The model the next provider is asked for.
         model: String,
+        /// Why the previous provider failed.
         reason: String,
     },
 }

@@ -42,6 +42,7 @@ impl StructuredMode {
         }
     }
 
+    /// The stable name (`json_schema`, `json_object_schema`, `json_object`, `plain`).
     pub fn id(self) -> &'static str {
         match self {
             StructuredMode::JsonSchema => "json_schema",
@@ -105,6 +106,7 @@ impl OpenAiCompatible {
         Self::with_options(name, base_url, key, &HttpOptions::default())
     }
 
+    /// A provider named `name` at `base_url`, with a key (none for a local server) and HTTP options.
     pub fn with_options(
         name: impl Into<String>,
         base_url: &str,
@@ -124,14 +126,17 @@ impl OpenAiCompatible {
         })
     }
 
+    /// OpenRouter, with its key.
     pub fn openrouter(key: ApiKey) -> Result<Self> {
         Self::new("openrouter", OPENROUTER_BASE_URL, Some(key))
     }
 
+    /// OpenAI, with its key.
     pub fn openai(key: ApiKey) -> Result<Self> {
         Self::new("openai", OPENAI_BASE_URL, Some(key))
     }
 
+    /// DeepSeek, with its key.
     pub fn deepseek(key: ApiKey) -> Result<Self> {
         Self::new("deepseek", DEEPSEEK_BASE_URL, Some(key))
     }
@@ -182,6 +187,7 @@ impl OpenAiCompatible {
         }
     }
 
+    /// The base URL calls go to.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

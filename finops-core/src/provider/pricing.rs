@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 pub struct ModelPrice {
     /// The first day this price applies.
     pub effective: NaiveDate,
+    /// USD per million input tokens.
     pub input_per_mtok: Decimal,
+    /// USD per million output tokens.
     pub output_per_mtok: Decimal,
     /// Prompt-cache reads; the input price when `None`.
     #[serde(default)]

@@ -13,15 +13,20 @@ use crate::error::{Error, Result};
 /// One scripted answer: text (streamed in pieces) with its usage, or an error.
 #[derive(Debug, Clone)]
 pub enum ScriptedReply {
+    /// An answer.
     Text {
         /// Streamed as one delta per piece.
         pieces: Vec<String>,
+        /// The usage reported after the last piece.
         usage: TokenUsage,
     },
+    /// The call fails with this error before any text.
     Fail(Error),
     /// Streams these pieces, then fails: an answer that breaks mid-way.
     Broken {
+        /// The text streamed before the failure.
         pieces: Vec<String>,
+        /// The failure.
         error: Error,
     },
 }
@@ -76,6 +81,7 @@ pub struct ScriptedProvider {
 }
 
 impl ScriptedProvider {
+    /// A provider with no answers queued (queue them with `reply` and `fail`).
     pub fn new() -> Self {
         ScriptedProvider {
             name: "scripted".into(),

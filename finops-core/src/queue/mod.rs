@@ -40,6 +40,7 @@ pub use worker::{Worker, WorkerStats};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
+    /// The CPA firm the job belongs to; every read of the job is scoped to it.
     pub tenant: String,
     /// The client company (a slug of the company name when `None`).
     #[serde(default)]
@@ -54,7 +55,9 @@ pub struct JobSpec {
     pub max_attempts: u32,
     /// The `finops.statements/v1` document.
     pub statements_json: String,
+    /// The question, as for an analysis.
     pub question: String,
+    /// The report's language; detected from the question when absent.
     #[serde(default)]
     pub language: Option<Language>,
     /// Relays the analysis's events to [`follow`]ers in other processes. Off by default: every batch of events
@@ -82,6 +85,7 @@ impl JobSpec {
         Ok(spec)
     }
 
+    /// A job with the default attempts and no client, principal or events (set the fields to change them).
     pub fn new(
         tenant: impl Into<String>,
         idempotency_key: impl Into<String>,
@@ -251,8 +255,11 @@ fn parsed(statements_json: &str) -> Result<Arc<crate::Statements>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
+    /// Waiting for a worker (again, after a failed attempt that may be retried).
     Queued,
+    /// A worker holds it (its lease is renewed while it runs).
     Running,
+    /// Finished: the analysis is stored under the job's result id.
     Succeeded,
     /// Failed on every attempt: in the dead letters.
     Dead,
@@ -261,6 +268,7 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// The stable name (`queued`, `running`, …), as stored and as every binding shows it.
     pub fn id(self) -> &'static str {
         match self {
             JobStatus::Queued => "queued",
@@ -299,11 +307,17 @@ impl JobStatus {
 /// What a host can see of a job (no client data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobInfo {
+    /// The job's id.
     pub id: String,
+    /// The CPA firm it belongs to.
     pub tenant: String,
+    /// The host's key: enqueuing the same key again returns the same job.
     pub idempotency_key: String,
+    /// Where the job stands.
     pub status: JobStatus,
+    /// Attempts started so far.
     pub attempts: u32,
+    /// The most attempts before the job is dead.
     pub max_attempts: u32,
     /// The last failure.
     pub error: Option<String>,
@@ -314,7 +328,9 @@ pub struct JobInfo {
 /// A job a worker holds until its lease ends.
 #[derive(Debug, Clone)]
 pub struct Claimed {
+    /// The job's id.
     pub id: String,
+    /// What to run.
     pub spec: JobSpec,
     /// This attempt's number, from 1.
     pub attempt: u32,
@@ -328,20 +344,34 @@ pub struct Claimed {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobEvent {
     /// A worker began an attempt.
-    Started { attempt: u32 },
+    Started {
+        /// 1 for the first attempt.
+        attempt: u32,
+    },
     /// An event of the analysis this attempt runs (`completed` is not relayed: the result is stored under the
     /// job's id, see `Finished`).
-    Analysis { attempt: u32, event: Event },
+    Analysis {
+        /// The attempt the event belongs to.
+        attempt: u32,
+        /// The analysis's event.
+        event: Event,
+    },
     /// The attempt failed; `status` says whether the job runs again (`queued`) or not.
     AttemptFailed {
+        /// The attempt that failed.
         attempt: u32,
+        /// Why.
         error: String,
+        /// `queued` (it runs again) or `dead`.
         status: JobStatus,
     },
     /// The job ended: succeeded (its analysis is stored under `result_id`), dead or cancelled.
     Finished {
+        /// `succeeded`, `dead` or `cancelled`.
         status: JobStatus,
+        /// The stored analysis's id, when the job succeeded.
         result_id: Option<String>,
+        /// The last error, when it did not.
         error: Option<String>,
     },
 }
@@ -413,6 +443,7 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     async fn fail(&self, job: &Claimed, error: &str, retryable: bool) -> Result<JobStatus>;
     /// Extends a running job's lease (long analyses).
     async fn heartbeat(&self, job: &Claimed, lease: Duration) -> Result<bool>;
+    /// The job's status, `None` when the tenant has no such job.
     async fn status(&self, tenant: &str, id: &str) -> Result<Option<JobInfo>>;
     /// A tenant's jobs in the dead letters.
     async fn dead_letters(&self, tenant: &str) -> Result<Vec<JobInfo>>;
@@ -542,8 +573,9 @@ fn may_operate(principal: &crate::security::Principal, what: &str) -> Result<()>
     }
 }
 
-/// [`Queue::status`] of a job of the principal's firm, under the role rules below: the firm's CPAs and Admins see, follow and cancel its jobs; a Client
-/// does none of it (it reads its own company's result through the vault); another firm's ids are not found.
+/// [`Queue::status`] of a job of the principal's firm, under the role rules below: the firm's CPAs
+/// and Admins see, follow and cancel its jobs; a Client does none of it (it reads its own company's result
+/// through the vault); another firm's ids are not found.
 pub async fn status_for(
     queue: &dyn Queue,
     principal: &crate::security::Principal,
@@ -553,8 +585,9 @@ pub async fn status_for(
     queue.status(&principal.tenant, id).await
 }
 
-/// [`Queue::cancel`] of a job of the principal's firm, under the role rules below: the firm's CPAs and Admins see, follow and cancel its jobs; a Client
-/// does none of it (it reads its own company's result through the vault); another firm's ids are not found.
+/// [`Queue::cancel`] of a job of the principal's firm, under the role rules below: the firm's CPAs
+/// and Admins see, follow and cancel its jobs; a Client does none of it (it reads its own company's result
+/// through the vault); another firm's ids are not found.
 pub async fn cancel_for(
     queue: &dyn Queue,
     principal: &crate::security::Principal,
@@ -564,8 +597,9 @@ pub async fn cancel_for(
     queue.cancel(&principal.tenant, id).await
 }
 
-/// [`follow`] for a job of the principal's firm, under the role rules below: the firm's CPAs and Admins see, follow and cancel its jobs; a Client
-/// does none of it (it reads its own company's result through the vault); another firm's ids are not found.
+/// [`follow`] for a job of the principal's firm, under the role rules below: the firm's CPAs
+/// and Admins see, follow and cancel its jobs; a Client does none of it (it reads its own company's result
+/// through the vault); another firm's ids are not found.
 pub fn follow_for(
     queue: Arc<dyn Queue>,
     principal: &crate::security::Principal,

@@ -17,8 +17,11 @@ use crate::store::Vault;
 /// What a worker did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkerStats {
+    /// Jobs that succeeded.
     pub succeeded: u64,
+    /// Attempts that failed and were queued again.
     pub retried: u64,
+    /// Jobs that failed their last attempt.
     pub dead: u64,
     /// Completions refused because the lease had passed to another worker.
     pub lost_leases: u64,
@@ -86,6 +89,7 @@ impl Worker {
         Ok(self)
     }
 
+    /// The worker's name (its lease holder id).
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -25,6 +25,7 @@ pub struct AuditEntry {
     pub seq: u64,
     /// RFC 3339, UTC.
     pub at: String,
+    /// The CPA firm whose trail it is.
     pub tenant: String,
     /// Who acted (None for the system itself).
     pub actor: Option<Principal>,
@@ -32,8 +33,11 @@ pub struct AuditEntry {
     pub action: String,
     /// What it acted on, e.g. an analysis id.
     pub subject: Option<String>,
+    /// What else the entry records (fingerprint, plan, models, cost, verdict…; clients by keyed tag only).
     pub details: serde_json::Value,
+    /// The previous entry's hash (zeros for the first).
     pub prev_hash: String,
+    /// This entry's hash, over its canonical encoding and the previous hash.
     pub hash: String,
     /// The tenant's MAC of `hash` (hex); empty only in an entry not yet stored.
     #[serde(default)]
@@ -55,9 +59,13 @@ impl AuditEntry {
 /// vault keeps it apart from the entries and ends every export with it: a trail cut short no longer matches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditHead {
+    /// The CPA firm.
     pub tenant: String,
+    /// How many entries the export holds.
     pub count: u64,
+    /// The last entry's hash.
     pub last_hash: String,
+    /// An HMAC of the head under the firm's key: an export edited and re-hashed does not verify.
     pub mac: String,
 }
 
@@ -148,6 +156,7 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
+    /// An empty log.
     pub fn new() -> Self {
         Self::default()
     }

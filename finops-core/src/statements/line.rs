@@ -6,12 +6,16 @@ use std::str::FromStr;
 /// Which statement a line belongs to (and its JSON object name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Section {
+    /// The income statement.
     IncomeStatement,
+    /// The balance sheet.
     BalanceSheet,
+    /// The cash flow statement.
     CashFlow,
 }
 
 impl Section {
+    /// The three sections, in document order.
     pub const ALL: [Section; 3] = [
         Section::IncomeStatement,
         Section::BalanceSheet,
@@ -32,7 +36,7 @@ macro_rules! lines {
     ($( $variant:ident => $id:literal, $section:ident, $optional:literal, $signed:literal; )*) => {
         /// A line of the statements, named as in `spec/statements-v1.md`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Line { $($variant),* }
+        pub enum Line { $(#[doc = concat!("`", $id, "`.")] $variant),* }
 
         impl Line {
             /// Every line, in document order.

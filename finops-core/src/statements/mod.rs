@@ -70,6 +70,7 @@ pub const SCHEMA_V1: &str = "finops.statements/v1";
 /// The client company the statements describe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Company {
+    /// The company's name.
     pub name: String,
     /// Free-text sector such as `restaurants`; used to share analysis plans between similar clients.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,7 +90,9 @@ pub struct Company {
 pub struct Period {
     /// Shared (not copied) by every figure and input amount of the period.
     pub label: Arc<str>,
+    /// The first day of the period.
     pub start: NaiveDate,
+    /// The last day of the period.
     pub end: NaiveDate,
     amounts: [Option<Decimal>; Line::COUNT],
     has_cash_flow: bool,
@@ -166,6 +169,7 @@ pub struct Warning {
     pub code: String,
     /// JSON path of the field concerned.
     pub field: String,
+    /// What the reader should know.
     pub message: String,
 }
 
@@ -282,6 +286,7 @@ impl Statements {
         }
     }
 
+    /// The client company.
     pub fn company(&self) -> &Company {
         &self.company
     }

@@ -157,22 +157,30 @@ pub async fn open(location: &str) -> Result<Vault> {
 pub struct RecordRow {
     /// e.g. `analysis`.
     pub kind: String,
+    /// The CPA firm.
     pub tenant: String,
+    /// The record's id.
     pub id: String,
     /// A keyed hash of the client id (so a client's records can be listed without storing who the client is).
     pub client_tag: String,
     /// RFC 3339.
     pub created_at: String,
+    /// The encrypted record.
     pub sealed: Sealed,
 }
 
 /// One audit entry as a store keeps it: the entry encrypted, its chain hashes in clear (they reveal nothing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRow {
+    /// The CPA firm whose chain it is.
     pub tenant: String,
+    /// Its position in the chain, from 1.
     pub seq: u64,
+    /// The hash of this entry over the previous hash.
     pub hash: String,
+    /// The previous entry's hash.
     pub prev_hash: String,
+    /// The encrypted entry.
     pub sealed: Sealed,
     /// The tenant's signed head after this entry (a record of its own): a store writes it in the same
     /// transaction as the entry (for several entries, the last one's), so the stored head always names the last
@@ -201,6 +209,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// CPA replacing an unsigned draft). Like every audit write, refused when the row does not follow the
     /// tenant's last stored entry.
     async fn replace_record_audited(&self, row: &RecordRow, audit: &AuditRow) -> Result<()>;
+    /// One record, `None` when there is none.
     async fn get_record(&self, kind: &str, tenant: &str, id: &str) -> Result<Option<RecordRow>>;
     /// The records of two kinds under one id (an analysis and its review), in one round trip where the backend
     /// allows.
@@ -228,10 +237,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn append_audit(&self, row: &AuditRow) -> Result<()>;
     /// A tenant's audit entries in sequence order.
     async fn audit(&self, tenant: &str) -> Result<Vec<AuditRow>>;
+    /// Stores a wrapped data key.
     async fn put_key(&self, key: &WrappedKey) -> Result<()>;
     /// Stores an owner's first data key unless the owner has one already (another process sharing the store
     /// created it first): true when this key was stored. Atomic, so processes agree on one first key.
     async fn put_first_key(&self, key: &WrappedKey) -> Result<bool>;
+    /// Every wrapped data key.
     async fn keys(&self) -> Result<Vec<WrappedKey>>;
     /// The data keys of one owner (a tenant, or a client's scope), oldest first.
     async fn keys_of(&self, owner: &str) -> Result<Vec<WrappedKey>>;

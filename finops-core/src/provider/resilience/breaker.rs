@@ -68,6 +68,7 @@ pub struct CircuitBreaker {
 }
 
 impl CircuitBreaker {
+    /// Opens after `threshold` consecutive failures of `inner` and refuses calls for `cool_down`.
     pub fn new(inner: Arc<dyn Provider>, threshold: u32, cool_down: Duration) -> Self {
         CircuitBreaker {
             inner,
@@ -79,6 +80,7 @@ impl CircuitBreaker {
         }
     }
 
+    /// Whether the breaker is closed, open or half-open.
     pub fn state(&self) -> BreakerState {
         match *self.shared.lock() {
             State::Closed { .. } => BreakerState::Closed,

@@ -34,6 +34,7 @@ pub struct Resilience {
     pub first_chunk_timeout: Duration,
     /// The whole answer.
     pub total_timeout: Duration,
+    /// How failed calls are retried.
     pub retry: RetryPolicy,
     /// Consecutive failed calls that open the circuit.
     pub breaker_threshold: u32,

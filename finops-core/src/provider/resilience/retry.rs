@@ -15,6 +15,7 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// The backoff's first step; attempt n waits a random time in `[0, min(max_backoff, base * 2^n))`.
     pub base: Duration,
+    /// The longest wait between two attempts.
     pub max_backoff: Duration,
     /// A server asking to wait longer than this is not retried (the fallback chain moves on instead).
     pub max_retry_after: Duration,
@@ -62,6 +63,7 @@ pub struct Retry {
 }
 
 impl Retry {
+    /// Retries `inner`'s retryable failures as `policy` says.
     pub fn new(inner: Arc<dyn Provider>, policy: RetryPolicy) -> Self {
         Retry { inner, policy }
     }

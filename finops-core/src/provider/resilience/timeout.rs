@@ -18,6 +18,7 @@ pub struct Timeout {
 }
 
 impl Timeout {
+    /// Limits `inner`'s wait for the first piece of an answer and for the whole answer.
     pub fn new(inner: Arc<dyn Provider>, first_chunk: Duration, total: Duration) -> Self {
         Timeout {
             inner,

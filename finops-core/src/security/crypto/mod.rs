@@ -105,7 +105,9 @@ impl std::fmt::Debug for SecretKey {
 pub trait KeyProvider: Send + Sync + std::fmt::Debug {
     /// The master key id new data keys are wrapped with.
     fn current(&self) -> Result<String>;
+    /// Encrypts `data_key` under the master key `master_id`, bound to `aad`.
     fn wrap(&self, master_id: &str, data_key: &SecretKey, aad: &[u8]) -> Result<Vec<u8>>;
+    /// Decrypts a data key `wrap` made; fails when the master key, the bytes or `aad` differ.
     fn unwrap(&self, master_id: &str, wrapped: &[u8], aad: &[u8]) -> Result<SecretKey>;
 }
 
@@ -116,6 +118,7 @@ pub struct LocalKeyProvider {
 }
 
 impl LocalKeyProvider {
+    /// A provider holding one master key, `id`, in memory.
     pub fn new(id: impl Into<String>, key: SecretKey) -> Self {
         LocalKeyProvider {
             keys: RwLock::new(vec![(id.into(), key)]),
@@ -271,8 +274,11 @@ impl KeyProvider for LocalKeyProvider {
 /// An encrypted record: which data key, the nonce, and the ciphertext (with its tag).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sealed {
+    /// The data key that sealed it.
     pub key_id: String,
+    /// The AES-GCM nonce, fresh for every record.
     pub nonce: Vec<u8>,
+    /// The ciphertext with its authentication tag.
     pub ciphertext: Vec<u8>,
 }
 
@@ -326,9 +332,13 @@ impl Sealed {
 /// A tenant's data key, as stored: wrapped by a master key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrappedKey {
+    /// The owner's tenant.
     pub tenant: String,
+    /// The data key's id.
     pub key_id: String,
+    /// The master key that wraps it.
     pub master_id: String,
+    /// The wrapped key bytes.
     pub wrapped: Vec<u8>,
 }
 
@@ -364,6 +374,7 @@ pub struct Keyring {
 }
 
 impl Keyring {
+    /// A keyring over a key provider (the data keys are loaded from the store as they are met).
     pub fn new(provider: Arc<dyn KeyProvider>) -> Self {
         Keyring {
             provider,

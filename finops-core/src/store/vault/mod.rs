@@ -146,6 +146,7 @@ impl Vault {
         self.store.close().await;
     }
 
+    /// Whether a Client sees an analysis only after a CPA signed it off.
     pub fn require_sign_off(mut self, on: bool) -> Self {
         self.require_sign_off = on;
         self

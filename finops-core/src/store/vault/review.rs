@@ -6,27 +6,37 @@ use super::*;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
+    /// Saved, not yet reviewed.
     Draft,
+    /// A CPA of the firm reviewed it.
     Reviewed,
+    /// A CPA of the firm signed it off; its content's hash is recorded.
     SignedOff,
 }
 
 /// A CPA's note on an analysis.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReviewNote {
+    /// Who wrote it.
     pub by: Principal,
     /// RFC 3339.
     pub at: String,
+    /// The note.
     pub text: String,
 }
 
 /// The review of one analysis: its status, the CPAs' notes, and who signed it off when.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Review {
+    /// Where the review stands.
     pub status: ReviewStatus,
+    /// The CPAs' notes, oldest first.
     pub notes: Vec<ReviewNote>,
+    /// Who marked it reviewed.
     pub reviewed_by: Option<Principal>,
+    /// Who signed it off.
     pub signed_off_by: Option<Principal>,
+    /// When it was signed off (RFC 3339).
     pub signed_off_at: Option<String>,
     /// The SHA-256 (hex) of the analysis as signed off; reading it later checks it is still that content.
     #[serde(default)]
@@ -36,8 +46,11 @@ pub struct Review {
 /// What a CPA does to an analysis under review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReviewAction {
+    /// A CPA's note.
     Annotate(String),
+    /// Mark it reviewed.
     MarkReviewed,
+    /// Sign it off (a CPA of the firm).
     SignOff,
 }
 
