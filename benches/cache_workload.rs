@@ -2,7 +2,8 @@
 //! The cache workload: a CPA firm's simulated year, then lookup latency at 100,000 entries.
 //!
 //! `cargo bench -p finops-benches --bench cache_workload` (release). Prints its figures; benches/RESULTS.md keeps
-//! the latest ones.
+//! the latest ones. `FINOPS_BENCH_SKIP_WORKLOAD=1` measures only the lookup latency, `FINOPS_BENCH_ENTRIES` sets
+//! the scope's size, and `--no-default-features` measures the exact scan of a build without usearch.
 //!
 //! The firm: 40 client companies in 8 sectors, 60 % French-speaking. Each client's statements change once a year
 //! by default (`FINOPS_BENCH_UPDATES=4`: every quarter); a new version has a new fingerprint, so nothing cached
@@ -681,7 +682,11 @@ async fn latency() {
         cost_usd: None,
     };
     let t = Instant::now();
-    let n = 100_000;
+    // FINOPS_BENCH_ENTRIES: the scope's size (default 100,000).
+    let n: usize = std::env::var("FINOPS_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let mut embed_times = Vec::with_capacity(n);
     for i in 0..n {
         let q = question(i);
@@ -708,12 +713,17 @@ async fn latency() {
     times.sort();
     embed_times.sort();
     println!(
-        "semantic lookup, 100,000 in one scope  p50 {} · p99 {} (HNSW search + guard; {found} of 10,000 reused)",
+        "semantic lookup, {n} in one scope  p50 {} · p99 {} ({} + guard; {found} of 10,000 reused)",
         fmt(percentile(&times, 0.5)),
         fmt(percentile(&times, 0.99)),
+        if cfg!(feature = "hnsw") {
+            "HNSW search"
+        } else {
+            "exact scan"
+        },
     );
     println!(
-        "  embedding (hashing, 256-d), apart    p50 {} · p99 {}; building the 100,000-entry index took {:.1} s",
+        "  embedding (hashing, 256-d), apart    p50 {} · p99 {}; building the {n}-entry index took {:.1} s",
         fmt(percentile(&embed_times, 0.5)),
         fmt(percentile(&embed_times, 0.99)),
         build.as_secs_f64()
@@ -726,7 +736,9 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime.block_on(workload(&intents));
+    if std::env::var_os("FINOPS_BENCH_SKIP_WORKLOAD").is_none() {
+        runtime.block_on(workload(&intents));
+    }
     if std::env::var_os("FINOPS_BENCH_SKIP_LATENCY").is_none() {
         runtime.block_on(latency());
     }
