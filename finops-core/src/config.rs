@@ -149,54 +149,54 @@ impl Settings {
     }
 
     /// An OpenAI-compatible built-in provider (`openrouter`, `openai`, `deepseek`, `local`) with its options.
-    #[cfg(feature = "http-providers")]
+    /// Without the HTTP providers, a configured key or base URL is refused by name, never ignored.
     fn compatible(
         &self,
         name: &str,
         base_url: &str,
         key: Option<ApiKey>,
     ) -> Result<Arc<dyn Provider>> {
+        #[cfg(feature = "http-providers")]
+        {
+            let (url, http) = self.endpoint(name, base_url);
+            Ok(Arc::new(crate::provider::OpenAiCompatible::with_options(
+                name, url, key, &http,
+            )?))
+        }
+        #[cfg(not(feature = "http-providers"))]
+        {
+            let _ = (base_url, key);
+            Err(Error::feature_disabled(
+                format!("providers.{name}"),
+                "the HTTP model providers",
+                "http-providers",
+            ))
+        }
+    }
+
+    /// Anthropic's own API with its options (refused by name without the HTTP providers).
+    fn anthropic(&self, key: ApiKey) -> Result<Arc<dyn Provider>> {
+        #[cfg(feature = "http-providers")]
+        {
+            let (url, http) = self.endpoint("anthropic", crate::provider::http::ANTHROPIC_BASE_URL);
+            Ok(Arc::new(crate::provider::Anthropic::with_options(
+                url, key, &http,
+            )?))
+        }
+        #[cfg(not(feature = "http-providers"))]
+        {
+            self.compatible("anthropic", "", Some(key))
+        }
+    }
+
+    /// A built-in provider's base URL (its configured one, else `default_url`) and HTTP options.
+    #[cfg(feature = "http-providers")]
+    fn endpoint<'a>(&'a self, name: &str, default_url: &'a str) -> (&'a str, HttpOptions) {
         let options = self.provider_options.get(name);
         let url = options
             .and_then(|o| o.base_url.as_deref())
-            .unwrap_or(base_url);
-        let http = options.map(|o| o.http.clone()).unwrap_or_default();
-        Ok(Arc::new(crate::provider::OpenAiCompatible::with_options(
-            name, url, key, &http,
-        )?))
-    }
-
-    #[cfg(feature = "http-providers")]
-    fn anthropic(&self, key: ApiKey) -> Result<Arc<dyn Provider>> {
-        let options = self.provider_options.get("anthropic");
-        let url = options
-            .and_then(|o| o.base_url.as_deref())
-            .unwrap_or(crate::provider::http::ANTHROPIC_BASE_URL);
-        let http = options.map(|o| o.http.clone()).unwrap_or_default();
-        Ok(Arc::new(crate::provider::Anthropic::with_options(
-            url, key, &http,
-        )?))
-    }
-
-    /// Without the HTTP providers, a configured key or base URL is refused by name, never ignored.
-    #[cfg(not(feature = "http-providers"))]
-    fn compatible(
-        &self,
-        name: &str,
-        base_url: &str,
-        key: Option<ApiKey>,
-    ) -> Result<Arc<dyn Provider>> {
-        let _ = (base_url, key);
-        Err(Error::feature_disabled(
-            format!("providers.{name}"),
-            "the HTTP model providers",
-            "http-providers",
-        ))
-    }
-
-    #[cfg(not(feature = "http-providers"))]
-    fn anthropic(&self, key: ApiKey) -> Result<Arc<dyn Provider>> {
-        self.compatible("anthropic", "", Some(key))
+            .unwrap_or(default_url);
+        (url, options.map(|o| o.http.clone()).unwrap_or_default())
     }
 
     /// The resilience around the provider `name`.

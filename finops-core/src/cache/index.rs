@@ -80,14 +80,19 @@ impl ExactIndex {
         })
     }
 
-    pub(super) fn add(&mut self, key: u64, vector: &[f32]) -> Result<()> {
-        if vector.len() != self.dimensions {
-            return Err(index_error(format!(
-                "a vector of {} dimensions in an index of {}",
-                vector.len(),
-                self.dimensions
-            )));
+    fn check_dimensions(&self, vector: &[f32], what: &str) -> Result<()> {
+        if vector.len() == self.dimensions {
+            return Ok(());
         }
+        Err(index_error(format!(
+            "a {what} of {} dimensions in an index of {}",
+            vector.len(),
+            self.dimensions
+        )))
+    }
+
+    pub(super) fn add(&mut self, key: u64, vector: &[f32]) -> Result<()> {
+        self.check_dimensions(vector, "vector")?;
         let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
         let unit = if norm > 0.0 && norm.is_finite() {
             vector.iter().map(|x| x / norm).collect()
@@ -104,13 +109,7 @@ impl ExactIndex {
     }
 
     pub(super) fn search(&self, vector: &[f32], count: usize) -> Result<Neighbours> {
-        if vector.len() != self.dimensions {
-            return Err(index_error(format!(
-                "a query of {} dimensions in an index of {}",
-                vector.len(),
-                self.dimensions
-            )));
-        }
+        self.check_dimensions(vector, "query")?;
         let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
         if !(norm > 0.0 && norm.is_finite()) {
             return Ok(Vec::new());
