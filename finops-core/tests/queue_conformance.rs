@@ -14,7 +14,8 @@ use finops_core::Pipeline;
 use finops_core::pipeline::Event;
 use finops_core::provider::ScriptedProvider;
 use finops_core::queue::{
-    JobEvent, JobSpec, JobStatus, LocalQueue, PgQueue, Queue, RedisQueue, Worker, follow,
+    JobEvent, JobSpec, JobStatus, LocalQueue, PgQueue, Queue, QueueCounts, RedisQueue, Worker,
+    follow,
 };
 use finops_core::security::crypto::{LocalKeyProvider, SecretKey};
 use finops_core::security::{Principal, Role};
@@ -226,6 +227,32 @@ async fn a_retryable_failure_runs_again_after_a_backoff(s: Setup) {
 }
 
 /// A failure on the last attempt, or one not worth retrying, sends the job to its tenant's dead letters.
+/// `counts` follows jobs from queued to running to the dead letters (a backend that cannot count says `None`).
+async fn counts_jobs_by_status(s: Setup) {
+    let t = s.tenant.as_str();
+    let Some(empty) = s.submitter.counts().await.unwrap() else {
+        return;
+    };
+    assert_eq!(empty, QueueCounts::default());
+    s.submitter.enqueue(&spec(t, "c-1")).await.unwrap();
+    s.submitter.enqueue(&spec(t, "c-2")).await.unwrap();
+    let counts = |q, r, d| QueueCounts {
+        queued: q,
+        running: r,
+        dead: d,
+    };
+    assert_eq!(s.runner.counts().await.unwrap(), Some(counts(2, 0, 0)));
+    let job = s
+        .runner
+        .claim("a", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.submitter.counts().await.unwrap(), Some(counts(1, 1, 0)));
+    s.runner.fail(&job, "bad statements", false).await.unwrap();
+    assert_eq!(s.submitter.counts().await.unwrap(), Some(counts(1, 0, 1)));
+}
+
 async fn failures_that_end_a_job_go_to_the_dead_letters(s: Setup) {
     let t = s.tenant.as_str();
     let mut last = spec(t, "k-last");
@@ -341,6 +368,7 @@ macro_rules! queue_conformance {
                 jobs_are_seen_only_by_their_tenant,
                 bad_jobs_are_refused_naming_the_field,
                 batch_enqueue,
+                counts_jobs_by_status,
             );
 
             #[tokio::test]

@@ -417,6 +417,20 @@ impl Queue for LocalQueue {
         let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
     }
 
+    async fn counts(&self) -> Result<Option<super::QueueCounts>> {
+        let inner = self.inner.lock().await;
+        let mut counts = super::QueueCounts::default();
+        for job in inner.jobs.values() {
+            match job.status {
+                JobStatus::Queued => counts.queued += 1,
+                JobStatus::Running => counts.running += 1,
+                JobStatus::Dead => counts.dead += 1,
+                JobStatus::Succeeded | JobStatus::Cancelled => {}
+            }
+        }
+        Ok(Some(counts))
+    }
+
     async fn cancel(&self, tenant: &str, id: &str) -> Result<Option<JobStatus>> {
         let mut inner = self.inner.lock().await;
         let Some(j) = inner.jobs.get_mut(id).filter(|j| j.spec.tenant == tenant) else {

@@ -464,9 +464,25 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     ) -> Result<(Vec<JobEvent>, String)>;
     /// Woken when job `id`'s events or status may have changed.
     fn signal(&self, id: &str) -> Arc<Notify>;
+    /// How many jobs of every tenant are queued, running and in the dead letters (for an operator's metrics; no
+    /// tenant data). `None` when the backend cannot count them cheaply.
+    async fn counts(&self) -> Result<Option<QueueCounts>> {
+        Ok(None)
+    }
     /// Closes the queue's connections (its store is the vault's, closed with it): later calls fail with a backend
     /// error. Idempotent; the default does nothing.
     async fn close(&self) {}
+}
+
+/// Jobs by status across every tenant of one queue ([`Queue::counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueCounts {
+    /// Waiting for a worker (retries after a backoff included).
+    pub queued: u64,
+    /// Held by a worker.
+    pub running: u64,
+    /// In the dead letters (until the retention removes them).
+    pub dead: u64,
 }
 
 /// Streams a job's events from wherever it runs, ending with [`JobEvent::Finished`]: this process or another
@@ -665,27 +681,11 @@ pub async fn connect_with(
     store: Option<&str>,
     retention: Option<Duration>,
 ) -> Result<(Arc<dyn Queue>, Arc<crate::store::Vault>)> {
-    if let Some(r) = retention
-        && r < Duration::from_secs(1)
-    {
-        return Err(Error::invalid_argument(
-            "retention",
-            "ended jobs are kept at least a second",
-        ));
-    }
-    let retention = retention.unwrap_or(Duration::from_secs(86_400));
-    let (url, name) = url.split_once('#').unwrap_or((url, "default"));
-    let postgres = crate::store::is_postgres_url(url);
-    let redis = url.starts_with("redis://") || url.starts_with("rediss://");
-    if !postgres && !redis {
-        return Err(Error::invalid_argument(
-            "queue",
-            "must be a postgres:// or redis:// URL",
-        ));
-    }
-    let store_url = match (store, postgres) {
+    let (base, _) = queue_url(url)?;
+    check_retention(retention)?;
+    let store_url = match (store, crate::store::is_postgres_url(base)) {
         (Some(s), _) => s,
-        (None, true) => url,
+        (None, true) => base,
         (None, false) => {
             return Err(Error::invalid_argument(
                 "store",
@@ -699,12 +699,50 @@ pub async fn connect_with(
         crate::store::open_sqlite(std::path::Path::new(store_url), "store").await?
     };
     let vault = Arc::new(crate::store::Vault::open(store, crate::cache::master_key(None)?).await?);
-    let queue = if postgres {
-        postgres_queue(url, name, &vault, retention).await?
-    } else {
-        redis_queue(url, name, &vault, retention).await?
-    };
+    let queue = open_with_vault(url, vault.clone(), retention).await?;
     Ok((queue, vault))
+}
+
+/// The queue a URL names (as [`connect`] takes it) over a vault the host opened itself (its store holds the job
+/// payloads' keys and the results), for a host that sets the vault up its own way (`require_sign_off`, …).
+pub async fn open_with_vault(
+    url: &str,
+    vault: Arc<crate::store::Vault>,
+    retention: Option<Duration>,
+) -> Result<Arc<dyn Queue>> {
+    check_retention(retention)?;
+    let retention = retention.unwrap_or(Duration::from_secs(86_400));
+    let (url, name) = queue_url(url)?;
+    if crate::store::is_postgres_url(url) {
+        postgres_queue(url, name, &vault, retention).await
+    } else {
+        redis_queue(url, name, &vault, retention).await
+    }
+}
+
+fn check_retention(retention: Option<Duration>) -> Result<()> {
+    match retention {
+        Some(r) if r < Duration::from_secs(1) => Err(Error::invalid_argument(
+            "retention",
+            "ended jobs are kept at least a second",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A queue URL's server part and queue name (`#name`, `default` when absent); anything but PostgreSQL and Redis
+/// is refused.
+fn queue_url(url: &str) -> Result<(&str, &str)> {
+    let (base, name) = url.split_once('#').unwrap_or((url, "default"));
+    let postgres = crate::store::is_postgres_url(base);
+    let redis = base.starts_with("redis://") || base.starts_with("rediss://");
+    if !postgres && !redis {
+        return Err(Error::invalid_argument(
+            "queue",
+            "must be a postgres:// or redis:// URL",
+        ));
+    }
+    Ok((base, name))
 }
 
 async fn postgres_queue(

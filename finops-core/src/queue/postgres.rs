@@ -657,6 +657,27 @@ impl Queue for PgQueue {
         rows.iter().map(info).collect()
     }
 
+    async fn counts(&self) -> Result<Option<super::QueueCounts>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, count(*) FROM finops_jobs WHERE queue = $1 AND status IN ('queued', 'running', 'dead') \
+             GROUP BY status",
+        )
+        .bind(&self.name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(e)?;
+        let mut counts = super::QueueCounts::default();
+        for (status, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match status.as_str() {
+                "queued" => counts.queued = n,
+                "running" => counts.running = n,
+                _ => counts.dead = n,
+            }
+        }
+        Ok(Some(counts))
+    }
+
     async fn wait_for_work(&self, timeout: Duration) {
         let mut guard = self.listener.lock().await;
         match guard.as_mut() {

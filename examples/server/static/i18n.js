@@ -1,0 +1,50 @@
+// The page's texts in French and English. `data-i18n="key"` elements take the text of their key.
+'use strict';
+window.FINOPS_TEXTS = {
+  en: {
+    signIn: 'Sign in', signOut: 'Sign out', devNotice: 'Development sign-in: this server signs a token for the firm and role you give.',
+    firm: 'Firm', role: 'Role', roleCpa: 'CPA', roleClient: 'Client', roleAdmin: 'Admin',
+    clientCompany: 'Client company (for a client)', yourName: 'Your name',
+    pasteToken: 'Or paste a token from your identity provider', useToken: 'Use this token',
+    newAnalysis: 'New analysis', files: 'Statements, trial balance, FEC, QuickBooks or Xero export',
+    question: 'Question', language: 'Report language', auto: 'Automatic', clientId: 'Client', companyName: 'Company name',
+    chart: 'Chart of accounts', currency: 'Currency', run: 'Run the analysis', progress: 'Progress',
+    analyst: 'Analyst', analystWhat: 'plans', researcher: 'Researcher', researcherWhat: 'computes exactly',
+    validator: 'Validator', validatorWhat: 'checks and writes', cancel: 'Cancel', report: 'Report', trends: 'Trends',
+    figures: 'Every figure, with its formula and inputs', metric: 'Metric', period: 'Period', value: 'Value',
+    formula: 'Formula', inputs: 'Inputs', review: 'Review', status: 'Status', annotate: 'Add note',
+    markReviewed: 'Mark reviewed', signOff: 'Sign off', administration: 'Administration',
+    exportAudit: 'Export the audit trail', eraseClient: 'Erase a client', erase: 'Erase', analyses: 'Analyses',
+    refresh: 'Refresh', source: 'Source', noAnalyses: 'No analyses yet.',
+    waiting: 'waiting', running: 'running…', done: 'done', queued: 'Queued', started: 'Running (attempt {n})',
+    succeeded: 'Finished', dead: 'Failed: {e}', cancelled: 'Cancelled', retrying: 'Attempt failed, retrying: {e}',
+    draft: 'draft', reviewed: 'reviewed', signed_off: 'signed off', offline: 'offline analyst',
+    validatorSource: 'models', degraded: 'degraded: {r}', grounded: 'every number checked against the figures',
+    notGrounded: 'some numbers could not be checked', cost: 'cost {c} USD', signedInAs: '{sub} · {role} at {tenant}',
+    erased: '{n} records erased', auditDownloaded: 'Audit trail downloaded', confirmErase: 'Erase every record of {c}?',
+    tokens: '{i} in / {o} out tokens'
+  },
+  fr: {
+    signIn: 'Se connecter', signOut: 'Se déconnecter', devNotice: 'Connexion de développement : ce serveur signe un jeton pour le cabinet et le rôle indiqués.',
+    firm: 'Cabinet', role: 'Rôle', roleCpa: 'CPA', roleClient: 'Client', roleAdmin: 'Administrateur',
+    clientCompany: 'Entreprise cliente (pour un client)', yourName: 'Votre nom',
+    pasteToken: 'Ou collez un jeton de votre fournisseur d’identité', useToken: 'Utiliser ce jeton',
+    newAnalysis: 'Nouvelle analyse', files: 'États financiers, balance, FEC, export QuickBooks ou Xero',
+    question: 'Question', language: 'Langue du rapport', auto: 'Automatique', clientId: 'Client', companyName: 'Raison sociale',
+    chart: 'Plan comptable', currency: 'Devise', run: 'Lancer l’analyse', progress: 'Avancement',
+    analyst: 'Analyste', analystWhat: 'planifie', researcher: 'Chercheur', researcherWhat: 'calcule exactement',
+    validator: 'Validateur', validatorWhat: 'vérifie et rédige', cancel: 'Annuler', report: 'Rapport', trends: 'Tendances',
+    figures: 'Tous les indicateurs, avec leur formule et leurs données', metric: 'Indicateur', period: 'Période', value: 'Valeur',
+    formula: 'Formule', inputs: 'Données', review: 'Révision', status: 'Statut', annotate: 'Ajouter une note',
+    markReviewed: 'Marquer révisé', signOff: 'Approuver', administration: 'Administration',
+    exportAudit: 'Exporter la piste d’audit', eraseClient: 'Effacer un client', erase: 'Effacer', analyses: 'Analyses',
+    refresh: 'Actualiser', source: 'Source', noAnalyses: 'Aucune analyse pour l’instant.',
+    waiting: 'en attente', running: 'en cours…', done: 'terminé', queued: 'En file d’attente', started: 'En cours (tentative {n})',
+    succeeded: 'Terminée', dead: 'Échec : {e}', cancelled: 'Annulée', retrying: 'Tentative échouée, nouvel essai : {e}',
+    draft: 'brouillon', reviewed: 'révisé', signed_off: 'approuvé', offline: 'analyste hors ligne',
+    validatorSource: 'modèles', degraded: 'mode dégradé : {r}', grounded: 'chaque nombre vérifié sur les indicateurs',
+    notGrounded: 'certains nombres n’ont pas pu être vérifiés', cost: 'coût {c} USD', signedInAs: '{sub} · {role} chez {tenant}',
+    erased: '{n} enregistrements effacés', auditDownloaded: 'Piste d’audit téléchargée', confirmErase: 'Effacer tous les enregistrements de {c} ?',
+    tokens: '{i} jetons en entrée / {o} en sortie'
+  }
+};
