@@ -51,13 +51,6 @@ pub async fn dev_token(
     let Some(dev) = state.auth.dev() else {
         return Err(ApiError::not_found("route"));
     };
-    let mut de = serde_json::Deserializer::from_slice(&body);
-    let request: DevTokenRequest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::bad_request(
-            if path == "." { "body" } else { &path },
-            e.inner().to_string(),
-        )
-    })?;
+    let request: DevTokenRequest = super::parse_json(&body)?;
     Ok(axum::Json(dev.issue(&request)?))
 }

@@ -141,16 +141,6 @@ pub struct AnalysisSummary {
     pub review_status: String,
 }
 
-/// Parses a JSON body, naming the refused field (`sources[0].name`).
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { what.to_string() } else { path };
-        ApiError::bad_request(&field, e.inner().to_string())
-    })
-}
-
 /// What a submission carries once read, before the statements are parsed.
 struct Upload {
     files: Vec<(String, Vec<u8>)>,
@@ -223,7 +213,7 @@ async fn read_multipart(mut form: Multipart) -> ApiResult<Upload> {
 }
 
 fn read_json(bytes: &[u8]) -> ApiResult<Upload> {
-    let body: SubmitJson = parse_json(bytes, "body")?;
+    let body: SubmitJson = super::parse_json(bytes)?;
     let mut files = Vec::new();
     match (body.statements, body.sources) {
         (Some(_), Some(_)) => {

@@ -26,6 +26,26 @@ pub use analyses::{AnalysisSummary, AnalysisView, SourceJson, SubmitJson, Submit
 pub use events::{__path_events, __path_websocket};
 pub use review::{__path_act, __path_get_review, ReviewRequest};
 
+/// Parses a JSON body, naming the refused field (`sources[0].name`; a missing field by its own name).
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> crate::error::ApiResult<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name.to_string());
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name,
+            (".", None) => "body".to_string(),
+            (p, Some(name)) => format!("{p}.{name}"),
+            (p, None) => p.to_string(),
+        };
+        crate::error::ApiError::bad_request(&field, message)
+    })
+}
+
 /// The whole application: API, documents, metrics and the web page.
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.max_body_bytes;

@@ -9,7 +9,7 @@ use finops_core::store::{Review, ReviewAction};
 use serde::Deserialize;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// A review action.
@@ -52,14 +52,7 @@ pub async fn act(
     body: Bytes,
 ) -> ApiResult<axum::Json<Review>> {
     let principal = caller.require(&[Role::Cpa], "review or sign off an analysis")?;
-    let mut de = serde_json::Deserializer::from_slice(&body);
-    let request: ReviewRequest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::bad_request(
-            if path == "." { "body" } else { &path },
-            e.inner().to_string(),
-        )
-    })?;
+    let request: ReviewRequest = super::parse_json(&body)?;
     let action = ReviewAction::parse(&request.action, request.note)?;
     Ok(axum::Json(
         state
