@@ -20,12 +20,25 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// The report's Markdown as HTML. Raw HTML in it (a model wrote the text) is shown as text, never run.
+/// The report's Markdown as HTML. A model wrote the text (and the books it read may carry injected
+/// instructions): raw HTML in it is shown as text, links keep their words but lose their targets, and images
+/// are dropped, so nothing in a report can run, navigate or fetch.
 pub fn markdown(report: &str) -> String {
-    use pulldown_cmark::{Event, Options, Parser};
-    let events = Parser::new_ext(report, Options::ENABLE_TABLES).map(|e| match e {
-        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
-        other => other,
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let mut in_image = 0usize;
+    let events = Parser::new_ext(report, Options::ENABLE_TABLES).filter_map(move |e| match e {
+        Event::Start(Tag::Image { .. }) => {
+            in_image += 1;
+            None
+        }
+        Event::End(TagEnd::Image) => {
+            in_image = in_image.saturating_sub(1);
+            None
+        }
+        _ if in_image > 0 => None,
+        Event::Start(Tag::Link { .. }) | Event::End(TagEnd::Link) => None,
+        Event::Html(h) | Event::InlineHtml(h) => Some(Event::Text(h)),
+        other => Some(other),
     });
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events);
@@ -383,4 +396,42 @@ pub fn pdf(analysis: &Analysis, review: &Review) -> finops_core::Result<Vec<u8>>
     document
         .finish()
         .map_err(|e| finops_core::Error::Internal(format!("writing the PDF: {e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_report_cannot_carry_markup_links_or_images() {
+        let hostile = "# Marges\n\n<script>alert(1)</script> <img src=x onerror=alert(2)>\n\n\
+                       [cliquez](javascript:alert(3)) ![x](https://evil.example/t.png) <a href=\"//evil\">a</a>\n\n\
+                       | a | b |\n|---|---|\n| 1 | 2 |\n";
+        let html = markdown(hostile);
+        assert!(html.contains("<h1>Marges</h1>"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("cliquez"));
+        assert!(html.contains("<table>"));
+        for banned in [
+            "<script",
+            "<img",
+            "<a ",
+            "javascript:",
+            "evil.example",
+            "onerror=alert(2)>",
+        ] {
+            assert!(!html.contains(banned), "{banned} in {html}");
+        }
+    }
+
+    #[test]
+    fn long_words_and_lines_wrap_within_the_width() {
+        let lines = wrap(&format!("{} court", "x".repeat(25)), 10);
+        assert!(lines.iter().all(|l| l.chars().count() <= 10), "{lines:?}");
+        assert_eq!(
+            lines.concat().replace(' ', ""),
+            format!("{}court", "x".repeat(25))
+        );
+    }
 }

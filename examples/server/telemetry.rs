@@ -215,12 +215,58 @@ impl Analyzer for MeteredAnalyzer {
     }
 }
 
+/// The W3C trace context of a request: the caller's `traceparent` when it sent a valid one, else a new trace.
+/// Jobs carry it to their worker.
+#[derive(Debug, Clone)]
+pub struct TraceContext(pub String);
+
+impl TraceContext {
+    fn of(request: &Request) -> Self {
+        let valid = |t: &str| {
+            let parts: Vec<&str> = t.split('-').collect();
+            let hex = |s: &str, n: usize| {
+                s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            };
+            matches!(parts.as_slice(), [v, trace, span, flags]
+                if *v == "00" && hex(trace, 32) && hex(span, 16) && hex(flags, 2)
+                    && trace.bytes().any(|b| b != b'0') && span.bytes().any(|b| b != b'0'))
+        };
+        let incoming = request
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|t| valid(t));
+        match incoming {
+            // Same trace, this server's own span.
+            Some(t) => TraceContext(format!("00-{}-{}-01", &t[3..35], new_span_id())),
+            None => TraceContext(format!(
+                "00-{}-{}-01",
+                uuid::Uuid::new_v4().simple(),
+                new_span_id()
+            )),
+        }
+    }
+
+    /// The trace id (32 hex characters).
+    pub fn trace_id(&self) -> &str {
+        self.0.get(3..35).unwrap_or("")
+    }
+}
+
+fn new_span_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}
+
 /// One span and one log line per request, with the route template (ids are not in it), and the request counters.
+/// The request's trace context is in the span (`trace_id`), in the request for the handlers, and in the answer's
+/// `traceparent` header.
 pub async fn trace_requests(
     State(state): State<Arc<AppState>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    let trace = TraceContext::of(&request);
+    request.extensions_mut().insert(trace.clone());
     let started = Instant::now();
     let method = request.method().to_string();
     let route = request
@@ -229,11 +275,15 @@ pub async fn trace_requests(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!("http.request", http.request.method = %method, http.route = %route,
+                                   trace_id = %trace.trace_id(),
                                    http.response.status_code = tracing::field::Empty);
-    let response = {
+    let mut response = {
         use tracing::Instrument;
         next.run(request).instrument(span.clone()).await
     };
+    if let Ok(v) = axum::http::HeaderValue::from_str(&trace.0) {
+        response.headers_mut().insert("traceparent", v);
+    }
     let status = response.status().as_u16();
     span.record("http.response.status_code", status);
     let elapsed = started.elapsed();

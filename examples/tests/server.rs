@@ -48,10 +48,18 @@ impl Drop for Server {
 }
 
 fn start(args: &[&str]) -> Server {
+    start_with(args, None)
+}
+
+/// A server; `master_key` is the deployment's `FINOPS_MASTER_KEY` when several processes share a database.
+fn start_with(args: &[&str], master_key: Option<&str>) -> Server {
     let data = tempfile::tempdir().unwrap();
     let mut c = Command::new(env!("CARGO_BIN_EXE_finops-server"));
     for v in PROVIDER_VARS {
         c.env_remove(v);
+    }
+    if let Some(k) = master_key {
+        c.env("FINOPS_MASTER_KEY", k);
     }
     c.args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data.path())
@@ -463,6 +471,99 @@ async fn roles_and_firms_are_kept_apart() {
     let log = s.log.lock().unwrap().clone();
     assert!(log.contains("/v1/analyses/{id}"));
     assert!(!log.contains("rentabilité"), "{log}");
+}
+
+/// Two API instances and a separate worker process over one PostgreSQL database: a job submitted to one instance
+/// is run by the worker, its events stream from the other instance, and both read the result.
+#[tokio::test]
+async fn instances_and_workers_share_postgres() {
+    let pg = std::env::var("FINOPS_TEST_POSTGRES_URL")
+        .expect("FINOPS_TEST_POSTGRES_URL: scripts/test starts PostgreSQL and sets it");
+    let key: String = (0..64)
+        .map(|_| char::from_digit(fastrand::u32(0..16), 16).unwrap())
+        .collect();
+    let queue = format!("{pg}#server-{}", uuid::Uuid::new_v4());
+    let a = start_with(&["--queue", &queue, "--workers", "0"], Some(&key));
+    let b = start_with(&["--queue", &queue, "--workers", "0"], Some(&key));
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_worker"));
+    for v in PROVIDER_VARS {
+        worker.env_remove(v);
+    }
+    let mut worker = worker
+        .env("FINOPS_MASTER_KEY", &key)
+        .args(["--queue", &queue, "--concurrency", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Tokens from each instance's own development signer: each instance accepts only its own.
+    let cpa_a = dev_token(&a, "firm-pg", "cpa", None).await;
+    let cpa_b = dev_token(&b, "firm-pg", "cpa", None).await;
+    assert_eq!(get(&b, &cpa_a, "/v1/analyses").await.status(), 401);
+    let id = submit(&a, &cpa_a, "Analyse la rentabilité", "bistro").await;
+    let events = sse(&b, &cpa_b, &id, None).await;
+    let _ = worker.kill();
+    let _ = worker.wait();
+    assert!(events.iter().any(|e| e.1 == "phase_finished"), "{events:?}");
+    assert_eq!(events.last().unwrap().2["status"], "succeeded");
+    for (s, token) in [(&a, &cpa_a), (&b, &cpa_b)] {
+        let view: Value = get(s, token, &format!("/v1/analyses/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(view["status"], "succeeded");
+        assert_eq!(view["analysis"]["client"], "bistro");
+    }
+}
+
+#[tokio::test]
+async fn the_callers_trace_follows_the_job_to_its_worker() {
+    let s = start(&[]);
+    let cpa = dev_token(&s, "firm-a", "cpa", None).await;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let r = http()
+        .post(format!("{}/v1/analyses", s.url))
+        .bearer_auth(&cpa)
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .json(&json!({"statements": bistro(), "question": "Marges ?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // The answer continues the caller's trace with the server's own span id.
+    let answered = r.headers()["traceparent"].to_str().unwrap().to_string();
+    assert!(answered.starts_with(&format!("00-{trace}-")), "{answered}");
+    assert!(!answered.contains("00f067aa0ba902b7"));
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sse(&s, &cpa, &id, None).await;
+    // The worker's span for the job, and the analysis's log lines inside it, carry the same trace id.
+    let log = s.log.lock().unwrap().clone();
+    let job_lines: Vec<&str> = log.lines().filter(|l| l.contains("finops.job{")).collect();
+    assert!(!job_lines.is_empty(), "{log}");
+    assert!(
+        job_lines
+            .iter()
+            .all(|l| l.contains(&format!("trace_id={trace}"))),
+        "{log}"
+    );
+    assert!(
+        job_lines.iter().any(|l| l.contains("analysis completed")),
+        "{log}"
+    );
+    // A malformed traceparent starts a new trace instead of being trusted.
+    let r = http()
+        .get(format!("{}/v1/analyses", s.url))
+        .bearer_auth(&cpa)
+        .header("traceparent", format!("01-{trace}-zz-01"))
+        .send()
+        .await
+        .unwrap();
+    let fresh = r.headers()["traceparent"].to_str().unwrap().to_string();
+    assert!(!fresh.contains(trace) && fresh.len() == 55, "{fresh}");
 }
 
 #[tokio::test]

@@ -337,6 +337,18 @@ async fn bad_jobs_are_refused_naming_the_field(s: Setup) {
             .field(),
         Some("idempotency_key")
     );
+    for traceparent in [
+        "nope",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+    ] {
+        let mut traced = spec(t, "k-6");
+        traced.traceparent = Some(traceparent.into());
+        assert_eq!(
+            s.submitter.enqueue(&traced).await.unwrap_err().field(),
+            Some("traceparent")
+        );
+    }
     let mut bad = spec(t, "k-4");
     bad.max_attempts = 0;
     assert_eq!(

@@ -54,6 +54,7 @@ fn traces_carry_usage_and_cost_but_no_client_data() {
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
         .with_ansi(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .finish();
     let s = bistro();
     let provider = Arc::new(
@@ -83,12 +84,17 @@ fn traces_carry_usage_and_cost_but_no_client_data() {
     assert_eq!(text.matches("phase finished").count(), 3, "{text}");
     assert!(text.contains("analysis completed"));
     for field in [
-        "phase=researcher",
-        "provider=scripted",
-        "model=research-model",
-        "input_tokens=100",
+        "finops.phase=researcher",
+        "gen_ai.system=scripted",
+        "gen_ai.request.model=research-model",
+        "gen_ai.usage.input_tokens=100",
         "retries=0",
         "tenant=firm-7",
+        // One span per provider call, with OpenTelemetry's GenAI attributes recorded when it ends.
+        "gen_ai.chat{",
+        "gen_ai.operation.name=\"chat\"",
+        "gen_ai.response.model=validator-model",
+        "gen_ai.usage.output_tokens=",
     ] {
         assert!(text.contains(field), "missing {field} in:\n{text}");
     }

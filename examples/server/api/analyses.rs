@@ -282,6 +282,7 @@ pub async fn submit(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     headers: HeaderMap,
+    axum::Extension(trace): axum::Extension<crate::telemetry::TraceContext>,
     request: Request,
 ) -> ApiResult<Response> {
     let principal = caller.require(&[Role::Cpa, Role::Admin], "start an analysis")?;
@@ -299,7 +300,10 @@ pub async fn submit(
     } else if content_type.starts_with("application/json") {
         let bytes = Bytes::from_request(request, &state)
             .await
-            .map_err(|_| ApiError::too_large("body", limit))?;
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large("body", limit),
+                _ => ApiError::bad_request("body", e.body_text()),
+            })?;
         read_json(&bytes)?
     } else {
         return Err(ApiError::bad_request(
@@ -344,6 +348,7 @@ pub async fn submit(
     spec.client = upload.client;
     spec.language = language;
     spec.events = true;
+    spec.traceparent = Some(trace.0);
     let id = state.queue.enqueue(&spec).await.map_err(|e| match e {
         Error::InvalidArgument { field, reason } if field == "idempotency_key" => {
             ApiError::bad_request("Idempotency-Key", reason)

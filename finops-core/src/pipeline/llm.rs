@@ -82,7 +82,52 @@ pub(crate) struct Conversation<'a> {
 }
 
 impl Conversation<'_> {
+    /// One call to the phase's provider, in a span named and attributed as OpenTelemetry's GenAI conventions say
+    /// (`gen_ai.operation.name`, `gen_ai.system`, `gen_ai.request.model`, `gen_ai.response.model`,
+    /// `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`), with the phase. No prompt or answer text.
     async fn ask(&mut self) -> Result<String> {
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "gen_ai.chat",
+            otel.name = %format!("chat {}", self.config.model),
+            gen_ai.operation.name = "chat",
+            gen_ai.system = %self.config.provider.name(),
+            gen_ai.request.model = %self.config.model,
+            gen_ai.response.model = tracing::field::Empty,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+            finops.phase = %self.phase,
+            error.type = tracing::field::Empty,
+        );
+        let (input, output) = (
+            self.calls.usage.input_tokens,
+            self.calls.usage.output_tokens,
+        );
+        let result = self.ask_once().instrument(span.clone()).await;
+        span.record(
+            "gen_ai.usage.input_tokens",
+            self.calls.usage.input_tokens.saturating_sub(input),
+        );
+        span.record(
+            "gen_ai.usage.output_tokens",
+            self.calls.usage.output_tokens.saturating_sub(output),
+        );
+        let answered_by = self
+            .calls
+            .served_by
+            .as_ref()
+            .map_or(self.config.model.as_str(), |(_, model)| model.as_str());
+        span.record(
+            "gen_ai.response.model",
+            tracing::field::display(answered_by),
+        );
+        if let Err(e) = &result {
+            span.record("error.type", e.code());
+        }
+        result
+    }
+
+    async fn ask_once(&mut self) -> Result<String> {
         let request = ChatRequest {
             model: self.config.model.clone(),
             messages: self.messages.clone(),

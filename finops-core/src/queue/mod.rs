@@ -64,6 +64,11 @@ pub struct JobSpec {
     /// is a write to the backend. Without it a follower still learns how the job ends.
     #[serde(default)]
     pub events: bool,
+    /// The W3C trace context (`traceparent`, `00-<trace id>-<span id>-<flags>`) of the request that enqueued the
+    /// job: the worker's span for the job carries it, so one trace id follows an analysis from the host's request
+    /// to whichever process runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 fn default_attempts() -> u32 {
@@ -102,6 +107,7 @@ impl JobSpec {
             question: question.into(),
             language: None,
             events: false,
+            traceparent: None,
         }
     }
 
@@ -122,6 +128,14 @@ impl JobSpec {
         };
         id("tenant", &self.tenant)?;
         id("idempotency_key", &self.idempotency_key)?;
+        if let Some(t) = &self.traceparent
+            && !is_traceparent(t)
+        {
+            return Err(Error::invalid_argument(
+                "traceparent",
+                "must be a W3C trace context: 00-<32 hex>-<16 hex>-<2 hex>, ids not all zero",
+            ));
+        }
         if !(1..=20).contains(&self.max_attempts) {
             return Err(Error::invalid_argument(
                 "max_attempts",
@@ -249,6 +263,17 @@ fn parsed(statements_json: &str) -> Result<Arc<crate::Statements>> {
     let statements = Arc::new(crate::Statements::from_json_str(statements_json)?);
     cache.insert(key, statements.clone());
     Ok(statements)
+}
+
+/// Whether `t` is a W3C `traceparent` of version 00 with non-zero ids.
+fn is_traceparent(t: &str) -> bool {
+    let parts: Vec<&str> = t.split('-').collect();
+    let hex = |s: &str, n: usize| {
+        s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    matches!(parts.as_slice(), [v, trace, span, flags]
+        if *v == "00" && hex(trace, 32) && hex(span, 16) && hex(flags, 2)
+            && trace.bytes().any(|b| b != b'0') && span.bytes().any(|b| b != b'0'))
 }
 
 /// Where a job is.

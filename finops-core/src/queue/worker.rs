@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tracing::Instrument;
 
 use futures::StreamExt;
 
@@ -157,10 +158,23 @@ impl Worker {
                         let Some(permit) = slots.pop() else { break };
                         let this = self.clone();
                         let counters = counters.clone();
-                        tasks.spawn(async move {
-                            this.run_job(job, &counters).await;
-                            drop(permit);
-                        });
+                        // The job's span carries the enqueuing request's trace context: one trace id from the
+                        // host's request to this process's run (the analysis's spans nest under it).
+                        let parent = job.spec.traceparent.as_deref().unwrap_or("");
+                        let span = tracing::info_span!(
+                            "finops.job",
+                            job.id = %job.id,
+                            job.attempt = job.attempt,
+                            trace_id = %parent.split('-').nth(1).unwrap_or(""),
+                            traceparent = %parent,
+                        );
+                        tasks.spawn(
+                            async move {
+                                this.run_job(job, &counters).await;
+                                drop(permit);
+                            }
+                            .instrument(span),
+                        );
                     }
                 }
                 Ok(_) => {

@@ -252,14 +252,14 @@ impl Run<'_> {
     }
 
     fn finish_phase(&mut self, usage: PhaseUsage) {
-        // No client data here: ids, models, counts and money only.
+        // No client data here: ids, models, counts and money only; token counts under OpenTelemetry's GenAI names.
         tracing::info!(
-            phase = %usage.phase,
-            provider = %usage.provider,
-            model = %usage.model,
+            finops.phase = %usage.phase,
+            gen_ai.system = %usage.provider,
+            gen_ai.request.model = %usage.model,
             calls = usage.calls,
-            input_tokens = usage.input_tokens,
-            output_tokens = usage.output_tokens,
+            gen_ai.usage.input_tokens = usage.input_tokens,
+            gen_ai.usage.output_tokens = usage.output_tokens,
             cached_input_tokens = usage.cached_input_tokens,
             cache_write_tokens = usage.cache_write_tokens,
             cost_usd = ?usage.cost_usd,
