@@ -8,9 +8,10 @@
 //! ```
 //!
 //! 1. Added latency: the same analysis (the example company, offline analyst) run N times through
-//!    `Finops::analyze` in this process, then N times through the server as a client sees it (`POST /v1/analyses`,
-//!    then its server-sent events to `finished`, then `GET /v1/analyses/{id}` for the result); p50/p99 of each and
-//!    of the difference. Also a plain authenticated read (`GET /v1/analyses/{id}`).
+//!    `Finops::analyze` in this process; N times through the same path as the server's without HTTP (a durable
+//!    in-process queue in a SQLite vault, a worker, a follower, the stored result); then N times through the server
+//!    as a client sees it (`POST /v1/analyses`, its server-sent events to `finished`, `GET /v1/analyses/{id}`);
+//!    p50/p99 of each and of the differences. Also a plain authenticated read (`GET /v1/analyses/{id}`).
 //! 2. Streams: a server with no worker holds one queued job; 250, 500, 1,000 and 2,000 clients follow it over
 //!    server-sent events at once. After each step: the server's resident memory and its growth per stream, and its
 //!    CPU while the streams idle for 10 s.
@@ -21,7 +22,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use finops_core::queue::{self, JobSpec, LocalQueue, Queue, Worker};
 use finops_core::{AnalysisRequest, Finops, Statements};
+use futures::StreamExt;
 
 const RUNS: usize = 300;
 
@@ -170,6 +173,49 @@ async fn added_latency(document: &str) {
             .expect("analysis");
         direct.push(started.elapsed().as_secs_f64() * 1000.0);
     }
+    // The same path without HTTP: a durable in-process queue in a SQLite vault, a worker, a follower, the result.
+    let dir = std::env::temp_dir().join(format!("finops-bench-queue-{}", uuid::Uuid::new_v4()));
+    let vault = std::sync::Arc::new(
+        finops_core::store::open_local_vault(&dir)
+            .await
+            .expect("vault"),
+    );
+    let queue: std::sync::Arc<dyn Queue> = std::sync::Arc::new(
+        LocalQueue::durable(10_000, vault.clone())
+            .await
+            .expect("queue"),
+    );
+    let worker =
+        Worker::new(queue.clone(), fo.pipeline().clone(), vault.clone(), 2).expect("worker");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let mut queued = Vec::with_capacity(RUNS);
+    for i in 0..RUNS {
+        let started = Instant::now();
+        let mut spec = JobSpec::new("bench-firm", format!("k-{i}"), document, question);
+        spec.events = true;
+        spec.client = Some("bistro".into());
+        let id = queue.enqueue(&spec).await.expect("enqueue");
+        let events: Vec<_> = queue::follow(queue.clone(), "bench-firm", id.clone())
+            .collect()
+            .await;
+        assert!(events.iter().all(Result::is_ok));
+        queue::result(queue.as_ref(), &vault, "bench-firm", &id)
+            .await
+            .expect("result")
+            .expect("stored");
+        queued.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let _ = stop.send(());
+    running.await.expect("worker task").expect("worker");
+    let _ = std::fs::remove_dir_all(&dir);
+
     let server = start(&[]);
     let client = reqwest::Client::new();
     let token = token(&client, &server.url).await;
@@ -218,12 +264,19 @@ async fn added_latency(document: &str) {
     }
     println!("== added latency (offline analyst, the example company) ==");
     let (d50, d99) = summary("SDK direct: Finops::analyze", direct);
+    let (q50, q99) = summary("SDK: durable queue + worker + follow + result", queued);
     let (s50, s99) = summary("server: POST + events to finished + GET", through);
     println!(
         "{:<44} p50 {:>8.3} ms   p99 {:>8.3} ms",
-        "added by the server",
+        "added by the server over Finops::analyze",
         s50 - d50,
         s99 - d99
+    );
+    println!(
+        "{:<44} p50 {:>8.3} ms   p99 {:>8.3} ms",
+        "added by HTTP, auth and JSON (over the queue)",
+        s50 - q50,
+        s99 - q99
     );
     summary("server: GET /v1/analyses/{id} (stored)", reads);
 }

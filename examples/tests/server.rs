@@ -497,8 +497,10 @@ async fn instances_and_workers_share_postgres() {
         .spawn()
         .unwrap();
     // Tokens from each instance's own development signer: each instance accepts only its own.
-    let cpa_a = dev_token(&a, "firm-pg", "cpa", None).await;
-    let cpa_b = dev_token(&b, "firm-pg", "cpa", None).await;
+    // A firm of this run's own: the database keeps earlier runs' firms, whose keys another master key wrapped.
+    let firm = format!("firm-{}", uuid::Uuid::new_v4());
+    let cpa_a = dev_token(&a, &firm, "cpa", None).await;
+    let cpa_b = dev_token(&b, &firm, "cpa", None).await;
     assert_eq!(get(&b, &cpa_a, "/v1/analyses").await.status(), 401);
     let id = submit(&a, &cpa_a, "Analyse la rentabilité", "bistro").await;
     let events = sse(&b, &cpa_b, &id, None).await;

@@ -105,7 +105,15 @@ pub async fn events(
                 .data("unserializable event")
         }))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    // A first comment at once: the client (and any proxy) sees the stream open before the job's first event,
+    // which for a queued job may be a while.
+    let opened = futures::stream::once(async {
+        Ok(SseEvent::default()
+            .comment("open")
+            .retry(Duration::from_secs(1)))
+    });
+    Ok(Sse::new(opened.chain(stream))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// What a WebSocket client sends first.

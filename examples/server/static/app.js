@@ -224,6 +224,8 @@
       if (points.length < 2) continue;
       const unit = byPeriod.get(points[0]).unit;
       const scale = unit === 'percent' ? 100 : 1;
+      // Plotted at the precision the report writes (a constant margin is a flat line, not noise in the 8th digit).
+      const digits = unit === 'amount' ? 0 : unit === 'days' ? 1 : 2;
       const figure = document.createElement('figure');
       const canvas = document.createElement('canvas');
       canvas.dataset.metric = metric;
@@ -233,7 +235,7 @@
       $('#charts').append(figure);
       charts.push(new window.Chart(canvas, {
         type: 'line',
-        data: { labels: points, datasets: [{ label: metric, data: points.map((p) => Number(byPeriod.get(p).value) * scale), borderColor: '#1f5fa8', tension: 0.2 }] },
+        data: { labels: points, datasets: [{ label: metric, data: points.map((p) => Number((Number(byPeriod.get(p).value) * scale).toFixed(digits))), borderColor: '#1f5fa8', tension: 0.2 }] },
         options: { animation: false, plugins: { legend: { display: false } }, locale, scales: { y: { beginAtZero: false } } },
       }));
     }

@@ -208,3 +208,27 @@ def test_a_refused_upload_is_named_on_the_page(server: str, browser: WebDriver, 
     wait(d).until(ec.visibility_of_element_located((By.ID, "error")))
     assert "periods" in d.find_element(By.ID, "error").text
     shot(d, "4-refused-upload")
+
+
+def test_an_admin_exports_the_audit_trail_and_erases_a_client(
+    server: str, browser: WebDriver, downloads: Path
+) -> None:
+    d = browser
+    sign_in(d, server, "cpa", sub="Marie Tremblay")
+    run_analysis(d, "Analyse la liquidité", "boulangerie")
+    sign_in(d, server, "admin", sub="Admin Tremblay")
+    assert d.find_element(By.ID, "admin").is_displayed()
+    d.find_element(By.ID, "audit-btn").click()
+    wait(d).until(lambda _: any(p.name == "finops-audit.jsonl" and p.stat().st_size > 0 for p in downloads.iterdir()))
+    lines = (downloads / "finops-audit.jsonl").read_text().splitlines()
+    assert lines and all(line.startswith("{") for line in lines)
+    d.find_element(By.ID, "erase-client").send_keys("boulangerie")
+    d.find_element(By.CSS_SELECTOR, "#erase-form button").click()
+    wait(d).until(ec.alert_is_present())
+    d.switch_to.alert.accept()
+    wait(d).until(lambda _: "effacés" in d.find_element(By.ID, "admin-status").text)
+    shot(d, "5-admin-erased-a-client")
+    # The CPA no longer finds the erased client's analysis.
+    sign_in(d, server, "cpa", sub="Marie Tremblay")
+    wait(d).until(lambda _: d.find_element(By.ID, "analyses").is_displayed())
+    assert "boulangerie" not in d.find_element(By.ID, "analyses").text
