@@ -92,6 +92,7 @@ fn traces_carry_usage_and_cost_but_no_client_data() {
         "tenant=firm-7",
         // One span per provider call, with OpenTelemetry's GenAI attributes recorded when it ends.
         "gen_ai.chat{",
+        "finops.phase{finops.phase=validator}:gen_ai.chat{",
         "gen_ai.operation.name=\"chat\"",
         "gen_ai.response.model=validator-model",
         "gen_ai.usage.output_tokens=",

@@ -4,6 +4,7 @@
 //! are restored at the end.
 
 use std::time::Instant;
+use tracing::Instrument;
 
 use rust_decimal::Decimal;
 
@@ -62,16 +63,25 @@ pub(super) async fn run(
         benchmarks: Vec::new(),
         benchmark_notes: Vec::new(),
     };
-    let (mut plan, reused) = run.analyst(plan_hit).await;
+    // One span per phase (its provider calls are `gen_ai.chat` spans inside it).
+    let phase_span = |phase: Phase| tracing::info_span!("finops.phase", finops.phase = %phase);
+    let (mut plan, reused) = run
+        .analyst(plan_hit)
+        .instrument(phase_span(Phase::Analyst))
+        .await;
     // A question that asks about peers gets them whatever the model planned.
     plan.benchmark |= intent::asks_for_peers(original_question);
     let figures: Vec<Figure> = metrics::compute(statements, &plan.metrics, &plan.periods)?;
     if plan.benchmark {
         run.peer_benchmarks(request, &plan).await;
     }
-    let (computations, findings) = run.researcher(&plan, &figures).await;
+    let (computations, findings) = run
+        .researcher(&plan, &figures)
+        .instrument(phase_span(Phase::Researcher))
+        .await;
     let written = run
         .validator(&plan, &figures, &computations, findings)
+        .instrument(phase_span(Phase::Validator))
         .await;
     Ok(run.finish(
         request,
