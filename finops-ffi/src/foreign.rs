@@ -18,6 +18,12 @@ pub struct ChatRequestFfi {
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
     pub json_mode: bool,
+    /// The JSON Schema the answer must follow, as JSON text, narrowed to this request (the catalogue's metric ids,
+    /// the document's periods, the ids a text may cite): pass it to a model that takes structured outputs
+    /// (`response_format: json_schema`, a forced tool call, a grammar). `None` when the phase asks for none.
+    pub schema_json: Option<String>,
+    /// The schema's name (`analyst_plan`, …), as OpenAI's `json_schema.name` and Anthropic's tool name.
+    pub schema_name: Option<String>,
     /// `analyst`, `researcher` or `validator`.
     pub phase: PhaseFfi,
 }
@@ -155,6 +161,8 @@ impl Provider for ForeignProvider {
             temperature: request.temperature,
             max_tokens: request.max_tokens,
             json_mode: request.json_mode,
+            schema_json: request.schema.as_ref().map(|s| s.schema.to_string()),
+            schema_name: request.schema.as_ref().map(|s| s.name.clone()),
             phase: request.phase.into(),
         };
         let answer = self

@@ -53,9 +53,11 @@ private const val VALIDATED = """{"verdicts":[{"finding":0,"status":"confirmed"}
 /** A provider written in Kotlin: answers each phase like a well-behaved model. */
 class KotlinProvider : ChatProvider {
     val phases: MutableList<PhaseFfi> = Collections.synchronizedList(mutableListOf())
+    val schemas: MutableList<Pair<String?, String?>> = Collections.synchronizedList(mutableListOf())
     override fun name(): String = "kotlin"
     override suspend fun chat(request: ChatRequestFfi): ChatAnswer {
         phases.add(request.phase)
+        schemas.add(request.schemaName to request.schemaJson)
         delay(1)
         val text = when (request.phase) {
             PhaseFfi.ANALYST -> PLAN
@@ -115,6 +117,15 @@ class FinopsTest {
         assertEquals("analyst: kotlin k-analyst", finops.routes()[0])
         val a = finops.analyze(request("Is our working capital getting tighter?").copy(tenant = "firm-1"))
         assertEquals(listOf(PhaseFfi.ANALYST, PhaseFfi.RESEARCHER, PhaseFfi.VALIDATOR), provider.phases.toList())
+        // Each phase hands the Kotlin provider its answer's JSON Schema, narrowed to the request.
+        val schemas = provider.schemas.toList()
+        assertEquals(3, schemas.size)
+        for ((name, json) in schemas) {
+            assertTrue(name != null && name.isNotEmpty(), "schema name $name")
+            assertTrue(json != null && json.contains("\"properties\""), "schema $json")
+        }
+        assertTrue(schemas[0].second!!.contains("\"current_ratio\""), "the plan's schema lists the catalogue's ids")
+        assertTrue(schemas[0].second!!.contains("\"FY2023\""), "the plan's schema lists the document's periods")
         assertEquals("validator", a.reportSource)
         assertFalse(a.degraded)
         assertEquals("Liquidity: the current ratio is 1.81 in FY2023.", a.report)
