@@ -16,9 +16,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+
+mod shutdown;
 use finops_core::Error;
 use finops_core::config::Settings;
 use finops_core::queue::Worker;
+use shutdown::shutdown;
 
 #[derive(Debug, Parser)]
 #[command(name = "worker", about = "Runs queued finops analyses until stopped")]
@@ -35,23 +38,6 @@ struct Args {
     /// How long a job stays with this worker without news before another worker may take it.
     #[arg(long, default_value_t = 30)]
     lease_seconds: u64,
-}
-
-/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called (first thing in `run`), so a
-/// SIGTERM that arrives while the worker is still connecting stops it gracefully too.
-fn shutdown() -> Result<impl std::future::Future<Output = ()>, Error> {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| Error::Internal(format!("cannot watch SIGTERM: {e}")))?;
-    Ok(async move {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }
 
 fn run(args: &Args) -> Result<(), Error> {

@@ -19,6 +19,8 @@ mod auth;
 mod error;
 mod export;
 mod openapi;
+#[path = "../shutdown.rs"]
+mod shutdown;
 mod state;
 mod telemetry;
 mod web;
@@ -38,6 +40,7 @@ use finops_core::store::Vault;
 use finops_core::{Error, Finops, FinopsConfig};
 
 use crate::auth::{Auth, DEFAULT_AUDIENCE, DevTokens};
+use crate::shutdown::shutdown;
 use crate::state::AppState;
 use crate::telemetry::{MeteredAnalyzer, Metrics};
 
@@ -310,20 +313,4 @@ async fn authentication(args: &Args) -> Result<Auth, Error> {
          for real identities)"
     );
     Ok(Auth::new(verifier, false, limits, Some(dev)))
-}
-
-/// Resolves on SIGTERM or Ctrl-C (installed now, so a signal during start-up stops the server too).
-fn shutdown() -> Result<impl std::future::Future<Output = ()>, Error> {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| Error::Internal(format!("cannot watch SIGTERM: {e}")))?;
-    Ok(async move {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }

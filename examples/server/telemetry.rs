@@ -222,20 +222,11 @@ pub struct TraceContext(pub String);
 
 impl TraceContext {
     fn of(request: &Request) -> Self {
-        let valid = |t: &str| {
-            let parts: Vec<&str> = t.split('-').collect();
-            let hex = |s: &str, n: usize| {
-                s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-            };
-            matches!(parts.as_slice(), [v, trace, span, flags]
-                if *v == "00" && hex(trace, 32) && hex(span, 16) && hex(flags, 2)
-                    && trace.bytes().any(|b| b != b'0') && span.bytes().any(|b| b != b'0'))
-        };
         let incoming = request
             .headers()
             .get("traceparent")
             .and_then(|v| v.to_str().ok())
-            .filter(|t| valid(t));
+            .filter(|t| finops_core::queue::is_traceparent(t));
         match incoming {
             // Same trace, this server's own span.
             Some(t) => TraceContext(format!("00-{}-{}-01", &t[3..35], new_span_id())),

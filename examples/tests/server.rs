@@ -817,25 +817,20 @@ async fn bad_uploads_are_refused_naming_the_field() {
         .unwrap();
     assert_eq!(r.status(), 413);
     // Multipart: an unknown field, no file, then two FEC files (Latin-1 bytes as they are) accepted.
+    let post_form = |form: reqwest::multipart::Form| {
+        http()
+            .post(format!("{}/v1/analyses", s.url))
+            .bearer_auth(&cpa)
+            .multipart(form)
+            .send()
+    };
     let form = reqwest::multipart::Form::new()
         .text("question", "Marges ?")
         .text("colour", "blue");
-    let r = http()
-        .post(format!("{}/v1/analyses", s.url))
-        .bearer_auth(&cpa)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(form).await.unwrap();
     assert_eq!(error_field(r).await.1.as_deref(), Some("colour"));
     let form = reqwest::multipart::Form::new().text("question", "Marges ?");
-    let r = http()
-        .post(format!("{}/v1/analyses", s.url))
-        .bearer_auth(&cpa)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(form).await.unwrap();
     assert_eq!(error_field(r).await.1.as_deref(), Some("statements"));
     let fec = |year: &str| {
         let name = format!("552100554FEC{year}1231.txt");
@@ -848,13 +843,7 @@ async fn bad_uploads_are_refused_naming_the_field() {
         .text("company_name", "Bistro Saint-Denis SAS")
         .part("files", fec("2022"))
         .part("files", fec("2023"));
-    let r = http()
-        .post(format!("{}/v1/analyses", s.url))
-        .bearer_auth(&cpa)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(form).await.unwrap();
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
     let id = r.json::<Value>().await.unwrap()["id"]
         .as_str()

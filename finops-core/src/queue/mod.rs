@@ -265,8 +265,9 @@ fn parsed(statements_json: &str) -> Result<Arc<crate::Statements>> {
     Ok(statements)
 }
 
-/// Whether `t` is a W3C `traceparent` of version 00 with non-zero ids.
-fn is_traceparent(t: &str) -> bool {
+/// Whether `t` is a W3C `traceparent` of version 00 (`00-<32 hex>-<16 hex>-<2 hex>`, lowercase) with non-zero
+/// ids: what [`JobSpec::traceparent`] accepts.
+pub fn is_traceparent(t: &str) -> bool {
     let parts: Vec<&str> = t.split('-').collect();
     let hex = |s: &str, n: usize| {
         s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
