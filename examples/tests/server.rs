@@ -61,9 +61,14 @@ fn start_with(args: &[&str], master_key: Option<&str>) -> Server {
     if let Some(k) = master_key {
         c.env("FINOPS_MASTER_KEY", k);
     }
+    c.args(args);
+    spawn(c, data)
+}
+
+/// Starts `c` (a `finops-server` command) on a free port with its data in `data`, and waits for it to listen.
+fn spawn(mut c: Command, data: tempfile::TempDir) -> Server {
     c.args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data.path())
-        .args(args)
         .env("FINOPS_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -734,6 +739,71 @@ async fn a_queued_job_is_cancelled_and_its_followers_learn_it() {
     assert!(text.contains("\"status\":\"cancelled\""), "{text}");
 }
 
+/// A job running on a real model (the local server the tests use, one slow call per phase) is cancelled over
+/// HTTP: its follower learns it, and nothing is stored.
+#[tokio::test]
+async fn a_running_job_is_cancelled() {
+    let llm = std::env::var("FINOPS_TEST_LLM_URL")
+        .expect("FINOPS_TEST_LLM_URL: scripts/test starts the local model server and sets it");
+    let data = tempfile::tempdir().unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_finops-server"));
+    for v in PROVIDER_VARS {
+        c.env_remove(v);
+    }
+    let s = {
+        c.env("FINOPS_OPENAI_BASE_URL", &llm);
+        spawn(c, data)
+    };
+    let cpa = dev_token(&s, "firm-a", "cpa", None).await;
+    let id = submit(
+        &s,
+        &cpa,
+        "Is our working capital getting tighter?",
+        "bistro",
+    )
+    .await;
+    // Follow until the worker has started the Analyst's call, then cancel.
+    let r = http()
+        .get(format!("{}/v1/analyses/{id}/events", s.url))
+        .bearer_auth(&cpa)
+        .send()
+        .await
+        .unwrap();
+    let mut body = r.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("event: phase_started") {
+        let chunk = tokio::time::timeout(Duration::from_secs(60), body.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let r = http()
+        .delete(format!("{}/v1/analyses/{id}", s.url))
+        .bearer_auth(&cpa)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "cancelled");
+    while !seen.contains("event: finished") {
+        let chunk = tokio::time::timeout(Duration::from_secs(60), body.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("\"status\":\"cancelled\""), "{seen}");
+    let view: Value = get(&s, &cpa, &format!("/v1/analyses/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "cancelled");
+    assert_eq!(view["analysis"], Value::Null);
+}
+
 #[tokio::test]
 async fn bad_uploads_are_refused_naming_the_field() {
     let s = start(&["--max-body-mib", "1"]);
@@ -832,6 +902,13 @@ async fn bad_uploads_are_refused_naming_the_field() {
     let form = reqwest::multipart::Form::new().text("question", "Marges ?");
     let r = post_form(form).await.unwrap();
     assert_eq!(error_field(r).await.1.as_deref(), Some("statements"));
+    let form = reqwest::multipart::Form::new()
+        .text("question", "Marges ?")
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(vec![b'x'; 2 << 20]).file_name("big.csv"),
+        );
+    assert_eq!(post_form(form).await.unwrap().status(), 413);
     let fec = |year: &str| {
         let name = format!("552100554FEC{year}1231.txt");
         let bytes =

@@ -150,7 +150,20 @@ struct Upload {
     options: serde_json::Map<String, serde_json::Value>,
 }
 
-async fn read_multipart(mut form: Multipart) -> ApiResult<Upload> {
+/// A multipart failure as an answer: 413 past the body limit, else 400 naming the part.
+fn multipart_error(
+    field: &str,
+    e: &axum::extract::multipart::MultipartError,
+    limit: usize,
+) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::too_large("body", limit)
+    } else {
+        ApiError::bad_request(field, e.body_text())
+    }
+}
+
+async fn read_multipart(mut form: Multipart, limit: usize) -> ApiResult<Upload> {
     let mut upload = Upload {
         files: Vec::new(),
         question: None,
@@ -162,14 +175,14 @@ async fn read_multipart(mut form: Multipart) -> ApiResult<Upload> {
     while let Some(field) = form
         .next_field()
         .await
-        .map_err(|e| ApiError::bad_request("body", e.body_text()))?
+        .map_err(|e| multipart_error("body", &e, limit))?
     {
         let name = field.name().unwrap_or_default().to_string();
         if let Some(file_name) = field.file_name().map(str::to_string) {
             let bytes = field
                 .bytes()
                 .await
-                .map_err(|e| ApiError::bad_request(&name, e.body_text()))?;
+                .map_err(|e| multipart_error(&name, &e, limit))?;
             if !bytes.is_empty() {
                 upload.files.push((file_name, bytes.to_vec()));
             }
@@ -178,7 +191,7 @@ async fn read_multipart(mut form: Multipart) -> ApiResult<Upload> {
         let text = field
             .text()
             .await
-            .map_err(|e| ApiError::bad_request(&name, e.body_text()))?;
+            .map_err(|e| multipart_error(&name, &e, limit))?;
         let value = || serde_json::Value::String(text.clone());
         match name.as_str() {
             "question" => upload.question = Some(text),
@@ -296,7 +309,7 @@ pub async fn submit(
         let form = Multipart::from_request(request, &state)
             .await
             .map_err(|e| ApiError::bad_request("body", e.body_text()))?;
-        read_multipart(form).await?
+        read_multipart(form, limit).await?
     } else if content_type.starts_with("application/json") {
         let bytes = Bytes::from_request(request, &state)
             .await
