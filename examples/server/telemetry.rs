@@ -157,7 +157,7 @@ impl Metrics {
     fn record(&self, result: &finops_core::Result<Analysis>) {
         let outcome = match result {
             Ok(a) if a.degraded => "degraded".to_string(),
-            Ok(a) => label(&a.report_source),
+            Ok(a) => crate::api::label_of(&a.report_source),
             Err(_) => "failed".into(),
         };
         self.analyses
@@ -166,7 +166,7 @@ impl Metrics {
         if let Ok(a) = result {
             self.cache
                 .get_or_create(&OutcomeLabels {
-                    outcome: label(&a.cache),
+                    outcome: crate::api::label_of(&a.cache),
                 })
                 .inc();
             if let Some(c) = a.total_cost_usd.and_then(|c| c.try_into().ok()) {
@@ -182,14 +182,6 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// A serde enum's name (`offline`, `exact_hit`, …).
-fn label(value: &impl serde::Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => "other".into(),
     }
 }
 

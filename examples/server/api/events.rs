@@ -21,17 +21,24 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::telemetry::StreamGuard;
 
-/// The SSE event name of a job event: `started`, `attempt_failed`, `finished`, or for the analysis's own events
-/// their type (`phase_started`, `text_delta`, `computation_done`, `phase_finished`, …).
-fn event_name(event: &JobEvent) -> String {
-    let value = match event {
-        JobEvent::Analysis { event, .. } => serde_json::to_value(event),
-        other => serde_json::to_value(other),
+/// A job event as one SSE event, serialized once. Its name is `started`, `attempt_failed`, `finished`, or for the
+/// analysis's own events their type (`phase_started`, `text_delta`, `computation_done`, `phase_finished`, …).
+fn sse_event(id: u64, event: &JobEvent) -> SseEvent {
+    let Ok(value) = serde_json::to_value(event) else {
+        return SseEvent::default()
+            .event("error")
+            .data("unserializable event");
     };
-    value
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "event".into())
+    let name = match value["type"].as_str() {
+        Some("analysis") => value["event"]["type"].as_str(),
+        other => other,
+    }
+    .unwrap_or("event")
+    .to_string();
+    SseEvent::default()
+        .id(id.to_string())
+        .event(name)
+        .data(value.to_string())
 }
 
 /// 404 unless the job is the principal's firm's (CPAs and Admins follow jobs; Clients read signed-off results).
@@ -92,18 +99,12 @@ pub async fn events(
     let guard = open_stream(&state)?;
     let stream = numbered(&state, &principal, id, after)?.map(move |(n, item)| {
         let _open = &guard;
-        let event = match item {
-            Ok(e) => SseEvent::default()
-                .id(n.to_string())
-                .event(event_name(&e))
-                .json_data(&e),
-            Err(e) => SseEvent::default().event("error").json_data(e.payload()),
-        };
-        Ok(event.unwrap_or_else(|_| {
-            SseEvent::default()
+        Ok(match item {
+            Ok(e) => sse_event(n, &e),
+            Err(e) => SseEvent::default()
                 .event("error")
-                .data("unserializable event")
-        }))
+                .data(serde_json::json!(e.payload()).to_string()),
+        })
     });
     // A first comment at once: the client (and any proxy) sees the stream open before the job's first event,
     // which for a queued job may be a while.

@@ -8,49 +8,28 @@ async fn tokens_are_checked_and_refusals_say_why() {
     let key = dir.path().join("key.pem");
     let public = dir.path().join("public.pem");
     let other = dir.path().join("other.pem");
-    for (args, what) in [
-        (
-            vec![
-                "ecparam",
-                "-name",
-                "prime256v1",
-                "-genkey",
-                "-noout",
-                "-out",
-            ],
-            &key,
-        ),
-        (
-            vec![
-                "ecparam",
-                "-name",
-                "prime256v1",
-                "-genkey",
-                "-noout",
-                "-out",
-            ],
-            &other,
-        ),
-    ] {
+    let openssl = |args: &[&str]| {
         assert!(
             Command::new("openssl")
                 .args(args)
-                .arg(what)
                 .status()
                 .unwrap()
                 .success()
         );
+    };
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    for pem in [&key, &other] {
+        openssl(&[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &path(pem),
+        ]);
     }
-    assert!(
-        Command::new("openssl")
-            .args(["ec", "-in"])
-            .arg(&key)
-            .args(["-pubout", "-out"])
-            .arg(&public)
-            .status()
-            .unwrap()
-            .success()
-    );
+    openssl(&["ec", "-in", &path(&key), "-pubout", "-out", &path(&public)]);
     let s = start(&[
         "--jwt-key",
         public.to_str().unwrap(),
@@ -152,11 +131,7 @@ async fn roles_and_firms_are_kept_apart() {
     let id = submit(&s, &cpa, question, "bistro").await;
     let events = sse(&s, &cpa, &id, None).await;
     assert_eq!(events.last().unwrap().2["status"], "succeeded");
-    let view: Value = get(&s, &cpa, &format!("/v1/analyses/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = fetch_view(&s, &cpa, &id).await;
     assert_eq!(view["status"], "succeeded");
     assert_eq!(view["analysis"]["client"], "bistro");
     assert_eq!(view["display"]["gross_margin@FY2023"], "68,97 %");
@@ -230,11 +205,7 @@ async fn roles_and_firms_are_kept_apart() {
             .unwrap();
         assert_eq!(r.status(), status);
     }
-    let view: Value = get(&s, &client, &format!("/v1/analyses/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = fetch_view(&s, &client, &id).await;
     assert_eq!(view["review"]["status"], "signed_off");
     assert_eq!(view["attempts"], Value::Null);
     let list: Vec<Value> = get(&s, &client, "/v1/analyses").await.json().await.unwrap();

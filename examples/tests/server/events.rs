@@ -38,11 +38,7 @@ async fn instances_and_workers_share_postgres() {
     assert!(events.iter().any(|e| e.1 == "phase_finished"), "{events:?}");
     assert_eq!(events.last().unwrap().2["status"], "succeeded");
     for (s, token) in [(&a, &cpa_a), (&b, &cpa_b)] {
-        let view: Value = get(s, token, &format!("/v1/analyses/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let view = fetch_view(s, token, &id).await;
         assert_eq!(view["status"], "succeeded");
         assert_eq!(view["analysis"]["client"], "bistro");
     }
@@ -190,11 +186,7 @@ async fn a_queued_job_is_cancelled_and_its_followers_learn_it() {
     let s = start(&["--workers", "0"]);
     let cpa = dev_token(&s, "firm-a", "cpa", None).await;
     let id = submit(&s, &cpa, "Marges ?", "bistro").await;
-    let view: Value = get(&s, &cpa, &format!("/v1/analyses/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = fetch_view(&s, &cpa, &id).await;
     assert_eq!(view["status"], "queued");
     let metrics = get(&s, &cpa, "/metrics").await.text().await.unwrap();
     assert!(
@@ -293,11 +285,7 @@ async fn a_running_job_is_cancelled() {
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(seen.contains("\"status\":\"cancelled\""), "{seen}");
-    let view: Value = get(&s, &cpa, &format!("/v1/analyses/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = fetch_view(&s, &cpa, &id).await;
     assert_eq!(view["status"], "cancelled");
     assert_eq!(view["analysis"], Value::Null);
 }

@@ -202,6 +202,15 @@ pub(crate) async fn get(s: &Server, token: &str, path: &str) -> reqwest::Respons
         .unwrap()
 }
 
+/// `GET /v1/analyses/{id}` as JSON.
+pub(crate) async fn fetch_view(s: &Server, token: &str, id: &str) -> Value {
+    get(s, token, &format!("/v1/analyses/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 pub(crate) async fn error_field(r: reqwest::Response) -> (u16, Option<String>, String) {
     let status = r.status().as_u16();
     let body: Value = r.json().await.unwrap();

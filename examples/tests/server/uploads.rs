@@ -126,11 +126,7 @@ async fn bad_uploads_are_refused_naming_the_field() {
         .to_string();
     let events = sse(&s, &cpa, &id, None).await;
     assert_eq!(events.last().unwrap().2["status"], "succeeded");
-    let view: Value = get(&s, &cpa, &format!("/v1/analyses/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = fetch_view(&s, &cpa, &id).await;
     // The FEC's accounts are behind the figures.
     let figures = view["analysis"]["figures"].as_array().unwrap();
     assert!(figures.iter().any(|f| {
