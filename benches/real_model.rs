@@ -9,7 +9,47 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use finops_core::pipeline::{AnalysisRequest, PhaseConfig, Pipeline, ReportSource};
-use finops_core::provider::{OpenAiCompatible, Phase, Provider};
+use finops_core::provider::{
+    ChatRequest, ChatStream, OpenAiCompatible, Phase, Provider, collect, whole_answer,
+};
+
+/// With `FINOPS_BENCH_LLM_DUMP=<dir>`, each call's last message and whole answer are written to a file there: what
+/// the model was asked and what it wrote, to see why a phase failed.
+#[derive(Debug)]
+struct Dump {
+    inner: Arc<dyn Provider>,
+    dir: std::path::PathBuf,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Provider for Dump {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn chat(&self, request: ChatRequest) -> finops_core::Result<ChatStream> {
+        let n = self
+            .calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let asked = request
+            .messages
+            .last()
+            .map(|m| m.content.clone())
+            .unwrap_or_default();
+        let phase = request.phase;
+        let answer = collect(self.inner.chat(request).await?, |_| {}).await;
+        let written = match &answer {
+            Ok(a) => a.text.clone(),
+            Err(e) => format!("ERROR {e}"),
+        };
+        let file = self.dir.join(format!("{n:03}-{phase}.txt"));
+        std::fs::write(file, format!("{asked}\n\n==== ANSWER ====\n{written}\n"))
+            .expect("dump file");
+        let answer = answer?;
+        Ok(whole_answer(answer.text, Some(answer.usage)))
+    }
+}
 
 const QUESTIONS: &[(&str, &str)] = &[
     (
@@ -51,6 +91,17 @@ async fn main() {
             // timeout (60 s) and a timed-out one keeps the one-request-at-a-time server busy: streamed by default.
             .streaming(std::env::var("FINOPS_BENCH_LLM_WHOLE").is_err()),
     );
+    let provider: Arc<dyn Provider> = match std::env::var("FINOPS_BENCH_LLM_DUMP") {
+        Ok(dir) => {
+            std::fs::create_dir_all(&dir).expect("dump folder");
+            Arc::new(Dump {
+                inner: provider,
+                dir: dir.into(),
+                calls: Default::default(),
+            })
+        }
+        Err(_) => provider,
+    };
     let pipeline = Pipeline::builder()
         .phase(Phase::Analyst, PhaseConfig::new(provider.clone(), &model))
         .phase(

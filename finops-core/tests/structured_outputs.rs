@@ -13,8 +13,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use finops_core::Decimal;
 use finops_core::pipeline::{AnalysisRequest, PhaseConfig, Pipeline, ReportSource};
+use finops_core::provider::anthropic::EXTENDED_CACHE_TTL_BETA;
 use finops_core::provider::{
-    Anthropic, ApiKey, HttpOptions, OpenAiCompatible, Phase, Provider, StructuredMode,
+    Anthropic, ApiKey, HttpOptions, OpenAiCompatible, Phase, PromptCacheTtl, Provider,
+    StructuredMode,
 };
 use serde_json::{Value, json};
 
@@ -86,6 +88,9 @@ fn answer_to(body: &Value) -> String {
 }
 
 type Seen = Arc<Mutex<Vec<Value>>>;
+
+/// A request's `anthropic-beta` header and its body.
+type BetaAndBody = (Option<String>, Value);
 
 /// An OpenAI-compatible server that, like llama-cpp-python, refuses `json_schema` (a 500 carrying pydantic's
 /// validation error) and constrains `json_object` with a schema; it reports cached prompt tokens as OpenAI does.
@@ -313,8 +318,9 @@ async fn openrouter_marks_the_system_prompt_of_anthropic_models_and_reads_cache_
     assert!(!a.degraded, "{:?}", a.degraded_reason);
     for body in seen.lock().unwrap().iter() {
         assert_eq!(
-            body["messages"][0]["content"][0]["cache_control"]["type"],
-            "ephemeral"
+            body["messages"][0]["content"][0]["cache_control"],
+            json!({"type": "ephemeral"}),
+            "five minutes unless the host asks for an hour"
         );
         assert!(
             body["messages"][1]["content"].as_str().is_some(),
@@ -444,6 +450,71 @@ async fn anthropic_gets_a_forced_tool_call_and_cache_marker_and_costs_use_the_ca
         assert_eq!(u.cost_usd, Some(Decimal::new(486, 5)), "{u:?}");
     }
     assert_eq!(second.total_cost_usd, Some(Decimal::new(1458, 5)));
+}
+
+#[tokio::test]
+async fn an_hour_long_prompt_cache_is_marked_flagged_and_priced_and_the_tool_schema_holds_nothing_of_the_document()
+ {
+    let seen: Arc<Mutex<Vec<BetaAndBody>>> = Arc::default();
+    let s = seen.clone();
+    let router = Router::new().route(
+        "/v1/messages",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let s = s.clone();
+            async move {
+                let v: Value = serde_json::from_str(&body).unwrap();
+                let beta = headers
+                    .get("anthropic-beta")
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string);
+                s.lock().unwrap().push((beta, v.clone()));
+                let usage = json!({"input_tokens": 500, "cache_creation_input_tokens": 1200,
+                    "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 1200},
+                    "cache_read_input_tokens": 0, "output_tokens": 1});
+                tool_stream(&answer_to(&v), usage)
+            }
+        }),
+    );
+    let addr = serve(router).await;
+    let provider = Arc::new(
+        Anthropic::with_options(
+            &format!("http://{addr}"),
+            ApiKey::new("sk-ant-1").unwrap(),
+            &HttpOptions::default(),
+        )
+        .unwrap()
+        .prompt_cache(PromptCacheTtl::OneHour),
+    );
+    let a = pipeline(provider, "claude-sonnet-4-5")
+        .analyze(AnalysisRequest::new(
+            bistro(),
+            "Is our working capital getting tighter?",
+        ))
+        .await
+        .unwrap();
+    assert!(!a.degraded, "{:?}", a.degraded_reason);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    for (beta, body) in seen.iter() {
+        assert_eq!(beta.as_deref(), Some(EXTENDED_CACHE_TTL_BETA));
+        assert_eq!(
+            body["system"][0]["cache_control"],
+            json!({"type": "ephemeral", "ttl": "1h"})
+        );
+        // The tools lead the cached prefix: their schema names no period, figure or metric list of this
+        // document, so the next company's analysis finds the same prefix.
+        let tool = body["tools"][0]["input_schema"].to_string();
+        assert!(
+            !tool.contains("\"enum\"") && !tool.contains("FY2021"),
+            "{tool}"
+        );
+        assert_eq!(body["tools"][0]["input_schema"]["type"], "object");
+    }
+    // An hour-long write: 500 * $3 + 1,200 * $6 + 200 * $15 per million = $0.0117 per call.
+    for u in &a.usage {
+        assert_eq!((u.cache_write_tokens, u.cached_input_tokens), (1200, 0));
+        assert_eq!(u.cost_usd, Some(Decimal::new(117, 4)), "{u:?}");
+    }
 }
 
 #[tokio::test]

@@ -97,6 +97,56 @@ pub(crate) fn problems(
     out
 }
 
+/// Texts the model did not write for this report: a section that only repeats its instructions (small models copy
+/// a prompt's placeholders, such as "the first sentence: the direct answer to the question"), repeats the question,
+/// or holds no word and no reference (`...`). Each reason names the field, for the repair round. `texts` are the
+/// model's texts by field, `instructions` what it was told.
+pub(crate) fn echoes(
+    texts: &[(String, String)],
+    question: &str,
+    instructions: &str,
+) -> Vec<String> {
+    let told = normalized(instructions);
+    let asked = normalized(question);
+    let mut out = Vec::new();
+    for (field, text) in texts {
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let own = normalized(&super::report::without_references(text));
+        let shown: String = text.chars().take(60).collect();
+        if own.is_empty() {
+            if !text.contains("{{") {
+                out.push(format!(
+                    "`{field}` holds no words (`{shown}`): write what it should say, or leave it empty"
+                ));
+            }
+            continue;
+        }
+        let words = own.split(' ').count();
+        if words >= 3 && told.contains(&own) {
+            out.push(format!(
+                "`{field}` repeats the instructions (\"{shown}\") instead of saying something about this company"
+            ));
+        } else if own == asked {
+            out.push(format!(
+                "`{field}` repeats the question instead of answering it"
+            ));
+        }
+    }
+    out
+}
+
+/// Lower case words of letters and digits, one space apart: what two texts are compared on.
+fn normalized(text: &str) -> String {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The ways a report may write a value: the display rounding of its unit and one place less, with either decimal
 /// mark, grouped as each language groups thousands or not grouped.
 fn renderings(value: Decimal, unit: Unit) -> Vec<String> {
@@ -134,4 +184,65 @@ fn decimal_mark(language: Language, places: &u32) -> Option<char> {
         Language::En => '.',
         Language::Fr => ',',
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::echoes;
+
+    const TOLD: &str = "Then write the report: \"answer\": \"the first sentence: the direct answer to the question\", \
+                        \"trends\": \"...\"";
+
+    fn texts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(f, t)| (f.to_string(), t.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_section_copied_from_the_instructions_or_empty_of_words_is_named() {
+        let question = "Is our working capital getting tighter?";
+        let found = echoes(
+            &texts(&[
+                (
+                    "report.answer",
+                    "The first sentence: the direct answer to the question.",
+                ),
+                ("report.trends", "..."),
+                ("report.caveats", "  "),
+                (
+                    "report.stands_out",
+                    "is our working capital getting TIGHTER",
+                ),
+            ]),
+            question,
+            TOLD,
+        );
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].starts_with("`report.answer` repeats the instructions"));
+        assert!(found[1].starts_with("`report.trends` holds no words"));
+        assert!(found[2].starts_with("`report.stands_out` repeats the question"));
+    }
+
+    #[test]
+    fn the_models_own_words_and_bare_references_pass() {
+        let found = echoes(
+            &texts(&[
+                (
+                    "report.answer",
+                    "No: working capital grew to {{working_capital@FY2023}}.",
+                ),
+                (
+                    "report.metrics.current_ratio.comment",
+                    "{{current_ratio@FY2023}}",
+                ),
+                ("report.trends", "The answer rose."),
+                ("report.caveats", ""),
+            ]),
+            "Is our working capital getting tighter?",
+            TOLD,
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
 }

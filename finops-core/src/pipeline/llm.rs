@@ -17,12 +17,12 @@ use super::{
     Language, PhaseConfig, intent,
 };
 use crate::error::{Error, Result};
-use crate::metrics::{Figure, MetricId, expr};
+use crate::metrics::{Figure, MetricId, Unit, expr};
 use crate::portfolio::Benchmark;
 use crate::provider::{
     self, ChatChunk, ChatRequest, Message, Phase, PriceTable, ResponseSchema, TokenUsage,
 };
-use crate::statements::{Line, Statements};
+use crate::statements::{Line, Period, Statements};
 use rust_decimal::Decimal;
 
 /// The prompt templates' version, recorded in every `Analysis` and part of the cache key.
@@ -30,7 +30,7 @@ pub const PROMPT_VERSION: &str = "v3";
 
 const ANALYST: &str = include_str!("prompts/analyst.v3.md");
 const RESEARCHER: &str = include_str!("prompts/researcher.v3.md");
-const VALIDATOR: &str = include_str!("prompts/validator.v3.md");
+pub(crate) const VALIDATOR: &str = include_str!("prompts/validator.v3.md");
 
 /// Most computations and findings a Researcher answer may carry.
 const MAX_ITEMS: usize = 30;
@@ -260,19 +260,31 @@ pub(crate) fn parse_json<'a, T: Deserialize<'a>>(text: &'a str) -> std::result::
     serde_json::from_str(json_object(text)?).map_err(|e| format!("invalid JSON: {e}"))
 }
 
-/// The statements as the Analyst sees them: no client identity, no amounts.
+/// The statements as the Analyst sees them: no client identity, no amounts. The lines any period reports are
+/// listed once, and a period names only those it lacks (the same list three times is tokens billed for nothing).
 pub(crate) fn summary(statements: &Statements) -> serde_json::Value {
     let company = statements.company();
+    let reported = |p: &Period, l: Line| p.amount(l).is_some();
+    let lines: Vec<Line> = Line::ALL
+        .iter()
+        .copied()
+        .filter(|l| statements.periods().iter().any(|p| reported(p, *l)))
+        .collect();
     let periods: Vec<_> = statements
         .periods()
         .iter()
         .map(|p| {
-            let lines: Vec<&str> = Line::ALL
+            let mut period =
+                json!({"label": &*p.label, "start": p.start.to_string(), "end": p.end.to_string()});
+            let missing: Vec<&str> = lines
                 .iter()
-                .filter(|l| p.amount(**l).is_some())
+                .filter(|l| !reported(p, **l))
                 .map(|l| l.id())
                 .collect();
-            json!({"label": &*p.label, "start": p.start.to_string(), "end": p.end.to_string(), "lines": lines})
+            if !missing.is_empty() {
+                period["missing_lines"] = json!(missing);
+            }
+            period
         })
         .collect();
     json!({
@@ -280,6 +292,7 @@ pub(crate) fn summary(statements: &Statements) -> serde_json::Value {
         "naics": company.naics,
         "jurisdiction": company.jurisdiction,
         "currency": company.currency,
+        "lines": lines.iter().map(|l| l.id()).collect::<Vec<_>>(),
         "periods": periods,
     })
 }
@@ -415,7 +428,9 @@ pub(crate) fn parse_plan(
     })
 }
 
-/// Figures as the Researcher and Validator read them: exact value, display form, formula, or why not computable.
+/// Figures as the Researcher and Validator read them: the id to cite and the value as the report will show it,
+/// or why it is not computable; each metric's formula once. The exact value stays with the SDK, which writes every
+/// reference: a model given 28-digit decimals only copies digits (small ones loop on them), and pays for them.
 pub(crate) fn figures_json(
     figures: &[Figure],
     language: Language,
@@ -424,14 +439,27 @@ pub(crate) fn figures_json(
     let list: Vec<_> = figures
         .iter()
         .map(|f| match f.value {
-            Some(v) => json!({
-                "id": f.id, "value": v.to_string(), "display": language.value(v, f.unit, currency),
-                "unit": f.unit, "formula": f.formula,
-            }),
-            None => json!({"id": f.id, "value": null, "not_computable": f.reason}),
+            Some(v) => json!({"id": f.id, "display": language.value(v, f.unit, currency)}),
+            None => json!({"id": f.id, "not_computable": f.reason}),
         })
         .collect();
     serde_json::Value::Array(list)
+}
+
+/// The formula of each metric among `figures`, once.
+pub(crate) fn formulas_json(figures: &[Figure]) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for f in figures {
+        if !out.contains_key(f.metric.id()) {
+            out.insert(f.metric.id().to_string(), json!(f.metric.formula()));
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// A computation's result as a model reads it: written as the SDK will write `{{id}}`.
+fn computation_display(value: Option<Decimal>, language: Language) -> Option<String> {
+    value.map(|v| language.value(v, Unit::Ratio, ""))
 }
 
 pub(crate) fn researcher_messages(
@@ -449,6 +477,7 @@ pub(crate) fn researcher_messages(
     let mut user = json!({
         "question": question,
         "plan": plan,
+        "formulas": formulas_json(figures),
         "figures": figures_json(figures, plan.language, &statements.company().currency),
     });
     if !benchmarks.is_empty() {
@@ -578,10 +607,10 @@ pub(crate) fn evaluate(
         .collect()
 }
 
-pub(crate) fn computation_results(records: &[ComputationRecord]) -> String {
+pub(crate) fn computation_results(records: &[ComputationRecord], language: Language) -> String {
     let results: Vec<_> = records
         .iter()
-        .map(|c| json!({"id": c.id, "value": c.value.map(|v| v.to_string()), "error": c.error}))
+        .map(|c| json!({"id": c.id, "value": computation_display(c.value, language), "error": c.error}))
         .collect();
     json!({
         "computation_results": results,
@@ -669,7 +698,7 @@ pub(crate) fn validator_messages(
         .collect();
     let computations: Vec<_> = computations
         .iter()
-        .map(|c| json!({"id": c.id, "expression": c.expression, "period": c.period, "value": c.value.map(|v| v.to_string()), "error": c.error}))
+        .map(|c| json!({"id": c.id, "expression": c.expression, "period": c.period, "value": computation_display(c.value, plan.language), "error": c.error}))
         .collect();
     let warnings: Vec<&str> = statements
         .warnings()
@@ -679,6 +708,7 @@ pub(crate) fn validator_messages(
     let user = json!({
         "question": question,
         "plan": plan,
+        "formulas": formulas_json(figures),
         "figures": figures_json(figures, plan.language, &statements.company().currency),
         "computations": computations,
         "findings": findings,

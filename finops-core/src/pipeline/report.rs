@@ -54,6 +54,9 @@ pub(crate) struct Validated {
     pub(crate) report: String,
     /// What the model wrote itself (no headings, no references): what the language check reads.
     pub(crate) prose: String,
+    /// Each text the model wrote, by its field (`report.answer`, `report.metrics.current_ratio.comment`, …; the
+    /// whole `report` when it wrote it whole): what the echo check reads.
+    pub(crate) texts: Vec<(String, String)>,
 }
 
 /// What a sectioned report is assembled for: the plan (its metrics and periods) and the language.
@@ -85,15 +88,20 @@ pub(crate) fn parse_validated(
             ));
         }
     }
-    let (report, prose) = match raw.report {
+    let (report, prose, texts) = match raw.report {
         RawReport::Text(t) => {
             if t.trim().is_empty() {
                 return Err("`report` is empty".into());
             }
             let prose = without_references(&t);
-            (t, prose)
+            let texts = vec![("report".to_string(), t.clone())];
+            (t, prose, texts)
         }
-        RawReport::Sections(sections) => assemble(sections, frame)?,
+        RawReport::Sections(sections) => {
+            let texts = section_texts(&sections);
+            let (report, prose) = assemble(sections, frame)?;
+            (report, prose, texts)
+        }
     };
     if let Some(frame) = frame {
         frame.refs.check(&report)?;
@@ -102,11 +110,31 @@ pub(crate) fn parse_validated(
         verdicts: raw.verdicts,
         report,
         prose,
+        texts,
     })
 }
 
+/// The texts of a sectioned report, each by its field.
+fn section_texts(sections: &ReportSections) -> Vec<(String, String)> {
+    let mut out = vec![("report.answer".to_string(), sections.answer.clone())];
+    for (metric, note) in &sections.metrics {
+        out.push((
+            format!("report.metrics.{metric}.comment"),
+            note.comment.clone(),
+        ));
+    }
+    for (field, text) in [
+        ("trends", &sections.trends),
+        ("stands_out", &sections.stands_out),
+        ("caveats", &sections.caveats),
+    ] {
+        out.push((format!("report.{field}"), text.clone()));
+    }
+    out
+}
+
 /// The text without its `{{references}}` (ids are not words of any language).
-fn without_references(text: &str) -> String {
+pub(crate) fn without_references(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find("{{") {

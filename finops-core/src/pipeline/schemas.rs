@@ -18,11 +18,21 @@ use crate::metrics::MetricId;
 use crate::provider::ResponseSchema;
 use crate::statements::Statements;
 
-/// The pattern of a text that may refer only to `ids` (`{{id}}`, or `{{a -> b}}` for a change): any characters but
-/// braces, and braces only around a known id. A server that enforces it cannot write a reference to a figure that
-/// does not exist; `extra` is one more regex alternative (a computation id still to be evaluated). Quotes,
-/// backslashes and line breaks are left out of the free characters too: grammar-based servers (llama.cpp) apply a
-/// pattern to the raw JSON text of the string, where a bare `"` would end it.
+/// Characters a text may hold between references: any but braces; quotes, backslashes and line breaks are left
+/// out too, since grammar-based servers (llama.cpp) apply a pattern to the raw JSON text of the string, where a bare
+/// `"` would end it.
+const FREE: &str = r#"[^{}"\\\n\r\t]"#;
+
+/// Most characters of a text between two references, and most references in one text: a sentence or two around
+/// each figure. The bounds are in the pattern, where every server that enforces patterns sees them (`maxLength`
+/// is not applied with a pattern by llama.cpp): a model that repeats itself inside a string is cut at the bound
+/// and must close it, instead of running to its output budget and never closing the JSON.
+const MAX_RUN: usize = 300;
+const MAX_REFERENCES: usize = 6;
+
+/// The pattern of a text that may refer only to `ids` (`{{id}}`, or `{{a -> b}}` for a change): free characters
+/// and braces only around a known id, within the bounds above. A server that enforces it cannot write a reference
+/// to a figure that does not exist; `extra` is one more regex alternative (a computation id still to be evaluated).
 fn text_pattern(ids: &[String], extra: Option<&str>) -> String {
     fn escape(id: &str) -> String {
         let mut out = String::with_capacity(id.len());
@@ -34,15 +44,23 @@ fn text_pattern(ids: &[String], extra: Option<&str>) -> String {
         }
         out
     }
-    const FREE: &str = r#"[^{}"\\\n\r\t]"#;
+    let run = format!("{FREE}{{0,{MAX_RUN}}}");
     let mut alternatives: Vec<String> = ids.iter().map(|i| escape(i)).collect();
     alternatives.extend(extra.map(str::to_string));
     if alternatives.is_empty() {
-        return format!("^{FREE}*$");
+        return format!("^{run}$");
     }
     let id = format!("({})", alternatives.join("|"));
-    format!(r"^({FREE}|\{{\{{ ?{id}( -> {id})? ?\}}\}})*$")
+    format!(r"^{run}(\{{\{{ ?{id}( -> {id})? ?\}}\}}{run}){{0,{MAX_REFERENCES}}}$")
 }
+
+/// A short free text with no reference (a verdict's note): one run.
+fn note_pattern() -> String {
+    format!("^{FREE}{{0,{MAX_RUN}}}$")
+}
+
+/// A computation's expression: statement lines, operators, period selectors; bounded like a text run.
+const EXPRESSION: &str = r#"^[^{}"\\\n\r\t]{1,200}$"#;
 
 /// Where a report's texts point for their pattern.
 const TEXT_REF: &str = "#/$defs/text";
@@ -154,6 +172,18 @@ fn labels(statements: &Statements) -> Vec<String> {
         .collect()
 }
 
+/// A plan's schema without `comparisons`.
+fn without_comparisons(s: &mut Value) {
+    if let Some(o) = s.as_object_mut() {
+        if let Some(Value::Object(p)) = o.get_mut("properties") {
+            p.remove("comparisons");
+        }
+        if let Some(Value::Array(r)) = o.get_mut("required") {
+            r.retain(|k| k != "comparisons");
+        }
+    }
+}
+
 /// The Analyst's plan: intents, metrics and periods from the lists that exist.
 pub(crate) fn plan(statements: &Statements) -> ResponseSchema {
     let mut s = generate::<RawPlan>();
@@ -192,17 +222,13 @@ pub(crate) fn plan(statements: &Statements) -> ResponseSchema {
     );
     // Comparisons are left to the SDK, which pairs each planned metric's first and last planned periods: a
     // schema cannot say "an earlier period, then a later one", and a wrong pair would only cost a repair round.
-    if let Some(o) = s.as_object_mut() {
-        if let Some(Value::Object(p)) = o.get_mut("properties") {
-            p.remove("comparisons");
-        }
-        if let Some(Value::Array(r)) = o.get_mut("required") {
-            r.retain(|k| k != "comparisons");
-        }
-    }
+    without_comparisons(&mut s);
+    let mut stable = generate::<RawPlan>();
+    without_comparisons(&mut stable);
     ResponseSchema {
         name: PLAN.into(),
         schema: s,
+        stable: Some(stable),
     }
 }
 
@@ -229,6 +255,11 @@ pub(crate) fn research(
         &mut s,
         "/properties/computations/items/properties/id",
         json!({"pattern": COMPUTATION_ID}),
+    );
+    narrow(
+        &mut s,
+        "/properties/computations/items/properties/expression",
+        json!({"pattern": EXPRESSION}),
     );
     narrow(
         &mut s,
@@ -266,7 +297,17 @@ pub(crate) fn research(
     ResponseSchema {
         name: RESEARCH.into(),
         schema: s,
+        stable: Some(generate::<Research>()),
     }
+}
+
+/// The Validator's answer before narrowing, with its report in sections (the form the SDK asks for).
+fn stable_validation() -> Value {
+    let mut s = generate::<RawValidated>();
+    if let Some(r) = s.pointer_mut("/properties/report") {
+        *r = generate::<ReportSections>();
+    }
+    s
 }
 
 /// The Validator's verdicts (one per finding index at most) and report, in sections: the direct answer, one
@@ -298,6 +339,9 @@ pub(crate) fn validation(
         "/properties/verdicts/items/properties/status",
         json!({"enum": ["confirmed", "rejected"]}),
     );
+    if let Some(note) = s.pointer_mut("/properties/verdicts/items/properties/note") {
+        *note = json!({"anyOf": [{"type": "string", "pattern": note_pattern()}, {"type": "null"}]});
+    }
     let mut report = generate::<ReportSections>();
     let note = report
         .pointer("/properties/metrics/additionalProperties")
@@ -348,6 +392,7 @@ pub(crate) fn validation(
     ResponseSchema {
         name: VALIDATION.into(),
         schema: s,
+        stable: Some(stable_validation()),
     }
 }
 
@@ -422,6 +467,11 @@ mod tests {
                 "{}",
                 schema.name
             );
+            // The stable form is strict and valid too, and names nothing of the document.
+            let stable = schema.stable.as_ref().unwrap();
+            assert_strict(stable, &schema.name);
+            assert!(jsonschema::meta::is_valid(stable), "{}", schema.name);
+            assert!(!stable.to_string().contains("FY2021"), "{}", schema.name);
             assert_eq!(schema.schema["type"], "object");
             let name_ok = schema.name.len() <= 64
                 && schema
@@ -507,6 +557,44 @@ mod tests {
         assert!(valid(&last, &final_answer));
         final_answer["findings"][0]["cites"] = json!(["c2"]);
         assert!(!valid(&last, &final_answer), "c2 was never evaluated");
+    }
+
+    #[test]
+    fn every_free_text_is_bounded_so_a_looping_model_must_close_it() {
+        let s = bistro();
+        let citable = vec!["gross_margin@FY2023".to_string()];
+        let first = research(&s, &citable, ResearchRound::First);
+        let answer = |text: &str, expression: &str| {
+            json!({"computations": [{"id": "c1", "expression": expression, "period": "FY2023"}],
+                "findings": [{"text": text, "cites": ["gross_margin@FY2023"]}]})
+        };
+        let run = "a".repeat(MAX_RUN);
+        assert!(valid(&first, &answer(&run, "revenue / 12")));
+        assert!(!valid(&first, &answer(&format!("{run}a"), "revenue / 12")));
+        // A run may follow each reference, up to the most references a text holds.
+        let one = format!("{run}{{{{gross_margin@FY2023}}}}{run}");
+        assert!(valid(&first, &answer(&one, "revenue / 12")));
+        let many = "x{{gross_margin@FY2023}}".repeat(MAX_REFERENCES);
+        assert!(valid(&first, &answer(&many, "revenue / 12")));
+        let too_many = "x{{gross_margin@FY2023}}".repeat(MAX_REFERENCES + 1);
+        assert!(!valid(&first, &answer(&too_many, "revenue / 12")));
+        // The loop seen on a real small model: an expression of digits without end.
+        let looping = format!("gross_margin = {}", "10.57486392250425631786".repeat(12));
+        assert!(!valid(&first, &answer("Held.", &looping)));
+        assert!(!valid(&first, &answer("Held.", "")));
+        let planned = plan_of(&s);
+        let figures = crate::metrics::compute_all(&s);
+        let schema = validation(1, &planned, &figures, &citable);
+        let verdict = |note: Value| {
+            json!({"verdicts": [{"finding": 0, "status": "rejected", "note": note}],
+                "report": {"answer": "No.", "metrics": {
+                    "current_ratio": {"figure": "current_ratio@FY2023", "comment": ""},
+                    "working_capital": {"figure": "working_capital@FY2023", "comment": ""}},
+                "trends": "", "stands_out": "", "caveats": ""}})
+        };
+        assert!(valid(&schema, &verdict(json!(null))));
+        assert!(valid(&schema, &verdict(json!("Contradicts its figure."))));
+        assert!(!valid(&schema, &verdict(json!("n".repeat(MAX_RUN + 1)))));
     }
 
     fn plan_of(s: &Statements) -> AnalysisPlan {

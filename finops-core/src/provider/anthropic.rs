@@ -6,12 +6,15 @@ use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 
 use super::http::{self, ApiKey, HttpOptions};
-use super::{ChatChunk, ChatRequest, ChatStream, Provider, Role, TokenUsage};
+use super::{ChatChunk, ChatRequest, ChatStream, PromptCacheTtl, Provider, Role, TokenUsage};
 use crate::error::{Error, Result};
 
 pub use super::http::ANTHROPIC_BASE_URL;
 /// The `anthropic-version` header sent with every call.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// The `anthropic-beta` flag sent with hour-long prompt-cache entries.
+pub const EXTENDED_CACHE_TTL_BETA: &str = "extended-cache-ttl-2025-04-11";
 
 /// Claude through Anthropic's own API.
 #[derive(Debug, Clone)]
@@ -19,6 +22,7 @@ pub struct Anthropic {
     base_url: String,
     key: ApiKey,
     client: reqwest::Client,
+    prompt_cache: PromptCacheTtl,
 }
 
 impl Anthropic {
@@ -34,10 +38,17 @@ impl Anthropic {
             base_url: base_url.trim_end_matches('/').to_string(),
             key,
             client: options.client()?,
+            prompt_cache: PromptCacheTtl::default(),
         })
     }
 
-    fn body(request: &ChatRequest) -> Value {
+    /// How long the prompt cache keeps each phase's stable prefix (five minutes by default).
+    pub fn prompt_cache(mut self, ttl: PromptCacheTtl) -> Self {
+        self.prompt_cache = ttl;
+        self
+    }
+
+    fn body(&self, request: &ChatRequest) -> Value {
         // System messages go in `system`; the conversation must alternate user / assistant.
         let system: Vec<&str> = request
             .messages
@@ -70,15 +81,18 @@ impl Anthropic {
             body["system"] = json!([{
                 "type": "text",
                 "text": system.join("\n\n"),
-                "cache_control": {"type": "ephemeral"},
+                "cache_control": self.prompt_cache.marker(),
             }]);
         }
         if let Some(schema) = &request.schema {
             // Structured output as a forced tool call: the answer is the tool's input, streamed as JSON deltas.
+            // Tools come first in the cached prefix: the phase's stable schema keeps that prefix the same from one
+            // analysis to the next (a schema narrowed to each document's ids would make every prefix new), and
+            // the pipeline checks each answer against the narrowed one.
             body["tools"] = json!([{
                 "name": schema.name,
                 "description": "Give the answer: its arguments are the whole answer.",
-                "input_schema": schema.schema,
+                "input_schema": schema.stable.as_ref().unwrap_or(&schema.schema),
             }]);
             body["tool_choice"] = json!({"type": "tool", "name": schema.name});
         }
@@ -95,6 +109,12 @@ fn usage(v: &Value) -> TokenUsage {
     let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
     let cached = n("cache_read_input_tokens");
     let written = n("cache_creation_input_tokens");
+    // `cache_creation` splits the writes by how long they are kept (an hour's cost more).
+    let written_1h = v
+        .pointer("/cache_creation/ephemeral_1h_input_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(written);
     TokenUsage {
         input_tokens: n("input_tokens")
             .saturating_add(cached)
@@ -102,6 +122,7 @@ fn usage(v: &Value) -> TokenUsage {
         output_tokens: n("output_tokens"),
         cached_input_tokens: cached,
         cache_write_tokens: written,
+        cache_write_1h_tokens: written_1h,
         reasoning_tokens: 0,
         cost_usd: None,
     }
@@ -175,13 +196,19 @@ impl Provider for Anthropic {
     }
 
     async fn chat(&self, request: ChatRequest) -> Result<ChatStream> {
-        let response = self
+        let mut call = self
             .client
             .post(format!("{}/v1/messages", self.base_url))
             .header("x-api-key", self.key.expose())
             .header("anthropic-version", ANTHROPIC_VERSION)
-            .header("content-type", "application/json")
-            .body(Self::body(&request).to_string())
+            .header("content-type", "application/json");
+        if self.prompt_cache == PromptCacheTtl::OneHour {
+            // The hour-long cache entry was introduced behind this beta flag; sending it is harmless where it is
+            // generally available.
+            call = call.header("anthropic-beta", EXTENDED_CACHE_TTL_BETA);
+        }
+        let response = call
+            .body(self.body(&request).to_string())
             .send()
             .await
             .map_err(|e| http::transport_error("anthropic", &e, Some(&self.key)))?;
@@ -236,9 +263,18 @@ mod tests {
     use super::*;
     use crate::provider::{Message, Phase};
 
+    fn provider() -> Anthropic {
+        Anthropic::with_options(
+            "http://127.0.0.1:9",
+            ApiKey::new("sk-ant-test").unwrap(),
+            &HttpOptions::default(),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn system_messages_move_to_the_system_field() {
-        let body = Anthropic::body(&ChatRequest {
+        let body = provider().body(&ChatRequest {
             model: "claude-sonnet-4-5".into(),
             messages: vec![
                 Message::system("plan"),
@@ -262,7 +298,7 @@ mod tests {
     #[test]
     fn a_schema_becomes_a_forced_tool_call_streamed_as_json_deltas() {
         let schema = json!({"type": "object", "properties": {"report": {"type": "string"}}, "required": ["report"], "additionalProperties": false});
-        let body = Anthropic::body(&ChatRequest {
+        let body = provider().body(&ChatRequest {
             model: "claude-sonnet-4-5".into(),
             messages: vec![Message::system("s"), Message::user("q")],
             temperature: None,
@@ -271,6 +307,7 @@ mod tests {
             schema: Some(crate::provider::ResponseSchema {
                 name: "validator_answer".into(),
                 schema: schema.clone(),
+                stable: None,
             }),
             phase: Phase::Validator,
         });

@@ -117,6 +117,45 @@ pub struct ResponseSchema {
     pub name: String,
     /// The JSON Schema (draft 2020-12).
     pub schema: serde_json::Value,
+    /// The same answer's schema before it was narrowed to this request (no document's ids in it): the same for
+    /// every request of a phase. A provider that caches the prompt prefix together with its tools (Anthropic) sends
+    /// this one, so the prefix stays the same from one analysis to the next; the pipeline still checks every answer
+    /// against the request. `None`: `schema` is sent everywhere.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stable: Option<serde_json::Value>,
+}
+
+/// How long a provider keeps a prompt prefix marked for caching (Anthropic's `cache_control`, also through
+/// OpenRouter). A five-minute entry costs 1.25× the input price to write, an hour's 2×; a read costs 0.1×. Five
+/// minutes pays when the same phase runs again within minutes (a busy firm); an hour, when questions come a few
+/// times an hour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptCacheTtl {
+    /// Five minutes, refreshed on each read (the providers' default).
+    #[default]
+    FiveMinutes,
+    /// One hour, refreshed on each read.
+    OneHour,
+}
+
+impl PromptCacheTtl {
+    /// The `cache_control` marker of a cached block.
+    pub fn marker(self) -> serde_json::Value {
+        match self {
+            PromptCacheTtl::FiveMinutes => serde_json::json!({"type": "ephemeral"}),
+            PromptCacheTtl::OneHour => serde_json::json!({"type": "ephemeral", "ttl": "1h"}),
+        }
+    }
+
+    /// Parses `5m` or `1h` (a host's configuration).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "5m" => Some(PromptCacheTtl::FiveMinutes),
+            "1h" => Some(PromptCacheTtl::OneHour),
+            _ => None,
+        }
+    }
 }
 
 /// Tokens used by one call (or summed over several), and the cost the provider reported when it did.
@@ -133,6 +172,10 @@ pub struct TokenUsage {
     /// the input price).
     #[serde(default)]
     pub cache_write_tokens: u64,
+    /// Of `cache_write_tokens`, those written for an hour (Anthropic bills them at 2× the input price, five-minute
+    /// writes at 1.25×).
+    #[serde(default)]
+    pub cache_write_1h_tokens: u64,
     /// Output tokens spent on reasoning before the answer, when the provider reports them.
     #[serde(default)]
     pub reasoning_tokens: u64,
@@ -152,6 +195,9 @@ impl TokenUsage {
         self.cache_write_tokens = self
             .cache_write_tokens
             .saturating_add(other.cache_write_tokens);
+        self.cache_write_1h_tokens = self
+            .cache_write_1h_tokens
+            .saturating_add(other.cache_write_1h_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
     }
 
@@ -165,6 +211,9 @@ impl TokenUsage {
         self.cache_write_tokens = self
             .cache_write_tokens
             .saturating_add(other.cache_write_tokens);
+        self.cache_write_1h_tokens = self
+            .cache_write_1h_tokens
+            .saturating_add(other.cache_write_1h_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
         self.cost_usd = match (self.cost_usd, other.cost_usd) {
             (Some(a), Some(b)) => a.checked_add(b),

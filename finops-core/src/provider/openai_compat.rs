@@ -11,7 +11,9 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::http::{self, ApiKey, HttpOptions};
-use super::{ChatChunk, ChatRequest, ChatStream, Provider, ResponseSchema, Role, TokenUsage};
+use super::{
+    ChatChunk, ChatRequest, ChatStream, PromptCacheTtl, Provider, ResponseSchema, Role, TokenUsage,
+};
 use crate::error::{Error, Result};
 
 pub use super::http::{DEEPSEEK_BASE_URL, OPENAI_BASE_URL, OPENROUTER_BASE_URL};
@@ -98,6 +100,8 @@ pub struct OpenAiCompatible {
     /// What each model (route) accepted, learned from the first refusal and remembered for every later call.
     learned: Arc<Mutex<HashMap<String, StructuredMode>>>,
     openrouter: bool,
+    /// How long OpenRouter's Anthropic routes keep the marked prefix.
+    prompt_cache: PromptCacheTtl,
 }
 
 impl OpenAiCompatible {
@@ -123,6 +127,7 @@ impl OpenAiCompatible {
             streaming: true,
             strictest: StructuredMode::JsonSchema,
             learned: Arc::default(),
+            prompt_cache: PromptCacheTtl::default(),
         })
     }
 
@@ -162,6 +167,13 @@ impl OpenAiCompatible {
     /// on by itself for `openrouter.ai`; for a proxy in front of OpenRouter, or a test server.
     pub fn openrouter_extensions(mut self, on: bool) -> Self {
         self.openrouter = on;
+        self
+    }
+
+    /// How long the prompt cache keeps each phase's marked prefix, on routes that take markers (Anthropic models
+    /// behind OpenRouter); five minutes by default.
+    pub fn prompt_cache(mut self, ttl: PromptCacheTtl) -> Self {
+        self.prompt_cache = ttl;
         self
     }
 
@@ -211,7 +223,7 @@ impl OpenAiCompatible {
                 if mark && m.role == Role::System {
                     // The system prompt is each phase's stable prefix: the breakpoint of the prompt cache.
                     json!({"role": role, "content": [
-                        {"type": "text", "text": m.content, "cache_control": {"type": "ephemeral"}}
+                        {"type": "text", "text": m.content, "cache_control": self.prompt_cache.marker()}
                     ]})
                 } else {
                     json!({"role": role, "content": m.content})
@@ -246,7 +258,7 @@ fn response_format(request: &ChatRequest, mode: StructuredMode) -> Option<Value>
     match (mode, &request.schema) {
         (StructuredMode::Plain, _) => None,
         _ if !wants_json => None,
-        (StructuredMode::JsonSchema, Some(ResponseSchema { name, schema })) => Some(json!({
+        (StructuredMode::JsonSchema, Some(ResponseSchema { name, schema, .. })) => Some(json!({
             "type": "json_schema",
             "json_schema": {"name": name, "strict": true, "schema": schema}
         })),
@@ -273,6 +285,8 @@ fn usage(v: &Value) -> TokenUsage {
         output_tokens: n("/completion_tokens"),
         cached_input_tokens: cached,
         cache_write_tokens: n("/prompt_tokens_details/cache_write_tokens"),
+        // OpenRouter reports the call's cost, which already prices each write by how long it is kept.
+        cache_write_1h_tokens: 0,
         reasoning_tokens: n("/completion_tokens_details/reasoning_tokens"),
         cost_usd: cost,
     }
@@ -479,6 +493,30 @@ mod tests {
         assert_eq!(body["usage"]["include"], true);
         assert_eq!(body["messages"][0]["role"], "system");
         assert!(!format!("{p:?}").contains("k-123"));
+        let request = ChatRequest {
+            model: "anthropic/claude-sonnet-4.5".into(),
+            messages: vec![Message::system("s"), Message::user("u")],
+            temperature: None,
+            max_tokens: None,
+            json_mode: true,
+            schema: None,
+            phase: Phase::Validator,
+        };
+        let hour = p.prompt_cache(PromptCacheTtl::OneHour);
+        let body = hour.body(&request, StructuredMode::JsonSchema);
+        assert_eq!(
+            body["messages"][0]["content"][0]["cache_control"],
+            json!({"type": "ephemeral", "ttl": "1h"})
+        );
+        let other = ChatRequest {
+            model: "deepseek/deepseek-chat".into(),
+            ..request
+        };
+        let body = hour.body(&other, StructuredMode::JsonSchema);
+        assert!(
+            body["messages"][0]["content"].is_string(),
+            "only Anthropic routes take markers"
+        );
     }
 
     #[test]
@@ -494,6 +532,7 @@ mod tests {
             schema: Some(ResponseSchema {
                 name: "plan".into(),
                 schema: schema.clone(),
+                stable: None,
             }),
             phase: Phase::Analyst,
         };

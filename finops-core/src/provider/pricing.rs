@@ -25,6 +25,9 @@ pub struct ModelPrice {
     /// Prompt-cache writes (Anthropic: 1.25× the input price for a 5-minute entry); the input price when `None`.
     #[serde(default)]
     pub cache_write_per_mtok: Option<Decimal>,
+    /// Prompt-cache writes kept an hour (Anthropic: 2× the input price); the five-minute write price when `None`.
+    #[serde(default)]
+    pub cache_write_1h_per_mtok: Option<Decimal>,
     /// Reasoning tokens; the output price when `None`.
     #[serde(default)]
     pub reasoning_per_mtok: Option<Decimal>,
@@ -38,10 +41,13 @@ impl ModelPrice {
         let m = Decimal::from(1_000_000u32);
         let cached = usage.cached_input_tokens.min(usage.input_tokens);
         let written = usage.cache_write_tokens.min(usage.input_tokens - cached);
+        let written_1h = usage.cache_write_1h_tokens.min(written);
         let reasoning = usage.reasoning_tokens.min(usage.output_tokens);
+        let write = self.cache_write_per_mtok.unwrap_or(self.input_per_mtok);
         let input = Decimal::from(usage.input_tokens - cached - written) * self.input_per_mtok
             + Decimal::from(cached) * self.cached_input_per_mtok.unwrap_or(self.input_per_mtok)
-            + Decimal::from(written) * self.cache_write_per_mtok.unwrap_or(self.input_per_mtok);
+            + Decimal::from(written - written_1h) * write
+            + Decimal::from(written_1h) * self.cache_write_1h_per_mtok.unwrap_or(write);
         let output = Decimal::from(usage.output_tokens - reasoning) * self.output_per_mtok
             + Decimal::from(reasoning) * self.reasoning_per_mtok.unwrap_or(self.output_per_mtok);
         (input + output) / m
@@ -53,6 +59,7 @@ impl ModelPrice {
             Some(self.output_per_mtok),
             self.cached_input_per_mtok,
             self.cache_write_per_mtok,
+            self.cache_write_1h_per_mtok,
             self.reasoning_per_mtok,
         ];
         // Token counts are u64; capping prices keeps `cost` far from Decimal's overflow.
@@ -111,8 +118,9 @@ impl PriceTable {
             input_per_mtok: d("3"),
             output_per_mtok: d("15"),
             cached_input_per_mtok: Some(d("0.30")),
-            // A 5-minute cache entry (anthropic.com/pricing, prompt caching).
+            // A 5-minute cache entry, and an hour's (anthropic.com/pricing, prompt caching).
             cache_write_per_mtok: Some(d("3.75")),
+            cache_write_1h_per_mtok: Some(d("6")),
             reasoning_per_mtok: None,
         };
         let deepseek = ModelPrice {
@@ -122,6 +130,7 @@ impl PriceTable {
             cached_input_per_mtok: Some(d("0.028")),
             // DeepSeek caches on its own and bills no write.
             cache_write_per_mtok: None,
+            cache_write_1h_per_mtok: None,
             reasoning_per_mtok: None,
         };
         let mut t = PriceTable::empty();
@@ -247,6 +256,32 @@ mod tests {
             t.cost("claude-sonnet-4-5", &read, today),
             Some(d("0.00501"))
         );
+        // The same write kept an hour: 50 * 3 + 1200 * 6 + 300 * 15; a split write bills each part at its price
+        // (200 * 3.75 + 1000 * 6), and hour-long writes beyond the writes reported are not believed.
+        let write_1h = TokenUsage {
+            cache_write_1h_tokens: 1200,
+            ..write.clone()
+        };
+        assert_eq!(
+            t.cost("claude-sonnet-4-5", &write_1h, today),
+            Some(d("0.01185"))
+        );
+        let split = TokenUsage {
+            cache_write_1h_tokens: 1000,
+            ..write.clone()
+        };
+        assert_eq!(
+            t.cost("claude-sonnet-4-5", &split, today),
+            Some(d("0.0114"))
+        );
+        let inflated = TokenUsage {
+            cache_write_1h_tokens: 9999,
+            ..write.clone()
+        };
+        assert_eq!(
+            t.cost("claude-sonnet-4-5", &inflated, today),
+            Some(d("0.01185"))
+        );
         // DeepSeek bills a write as plain input: 360 * 0.28 + 640 * 0.028 + 50 * 0.42.
         let hit = TokenUsage {
             input_tokens: 1000,
@@ -295,6 +330,7 @@ mod tests {
             output_per_mtok: d("1"),
             cached_input_per_mtok: None,
             cache_write_per_mtok: None,
+            cache_write_1h_per_mtok: None,
             reasoning_per_mtok: None,
         };
         t.set("m", p(20, "2")).unwrap();
@@ -324,6 +360,7 @@ mod tests {
             output_per_mtok: d("10"),
             cached_input_per_mtok: None,
             cache_write_per_mtok: None,
+            cache_write_1h_per_mtok: None,
             reasoning_per_mtok: Some(d("20")),
         };
         let mut u = usage(0, 0, 1_000_000);

@@ -397,7 +397,7 @@ impl Run<'_> {
                 if requested.is_empty() {
                     return Ok((requested, first.findings));
                 }
-                conv.say(llm::computation_results(&requested));
+                conv.say(llm::computation_results(&requested, plan.language));
                 let evaluated = References {
                     computations: &requested,
                     ..refs
@@ -564,7 +564,8 @@ impl Run<'_> {
         // Grounded (its numbers are the SDK's), an answer (long enough, in the asked language, stating the
         // plan's figures) and no direction word against its figures: else one repair round with every reason,
         // then the offline memo.
-        let (report, ungrounded, unanswered) = review(&refs, ctx, &validated, language);
+        let (report, ungrounded, unanswered) =
+            review(self.question, &refs, ctx, &validated, language);
         if ungrounded.is_empty() && unanswered.is_empty() {
             return Ok(Ok((report, ReportSource::Validator)));
         }
@@ -582,7 +583,8 @@ impl Run<'_> {
         let second = conv
             .ask_parsed(|t| llm::parse_validated(t, count, Some(&frame)))
             .await?;
-        let (report, still, still_unanswered) = review(&refs, ctx, &second, language);
+        let (report, still, still_unanswered) =
+            review(self.question, &refs, ctx, &second, language);
         let still: Vec<String> = still.into_iter().map(|u| u.text).collect();
         if still.is_empty() && still_unanswered.is_empty() {
             return Ok(Ok((report, ReportSource::ValidatorRepaired)));
@@ -731,6 +733,7 @@ impl Run<'_> {
 /// being accepted: the numbers nothing explains, and every other reason (not an answer, a direction word against
 /// its figure).
 fn review(
+    question: &str,
     refs: &References<'_>,
     ctx: &Evidence<'_>,
     validated: &llm::Validated,
@@ -743,6 +746,11 @@ fn review(
                     .check_with_changes(&rendered.text, language, &rendered.changes);
             let mut unanswered =
                 acceptance::problems(&rendered.text, &validated.prose, ctx.plan, ctx.figures);
+            unanswered.extend(acceptance::echoes(
+                &validated.texts,
+                question,
+                llm::VALIDATOR,
+            ));
             unanswered.extend(rendered.contradictions);
             (rendered.text, ungrounded, unanswered)
         }
