@@ -106,6 +106,9 @@ const ANTHROPIC_TTL_1H_S: f64 = 3600.0;
 const ANTHROPIC_MIN_PREFIX: u64 = 1024;
 const DEEPSEEK_TTL_S: f64 = 3600.0;
 
+/// Output tokens around a forced tool call's arguments (its name and block).
+const TOOL_CALL_TOKENS: u64 = 20;
+
 /// Tokens of a text: four characters a token (English and French prose, JSON).
 fn tokens(chars: usize) -> u64 {
     (chars / 4) as u64
@@ -196,9 +199,15 @@ impl Provider for Model {
     async fn chat(&self, request: ChatRequest) -> finops_core::Result<ChatStream> {
         self.calls.lock().expect("calls")[request.phase as usize] += 1;
         // Output: what a real model writes for each phase (a plan, findings, a report); input: the request as
-        // sent, messages and schema.
+        // sent, messages and schema. A plan is ids the schema constrains, with no free text: its own size, plus
+        // the tool call around it (a fixed 200 tokens before plans were constrained). Findings and reports are
+        // prose a real model writes at length: fixed counts.
         let (text, output) = match request.phase {
-            Phase::Analyst => (self.plan(&request), 200),
+            Phase::Analyst => {
+                let plan = self.plan(&request);
+                let output = tokens(plan.len()) + TOOL_CALL_TOKENS;
+                (plan, output)
+            }
             Phase::Researcher => (self.findings(&request), 500),
             Phase::Validator => (
                 serde_json::json!({
@@ -375,7 +384,12 @@ async fn workload(intents: &[IntentSpec]) {
     .open(embedder)
     .await
     .expect("the embedded caches");
-    let pipeline = finops_core::config::single_provider(model.clone(), [None, None, None])
+    // FINOPS_BENCH_ANALYST_MODEL prices the Analyst as another model (e.g. anthropic/claude-haiku-4.5).
+    let analyst = std::env::var("FINOPS_BENCH_ANALYST_MODEL").ok();
+    if let Some(m) = &analyst {
+        println!("Analyst model             {m}");
+    }
+    let pipeline = finops_core::config::single_provider(model.clone(), [analyst, None, None])
         .0
         .caches(&caches)
         .build();

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::{PhaseConfig, Pipeline, PipelineBuilder};
 use crate::provider::http::{DEEPSEEK_BASE_URL, OPENAI_BASE_URL, OPENROUTER_BASE_URL};
 use crate::provider::resilience::{Fallback, Resilience, layered};
-use crate::provider::{ApiKey, HttpOptions, Phase, Provider, UnpricedPolicy};
+use crate::provider::{ApiKey, HttpOptions, Phase, PromptCacheTtl, Provider, UnpricedPolicy};
 
 /// The product's default model per phase (OpenRouter ids).
 pub const DEFAULT_ANALYST_MODEL: &str = "anthropic/claude-sonnet-4.5";
@@ -67,6 +67,9 @@ pub struct Settings {
     pub models: [Option<String>; 3],
     /// What to do with a model that has no known price.
     pub unpriced: UnpricedPolicy,
+    /// How long Anthropic (directly or through OpenRouter) keeps each phase's cached prompt prefix
+    /// (`FINOPS_PROMPT_CACHE_TTL`: `5m`, the default, or `1h`).
+    pub prompt_cache_ttl: PromptCacheTtl,
     /// The resilience of every provider that has none of its own in `provider_options`.
     pub resilience: Resilience,
     /// Per built-in provider (`openrouter`, `anthropic`, `openai`, `deepseek`, `local`): another base URL
@@ -121,6 +124,15 @@ impl Settings {
                 ));
             }
         };
+        let prompt_cache_ttl = match var("FINOPS_PROMPT_CACHE_TTL") {
+            None => PromptCacheTtl::default(),
+            Some(v) => PromptCacheTtl::parse(&v).ok_or_else(|| {
+                Error::invalid_argument(
+                    "FINOPS_PROMPT_CACHE_TTL",
+                    format!("`{v}` is not `5m` or `1h`"),
+                )
+            })?,
+        };
         let base = var("FINOPS_OPENAI_BASE_URL");
         if let Some(url) = &base {
             // Checked now so a typo fails at start-up, naming the variable.
@@ -143,6 +155,7 @@ impl Settings {
                 var("FINOPS_MODEL_VALIDATOR"),
             ],
             unpriced,
+            prompt_cache_ttl,
             resilience: Resilience::default(),
             provider_options: BTreeMap::new(),
         })
@@ -159,9 +172,10 @@ impl Settings {
         #[cfg(feature = "http-providers")]
         {
             let (url, http) = self.endpoint(name, base_url);
-            Ok(Arc::new(crate::provider::OpenAiCompatible::with_options(
-                name, url, key, &http,
-            )?))
+            Ok(Arc::new(
+                crate::provider::OpenAiCompatible::with_options(name, url, key, &http)?
+                    .prompt_cache(self.prompt_cache_ttl),
+            ))
         }
         #[cfg(not(feature = "http-providers"))]
         {
@@ -179,9 +193,10 @@ impl Settings {
         #[cfg(feature = "http-providers")]
         {
             let (url, http) = self.endpoint("anthropic", crate::provider::http::ANTHROPIC_BASE_URL);
-            Ok(Arc::new(crate::provider::Anthropic::with_options(
-                url, key, &http,
-            )?))
+            Ok(Arc::new(
+                crate::provider::Anthropic::with_options(url, key, &http)?
+                    .prompt_cache(self.prompt_cache_ttl),
+            ))
         }
         #[cfg(not(feature = "http-providers"))]
         {
@@ -456,6 +471,15 @@ mod tests {
         assert_eq!(e.field(), Some("FINOPS_OPENAI_BASE_URL"));
         let e = settings(&[("FINOPS_UNPRICED", "ignore")]).unwrap_err();
         assert_eq!(e.field(), Some("FINOPS_UNPRICED"));
+        let e = settings(&[("FINOPS_PROMPT_CACHE_TTL", "2h")]).unwrap_err();
+        assert_eq!(e.field(), Some("FINOPS_PROMPT_CACHE_TTL"));
+        assert!(e.to_string().contains("`2h`"), "{e}");
+        let hour = settings(&[("FINOPS_PROMPT_CACHE_TTL", "1h")]).unwrap();
+        assert_eq!(hour.prompt_cache_ttl, PromptCacheTtl::OneHour);
+        assert_eq!(
+            settings(&[]).unwrap().prompt_cache_ttl,
+            PromptCacheTtl::FiveMinutes
+        );
         let s = settings(&[("OPENROUTER_API_KEY", "sk-or-topsecret-123")]).unwrap();
         assert!(!format!("{s:?}").contains("topsecret"));
         assert!(!s.routes().join(" ").contains("topsecret"));

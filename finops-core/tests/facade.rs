@@ -210,6 +210,7 @@ fn every_bad_value_is_named_by_its_path() {
         ),
         (r#"{"rate_limits": {"per_tenant": 5}}"#, "rate_limits"),
         (r#"{"unpriced": "sometimes"}"#, "unpriced"),
+        (r#"{"prompt_cache_ttl": "2h"}"#, "prompt_cache_ttl"),
         (r#"{"cache": {"ttl_seconds": 0}}"#, "cache.ttl_seconds"),
         (
             r#"{"fallback_estimate_usd": "-1"}"#,

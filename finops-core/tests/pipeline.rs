@@ -877,3 +877,41 @@ async fn a_report_that_does_not_answer_gets_one_repair_then_the_offline_memo() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_report_that_copies_its_instructions_is_not_an_answer() {
+    // Small models copy the prompt or the schema's descriptions into the sections; the SDK's headings and
+    // figures around them would otherwise pass every other check.
+    let s = bistro();
+    let plan = r#"{"intents": ["liquidity"], "metrics": ["current_ratio"], "periods": ["FY2023"]}"#;
+    let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
+    let copied = serde_json::json!({"verdicts": [], "report": {
+        "answer": "The first sentence: the direct answer to the question.",
+        "metrics": {"current_ratio": {"figure": "current_ratio@FY2023", "comment": "..."}},
+        "trends": "", "stands_out": "", "caveats": ""}})
+    .to_string();
+    let (p, provider) = pipeline(
+        ScriptedProvider::new()
+            .reply(Phase::Analyst, plan)
+            .reply(Phase::Researcher, research)
+            .reply(Phase::Validator, copied.clone())
+            .reply(Phase::Validator, copied),
+    );
+    let a = p
+        .analyze(AnalysisRequest::new(s, "Is our liquidity fine?"))
+        .await
+        .unwrap();
+    assert_eq!(a.report_source, ReportSource::Offline);
+    let why = a.degraded_reason.unwrap();
+    assert!(
+        why.contains("`report.answer` repeats the instructions")
+            && why.contains("`report.metrics.current_ratio.comment` holds no words"),
+        "{why}"
+    );
+    let requests = provider.requests();
+    let repair = &requests.last().unwrap().messages.last().unwrap().content;
+    assert!(
+        repair.contains("`report.answer` repeats the instructions"),
+        "{repair}"
+    );
+}

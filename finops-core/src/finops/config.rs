@@ -28,7 +28,9 @@ use crate::cache::CacheOptions;
 use crate::config::{ProviderOptions, Settings};
 use crate::error::{Error, Result};
 use crate::provider::resilience::Resilience;
-use crate::provider::{ApiKey, HttpOptions, ModelPrice, PriceTable, UnpricedPolicy};
+use crate::provider::{
+    ApiKey, HttpOptions, ModelPrice, PriceTable, PromptCacheTtl, UnpricedPolicy,
+};
 use crate::security::limits::{Budgets, RateLimits};
 
 /// Everything a host configures with data (objects such as a host's own provider, embedder, cache or an opened
@@ -49,6 +51,9 @@ pub struct FinopsConfig {
     pub env: Option<bool>,
     /// Call a model with no known price and report its cost as unknown (`flag`, the default), or refuse it.
     pub unpriced: Option<UnpricedPolicy>,
+    /// How long Anthropic keeps each phase's cached prompt prefix: `five_minutes` (the default) or `one_hour`
+    /// (a write costs 2x the input price instead of 1.25x; pays when questions come a few times an hour).
+    pub prompt_cache_ttl: Option<PromptCacheTtl>,
     /// Prices to add to or override in the built-in table, per model.
     pub prices: BTreeMap<String, ModelPrice>,
     /// What to reserve against a budget per model phase when the model has no price (default 0.10 USD).
@@ -74,6 +79,7 @@ impl std::fmt::Debug for FinopsConfig {
             .field("offline", &self.offline)
             .field("env", &self.env)
             .field("unpriced", &self.unpriced)
+            .field("prompt_cache_ttl", &self.prompt_cache_ttl)
             .field("prices", &self.prices)
             .field("fallback_estimate_usd", &self.fallback_estimate_usd)
             .field("rate_limits", &self.rate_limits)
@@ -521,6 +527,9 @@ impl FinopsConfig {
         }
         if let Some(u) = self.unpriced {
             settings.unpriced = u;
+        }
+        if let Some(ttl) = self.prompt_cache_ttl {
+            settings.prompt_cache_ttl = ttl;
         }
         Ok(settings)
     }

@@ -508,6 +508,10 @@ pub(crate) fn benchmarks_json(benchmarks: &[Benchmark]) -> serde_json::Value {
 
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct RawComputation {
+    /// The SDK names computations `c1`, `c2`, … in the order they come, so the schema asks for none (small models
+    /// copy the prompt's `c1` into every item); an id a model still gives is kept and checked.
+    #[serde(default)]
+    #[schemars(skip)]
     pub(crate) id: String,
     pub(crate) expression: String,
     pub(crate) period: String,
@@ -535,6 +539,11 @@ pub(crate) fn parse_research(
     refs: Option<&References<'_>>,
 ) -> std::result::Result<Research, String> {
     let mut r: Research = parse_json(text)?;
+    for (n, c) in r.computations.iter_mut().enumerate() {
+        if c.id.trim().is_empty() {
+            c.id = format!("c{}", n + 1);
+        }
+    }
     // A model that repeats itself (small ones loop) sends the same computation or finding twice: one is kept.
     // The same id for two different computations stays an error: which one a finding means is unknown.
     let mut seen_computations = std::collections::HashSet::new();

@@ -253,11 +253,6 @@ pub(crate) fn research(
     );
     narrow(
         &mut s,
-        "/properties/computations/items/properties/id",
-        json!({"pattern": COMPUTATION_ID}),
-    );
-    narrow(
-        &mut s,
         "/properties/computations/items/properties/expression",
         json!({"pattern": EXPRESSION}),
     );
@@ -524,7 +519,7 @@ mod tests {
             "revenue@FY2022".to_string(),
         ];
         let first = research(&s, &citable, ResearchRound::First);
-        let answer = json!({"computations": [{"id": "c1", "expression": "revenue / 12", "period": "FY2023"}],
+        let answer = json!({"computations": [{"expression": "revenue / 12", "period": "FY2023"}],
             "findings": [{"text": "Gross margin held.", "cites": ["gross_margin@FY2023", "c1"]}]});
         assert!(valid(&first, &answer));
         assert!(llm::parse_research(&answer.to_string(), None).is_ok());
@@ -565,7 +560,7 @@ mod tests {
         let citable = vec!["gross_margin@FY2023".to_string()];
         let first = research(&s, &citable, ResearchRound::First);
         let answer = |text: &str, expression: &str| {
-            json!({"computations": [{"id": "c1", "expression": expression, "period": "FY2023"}],
+            json!({"computations": [{"expression": expression, "period": "FY2023"}],
                 "findings": [{"text": text, "cites": ["gross_margin@FY2023"]}]})
         };
         let run = "a".repeat(MAX_RUN);

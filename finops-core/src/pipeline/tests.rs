@@ -489,3 +489,24 @@ fn a_french_report_that_lists_figure_ids_is_still_read_as_french() {
     assert!(!a.degraded, "{:?}", a.degraded_reason);
     assert_eq!(a.report_source, ReportSource::Validator);
 }
+
+#[test]
+fn computations_are_named_in_order_when_the_model_names_none() {
+    let answer = r#"{"computations": [
+        {"expression": "revenue / 12", "period": "FY2023"},
+        {"expression": "operating_expenses / revenue", "period": "FY2023"}],
+        "findings": [{"text": "Monthly revenue is {{c1}}.", "cites": ["c1"]}]}"#;
+    let r = llm::parse_research(answer, None).unwrap();
+    let ids: Vec<&str> = r.computations.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["c1", "c2"]);
+    // An id a model still gives is kept; a missing one takes its place's name; a clash is refused by name.
+    let mixed = r#"{"computations": [{"id": "c7", "expression": "revenue / 12", "period": "FY2023"},
+        {"expression": "revenue / 4", "period": "FY2023"}], "findings": []}"#;
+    let r = llm::parse_research(mixed, None).unwrap();
+    let ids: Vec<&str> = r.computations.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["c7", "c2"]);
+    let clash = r#"{"computations": [{"id": "c2", "expression": "revenue / 12", "period": "FY2023"},
+        {"expression": "revenue / 4", "period": "FY2023"}], "findings": []}"#;
+    let e = llm::parse_research(clash, None).err().unwrap();
+    assert!(e.contains("`c2`"), "{e}");
+}

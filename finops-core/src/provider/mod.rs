@@ -134,8 +134,10 @@ pub struct ResponseSchema {
 pub enum PromptCacheTtl {
     /// Five minutes, refreshed on each read (the providers' default).
     #[default]
+    #[serde(alias = "5m")]
     FiveMinutes,
     /// One hour, refreshed on each read.
+    #[serde(alias = "1h")]
     OneHour,
 }
 

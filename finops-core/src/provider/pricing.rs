@@ -133,9 +133,22 @@ impl PriceTable {
             cache_write_1h_per_mtok: None,
             reasoning_per_mtok: None,
         };
+        let haiku = ModelPrice {
+            effective: date(2025, 10, 15),
+            input_per_mtok: d("1"),
+            output_per_mtok: d("5"),
+            cached_input_per_mtok: Some(d("0.10")),
+            cache_write_per_mtok: Some(d("1.25")),
+            cache_write_1h_per_mtok: Some(d("2")),
+            reasoning_per_mtok: None,
+        };
         let mut t = PriceTable::empty();
         for model in ["anthropic/claude-sonnet-4.5", "claude-sonnet-4-5"] {
             t.models.insert(model.into(), vec![sonnet.clone()]);
+        }
+        // Not a default model: priced for hosts that route a phase to it.
+        for model in ["anthropic/claude-haiku-4.5", "claude-haiku-4-5"] {
+            t.models.insert(model.into(), vec![haiku.clone()]);
         }
         for model in ["deepseek/deepseek-chat", "deepseek-chat"] {
             t.models.insert(model.into(), vec![deepseek.clone()]);

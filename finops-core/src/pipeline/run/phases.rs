@@ -535,6 +535,18 @@ impl Run<'_> {
         };
         let citable: Vec<String> = refs.citable().map(str::to_string).collect();
         let schema = schemas::validation(count, ctx.plan, ctx.figures, &citable);
+        // What the model was told (the prompt and the schema's descriptions): a section that only repeats it is no
+        // answer.
+        let told = format!(
+            "{}\n{}\n{}",
+            llm::VALIDATOR,
+            schema.schema,
+            schema
+                .stable
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        );
         let mut conv = Conversation {
             phase: Phase::Validator,
             config,
@@ -565,7 +577,7 @@ impl Run<'_> {
         // plan's figures) and no direction word against its figures: else one repair round with every reason,
         // then the offline memo.
         let (report, ungrounded, unanswered) =
-            review(self.question, &refs, ctx, &validated, language);
+            review(self.question, &told, &refs, ctx, &validated, language);
         if ungrounded.is_empty() && unanswered.is_empty() {
             return Ok(Ok((report, ReportSource::Validator)));
         }
@@ -584,7 +596,7 @@ impl Run<'_> {
             .ask_parsed(|t| llm::parse_validated(t, count, Some(&frame)))
             .await?;
         let (report, still, still_unanswered) =
-            review(self.question, &refs, ctx, &second, language);
+            review(self.question, &told, &refs, ctx, &second, language);
         let still: Vec<String> = still.into_iter().map(|u| u.text).collect();
         if still.is_empty() && still_unanswered.is_empty() {
             return Ok(Ok((report, ReportSource::ValidatorRepaired)));
@@ -734,6 +746,7 @@ impl Run<'_> {
 /// its figure).
 fn review(
     question: &str,
+    told: &str,
     refs: &References<'_>,
     ctx: &Evidence<'_>,
     validated: &llm::Validated,
@@ -746,11 +759,7 @@ fn review(
                     .check_with_changes(&rendered.text, language, &rendered.changes);
             let mut unanswered =
                 acceptance::problems(&rendered.text, &validated.prose, ctx.plan, ctx.figures);
-            unanswered.extend(acceptance::echoes(
-                &validated.texts,
-                question,
-                llm::VALIDATOR,
-            ));
+            unanswered.extend(acceptance::echoes(&validated.texts, question, told));
             unanswered.extend(rendered.contradictions);
             (rendered.text, ungrounded, unanswered)
         }
