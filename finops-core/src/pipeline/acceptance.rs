@@ -9,6 +9,9 @@ use super::labels::metric_name;
 use super::{AnalysisPlan, Language};
 use crate::metrics::{Figure, MetricId, Unit};
 
+/// Fewer words than this are not a sentence that answers ("Yes").
+const MIN_ANSWER_WORDS: usize = 4;
+
 /// Fewer characters than this cannot answer a question with figures.
 const MIN_CHARS: usize = 40;
 
@@ -99,7 +102,7 @@ pub(crate) fn problems(
 
 /// Texts the model did not write for this report: a section that only repeats its instructions (small models copy
 /// a prompt's placeholders, such as "the first sentence: the direct answer to the question"), repeats the question,
-/// or holds no word and no reference (`...`). Each reason names the field, for the repair round. `texts` are the
+/// holds no word and no reference (`...`), or an answer of fewer than four words. Each reason names the field, for the repair round. `texts` are the
 /// model's texts by field, `instructions` what it was told.
 pub(crate) fn echoes(
     texts: &[(String, String)],
@@ -125,7 +128,11 @@ pub(crate) fn echoes(
             continue;
         }
         let words = own.split(' ').count();
-        if words >= 3 && told.contains(&own) {
+        if field == "report.answer" && words < MIN_ANSWER_WORDS {
+            out.push(format!(
+                "`report.answer` is {words} word(s) (`{shown}`): answer the question in a sentence, with its figures"
+            ));
+        } else if words >= 3 && told.contains(&own) {
             out.push(format!(
                 "`{field}` repeats the instructions (\"{shown}\") instead of saying something about this company"
             ));
