@@ -102,14 +102,10 @@ pub(crate) fn problems(
 
 /// Texts the model did not write for this report: a section that only repeats its instructions (small models copy
 /// a prompt's placeholders, such as "the first sentence: the direct answer to the question"), repeats the question,
-/// holds no word and no reference (`...`), or an answer of fewer than four words. Each reason names the field, for the repair round. `texts` are the
-/// model's texts by field, `instructions` what it was told.
-pub(crate) fn echoes(
-    texts: &[(String, String)],
-    question: &str,
-    instructions: &str,
-) -> Vec<String> {
-    let told = normalized(instructions);
+/// holds no word and no reference (`...`), or an answer of fewer than four words. Each reason names the field, for
+/// the repair round. `texts` are the model's texts by field, `told` what it was told, [`normalized`] (once per
+/// process: the prompt and schema are the same for every request).
+pub(crate) fn echoes(texts: &[(String, String)], question: &str, told: &str) -> Vec<String> {
     let asked = normalized(question);
     let mut out = Vec::new();
     for (field, text) in texts {
@@ -117,7 +113,14 @@ pub(crate) fn echoes(
         if text.is_empty() {
             continue;
         }
-        let own = normalized(&super::report::without_references(text));
+        // Ids written raw (`debt_to_assets`, `gross_margin@FY2023`) are not words either.
+        let own = normalized(
+            &super::report::without_references(text)
+                .split_whitespace()
+                .filter(|w| !w.contains('_') && !w.contains('@'))
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
         let shown: String = text.chars().take(60).collect();
         if own.is_empty() {
             if !text.contains("{{") {
@@ -146,7 +149,7 @@ pub(crate) fn echoes(
 }
 
 /// Lower case words of letters and digits, one space apart: what two texts are compared on.
-fn normalized(text: &str) -> String {
+pub(crate) fn normalized(text: &str) -> String {
     text.to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -195,7 +198,7 @@ fn decimal_mark(language: Language, places: &u32) -> Option<char> {
 
 #[cfg(test)]
 mod tests {
-    use super::echoes;
+    use super::{echoes, normalized};
 
     const TOLD: &str = "Then write the report: \"answer\": \"the first sentence: the direct answer to the question\", \
                         \"trends\": \"...\"";
@@ -218,18 +221,32 @@ mod tests {
                 ),
                 ("report.trends", "..."),
                 ("report.caveats", "  "),
+                ("report.metrics.current_ratio.comment", "debt_to_assets"),
                 (
                     "report.stands_out",
                     "is our working capital getting TIGHTER",
                 ),
             ]),
             question,
-            TOLD,
+            &normalized(TOLD),
         );
-        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found.len(), 4, "{found:?}");
         assert!(found[0].starts_with("`report.answer` repeats the instructions"));
         assert!(found[1].starts_with("`report.trends` holds no words"));
-        assert!(found[2].starts_with("`report.stands_out` repeats the question"));
+        assert!(found[2].starts_with("`report.metrics.current_ratio.comment` holds no words"));
+        assert!(found[3].starts_with("`report.stands_out` repeats the question"));
+        // A bare "Yes" answers nothing a CPA can use; a reference is not a word.
+        for short in ["Yes.", "Oui, {{working_capital@FY2023}}."] {
+            let found = echoes(
+                &texts(&[("report.answer", short)]),
+                question,
+                &normalized(TOLD),
+            );
+            assert!(
+                found.len() == 1 && found[0].starts_with("`report.answer` is 1 word(s)"),
+                "{found:?}"
+            );
+        }
     }
 
     #[test]
@@ -248,7 +265,7 @@ mod tests {
                 ("report.caveats", ""),
             ]),
             "Is our working capital getting tighter?",
-            TOLD,
+            &normalized(TOLD),
         );
         assert!(found.is_empty(), "{found:?}");
     }

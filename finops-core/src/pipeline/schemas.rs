@@ -297,7 +297,7 @@ pub(crate) fn research(
 }
 
 /// The Validator's answer before narrowing, with its report in sections (the form the SDK asks for).
-fn stable_validation() -> Value {
+pub(crate) fn stable_validation() -> Value {
     let mut s = generate::<RawValidated>();
     if let Some(r) = s.pointer_mut("/properties/report") {
         *r = generate::<ReportSections>();

@@ -535,18 +535,16 @@ impl Run<'_> {
         };
         let citable: Vec<String> = refs.citable().map(str::to_string).collect();
         let schema = schemas::validation(count, ctx.plan, ctx.figures, &citable);
-        // What the model was told (the prompt and the schema's descriptions): a section that only repeats it is no
-        // answer.
-        let told = format!(
-            "{}\n{}\n{}",
-            llm::VALIDATOR,
-            schema.schema,
-            schema
-                .stable
-                .as_ref()
-                .map(|s| s.to_string())
-                .unwrap_or_default()
-        );
+        // What the model was told (the prompt and the schema's descriptions, the same for every request): a section
+        // that only repeats it is no answer.
+        static TOLD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let told = TOLD.get_or_init(|| {
+            acceptance::normalized(&format!(
+                "{}\n{}",
+                llm::VALIDATOR,
+                schemas::stable_validation()
+            ))
+        });
         let mut conv = Conversation {
             phase: Phase::Validator,
             config,
@@ -577,7 +575,7 @@ impl Run<'_> {
         // plan's figures) and no direction word against its figures: else one repair round with every reason,
         // then the offline memo.
         let (report, ungrounded, unanswered) =
-            review(self.question, &told, &refs, ctx, &validated, language);
+            review(self.question, told, &refs, ctx, &validated, language);
         if ungrounded.is_empty() && unanswered.is_empty() {
             return Ok(Ok((report, ReportSource::Validator)));
         }
@@ -596,7 +594,7 @@ impl Run<'_> {
             .ask_parsed(|t| llm::parse_validated(t, count, Some(&frame)))
             .await?;
         let (report, still, still_unanswered) =
-            review(self.question, &told, &refs, ctx, &second, language);
+            review(self.question, told, &refs, ctx, &second, language);
         let still: Vec<String> = still.into_iter().map(|u| u.text).collect();
         if still.is_empty() && still_unanswered.is_empty() {
             return Ok(Ok((report, ReportSource::ValidatorRepaired)));
