@@ -1,0 +1,170 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! A report must answer before it is accepted: the offline memo answers first, and a Validator report that does
+//! not answer (too short, another language, no planned figure, the prompt or the question copied back) gets one
+//! repair round, then the offline memo with the reason.
+
+use finops_core::pipeline::{AnalysisRequest, Pipeline, ReportSource};
+use finops_core::provider::{Phase, ScriptedProvider};
+
+#[path = "support/scripted.rs"]
+mod scripted;
+use scripted::{bistro, pipeline};
+
+#[tokio::test]
+async fn the_offline_memo_answers_first_with_the_direction_the_figures_show() {
+    let s = bistro();
+    for (question, prefix, metric) in [
+        (
+            "Analyse la rentabilité du bistro sur trois ans",
+            "**En bref.** ",
+            finops_core::MetricId::NetMargin,
+        ),
+        (
+            "Is our working capital getting tighter?",
+            "**In short.** ",
+            finops_core::MetricId::WorkingCapital,
+        ),
+        (
+            "Is the company healthy overall?",
+            "**In short.** ",
+            finops_core::MetricId::NetMargin,
+        ),
+    ] {
+        let a = Pipeline::offline()
+            .analyze(AnalysisRequest::new(s.clone(), question))
+            .await
+            .unwrap();
+        let answer = a.report.split("\n\n").nth(1).unwrap();
+        assert!(answer.starts_with(prefix), "{question}: {answer}");
+        let (first, last) = (
+            a.plan.periods.first().unwrap(),
+            a.plan.periods.last().unwrap(),
+        );
+        let value = |p: &str| {
+            a.figures
+                .iter()
+                .find(|f| f.metric == metric && &*f.period == p)
+                .unwrap()
+                .value
+                .unwrap()
+        };
+        let name = finops_core::pipeline::metric_name(metric, a.language);
+        let sentence = answer.split(". ").find(|x| x.contains(name)).unwrap();
+        let rose = value(last) > value(first);
+        let says_up = sentence.contains(" rose ") || sentence.contains("en hausse");
+        let says_down = sentence.contains(" fell ") || sentence.contains("en baisse");
+        assert_eq!((says_up, says_down), (rose, !rose), "{question}: {answer}");
+        assert!(
+            a.validation.grounded,
+            "{:?}",
+            a.validation.ungrounded_numbers
+        );
+        // Before the tables.
+        assert!(a.report.find(prefix) < a.report.find("###"));
+    }
+}
+
+#[tokio::test]
+async fn a_report_that_does_not_answer_gets_one_repair_then_the_offline_memo() {
+    let s = bistro();
+    let plan = r#"{"intents": ["liquidity"], "metrics": ["current_ratio"], "periods": ["FY2023"]}"#;
+    let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
+    let word = serde_json::json!({"verdicts": [], "report": "FY2023"}).to_string();
+    let good = serde_json::json!({"verdicts": [], "report": "## Liquidity\n\nThe current ratio is 1.81 in FY2023: current assets cover current liabilities."}).to_string();
+    // A one-word report, then an answer: accepted after the repair, which said why.
+    let (p, provider) = pipeline(
+        ScriptedProvider::new()
+            .reply(Phase::Analyst, plan)
+            .reply(Phase::Researcher, research)
+            .reply(Phase::Validator, word.clone())
+            .reply(Phase::Validator, good),
+    );
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), "Is our liquidity fine?"))
+        .await
+        .unwrap();
+    assert_eq!(a.report_source, ReportSource::ValidatorRepaired);
+    let requests = provider.requests();
+    let repair = &requests.last().unwrap().messages.last().unwrap().content;
+    assert!(
+        repair.contains("cannot be accepted yet") && repair.contains("characters long"),
+        "{repair}"
+    );
+    // Twice a non-answer: the offline memo, and the reason.
+    let (p, _) = pipeline(
+        ScriptedProvider::new()
+            .reply(Phase::Analyst, plan)
+            .reply(Phase::Researcher, research)
+            .reply(Phase::Validator, word.clone())
+            .reply(Phase::Validator, word),
+    );
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), "Is our liquidity fine?"))
+        .await
+        .unwrap();
+    assert_eq!(a.report_source, ReportSource::Offline);
+    assert!(a.degraded_reason.unwrap().contains("did not answer"));
+    // A long report in the wrong language, or one that states no planned figure, is not an answer either.
+    for report in [
+        "## Liquidité\n\nLe ratio de liquidité générale est de 1,81 en FY2023 : les actifs à court terme couvrent les passifs.",
+        "## Liquidity\n\nThe company's short-term position looks comfortable and its obligations are covered by its resources.",
+    ] {
+        let bad = serde_json::json!({"verdicts": [], "report": report}).to_string();
+        let (p, _) = pipeline(
+            ScriptedProvider::new()
+                .reply(Phase::Analyst, plan)
+                .reply(Phase::Researcher, research)
+                .reply(Phase::Validator, bad.clone())
+                .reply(Phase::Validator, bad),
+        );
+        let a = p
+            .analyze(AnalysisRequest::new(s.clone(), "Is our liquidity fine?"))
+            .await
+            .unwrap();
+        assert_eq!(a.report_source, ReportSource::Offline, "{report}");
+        let why = a.degraded_reason.unwrap();
+        assert!(
+            why.contains("not written in English")
+                || why.contains("states none of the plan's figures"),
+            "{why}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_report_that_copies_its_instructions_is_not_an_answer() {
+    // Small models copy the prompt or the schema's descriptions into the sections; the SDK's headings and
+    // figures around them would otherwise pass every other check.
+    let s = bistro();
+    let plan = r#"{"intents": ["liquidity"], "metrics": ["current_ratio"], "periods": ["FY2023"]}"#;
+    let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
+    let copied = serde_json::json!({"verdicts": [], "report": {
+        "answer": "The first sentence: the direct answer to the question.",
+        "metrics": {"current_ratio": {"figure": "current_ratio@FY2023", "comment": "..."}},
+        "trends": "", "stands_out": "", "caveats": ""}})
+    .to_string();
+    let (p, provider) = pipeline(
+        ScriptedProvider::new()
+            .reply(Phase::Analyst, plan)
+            .reply(Phase::Researcher, research)
+            .reply(Phase::Validator, copied.clone())
+            .reply(Phase::Validator, copied),
+    );
+    let a = p
+        .analyze(AnalysisRequest::new(s, "Is our liquidity fine?"))
+        .await
+        .unwrap();
+    assert_eq!(a.report_source, ReportSource::Offline);
+    let why = a.degraded_reason.unwrap();
+    assert!(
+        why.contains("`report.answer` repeats the instructions")
+            && why.contains("`report.metrics.current_ratio.comment` holds no words"),
+        "{why}"
+    );
+    let requests = provider.requests();
+    let repair = &requests.last().unwrap().messages.last().unwrap().content;
+    assert!(
+        repair.contains("`report.answer` repeats the instructions"),
+        "{repair}"
+    );
+}
