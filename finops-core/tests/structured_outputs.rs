@@ -342,6 +342,16 @@ async fn openrouter_marks_the_system_prompt_of_anthropic_models_and_reads_cache_
     }
 }
 
+/// Anthropic's API at a local stub.
+fn anthropic_at(addr: SocketAddr) -> Anthropic {
+    Anthropic::with_options(
+        &format!("http://{addr}"),
+        ApiKey::new("sk-ant-1").unwrap(),
+        &HttpOptions::default(),
+    )
+    .unwrap()
+}
+
 /// Anthropic's stream for a forced tool call: the answer arrives as `input_json_delta` pieces.
 fn tool_stream(json_text: &str, usage: Value) -> Response {
     let mut events = vec![
@@ -397,14 +407,7 @@ async fn anthropic_gets_a_forced_tool_call_and_cache_marker_and_costs_use_the_ca
         }),
     );
     let addr = serve(router).await;
-    let provider = Arc::new(
-        Anthropic::with_options(
-            &format!("http://{addr}"),
-            ApiKey::new("sk-ant-1").unwrap(),
-            &HttpOptions::default(),
-        )
-        .unwrap(),
-    );
+    let provider = Arc::new(anthropic_at(addr));
     let p = pipeline(provider, "claude-sonnet-4-5");
     let first = p
         .analyze(
@@ -476,15 +479,7 @@ async fn an_hour_long_prompt_cache_is_marked_flagged_and_priced_and_the_tool_sch
         }),
     );
     let addr = serve(router).await;
-    let provider = Arc::new(
-        Anthropic::with_options(
-            &format!("http://{addr}"),
-            ApiKey::new("sk-ant-1").unwrap(),
-            &HttpOptions::default(),
-        )
-        .unwrap()
-        .prompt_cache(PromptCacheTtl::OneHour),
-    );
+    let provider = Arc::new(anthropic_at(addr).prompt_cache(PromptCacheTtl::OneHour));
     let a = pipeline(provider, "claude-sonnet-4-5")
         .analyze(AnalysisRequest::new(
             bistro(),
