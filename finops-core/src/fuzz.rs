@@ -272,7 +272,14 @@ proptest! {
         let _ = llm::parse_validated(&text, count, None);
         let plan = crate::analysis::intent::plan("Is our working capital getting tighter?", &s, Language::En);
         let frame = llm::ReportFrame { plan: &plan, refs };
-        let _ = llm::parse_validated(&text, count, Some(&frame));
+        if let Ok(v) = llm::parse_validated(&text, count, Some(&frame)) {
+            // The acceptance checks read whatever the model wrote: each reason names a field or the report.
+            let told = crate::pipeline::acceptance::normalized(llm::VALIDATOR);
+            for reason in crate::pipeline::acceptance::echoes(&v.texts, &text, &told) {
+                prop_assert!(reason.starts_with("`report"), "{reason}");
+            }
+            let _ = crate::pipeline::acceptance::problems(&v.report, &v.prose, &plan, &figures);
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod acceptance;
+pub(crate) mod acceptance;
 pub(crate) mod events;
 pub mod grounding;
 mod labels;
