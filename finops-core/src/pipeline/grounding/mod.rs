@@ -14,6 +14,9 @@ use crate::statements::{Line, Statements};
 pub struct GroundingContext {
     /// Absolute values, sorted, including each value times 100 (percentages).
     values: Vec<Decimal>,
+    /// What a number written with a percent sign may be, sorted: every value times 100, and as they are only the
+    /// values whose unit is not known (computations, peer percentiles, changes). A ratio of 0.73 is not "0.73 %".
+    percents: Vec<Decimal>,
     literals: Vec<String>,
     years: (i32, i32),
     periods: usize,
@@ -75,25 +78,27 @@ impl GroundingContext {
         figures: &[Figure],
         computations: &[ComputationRecord],
     ) -> Self {
-        let mut raw: Vec<Decimal> = Vec::with_capacity(256);
-        raw.extend(figures.iter().filter_map(|f| f.value));
+        // Values of a known unit (figures, statement amounts), and values of none (computations).
+        let mut known: Vec<Decimal> = Vec::with_capacity(256);
+        known.extend(figures.iter().filter_map(|f| f.value));
+        let mut unitless: Vec<Decimal> = Vec::new();
         for c in computations {
-            raw.extend(c.value);
-            raw.extend(c.inputs.iter().map(|i| i.value));
+            unitless.extend(c.value);
+            known.extend(c.inputs.iter().map(|i| i.value));
         }
         for p in statements.periods() {
-            raw.extend(Line::ALL.iter().filter_map(|l| p.amount(*l)));
+            known.extend(Line::ALL.iter().filter_map(|l| p.amount(*l)));
         }
-        let mut values: Vec<Decimal> = Vec::with_capacity(raw.len() * 2);
-        for v in raw {
-            let a = v.abs();
-            values.push(a);
-            if let Some(pct) = a.checked_mul(Decimal::ONE_HUNDRED) {
-                values.push(pct);
-            }
+        let mut values: Vec<Decimal> = Vec::with_capacity((known.len() + unitless.len()) * 2);
+        let mut percents: Vec<Decimal> = Vec::with_capacity(known.len() + unitless.len() * 2);
+        for v in known {
+            add(&mut values, &mut percents, v, false);
         }
-        values.sort_unstable();
-        values.dedup();
+        for v in unitless {
+            add(&mut values, &mut percents, v, true);
+        }
+        settle(&mut values);
+        settle(&mut percents);
 
         let mut literals: Vec<String> = Vec::new();
         literals.push(statements.company().name.clone());
@@ -116,6 +121,7 @@ impl GroundingContext {
             });
         GroundingContext {
             values,
+            percents,
             literals,
             years,
             periods: statements.periods().len(),
@@ -126,20 +132,17 @@ impl GroundingContext {
     /// (`NAICS 72251`) read as a label, not a figure.
     pub fn with_benchmarks(mut self, benchmarks: &[crate::portfolio::Benchmark]) -> Self {
         for b in benchmarks {
-            self.values.push(b.percentile.abs());
+            add(&mut self.values, &mut self.percents, b.percentile, true);
             self.values.push(Decimal::from(b.quartile));
             self.values.push(Decimal::from(b.cohort_size));
             if let Some(v) = b.figure.value {
-                self.values.push(v.abs());
-                if let Some(pct) = v.abs().checked_mul(Decimal::ONE_HUNDRED) {
-                    self.values.push(pct);
-                }
+                add(&mut self.values, &mut self.percents, v, false);
             }
             self.literals.push(b.cohort.clone());
             self.literals.push(b.id.clone());
         }
-        self.values.sort_unstable();
-        self.values.dedup();
+        settle(&mut self.values);
+        settle(&mut self.percents);
         self.literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
         self.literals.dedup();
         self
@@ -158,13 +161,11 @@ impl GroundingContext {
         }
         let mut extended = self.clone();
         for v in changes {
-            extended.values.push(v.abs());
-            if let Some(pct) = v.abs().checked_mul(Decimal::ONE_HUNDRED) {
-                extended.values.push(pct);
-            }
+            // A change's unit is its figures': points for percentages, plain for the rest.
+            add(&mut extended.values, &mut extended.percents, *v, true);
         }
-        extended.values.sort_unstable();
-        extended.values.dedup();
+        settle(&mut extended.values);
+        settle(&mut extended.percents);
         extended.check(text, language)
     }
 
@@ -233,8 +234,13 @@ impl GroundingContext {
         let tol = n.tolerance();
         for value in &n.readings {
             // A value that overflows at its scale is not any figure.
+            let allowed = if n.percent {
+                &self.percents
+            } else {
+                &self.values
+            };
             if let Some(scaled) = value.checked_mul(n.scale)
-                && self.near(scaled, tol)
+                && near(allowed, scaled, tol)
             {
                 return true;
             }
@@ -266,13 +272,33 @@ impl GroundingContext {
         }
         false
     }
+}
 
-    fn near(&self, x: Decimal, tol: Decimal) -> bool {
-        let lo = x.checked_sub(tol).unwrap_or(Decimal::MIN);
-        let hi = x.checked_add(tol).unwrap_or(Decimal::MAX);
-        let start = self.values.partition_point(|v| *v < lo);
-        self.values.get(start).is_some_and(|v| *v <= hi)
+/// Whether a sorted list holds a value within `tol` of `x`.
+fn near(values: &[Decimal], x: Decimal, tol: Decimal) -> bool {
+    let lo = x.checked_sub(tol).unwrap_or(Decimal::MIN);
+    let hi = x.checked_add(tol).unwrap_or(Decimal::MAX);
+    let start = values.partition_point(|v| *v < lo);
+    values.get(start).is_some_and(|v| *v <= hi)
+}
+
+/// Adds a value a report may state: as it is and times 100 to what plain numbers may be; times 100 (and as it is,
+/// when its unit is not known) to what a number with a percent sign may be.
+fn add(values: &mut Vec<Decimal>, percents: &mut Vec<Decimal>, v: Decimal, unitless: bool) {
+    let a = v.abs();
+    values.push(a);
+    if unitless {
+        percents.push(a);
     }
+    if let Some(pct) = a.checked_mul(Decimal::ONE_HUNDRED) {
+        values.push(pct);
+        percents.push(pct);
+    }
+}
+
+fn settle(values: &mut Vec<Decimal>) {
+    values.sort_unstable();
+    values.dedup();
 }
 
 fn is_month(word: &str) -> bool {

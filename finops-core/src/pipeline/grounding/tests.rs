@@ -145,3 +145,37 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_ratio_or_an_amount_written_as_a_percentage_is_not_grounded() {
+    // A current ratio of 2.5 is not "2.5 %"; seen on a real small model ("0.73%" for a ratio of 0.73). Written
+    // as a percentage of itself (250 %) it still reads as the value times 100.
+    assert_eq!(
+        ungrounded("Current ratio 2.5%, DSO 45.6%.", Language::En),
+        vec!["2.5%", "45.6%"]
+    );
+    assert_eq!(
+        ungrounded("Ratio de liquidité : 2,50 %.", Language::Fr),
+        vec!["2,50 %"]
+    );
+    assert!(ungrounded("Current ratio 2.5, or 250%.", Language::En).is_empty());
+    // A computation has no unit: its value may be a percentage as it is (`(revenue / revenue[prev] - 1) * 100`).
+    let s = parse(&simple());
+    let figures = compute_all(&s);
+    let growth = crate::analysis::ComputationRecord {
+        id: "c1".into(),
+        expression: "x".into(),
+        period: "P2".into(),
+        value: Some(Decimal::new(125, 1)),
+        inputs: Vec::new(),
+        error: None,
+    };
+    let c = GroundingContext::new(&s, &figures, std::slice::from_ref(&growth));
+    assert!(c.check("Revenue grew 12.5%.", Language::En).is_empty());
+    // A change the SDK wrote may be read in points.
+    let c = GroundingContext::new(&s, &figures, &[]);
+    assert!(
+        c.check_with_changes("up 3.5 pts", Language::En, &[Decimal::new(35, 3)])
+            .is_empty()
+    );
+}
