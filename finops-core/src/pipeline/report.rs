@@ -88,21 +88,21 @@ pub(crate) fn parse_validated(
             ));
         }
     }
-    let (report, prose, texts) = match raw.report {
+    let (report, texts) = match raw.report {
         RawReport::Text(t) => {
             if t.trim().is_empty() {
                 return Err("`report` is empty".into());
             }
-            let prose = without_references(&t);
             let texts = vec![("report".to_string(), t.clone())];
-            (t, prose, texts)
+            (t, texts)
         }
         RawReport::Sections(sections) => {
             let texts = section_texts(&sections);
-            let (report, prose) = assemble(sections, frame)?;
-            (report, prose, texts)
+            (assemble(sections, frame)?, texts)
         }
     };
+    let written: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+    let prose = without_references(&written.join(" "));
     if let Some(frame) = frame {
         frame.refs.check(&report)?;
     }
@@ -155,7 +155,7 @@ pub(crate) fn without_references(text: &str) -> String {
 fn assemble(
     sections: ReportSections,
     frame: Option<&ReportFrame<'_>>,
-) -> std::result::Result<(String, String), String> {
+) -> std::result::Result<String, String> {
     let language = frame.map_or(Language::En, |f| f.refs.language);
     if sections.answer.trim().is_empty() {
         return Err(
@@ -234,13 +234,5 @@ fn assemble(
             out.push_str(&format!("\n### {heading}\n\n{}\n", body.trim()));
         }
     }
-    let prose: Vec<&str> = std::iter::once(sections.answer.as_str())
-        .chain(sections.metrics.values().map(|n| n.comment.as_str()))
-        .chain([
-            sections.trends.as_str(),
-            sections.stands_out.as_str(),
-            sections.caveats.as_str(),
-        ])
-        .collect();
-    Ok((out, without_references(&prose.join(" "))))
+    Ok(out)
 }
