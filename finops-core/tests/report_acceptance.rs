@@ -54,6 +54,17 @@ async fn the_offline_memo_answers_first_with_the_direction_the_figures_show() {
         let says_up = sentence.contains(" rose ") || sentence.contains("en hausse");
         let says_down = sentence.contains(" fell ") || sentence.contains("en baisse");
         assert_eq!((says_up, says_down), (rose, !rose), "{question}: {answer}");
+        // Good or bad news, as the catalogue says which way is better.
+        let improved = sentence.contains(" improved") || sentence.contains("s'améliore");
+        let worsened = sentence.contains(" worsened") || sentence.contains("se dégrade");
+        match metric.higher_is_better() {
+            Some(higher) => assert_eq!(
+                (improved, worsened),
+                (rose == higher, rose != higher),
+                "{question}: {answer}"
+            ),
+            None => assert!(!improved && !worsened, "{question}: {answer}"),
+        }
         assert!(
             a.validation.grounded,
             "{:?}",

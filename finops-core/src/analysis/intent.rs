@@ -148,16 +148,8 @@ const RULES: &[(Intent, &[&str])] = &[
             "growth",
             "croissance",
             "grow",
-            "augment",
-            "hausse",
-            "evolution",
-            "trend",
-            "tendance",
-            "progress",
             "chiffre d affaires",
             "sales increase",
-            "decline",
-            "baisse",
         ],
     ),
     (
@@ -178,8 +170,31 @@ const RULES: &[(Intent, &[&str])] = &[
     ),
 ];
 
+/// Words of change, accent-folded: a question about growth when it names no other topic ("is it going up?"), only
+/// a direction when it does ("l'évolution du fonds de roulement" is about working capital, not revenue growth).
+const TREND_WORDS: &[&str] = &[
+    "augment", "hausse", "evolu", "trend", "tendance", "progress", "declin", "baisse", "increas",
+    "decreas", "diminu",
+];
+
 /// The intents a question expresses, in [`Intent`] order; a question with none is a health check.
 pub fn intents(question: &str) -> Vec<Intent> {
+    let found = named(question);
+    if found.is_empty() || found.contains(&Intent::HealthCheck) {
+        return vec![Intent::HealthCheck];
+    }
+    found
+}
+
+/// Whether the question names a topic these rules know (a health check asked for counts); when it does not
+/// ("what is the weather tomorrow?"), [`intents`] falls back to a health check, and the memo says so.
+pub fn recognises(question: &str) -> bool {
+    !named(question).is_empty()
+}
+
+/// The intents whose phrases the question contains, in [`Intent`] order, then growth for a question whose only
+/// topic is a change.
+fn named(question: &str) -> Vec<Intent> {
     let mut text = format!(" {} ", fold(question));
     let mut found = Vec::new();
     for (intent, phrases) in RULES {
@@ -198,8 +213,8 @@ pub fn intents(question: &str) -> Vec<Intent> {
             }
         }
     }
-    if found.is_empty() || found.contains(&Intent::HealthCheck) {
-        return vec![Intent::HealthCheck];
+    if found.is_empty() && TREND_WORDS.iter().any(|w| text.contains(&format!(" {w}"))) {
+        found.push(Intent::Growth);
     }
     found.sort();
     found

@@ -523,8 +523,55 @@ fn turning_point(
     best.map(|(label, v, low, _)| (label, v, low))
 }
 
+/// What a headline metric's latest value means where it crosses a line a reader checks first, as a clause to end
+/// its sentence with (no number of its own): current assets not covering current liabilities (a current ratio
+/// under 1, negative working capital), a loss, negative equity.
+fn latest_state(metric: MetricId, v: Decimal, period: &str, lang: Language) -> Option<String> {
+    let text = match (metric, lang) {
+        (MetricId::CurrentRatio, Language::En) => {
+            if v < Decimal::ONE {
+                format!("; in {period} current assets do not cover current liabilities")
+            } else {
+                format!("; in {period} current assets cover current liabilities")
+            }
+        }
+        (MetricId::CurrentRatio, Language::Fr) => {
+            if v < Decimal::ONE {
+                format!(
+                    " ; en {period}, l'actif à court terme ne couvre pas le passif à court terme"
+                )
+            } else {
+                format!(" ; en {period}, l'actif à court terme couvre le passif à court terme")
+            }
+        }
+        (MetricId::WorkingCapital, Language::En) if v < Decimal::ZERO => {
+            format!("; in {period} current liabilities exceed current assets")
+        }
+        (MetricId::WorkingCapital, Language::Fr) if v < Decimal::ZERO => {
+            format!(" ; en {period}, le passif à court terme dépasse l'actif à court terme")
+        }
+        (MetricId::NetMargin, Language::En) if v < Decimal::ZERO => {
+            format!("; the company made a loss in {period}")
+        }
+        (MetricId::NetMargin, Language::Fr) if v < Decimal::ZERO => {
+            format!(" ; l'entreprise est en perte en {period}")
+        }
+        (MetricId::DebtToEquity, Language::En) if v < Decimal::ZERO => {
+            format!("; equity is negative in {period}")
+        }
+        (MetricId::DebtToEquity, Language::Fr) if v < Decimal::ZERO => {
+            format!(" ; les capitaux propres sont négatifs en {period}")
+        }
+        _ => return None,
+    };
+    Some(text)
+}
+
 /// The memo's first words: a direct answer, one sentence per headline metric of the question's intents, from the
-/// first planned period to the last (`rose`, `fell`, `stable` as the displayed values show), every number a figure.
+/// first planned period to the last. Each says whether the metric improved or worsened where the catalogue says
+/// which way is better (`rose`, `fell`, `held` as the displayed values show), and the state of its latest value
+/// where it crosses a line a reader checks first (current assets not covering short-term liabilities, a loss,
+/// negative equity). Every number is a figure.
 pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) -> Option<String> {
     let lang = plan.language;
     let (first, last) = (plan.periods.first()?, plan.periods.last()?);
@@ -535,11 +582,12 @@ pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) ->
             .copied()
             .filter(|m| plan.metrics.contains(m) && value(figures, *m, last).is_some())
             .collect();
-        // A health check states each family's figure; another intent its first available one.
-        let take = if *intent == Intent::HealthCheck {
-            picks.len()
-        } else {
-            1
+        // A health check states each family's figure; liquidity both the working capital and whether current
+        // assets cover current liabilities; another intent its first available figure.
+        let take = match intent {
+            Intent::HealthCheck => picks.len(),
+            Intent::Liquidity => 2,
+            _ => 1,
         };
         for m in picks.into_iter().take(take) {
             if !chosen.contains(&m) {
@@ -555,6 +603,7 @@ pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) ->
             let to = value(figures, m, last)?;
             let b = shown(lang, to, m.unit(), currency);
             let from = (first != last).then(|| value(figures, m, first)).flatten();
+            let state = latest_state(m, to, last, lang).unwrap_or_default();
             Some(match from {
                 Some(from) => {
                     let a = shown(lang, from, m.unit(), currency);
@@ -583,30 +632,56 @@ pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) ->
                             }
                         })
                         .unwrap_or_default();
-                    match (lang, direction) {
-                        (Language::En, 1) => {
-                            format!("{name} rose from {a} in {first} to {b} in {last}{between}.")
+                    // Whether the movement is good news, where the catalogue knows which way is better. A
+                    // leverage ratio below zero has a negative denominator (equity, EBITDA): falling there is no
+                    // improvement, so it gets no verdict.
+                    let better = match m.higher_is_better() {
+                        _ if direction == 0 => None,
+                        Some(false) if from < Decimal::ZERO || to < Decimal::ZERO => None,
+                        h => h.map(|h| h == (direction > 0)),
+                    };
+                    match lang {
+                        Language::En => {
+                            let verdict = match better {
+                                Some(true) => " improved: it",
+                                Some(false) => " worsened: it",
+                                None => "",
+                            };
+                            match direction {
+                                1 => format!(
+                                    "{name}{verdict} rose from {a} in {first} to {b} in {last}{between}{state}."
+                                ),
+                                -1 => format!(
+                                    "{name}{verdict} fell from {a} in {first} to {b} in {last}{between}{state}."
+                                ),
+                                _ => format!(
+                                    "{name} held at {b} from {first} to {last}{between}{state}."
+                                ),
+                            }
                         }
-                        (Language::En, -1) => {
-                            format!("{name} fell from {a} in {first} to {b} in {last}{between}.")
-                        }
-                        (Language::En, _) => {
-                            format!("{name} held at {b} from {first} to {last}{between}.")
-                        }
-                        (Language::Fr, 1) => format!(
-                            "{name} : de {a} en {first} à {b} en {last}, en hausse{between}."
-                        ),
-                        (Language::Fr, -1) => format!(
-                            "{name} : de {a} en {first} à {b} en {last}, en baisse{between}."
-                        ),
-                        (Language::Fr, _) => {
-                            format!("{name} : stable à {b} de {first} à {last}{between}.")
+                        Language::Fr => {
+                            let verdict = match better {
+                                Some(true) => " s'améliore",
+                                Some(false) => " se dégrade",
+                                None => "",
+                            };
+                            match direction {
+                                1 => format!(
+                                    "{name}{verdict} : de {a} en {first} à {b} en {last}, en hausse{between}{state}."
+                                ),
+                                -1 => format!(
+                                    "{name}{verdict} : de {a} en {first} à {b} en {last}, en baisse{between}{state}."
+                                ),
+                                _ => format!(
+                                    "{name} : stable à {b} de {first} à {last}{between}{state}."
+                                ),
+                            }
                         }
                     }
                 }
                 None => match lang {
-                    Language::En => format!("{name} is {b} in {last}."),
-                    Language::Fr => format!("{name} : {b} en {last}."),
+                    Language::En => format!("{name} is {b} in {last}{state}."),
+                    Language::Fr => format!("{name} : {b} en {last}{state}."),
                 },
             })
         })

@@ -46,10 +46,27 @@ fn intents_follow_french_and_english_rules() {
         ("Fais un bilan de santé complet", &[HealthCheck]),
         ("Bonjour", &[HealthCheck]),
         ("", &[HealthCheck]),
+        // A word of change is a direction when a topic is named, growth when none is.
+        (
+            "Quelle est l'évolution du besoin en fonds de roulement ?",
+            &[Liquidity],
+        ),
+        ("Are our margins trending down?", &[Profitability]),
+        ("Debt keeps increasing (hausse)?", &[Solvency]),
+        (
+            "Comment évoluent les choses depuis l'an dernier ?",
+            &[Growth],
+        ),
+        ("Is it declining?", &[Growth]),
     ];
     for (q, expected) in cases {
         assert_eq!(intent::intents(q), expected.to_vec(), "{q}");
     }
+    // A question that names no topic is a health check, and the rules say they did not recognise it.
+    assert!(!intent::recognises("What is the weather tomorrow?"));
+    assert!(!intent::recognises(""));
+    assert!(intent::recognises("Fais un bilan de santé complet"));
+    assert!(intent::recognises("Is it declining?"));
     // "flux de trésorerie" is cash flow, not liquidity; "trésorerie" alone is liquidity.
     assert_eq!(
         intent::intents("Notre trésorerie est-elle suffisante ?"),
@@ -201,6 +218,35 @@ fn offline_reports_on_negative_equity_in_both_languages() {
             .find(|f| f.id == "debt_to_equity@FY2023")
             .unwrap();
         assert!(d2e.value.is_none() && d2e.reason.as_deref().unwrap().contains("not meaningful"));
+    }
+    // The direct answer says what the latest figures mean where they cross a line, in words.
+    for (q, needles) in [
+        (
+            "Can we pay our bills?",
+            &[
+                "Working capital worsened: it fell from",
+                "in FY2023 current liabilities exceed current assets",
+                "in FY2023 current assets do not cover current liabilities",
+            ][..],
+        ),
+        (
+            "Pouvons-nous payer nos factures ?",
+            &["l'actif à court terme ne couvre pas le passif à court terme"][..],
+        ),
+        (
+            "Is the business profitable?",
+            &[
+                "Net margin worsened: it fell from",
+                "the company made a loss in FY2023",
+            ][..],
+        ),
+    ] {
+        let a = offline(load("negative-equity.json"), q);
+        let answer = a.report.split("\n\n").nth(1).unwrap();
+        for needle in needles {
+            assert!(answer.contains(needle), "{q}: {answer}");
+        }
+        assert!(a.validation.grounded, "{:?}\n{}", a.validation, a.report);
     }
     let a = offline(
         load("negative-equity.json"),
@@ -509,4 +555,25 @@ fn computations_are_named_in_order_when_the_model_names_none() {
         {"expression": "revenue / 4", "period": "FY2023"}], "findings": []}"#;
     let e = llm::parse_research(clash, None).err().unwrap();
     assert!(e.contains("`c2`"), "{e}");
+}
+
+#[test]
+fn a_question_the_rules_cannot_read_gets_a_health_check_that_says_so() {
+    for (q, note) in [
+        (
+            "What is the weather tomorrow?",
+            "The question names none of the financial topics the offline analyst recognises",
+        ),
+        (
+            "Quel temps fera-t-il demain ?",
+            "La question ne nomme aucun des sujets financiers",
+        ),
+    ] {
+        let a = offline(bistro(), q);
+        assert_eq!(a.plan.intents, vec![Intent::HealthCheck]);
+        assert!(a.report.contains(note), "{q}: {}", a.report);
+    }
+    // A health check asked for is not flagged.
+    let a = offline(bistro(), "Is the company healthy overall?");
+    assert!(!a.report.contains("recognises"), "{}", a.report);
 }

@@ -12,8 +12,8 @@ use super::cache::{PlanHit, fit_plan, similarity};
 use super::{OFFLINE_MODEL, OFFLINE_PROVIDER};
 use crate::analysis::{
     Analysis, AnalysisPlan, AnalysisRequest, CacheOutcome, ComputationRecord, Event, Finding,
-    FindingStatus, Language, PhaseUsage, ReportSource, Timings, UngroundedNumber, Validation,
-    intent,
+    FindingStatus, Intent, Language, PhaseUsage, ReportSource, Timings, UngroundedNumber,
+    Validation, intent,
 };
 use crate::error::Result;
 use crate::metrics::{self, Figure};
@@ -494,6 +494,16 @@ impl Run<'_> {
                     notes.push(match language {
                         Language::En => "This report was written by the offline analyst because a model phase failed; the figures are exact.".to_string(),
                         Language::Fr => "Ce rapport a été rédigé par l'analyste hors ligne, une phase du modèle ayant échoué ; les chiffres sont exacts.".to_string(),
+                    });
+                }
+                // A health check that stands in for a question the rules could not read says so, rather than
+                // answering something else silently.
+                if plan.intents == [Intent::HealthCheck]
+                    && !intent::recognises(self.original_question)
+                {
+                    notes.push(match language {
+                        Language::En => "The question names none of the financial topics the offline analyst recognises: this memo is a general health check.".to_string(),
+                        Language::Fr => "La question ne nomme aucun des sujets financiers que l'analyste hors ligne reconnaît : ce mémo est un bilan de santé général.".to_string(),
                     });
                 }
                 let text =
