@@ -192,6 +192,12 @@ pub fn recognises(question: &str) -> bool {
     !named(question).is_empty()
 }
 
+/// Whether `phrase` occurs in `text` (folded, padded with spaces) right after a space.
+fn at_word_start(text: &str, phrase: &str) -> bool {
+    text.match_indices(phrase)
+        .any(|(i, _)| text[..i].ends_with(' '))
+}
+
 /// The intents whose phrases the question contains, in [`Intent`] order, then growth for a question whose only
 /// topic is a change.
 fn named(question: &str) -> Vec<Intent> {
@@ -213,7 +219,7 @@ fn named(question: &str) -> Vec<Intent> {
             }
         }
     }
-    if found.is_empty() && TREND_WORDS.iter().any(|w| text.contains(&format!(" {w}"))) {
+    if found.is_empty() && TREND_WORDS.iter().any(|w| at_word_start(&text, w)) {
         found.push(Intent::Growth);
     }
     found.sort();
@@ -382,7 +388,7 @@ const NOT_OTHERS: &[&str] = &[
 pub fn asks_for_peers(question: &str) -> bool {
     let folded = fold(question);
     let text = format!(" {folded} ");
-    let has = |phrases: &[&str]| phrases.iter().any(|p| text.contains(&format!(" {p}")));
+    let has = |phrases: &[&str]| phrases.iter().any(|p| at_word_start(&text, p));
     if has(PEER_WORDS) {
         return true;
     }

@@ -298,11 +298,16 @@ pub(crate) fn research(
 
 /// The Validator's answer before narrowing, with its report in sections (the form the SDK asks for).
 pub(crate) fn stable_validation() -> Value {
-    let mut s = generate::<RawValidated>();
-    if let Some(r) = s.pointer_mut("/properties/report") {
-        *r = generate::<ReportSections>();
-    }
-    s
+    static STABLE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    STABLE
+        .get_or_init(|| {
+            let mut s = generate::<RawValidated>();
+            if let Some(r) = s.pointer_mut("/properties/report") {
+                *r = generate::<ReportSections>();
+            }
+            s
+        })
+        .clone()
 }
 
 /// The Validator's verdicts (one per finding index at most) and report, in sections: the direct answer, one

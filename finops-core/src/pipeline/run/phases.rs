@@ -75,12 +75,12 @@ pub(super) async fn run(
     if plan.benchmark {
         run.peer_benchmarks(request, &plan).await;
     }
-    let (computations, findings) = run
+    let (computations, findings, grounding) = run
         .researcher(&plan, &figures)
         .instrument(phase_span(Phase::Researcher))
         .await;
     let written = run
-        .validator(&plan, &figures, &computations, findings)
+        .validator(&plan, &figures, &computations, findings, grounding)
         .instrument(phase_span(Phase::Validator))
         .await;
     Ok(run.finish(
@@ -350,12 +350,17 @@ impl Run<'_> {
     }
 
     /// The Researcher: computations it asks for (evaluated exactly here) and findings citing them, or the offline
-    /// analyst's trends and findings.
+    /// analyst's trends and findings; with the grounding context it checked the findings with, which holds every
+    /// computation the Validator will be given (built once: sorting its values is most of its cost).
     async fn researcher(
         &mut self,
         plan: &AnalysisPlan,
         figures: &[Figure],
-    ) -> (Vec<ComputationRecord>, Vec<Finding>) {
+    ) -> (
+        Vec<ComputationRecord>,
+        Vec<Finding>,
+        Option<GroundingContext>,
+    ) {
         self.emitter.emit(Event::PhaseStarted {
             phase: Phase::Researcher,
         });
@@ -364,6 +369,7 @@ impl Run<'_> {
         let mut offline_phase = true;
         let mut computations = offline::trend_computations(plan, statements);
         let mut findings = Vec::new();
+        let mut checked_with = None;
         if let Some(config) = self.callable(Phase::Researcher).cloned() {
             let emitter = self.emitter;
             let currency = statements.company().currency.clone();
@@ -421,6 +427,7 @@ impl Run<'_> {
                         ..refs
                     };
                     findings = llm::check_findings(raw, &refs, &grounding);
+                    checked_with = Some(grounding);
                 }
                 Err(e) => self.degrade(Phase::Researcher, e.to_string()),
             }
@@ -443,7 +450,7 @@ impl Run<'_> {
         self.timings.researcher_ms = elapsed_ms(calls.started);
         let usage = self.usage(Phase::Researcher, &calls, offline_phase);
         self.finish_phase(usage);
-        (computations, findings)
+        (computations, findings, checked_with)
     }
 
     /// The Validator: verdicts on the findings and a report grounded in the figures (one repair round), or the
@@ -454,14 +461,17 @@ impl Run<'_> {
         figures: &[Figure],
         computations: &[ComputationRecord],
         mut findings: Vec<Finding>,
+        grounding: Option<GroundingContext>,
     ) -> Written {
         self.emitter.emit(Event::PhaseStarted {
             phase: Phase::Validator,
         });
         let (statements, language) = (self.statements, self.language);
         let mut calls = PhaseCalls::new();
-        let grounding = GroundingContext::new(statements, figures, computations)
-            .with_benchmarks(&self.benchmarks);
+        let grounding = grounding.unwrap_or_else(|| {
+            GroundingContext::new(statements, figures, computations)
+                .with_benchmarks(&self.benchmarks)
+        });
         let mut report: Option<(String, ReportSource)> = None;
         let mut warnings: Vec<String> = statements
             .warnings()
