@@ -10,7 +10,7 @@ use super::{AnalysisPlan, Language};
 use crate::metrics::{Figure, MetricId, Unit};
 
 /// Fewer words than this are not a sentence that answers ("Yes").
-const MIN_ANSWER_WORDS: usize = 4;
+pub(crate) const MIN_ANSWER_WORDS: usize = 4;
 
 /// Fewer characters than this cannot answer a question with figures.
 const MIN_CHARS: usize = 40;
@@ -98,6 +98,45 @@ pub(crate) fn problems(
         ));
     }
     out
+}
+
+/// A sectioned report's answer that cites none of the plan's figures, when the plan has one to cite: "Yes, it is
+/// getting tighter" states a verdict with nothing the SDK can check it against (the metric lines under it are the
+/// SDK's, not the model's). An answer states the figures that show it, by reference (`{{working_capital@FY2023}}`,
+/// or a change between two). `texts` are the model's texts by field, references as written.
+pub(crate) fn answer_cites(
+    texts: &[(String, String)],
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+) -> Option<String> {
+    let (_, answer) = texts.iter().find(|(field, _)| field == "report.answer")?;
+    let planned = |id: &str| {
+        figures
+            .iter()
+            .find(|f| f.id == id)
+            .is_some_and(|f| f.value.is_some() && plan.metrics.contains(&f.metric))
+    };
+    let example = plan.periods.last().and_then(|latest| {
+        plan.metrics.iter().find_map(|m| {
+            figures
+                .iter()
+                .find(|f| f.metric == *m && &*f.period == latest.as_str() && f.value.is_some())
+        })
+    })?;
+    let mut rest = answer.as_str();
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else { break };
+        if after[..close].split("->").any(|id| planned(id.trim())) {
+            return None;
+        }
+        rest = &after[close + 2..];
+    }
+    Some(format!(
+        "`report.answer` cites none of the plan's figures: answer with the figures that show it, by reference \
+         (such as `{{{{{}}}}}`)",
+        example.id
+    ))
 }
 
 /// Texts the model did not write for this report: a section that only repeats its instructions (small models copy
@@ -268,5 +307,59 @@ mod tests {
             &normalized(TOLD),
         );
         assert!(found.is_empty(), "{found:?}");
+    }
+}
+
+#[cfg(test)]
+mod answer_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::answer_cites;
+    use crate::analysis::{AnalysisPlan, Intent, Language};
+    use crate::metrics::{self, MetricId};
+    use crate::statements::Statements;
+
+    #[test]
+    fn an_answer_must_cite_a_planned_figure_when_there_is_one() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/data/bistro-saint-denis.json"
+        );
+        let s = Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let plan = AnalysisPlan {
+            intents: vec![Intent::Liquidity],
+            metrics: vec![MetricId::WorkingCapital, MetricId::CurrentRatio],
+            periods: vec!["FY2022".into(), "FY2023".into()],
+            comparisons: Vec::new(),
+            language: Language::En,
+            benchmark: false,
+        };
+        let figures = metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
+        let answer = |text: &str| vec![("report.answer".to_string(), text.to_string())];
+        for (text, ok) in [
+            ("Yes, it is getting tighter than ever.", false),
+            // A figure that is not the plan's does not state the plan's answer.
+            ("Margins are fine: {{gross_margin@FY2023}}.", false),
+            ("Not tighter: {{working_capital@FY2023}}.", true),
+            (
+                "Not tighter: {{ current_ratio@FY2022 -> current_ratio@FY2023 }}.",
+                true,
+            ),
+            ("Not tighter {{c1}} and {{working_capital@FY2022}}.", true),
+        ] {
+            let found = answer_cites(&answer(text), &plan, &figures);
+            assert_eq!(found.is_none(), ok, "{text}: {found:?}");
+            if let Some(reason) = found {
+                assert!(reason.contains("report.answer"), "{reason}");
+                assert!(reason.contains("{{working_capital@FY2023}}"), "{reason}");
+            }
+        }
+        // A report written whole has no answer field to check; a plan with nothing computable asks for nothing.
+        let whole = vec![("report".to_string(), "Yes.".to_string())];
+        assert!(answer_cites(&whole, &plan, &figures).is_none());
+        let empty = AnalysisPlan {
+            metrics: Vec::new(),
+            ..plan.clone()
+        };
+        assert!(answer_cites(&answer("Yes, fine."), &empty, &figures).is_none());
     }
 }

@@ -23,6 +23,42 @@ use crate::statements::Statements;
 /// `"` would end it.
 const FREE: &str = r#"[^{}"\\\n\r\t]"#;
 
+/// What a report's or a finding's prose is made of between references: [`FREE`] characters but digits, `_` and `@`,
+/// and the document's period labels whole (`FY2023`). A model whose server enforces the pattern cannot type a
+/// number (it refers to one, and the SDK writes it) nor copy a raw id (`gross_margin@FY2023`, `total_debt`) into
+/// its prose; a server that does not enforce it has what it writes checked by grounding and acceptance as before.
+/// A label that a JSON string or the pattern could not hold as it is (quotes, backslashes, braces, controls) is
+/// left out.
+fn prose_unit(labels: &[String]) -> String {
+    const CHARS: &str = r#"[^{}"\\\n\r\t0-9_@]"#;
+    let labels: Vec<String> = labels
+        .iter()
+        .filter(|l| {
+            !l.is_empty()
+                && !l
+                    .chars()
+                    .any(|c| matches!(c, '"' | '\\' | '{' | '}') || c.is_control())
+        })
+        .map(|l| escape(l))
+        .collect();
+    if labels.is_empty() {
+        return CHARS.to_string();
+    }
+    format!("({CHARS}|{})", labels.join("|"))
+}
+
+/// `text` with the regex's special characters escaped.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\^$.|?*+()[]{}".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Most characters of a text between two references, and most references in one text: a sentence or two around
 /// each figure. The bounds are in the pattern, where every server that enforces patterns sees them (`maxLength`
 /// is not applied with a pattern by llama.cpp): a model that repeats itself inside a string is cut at the bound
@@ -30,28 +66,44 @@ const FREE: &str = r#"[^{}"\\\n\r\t]"#;
 const MAX_RUN: usize = 300;
 const MAX_REFERENCES: usize = 6;
 
-/// The pattern of a text that may refer only to `ids` (`{{id}}`, or `{{a -> b}}` for a change): free characters
-/// and braces only around a known id, within the bounds above. A server that enforces it cannot write a reference
-/// to a figure that does not exist; `extra` is one more regex alternative (a computation id still to be evaluated).
-fn text_pattern(ids: &[String], extra: Option<&str>) -> String {
-    fn escape(id: &str) -> String {
-        let mut out = String::with_capacity(id.len());
-        for c in id.chars() {
-            if "\\^$.|?*+()[]{}".contains(c) {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out
-    }
-    let run = format!("{FREE}{{0,{MAX_RUN}}}");
+/// The pattern of a text that may refer only to `ids` (`{{id}}`, or `{{a -> b}}` for a change): prose
+/// ([`prose_unit`]: no digit but in a period label) and braces only around a known id, within the bounds above. A
+/// server that enforces it cannot write a reference to a figure that does not exist, nor a number of its own;
+/// `extra` is one more regex alternative (a computation id still to be evaluated).
+fn text_pattern(ids: &[String], extra: Option<&str>, labels: &[String]) -> String {
+    led_text_pattern(ids, extra, labels, 0, 0)
+}
+
+/// [`text_pattern`] for a text that must open with `lead` words of its own and hold at least `min_refs`
+/// references (a report's answer: a sentence that states its figures, not "Yes" or a bare reference, as the
+/// acceptance checks require of it).
+fn led_text_pattern(
+    ids: &[String],
+    extra: Option<&str>,
+    labels: &[String],
+    lead: usize,
+    min_refs: usize,
+) -> String {
+    let unit = prose_unit(labels);
+    let run = format!("{unit}{{0,{MAX_RUN}}}");
+    let lead = if lead == 0 {
+        String::new()
+    } else {
+        // `lead - 1` words and the start of one more; a word is prose without a space.
+        let word_unit = unit.replacen("[^", "[^ ", 1);
+        format!(
+            "({word_unit}{{1,40}} ){{{}}}{word_unit}",
+            lead.saturating_sub(1)
+        )
+    };
     let mut alternatives: Vec<String> = ids.iter().map(|i| escape(i)).collect();
     alternatives.extend(extra.map(str::to_string));
     if alternatives.is_empty() {
-        return format!("^{run}$");
+        return format!("^{lead}{run}$");
     }
     let id = format!("({})", alternatives.join("|"));
-    format!(r"^{run}(\{{\{{ ?{id}( -> {id})? ?\}}\}}{run}){{0,{MAX_REFERENCES}}}$")
+    let min_refs = min_refs.min(MAX_REFERENCES);
+    format!(r"^{lead}{run}(\{{\{{ ?{id}( -> {id})? ?\}}\}}{run}){{{min_refs},{MAX_REFERENCES}}}$")
 }
 
 /// A short free text with no reference (a verdict's note): one run.
@@ -79,17 +131,33 @@ pub(crate) const MAX_SCHEMA_ITEMS: usize = 8;
 /// whole catalogue plans nothing.
 pub(crate) const MAX_PLANNED_METRICS: usize = 10;
 
+/// Most findings the Researcher may write for a plan: one per planned metric and two more (a cross-metric
+/// observation, a peer comparison), at least 3 and at most [`MAX_SCHEMA_ITEMS`]. A question about one margin does
+/// not need eight findings, and a small model asked for up to eight writes eight near copies of one sentence
+/// (measured on Gemma 3 270M: most of an analysis's time).
+pub(crate) fn max_findings(plan: &AnalysisPlan) -> usize {
+    plan.metrics
+        .len()
+        .saturating_add(2)
+        .clamp(3, MAX_SCHEMA_ITEMS)
+}
+
 /// A computation id the Researcher chooses (`c1` … `c99`).
 const COMPUTATION_ID: &str = "^c[0-9]{1,2}$";
 
 /// Output tokens each phase may use: what its schema can hold with room to spare, never the provider's default
-/// 4,096. A plan is a few ids (600); findings are at most a dozen sentences with their computations (1,600); a
-/// report is an answer, a line per planned metric, three short sections and a verdict per finding.
+/// 4,096. A plan is a few ids (600); a Researcher answer 150 tokens per finding its schema allows, over 400 for its
+/// computations (1,600 at most, and when `findings` is 0); a report is an answer, a line per planned metric, three
+/// short sections and a verdict per finding.
 pub(crate) fn output_budget(schema: &ResponseSchema, findings: usize, metrics: usize) -> u32 {
     let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
     match schema.name.as_str() {
         PLAN => 600,
-        RESEARCH => 1_600,
+        RESEARCH if findings == 0 => 1_600,
+        RESEARCH => n(findings)
+            .saturating_mul(150)
+            .saturating_add(400)
+            .min(1_600),
         _ => 800u32
             .saturating_add(n(metrics).saturating_mul(120))
             .saturating_add(n(findings).saturating_mul(40)),
@@ -239,6 +307,7 @@ pub(crate) fn research(
     statements: &Statements,
     citable: &[String],
     round: ResearchRound,
+    findings: usize,
 ) -> ResponseSchema {
     let mut s = generate::<Research>();
     let periods = labels(statements);
@@ -264,7 +333,7 @@ pub(crate) fn research(
     narrow(
         &mut s,
         "/properties/findings",
-        json!({"minItems": 1, "maxItems": MAX_SCHEMA_ITEMS}),
+        json!({"minItems": 1, "maxItems": findings.clamp(1, MAX_SCHEMA_ITEMS)}),
     );
     let cite = match round {
         ResearchRound::First => {
@@ -282,7 +351,7 @@ pub(crate) fn research(
     narrow(
         &mut s,
         "/properties/findings/items/properties/text",
-        json!({"pattern": text_pattern(citable, pending)}),
+        json!({"pattern": text_pattern(citable, pending, &periods)}),
     );
     narrow(
         &mut s,
@@ -320,6 +389,13 @@ pub(crate) fn validation(
     figures: &[Figure],
     citable: &[String],
 ) -> ResponseSchema {
+    // The periods the texts may name: those of the figures, in order.
+    let mut periods: Vec<String> = Vec::new();
+    for f in figures {
+        if !periods.iter().any(|p| **p == *f.period) {
+            periods.push(f.period.to_string());
+        }
+    }
     let mut s = generate::<RawValidated>();
     narrow(
         &mut s,
@@ -373,9 +449,32 @@ pub(crate) fn validation(
             "additionalProperties": false,
         });
     }
-    for field in ["answer", "trends", "stands_out", "caveats"] {
+    for field in ["trends", "stands_out", "caveats"] {
         if let Some(text) = report.pointer_mut(&format!("/properties/{field}")) {
             *text = json!({"$ref": TEXT_REF});
+        }
+    }
+    // The answer opens with words of its own and cites a figure when one is computable: a grammar-constrained
+    // model cannot answer "Yes", or with a bare reference, or with a verdict and nothing to check it against,
+    // which the acceptance checks would refuse after a whole round trip.
+    let must_cite = plan
+        .metrics
+        .iter()
+        .any(|m| figures.iter().any(|f| f.metric == *m && f.value.is_some()));
+    if let Some(text) = report.pointer_mut("/properties/answer") {
+        let description = text.get("description").cloned();
+        *text = json!({
+            "type": "string",
+            "pattern": led_text_pattern(
+                citable,
+                None,
+                &periods,
+                super::acceptance::MIN_ANSWER_WORDS,
+                usize::from(must_cite),
+            ),
+        });
+        if let (Some(d), Some(o)) = (description, text.as_object_mut()) {
+            o.insert("description".into(), d);
         }
     }
     if let Some(r) = s.pointer_mut("/properties/report") {
@@ -386,7 +485,7 @@ pub(crate) fn validation(
     if let Some(o) = s.as_object_mut() {
         o.insert(
             "$defs".into(),
-            json!({"text": {"type": "string", "pattern": text_pattern(citable, None)}}),
+            json!({"text": {"type": "string", "pattern": text_pattern(citable, None, &periods)}}),
         );
     }
     ResponseSchema {
@@ -456,8 +555,8 @@ mod tests {
         let citable = vec!["gross_margin@FY2023".to_string()];
         for schema in [
             plan(&s),
-            research(&s, &citable, ResearchRound::First),
-            research(&s, &citable, ResearchRound::Final),
+            research(&s, &citable, ResearchRound::First, MAX_SCHEMA_ITEMS),
+            research(&s, &citable, ResearchRound::Final, MAX_SCHEMA_ITEMS),
             validation(3, &plan_of(&s), &crate::metrics::compute_all(&s), &citable),
             validation(0, &plan_of(&s), &crate::metrics::compute_all(&s), &citable),
         ] {
@@ -523,7 +622,7 @@ mod tests {
             "gross_margin@FY2023".to_string(),
             "revenue@FY2022".to_string(),
         ];
-        let first = research(&s, &citable, ResearchRound::First);
+        let first = research(&s, &citable, ResearchRound::First, MAX_SCHEMA_ITEMS);
         let answer = json!({"computations": [{"expression": "revenue / 12", "period": "FY2023"}],
             "findings": [{"text": "Gross margin held.", "cites": ["gross_margin@FY2023", "c1"]}]});
         assert!(valid(&first, &answer));
@@ -550,7 +649,7 @@ mod tests {
         assert!(!valid(&first, &bad));
         let mut with_c1 = citable.clone();
         with_c1.push("c1".into());
-        let last = research(&s, &with_c1, ResearchRound::Final);
+        let last = research(&s, &with_c1, ResearchRound::Final, MAX_SCHEMA_ITEMS);
         assert!(!valid(&last, &answer), "no computations in the final round");
         let mut final_answer = answer.clone();
         final_answer["computations"] = json!([]);
@@ -563,7 +662,7 @@ mod tests {
     fn every_free_text_is_bounded_so_a_looping_model_must_close_it() {
         let s = bistro();
         let citable = vec!["gross_margin@FY2023".to_string()];
-        let first = research(&s, &citable, ResearchRound::First);
+        let first = research(&s, &citable, ResearchRound::First, MAX_SCHEMA_ITEMS);
         let answer = |text: &str, expression: &str| {
             json!({"computations": [{"expression": expression, "period": "FY2023"}],
                 "findings": [{"text": text, "cites": ["gross_margin@FY2023"]}]})
@@ -587,7 +686,7 @@ mod tests {
         let schema = validation(1, &planned, &figures, &citable);
         let verdict = |note: Value| {
             json!({"verdicts": [{"finding": 0, "status": "rejected", "note": note}],
-                "report": {"answer": "No.", "metrics": {
+                "report": {"answer": "No, it is not: {{gross_margin@FY2023}}.", "metrics": {
                     "current_ratio": {"figure": "current_ratio@FY2023", "comment": ""},
                     "working_capital": {"figure": "working_capital@FY2023", "comment": ""}},
                 "trends": "", "stands_out": "", "caveats": ""}})
@@ -614,7 +713,7 @@ mod tests {
         let citable: Vec<String> = figures.iter().map(|f| f.id.clone()).collect();
         let schema = validation(2, &plan, &figures, &citable);
         let good = json!({"verdicts": [{"finding": 1, "status": "confirmed", "note": null}],
-            "report": {"answer": "Working capital is not getting tighter.",
+            "report": {"answer": "Working capital is not getting tighter: {{working_capital@FY2023}}.",
                 "metrics": {"current_ratio": {"figure": "current_ratio@FY2023", "comment": "up"},
                             "working_capital": {"figure": "working_capital@FY2023", "comment": ""}},
                 "trends": "", "stands_out": "", "caveats": ""}});
@@ -624,7 +723,7 @@ mod tests {
         let v = llm::parse_validated(&good.to_string(), 2, Some(&frame)).unwrap();
         assert!(
             v.report.starts_with(
-                "## Analysis — FY2022 to FY2023\n\nWorking capital is not getting tighter."
+                "## Analysis — FY2022 to FY2023\n\nWorking capital is not getting tighter: {{working_capital@FY2023}}."
             ),
             "{}",
             v.report
@@ -679,8 +778,60 @@ mod tests {
         );
         // Texts may refer only to figures that exist.
         let mut invented = good.clone();
-        invented["report"]["answer"] = json!("It rose to {{current_ratio@FY2031}}.");
+        invented["report"]["answer"] = json!("It rose to the level {{current_ratio@FY2031}}.");
         assert!(!valid(&schema, &invented));
+        // The answer opens with words of its own, as many as the acceptance check asks of an answer; the other
+        // sections do not have to.
+        for (answer, ok) in [
+            ("Yes", false),
+            ("Yes.", false),
+            ("{{current_ratio@FY2023}}", false),
+            ("Yes: {{current_ratio@FY2023}}", false),
+            ("It is not", false),
+            ("It is not {{current_ratio@FY2023}}", false),
+            ("It is not tighter", false),
+            ("It is not tighter: {{current_ratio@FY2023}}", true),
+            ("It is not tighter: {{current_ratio@FY2023}}.", true),
+            (
+                "Le fonds de roulement s'améliore : {{working_capital@FY2023}}.",
+                true,
+            ),
+            // A verdict with no figure to check it against.
+            ("No, it is not getting tighter.", false),
+        ] {
+            let mut a = good.clone();
+            a["report"]["answer"] = json!(answer);
+            assert_eq!(valid(&schema, &a), ok, "{answer}");
+        }
+        let mut short = good.clone();
+        short["report"]["caveats"] = json!("Unaudited.");
+        assert!(valid(&schema, &short));
+        // Prose names periods by their labels but types no number and copies no raw id: numbers are references.
+        for (trends, ok) in [
+            (
+                "From FY2022 to FY2023 it rose by {{current_ratio@FY2022 -> current_ratio@FY2023}}.",
+                true,
+            ),
+            (
+                "In FY2023, working capital was {{working_capital@FY2023}}.",
+                true,
+            ),
+            ("It rose to 1.81 in FY2023.", false),
+            ("It rose by 12 %.", false),
+            ("Over 3 years it rose.", false),
+            ("It was high in 2023.", false),
+            ("See current_ratio for the level.", false),
+            ("See current_ratio@FY2023 for the level.", false),
+        ] {
+            let mut a = good.clone();
+            a["report"]["trends"] = json!(trends);
+            assert_eq!(valid(&schema, &a), ok, "{trends}");
+        }
+        let mut answer = good.clone();
+        answer["report"]["answer"] = json!("In FY2023 it is {{current_ratio@FY2023}}.");
+        assert!(valid(&schema, &answer), "a period label is a word");
+        answer["report"]["answer"] = json!("It was 1.81 in FY2023.");
+        assert!(!valid(&schema, &answer));
         let mut change = good.clone();
         change["report"]["trends"] =
             json!("Up by {{current_ratio@FY2022 -> current_ratio@FY2023}}; no {braces} else.");
@@ -702,5 +853,29 @@ mod tests {
         let v = |n| validation(n, &planned, &figures, &[]);
         assert!(output_budget(&v(10), 10, 2) > output_budget(&v(0), 0, 2));
         assert!(output_budget(&v(30), 30, 5) < 4096);
+        // The Researcher's findings follow the plan's size, and its budget the findings.
+        let r = |n| research(&s, &[], ResearchRound::Final, n);
+        assert_eq!(output_budget(&r(3), 3, 0), 850);
+        assert_eq!(output_budget(&r(8), 8, 0), 1_600);
+        assert_eq!(output_budget(&r(8), 0, 0), 1_600);
+    }
+
+    #[test]
+    fn a_small_plan_asks_for_few_findings() {
+        let s = bistro();
+        let mut planned = plan_of(&s);
+        assert_eq!(planned.metrics.len(), 2);
+        assert_eq!(max_findings(&planned), 4);
+        planned.metrics.truncate(1);
+        assert_eq!(max_findings(&planned), 3);
+        planned.metrics = MetricId::ALL.to_vec();
+        assert_eq!(max_findings(&planned), MAX_SCHEMA_ITEMS);
+        let citable = vec!["gross_margin@FY2023".to_string()];
+        let schema = research(&s, &citable, ResearchRound::Final, 3);
+        let finding = json!({"text": "Gross margin is {{gross_margin@FY2023}}.", "cites": ["gross_margin@FY2023"]});
+        let answer = |n: usize| json!({"computations": [], "findings": vec![finding.clone(); n]});
+        assert!(valid(&schema, &answer(3)));
+        assert!(!valid(&schema, &answer(4)));
+        assert!(!valid(&schema, &answer(0)));
     }
 }

@@ -378,7 +378,8 @@ impl Run<'_> {
                 ..References::new(figures, self.language, &currency)
             };
             let citable: Vec<String> = refs.citable().map(str::to_string).collect();
-            let schema = schemas::research(statements, &citable, ResearchRound::First);
+            let most = schemas::max_findings(plan);
+            let schema = schemas::research(statements, &citable, ResearchRound::First, most);
             let mut conv = Conversation {
                 phase: Phase::Researcher,
                 config: &config,
@@ -392,7 +393,7 @@ impl Run<'_> {
                     &self.benchmarks,
                     statements,
                 ),
-                budget: schemas::output_budget(&schema, 0, 0),
+                budget: schemas::output_budget(&schema, most, 0),
                 schema,
             };
             let outcome = async {
@@ -409,7 +410,7 @@ impl Run<'_> {
                     ..refs
                 };
                 let citable: Vec<String> = evaluated.citable().map(str::to_string).collect();
-                conv.schema = schemas::research(statements, &citable, ResearchRound::Final);
+                conv.schema = schemas::research(statements, &citable, ResearchRound::Final, most);
                 let second = conv
                     .ask_parsed(|t| llm::parse_research(t, Some(&evaluated)))
                     .await?;
@@ -778,6 +779,11 @@ fn review(
             let mut unanswered =
                 acceptance::problems(&rendered.text, &validated.prose, ctx.plan, ctx.figures);
             unanswered.extend(acceptance::echoes(&validated.texts, question, told));
+            unanswered.extend(acceptance::answer_cites(
+                &validated.texts,
+                ctx.plan,
+                ctx.figures,
+            ));
             unanswered.extend(rendered.contradictions);
             (rendered.text, ungrounded, unanswered)
         }
