@@ -483,7 +483,14 @@ pub(crate) fn researcher_messages(
     if !benchmarks.is_empty() {
         user["peer_benchmarks"] = benchmarks_json(benchmarks);
     }
-    vec![Message::system(system), Message::user(user.to_string())]
+    vec![
+        Message::system(system),
+        Message::user(in_language(
+            user.to_string(),
+            plan.language,
+            Phase::Researcher,
+        )),
+    ]
 }
 
 /// Peer benchmarks as the Researcher and Validator read them: the id to cite, the company's own figure, and its
@@ -727,7 +734,30 @@ pub(crate) fn validator_messages(
     if !benchmarks.is_empty() {
         user["peer_benchmarks"] = benchmarks_json(benchmarks);
     }
-    vec![Message::system(system), Message::user(user.to_string())]
+    vec![
+        Message::system(system),
+        Message::user(in_language(
+            user.to_string(),
+            plan.language,
+            Phase::Validator,
+        )),
+    ]
+}
+
+/// The line that ends a French Validator request (see [`in_language`]); a report that only repeats it is an echo.
+pub(crate) const FRENCH_VALIDATOR_LINE: &str = "Rédigez le rapport en français.";
+
+/// A French request ends with its language said in French: a model reads the last words it was given most closely,
+/// and small ones otherwise answer a French question in the English of their instructions.
+fn in_language(mut user: String, language: Language, phase: Phase) -> String {
+    if language == Language::Fr {
+        user.push_str("\n\n");
+        user.push_str(match phase {
+            Phase::Researcher => "Rédigez les constats en français.",
+            _ => FRENCH_VALIDATOR_LINE,
+        });
+    }
+    user
 }
 
 #[derive(Deserialize, JsonSchema)]

@@ -577,3 +577,28 @@ fn a_question_the_rules_cannot_read_gets_a_health_check_that_says_so() {
     let a = offline(bistro(), "Is the company healthy overall?");
     assert!(!a.report.contains("recognises"), "{}", a.report);
 }
+
+#[test]
+fn a_french_request_ends_in_french() {
+    let s = bistro();
+    for (language, ends) in [
+        (Language::Fr, Some(llm::FRENCH_VALIDATOR_LINE)),
+        (Language::En, None),
+    ] {
+        let plan = intent::plan("marges", &s, language);
+        let figures = crate::metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
+        let researcher = llm::researcher_messages("marges", &plan, &figures, &[], &s);
+        let validator = llm::validator_messages("marges", &plan, &figures, &[], &[], &[], &s);
+        let last = |m: &[crate::provider::Message]| m.last().unwrap().content.clone();
+        match ends {
+            Some(line) => {
+                assert!(last(&validator).ends_with(line));
+                assert!(last(&researcher).ends_with("Rédigez les constats en français."));
+            }
+            None => {
+                assert!(last(&validator).ends_with('}'), "{}", last(&validator));
+                assert!(last(&researcher).ends_with('}'));
+            }
+        }
+    }
+}

@@ -561,9 +561,10 @@ impl Run<'_> {
         static TOLD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let told = TOLD.get_or_init(|| {
             acceptance::normalized(&format!(
-                "{}\n{}",
+                "{}\n{}\n{}",
                 llm::VALIDATOR,
-                schemas::stable_validation()
+                schemas::stable_validation(),
+                llm::FRENCH_VALIDATOR_LINE,
             ))
         });
         let mut conv = Conversation {
