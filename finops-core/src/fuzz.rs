@@ -275,7 +275,11 @@ proptest! {
         if let Ok(v) = llm::parse_validated(&text, count, Some(&frame)) {
             // The acceptance checks read whatever the model wrote: each reason names a field or the report.
             let told = crate::pipeline::acceptance::normalized(llm::VALIDATOR);
-            for reason in crate::pipeline::acceptance::echoes(&v.texts, &text, &told) {
+            for reason in crate::pipeline::acceptance::echoes(&v.texts, &text, &told)
+                .into_iter()
+                .chain(crate::pipeline::acceptance::garbled(&v.texts))
+                .chain(crate::pipeline::acceptance::answer_cites(&v.texts, &plan, &figures))
+            {
                 prop_assert!(reason.starts_with("`report"), "{reason}");
             }
             let _ = crate::pipeline::acceptance::problems(&v.report, &v.prose, &plan, &figures);

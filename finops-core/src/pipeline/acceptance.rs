@@ -100,6 +100,88 @@ pub(crate) fn problems(
     out
 }
 
+/// Letters of another script than a French or English report's (Latin) in one text, from which it is not prose in
+/// the asked language.
+const MAX_FOREIGN_LETTERS: usize = 3;
+
+/// A sentence of fewer words than this said twice is not a loop ("Yes. Yes.").
+const LOOP_MIN_WORDS: usize = 4;
+
+/// Texts that are not prose a reader can use, the failures of a model that writes without following: a text that
+/// says the same sentence twice (a loop; a different figure makes a different sentence), template placeholders
+/// left in (`$X`, `X%`, `XX`), and letters of another script than the report's (Cyrillic in a French report). Each
+/// reason names the field. `texts` are the model's texts by field, references as written.
+pub(crate) fn garbled(texts: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (field, text) in texts {
+        let own = super::report::without_references(text);
+        let mut said: Vec<String> = Vec::new();
+        let mut looped = None;
+        for sentence in text.split(['.', '!', '?', ';', '\n']) {
+            let words: Vec<String> = sentence
+                .split(|c: char| !(c.is_alphanumeric() || matches!(c, '$' | '%' | '\'')))
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect();
+            if words.len() < LOOP_MIN_WORDS {
+                continue;
+            }
+            let sentence = words.join(" ");
+            if said.contains(&sentence) {
+                looped = Some(sentence);
+                break;
+            }
+            said.push(sentence);
+        }
+        if let Some(sentence) = looped {
+            let shown: String = sentence.chars().take(60).collect();
+            out.push(format!(
+                "`{field}` says the same sentence twice (\"{shown}\"): say each thing once"
+            ));
+            continue;
+        }
+        if let Some(p) = own.split_whitespace().find(|w| is_placeholder(w)) {
+            out.push(format!(
+                "`{field}` holds a placeholder (`{p}`) where a figure belongs: refer to the figure by its id"
+            ));
+            continue;
+        }
+        let foreign = own
+            .chars()
+            .filter(|c| c.is_alphabetic() && !is_latin(*c))
+            .count();
+        if foreign >= MAX_FOREIGN_LETTERS {
+            out.push(format!(
+                "`{field}` is partly written in another script than the report's language"
+            ));
+        }
+    }
+    out
+}
+
+/// A template's stand-in for a number: `$X`, `X%`, `XX`, `X.X`, `$N`, `Y%` (letters X, Y or N only, with a
+/// currency sign, a percent sign, a decimal point or doubled).
+fn is_placeholder(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '!' | '?'));
+    let w = w.strip_suffix('.').unwrap_or(w);
+    let core: String = w
+        .chars()
+        .filter(|c| !matches!(c, '$' | '%' | '€' | '.'))
+        .collect();
+    let marked = w.len() > core.len() || core.len() >= 2;
+    !core.is_empty()
+        && marked
+        && core.chars().all(|c| matches!(c, 'X' | 'x' | 'Y' | 'N'))
+        && (core.chars().all(|c| c == 'X' || c == 'x') || w.contains(['$', '%', '€']))
+}
+
+/// Latin script: ASCII letters and the Latin-1, Extended-A/B and Additional ranges (every French letter).
+fn is_latin(c: char) -> bool {
+    c.is_ascii_alphabetic()
+        || matches!(c, '\u{c0}'..='\u{24f}' | '\u{1e00}'..='\u{1eff}')
+        || matches!(c, 'ª' | 'º')
+}
+
 /// A sectioned report's answer that cites none of the plan's figures, when the plan has one to cite: "Yes, it is
 /// getting tighter" states a verdict with nothing the SDK can check it against (the metric lines under it are the
 /// SDK's, not the model's). An answer states the figures that show it, by reference (`{{working_capital@FY2023}}`,
@@ -313,7 +395,49 @@ mod tests {
 #[cfg(test)]
 mod answer_tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::answer_cites;
+    use super::{answer_cites, garbled};
+
+    #[test]
+    fn loops_placeholders_and_other_scripts_are_not_prose() {
+        let one = |field: &str, text: &str| vec![(field.to_string(), text.to_string())];
+        for (text, reason) in [
+            // Seen on SmolLM2: a sentence said again, and a template's placeholders.
+            (
+                "Current ratio is getting tighter than ever. Current ratio is getting tighter than ever!",
+                "says the same sentence twice",
+            ),
+            (
+                "The current ratio is over $X% of current assets.",
+                "placeholder (`$X%`)",
+            ),
+            ("The margin reached X% in FY2023.", "placeholder (`X%`)"),
+            ("Revenue was $X, up from $N.", "placeholder (`$X,`)"),
+            ("Margins held at XX for the year.", "placeholder (`XX`)"),
+            // Seen on SmolLM2: Cyrillic inside a French report.
+            ("février, р. эталі насерева (финансмотра)", "another script"),
+        ] {
+            let found = garbled(&one("report.trends", text));
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            assert!(found[0].contains("report.trends"), "{found:?}");
+            assert!(found[0].contains(reason), "{text}: {found:?}");
+        }
+        // Prose a careful model writes: parallel sentences about different figures, French letters, a century.
+        for text in [
+            "Gross margin rose from {{gross_margin@FY2022}} to {{gross_margin@FY2023}}. Net margin rose from \
+             {{net_margin@FY2022}} to {{net_margin@FY2023}}. Operating margin rose from {{operating_margin@FY2022}} \
+             to {{operating_margin@FY2023}}.",
+            "Revenue growth is not computable for FY2021. Net income growth is not computable for FY2021.",
+            "La marge brute s'améliore légèrement ; l'écart reste élevé, à {{gross_margin@FY2023}}. Ça tient.",
+            "Une tendance du XXe siècle : oui, oui. Yes. Yes.",
+            "The ratio is X times lower than the sector (no figure).",
+        ] {
+            assert!(
+                garbled(&one("report.trends", text)).is_empty(),
+                "{text}: {:?}",
+                garbled(&one("report.trends", text))
+            );
+        }
+    }
     use crate::analysis::{AnalysisPlan, Intent, Language};
     use crate::metrics::{self, MetricId};
     use crate::statements::Statements;

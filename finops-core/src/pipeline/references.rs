@@ -247,11 +247,24 @@ impl<'a> References<'a> {
                     }
                 },
             };
+            // A number glued to a word ("liabilities{{current_ratio@FY2023}}") is written apart from it: the
+            // reader sees "liabilities 1.81", and grounding reads the number, not the tail of a word.
+            let glued = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+            let start = if !written.is_empty() && glued(out.text.chars().next_back()) {
+                out.text.push(' ');
+                out.text.len()
+            } else {
+                start
+            };
             let baseline = is_baseline(&out.text[..start]);
             out.text.push_str(&written);
+            let end = out.text.len();
+            if !written.is_empty() && glued(after[close + 2..].chars().next()) {
+                out.text.push(' ');
+            }
             placed.push(Placed {
                 start,
-                end: out.text.len(),
+                end,
                 sign,
                 metric,
                 value,

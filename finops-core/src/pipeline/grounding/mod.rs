@@ -357,8 +357,26 @@ fn scan(text: &str, language: Language) -> Vec<Number> {
     while i < chars.len() {
         let (at, c) = chars[i];
         let prev = if i > 0 { Some(chars[i - 1].1) } else { None };
-        if !c.is_ascii_digit() || prev.is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '@')
-        {
+        let in_word = prev.is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '@');
+        // A number in other digits than ASCII ("¼", "½", "²", "١٢", "１２"): the SDK never writes one, so no
+        // figure explains it; it is reported whole, with no reading.
+        if !c.is_ascii_digit() && c.is_numeric() && !in_word {
+            let mut j = i;
+            while j < chars.len() && chars[j].1.is_numeric() {
+                j += 1;
+            }
+            out.push(Number {
+                start: at,
+                end: chars.get(j).map_or(text.len(), |(b, _)| *b),
+                readings: Vec::new(),
+                decimals: 0,
+                scale: Decimal::ONE,
+                percent: false,
+            });
+            i = j;
+            continue;
+        }
+        if !c.is_ascii_digit() || in_word {
             i += 1;
             // Skip the rest of an identifier such as FY2023 or c12.
             if c.is_alphanumeric() {

@@ -179,3 +179,23 @@ fn a_ratio_or_an_amount_written_as_a_percentage_is_not_grounded() {
             .is_empty()
     );
 }
+
+#[test]
+fn numbers_in_other_digits_are_ungrounded() {
+    let (_, g) = ctx();
+    for (text, found) in [
+        ("Debt rose by ¼ of the ratio.", "¼"),
+        ("Coverage fell by ½.", "½"),
+        ("Margin: １２ points.", "１２"),
+        ("Ratio ٣ times.", "٣"),
+    ] {
+        let u = g.check(text, Language::En);
+        assert_eq!(u.len(), 1, "{text}: {u:?}");
+        assert_eq!(u[0].text, found);
+    }
+    // Inside a word or unit they are not numbers of the report's.
+    assert!(
+        g.check("Floor area in m² and the H₂O line.", Language::En)
+            .is_empty()
+    );
+}

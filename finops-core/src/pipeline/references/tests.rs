@@ -79,6 +79,25 @@ fn references_are_written_in_the_reports_language_and_style() {
         .render("Gross margin was {{gross_margin@FY2023}}, c1 = {{c1}}.")
         .unwrap();
     assert_eq!(en.text, "Gross margin was 68.97%, c1 = 0.25.");
+    // A reference glued to a word is written apart from it, and grounding reads the whole number.
+    let glued = refs(&f, &c, Language::En)
+        .render("Current liabilities{{current_ratio@FY2023}}times, and{{c1}}.")
+        .unwrap();
+    assert_eq!(glued.text, "Current liabilities 1.81 times, and 0.25.");
+    let statements = crate::Statements::from_json_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/data/bistro-saint-denis.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let grounding = crate::pipeline::grounding::GroundingContext::new(&statements, &f, &c);
+    assert!(
+        grounding.check(&glued.text, Language::En).is_empty(),
+        "{:?}",
+        grounding.check(&glued.text, Language::En)
+    );
 }
 
 #[test]

@@ -780,6 +780,7 @@ fn review(
             let mut unanswered =
                 acceptance::problems(&rendered.text, &validated.prose, ctx.plan, ctx.figures);
             unanswered.extend(acceptance::echoes(&validated.texts, question, told));
+            unanswered.extend(acceptance::garbled(&validated.texts));
             unanswered.extend(acceptance::answer_cites(
                 &validated.texts,
                 ctx.plan,
