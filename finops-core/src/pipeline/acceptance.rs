@@ -113,9 +113,10 @@ const LOOP_MIN_WORDS: usize = 4;
 /// reason names the field. `texts` are the model's texts by field, references as written.
 pub(crate) fn garbled(texts: &[(String, String)]) -> Vec<String> {
     let mut out = Vec::new();
+    // Sentences said so far, in any section: the sections are one report to its reader.
+    let mut said: Vec<String> = Vec::new();
     for (field, text) in texts {
         let own = super::report::without_references(text);
-        let mut said: Vec<String> = Vec::new();
         let mut looped = None;
         for sentence in text.split(['.', '!', '?', ';', '\n']) {
             let words: Vec<String> = sentence
@@ -146,6 +147,12 @@ pub(crate) fn garbled(texts: &[(String, String)]) -> Vec<String> {
             ));
             continue;
         }
+        if let Some(sign) = orphan_sign(text) {
+            out.push(format!(
+                "`{field}` has a `{sign}` with no number: refer to the figure by its id, the SDK writes it with its sign"
+            ));
+            continue;
+        }
         let foreign = own
             .chars()
             .filter(|c| c.is_alphabetic() && !is_latin(*c))
@@ -157,6 +164,27 @@ pub(crate) fn garbled(texts: &[(String, String)]) -> Vec<String> {
         }
     }
     out
+}
+
+/// A percent or currency sign with no number beside it (" at  % of"): the number was left out. A sign next to a
+/// digit or a reference (`{{c1}} %`, `$ {{free_cash_flow@FY2023}}`) is not one.
+fn orphan_sign(text: &str) -> Option<char> {
+    let chars: Vec<char> = text.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if !matches!(c, '%' | '$' | '€') {
+            continue;
+        }
+        let before = chars[..i].iter().rev().find(|c| !c.is_whitespace());
+        let after = chars
+            .get(i + 1..)
+            .and_then(|rest| rest.iter().find(|c| !c.is_whitespace()));
+        let numeric =
+            |c: Option<&char>| c.is_some_and(|c| c.is_ascii_digit() || matches!(c, '}' | '{'));
+        if !numeric(before) && !numeric(after) {
+            return Some(*c);
+        }
+    }
+    None
 }
 
 /// A template's stand-in for a number: `$X`, `X%`, `XX`, `X.X`, `$N`, `Y%` (letters X, Y or N only, with a
@@ -413,6 +441,11 @@ mod answer_tests {
             ("The margin reached X% in FY2023.", "placeholder (`X%`)"),
             ("Revenue was $X, up from $N.", "placeholder (`$X,`)"),
             ("Margins held at XX for the year.", "placeholder (`XX`)"),
+            // Seen on SmolLM2 once digits were out of its grammar: the sign with no number.
+            (
+                "Debt to assets are currently at  % of the previous period.",
+                "a `%` with no number",
+            ),
             // Seen on SmolLM2: Cyrillic inside a French report.
             ("février, р. эталі насерева (финансмотра)", "another script"),
         ] {
@@ -421,6 +454,23 @@ mod answer_tests {
             assert!(found[0].contains("report.trends"), "{found:?}");
             assert!(found[0].contains(reason), "{text}: {found:?}");
         }
+        // The same sentence in two sections is said twice in one report; it is named where it comes back.
+        let two = vec![
+            (
+                "report.answer".to_string(),
+                "Liquidity is comfortable this year.".to_string(),
+            ),
+            (
+                "report.caveats".to_string(),
+                "Liquidity is comfortable this year.".to_string(),
+            ),
+        ];
+        let found = garbled(&two);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("`report.caveats` says the same sentence twice"),
+            "{found:?}"
+        );
         // Prose a careful model writes: parallel sentences about different figures, French letters, a century.
         for text in [
             "Gross margin rose from {{gross_margin@FY2022}} to {{gross_margin@FY2023}}. Net margin rose from \
@@ -430,6 +480,7 @@ mod answer_tests {
             "La marge brute s'améliore légèrement ; l'écart reste élevé, à {{gross_margin@FY2023}}. Ça tient.",
             "Une tendance du XXe siècle : oui, oui. Yes. Yes.",
             "The ratio is X times lower than the sector (no figure).",
+            "Free cash flow: {{free_cash_flow@FY2023}} $, margin {{c1}} %, cash $ {{cash@FY2023}}.",
         ] {
             assert!(
                 garbled(&one("report.trends", text)).is_empty(),

@@ -30,7 +30,9 @@ const FREE: &str = r#"[^{}"\\\n\r\t]"#;
 /// A label that a JSON string or the pattern could not hold as it is (quotes, backslashes, braces, controls) is
 /// left out.
 fn prose_unit(labels: &[String]) -> String {
-    const CHARS: &str = r#"[^{}"\\\n\r\t0-9_@]"#;
+    // ASCII digits and the other number characters a model reaches for (fractions, super- and subscripts,
+    // full-width digits), which grounding would refuse anyway.
+    const CHARS: &str = r#"[^{}"\\\n\r\t0-9_@¹²³¼½¾⅐-⅞⁰⁴-⁹₀-₉０-９]"#;
     let labels: Vec<String> = labels
         .iter()
         .filter(|l| {
@@ -819,6 +821,8 @@ mod tests {
             ("It rose to 1.81 in FY2023.", false),
             ("It rose by 12 %.", false),
             ("Over 3 years it rose.", false),
+            ("It rose by ½ in FY2023.", false),
+            ("It rose by １２ points.", false),
             ("It was high in 2023.", false),
             ("See current_ratio for the level.", false),
             ("See current_ratio@FY2023 for the level.", false),
