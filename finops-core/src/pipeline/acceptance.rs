@@ -107,6 +107,34 @@ const MAX_FOREIGN_LETTERS: usize = 3;
 /// A sentence of fewer words than this said twice is not a loop ("Yes. Yes.").
 const LOOP_MIN_WORDS: usize = 4;
 
+/// A run of this many words (a reference counts as its id's words), written this many times in one text, is a
+/// loop even with no sentence end in it. Long enough that parallel sentences about different figures, which
+/// differ in their references, never match.
+const LOOP_RUN_WORDS: usize = 8;
+const LOOP_RUN_TIMES: usize = 3;
+
+/// An HTML tag in prose (`<b>`, `</i>`, `<br/>`): a model's markup, which the report's reader would see raw (and a
+/// host page might not escape). A `<` in prose ("a ratio < 1") is not one.
+fn markup(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        let after = &rest[open + 1..];
+        let starts_tag = after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '!');
+        if starts_tag
+            && let Some(close) = after.find('>')
+            && close <= 40
+            && !after[..close].contains('<')
+        {
+            return Some(&rest[open..open + close + 2]);
+        }
+        rest = after;
+    }
+    None
+}
+
 /// Texts that are not prose a reader can use, the failures of a model that writes without following: a text that
 /// says the same sentence twice (a loop; a different figure makes a different sentence), template placeholders
 /// left in (`$X`, `X%`, `XX`), and letters of another script than the report's (Cyrillic in a French report). Each
@@ -138,6 +166,32 @@ pub(crate) fn garbled(texts: &[(String, String)]) -> Vec<String> {
             let shown: String = sentence.chars().take(60).collect();
             out.push(format!(
                 "`{field}` says the same sentence twice (\"{shown}\"): say each thing once"
+            ));
+            continue;
+        }
+        // A loop with no sentence end in it, each turn citing another figure: a run of words said again and again.
+        let words: Vec<String> = text
+            .split(|c: char| !(c.is_alphanumeric() || matches!(c, '$' | '%' | '\'')))
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        let mut runs: std::collections::HashMap<&[String], usize> =
+            std::collections::HashMap::new();
+        let repeated = words.windows(LOOP_RUN_WORDS).find(|run| {
+            let n = runs.entry(run).or_insert(0);
+            *n += 1;
+            *n >= LOOP_RUN_TIMES
+        });
+        if let Some(run) = repeated {
+            out.push(format!(
+                "`{field}` repeats itself (\"{}\", {LOOP_RUN_TIMES} times): say each thing once",
+                run.join(" ")
+            ));
+            continue;
+        }
+        if let Some(tag) = markup(&own) {
+            out.push(format!(
+                "`{field}` holds markup (`{tag}`): write plain sentences, the SDK lays the report out"
             ));
             continue;
         }
@@ -446,6 +500,18 @@ mod answer_tests {
                 "Debt to assets are currently at  % of the previous period.",
                 "a `%` with no number",
             ),
+            // Seen on Gemma: a loop with no full stop, each turn citing another figure, and HTML.
+            (
+                "We continued our plans{{gross_margin@FY2023}} and are in a position to comment on the results of \
+                 FY2023 due to uncertainty, and we continued our plans{{net_margin@FY2023}} and are in a position to \
+                 comment on the results of FY2023 due to uncertainty, and we continued our plans{{c1}} and are in a \
+                 position to comment on the results of FY2023 due to uncertainty",
+                "repeats itself",
+            ),
+            (
+                "Results were hit by COVID-<i><b>pandemic</b></i> effects.",
+                "markup (`<i>`)",
+            ),
             // Seen on SmolLM2: Cyrillic inside a French report.
             ("février, р. эталі насерева (финансмотра)", "another script"),
         ] {
@@ -481,6 +547,11 @@ mod answer_tests {
             "Une tendance du XXe siècle : oui, oui. Yes. Yes.",
             "The ratio is X times lower than the sector (no figure).",
             "Free cash flow: {{free_cash_flow@FY2023}} $, margin {{c1}} %, cash $ {{cash@FY2023}}.",
+            "A current ratio < 1 would be a concern; here it is not, and x <y holds.",
+            "Revenue growth is not computable for FY2021 for lack of a previous period; net income growth is not \
+             computable for FY2021 for lack of a previous period; EBITDA growth neither.",
+            "In FY2023 the gross margin was {{gross_margin@FY2023}}, in FY2023 the net margin was \
+             {{net_margin@FY2023}}, and in FY2023 the operating margin was {{operating_margin@FY2023}}.",
         ] {
             assert!(
                 garbled(&one("report.trends", text)).is_empty(),
