@@ -120,7 +120,13 @@ impl Model {
         let asked: serde_json::Value = request
             .messages
             .last()
-            .and_then(|m| serde_json::from_str(&m.content).ok())
+            // The JSON the request carries (a French request ends with a line in French after it).
+            .and_then(|m| {
+                serde_json::Deserializer::from_str(&m.content)
+                    .into_iter::<serde_json::Value>()
+                    .next()?
+                    .ok()
+            })
             .unwrap_or_default();
         let figures: Vec<String> = asked["figures"]
             .as_array()
