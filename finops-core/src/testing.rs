@@ -61,3 +61,14 @@ pub(crate) fn fuzz_cases() -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000)
 }
+
+/// The example company every guide uses (`examples/data/bistro-saint-denis.json`).
+#[allow(clippy::expect_used)] // A fixture that does not load is a broken checkout.
+pub(crate) fn bistro() -> crate::Statements {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/data/bistro-saint-denis.json"
+    );
+    let text = std::fs::read_to_string(path).expect("the example company");
+    crate::Statements::from_json_str(&text).expect("a valid document")
+}

@@ -113,6 +113,15 @@ const LOOP_MIN_WORDS: usize = 4;
 const LOOP_RUN_WORDS: usize = 8;
 const LOOP_RUN_TIMES: usize = 3;
 
+/// A text's words for the loop checks, lower-cased: letters, digits, `$`, `%` and apostrophes (a reference counts
+/// as its id's words).
+fn lower_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '$' | '%' | '\'')))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// An HTML tag in prose (`<b>`, `</i>`, `<br/>`): a model's markup, which the report's reader would see raw (and a
 /// host page might not escape). A `<` in prose ("a ratio < 1") is not one.
 fn markup(text: &str) -> Option<&str> {
@@ -147,11 +156,7 @@ pub(crate) fn garbled(texts: &[(String, String)]) -> Vec<String> {
         let own = super::report::without_references(text);
         let mut looped = None;
         for sentence in text.split(['.', '!', '?', ';', '\n']) {
-            let words: Vec<String> = sentence
-                .split(|c: char| !(c.is_alphanumeric() || matches!(c, '$' | '%' | '\'')))
-                .filter(|w| !w.is_empty())
-                .map(str::to_lowercase)
-                .collect();
+            let words = lower_words(sentence);
             if words.len() < LOOP_MIN_WORDS {
                 continue;
             }
@@ -170,11 +175,7 @@ pub(crate) fn garbled(texts: &[(String, String)]) -> Vec<String> {
             continue;
         }
         // A loop with no sentence end in it, each turn citing another figure: a run of words said again and again.
-        let words: Vec<String> = text
-            .split(|c: char| !(c.is_alphanumeric() || matches!(c, '$' | '%' | '\'')))
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect();
+        let words = lower_words(text);
         let mut runs: std::collections::HashMap<&[String], usize> =
             std::collections::HashMap::new();
         let repeated = words.windows(LOOP_RUN_WORDS).find(|run| {
@@ -562,15 +563,10 @@ mod answer_tests {
     }
     use crate::analysis::{AnalysisPlan, Intent, Language};
     use crate::metrics::{self, MetricId};
-    use crate::statements::Statements;
 
     #[test]
     fn an_answer_must_cite_a_planned_figure_when_there_is_one() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../examples/data/bistro-saint-denis.json"
-        );
-        let s = Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let s = crate::testing::bistro();
         let plan = AnalysisPlan {
             intents: vec![Intent::Liquidity],
             metrics: vec![MetricId::WorkingCapital, MetricId::CurrentRatio],

@@ -84,14 +84,7 @@ fn references_are_written_in_the_reports_language_and_style() {
         .render("Current liabilities{{current_ratio@FY2023}}times, and{{c1}}.")
         .unwrap();
     assert_eq!(glued.text, "Current liabilities 1.81 times, and 0.25.");
-    let statements = crate::Statements::from_json_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../examples/data/bistro-saint-denis.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let statements = crate::testing::bistro();
     let grounding = crate::pipeline::grounding::GroundingContext::new(&statements, &f, &c);
     assert!(
         grounding.check(&glued.text, Language::En).is_empty(),
