@@ -250,8 +250,10 @@ proptest! {
         let _ = intent::intents(&question);
         let _ = intent::periods(&question, &s);
         let plan = intent::plan(&question, &s, language);
-        // The offline plan always asks for something, and only for periods the statements have.
+        // The offline plan always asks for something, and only for periods the statements have, and it holds
+        // every metric the question names.
         prop_assert!(!plan.metrics.is_empty());
+        prop_assert!(intent::named_metrics(&question).iter().all(|m| plan.metrics.contains(m)));
         prop_assert!(plan.periods.iter().all(|p| s.period_index(p).is_some()));
     }
 

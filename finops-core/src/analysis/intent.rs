@@ -5,6 +5,9 @@ use super::{AnalysisPlan, Comparison, Intent, Language};
 use crate::metrics::MetricId;
 use crate::statements::Statements;
 
+mod metric_phrases;
+use metric_phrases::{CUSTOMER_WORDS, MARGIN_QUALIFIERS, MARGIN_WORDS, METRIC_PHRASES, PAY_WORDS};
+
 /// Lower-case, accents removed (Unicode decomposition, combining marks dropped), apostrophes and punctuation
 /// turned into spaces, whitespace collapsed.
 pub fn fold(text: &str) -> String {
@@ -98,6 +101,9 @@ const RULES: &[(Intent, &[&str])] = &[
             "payer nos factures",
             "cash position",
             "solvabilite a court",
+            "cash",
+            "encaisse",
+            "runway",
         ],
     ),
     (
@@ -111,6 +117,12 @@ const RULES: &[(Intent, &[&str])] = &[
             "levier",
             "solvab",
             "solvency",
+            "solvent",
+            "insolv",
+            "bankrupt",
+            "faillite",
+            "going concern",
+            "continuite d exploitation",
             "interest coverage",
             "couverture des interets",
             "emprunt",
@@ -198,24 +210,95 @@ fn at_word_start(text: &str, phrase: &str) -> bool {
         .any(|(i, _)| text[..i].ends_with(' '))
 }
 
+/// Takes every occurrence of `phrase` out of `text` (folded, padded with spaces), to the end of the word it ends
+/// in, or, for a phrase ending in a space, only where it ends a word. Whether it occurred.
+fn take(text: &mut String, phrase: &str) -> bool {
+    let whole = phrase.ends_with(' ');
+    let needle = format!(" {}", phrase.trim_end());
+    let mut found = false;
+    let mut from = 0;
+    while let Some(at) = text[from..].find(&needle).map(|i| i + from) {
+        let after = at + needle.len();
+        let end = if whole {
+            if !text[after..].starts_with(' ') {
+                from = after;
+                continue;
+            }
+            after
+        } else {
+            // The text ends with a space, so the word ends before it.
+            text[after..].find(' ').map_or(text.len(), |e| after + e)
+        };
+        text.replace_range(at..end, "");
+        found = true;
+        from = at;
+    }
+    found
+}
+
+/// The catalogue metrics a question names ("our gross margin", « nos clients paient-ils plus lentement ? », "the
+/// BFR"), in catalogue order. The offline memo answers about them first, and two questions share a cached answer
+/// only if they name the same ones.
+pub fn named_metrics(question: &str) -> Vec<MetricId> {
+    let mut text = format!(" {} ", fold(question));
+    take_metrics(&mut text)
+}
+
+/// [`named_metrics`] on a folded, space-padded text, taking the phrases out of it.
+fn take_metrics(text: &mut String) -> Vec<MetricId> {
+    let margin = text.split(' ').any(|w| MARGIN_WORDS.contains(&w));
+    let mut found = Vec::new();
+    for (metric, phrases) in METRIC_PHRASES {
+        for phrase in *phrases {
+            if take(text, phrase)
+                && let Some(m) = metric
+                && !found.contains(m)
+            {
+                found.push(*m);
+            }
+        }
+    }
+    // Customers and paying in one question, however far apart ("how many days do customers take to pay?").
+    let words: Vec<&str> = text.split(' ').collect();
+    // A margin's qualifier apart from its word ("gross and net margins").
+    if margin {
+        for (word, m) in MARGIN_QUALIFIERS {
+            if words.contains(word) && !found.contains(m) {
+                found.push(*m);
+            }
+        }
+    }
+    if words.iter().any(|w| CUSTOMER_WORDS.contains(w))
+        && words.iter().any(|w| PAY_WORDS.contains(w))
+        && !found.contains(&MetricId::DaysSalesOutstanding)
+    {
+        found.push(MetricId::DaysSalesOutstanding);
+    }
+    found.sort();
+    found
+}
+
 /// The intents whose phrases the question contains, in [`Intent`] order, then growth for a question whose only
-/// topic is a change.
+/// topic is a change. A metric the question names brings its family's intent, and its words are not read again
+/// ("cash conversion cycle" is efficiency, not also cash; « flux de trésorerie disponible » is cash flow, not also
+/// liquidity).
 fn named(question: &str) -> Vec<Intent> {
     let mut text = format!(" {} ", fold(question));
-    let mut found = Vec::new();
+    let mut found: Vec<Intent> = Vec::new();
+    for m in take_metrics(&mut text) {
+        if let Some(intent) = Intent::ALL
+            .iter()
+            .find(|i| i.category() == Some(m.category()))
+            && !found.contains(intent)
+        {
+            found.push(*intent);
+        }
+    }
     for (intent, phrases) in RULES {
         for phrase in *phrases {
-            let needle = format!(" {phrase}");
-            if let Some(at) = text.find(&needle) {
-                if !found.contains(intent) {
-                    found.push(*intent);
-                }
-                // A cash-flow phrase must not also count as liquidity ("flux de trésorerie").
-                let end = text[at + 1..]
-                    .find(' ')
-                    .map_or(text.len(), |e| at + 1 + e)
-                    .max(at + needle.len());
-                text.replace_range(at..end, " ");
+            // A cash-flow phrase must not also count as liquidity ("flux de trésorerie").
+            if take(&mut text, phrase) && !found.contains(intent) {
+                found.push(*intent);
             }
         }
     }

@@ -19,6 +19,10 @@ pub struct Signature {
     pub intents: Vec<Intent>,
     /// Canonical metric and qualifier concepts the question names (`gross`, `net`, `current_ratio`, …).
     pub concepts: BTreeSet<String>,
+    /// The catalogue metrics the question names ([`intent::named_metrics`]): the offline memo answers about
+    /// them first. Absent from entries stored before it existed, which then match only questions naming none.
+    #[serde(default)]
+    pub metrics: Vec<crate::metrics::MetricId>,
     /// `up`, `down`, `stable`.
     pub directions: BTreeSet<String>,
     /// Whether the question negates (`not`, `pas`): a negated question never reuses an affirmative one's answer.
@@ -458,6 +462,7 @@ impl Signature {
         Signature {
             intents: intent::intents(question),
             concepts: phrase_hits(&padded, CONCEPTS, false),
+            metrics: intent::named_metrics(question),
             directions: phrase_hits(&padded, DIRECTIONS, false),
             negated: NEGATIONS.iter().any(|n| padded.contains(&format!(" {n} "))),
             periods,
@@ -475,7 +480,7 @@ impl Signature {
     pub fn difference(&self, other: &Signature) -> Option<&'static str> {
         if self.intents != other.intents {
             Some("intent")
-        } else if self.concepts != other.concepts {
+        } else if self.concepts != other.concepts || self.metrics != other.metrics {
             Some("metric")
         } else if self.directions != other.directions {
             Some("direction")

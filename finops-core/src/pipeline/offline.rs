@@ -175,7 +175,7 @@ pub fn findings(plan: &AnalysisPlan, figures: &[Figure], statements: &Statements
                 },
                 MetricId::InterestCoverage,
             );
-        } else if v < Decimal::new(15, 1) {
+        } else if v < INTEREST_COVERAGE_THIN {
             push(
                 match lang {
                     Language::En => format!(
@@ -286,6 +286,9 @@ pub fn findings(plan: &AnalysisPlan, figures: &[Figure], statements: &Statements
     out.extend(movements(plan, figures, currency));
     out
 }
+
+/// Interest coverage under this is thin: operating income barely covers interest.
+const INTEREST_COVERAGE_THIN: Decimal = Decimal::from_parts(15, 0, 0, false, 1);
 
 /// Days sales outstanding up by more than this between the first and last planned periods is a threshold crossed.
 const DSO_JUMP_DAYS: i64 = 15;
@@ -493,17 +496,16 @@ fn headline_metrics(intent: Intent) -> &'static [MetricId] {
     }
 }
 
-/// The period strictly between the plan's first and last whose value lies furthest outside the two ends' range,
-/// if any does: `(label, value, true)` for a low, `false` for a high.
+/// The period among `inner` (those strictly between the two ends) whose value lies furthest outside the two ends'
+/// range, if any does: `(label, value, true)` for a low, `false` for a high.
 fn turning_point(
-    plan: &AnalysisPlan,
+    inner: &[String],
     figures: &[Figure],
     metric: MetricId,
     from: Decimal,
     to: Decimal,
 ) -> Option<(String, Decimal, bool)> {
     let (lo, hi) = (from.min(to), from.max(to));
-    let inner = plan.periods.get(1..plan.periods.len().saturating_sub(1))?;
     let mut best: Option<(String, Decimal, bool, Decimal)> = None;
     for p in inner {
         let Some(v) = value(figures, metric, p) else {
@@ -525,7 +527,8 @@ fn turning_point(
 
 /// What a headline metric's latest value means where it crosses a line a reader checks first, as a clause to end
 /// its sentence with (no number of its own): current assets not covering current liabilities (a current ratio
-/// under 1, negative working capital), a loss, negative equity.
+/// under 1, negative working capital), a loss, negative equity, interest coverage under 1.5, a cash conversion
+/// cycle below zero (suppliers financing the operating cycle).
 fn latest_state(metric: MetricId, v: Decimal, period: &str, lang: Language) -> Option<String> {
     let text = match (metric, lang) {
         (MetricId::CurrentRatio, Language::En) => {
@@ -556,6 +559,28 @@ fn latest_state(metric: MetricId, v: Decimal, period: &str, lang: Language) -> O
         (MetricId::NetMargin, Language::Fr) if v < Decimal::ZERO => {
             format!(" ; l'entreprise est en perte en {period}")
         }
+        (MetricId::InterestCoverage, Language::En) if v < Decimal::ZERO => {
+            format!("; in {period} operating income does not cover interest at all")
+        }
+        (MetricId::InterestCoverage, Language::Fr) if v < Decimal::ZERO => {
+            format!(" ; en {period}, le résultat d'exploitation ne couvre pas du tout les intérêts")
+        }
+        (MetricId::InterestCoverage, Language::En) if v < INTEREST_COVERAGE_THIN => {
+            format!("; in {period} operating income barely covers interest")
+        }
+        (MetricId::InterestCoverage, Language::Fr) if v < INTEREST_COVERAGE_THIN => {
+            format!(" ; en {period}, le résultat d'exploitation couvre à peine les intérêts")
+        }
+        (MetricId::CashConversionCycle, Language::En) if v < Decimal::ZERO => {
+            format!(
+                "; in {period} suppliers are paid after customers have paid, so they finance the operating cycle"
+            )
+        }
+        (MetricId::CashConversionCycle, Language::Fr) if v < Decimal::ZERO => {
+            format!(
+                " ; en {period}, les fournisseurs sont payés après l'encaissement des clients et financent le cycle d'exploitation"
+            )
+        }
         (MetricId::DebtToEquity, Language::En) if v < Decimal::ZERO => {
             format!("; equity is negative in {period}")
         }
@@ -567,15 +592,25 @@ fn latest_state(metric: MetricId, v: Decimal, period: &str, lang: Language) -> O
     Some(text)
 }
 
-/// The memo's first words: a direct answer, one sentence per headline metric of the question's intents, from the
-/// first planned period to the last. Each says whether the metric improved or worsened where the catalogue says
+/// The memo's first words: a direct answer, one sentence per metric the question names (`focus`), then per
+/// headline metric of the question's intents, at most three, from the first planned period to the last. Each says whether the metric improved or worsened where the catalogue says
 /// which way is better (`rose`, `fell`, `held` as the displayed values show), and the state of its latest value
 /// where it crosses a line a reader checks first (current assets not covering short-term liabilities, a loss,
 /// negative equity). Every number is a figure.
-pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) -> Option<String> {
+pub fn direct_answer(
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    currency: &str,
+    focus: &[MetricId],
+) -> Option<String> {
     let lang = plan.language;
-    let (first, last) = (plan.periods.first()?, plan.periods.last()?);
-    let mut chosen: Vec<MetricId> = Vec::new();
+    let last = plan.periods.last()?;
+    // The metrics the question names come first ("our gross margin", "do customers pay later?").
+    let mut chosen: Vec<MetricId> = focus
+        .iter()
+        .copied()
+        .filter(|m| plan.metrics.contains(m) && value(figures, *m, last).is_some())
+        .collect();
     for intent in &plan.intents {
         let picks: Vec<MetricId> = headline_metrics(*intent)
             .iter()
@@ -602,10 +637,18 @@ pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) ->
             let name = metric_name(m, lang);
             let to = value(figures, m, last)?;
             let b = shown(lang, to, m.unit(), currency);
-            let from = (first != last).then(|| value(figures, m, first)).flatten();
+            // From the first planned period where the metric is computable: growth has no value in a
+            // document's first period.
+            let earlier = &plan.periods[..plan.periods.len() - 1];
+            let start = earlier
+                .iter()
+                .position(|p| value(figures, m, p).is_some());
             let state = latest_state(m, to, last, lang).unwrap_or_default();
-            Some(match from {
-                Some(from) => {
+            Some(match start {
+                Some(at) => {
+                    let first = &earlier[at];
+                    let from = value(figures, m, first)?;
+                    let inner = &earlier[at + 1..];
                     let a = shown(lang, from, m.unit(), currency);
                     let direction = if a == b {
                         0
@@ -615,9 +658,12 @@ pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) ->
                         -1
                     };
                     // A period in between that went beyond both ends is said: a rise can follow a dip.
-                    let between = turning_point(plan, figures, m, from, to)
+                    let between = turning_point(inner, figures, m, from, to)
+                        .map(|(label, v, low)| (label, shown(lang, v, m.unit(), currency), low))
+                        // One that displays as an end's value is no turn to a reader ("after a high of 1.08"
+                        // when it ends at 1.08).
+                        .filter(|(_, v, _)| *v != a && *v != b)
                         .map(|(label, v, low)| {
-                            let v = shown(lang, v, m.unit(), currency);
                             match (lang, low) {
                                 (Language::En, true) => format!(", after a low of {v} in {label}"),
                                 (Language::En, false) => {
@@ -634,10 +680,16 @@ pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) ->
                         .unwrap_or_default();
                     // Whether the movement is good news, where the catalogue knows which way is better. A
                     // leverage ratio below zero has a negative denominator (equity, EBITDA): falling there is no
-                    // improvement, so it gets no verdict.
+                    // improvement, so it gets no verdict. Days below zero are no such artefact: a cash conversion
+                    // cycle rising from -33 to 15 days is worse.
                     let better = match m.higher_is_better() {
                         _ if direction == 0 => None,
-                        Some(false) if from < Decimal::ZERO || to < Decimal::ZERO => None,
+                        Some(false)
+                            if m.unit() == Unit::Ratio
+                                && (from < Decimal::ZERO || to < Decimal::ZERO) =>
+                        {
+                            None
+                        }
                         h => h.map(|h| h == (direction > 0)),
                     };
                     match lang {
@@ -695,21 +747,22 @@ pub fn direct_answer(plan: &AnalysisPlan, figures: &[Figure], currency: &str) ->
     })
 }
 
-/// The offline memo for a plan: a direct answer, headline figures, trends, what stands out and caveats, in the
-/// plan's language.
+/// The offline memo for a plan: a direct answer (first about the metrics the question names, `focus`), headline
+/// figures, trends, what stands out and caveats, in the plan's language.
 pub fn report(
     plan: &AnalysisPlan,
     figures: &[Figure],
     computations: &[ComputationRecord],
     findings: &[Finding],
     statements: &Statements,
+    focus: &[MetricId],
     notes: &[String],
 ) -> String {
     let lang = plan.language;
     let currency = &statements.company().currency;
     let mut md = title(plan);
     md.push_str("\n\n");
-    if let Some(answer) = direct_answer(plan, figures, currency) {
+    if let Some(answer) = direct_answer(plan, figures, currency, focus) {
         md.push_str(&answer);
         md.push_str("\n\n");
     }
@@ -820,3 +873,6 @@ pub fn report(
     }
     md
 }
+
+#[cfg(test)]
+mod tests;

@@ -47,8 +47,13 @@ fn intents_follow_french_and_english_rules() {
         ("Bonjour", &[HealthCheck]),
         ("", &[HealthCheck]),
         // A word of change is a direction when a topic is named, growth when none is.
+        // « Besoin en fonds de roulement » names the operating cycle (stocks, customers, suppliers): efficiency.
         (
             "Quelle est l'évolution du besoin en fonds de roulement ?",
+            &[Efficiency],
+        ),
+        (
+            "Quelle est l'évolution du fonds de roulement ?",
             &[Liquidity],
         ),
         ("Are our margins trending down?", &[Profitability]),

@@ -517,8 +517,16 @@ impl Run<'_> {
                         Language::Fr => "La question ne nomme aucun des sujets financiers que l'analyste hors ligne reconnaît : ce mémo est un bilan de santé général.".to_string(),
                     });
                 }
-                let text =
-                    offline::report(plan, figures, computations, &findings, statements, &notes);
+                let focus = intent::named_metrics(self.original_question);
+                let text = offline::report(
+                    plan,
+                    figures,
+                    computations,
+                    &findings,
+                    statements,
+                    &focus,
+                    &notes,
+                );
                 (text, ReportSource::Offline)
             }
         };

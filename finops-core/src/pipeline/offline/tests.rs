@@ -1,0 +1,356 @@
+//! The offline memo's direct answer: it answers about the metric a question names, across companies and in both
+//! languages.
+
+use crate::analysis::{Analysis, AnalysisRequest, Language, intent};
+use crate::cache::Signature;
+use crate::metrics::MetricId::{self, *};
+use crate::pipeline::Pipeline;
+use crate::pipeline::labels::metric_name;
+use crate::statements::Statements;
+
+fn offline(statements: Statements, question: &str) -> Analysis {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(Pipeline::offline().analyze(AnalysisRequest::new(statements, question)))
+        .unwrap()
+}
+
+/// The memo's direct answer, without its "In short." lead.
+fn answer(a: &Analysis) -> &str {
+    let paragraph = a
+        .report
+        .split("\n\n")
+        .find(|p| p.starts_with("**In short.**") || p.starts_with("**En bref.**"))
+        .unwrap_or_else(|| panic!("no direct answer:\n{}", a.report));
+    paragraph.split_once("** ").map_or("", |(_, rest)| rest)
+}
+
+/// Every company shipped with the examples: the bistro and the portfolio.
+fn companies() -> Vec<(String, Statements)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/portfolio");
+    let mut out = vec![("bistro".to_string(), crate::testing::bistro())];
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+        out.push((name, Statements::from_json_str(&text).unwrap()));
+    }
+    assert!(out.len() > 10, "{} companies", out.len());
+    out
+}
+
+#[test]
+fn questions_name_metrics_in_both_languages() {
+    let cases: &[(&str, &[MetricId])] = &[
+        ("What is our gross margin?", &[GrossMargin]),
+        ("Quelle est notre marge brute ?", &[GrossMargin]),
+        // A qualifier apart from its margin.
+        ("Gross and net margins, please", &[GrossMargin, NetMargin]),
+        ("Marges brute et nette ?", &[GrossMargin, NetMargin]),
+        ("Net of tax, what margin do we keep?", &[NetMargin]),
+        ("Our net debt and our margins", &[NetDebtToEbitda]),
+        ("How fast do customers pay?", &[DaysSalesOutstanding]),
+        (
+            "How many days do customers take to pay us?",
+            &[DaysSalesOutstanding],
+        ),
+        (
+            "Est-ce que nos clients paient plus lentement ?",
+            &[DaysSalesOutstanding],
+        ),
+        (
+            "Nos clients mettent-ils plus de temps à payer ?",
+            &[DaysSalesOutstanding],
+        ),
+        // The host's client is the company, not its customers.
+        ("Can the client pay its debts?", &[]),
+        (
+            "Do we pay our suppliers later than customers pay us?",
+            &[DaysSalesOutstanding, DaysPayablesOutstanding],
+        ),
+        ("How are our inventories turning?", &[InventoryTurnover]),
+        (
+            "Quelle est la rotation de nos stocks ?",
+            &[InventoryTurnover],
+        ),
+        (
+            "Délai de rotation des stocks en 2023 ?",
+            &[DaysInventoryOutstanding],
+        ),
+        // « Besoin en fonds de roulement » is the operating cycle, not working capital.
+        ("Quelle est l'évolution du BFR ?", &[CashConversionCycle]),
+        (
+            "Notre besoin en fonds de roulement augmente-t-il ?",
+            &[CashConversionCycle],
+        ),
+        ("Le fonds de roulement suffit-il ?", &[WorkingCapital]),
+        ("Our cash conversion cycle?", &[CashConversionCycle]),
+        ("Net debt to EBITDA is what?", &[NetDebtToEbitda]),
+        ("What was our EBITDA?", &[EbitdaMargin]),
+        ("And EBIT?", &[OperatingMargin]),
+        ("Is our interest coverage thin?", &[InterestCoverage]),
+        (
+            "Le résultat d'exploitation couvre-t-il nos intérêts ?",
+            &[OperatingMargin],
+        ),
+        (
+            "ROE and ROA over three years",
+            &[ReturnOnAssets, ReturnOnEquity],
+        ),
+        ("Roentgen equipment leases", &[]),
+        ("Rentabilité financière ?", &[ReturnOnEquity]),
+        ("Did sales grow?", &[RevenueGrowth]),
+        ("Did days sales outstanding grow?", &[DaysSalesOutstanding]),
+        // Sales tax is a tax, not revenue.
+        ("How much sales tax do we owe?", &[]),
+        ("What is our effective tax rate?", &[EffectiveTaxRate]),
+        ("Free cash flow margin?", &[FreeCashFlowMargin]),
+        ("Flux de trésorerie disponible ?", &[FreeCashFlow]),
+        ("Payroll and payables", &[DaysPayablesOutstanding]),
+        ("Is the company solvent?", &[]),
+        ("", &[]),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(intent::named_metrics(q), expected.to_vec(), "{q}");
+    }
+}
+
+#[test]
+fn a_named_metric_brings_its_family_and_its_words_are_not_read_again() {
+    use crate::analysis::Intent::*;
+    let cases: &[(&str, &[crate::analysis::Intent])] = &[
+        // "cash" alone is liquidity; inside the cash conversion cycle it is efficiency.
+        ("Should we worry about cash?", &[Liquidity]),
+        ("Our cash conversion cycle?", &[Efficiency]),
+        ("How many days do customers take to pay?", &[Efficiency]),
+        ("Is the company solvent?", &[Solvency]),
+        ("Risque de faillite ?", &[Solvency]),
+        ("Did sales grow?", &[Growth]),
+        ("Flux de trésorerie disponible ?", &[CashFlow]),
+        (
+            "Notre besoin en fonds de roulement augmente-t-il ?",
+            &[Efficiency],
+        ),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(intent::intents(q), expected.to_vec(), "{q}");
+        assert!(intent::recognises(q), "{q}");
+    }
+}
+
+/// Questions that each name one metric, in English and in French.
+const NAMING: &[(&str, Language, MetricId)] = &[
+    ("What is our gross margin?", Language::En, GrossMargin),
+    ("Quelle est notre marge brute ?", Language::Fr, GrossMargin),
+    (
+        "How many days do customers take to pay?",
+        Language::En,
+        DaysSalesOutstanding,
+    ),
+    (
+        "Nos clients paient-ils plus lentement ?",
+        Language::Fr,
+        DaysSalesOutstanding,
+    ),
+    (
+        "How are our inventories turning?",
+        Language::En,
+        InventoryTurnover,
+    ),
+    (
+        "Quelle est l'évolution du BFR ?",
+        Language::Fr,
+        CashConversionCycle,
+    ),
+    (
+        "What is our interest coverage?",
+        Language::En,
+        InterestCoverage,
+    ),
+    (
+        "Quel est notre rendement des capitaux propres ?",
+        Language::Fr,
+        ReturnOnEquity,
+    ),
+    ("Is our quick ratio healthy?", Language::En, QuickRatio),
+    ("Et notre dette nette ?", Language::Fr, NetDebtToEbitda),
+    ("Did sales grow?", Language::En, RevenueGrowth),
+];
+
+#[test]
+fn the_direct_answer_leads_with_the_metric_the_question_names_for_every_company() {
+    let mut led = 0;
+    for (company, statements) in companies() {
+        for (q, lang, metric) in NAMING {
+            let a = offline(statements.clone(), q);
+            assert_eq!(a.language, *lang, "{company}: {q}");
+            assert!(
+                a.plan.metrics.contains(metric),
+                "{company}: {q}: {:?}",
+                a.plan
+            );
+            assert!(a.validation.grounded, "{company}: {q}: {:?}", a.validation);
+            let last = a.plan.periods.last().unwrap();
+            let computable = a
+                .figures
+                .iter()
+                .any(|f| f.metric == *metric && *f.period == **last && f.value.is_some());
+            let text = answer(&a);
+            if computable {
+                assert!(
+                    text.starts_with(metric_name(*metric, *lang)),
+                    "{company}: {q}: {text}"
+                );
+                led += 1;
+            } else {
+                // Not computable: the answer falls back on the family's headline, and the caveats say why.
+                assert!(
+                    !text.contains(metric_name(*metric, *lang)),
+                    "{company}: {q}: {text}"
+                );
+            }
+        }
+    }
+    assert!(led > 100, "{led} answers led with the named metric");
+}
+
+#[test]
+fn growth_is_told_from_its_first_computable_period() {
+    // Revenue growth has no value in the document's first period: the answer starts at the second.
+    let a = offline(crate::testing::bistro(), "Did sales grow over three years?");
+    assert_eq!(a.plan.periods, ["FY2021", "FY2022", "FY2023"]);
+    let text = answer(&a);
+    assert!(text.starts_with("Revenue growth"), "{text}");
+    assert!(
+        text.contains(" in FY2022 to ") && text.contains(" in FY2023"),
+        "{text}"
+    );
+    assert!(!text.contains("FY2021"), "{text}");
+}
+
+#[test]
+fn days_below_zero_still_get_a_verdict_and_a_meaning() {
+    let plumber = |name: &str| {
+        let path = format!(
+            "{}/../examples/data/portfolio/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let a = offline(plumber("plumb-03"), "What is our cash conversion cycle?");
+    let ccc = |p: &str| {
+        a.figures
+            .iter()
+            .find(|f| f.id == format!("cash_conversion_cycle@{p}"))
+            .and_then(|f| f.value)
+            .unwrap()
+    };
+    // From below zero to above it: longer is worse, whatever the sign.
+    assert!(ccc("FY2022").is_sign_negative() && ccc("FY2024").is_sign_positive());
+    let text = answer(&a);
+    assert!(
+        text.starts_with("Cash conversion cycle worsened: it rose from -"),
+        "{text}"
+    );
+    // Below zero at the end: suppliers finance the cycle, said in words.
+    let b = offline(plumber("resto-02"), "Quelle est l'évolution du BFR ?");
+    assert!(
+        answer(&b).contains("les fournisseurs sont payés après l'encaissement des clients"),
+        "{}",
+        answer(&b)
+    );
+}
+
+#[test]
+fn a_turn_that_displays_as_an_end_is_not_told() {
+    // resto-02's debt to equity is 1.08 in FY2023 and in FY2024 as displayed, though not exactly.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/data/portfolio/resto-02.json"
+    );
+    let s = Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let a = offline(s, "How indebted are we?");
+    let text = answer(&a);
+    assert!(
+        text.starts_with("Debt to equity worsened: it rose from 1.00 in FY2022 to 1.08 in FY2024"),
+        "{text}"
+    );
+    assert!(!text.contains("after a high of 1.08"), "{text}");
+}
+
+#[test]
+fn thin_interest_coverage_is_said_in_the_answer() {
+    let mut doc = crate::testing::simple();
+    // P2 (index 0): operating income 150 against interest of 120, and net income to match.
+    crate::testing::set(
+        &mut doc,
+        0,
+        "income_statement",
+        "interest_expense",
+        serde_json::json!("120"),
+    );
+    crate::testing::set(
+        &mut doc,
+        0,
+        "income_statement",
+        "net_income",
+        serde_json::json!("5"),
+    );
+    let s = crate::testing::parse(&doc);
+    let a = offline(s, "What is our interest coverage?");
+    let cover = a
+        .figures
+        .iter()
+        .find(|f| f.id == "interest_coverage@P2")
+        .and_then(|f| f.value)
+        .unwrap();
+    let text = answer(&a);
+    if cover < rust_decimal::Decimal::new(15, 1) && cover >= rust_decimal::Decimal::ZERO {
+        assert!(
+            text.contains("operating income barely covers interest"),
+            "{text}"
+        );
+    } else {
+        panic!("the fixture's coverage is {cover}, not thin: {text}");
+    }
+}
+
+#[test]
+fn two_questions_naming_different_metrics_never_share_an_answer() {
+    // Same family, no concept word in either: only the named metric tells them apart.
+    let a = Signature::of("What about our gearing?");
+    let b = Signature::of("What about our debt ratio?");
+    assert_eq!(a.intents, b.intents);
+    assert_eq!(a.concepts, b.concepts);
+    assert_eq!(a.difference(&b), Some("metric"));
+    let c = Signature::of("What about the gearing?");
+    assert_eq!(a.difference(&c), None);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::testing::fuzz_cases()))]
+
+    /// Any text: the named metrics are sorted and unique, and reading them terminates.
+    #[test]
+    fn any_text_names_sorted_unique_metrics(q in "\\PC{0,80}") {
+        let named = intent::named_metrics(&q);
+        proptest::prop_assert!(named.windows(2).all(|w| w[0] < w[1]));
+        let _ = intent::intents(&q);
+    }
+
+    /// Metric phrases glued, repeated and cut anywhere.
+    #[test]
+    fn metric_phrases_in_any_order_terminate(words in proptest::collection::vec(
+        proptest::sample::select(vec!["bfr", "roe", "cash", "net", "debt", "to", "ebitda", "clients", "paient",
+            "marge", "brute", "sales", "tax", "'", "-", "é", " "]), 0..30)) {
+        let q = words.concat();
+        let named = intent::named_metrics(&q);
+        proptest::prop_assert!(named.windows(2).all(|w| w[0] < w[1]));
+    }
+}
