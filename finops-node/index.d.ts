@@ -108,6 +108,8 @@ export interface PhaseUsage {
   cachedInputTokens: number
   /** Input tokens written to the provider's prompt cache (billed at its cache-write price). */
   cacheWriteTokens: number
+  /** Of `cacheWriteTokens`, those written for an hour (billed at the hour-long write price). */
+  cacheWrite1hTokens: number
   /** USD as a decimal string; null when unknown (never a silent 0). */
   costUsd: string | null
   latencyMs: number
@@ -261,7 +263,7 @@ export interface FinopsOptions {
   /** `flag` (default) calls a model with no known price and reports its cost as unknown; `refuse` does not call it. */
   unpriced?: 'flag' | 'refuse'
   /** Prices per model, USD per million tokens (`{ 'my-model': { effective: '2026-01-01', inputPerMtok: '1', outputPerMtok: '2' } }`). */
-  prices?: Record<string, { effective: string; inputPerMtok: string | number; outputPerMtok: string | number; cachedInputPerMtok?: string | number; cacheWritePerMtok?: string | number; reasoningPerMtok?: string | number }>
+  prices?: Record<string, { effective: string; inputPerMtok: string | number; outputPerMtok: string | number; cachedInputPerMtok?: string | number; cacheWritePerMtok?: string | number; cacheWrite1hPerMtok?: string | number; reasoningPerMtok?: string | number }>
   /** USD reserved per model phase against a budget when the model has no price. */
   fallbackEstimateUsd?: string | number
   /** Monthly USD budget per tenant: `{ 'firm-1': '50' }`. */

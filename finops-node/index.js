@@ -305,8 +305,12 @@ function providerChat(provider) {
   }
 }
 
-/** camelCase → snake_case, for the keys of the core's configuration and requests. */
-const snake = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+/**
+ * camelCase → snake_case, for the keys of the core's configuration and requests. A number with its unit letter
+ * had its own underscore (`cacheWrite1hTokens` is `cache_write_1h_tokens`); a number ending a word did not
+ * (`contentSha256` is `content_sha256`).
+ */
+const snake = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/([a-z])(\d+[a-z])/g, '$1_$2')
 const snakeKeys = (obj) =>
   obj !== null && typeof obj === 'object' && !Array.isArray(obj) ? Object.fromEntries(Object.entries(obj).map(([k, v]) => [snake(k), v])) : obj
 /** Each value of a map keyed by the host's own names (tenants, models, providers) with its fields in snake_case. */

@@ -432,10 +432,11 @@ async fn anthropic_gets_a_forced_tool_call_and_cache_marker_and_costs_use_the_ca
             (
                 u.input_tokens,
                 u.cache_write_tokens,
+                u.cache_write_1h_tokens,
                 u.cached_input_tokens,
                 u.output_tokens
             ),
-            (1700, 1200, 0, 200)
+            (1700, 1200, 0, 0, 200)
         );
         assert_eq!(u.cost_usd, Some(Decimal::new(9, 3)), "{u:?}");
     }
@@ -507,7 +508,14 @@ async fn an_hour_long_prompt_cache_is_marked_flagged_and_priced_and_the_tool_sch
     }
     // An hour-long write: 500 * $3 + 1,200 * $6 + 200 * $15 per million = $0.0117 per call.
     for u in &a.usage {
-        assert_eq!((u.cache_write_tokens, u.cached_input_tokens), (1200, 0));
+        assert_eq!(
+            (
+                u.cache_write_tokens,
+                u.cache_write_1h_tokens,
+                u.cached_input_tokens
+            ),
+            (1200, 1200, 0)
+        );
         assert_eq!(u.cost_usd, Some(Decimal::new(117, 4)), "{u:?}");
     }
 }

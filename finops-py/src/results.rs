@@ -258,6 +258,11 @@ result_class!(PyPhaseUsage, "PhaseUsage", PhaseUsage, {
     fn cache_write_tokens(&self) -> u64 {
         self.inner.cache_write_tokens
     }
+    /// Of `cache_write_tokens`, those written for an hour (billed at the hour-long write price).
+    #[getter]
+    fn cache_write_1h_tokens(&self) -> u64 {
+        self.inner.cache_write_1h_tokens
+    }
 });
 result_class!(PyAnalysisPlan, "AnalysisPlan", AnalysisPlan, {
     #[getter]

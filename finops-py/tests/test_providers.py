@@ -50,6 +50,7 @@ def test_a_sync_python_provider(bistro_path: pathlib.Path) -> None:
     assert "Bistro" not in json.dumps(first), "the Analyst sees no client identity"
     assert a.usage[0]["provider"] == "my-sync" and a.usage[0]["input_tokens"] == 11
     assert a.usage[0].cached_input_tokens == 0 and a.usage[0].cache_write_tokens == 0
+    assert a.usage[0].cache_write_1h_tokens == 0
     assert str(a.total_cost_usd) == "0.0015"
 
 

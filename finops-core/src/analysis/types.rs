@@ -248,6 +248,10 @@ pub struct PhaseUsage {
     /// Input tokens written to the provider's prompt cache (billed at its cache-write price).
     #[serde(default)]
     pub cache_write_tokens: u64,
+    /// Of `cache_write_tokens`, those written for an hour (Anthropic's hour-long entries, billed at their own
+    /// price, 2× the input price for Sonnet 4.5 where a five-minute write is 1.25×).
+    #[serde(default)]
+    pub cache_write_1h_tokens: u64,
     /// USD; `None` when the cost is not known (no provider report and no price yet).
     pub cost_usd: Option<Decimal>,
     /// Wall-clock time of the phase, in milliseconds.
