@@ -5,8 +5,11 @@ use super::{AnalysisPlan, Comparison, Intent, Language};
 use crate::metrics::MetricId;
 use crate::statements::Statements;
 
-mod metric_phrases;
-use metric_phrases::{CUSTOMER_WORDS, MARGIN_QUALIFIERS, MARGIN_WORDS, METRIC_PHRASES, PAY_WORDS};
+mod phrases;
+use phrases::{
+    BETTER_WORDS, CUSTOMER_WORDS, DOWN_WORDS, MARGIN_QUALIFIERS, MARGIN_WORDS, METRIC_PHRASES,
+    NOT_YES_NO, PAY_WORDS, UP_WORDS, WORSE_WORDS,
+};
 
 /// Lower-case, accents removed (Unicode decomposition, combining marks dropped), apostrophes and punctuation
 /// turned into spaces, whitespace collapsed.
@@ -214,24 +217,22 @@ fn at_word_start(text: &str, phrase: &str) -> bool {
 /// in, or, for a phrase ending in a space, only where it ends a word. Whether it occurred.
 fn take(text: &mut String, phrase: &str) -> bool {
     let whole = phrase.ends_with(' ');
-    let needle = format!(" {}", phrase.trim_end());
+    let needle = phrase.trim_end();
     let mut found = false;
     let mut from = 0;
-    while let Some(at) = text[from..].find(&needle).map(|i| i + from) {
+    while let Some(at) = text[from..].find(needle).map(|i| i + from) {
         let after = at + needle.len();
-        let end = if whole {
-            if !text[after..].starts_with(' ') {
-                from = after;
-                continue;
-            }
-            after
-        } else {
-            // The text ends with a space, so the word ends before it.
-            text[after..].find(' ').map_or(text.len(), |e| after + e)
-        };
-        text.replace_range(at..end, "");
+        // At a word start, and for a whole-word phrase at a word end too.
+        if !text[..at].ends_with(' ') || (whole && !text[after..].starts_with(' ')) {
+            from = after;
+            continue;
+        }
+        // The text ends with a space, so the word ends before it.
+        let end = text[after..].find(' ').map_or(text.len(), |e| after + e);
+        // The space before the phrase goes with it; the one after stays.
+        text.replace_range(at - 1..end, "");
         found = true;
-        from = at;
+        from = at - 1;
     }
     found
 }
@@ -242,6 +243,63 @@ fn take(text: &mut String, phrase: &str) -> bool {
 pub fn named_metrics(question: &str) -> Vec<MetricId> {
     let mut text = format!(" {} ", fold(question));
     take_metrics(&mut text)
+}
+
+/// What a yes/no question asks of a movement: whether it is bad news ("is working capital getting tighter?"),
+/// good news, a rise or a fall ("did sales grow?").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Asked {
+    /// "Tighter", "worse", « se dégrade », "slower".
+    Worse,
+    /// "Better", "improving", « s'améliore », "faster".
+    Better,
+    /// "Rise", "grow", « hausse ».
+    Up,
+    /// "Fall", "decline", « baisse ».
+    Down,
+}
+
+/// What the offline memo's direct answer takes from the question besides its plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cues {
+    /// The catalogue metrics it names ([`named_metrics`]): the answer speaks of them first.
+    pub metrics: Vec<MetricId>,
+    /// What it asks of a movement, if it is a yes/no question about one ([`asked`]): the answer starts with
+    /// "Yes." or "No." when its figures agree.
+    pub asked: Option<Asked>,
+}
+
+/// The metrics a question names and what it asks of their movement.
+pub fn cues(question: &str) -> Cues {
+    Cues {
+        metrics: named_metrics(question),
+        asked: asked(question),
+    }
+}
+
+/// What a yes/no question asks of a movement: one kind of movement word ("is our working capital getting
+/// tighter?", « nos clients paient-ils plus lentement ? », "did sales grow?"), and nothing that makes it another
+/// kind of question (why or how much, what to do, a negation). `None` otherwise, and for two kinds at once.
+pub fn asked(question: &str) -> Option<Asked> {
+    let folded = fold(question);
+    let text = format!(" {folded} ");
+    if folded.split(' ').any(|w| NOT_YES_NO.contains(&w)) {
+        return None;
+    }
+    let kinds = [
+        (Asked::Worse, WORSE_WORDS),
+        (Asked::Better, BETTER_WORDS),
+        (Asked::Up, UP_WORDS),
+        (Asked::Down, DOWN_WORDS),
+    ];
+    let mut found = kinds
+        .iter()
+        .filter(|(_, words)| words.iter().any(|w| at_word_start(&text, w)))
+        .map(|(kind, _)| *kind);
+    let first = found.next()?;
+    // "Better" and "up" together, or "worse" and "down", read as two kinds; one answer cannot serve both.
+    found.next().is_none().then_some(first)
 }
 
 /// [`named_metrics`] on a folded, space-padded text, taking the phrases out of it.

@@ -23,6 +23,10 @@ pub struct Signature {
     /// them first. Absent from entries stored before it existed, which then match only questions naming none.
     #[serde(default)]
     pub metrics: Vec<crate::metrics::MetricId>,
+    /// What a yes/no question asks of a movement ([`intent::asked`]): "is it getting tighter?" and "is it
+    /// getting looser?" get opposite answers, and "why did it fall?" none.
+    #[serde(default)]
+    pub asked: Option<intent::Asked>,
     /// `up`, `down`, `stable`.
     pub directions: BTreeSet<String>,
     /// Whether the question negates (`not`, `pas`): a negated question never reuses an affirmative one's answer.
@@ -463,6 +467,7 @@ impl Signature {
             intents: intent::intents(question),
             concepts: phrase_hits(&padded, CONCEPTS, false),
             metrics: intent::named_metrics(question),
+            asked: intent::asked(question),
             directions: phrase_hits(&padded, DIRECTIONS, false),
             negated: NEGATIONS.iter().any(|n| padded.contains(&format!(" {n} "))),
             periods,
@@ -482,7 +487,7 @@ impl Signature {
             Some("intent")
         } else if self.concepts != other.concepts || self.metrics != other.metrics {
             Some("metric")
-        } else if self.directions != other.directions {
+        } else if self.directions != other.directions || self.asked != other.asked {
             Some("direction")
         } else if self.negated != other.negated {
             Some("negation")

@@ -1,6 +1,7 @@
 //! The offline memo's direct answer: it answers about the metric a question names, across companies and in both
 //! languages.
 
+use crate::analysis::intent::Asked;
 use crate::analysis::{Analysis, AnalysisRequest, Language, intent};
 use crate::cache::Signature;
 use crate::metrics::MetricId::{self, *};
@@ -24,6 +25,14 @@ fn answer(a: &Analysis) -> &str {
         .find(|p| p.starts_with("**In short.**") || p.starts_with("**En bref.**"))
         .unwrap_or_else(|| panic!("no direct answer:\n{}", a.report));
     paragraph.split_once("** ").map_or("", |(_, rest)| rest)
+}
+
+/// The answer's sentences, after its "Yes." or "No." if it has one.
+fn sentences(text: &str) -> &str {
+    ["Yes. ", "No. ", "Oui. ", "Non. "]
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+        .unwrap_or(text)
 }
 
 /// Every company shipped with the examples: the bistro and the portfolio.
@@ -201,7 +210,7 @@ fn the_direct_answer_leads_with_the_metric_the_question_names_for_every_company(
                 .figures
                 .iter()
                 .any(|f| f.metric == *metric && *f.period == **last && f.value.is_some());
-            let text = answer(&a);
+            let text = sentences(answer(&a));
             if computable {
                 assert!(
                     text.starts_with(metric_name(*metric, *lang)),
@@ -225,7 +234,7 @@ fn growth_is_told_from_its_first_computable_period() {
     // Revenue growth has no value in the document's first period: the answer starts at the second.
     let a = offline(crate::testing::bistro(), "Did sales grow over three years?");
     assert_eq!(a.plan.periods, ["FY2021", "FY2022", "FY2023"]);
-    let text = answer(&a);
+    let text = sentences(answer(&a));
     assert!(text.starts_with("Revenue growth"), "{text}");
     assert!(
         text.contains(" in FY2022 to ") && text.contains(" in FY2023"),
@@ -333,6 +342,168 @@ fn two_questions_naming_different_metrics_never_share_an_answer() {
     assert_eq!(a.difference(&c), None);
 }
 
+#[test]
+fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
+    let cases: &[(&str, Option<Asked>)] = &[
+        (
+            "Is our working capital getting tighter?",
+            Some(Asked::Worse),
+        ),
+        (
+            "Est-ce que nos clients paient plus lentement ?",
+            Some(Asked::Worse),
+        ),
+        ("Notre situation se dégrade-t-elle ?", Some(Asked::Worse)),
+        ("Is our interest coverage improving?", Some(Asked::Better)),
+        ("La rentabilité s'améliore-t-elle ?", Some(Asked::Better)),
+        ("Did sales grow?", Some(Asked::Up)),
+        ("Le BFR augmente-t-il ?", Some(Asked::Up)),
+        ("Has our gross margin dropped?", Some(Asked::Down)),
+        ("La marge brute est-elle en baisse ?", Some(Asked::Down)),
+        // Why, how much, what to do, a negation: not a yes/no question about what happened.
+        ("Why did sales fall?", None),
+        ("Pourquoi la marge baisse-t-elle ?", None),
+        ("How much did revenue grow?", None),
+        ("Can we increase our prices?", None),
+        ("Faut-il réduire la dette ?", None),
+        ("Isn't our margin improving?", None),
+        ("La marge ne baisse-t-elle pas ?", None),
+        // Two kinds of movement at once: one answer cannot serve both.
+        ("Did sales rise and margins fall?", None),
+        ("Is our working capital healthy?", None),
+        ("", None),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(intent::asked(q), *expected, "{q}");
+    }
+}
+
+/// The direct answer's "Yes." / "No." (or none), from the question's text.
+fn yes_no(text: &str) -> Option<bool> {
+    if text.starts_with("Yes. ") || text.starts_with("Oui. ") {
+        Some(true)
+    } else if text.starts_with("No. ") || text.starts_with("Non. ") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[test]
+fn a_yes_no_question_is_answered_yes_or_no_from_the_figures_for_every_company() {
+    use rust_decimal::Decimal;
+    // (question, metric, what "yes" means given the first computable and the latest value)
+    type Rule = fn(Decimal, Decimal) -> bool;
+    let cases: &[(&str, MetricId, Rule)] = &[
+        (
+            "Is our working capital getting tighter?",
+            WorkingCapital,
+            |a, b| b < a,
+        ),
+        (
+            "Nos clients paient-ils plus lentement ?",
+            DaysSalesOutstanding,
+            |a, b| b > a,
+        ),
+        (
+            "Is our interest coverage improving?",
+            InterestCoverage,
+            |a, b| b > a,
+        ),
+        (
+            "La marge brute est-elle en baisse ?",
+            GrossMargin,
+            |a, b| b < a,
+        ),
+        // A growth rate answers "did it grow?" by its sign.
+        ("Did sales grow?", RevenueGrowth, |_, b| b > Decimal::ZERO),
+    ];
+    let mut answered = [0, 0];
+    for (company, statements) in companies() {
+        for (q, metric, yes) in cases {
+            let a = offline(statements.clone(), q);
+            let text = answer(&a);
+            let values: Vec<Decimal> = a
+                .plan
+                .periods
+                .iter()
+                .filter_map(|p| {
+                    a.figures
+                        .iter()
+                        .find(|f| f.metric == *metric && *f.period == **p)
+                        .and_then(|f| f.value)
+                })
+                .collect();
+            let (Some(first), Some(last)) = (values.first(), values.last()) else {
+                assert_eq!(yes_no(text), None, "{company}: {q}: {text}");
+                continue;
+            };
+            // Equal as displayed (two decimals): held, so neither tighter nor looser.
+            let held = first.round_dp(2) == last.round_dp(2) && *metric != RevenueGrowth;
+            let expected = !held && yes(*first, *last);
+            assert_eq!(yes_no(text), Some(expected), "{company}: {q}: {text}");
+            answered[usize::from(expected)] += 1;
+        }
+    }
+    // The companies give both answers.
+    assert!(answered[0] > 5 && answered[1] > 5, "{answered:?}");
+}
+
+#[test]
+fn the_readme_answers_on_the_bistro_hold() {
+    // README.md, "Quick start": the two answers it quotes.
+    for (q, start) in [
+        (
+            "Is our working capital getting tighter?",
+            "No. Working capital improved: it rose from 117,339 CAD in FY2021 to 409,070 CAD in FY2023. ",
+        ),
+        (
+            "Nos clients paient-ils plus lentement ?",
+            "Oui. Délai moyen de recouvrement se dégrade : de 29,0 jours en FY2021 à 41,2 jours en FY2023, en hausse. ",
+        ),
+    ] {
+        let a = offline(crate::testing::bistro(), q);
+        assert!(answer(&a).starts_with(start), "{q}: {}", answer(&a));
+        assert!(a.validation.grounded, "{:?}", a.validation);
+    }
+}
+
+#[test]
+fn no_yes_or_no_when_the_question_is_not_one_or_the_figures_disagree() {
+    for (company, statements) in companies() {
+        for q in [
+            "Why did sales fall?",
+            "Isn't our margin improving?",
+            "Pourquoi la marge baisse-t-elle ?",
+        ] {
+            let a = offline(statements.clone(), q);
+            assert_eq!(yes_no(answer(&a)), None, "{company}: {q}");
+        }
+        // A health check's three headlines must all agree for a yes or a no.
+        let a = offline(statements.clone(), "Is the business doing better?");
+        let text = answer(&a);
+        let verdicts: Vec<bool> = ["improved", "worsened"]
+            .iter()
+            .map(|w| text.contains(w))
+            .collect();
+        match yes_no(text) {
+            Some(true) => assert!(!verdicts[1] && verdicts[0], "{company}: {text}"),
+            Some(false) => assert!(!verdicts[0], "{company}: {text}"),
+            None => {}
+        }
+    }
+}
+
+#[test]
+fn opposite_yes_no_questions_never_share_an_answer() {
+    let tighter = Signature::of("Is our working capital getting tighter?");
+    let looser = Signature::of("Is our working capital getting looser?");
+    assert_eq!(tighter.difference(&looser), Some("direction"));
+    let why = Signature::of("Why did sales fall?");
+    let did = Signature::of("Did sales fall?");
+    assert!(why.difference(&did).is_some());
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::testing::fuzz_cases()))]
 
@@ -342,6 +513,7 @@ proptest::proptest! {
         let named = intent::named_metrics(&q);
         proptest::prop_assert!(named.windows(2).all(|w| w[0] < w[1]));
         let _ = intent::intents(&q);
+        let _ = intent::asked(&q);
     }
 
     /// Metric phrases glued, repeated and cut anywhere.

@@ -519,14 +519,14 @@ impl Run<'_> {
                         Language::Fr => "La question ne nomme aucun des sujets financiers que l'analyste hors ligne reconnaît : ce mémo est un bilan de santé général.".to_string(),
                     });
                 }
-                let focus = intent::named_metrics(self.original_question);
+                let cues = intent::cues(self.original_question);
                 let text = offline::report(
                     plan,
                     figures,
                     computations,
                     &findings,
                     statements,
-                    &focus,
+                    &cues,
                     &notes,
                 );
                 (text, ReportSource::Offline)

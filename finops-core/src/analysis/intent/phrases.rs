@@ -1,10 +1,11 @@
-//! The phrases that name one catalogue metric, accent-folded as [`super::fold`] writes a question (apostrophes and
-//! hyphens are spaces). A phrase matches at a word start and takes the rest of its last word ("inventories turn"
-//! takes "turning"); a phrase ending in a space matches whole words only ("roe " is not "roentgen").
+//! The phrases the offline rules read in a question, accent-folded as [`super::fold`] writes it (apostrophes and
+//! hyphens are spaces): the names of the catalogue's metrics, and the words of a yes/no question about a movement.
 //!
-//! Order matters: a phrase takes its words out of the question, so the most specific come first ("net debt to
-//! ebitda" is not also "ebitda", "besoin en fonds de roulement" not also "fonds de roulement", "days sales
-//! outstanding" not also "sales").
+//! A metric's phrase matches at a word start and takes the rest of its last word ("inventories turn" takes
+//! "turning"); a phrase ending in a space matches whole words only ("roe " is not "roentgen"). Order matters: a
+//! phrase takes its words out of the question, so the most specific come first ("net debt to ebitda" is not also
+//! "ebitda", "besoin en fonds de roulement" not also "fonds de roulement", "days sales outstanding" not also
+//! "sales").
 
 use crate::metrics::MetricId;
 
@@ -405,4 +406,161 @@ pub(super) const MARGIN_QUALIFIERS: &[(&str, MetricId)] = &[
     ("net", MetricId::NetMargin),
     ("nette", MetricId::NetMargin),
     ("nettes", MetricId::NetMargin),
+];
+
+/// Words of a movement that is bad news, accent-folded, at a word start ("tighter", « se dégrade », "slower").
+pub(super) const WORSE_WORDS: &[&str] = &[
+    "tighter",
+    "tightening",
+    "worse",
+    "worsen",
+    "deteriorat",
+    "weaker",
+    "weaken",
+    "slower",
+    "slowing",
+    "more slowly",
+    "riskier",
+    "degrad",
+    "se degrad",
+    "pire",
+    "empire",
+    "plus lent",
+    "ralenti",
+    "fragilis",
+    "plus tendu",
+    "se tend",
+    "affaibli",
+];
+
+/// Words of a movement that is good news.
+pub(super) const BETTER_WORDS: &[&str] = &[
+    "better",
+    "improv",
+    "stronger",
+    "strengthen",
+    "faster",
+    "quicker",
+    "more quickly",
+    "healthier",
+    "looser",
+    "amelior",
+    "meilleur",
+    "plus vite",
+    "plus rapide",
+    "renforc",
+    "plus solide",
+];
+
+/// Words of a rise, whatever it means for the company.
+pub(super) const UP_WORDS: &[&str] = &[
+    "rise",
+    "rising",
+    "risen",
+    "rose",
+    "increas",
+    "grow",
+    "grew",
+    "going up",
+    "gone up",
+    "go up",
+    "went up",
+    "higher",
+    "climb",
+    "augment",
+    "hausse",
+    "monte",
+    "progresse",
+    "plus eleve",
+];
+
+/// Words of a fall.
+pub(super) const DOWN_WORDS: &[&str] = &[
+    "fall",
+    "falling",
+    "fell",
+    "fallen",
+    "decreas",
+    "declin",
+    "drop",
+    "going down",
+    "gone down",
+    "go down",
+    "went down",
+    "lower",
+    "shrink",
+    "shrank",
+    "baisse",
+    "diminu",
+    "recul",
+    "chute",
+    "plus bas",
+    "plus faible",
+];
+
+/// Words that make a question something other than a yes/no question about what happened: asking why or how much,
+/// or about what to do ("can we increase prices?", « faut-il emprunter ? »), or a negation, whose yes and no a
+/// reader cannot take at face value ("isn't it improving?").
+pub(super) const NOT_YES_NO: &[&str] = &[
+    "why",
+    "how",
+    "what",
+    "which",
+    "when",
+    "where",
+    "who",
+    "explain",
+    "describe",
+    "can",
+    "could",
+    "should",
+    "would",
+    "will",
+    "shall",
+    "may",
+    "might",
+    "must",
+    "pourquoi",
+    "comment",
+    "combien",
+    "quel",
+    "quelle",
+    "quels",
+    "quelles",
+    "quand",
+    "qui",
+    "explique",
+    "expliquez",
+    "decris",
+    "decrivez",
+    "pouvons",
+    "pourrions",
+    "peut",
+    "peux",
+    "pourrait",
+    "devons",
+    "devrions",
+    "doit",
+    "dois",
+    "faut",
+    "faudrait",
+    "not",
+    "no",
+    "never",
+    "isn",
+    "aren",
+    "wasn",
+    "weren",
+    "didn",
+    "doesn",
+    "don",
+    "hasn",
+    "haven",
+    "won",
+    "cannot",
+    "ne",
+    "n",
+    "pas",
+    "jamais",
+    "non",
 ];

@@ -1,0 +1,336 @@
+//! The offline memo's first words: a direct answer to the question, about the metrics it names and its family's
+//! headline figures, with "Yes." or "No." for a yes/no question about a movement.
+
+use rust_decimal::Decimal;
+
+use super::{INTEREST_COVERAGE_THIN, shown, value};
+use crate::analysis::intent::{Asked, Cues};
+use crate::analysis::{AnalysisPlan, Intent, Language};
+use crate::metrics::{Category, Figure, MetricId, Unit};
+use crate::pipeline::labels::metric_name;
+
+/// The metrics that answer each intent first, in order of preference (the first the plan computed is used).
+fn headline_metrics(intent: Intent) -> &'static [MetricId] {
+    match intent {
+        Intent::Profitability => &[
+            MetricId::NetMargin,
+            MetricId::GrossMargin,
+            MetricId::OperatingMargin,
+        ],
+        Intent::Liquidity => &[MetricId::WorkingCapital, MetricId::CurrentRatio],
+        Intent::Solvency => &[MetricId::DebtToEquity, MetricId::DebtToAssets],
+        Intent::Efficiency => &[MetricId::CashConversionCycle, MetricId::AssetTurnover],
+        Intent::Growth => &[MetricId::RevenueGrowth],
+        Intent::CashFlow => &[MetricId::FreeCashFlow, MetricId::OperatingCashFlowRatio],
+        Intent::HealthCheck => &[
+            MetricId::NetMargin,
+            MetricId::CurrentRatio,
+            MetricId::DebtToEquity,
+        ],
+    }
+}
+
+/// The period among `inner` (those strictly between the two ends) whose value lies furthest outside the two ends'
+/// range, if any does: `(label, value, true)` for a low, `false` for a high.
+fn turning_point(
+    inner: &[String],
+    figures: &[Figure],
+    metric: MetricId,
+    from: Decimal,
+    to: Decimal,
+) -> Option<(String, Decimal, bool)> {
+    let (lo, hi) = (from.min(to), from.max(to));
+    let mut best: Option<(String, Decimal, bool, Decimal)> = None;
+    for p in inner {
+        let Some(v) = value(figures, metric, p) else {
+            continue;
+        };
+        let (gap, low) = if v < lo {
+            (lo - v, true)
+        } else if v > hi {
+            (v - hi, false)
+        } else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|b| gap > b.3) {
+            best = Some((p.clone(), v, low, gap));
+        }
+    }
+    best.map(|(label, v, low, _)| (label, v, low))
+}
+
+/// What a headline metric's latest value means where it crosses a line a reader checks first, as a clause to end
+/// its sentence with (no number of its own): current assets not covering current liabilities (a current ratio
+/// under 1, negative working capital), a loss, negative equity, interest coverage under 1.5, a cash conversion
+/// cycle below zero (suppliers financing the operating cycle).
+fn latest_state(metric: MetricId, v: Decimal, period: &str, lang: Language) -> Option<String> {
+    let text = match (metric, lang) {
+        (MetricId::CurrentRatio, Language::En) => {
+            if v < Decimal::ONE {
+                format!("; in {period} current assets do not cover current liabilities")
+            } else {
+                format!("; in {period} current assets cover current liabilities")
+            }
+        }
+        (MetricId::CurrentRatio, Language::Fr) => {
+            if v < Decimal::ONE {
+                format!(
+                    " ; en {period}, l'actif à court terme ne couvre pas le passif à court terme"
+                )
+            } else {
+                format!(" ; en {period}, l'actif à court terme couvre le passif à court terme")
+            }
+        }
+        (MetricId::WorkingCapital, Language::En) if v < Decimal::ZERO => {
+            format!("; in {period} current liabilities exceed current assets")
+        }
+        (MetricId::WorkingCapital, Language::Fr) if v < Decimal::ZERO => {
+            format!(" ; en {period}, le passif à court terme dépasse l'actif à court terme")
+        }
+        (MetricId::NetMargin, Language::En) if v < Decimal::ZERO => {
+            format!("; the company made a loss in {period}")
+        }
+        (MetricId::NetMargin, Language::Fr) if v < Decimal::ZERO => {
+            format!(" ; l'entreprise est en perte en {period}")
+        }
+        (MetricId::InterestCoverage, Language::En) if v < Decimal::ZERO => {
+            format!("; in {period} operating income does not cover interest at all")
+        }
+        (MetricId::InterestCoverage, Language::Fr) if v < Decimal::ZERO => {
+            format!(" ; en {period}, le résultat d'exploitation ne couvre pas du tout les intérêts")
+        }
+        (MetricId::InterestCoverage, Language::En) if v < INTEREST_COVERAGE_THIN => {
+            format!("; in {period} operating income barely covers interest")
+        }
+        (MetricId::InterestCoverage, Language::Fr) if v < INTEREST_COVERAGE_THIN => {
+            format!(" ; en {period}, le résultat d'exploitation couvre à peine les intérêts")
+        }
+        (MetricId::CashConversionCycle, Language::En) if v < Decimal::ZERO => {
+            format!(
+                "; in {period} suppliers are paid after customers have paid, so they finance the operating cycle"
+            )
+        }
+        (MetricId::CashConversionCycle, Language::Fr) if v < Decimal::ZERO => {
+            format!(
+                " ; en {period}, les fournisseurs sont payés après l'encaissement des clients et financent le cycle d'exploitation"
+            )
+        }
+        (MetricId::DebtToEquity, Language::En) if v < Decimal::ZERO => {
+            format!("; equity is negative in {period}")
+        }
+        (MetricId::DebtToEquity, Language::Fr) if v < Decimal::ZERO => {
+            format!(" ; les capitaux propres sont négatifs en {period}")
+        }
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// One metric's sentence of the direct answer, with what a yes/no question needs to know of it.
+struct Told {
+    metric: MetricId,
+    sentence: String,
+    /// Whether the metric got better (`None`: no direction known, held, or no way is better).
+    better: Option<bool>,
+    /// `1` rose, `-1` fell, `0` held as displayed; `None` with a single period.
+    direction: Option<i8>,
+    latest: Decimal,
+}
+
+/// The memo's first words: a direct answer, one sentence per metric the question names, then per headline metric
+/// of the question's intents, at most three, from the first planned period where each is computable to the last.
+/// Each says whether the metric improved or worsened where the catalogue says which way is better (`rose`,
+/// `fell`, `held` as the displayed values show), and the state of its latest value where it crosses a line a
+/// reader checks first (current assets not covering short-term liabilities, a loss, negative equity). A yes/no
+/// question about a movement ("is working capital getting tighter?", « nos clients paient-ils plus lentement ? »)
+/// gets "Yes." or "No." first when every sentence about its subject agrees. Every number is a figure.
+pub fn direct_answer(
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    currency: &str,
+    cues: &Cues,
+) -> Option<String> {
+    let lang = plan.language;
+    let last = plan.periods.last()?;
+    // The metrics the question names come first ("our gross margin", "do customers pay later?").
+    let mut chosen: Vec<MetricId> = cues
+        .metrics
+        .iter()
+        .copied()
+        .filter(|m| plan.metrics.contains(m) && value(figures, *m, last).is_some())
+        .collect();
+    let named = chosen.len();
+    for intent in &plan.intents {
+        let picks: Vec<MetricId> = headline_metrics(*intent)
+            .iter()
+            .copied()
+            .filter(|m| plan.metrics.contains(m) && value(figures, *m, last).is_some())
+            .collect();
+        // A health check states each family's figure; liquidity both the working capital and whether current
+        // assets cover current liabilities; another intent its first available figure.
+        let take = match intent {
+            Intent::HealthCheck => picks.len(),
+            Intent::Liquidity => 2,
+            _ => 1,
+        };
+        for m in picks.into_iter().take(take) {
+            if !chosen.contains(&m) {
+                chosen.push(m);
+            }
+        }
+    }
+    let told: Vec<Told> = chosen
+        .into_iter()
+        .take(3)
+        .filter_map(|m| tell(plan, figures, currency, m))
+        .collect();
+    if told.is_empty() {
+        return None;
+    }
+    // The question's subject: the metrics it names, else every headline told.
+    let subject = if named > 0 {
+        &told[..named.min(told.len())]
+    } else {
+        &told[..]
+    };
+    let verdict = cues.asked.and_then(|asked| yes_or_no(asked, subject));
+    let mut text = String::from(match lang {
+        Language::En => "**In short.** ",
+        Language::Fr => "**En bref.** ",
+    });
+    match (verdict, lang) {
+        (Some(true), Language::En) => text.push_str("Yes. "),
+        (Some(false), Language::En) => text.push_str("No. "),
+        (Some(true), Language::Fr) => text.push_str("Oui. "),
+        (Some(false), Language::Fr) => text.push_str("Non. "),
+        (None, _) => {}
+    }
+    let sentences: Vec<&str> = told.iter().map(|t| t.sentence.as_str()).collect();
+    text.push_str(&sentences.join(" "));
+    Some(text)
+}
+
+/// The answer to a yes/no question about a movement, when every metric of its subject gives the same one. A growth
+/// rate answers "did it grow?" by its sign, not by its own movement: sales that grew 5 % after 10 % did grow.
+fn yes_or_no(asked: Asked, subject: &[Told]) -> Option<bool> {
+    let mut answer = None;
+    for t in subject {
+        let growth = t.metric.category() == Category::Growth;
+        let this = match asked {
+            Asked::Better => t.better.or((t.direction == Some(0)).then_some(false)),
+            Asked::Worse => t
+                .better
+                .map(|b| !b)
+                .or((t.direction == Some(0)).then_some(false)),
+            Asked::Up if growth => Some(t.latest > Decimal::ZERO),
+            Asked::Down if growth => Some(t.latest < Decimal::ZERO),
+            Asked::Up => t.direction.map(|d| d > 0),
+            Asked::Down => t.direction.map(|d| d < 0),
+        }?;
+        if answer.is_some_and(|a| a != this) {
+            return None;
+        }
+        answer = Some(this);
+    }
+    answer
+}
+
+/// One metric's sentence, from the first planned period where it is computable (growth has no value in a
+/// document's first period) to the last.
+fn tell(plan: &AnalysisPlan, figures: &[Figure], currency: &str, m: MetricId) -> Option<Told> {
+    let lang = plan.language;
+    let last = plan.periods.last()?;
+    let name = metric_name(m, lang);
+    let to = value(figures, m, last)?;
+    let b = shown(lang, to, m.unit(), currency);
+    let earlier = &plan.periods[..plan.periods.len() - 1];
+    let start = earlier.iter().position(|p| value(figures, m, p).is_some());
+    let state = latest_state(m, to, last, lang).unwrap_or_default();
+    let Some(at) = start else {
+        let sentence = match lang {
+            Language::En => format!("{name} is {b} in {last}{state}."),
+            Language::Fr => format!("{name} : {b} en {last}{state}."),
+        };
+        return Some(Told {
+            metric: m,
+            sentence,
+            better: None,
+            direction: None,
+            latest: to,
+        });
+    };
+    let first = &earlier[at];
+    let from = value(figures, m, first)?;
+    let inner = &earlier[at + 1..];
+    let a = shown(lang, from, m.unit(), currency);
+    let direction: i8 = if a == b {
+        0
+    } else if to > from {
+        1
+    } else {
+        -1
+    };
+    // A period in between that went beyond both ends is said: a rise can follow a dip.
+    let between = turning_point(inner, figures, m, from, to)
+        .map(|(label, v, low)| (label, shown(lang, v, m.unit(), currency), low))
+        // One that displays as an end's value is no turn to a reader ("after a high of 1.08" when it ends at 1.08).
+        .filter(|(_, v, _)| *v != a && *v != b)
+        .map(|(label, v, low)| match (lang, low) {
+            (Language::En, true) => format!(", after a low of {v} in {label}"),
+            (Language::En, false) => format!(", after a high of {v} in {label}"),
+            (Language::Fr, true) => format!(", après un creux à {v} en {label}"),
+            (Language::Fr, false) => format!(", après un sommet à {v} en {label}"),
+        })
+        .unwrap_or_default();
+    // Whether the movement is good news, where the catalogue knows which way is better. A leverage ratio below
+    // zero has a negative denominator (equity, EBITDA): falling there is no improvement, so it gets no verdict.
+    // Days below zero are no such artefact: a cash conversion cycle rising from -33 to 15 days is worse.
+    let better = match m.higher_is_better() {
+        _ if direction == 0 => None,
+        Some(false) if m.unit() == Unit::Ratio && (from < Decimal::ZERO || to < Decimal::ZERO) => {
+            None
+        }
+        h => h.map(|h| h == (direction > 0)),
+    };
+    let sentence = match lang {
+        Language::En => {
+            let verdict = match better {
+                Some(true) => " improved: it",
+                Some(false) => " worsened: it",
+                None => "",
+            };
+            match direction {
+                1 => format!(
+                    "{name}{verdict} rose from {a} in {first} to {b} in {last}{between}{state}."
+                ),
+                -1 => format!(
+                    "{name}{verdict} fell from {a} in {first} to {b} in {last}{between}{state}."
+                ),
+                _ => format!("{name} held at {b} from {first} to {last}{between}{state}."),
+            }
+        }
+        Language::Fr => {
+            let verdict = match better {
+                Some(true) => " s'améliore",
+                Some(false) => " se dégrade",
+                None => "",
+            };
+            match direction {
+                1 => format!(
+                    "{name}{verdict} : de {a} en {first} à {b} en {last}, en hausse{between}{state}."
+                ),
+                -1 => format!(
+                    "{name}{verdict} : de {a} en {first} à {b} en {last}, en baisse{between}{state}."
+                ),
+                _ => format!("{name} : stable à {b} de {first} à {last}{between}{state}."),
+            }
+        }
+    };
+    Some(Told {
+        metric: m,
+        sentence,
+        better,
+        direction: Some(direction),
+        latest: to,
+    })
+}
