@@ -281,6 +281,13 @@ proptest! {
                 .into_iter()
                 .chain(crate::pipeline::acceptance::garbled(&v.texts))
                 .chain(crate::pipeline::acceptance::answer_cites(&v.texts, &plan, &figures))
+                .chain(crate::pipeline::acceptance::yes_no(
+                    &v.texts,
+                    "Is our working capital getting tighter?",
+                    &plan,
+                    &figures,
+                    "$",
+                ))
             {
                 prop_assert!(reason.starts_with("`report"), "{reason}");
             }

@@ -179,3 +179,87 @@ async fn a_report_that_copies_its_instructions_is_not_an_answer() {
         "{repair}"
     );
 }
+
+#[tokio::test]
+async fn a_yes_or_no_against_the_figures_is_repaired_then_replaced() {
+    // The bistro's working capital rose from FY2021 to FY2023: it is not getting tighter.
+    let s = bistro();
+    let plan = r#"{"intents": ["liquidity"], "metrics": ["working_capital", "current_ratio"], "periods": ["FY2021", "FY2022", "FY2023"]}"#;
+    let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
+    let report = |text: &str| serde_json::json!({"verdicts": [], "report": text}).to_string();
+    let yes = report(
+        "Yes. Working capital is getting tighter: it is 409,070 CAD in FY2023, and the current ratio is 1.81 in FY2023.",
+    );
+    let no = report(
+        "No. Working capital is not getting tighter: it is 409,070 CAD in FY2023, up from 117,339 CAD in FY2021, and the current ratio is 1.81 in FY2023.",
+    );
+    let question = "Is our working capital getting tighter?";
+    let run = |replies: Vec<String>| {
+        let mut provider = ScriptedProvider::new()
+            .reply(Phase::Analyst, plan)
+            .reply(Phase::Researcher, research);
+        for r in replies {
+            provider = provider.reply(Phase::Validator, r);
+        }
+        pipeline(provider)
+    };
+    // The right answer is accepted at once.
+    let (p, _) = run(vec![no.clone()]);
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), question))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.report_source,
+        ReportSource::Validator,
+        "{:?}",
+        a.degraded_reason
+    );
+    // The wrong one gets a repair round that says what the figures show, then is accepted once right.
+    let (p, provider) = run(vec![yes.clone(), no]);
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), question))
+        .await
+        .unwrap();
+    assert_eq!(a.report_source, ReportSource::ValidatorRepaired);
+    let requests = provider.requests();
+    let repair = &requests.last().unwrap().messages.last().unwrap().content;
+    assert!(
+        repair.contains("`report` opens with \"Yes\" but the figures answer no")
+            && repair.contains("Working capital improved: it rose from 117,339 CAD in FY2021 to 409,070 CAD in FY2023"),
+        "{repair}"
+    );
+    // Wrong twice: the offline memo, which answers no, and the reason.
+    let (p, _) = run(vec![yes.clone(), yes]);
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), question))
+        .await
+        .unwrap();
+    assert_eq!(a.report_source, ReportSource::Offline);
+    assert!(
+        a.degraded_reason
+            .as_deref()
+            .unwrap()
+            .contains("opens with \"Yes\" but the figures answer no"),
+        "{:?}",
+        a.degraded_reason
+    );
+    assert!(a.report.contains("**In short.** No. "), "{}", a.report);
+    // A question that is not a yes/no one is not held to a yes or a no.
+    let (p, _) = run(vec![report(
+        "Yes. Working capital is 409,070 CAD in FY2023 and the current ratio is 1.81 in FY2023: the position is comfortable.",
+    )]);
+    let a = p
+        .analyze(AnalysisRequest::new(
+            s,
+            "Why is our working capital what it is?",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.report_source,
+        ReportSource::Validator,
+        "{:?}",
+        a.degraded_reason
+    );
+}

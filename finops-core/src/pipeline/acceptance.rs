@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use super::labels::metric_name;
 use super::{AnalysisPlan, Language};
+use crate::analysis::intent;
 use crate::metrics::{Figure, MetricId, Unit};
 
 /// Fewer words than this are not a sentence that answers ("Yes").
@@ -304,6 +305,41 @@ pub(crate) fn answer_cites(
     ))
 }
 
+/// A yes or a no against the figures. A yes/no question about a movement ("is our working capital getting
+/// tighter?") answered "Yes" where the figures of its subject say no, or the other way round, is refused with
+/// what the figures show; so is the answer that opens with one when they disagree among themselves. The yes or no
+/// is the answer's first word (`report.answer`, or the whole report when the model wrote it whole); an answer in
+/// other words is left to the direction checks.
+pub(crate) fn yes_no(
+    texts: &[(String, String)],
+    question: &str,
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    currency: &str,
+) -> Option<String> {
+    let (field, answer) = texts
+        .iter()
+        .find(|(field, _)| field == "report.answer")
+        .or_else(|| texts.iter().find(|(field, _)| field == "report"))?;
+    let folded = crate::analysis::intent::fold(answer);
+    let said = match folded.split(' ').next()? {
+        "yes" | "oui" => true,
+        "no" | "non" => false,
+        _ => return None,
+    };
+    let (expected, shown) =
+        super::offline::figures_answer(plan, figures, currency, &intent::cues(question))?;
+    (said != expected).then(|| {
+        let (s, e) = match (plan.language, said) {
+            (Language::Fr, true) => ("Oui", "non"),
+            (Language::Fr, false) => ("Non", "oui"),
+            (Language::En, true) => ("Yes", "no"),
+            (Language::En, false) => ("No", "yes"),
+        };
+        format!("`{field}` opens with \"{s}\" but the figures answer {e}: {shown}")
+    })
+}
+
 /// Texts the model did not write for this report: a section that only repeats its instructions (small models copy
 /// a prompt's placeholders, such as "the first sentence: the direct answer to the question"), repeats the question,
 /// holds no word and no reference (`...`), or an answer of fewer than four words. Each reason names the field, for
@@ -561,6 +597,7 @@ mod answer_tests {
             );
         }
     }
+    use super::yes_no;
     use crate::analysis::{AnalysisPlan, Intent, Language};
     use crate::metrics::{self, MetricId};
 
@@ -603,5 +640,40 @@ mod answer_tests {
             ..plan.clone()
         };
         assert!(answer_cites(&answer("Yes, fine."), &empty, &figures).is_none());
+    }
+
+    #[test]
+    fn a_yes_or_no_is_held_to_the_figures_in_both_languages() {
+        let s = crate::testing::bistro();
+        // The bistro's customers took 29.0 days to pay in FY2021 and 41.2 in FY2023: they pay more slowly.
+        let question = "Nos clients paient-ils plus lentement ?";
+        let plan = crate::analysis::intent::plan(question, &s, Language::Fr);
+        let figures = metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
+        let answer = |text: &str| vec![("report.answer".to_string(), text.to_string())];
+        let check = |text: &str| yes_no(&answer(text), question, &plan, &figures, "CAD");
+        let reason = check("Non, nos clients paient à {{days_sales_outstanding@FY2023}}.").unwrap();
+        assert!(
+            reason.starts_with("`report.answer` opens with \"Non\" but the figures answer oui")
+                && reason.contains("Délai moyen de recouvrement se dégrade"),
+            "{reason}"
+        );
+        assert!(check("Oui : {{days_sales_outstanding@FY2023}} jours en moyenne.").is_none());
+        assert!(check("**Oui.** Les clients paient plus lentement.").is_none());
+        // An answer in other words is left to the direction checks; "Nonobstant" is not "non".
+        assert!(check("Les clients paient en {{days_sales_outstanding@FY2023}}.").is_none());
+        assert!(check("Nonobstant la saison, oui.").is_none());
+        // Not a yes/no question: nothing to hold.
+        let other = "Pourquoi nos clients paient-ils plus lentement ?";
+        assert!(yes_no(&answer("Non, pas du tout."), other, &plan, &figures, "CAD").is_none());
+        // English, a report written whole.
+        let question = "Did our current ratio go up?";
+        let plan = crate::analysis::intent::plan(question, &s, Language::En);
+        let figures = metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
+        let whole = vec![("report".to_string(), "No: it fell.".to_string())];
+        let reason = yes_no(&whole, question, &plan, &figures, "CAD").unwrap();
+        assert!(
+            reason.starts_with("`report` opens with \"No\" but the figures answer yes"),
+            "{reason}"
+        );
     }
 }

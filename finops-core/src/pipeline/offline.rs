@@ -606,6 +606,7 @@ pub fn report(
 
 mod answer;
 pub use answer::direct_answer;
+pub(crate) use answer::figures_answer;
 
 #[cfg(test)]
 mod tests;

@@ -151,6 +151,59 @@ pub fn direct_answer(
     cues: &Cues,
 ) -> Option<String> {
     let lang = plan.language;
+    let (told, named) = told(plan, figures, currency, cues)?;
+    let verdict = cues
+        .asked
+        .and_then(|asked| yes_or_no(asked, subject(&told, named)));
+    let mut text = String::from(match lang {
+        Language::En => "**In short.** ",
+        Language::Fr => "**En bref.** ",
+    });
+    match (verdict, lang) {
+        (Some(true), Language::En) => text.push_str("Yes. "),
+        (Some(false), Language::En) => text.push_str("No. "),
+        (Some(true), Language::Fr) => text.push_str("Oui. "),
+        (Some(false), Language::Fr) => text.push_str("Non. "),
+        (None, _) => {}
+    }
+    let sentences: Vec<&str> = told.iter().map(|t| t.sentence.as_str()).collect();
+    text.push_str(&sentences.join(" "));
+    Some(text)
+}
+
+/// What the figures answer to a yes/no question about a movement, with the sentences about its subject that show
+/// it: `None` when the question is not one, or when its subject's figures disagree. The Validator's report is held
+/// to it.
+pub(crate) fn figures_answer(
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    currency: &str,
+    cues: &Cues,
+) -> Option<(bool, String)> {
+    let asked = cues.asked?;
+    let (told, named) = told(plan, figures, currency, cues)?;
+    let subject = subject(&told, named);
+    let answer = yes_or_no(asked, subject)?;
+    let shown: Vec<&str> = subject.iter().map(|t| t.sentence.as_str()).collect();
+    Some((answer, shown.join(" ")))
+}
+
+/// The question's subject among the sentences: the metrics it names, else every headline told.
+fn subject(told: &[Told], named: usize) -> &[Told] {
+    if named > 0 {
+        &told[..named.min(told.len())]
+    } else {
+        told
+    }
+}
+
+/// The direct answer's sentences (at most three), and how many of the first are about metrics the question names.
+fn told(
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    currency: &str,
+    cues: &Cues,
+) -> Option<(Vec<Told>, usize)> {
     let last = plan.periods.last()?;
     // The metrics the question names come first ("our gross margin", "do customers pay later?").
     let mut chosen: Vec<MetricId> = cues
@@ -184,30 +237,7 @@ pub fn direct_answer(
         .take(3)
         .filter_map(|m| tell(plan, figures, currency, m))
         .collect();
-    if told.is_empty() {
-        return None;
-    }
-    // The question's subject: the metrics it names, else every headline told.
-    let subject = if named > 0 {
-        &told[..named.min(told.len())]
-    } else {
-        &told[..]
-    };
-    let verdict = cues.asked.and_then(|asked| yes_or_no(asked, subject));
-    let mut text = String::from(match lang {
-        Language::En => "**In short.** ",
-        Language::Fr => "**En bref.** ",
-    });
-    match (verdict, lang) {
-        (Some(true), Language::En) => text.push_str("Yes. "),
-        (Some(false), Language::En) => text.push_str("No. "),
-        (Some(true), Language::Fr) => text.push_str("Oui. "),
-        (Some(false), Language::Fr) => text.push_str("Non. "),
-        (None, _) => {}
-    }
-    let sentences: Vec<&str> = told.iter().map(|t| t.sentence.as_str()).collect();
-    text.push_str(&sentences.join(" "));
-    Some(text)
+    (!told.is_empty()).then_some((told, named))
 }
 
 /// The answer to a yes/no question about a movement, when every metric of its subject gives the same one. A growth

@@ -133,6 +133,8 @@ struct Written {
 /// What the Validator checks the findings against.
 struct Evidence<'a> {
     plan: &'a AnalysisPlan,
+    /// The statements' currency, as figures are displayed.
+    currency: &'a str,
     figures: &'a [Figure],
     computations: &'a [ComputationRecord],
     grounding: &'a GroundingContext,
@@ -485,6 +487,7 @@ impl Run<'_> {
         if let Some(config) = self.callable(Phase::Validator).cloned() {
             let ctx = Evidence {
                 plan,
+                currency: &statements.company().currency,
                 figures,
                 computations,
                 grounding: &grounding,
@@ -795,6 +798,13 @@ fn review(
                 &validated.texts,
                 ctx.plan,
                 ctx.figures,
+            ));
+            unanswered.extend(acceptance::yes_no(
+                &validated.texts,
+                question,
+                ctx.plan,
+                ctx.figures,
+                ctx.currency,
             ));
             unanswered.extend(rendered.contradictions);
             (rendered.text, ungrounded, unanswered)
