@@ -284,7 +284,15 @@ pub fn cues(question: &str) -> Cues {
 pub fn asked(question: &str) -> Option<Asked> {
     let folded = fold(question);
     let text = format!(" {folded} ");
-    if folded.split(' ').any(|w| NOT_YES_NO.contains(&w)) {
+    // French compares with "que" ("plus élevé que l'an dernier"); "est-ce que" only asks.
+    let comparative = text
+        .replace(" est ce que ", " ")
+        .replace(" est ce qu ", " ");
+    if folded.split(' ').any(|w| NOT_YES_NO.contains(&w))
+        || comparative.contains(" que ")
+        || comparative.contains(" qu ")
+        || asks_for_peers(question)
+    {
         return None;
     }
     let kinds = [

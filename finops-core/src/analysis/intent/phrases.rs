@@ -499,8 +499,9 @@ pub(super) const DOWN_WORDS: &[&str] = &[
 ];
 
 /// Words that make a question something other than a yes/no question about what happened: asking why or how much,
-/// or about what to do ("can we increase prices?", « faut-il emprunter ? »), or a negation, whose yes and no a
-/// reader cannot take at face value ("isn't it improving?").
+/// about what to do ("can we increase prices?", « faut-il emprunter ? »), against a threshold or something else
+/// than the company's own past ("higher than 1.5?", « supérieur à 2 ? »), or a negation, whose yes and no a reader
+/// cannot take at face value ("isn't it improving?").
 pub(super) const NOT_YES_NO: &[&str] = &[
     "why",
     "how",
@@ -563,4 +564,20 @@ pub(super) const NOT_YES_NO: &[&str] = &[
     "pas",
     "jamais",
     "non",
+    "than",
+    "above",
+    "below",
+    "exceed",
+    "exceeds",
+    "versus",
+    "vs",
+    "compared",
+    "superieur",
+    "superieure",
+    "superieurs",
+    "inferieur",
+    "inferieure",
+    "inferieurs",
+    "dessus",
+    "dessous",
 ];

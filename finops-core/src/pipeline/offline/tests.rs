@@ -370,6 +370,15 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
         ("La marge ne baisse-t-elle pas ?", None),
         // Two kinds of movement at once: one answer cannot serve both.
         ("Did sales rise and margins fall?", None),
+        // Against a threshold, another year named or peers: not the movement the memo states.
+        ("Is our current ratio higher than 1.5?", None),
+        ("La marge est-elle plus élevée que l'an dernier ?", None),
+        ("Est-ce que la marge est supérieure à 10 % ?", None),
+        (
+            "Is our margin rising compared with other restaurants?",
+            None,
+        ),
+        ("Est-ce que la marge baisse ?", Some(Asked::Down)),
         ("Is our working capital healthy?", None),
         ("", None),
     ];
