@@ -48,7 +48,7 @@ async fn the_offline_memo_answers_first_with_the_direction_the_figures_show() {
                 .value
                 .unwrap()
         };
-        let name = finops_core::pipeline::metric_name(metric, a.language);
+        let name = &finops_core::pipeline::metric_subject(metric, a.language);
         let sentence = answer.split(". ").find(|x| x.contains(name)).unwrap();
         let rose = value(last) > value(first);
         let says_up = sentence.contains(" rose ") || sentence.contains("en hausse");

@@ -654,7 +654,7 @@ mod answer_tests {
         let reason = check("Non, nos clients paient à {{days_sales_outstanding@FY2023}}.").unwrap();
         assert!(
             reason.starts_with("`report.answer` opens with \"Non\" but the figures answer oui")
-                && reason.contains("Délai moyen de recouvrement se dégrade"),
+                && reason.contains("Le délai moyen de recouvrement se dégrade"),
             "{reason}"
         );
         assert!(check("Oui : {{days_sales_outstanding@FY2023}} jours en moyenne.").is_none());

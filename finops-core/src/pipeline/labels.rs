@@ -55,6 +55,47 @@ pub fn metric_name(metric: MetricId, language: Language) -> &'static str {
     }
 }
 
+/// The metric's name as the subject that opens a sentence: in French with its article (« La marge brute se
+/// dégrade », « Le délai moyen de recouvrement s'améliore »); in English the name itself.
+pub fn metric_subject(metric: MetricId, language: Language) -> String {
+    use MetricId::*;
+    let name = metric_name(metric, language);
+    if language == Language::En {
+        return name.to_string();
+    }
+    let article = match metric {
+        // A ratio written as a quotient reads as "the ratio".
+        DebtToAssets | NetDebtToEbitda => return format!("Le ratio {}", lower_first(name)),
+        InterestCoverage | GrossMargin | OperatingMargin | EbitdaMargin | NetMargin
+        | AssetTurnover | InventoryTurnover | RevenueGrowth | NetIncomeGrowth
+        | FreeCashFlowMargin => "La",
+        CurrentRatio
+        | QuickRatio
+        | CashRatio
+        | WorkingCapital
+        | OperatingCashFlowRatio
+        | DebtToEquity
+        | EffectiveTaxRate
+        | ReturnOnAssets
+        | ReturnOnEquity
+        | DaysInventoryOutstanding
+        | DaysSalesOutstanding
+        | DaysPayablesOutstanding
+        | CashConversionCycle
+        | FreeCashFlow => "Le",
+    };
+    format!("{article} {}", lower_first(name))
+}
+
+/// The text with its first letter in lower case ("Marge brute" → "marge brute"; "BAIIA" inside is kept).
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// Translates the engine's "not computable" reasons (written in English) for a French report.
 pub fn reason(text: &str, language: Language) -> String {
     if language == Language::En {

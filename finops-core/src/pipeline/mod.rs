@@ -39,7 +39,7 @@ pub use crate::analysis::*;
 
 pub(crate) use events::Emitter;
 pub use events::EventStream;
-pub use labels::metric_name;
+pub use labels::{metric_name, metric_subject};
 pub use llm::PROMPT_VERSION;
 
 /// The provider and model one phase uses.

@@ -7,7 +7,7 @@ use super::{INTEREST_COVERAGE_THIN, shown, value};
 use crate::analysis::intent::{Asked, Cues};
 use crate::analysis::{AnalysisPlan, Intent, Language};
 use crate::metrics::{Category, Figure, MetricId, Unit};
-use crate::pipeline::labels::metric_name;
+use crate::pipeline::labels::metric_subject;
 
 /// The metrics that answer each intent first, in order of preference (the first the plan computed is used).
 fn headline_metrics(intent: Intent) -> &'static [MetricId] {
@@ -270,7 +270,7 @@ fn yes_or_no(asked: Asked, subject: &[Told]) -> Option<bool> {
 fn tell(plan: &AnalysisPlan, figures: &[Figure], currency: &str, m: MetricId) -> Option<Told> {
     let lang = plan.language;
     let last = plan.periods.last()?;
-    let name = metric_name(m, lang);
+    let name = metric_subject(m, lang);
     let to = value(figures, m, last)?;
     let b = shown(lang, to, m.unit(), currency);
     let earlier = &plan.periods[..plan.periods.len() - 1];
