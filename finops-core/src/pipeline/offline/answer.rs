@@ -279,7 +279,7 @@ fn tell(plan: &AnalysisPlan, figures: &[Figure], currency: &str, m: MetricId) ->
     let Some(at) = start else {
         let sentence = match lang {
             Language::En => format!("{name} is {b} in {last}{state}."),
-            Language::Fr => format!("{name} : {b} en {last}{state}."),
+            Language::Fr => format!("{name} est de {b} en {last}{state}."),
         };
         return Some(Told {
             metric: m,

@@ -244,6 +244,31 @@ fn growth_is_told_from_its_first_computable_period() {
 }
 
 #[test]
+fn a_single_period_is_stated_as_a_sentence_in_both_languages() {
+    // The bistro's first year has no year before it: one period, nothing to compare.
+    for (q, start) in [
+        (
+            "Quelle est la marge brute en 2021 ?",
+            "La marge brute est de ",
+        ),
+        ("What was the gross margin in 2021?", "Gross margin is "),
+        (
+            "La marge brute est-elle en baisse en 2021 ?",
+            "La marge brute est de ",
+        ),
+    ] {
+        let a = offline(crate::testing::bistro(), q);
+        assert_eq!(a.plan.periods, ["FY2021"], "{q}");
+        let text = answer(&a);
+        assert!(text.starts_with(start), "{q}: {text}");
+        assert!(
+            text.contains(" en FY2021") || text.contains(" in FY2021"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn days_below_zero_still_get_a_verdict_and_a_meaning() {
     let plumber = |name: &str| {
         let path = format!(
