@@ -88,7 +88,7 @@ pub fn metric_subject(metric: MetricId, language: Language) -> String {
 }
 
 /// The text with its first letter in lower case ("Marge brute" → "marge brute"; "BAIIA" inside is kept).
-fn lower_first(text: &str) -> String {
+pub(crate) fn lower_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),

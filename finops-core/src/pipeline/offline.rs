@@ -350,7 +350,11 @@ fn movements(plan: &AnalysisPlan, figures: &[Figure], currency: &str) -> Vec<Fin
         .collect();
     moves.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
     for (_, m, a, b) in moves.into_iter().take(2) {
-        let name = super::labels::metric_name(m, lang);
+        // Inside a French sentence, with its article: « le rendement des capitaux propres passe de … ».
+        let name = match lang {
+            Language::En => metric_name(m, lang).to_string(),
+            Language::Fr => super::labels::lower_first(&super::labels::metric_subject(m, lang)),
+        };
         let (en, fr) = if b > a {
             ("rose", "en hausse")
         } else {
