@@ -248,6 +248,24 @@ pub fn findings(plan: &AnalysisPlan, figures: &[Figure], statements: &Statements
             MetricId::FreeCashFlow,
         );
     }
+    if has(MetricId::OperatingCashFlowRatio)
+        && let Some(v) = value(figures, MetricId::OperatingCashFlowRatio, latest)
+        && v < Decimal::ZERO
+    {
+        push(
+            match lang {
+                Language::En => format!(
+                    "Operations consumed cash in {latest} (operating cash flow ratio {}): the business did not fund itself from its activity.",
+                    fmt(MetricId::OperatingCashFlowRatio, v)
+                ),
+                Language::Fr => format!(
+                    "L'exploitation a consommé de la trésorerie en {latest} (ratio des flux de trésorerie d'exploitation de {}) : l'activité ne s'est pas financée elle-même.",
+                    fmt(MetricId::OperatingCashFlowRatio, v)
+                ),
+            },
+            MetricId::OperatingCashFlowRatio,
+        );
+    }
     if has(MetricId::DaysSalesOutstanding)
         && let Some(v) = value(figures, MetricId::DaysSalesOutstanding, latest)
         && v > Decimal::new(60, 0)
@@ -291,14 +309,16 @@ pub fn findings(plan: &AnalysisPlan, figures: &[Figure], statements: &Statements
 /// Interest coverage under this is thin: operating income barely covers interest.
 const INTEREST_COVERAGE_THIN: Decimal = Decimal::from_parts(15, 0, 0, false, 1);
 
-/// Days sales outstanding up by more than this between the first and last planned periods is a threshold crossed.
-const DSO_JUMP_DAYS: i64 = 15;
+/// Days sales, inventory or payables outstanding up by more than this between the first and last planned periods is
+/// a threshold crossed.
+const DAYS_JUMP: i64 = 15;
 
 /// A relative change smaller than this is not one of the "largest movements".
 const NOTABLE_CHANGE_PERCENT: i64 = 10;
 
 /// The largest movements between the first and last planned periods (at most two, each at least 10 % of the
-/// starting value), and collection slowing by more than 15 days: each finding cites both figures.
+/// starting value), and collection, stock or supplier payment slowing by more than 15 days: each finding cites
+/// both figures.
 fn movements(plan: &AnalysisPlan, figures: &[Figure], currency: &str) -> Vec<Finding> {
     let lang = plan.language;
     let (Some(first), Some(last)) = (plan.periods.first(), plan.periods.last()) else {
@@ -311,30 +331,49 @@ fn movements(plan: &AnalysisPlan, figures: &[Figure], currency: &str) -> Vec<Fin
     let pair = |m: MetricId| Some((value(figures, m, first)?, value(figures, m, last)?));
     let cites = |m: MetricId| vec![Figure::make_id(m, first), Figure::make_id(m, last)];
     let fmt = |m: MetricId, v: Decimal| shown(lang, v, m.unit(), currency);
-    if plan.metrics.contains(&MetricId::DaysSalesOutstanding)
-        && let Some((a, b)) = pair(MetricId::DaysSalesOutstanding)
-        && b - a > Decimal::from(DSO_JUMP_DAYS)
-    {
-        let m = MetricId::DaysSalesOutstanding;
-        out.push(Finding {
-            text: match lang {
-                Language::En => format!(
-                    "Customers pay more slowly: days sales outstanding went from {} in {first} to {} in {last} ({}).",
-                    fmt(m, a),
-                    fmt(m, b),
-                    change(lang, b - a, m.unit(), currency)
-                ),
-                Language::Fr => format!(
-                    "Les clients paient plus lentement : le délai moyen de recouvrement passe de {} en {first} à {} en {last} ({}).",
-                    fmt(m, a),
-                    fmt(m, b),
-                    change(lang, b - a, m.unit(), currency)
-                ),
-            },
-            cites: cites(m),
-            status: FindingStatus::Confirmed,
-            note: None,
-        });
+    // A cycle that lengthens by more than 15 days: customers paying later, stock sitting longer, suppliers paid
+    // later (often a sign of cash strain).
+    for (m, en, fr) in [
+        (
+            MetricId::DaysSalesOutstanding,
+            "Customers pay more slowly: days sales outstanding",
+            "Les clients paient plus lentement : le délai moyen de recouvrement",
+        ),
+        (
+            MetricId::DaysInventoryOutstanding,
+            "Stock sits longer: days inventory outstanding",
+            "Les stocks tournent plus lentement : le délai de rotation des stocks",
+        ),
+        (
+            MetricId::DaysPayablesOutstanding,
+            "Suppliers are paid more slowly, which can signal cash strain: days payables outstanding",
+            "Les fournisseurs sont payés plus lentement, ce qui peut signaler une tension de trésorerie : le délai moyen de paiement des fournisseurs",
+        ),
+    ] {
+        if plan.metrics.contains(&m)
+            && let Some((a, b)) = pair(m)
+            && b - a > Decimal::from(DAYS_JUMP)
+        {
+            out.push(Finding {
+                text: match lang {
+                    Language::En => format!(
+                        "{en} went from {} in {first} to {} in {last} ({}).",
+                        fmt(m, a),
+                        fmt(m, b),
+                        change(lang, b - a, m.unit(), currency)
+                    ),
+                    Language::Fr => format!(
+                        "{fr} passe de {} en {first} à {} en {last} ({}).",
+                        fmt(m, a),
+                        fmt(m, b),
+                        change(lang, b - a, m.unit(), currency)
+                    ),
+                },
+                cites: cites(m),
+                status: FindingStatus::Confirmed,
+                note: None,
+            });
+        }
     }
     // Relative size of each planned metric's movement; growth rates are already changes, so they are left out.
     let mut moves: Vec<(Decimal, MetricId, Decimal, Decimal)> = plan

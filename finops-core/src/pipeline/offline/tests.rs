@@ -269,6 +269,86 @@ fn a_single_period_is_stated_as_a_sentence_in_both_languages() {
 }
 
 #[test]
+fn slower_stock_later_suppliers_and_cash_burnt_by_operations_stand_out_in_both_languages() {
+    // P2 (index 0): stock piles up, suppliers wait, and operations consume cash.
+    let mut doc = crate::testing::simple();
+    for (section, line, v) in [
+        ("balance_sheet", "inventory", "600"),
+        ("balance_sheet", "total_current_assets", "900"),
+        ("balance_sheet", "total_assets", "1400"),
+        ("balance_sheet", "accounts_payable", "500"),
+        ("balance_sheet", "total_current_liabilities", "600"),
+        ("balance_sheet", "total_liabilities", "900"),
+        ("cash_flow", "operating_cash_flow", "-50"),
+    ] {
+        crate::testing::set(&mut doc, 0, section, line, serde_json::json!(v));
+    }
+    let s = crate::testing::parse(&doc);
+    for (q, stock, suppliers, burnt) in [
+        (
+            "How is the company doing overall?",
+            "Stock sits longer: days inventory outstanding went from ",
+            "Suppliers are paid more slowly, which can signal cash strain: days payables outstanding went from ",
+            "Operations consumed cash in P2 (operating cash flow ratio -",
+        ),
+        (
+            "Fais un bilan de santé",
+            "Les stocks tournent plus lentement : le délai de rotation des stocks passe de ",
+            "Les fournisseurs sont payés plus lentement, ce qui peut signaler une tension de trésorerie : le délai moyen de paiement des fournisseurs passe de ",
+            "L'exploitation a consommé de la trésorerie en P2 (ratio des flux de trésorerie d'exploitation de -",
+        ),
+    ] {
+        let a = offline(s.clone(), q);
+        let find = |start: &str| {
+            a.findings
+                .iter()
+                .find(|f| f.text.starts_with(start))
+                .unwrap_or_else(|| panic!("{q}: no {start:?} in {:?}", a.findings))
+        };
+        assert_eq!(
+            find(stock).cites,
+            [
+                "days_inventory_outstanding@P1",
+                "days_inventory_outstanding@P2"
+            ]
+        );
+        assert_eq!(
+            find(suppliers).cites,
+            [
+                "days_payables_outstanding@P1",
+                "days_payables_outstanding@P2"
+            ]
+        );
+        assert_eq!(find(burnt).cites, ["operating_cash_flow_ratio@P2"]);
+        assert!(a.validation.grounded, "{q}: {:?}", a.validation);
+    }
+    // The same company with its own figures: each finding exactly when its threshold is crossed (its stock days
+    // do rise by more than 15; its suppliers' days and operating cash flow do not cross theirs).
+    let calm = offline(
+        crate::testing::parse(&crate::testing::simple()),
+        "How is the company doing overall?",
+    );
+    let jump = |metric: &str| {
+        let v = |p: &str| {
+            calm.figures
+                .iter()
+                .find(|f| f.id == format!("{metric}@{p}"))
+                .and_then(|f| f.value)
+                .unwrap()
+        };
+        v("P2") - v("P1") > rust_decimal::Decimal::from(15)
+    };
+    let has = |start: &str| calm.findings.iter().any(|f| f.text.starts_with(start));
+    assert_eq!(has("Stock sits longer"), jump("days_inventory_outstanding"));
+    assert_eq!(
+        has("Suppliers are paid more slowly"),
+        jump("days_payables_outstanding")
+    );
+    assert!(has("Stock sits longer") && !has("Suppliers are paid more slowly"));
+    assert!(!has("Operations consumed cash"), "{:?}", calm.findings);
+}
+
+#[test]
 fn days_below_zero_still_get_a_verdict_and_a_meaning() {
     let plumber = |name: &str| {
         let path = format!(
