@@ -399,8 +399,37 @@ const NUMBER_WORDS: &[(&str, usize)] = &[
     ("cinq", 5),
 ];
 
-/// The periods a question is about (labels, oldest first): the labels or years it names, its last N years, or
-/// by default the latest three. A single period brings its previous consecutive period for comparison.
+/// Phrases that name the latest year of the statements (accent-folded): statements are history, so "this year"
+/// and "last year" are both the latest period a document holds.
+const LATEST_YEAR_WORDS: &[&str] = &[
+    "last year",
+    "this year",
+    "past year",
+    "latest year",
+    "most recent year",
+    "current year",
+    "previous year",
+    "prior year",
+    "year over year",
+    "year on year",
+    "yoy",
+    "l an dernier",
+    "l annee derniere",
+    "l an passe",
+    "l annee passee",
+    "cette annee",
+    "annee en cours",
+    "annee precedente",
+    "dernier exercice",
+    "exercice precedent",
+    "exercice ecoule",
+    "exercice en cours",
+    "sur un an",
+    "d une annee sur l autre",
+];
+
+/// The periods a question is about (labels, oldest first): the labels or years it names, its last N years, the
+/// latest year ("last year", « l'an dernier ») with the one before it, or by default the latest three. A single period brings its previous consecutive period for comparison.
 pub fn periods(question: &str, statements: &Statements) -> Vec<String> {
     let folded = fold(question);
     let words: Vec<&str> = folded.split(' ').collect();
@@ -427,7 +456,12 @@ pub fn periods(question: &str, statements: &Statements) -> Vec<String> {
             });
             if unit { n } else { None }
         });
-        let n = last_n.unwrap_or(3).clamp(1, all.len().max(1));
+        // "Last year", « l'an dernier », "year over year": the latest period, with the one before it.
+        let latest = last_n.is_none()
+            && LATEST_YEAR_WORDS
+                .iter()
+                .any(|p| format!(" {folded} ").contains(&format!(" {p} ")));
+        let n = if latest { 1 } else { last_n.unwrap_or(3) }.clamp(1, all.len().max(1));
         chosen = (all.len().saturating_sub(n)..all.len()).collect();
     }
     if chosen.len() == 1

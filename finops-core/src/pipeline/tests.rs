@@ -103,6 +103,19 @@ fn plan_periods_come_from_the_question() {
         intent::periods("FY2021 vs FY2023", &s),
         vec!["FY2021", "FY2023"]
     );
+    // The latest year, however it is said, with the year before it; a count of years still wins.
+    for q in [
+        "What was our margin last year?",
+        "Quelle était la marge l'an dernier ?",
+        "How did revenue change year over year?",
+        "Et cette année ?",
+    ] {
+        assert_eq!(intent::periods(q, &s), vec!["FY2022", "FY2023"], "{q}");
+    }
+    assert_eq!(
+        intent::periods("over the last 3 years", &s),
+        vec!["FY2021", "FY2022", "FY2023"]
+    );
     let plan = intent::plan("marges", &s, Language::Fr);
     assert_eq!(
         plan.metrics,
