@@ -459,7 +459,11 @@ pub(super) const UP_WORDS: &[&str] = &[
     "risen",
     "rose",
     "increas",
-    "grow",
+    // The verb, not "growth": "is growth accelerating?" asks about the rate's movement, not its sign.
+    "grow ",
+    "grows",
+    "growing",
+    "grown",
     "grew",
     "going up",
     "gone up",

@@ -462,6 +462,9 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
         ("Is our interest coverage improving?", Some(Asked::Better)),
         ("La rentabilité s'améliore-t-elle ?", Some(Asked::Better)),
         ("Did sales grow?", Some(Asked::Up)),
+        ("Is revenue growing?", Some(Asked::Up)),
+        // The rate's own movement is not its sign: no yes or no from "growth".
+        ("Is growth accelerating?", None),
         ("Le BFR augmente-t-il ?", Some(Asked::Up)),
         ("Has our gross margin dropped?", Some(Asked::Down)),
         ("La marge brute est-elle en baisse ?", Some(Asked::Down)),
