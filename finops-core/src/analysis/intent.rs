@@ -209,8 +209,22 @@ pub fn recognises(question: &str) -> bool {
 
 /// Whether `phrase` occurs in `text` (folded, padded with spaces) right after a space.
 fn at_word_start(text: &str, phrase: &str) -> bool {
-    text.match_indices(phrase)
-        .any(|(i, _)| text[..i].ends_with(' '))
+    phrase_at(text, phrase, false, 0).is_some()
+}
+
+/// Where `needle` first occurs in `text` at a word start, from byte `from` on (and, when `whole`, ending a word).
+/// A byte scan: the rules try some 400 phrases on a short question, and building a substring searcher for each
+/// cost more than the scan.
+fn phrase_at(text: &str, needle: &str, whole: bool, from: usize) -> Option<usize> {
+    let (t, n) = (text.as_bytes(), needle.as_bytes());
+    let &first = n.first()?;
+    // After a space, so `i` is a character boundary.
+    (from.max(1)..t.len()).find(|&i| {
+        t[i] == first
+            && t[i - 1] == b' '
+            && t[i..].starts_with(n)
+            && (!whole || t.get(i + n.len()) == Some(&b' '))
+    })
 }
 
 /// Takes every occurrence of `phrase` out of `text` (folded, padded with spaces), to the end of the word it ends
@@ -220,13 +234,8 @@ fn take(text: &mut String, phrase: &str) -> bool {
     let needle = phrase.trim_end();
     let mut found = false;
     let mut from = 0;
-    while let Some(at) = text[from..].find(needle).map(|i| i + from) {
+    while let Some(at) = phrase_at(text, needle, whole, from) {
         let after = at + needle.len();
-        // At a word start, and for a whole-word phrase at a word end too.
-        if !text[..at].ends_with(' ') || (whole && !text[after..].starts_with(' ')) {
-            from = after;
-            continue;
-        }
         // The text ends with a space, so the word ends before it.
         let end = text[after..].find(' ').map_or(text.len(), |e| after + e);
         // The space before the phrase goes with it; the one after stays.
@@ -457,10 +466,13 @@ pub fn periods(question: &str, statements: &Statements) -> Vec<String> {
             if unit { n } else { None }
         });
         // "Last year", « l'an dernier », "year over year": the latest period, with the one before it.
+        let padded = format!(" {folded} ");
         let latest = last_n.is_none()
-            && LATEST_YEAR_WORDS
-                .iter()
-                .any(|p| format!(" {folded} ").contains(&format!(" {p} ")));
+            && LATEST_YEAR_WORDS.iter().any(|p| {
+                padded.match_indices(p).any(|(i, _)| {
+                    padded[..i].ends_with(' ') && padded[i + p.len()..].starts_with(' ')
+                })
+            });
         let n = if latest { 1 } else { last_n.unwrap_or(3) }.clamp(1, all.len().max(1));
         chosen = (all.len().saturating_sub(n)..all.len()).collect();
     }
