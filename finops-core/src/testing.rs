@@ -62,6 +62,19 @@ pub(crate) fn fuzz_cases() -> u32 {
         .unwrap_or(2_000)
 }
 
+/// The offline analyst's analysis of `question` on `statements` (no provider, no cache).
+#[allow(clippy::expect_used)] // The offline analyst answers every valid request.
+pub(crate) fn offline(statements: crate::Statements, question: &str) -> crate::Analysis {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    rt.block_on(
+        crate::pipeline::Pipeline::offline()
+            .analyze(crate::pipeline::AnalysisRequest::new(statements, question)),
+    )
+    .expect("an offline analysis")
+}
+
 /// The example company every guide uses (`examples/data/bistro-saint-denis.json`).
 #[allow(clippy::expect_used)] // A fixture that does not load is a broken checkout.
 pub(crate) fn bistro() -> crate::Statements {

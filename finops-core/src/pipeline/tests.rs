@@ -15,13 +15,7 @@ fn bistro() -> Statements {
     Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn offline(statements: Statements, question: &str) -> Analysis {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(Pipeline::offline().analyze(AnalysisRequest::new(statements, question)))
-        .unwrap()
-}
+use crate::testing::offline;
 
 #[test]
 fn intents_follow_french_and_english_rules() {

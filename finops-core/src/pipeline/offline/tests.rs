@@ -2,20 +2,13 @@
 //! languages.
 
 use crate::analysis::intent::Asked;
-use crate::analysis::{Analysis, AnalysisRequest, Language, intent};
+use crate::analysis::{Analysis, Language, intent};
 use crate::cache::Signature;
 use crate::metrics::MetricId::{self, *};
-use crate::pipeline::Pipeline;
 use crate::pipeline::labels::metric_subject;
 use crate::statements::Statements;
 
-fn offline(statements: Statements, question: &str) -> Analysis {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(Pipeline::offline().analyze(AnalysisRequest::new(statements, question)))
-        .unwrap()
-}
+use crate::testing::offline;
 
 /// The memo's direct answer, without its "In short." lead.
 fn answer(a: &Analysis) -> &str {
@@ -402,20 +395,9 @@ fn a_turn_that_displays_as_an_end_is_not_told() {
 fn thin_interest_coverage_is_said_in_the_answer() {
     let mut doc = crate::testing::simple();
     // P2 (index 0): operating income 150 against interest of 120, and net income to match.
-    crate::testing::set(
-        &mut doc,
-        0,
-        "income_statement",
-        "interest_expense",
-        serde_json::json!("120"),
-    );
-    crate::testing::set(
-        &mut doc,
-        0,
-        "income_statement",
-        "net_income",
-        serde_json::json!("5"),
-    );
+    for (line, v) in [("interest_expense", "120"), ("net_income", "5")] {
+        crate::testing::set(&mut doc, 0, "income_statement", line, serde_json::json!(v));
+    }
     let s = crate::testing::parse(&doc);
     let a = offline(s, "What is our interest coverage?");
     let cover = a
