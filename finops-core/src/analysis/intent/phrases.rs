@@ -355,6 +355,11 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         Some(MetricId::WorkingCapital),
         &["working capital", "fonds de roulement"],
     ),
+    // Stock in general ("are our stocks too high?"): how many days it sits, after every named stock ratio.
+    (
+        Some(MetricId::DaysInventoryOutstanding),
+        &["stock", "inventor"],
+    ),
     (
         Some(MetricId::RevenueGrowth),
         &[

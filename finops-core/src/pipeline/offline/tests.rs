@@ -78,6 +78,11 @@ fn questions_name_metrics_in_both_languages() {
         ),
         ("How are our inventories turning?", &[InventoryTurnover]),
         (
+            "Est-ce que nos stocks sont trop élevés ?",
+            &[DaysInventoryOutstanding],
+        ),
+        ("Is our inventory too high?", &[DaysInventoryOutstanding]),
+        (
             "Quelle est la rotation de nos stocks ?",
             &[InventoryTurnover],
         ),
