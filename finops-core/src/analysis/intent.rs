@@ -333,7 +333,6 @@ fn take_metrics(text: &mut String) -> Vec<MetricId> {
             }
         }
     }
-    // Customers and paying in one question, however far apart ("how many days do customers take to pay?").
     let words: Vec<&str> = text.split(' ').collect();
     // A margin's qualifier apart from its word ("gross and net margins").
     if margin {
@@ -343,6 +342,7 @@ fn take_metrics(text: &mut String) -> Vec<MetricId> {
             }
         }
     }
+    // Customers and paying in one question, however far apart ("how many days do customers take to pay?").
     if words.iter().any(|w| CUSTOMER_WORDS.contains(w))
         && words.iter().any(|w| PAY_WORDS.contains(w))
         && !found.contains(&MetricId::DaysSalesOutstanding)
