@@ -6,9 +6,11 @@ use crate::metrics::MetricId;
 use crate::statements::Statements;
 
 mod phrases;
+#[cfg(test)]
+mod tests;
 use phrases::{
     BETTER_WORDS, CUSTOMER_WORDS, DOWN_WORDS, MARGIN_QUALIFIERS, MARGIN_WORDS, METRIC_PHRASES,
-    NOT_YES_NO, PAY_WORDS, UP_WORDS, WORSE_WORDS,
+    NOT_YES_NO, PAY_WORDS, THAN_BEFORE, UP_WORDS, WORSE_WORDS,
 };
 
 /// Lower-case, accents removed (Unicode decomposition, combining marks dropped), apostrophes and punctuation
@@ -49,6 +51,20 @@ pub fn fold(text: &str) -> String {
 
 /// Key phrases per intent, accent-folded. A phrase matches at a word start (`rentab` matches `rentabilite`).
 const RULES: &[(Intent, &[&str])] = &[
+    // Borrowing, read before anything else: a Quebec « marge de crédit » is a line of credit, not a margin.
+    (
+        Intent::Solvency,
+        &[
+            "marge de credit",
+            "marges de credit",
+            "ligne de credit",
+            "lignes de credit",
+            "line of credit",
+            "lines of credit",
+            "credit line",
+            "credit facilit",
+        ],
+    ),
     (
         Intent::CashFlow,
         &[
@@ -83,8 +99,14 @@ const RULES: &[(Intent, &[&str])] = &[
             "resultat net",
             "perte",
             "loss",
-            "gagne",
+            "gagn",
+            "perd",
             "make money",
+            "making money",
+            "lose money",
+            "loses money",
+            "losing money",
+            "lost money",
         ],
     ),
     (
@@ -98,12 +120,10 @@ const RULES: &[(Intent, &[&str])] = &[
             "court terme",
             "short term",
             "tresorerie",
-            "pay our bills",
-            "pay its bills",
-            "payer ses factures",
-            "payer nos factures",
+            "pay bills",
+            "payer factures",
+            "solvabilite court",
             "cash position",
-            "solvabilite a court",
             "cash",
             "encaisse",
             "runway",
@@ -115,7 +135,7 @@ const RULES: &[(Intent, &[&str])] = &[
             "debt",
             "indebted",
             "dette",
-            "endettement",
+            "endett",
             "leverage",
             "levier",
             "solvab",
@@ -127,9 +147,16 @@ const RULES: &[(Intent, &[&str])] = &[
             "going concern",
             "continuite d exploitation",
             "interest coverage",
-            "couverture des interets",
+            "couverture de interets",
             "emprunt",
             "borrow",
+            "loan",
+            "lender",
+            "repay",
+            "pay back",
+            "rembours",
+            "pret ",
+            "prets ",
             "gearing",
             "capitaux propres negatifs",
             "negative equity",
@@ -159,13 +186,7 @@ const RULES: &[(Intent, &[&str])] = &[
     ),
     (
         Intent::Growth,
-        &[
-            "growth",
-            "croissance",
-            "grow",
-            "chiffre d affaires",
-            "sales increase",
-        ],
+        &["croissance", "grow", "chiffre d affaires", "sales increase"],
     ),
     (
         Intent::HealthCheck,
@@ -178,7 +199,7 @@ const RULES: &[(Intent, &[&str])] = &[
             "overview",
             "vue d ensemble",
             "how are we doing",
-            "how is the company doing",
+            "how is company doing",
             "bilan de sante",
             "portrait",
         ],
@@ -246,11 +267,37 @@ fn take(text: &mut String, phrase: &str) -> bool {
     found
 }
 
+/// Words that only point at a noun: articles and possessives. The rules read a question without them, so "return
+/// on our assets", « le rendement de nos actifs » and « rendement des actifs » read alike; « des » and « du » read
+/// as « de ».
+const DETERMINERS: &[&str] = &[
+    "the", "a", "an", "our", "their", "its", "my", "your", "his", "her", "le", "la", "les", "l",
+    "un", "une", "au", "aux", "nos", "notre", "vos", "votre", "leur", "leurs", "ses", "sa", "son",
+    "mes", "ma", "mon",
+];
+
+/// A folded text without its determiners ([`DETERMINERS`]), padded with a space at each end: what the topic
+/// rules and the metric phrases are matched against (and how their phrases are written).
+fn plain(folded: &str) -> String {
+    let mut out = String::with_capacity(folded.len() + 2);
+    out.push(' ');
+    for word in folded.split(' ').filter(|w| !w.is_empty()) {
+        let word = match word {
+            "des" | "du" => "de",
+            w if DETERMINERS.contains(&w) => continue,
+            w => w,
+        };
+        out.push_str(word);
+        out.push(' ');
+    }
+    out
+}
+
 /// The catalogue metrics a question names ("our gross margin", « nos clients paient-ils plus lentement ? », "the
 /// BFR"), in catalogue order. The offline memo answers about them first, and two questions share a cached answer
 /// only if they name the same ones.
 pub fn named_metrics(question: &str) -> Vec<MetricId> {
-    let mut text = format!(" {} ", fold(question));
+    let mut text = plain(&fold(question));
     take_metrics(&mut text)
 }
 
@@ -291,8 +338,13 @@ pub fn cues(question: &str) -> Cues {
 /// tighter?", « nos clients paient-ils plus lentement ? », "did sales grow?"), and nothing that makes it another
 /// kind of question (why or how much, what to do, a negation). `None` otherwise, and for two kinds at once.
 pub fn asked(question: &str) -> Option<Asked> {
-    let folded = fold(question);
-    let text = format!(" {folded} ");
+    let mut text = format!(" {} ", fold(question));
+    for past in THAN_BEFORE {
+        while let Some(at) = phrase_at(&text, past, true, 0) {
+            text.replace_range(at..at + past.len(), "");
+        }
+    }
+    let folded = text.trim().to_string();
     // French compares with "que" ("plus élevé que l'an dernier"); "est-ce que" only asks.
     let comparative = text
         .replace(" est ce que ", " ")
@@ -323,13 +375,14 @@ pub fn asked(question: &str) -> Option<Asked> {
 fn take_metrics(text: &mut String) -> Vec<MetricId> {
     let margin = text.split(' ').any(|w| MARGIN_WORDS.contains(&w));
     let mut found = Vec::new();
-    for (metric, phrases) in METRIC_PHRASES {
+    for (metrics, phrases) in METRIC_PHRASES {
         for phrase in *phrases {
-            if take(text, phrase)
-                && let Some(m) = metric
-                && !found.contains(m)
-            {
-                found.push(*m);
+            if take(text, phrase) {
+                for m in *metrics {
+                    if !found.contains(m) {
+                        found.push(*m);
+                    }
+                }
             }
         }
     }
@@ -358,7 +411,7 @@ fn take_metrics(text: &mut String) -> Vec<MetricId> {
 /// ("cash conversion cycle" is efficiency, not also cash; « flux de trésorerie disponible » is cash flow, not also
 /// liquidity).
 fn named(question: &str) -> Vec<Intent> {
-    let mut text = format!(" {} ", fold(question));
+    let mut text = plain(&fold(question));
     let mut found: Vec<Intent> = Vec::new();
     for m in take_metrics(&mut text) {
         if let Some(intent) = Intent::ALL

@@ -9,19 +9,20 @@
 
 use crate::metrics::MetricId;
 
-/// `None`: words that look like a metric's and name none ("sales tax" is not revenue).
-pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
+/// No metric: words that look like a metric's and name none ("sales tax" is not revenue). Two: an amount the
+/// catalogue measures twice ("net income": its margin and its growth).
+pub(super) const METRIC_PHRASES: &[(&[MetricId], &[&str])] = &[
     (
-        None,
+        &[],
         &[
             "sales tax",
             "taxe de vente",
             "taxes de vente",
-            "taxe sur les ventes",
+            "taxe sur ventes",
         ],
     ),
     (
-        Some(MetricId::NetDebtToEbitda),
+        &[MetricId::NetDebtToEbitda],
         &[
             "net debt to ebitda",
             "net debt ebitda",
@@ -35,7 +36,7 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::FreeCashFlowMargin),
+        &[MetricId::FreeCashFlowMargin],
         &[
             "free cash flow margin",
             "fcf margin",
@@ -43,25 +44,26 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::FreeCashFlow),
+        &[MetricId::FreeCashFlow],
         &[
             "free cash",
             "fcf ",
             "flux de tresorerie disponible",
             "flux de tresorerie libre",
+            // What pays a dividend is the cash left after investment.
+            "dividend",
             "cash flow libre",
         ],
     ),
     (
-        Some(MetricId::OperatingCashFlowRatio),
+        &[MetricId::OperatingCashFlowRatio],
         &[
             "operating cash flow ratio",
-            "ratio des flux de tresorerie d exploitation",
             "ratio de flux de tresorerie d exploitation",
         ],
     ),
     (
-        Some(MetricId::CashConversionCycle),
+        &[MetricId::CashConversionCycle],
         &[
             "cash conversion",
             "conversion cycle",
@@ -74,35 +76,32 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::DaysInventoryOutstanding),
+        &[MetricId::DaysInventoryOutstanding],
         &[
             "days inventory",
             "days in inventory",
             "days of inventory",
             "inventory days",
             "days of stock",
-            "delai de rotation des stocks",
-            "duree de rotation des stocks",
+            "delai de rotation de stocks",
+            "duree de rotation de stocks",
             "duree de stockage",
             "jours de stock",
         ],
     ),
     (
-        Some(MetricId::InventoryTurnover),
+        &[MetricId::InventoryTurnover],
         &[
             "inventory turn",
             "inventories turn",
             "stock turn",
             "stocks turn",
             "turnover of inventor",
-            "rotation des stocks",
-            "rotation du stock",
-            "rotation de nos stocks",
             "rotation de stock",
         ],
     ),
     (
-        Some(MetricId::DaysSalesOutstanding),
+        &[MetricId::DaysSalesOutstanding],
         &[
             "days sales",
             "dso ",
@@ -111,18 +110,16 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
             "delais de recouvrement",
             "delai client",
             "delais client",
-            "delai de paiement des clients",
-            "delais de paiement des clients",
+            "delai de paiement de clients",
+            "delais de paiement de clients",
             "delai de paiement client",
             "delais de paiement client",
             "customers pay",
             "customer pay",
             "clients pay",
             "clients paient",
-            "clients payent",
             "clients reglent",
             "paid by customers",
-            "paid by our customers",
             "pay us",
             "get paid",
             "collection period",
@@ -135,22 +132,19 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::DaysPayablesOutstanding),
+        &[MetricId::DaysPayablesOutstanding],
         &[
             "days payable",
             "dpo ",
-            "delai moyen de paiement des fournisseurs",
-            "delai de paiement des fournisseurs",
-            "delais de paiement des fournisseurs",
+            "delai moyen de paiement de fournisseurs",
+            "delai de paiement de fournisseurs",
+            "delais de paiement de fournisseurs",
             "delai fournisseur",
             "delais fournisseur",
-            "pay our suppliers",
             "pay suppliers",
-            "pay our vendors",
             "pay vendors",
-            "payons nos fournisseurs",
-            "payer nos fournisseurs",
-            "payer les fournisseurs",
+            "payons fournisseurs",
+            "payer fournisseurs",
             "dettes fournisseurs",
             "payable",
             "supplier",
@@ -159,35 +153,41 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::AssetTurnover),
+        &[MetricId::AssetTurnover],
         &[
             "asset turnover",
             "assets turnover",
             "total asset turnover",
-            "rotation de l actif",
-            "rotation des actifs",
+            "rotation de actif",
+            "use of assets",
+            "use assets",
+            "utilisation de actifs",
         ],
     ),
     (
-        Some(MetricId::InterestCoverage),
+        &[MetricId::InterestCoverage],
         &[
-            "interest coverage",
             "interest cover",
             "times interest",
             "cover interest",
-            "cover our interest",
-            "cover the interest",
-            "cover its interest",
-            "couverture des interets",
-            "couverture des frais financiers",
-            "couverture des charges financieres",
-            "couvrir les interets",
-            "couvrir nos interets",
-            "couvrir ses interets",
+            "couverture de interets",
+            "couverture de frais financiers",
+            "couverture de charges financieres",
+            "couvrir interets",
+            "interest expense",
+            "interest cost",
+            "interest charge",
+            "interest payment",
+            "frais financiers",
+            "charges financieres",
+            "charge financiere",
+            "charges d interet",
+            "interest ",
+            "interets ",
         ],
     ),
     (
-        Some(MetricId::DebtToEquity),
+        &[MetricId::DebtToEquity],
         &[
             "debt to equity",
             "debt equity",
@@ -201,9 +201,8 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::DebtToAssets),
+        &[MetricId::DebtToAssets],
         &[
-            "debt to assets",
             "debt to asset",
             "debt to total assets",
             "debt ratio",
@@ -213,7 +212,7 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::GrossMargin),
+        &[MetricId::GrossMargin],
         &[
             "gross margin",
             "gross profit",
@@ -225,7 +224,7 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::OperatingMargin),
+        &[MetricId::OperatingMargin],
         &[
             "operating margin",
             "operating income",
@@ -239,9 +238,8 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::EbitdaMargin),
+        &[MetricId::EbitdaMargin],
         &[
-            "ebitda margin",
             "marge d ebitda",
             "marge ebitda",
             "marge de baiia",
@@ -249,30 +247,38 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
             "marge d ebe",
             "taux d ebe",
             "excedent brut d exploitation",
+            "ebitda margin",
             "ebitda",
             "baiia",
             "ebe ",
         ],
     ),
     (
-        Some(MetricId::NetIncomeGrowth),
+        &[MetricId::NetIncomeGrowth],
         &[
             "net income growth",
             "earnings growth",
             "profit growth",
-            "croissance du resultat",
-            "croissance des benefices",
-            "croissance du benefice",
+            "croissance de resultat",
+            "croissance de benefice",
         ],
     ),
     (
-        Some(MetricId::NetMargin),
+        &[MetricId::NetMargin],
         &[
             "net margin",
             "net profit margin",
             "profit margin",
             "marge nette",
             "marges nettes",
+            "marge beneficiaire",
+            "marges beneficiaires",
+        ],
+    ),
+    // The amount itself: did it rise or fall (its growth), and what it leaves of each dollar of sales (its margin).
+    (
+        &[MetricId::NetMargin, MetricId::NetIncomeGrowth],
+        &[
             "net income",
             "net profit",
             "net earnings",
@@ -281,10 +287,15 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
             "resultat net",
             "benefice net",
             "perte nette",
+            "profit ",
+            "profits ",
+            "earnings ",
+            "benefice ",
+            "benefices ",
         ],
     ),
     (
-        Some(MetricId::EffectiveTaxRate),
+        &[MetricId::EffectiveTaxRate],
         &[
             "effective tax",
             "tax rate",
@@ -292,38 +303,36 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
             "taux d imposition",
             "taux d impot",
             "taux effectif d impot",
-            "impot sur les benefices",
-            "impot sur le resultat",
-            "impot sur les societes",
+            "impot sur benefices",
+            "impot sur resultat",
+            "impot sur societes",
         ],
     ),
     (
-        Some(MetricId::ReturnOnEquity),
+        &[MetricId::ReturnOnEquity],
         &[
             "return on equity",
             "roe ",
-            "rendement des capitaux propres",
-            "rentabilite des capitaux propres",
-            "rendement des fonds propres",
-            "rentabilite des fonds propres",
+            "rendement de capitaux propres",
+            "rentabilite de capitaux propres",
+            "rendement de fonds propres",
+            "rentabilite de fonds propres",
             "rentabilite financiere",
         ],
     ),
     (
-        Some(MetricId::ReturnOnAssets),
+        &[MetricId::ReturnOnAssets],
         &[
             "return on assets",
             "return on total assets",
             "roa ",
-            "rendement de l actif",
-            "rendement des actifs",
-            "rentabilite de l actif",
-            "rentabilite des actifs",
+            "rendement de actif",
+            "rentabilite de actif",
             "rentabilite economique",
         ],
     ),
     (
-        Some(MetricId::CurrentRatio),
+        &[MetricId::CurrentRatio],
         &[
             "current ratio",
             "ratio de liquidite generale",
@@ -333,7 +342,7 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::QuickRatio),
+        &[MetricId::QuickRatio],
         &[
             "quick ratio",
             "acid test",
@@ -343,7 +352,7 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::CashRatio),
+        &[MetricId::CashRatio],
         &[
             "cash ratio",
             "ratio de liquidite immediate",
@@ -352,16 +361,16 @@ pub(super) const METRIC_PHRASES: &[(Option<MetricId>, &[&str])] = &[
         ],
     ),
     (
-        Some(MetricId::WorkingCapital),
+        &[MetricId::WorkingCapital],
         &["working capital", "fonds de roulement"],
     ),
     // Stock in general ("are our stocks too high?"): how many days it sits, after every named stock ratio.
     (
-        Some(MetricId::DaysInventoryOutstanding),
+        &[MetricId::DaysInventoryOutstanding],
         &["stock", "inventor"],
     ),
     (
-        Some(MetricId::RevenueGrowth),
+        &[MetricId::RevenueGrowth],
         &[
             "revenue",
             "sales",
@@ -481,6 +490,10 @@ pub(super) const UP_WORDS: &[&str] = &[
     "monte",
     "progresse",
     "plus eleve",
+    "longer",
+    "lengthen",
+    "allong",
+    "plus long",
 ];
 
 /// Words of a fall.
@@ -505,6 +518,36 @@ pub(super) const DOWN_WORDS: &[&str] = &[
     "chute",
     "plus bas",
     "plus faible",
+    "shorter",
+    "shorten",
+    "raccourc",
+    "plus court",
+];
+
+/// A comparison with the company's own past: the movement the memo states, between the planned periods ("faster
+/// than before", « plus élevée que l'an dernier »), where "than" and « que » otherwise compare with something else.
+pub(super) const THAN_BEFORE: &[&str] = &[
+    "than before",
+    "than last year",
+    "than the year before",
+    "than the previous year",
+    "than the prior year",
+    "than a year ago",
+    "than in the past",
+    "than it was",
+    "than they were",
+    "than it used to be",
+    "than they used to be",
+    "que avant",
+    "qu avant",
+    "que l an dernier",
+    "que l annee derniere",
+    "que l an passe",
+    "que l annee passee",
+    "que l annee precedente",
+    "que l exercice precedent",
+    "que precedemment",
+    "que par le passe",
 ];
 
 /// Words that make a question something other than a yes/no question about what happened: asking why or how much,

@@ -1,6 +1,8 @@
 //! The offline memo's first words: a direct answer to the question, about the metrics it names and its family's
 //! headline figures, with "Yes." or "No." for a yes/no question about a movement.
 
+use std::cmp::Ordering;
+
 use rust_decimal::Decimal;
 
 use super::{INTEREST_COVERAGE_THIN, shown, value};
@@ -18,7 +20,11 @@ fn headline_metrics(intent: Intent) -> &'static [MetricId] {
             MetricId::OperatingMargin,
         ],
         Intent::Liquidity => &[MetricId::WorkingCapital, MetricId::CurrentRatio],
-        Intent::Solvency => &[MetricId::DebtToEquity, MetricId::DebtToAssets],
+        Intent::Solvency => &[
+            MetricId::DebtToEquity,
+            MetricId::InterestCoverage,
+            MetricId::DebtToAssets,
+        ],
         Intent::Efficiency => &[MetricId::CashConversionCycle, MetricId::AssetTurnover],
         Intent::Growth => &[MetricId::RevenueGrowth],
         Intent::CashFlow => &[MetricId::FreeCashFlow, MetricId::OperatingCashFlowRatio],
@@ -212,6 +218,10 @@ fn told(
         .copied()
         .filter(|m| plan.metrics.contains(m) && value(figures, *m, last).is_some())
         .collect();
+    // Whether an amount rose or fell ("did net income fall?") is its growth's sign: that answers first.
+    if matches!(cues.asked, Some(Asked::Up | Asked::Down)) {
+        chosen.sort_by_key(|m| m.category() != Category::Growth);
+    }
     let named = chosen.len();
     for intent in &plan.intents {
         let picks: Vec<MetricId> = headline_metrics(*intent)
@@ -220,10 +230,11 @@ fn told(
             .filter(|m| plan.metrics.contains(m) && value(figures, *m, last).is_some())
             .collect();
         // A health check states each family's figure; liquidity both the working capital and whether current
-        // assets cover current liabilities; another intent its first available figure.
+        // assets cover current liabilities; solvency both the debt and whether profits carry its interest; another
+        // intent its first available figure.
         let take = match intent {
             Intent::HealthCheck => picks.len(),
-            Intent::Liquidity => 2,
+            Intent::Liquidity | Intent::Solvency => 2,
             _ => 1,
         };
         for m in picks.into_iter().take(take) {
@@ -277,9 +288,11 @@ fn tell(plan: &AnalysisPlan, figures: &[Figure], currency: &str, m: MetricId) ->
     let start = earlier.iter().position(|p| value(figures, m, p).is_some());
     let state = latest_state(m, to, last, lang).unwrap_or_default();
     let Some(at) = start else {
-        let sentence = match lang {
-            Language::En => format!("{name} is {b} in {last}{state}."),
-            Language::Fr => format!("{name} est de {b} en {last}{state}."),
+        let growth = growth_sentence(m, lang, None, (last, to), currency);
+        let sentence = match (lang, growth) {
+            (_, Some(said)) => format!("{said}{state}."),
+            (Language::En, None) => format!("{name} is {b} in {last}{state}."),
+            (Language::Fr, None) => format!("{name} est de {b} en {last}{state}."),
         };
         return Some(Told {
             metric: m,
@@ -323,6 +336,13 @@ fn tell(plan: &AnalysisPlan, figures: &[Figure], currency: &str, m: MetricId) ->
         h => h.map(|h| h == (direction > 0)),
     };
     let sentence = match lang {
+        _ if m.category() == Category::Growth => {
+            let said = growth_sentence(m, lang, Some((first, from)), (last, to), currency);
+            format!(
+                "{}{state}.",
+                said.unwrap_or_else(|| format!("{name} {b} ({last})"))
+            )
+        }
         Language::En => {
             let verdict = match better {
                 Some(true) => " improved: it",
@@ -345,12 +365,14 @@ fn tell(plan: &AnalysisPlan, figures: &[Figure], currency: &str, m: MetricId) ->
                 Some(false) => " se dégrade",
                 None => "",
             };
+            // With no verdict, the movement is the verb: « le délai … passe de 118,2 jours … à 84,1 jours ».
+            let moves = if verdict.is_empty() { " passe" } else { " :" };
             match direction {
                 1 => format!(
-                    "{name}{verdict} : de {a} en {first} à {b} en {last}, en hausse{between}{state}."
+                    "{name}{verdict}{moves} de {a} en {first} à {b} en {last}, en hausse{between}{state}."
                 ),
                 -1 => format!(
-                    "{name}{verdict} : de {a} en {first} à {b} en {last}, en baisse{between}{state}."
+                    "{name}{verdict}{moves} de {a} en {first} à {b} en {last}, en baisse{between}{state}."
                 ),
                 _ => format!("{name} : stable à {b} de {first} à {last}{between}{state}."),
             }
@@ -362,5 +384,56 @@ fn tell(plan: &AnalysisPlan, figures: &[Figure], currency: &str, m: MetricId) ->
         better,
         direction: Some(direction),
         latest: to,
+    })
+}
+
+/// A growth rate said as what the amount did ("Revenue grew 5.71% in FY2023, after a fall of 5.07% in FY2022"),
+/// not as a rate that "improved from -5.07% to 5.71%"; from its first computable planned period (when there is one
+/// before the last) to the last.
+/// `None` for a growth rate whose amount has no name here.
+fn growth_sentence(
+    m: MetricId,
+    lang: Language,
+    before: Option<(&str, Decimal)>,
+    (last, to): (&str, Decimal),
+    currency: &str,
+) -> Option<String> {
+    let amount = amount_subject(m, lang)?;
+    let size = |v: Decimal| shown(lang, v.abs(), m.unit(), currency);
+    let now = match (lang, to.cmp(&Decimal::ZERO)) {
+        (Language::En, Ordering::Greater) => format!("{amount} grew {} in {last}", size(to)),
+        (Language::En, Ordering::Less) => format!("{amount} fell {} in {last}", size(to)),
+        (Language::En, Ordering::Equal) => format!("{amount} was unchanged in {last}"),
+        (Language::Fr, Ordering::Greater) => {
+            format!("{amount} progresse de {} en {last}", size(to))
+        }
+        (Language::Fr, Ordering::Less) => format!("{amount} recule de {} en {last}", size(to)),
+        (Language::Fr, Ordering::Equal) => format!("{amount} est stable en {last}"),
+    };
+    let Some((first, from)) = before else {
+        return Some(now);
+    };
+    let before = match (lang, from.cmp(&Decimal::ZERO)) {
+        (Language::En, Ordering::Greater) => format!("growth of {} in {first}", size(from)),
+        (Language::En, Ordering::Less) => format!("a fall of {} in {first}", size(from)),
+        (Language::En, Ordering::Equal) => format!("no change in {first}"),
+        (Language::Fr, Ordering::Greater) => format!("une hausse de {} en {first}", size(from)),
+        (Language::Fr, Ordering::Less) => format!("un recul de {} en {first}", size(from)),
+        (Language::Fr, Ordering::Equal) => format!("une variation nulle en {first}"),
+    };
+    Some(match lang {
+        Language::En => format!("{now}, after {before}"),
+        Language::Fr => format!("{now}, après {before}"),
+    })
+}
+
+/// The amount a growth rate measures, as the subject of a sentence ("Revenue", « Le chiffre d'affaires »).
+pub(super) fn amount_subject(m: MetricId, lang: Language) -> Option<&'static str> {
+    Some(match (m, lang) {
+        (MetricId::RevenueGrowth, Language::En) => "Revenue",
+        (MetricId::RevenueGrowth, Language::Fr) => "Le chiffre d'affaires",
+        (MetricId::NetIncomeGrowth, Language::En) => "Net income",
+        (MetricId::NetIncomeGrowth, Language::Fr) => "Le résultat net",
+        _ => return None,
     })
 }

@@ -102,9 +102,10 @@ fn questions_name_metrics_in_both_languages() {
         ("What was our EBITDA?", &[EbitdaMargin]),
         ("And EBIT?", &[OperatingMargin]),
         ("Is our interest coverage thin?", &[InterestCoverage]),
+        // Operating income over interest is the interest coverage.
         (
             "Le résultat d'exploitation couvre-t-il nos intérêts ?",
-            &[OperatingMargin],
+            &[InterestCoverage, OperatingMargin],
         ),
         (
             "ROE and ROA over three years",
@@ -121,6 +122,29 @@ fn questions_name_metrics_in_both_languages() {
         ("Flux de trésorerie disponible ?", &[FreeCashFlow]),
         ("Payroll and payables", &[DaysPayablesOutstanding]),
         ("Is the company solvent?", &[]),
+        // Articles and possessives are not read: the metric is named however it is pointed at.
+        ("What is the return on our assets?", &[ReturnOnAssets]),
+        ("Quel est le rendement de nos actifs ?", &[ReturnOnAssets]),
+        ("Quelle est la rentabilité de l'actif ?", &[ReturnOnAssets]),
+        ("How efficient is our use of assets?", &[AssetTurnover]),
+        (
+            "Les frais financiers pèsent-ils sur le résultat ?",
+            &[InterestCoverage],
+        ),
+        ("Can we afford our interest payments?", &[InterestCoverage]),
+        // The cash left after investment is what pays a dividend.
+        ("Can we pay a dividend this year?", &[FreeCashFlow]),
+        ("Peut-on verser un dividende ?", &[FreeCashFlow]),
+        // Net income is an amount: did it rise (its growth), and what it leaves of sales (its margin).
+        ("Did net income fall?", &[NetMargin, NetIncomeGrowth]),
+        ("Why did profit drop?", &[NetMargin, NetIncomeGrowth]),
+        (
+            "Le bénéfice a-t-il augmenté ?",
+            &[NetMargin, NetIncomeGrowth],
+        ),
+        ("Is the company profitable?", &[]),
+        // A Quebec « marge de crédit » is a line of credit, not a margin.
+        ("Pouvons-nous augmenter notre marge de crédit ?", &[]),
         ("", &[]),
     ];
     for (q, expected) in cases {
@@ -144,6 +168,18 @@ fn a_named_metric_brings_its_family_and_its_words_are_not_read_again() {
             "Notre besoin en fonds de roulement augmente-t-il ?",
             &[Efficiency],
         ),
+        ("Sommes-nous trop endettés ?", &[Solvency]),
+        ("Can we take on a new loan?", &[Solvency]),
+        (
+            "Quelle est la capacité de remboursement de l'entreprise ?",
+            &[Solvency],
+        ),
+        (
+            "Pouvons-nous augmenter notre marge de crédit ?",
+            &[Solvency],
+        ),
+        ("Are we making money?", &[Profitability]),
+        ("Le bistro perd-il de l'argent ?", &[Profitability]),
     ];
     for (q, expected) in cases {
         assert_eq!(intent::intents(q), expected.to_vec(), "{q}");
@@ -209,18 +245,15 @@ fn the_direct_answer_leads_with_the_metric_the_question_names_for_every_company(
                 .iter()
                 .any(|f| f.metric == *metric && *f.period == **last && f.value.is_some());
             let text = sentences(answer(&a));
+            // A growth rate is said as what its amount did ("Revenue grew …").
+            let subject = super::answer::amount_subject(*metric, *lang)
+                .map_or_else(|| metric_subject(*metric, *lang), str::to_string);
             if computable {
-                assert!(
-                    text.starts_with(&metric_subject(*metric, *lang)),
-                    "{company}: {q}: {text}"
-                );
+                assert!(text.starts_with(&subject), "{company}: {q}: {text}");
                 led += 1;
             } else {
                 // Not computable: the answer falls back on the family's headline, and the caveats say why.
-                assert!(
-                    !text.contains(&metric_subject(*metric, *lang)),
-                    "{company}: {q}: {text}"
-                );
+                assert!(!text.contains(&subject), "{company}: {q}: {text}");
             }
         }
     }
@@ -233,12 +266,49 @@ fn growth_is_told_from_its_first_computable_period() {
     let a = offline(crate::testing::bistro(), "Did sales grow over three years?");
     assert_eq!(a.plan.periods, ["FY2021", "FY2022", "FY2023"]);
     let text = sentences(answer(&a));
-    assert!(text.starts_with("Revenue growth"), "{text}");
+    // Said as what revenue did in the last period, then in the first one where growth is computable.
     assert!(
-        text.contains(" in FY2022 to ") && text.contains(" in FY2023"),
+        text.starts_with("Revenue grew ") || text.starts_with("Revenue fell "),
         "{text}"
     );
-    assert!(!text.contains("FY2021"), "{text}");
+    assert!(
+        text.contains(" in FY2023, after ") && text.contains(" in FY2022."),
+        "{text}"
+    );
+    assert!(!text.contains("FY2021") && !text.contains('-'), "{text}");
+}
+
+#[test]
+fn a_growth_rate_is_said_as_what_its_amount_did_with_its_sign_in_words() {
+    for (company, statements) in companies() {
+        for q in ["Did sales grow?", "Le chiffre d'affaires a-t-il augmenté ?"] {
+            let a = offline(statements.clone(), q);
+            let last = a.plan.periods.last().unwrap();
+            let Some(v) = a
+                .figures
+                .iter()
+                .find(|f| f.metric == RevenueGrowth && *f.period == **last)
+                .and_then(|f| f.value)
+            else {
+                continue;
+            };
+            let text = sentences(answer(&a));
+            let expected = match (a.language, v.cmp(&rust_decimal::Decimal::ZERO)) {
+                (Language::En, std::cmp::Ordering::Greater) => "Revenue grew ",
+                (Language::En, std::cmp::Ordering::Less) => "Revenue fell ",
+                (Language::En, std::cmp::Ordering::Equal) => "Revenue was unchanged ",
+                (Language::Fr, std::cmp::Ordering::Greater) => {
+                    "Le chiffre d'affaires progresse de "
+                }
+                (Language::Fr, std::cmp::Ordering::Less) => "Le chiffre d'affaires recule de ",
+                (Language::Fr, std::cmp::Ordering::Equal) => "Le chiffre d'affaires est stable ",
+            };
+            assert!(text.starts_with(expected), "{company}: {q}: {text}");
+            // The sign is in the verb: no minus sign before a rate.
+            assert!(!text.contains(" -"), "{company}: {q}: {text}");
+            assert!(a.validation.grounded, "{company}: {q}: {:?}", a.validation);
+        }
+    }
 }
 
 #[test]
@@ -465,9 +535,25 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
         ("La marge ne baisse-t-elle pas ?", None),
         // Two kinds of movement at once: one answer cannot serve both.
         ("Did sales rise and margins fall?", None),
-        // Against a threshold, another year named or peers: not the movement the memo states.
+        // Against a threshold, a year named or peers: not the movement the memo states.
         ("Is our current ratio higher than 1.5?", None),
-        ("La marge est-elle plus élevée que l'an dernier ?", None),
+        ("Is our margin higher than in 2021?", None),
+        // Against the company's own past: the movement between the planned periods.
+        (
+            "La marge est-elle plus élevée que l'an dernier ?",
+            Some(Asked::Up),
+        ),
+        (
+            "Are we paying suppliers faster than before?",
+            Some(Asked::Better),
+        ),
+        ("Is our margin lower than last year?", Some(Asked::Down)),
+        (
+            "Is our cash conversion cycle getting longer?",
+            Some(Asked::Up),
+        ),
+        ("Le délai client s'allonge-t-il ?", Some(Asked::Up)),
+        ("Are collection times getting shorter?", Some(Asked::Down)),
         ("Est-ce que la marge est supérieure à 10 % ?", None),
         (
             "Is our margin rising compared with other restaurants?",
@@ -554,9 +640,54 @@ fn a_yes_no_question_is_answered_yes_or_no_from_the_figures_for_every_company() 
 }
 
 #[test]
+fn whether_net_income_fell_is_answered_by_its_growth_first_and_its_margin_must_agree() {
+    use rust_decimal::Decimal;
+    let mut seen = [0, 0, 0];
+    for (company, statements) in companies() {
+        let a = offline(statements.clone(), "Did net income fall?");
+        let text = answer(&a);
+        let value = |m: MetricId, p: &str| {
+            a.figures
+                .iter()
+                .find(|f| f.metric == m && *f.period == *p)
+                .and_then(|f| f.value)
+        };
+        let last = a.plan.periods.last().unwrap();
+        let Some(growth) = value(NetIncomeGrowth, last) else {
+            continue;
+        };
+        assert!(
+            sentences(text).starts_with("Net income "),
+            "{company}: {text}"
+        );
+        // The margin from its first planned value to its last, as displayed.
+        let margins: Vec<Decimal> = a
+            .plan
+            .periods
+            .iter()
+            .filter_map(|p| value(NetMargin, p))
+            .map(|v| (v * Decimal::ONE_HUNDRED).round_dp(2))
+            .collect();
+        let fell = growth < Decimal::ZERO;
+        let expected = match (margins.first(), margins.last()) {
+            (Some(a), Some(b)) if margins.len() > 1 && (b < a) != fell => None,
+            _ => Some(fell),
+        };
+        assert_eq!(yes_no(text), expected, "{company}: {text}");
+        seen[expected.map_or(2, usize::from)] += 1;
+    }
+    // Both answers, and a disagreement left without one, occur among the companies.
+    assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
+}
+
+#[test]
 fn the_readme_answers_on_the_bistro_hold() {
-    // README.md, "Quick start": the two answers it quotes.
+    // README.md, "Quick start": the answers it quotes.
     for (q, start) in [
+        (
+            "Did sales grow?",
+            "Yes. Revenue grew 5.71% in FY2023, after a fall of 5.07% in FY2022.",
+        ),
         (
             "Is our working capital getting tighter?",
             "No. Working capital improved: it rose from 117,339 CAD in FY2021 to 409,070 CAD in FY2023. ",
