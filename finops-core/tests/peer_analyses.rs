@@ -376,6 +376,9 @@ fn which_questions_ask_about_peers() {
         "Comment nous positionnons-nous face aux autres entreprises similaires ?",
         "How do our margins compare to others in the industry?",
         "Nos ratios par rapport à nos pairs ?",
+        // Better or worse than others, without a comparison word.
+        "Les marges de l'entreprise sont-elles meilleures que celles du secteur ?",
+        "Is our collection period worse than the industry average?",
     ] {
         assert!(asks_for_peers(yes), "{yes}");
     }
@@ -387,6 +390,8 @@ fn which_questions_ask_about_peers() {
         "Analyse la rentabilité du bistro sur trois ans",
         "How does revenue compare with the other years?",
         "What is our working capital?",
+        "Is our margin better than last year?",
+        "Is our working capital getting worse?",
     ] {
         assert!(!asks_for_peers(no), "{no}");
     }

@@ -3,7 +3,7 @@
 
 use super::{AnalysisPlan, Comparison, Intent, Language};
 use crate::metrics::MetricId;
-use crate::statements::Statements;
+use crate::statements::{Period, Statements};
 
 mod phrases;
 #[cfg(test)]
@@ -339,10 +339,16 @@ pub fn cues(question: &str) -> Cues {
 /// kind of question (why or how much, what to do, a negation). `None` otherwise, and for two kinds at once.
 pub fn asked(question: &str) -> Option<Asked> {
     let mut text = format!(" {} ", fold(question));
+    let mut against_past = false;
     for past in THAN_BEFORE {
         while let Some(at) = phrase_at(&text, past, true, 0) {
             text.replace_range(at..at + past.len(), "");
+            against_past = true;
         }
+    }
+    // "Higher than it was in 2021": against a year it names, not the planned periods' movement.
+    if against_past && text.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
     }
     let folded = text.trim().to_string();
     // French compares with "que" ("plus élevé que l'an dernier"); "est-ce que" only asks.
@@ -504,6 +510,18 @@ pub fn periods(question: &str, statements: &Statements) -> Vec<String> {
                 || words.contains(&year.as_str())
         })
         .collect();
+    match chosen.as_slice() {
+        // "Since 2021", « depuis 2022 », "2021 onwards": from that period to the latest.
+        [one] if words.iter().any(|w| SINCE_WORDS.contains(w)) => {
+            chosen = (*one..all.len()).collect();
+        }
+        // "From 2021 to 2023", « de 2021 à 2023 », "between FY2021 and FY2023": every period in between too, so a
+        // turn in the middle is seen ("FY2021 vs FY2023" compares the two ends only).
+        [first, .., last] if names_a_range(&words, &all[*first]) => {
+            chosen = (*first..=*last).collect();
+        }
+        _ => {}
+    }
     if chosen.is_empty() {
         let last_n = words.windows(2).find_map(|w| {
             let unit = matches!(
@@ -538,6 +556,28 @@ pub fn periods(question: &str, statements: &Statements) -> Vec<String> {
     chosen.iter().map(|&i| all[i].label.to_string()).collect()
 }
 
+/// Words that make one period named the start of a run to the latest ("since 2021", « à partir de 2022 »).
+const SINCE_WORDS: &[&str] = &[
+    "since", "depuis", "partir", "starting", "onward", "onwards", "from",
+];
+
+/// Words that join two periods into a range, right after the first ("2021 to 2023", « 2021 à 2023 », « 2021
+/// jusqu'en 2023 »), and words that make any two named periods one ("between", « entre »).
+const RANGE_AFTER: &[&str] = &["to", "a", "au", "through", "thru", "until", "till", "jusqu"];
+const RANGE_WORDS: &[&str] = &["between", "entre"];
+
+/// Whether the question names a range that starts at `first` (the earliest period it names), rather than two
+/// periods to compare.
+fn names_a_range(words: &[&str], first: &Period) -> bool {
+    let label = fold(&first.label);
+    let year = first.end.format("%Y").to_string();
+    let at = words.iter().position(|w| *w == label || *w == year);
+    words.iter().any(|w| RANGE_WORDS.contains(w))
+        || at
+            .and_then(|i| words.get(i + 1))
+            .is_some_and(|w| RANGE_AFTER.contains(w))
+}
+
 /// The offline analyst's plan for a question.
 pub fn plan(question: &str, statements: &Statements, language: Language) -> AnalysisPlan {
     let intents = intents(question);
@@ -570,6 +610,13 @@ const PEER_WORDS: &[&str] = &[
 /// firm's other restaurants", « comment se situe notre marge par rapport aux autres restaurants »).
 const COMPARE_WORDS: &[&str] = &[
     "compar",
+    "than",
+    "better",
+    "worse",
+    "meilleur",
+    "pire",
+    "superieur",
+    "inferieur",
     "versus",
     "vs",
     "relative to",

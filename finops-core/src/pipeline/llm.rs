@@ -734,6 +734,7 @@ pub(crate) fn validator_messages(
     if !benchmarks.is_empty() {
         user["peer_benchmarks"] = benchmarks_json(benchmarks);
     }
+    answer_hints(&mut user, question, plan, figures, statements);
     vec![
         Message::system(system),
         Message::user(in_language(
@@ -742,6 +743,39 @@ pub(crate) fn validator_messages(
             Phase::Validator,
         )),
     ]
+}
+
+/// What the rules read in the question, for the report's first sentence, in keys that say what to do with them:
+/// the planned metrics the question names (`answer_speaks_first_of`), and for a yes/no question about a movement,
+/// the word the figures answer it with (`answer_opens_with`: "No." to "is our working capital getting tighter?"
+/// when it rose). Absent when the rules read nothing, so other requests are unchanged. The acceptance check holds
+/// an answer that opens with a yes or a no to the same reading of the figures.
+fn answer_hints(
+    user: &mut serde_json::Value,
+    question: &str,
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    statements: &Statements,
+) {
+    let cues = intent::cues(question);
+    let named: Vec<&str> = cues
+        .metrics
+        .iter()
+        .filter(|m| plan.metrics.contains(m))
+        .map(|m| m.id())
+        .collect();
+    if !named.is_empty() {
+        user["answer_speaks_first_of"] = json!(named);
+    }
+    let currency = &statements.company().currency;
+    if let Some((yes, _)) = super::offline::figures_answer(plan, figures, currency, &cues) {
+        user["answer_opens_with"] = json!(match (plan.language, yes) {
+            (Language::En, true) => "Yes.",
+            (Language::En, false) => "No.",
+            (Language::Fr, true) => "Oui.",
+            (Language::Fr, false) => "Non.",
+        });
+    }
 }
 
 /// The line that ends a French Validator request (see [`in_language`]); a report that only repeats it is an echo.

@@ -97,6 +97,28 @@ fn plan_periods_come_from_the_question() {
         intent::periods("FY2021 vs FY2023", &s),
         vec!["FY2021", "FY2023"]
     );
+    assert_eq!(
+        intent::periods("Compare 2021 and 2023", &s),
+        vec!["FY2021", "FY2023"]
+    );
+    // A range names every period in it; "since" runs to the latest.
+    for q in [
+        "Net margin from 2021 to 2023",
+        "Marge nette de 2021 à 2023",
+        "between FY2021 and FY2023",
+        "Évolution de 2021 jusqu'en 2023",
+        "How has our margin evolved since 2021?",
+        "2021 onwards",
+    ] {
+        assert_eq!(
+            intent::periods(q, &s),
+            vec!["FY2021", "FY2022", "FY2023"],
+            "{q}"
+        );
+    }
+    for q in ["Comment évolue la marge depuis 2022 ?", "Depuis 2023 ?"] {
+        assert_eq!(intent::periods(q, &s), vec!["FY2022", "FY2023"], "{q}");
+    }
     // The latest year, however it is said, with the year before it; a count of years still wins.
     for q in [
         "What was our margin last year?",
@@ -588,6 +610,69 @@ fn a_question_the_rules_cannot_read_gets_a_health_check_that_says_so() {
     // A health check asked for is not flagged.
     let a = offline(bistro(), "Is the company healthy overall?");
     assert!(!a.report.contains("recognises"), "{}", a.report);
+}
+
+/// The JSON of a Validator request (before a French request's closing line).
+fn validator_request(question: &str, language: Language) -> serde_json::Value {
+    let s = bistro();
+    let plan = intent::plan(question, &s, language);
+    let figures = crate::metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
+    let messages = llm::validator_messages(question, &plan, &figures, &[], &[], &[], &s);
+    let text = &messages.last().unwrap().content;
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<serde_json::Value>()
+        .next()
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn the_validator_is_told_what_the_question_names_and_how_the_figures_answer_it() {
+    // On the bistro, working capital rose (117,339 to 409,070 CAD) and customers pay later (29.0 to 41.2 days).
+    let tighter = validator_request("Is our working capital getting tighter?", Language::En);
+    assert_eq!(
+        tighter["answer_speaks_first_of"],
+        serde_json::json!(["working_capital"])
+    );
+    assert_eq!(tighter["answer_opens_with"], "No.");
+    let slower = validator_request("Nos clients paient-ils plus lentement ?", Language::Fr);
+    assert_eq!(
+        slower["answer_speaks_first_of"],
+        serde_json::json!(["days_sales_outstanding"])
+    );
+    assert_eq!(slower["answer_opens_with"], "Oui.");
+    // The same word the acceptance check holds an answer to.
+    for (q, lang) in [
+        ("Is our working capital getting tighter?", Language::En),
+        ("Nos clients paient-ils plus lentement ?", Language::Fr),
+    ] {
+        let s = bistro();
+        let plan = intent::plan(q, &s, lang);
+        let figures = crate::metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
+        let said = validator_request(q, lang)["answer_opens_with"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let texts = vec![(
+            "report.answer".to_string(),
+            format!("{said} See the figures."),
+        )];
+        assert_eq!(
+            super::acceptance::yes_no(&texts, q, &plan, &figures, "CAD"),
+            None,
+            "{q}"
+        );
+    }
+    // Why, how much: no yes or no to open with; a question naming no metric: nothing named.
+    let why = validator_request("Why is our working capital rising?", Language::En);
+    assert!(why.get("answer_opens_with").is_none(), "{why}");
+    assert_eq!(
+        why["answer_speaks_first_of"],
+        serde_json::json!(["working_capital"])
+    );
+    let overall = validator_request("How are we doing overall?", Language::En);
+    assert!(overall.get("answer_opens_with").is_none(), "{overall}");
+    assert!(overall.get("answer_speaks_first_of").is_none(), "{overall}");
 }
 
 #[test]

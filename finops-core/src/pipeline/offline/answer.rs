@@ -218,11 +218,19 @@ fn told(
         .copied()
         .filter(|m| plan.metrics.contains(m) && value(figures, *m, last).is_some())
         .collect();
-    // Whether an amount rose or fell ("did net income fall?") is its growth's sign: that answers first.
-    if matches!(cues.asked, Some(Asked::Up | Asked::Down)) {
+    // Whether an amount rose or fell ("did net income fall?") is its growth's sign: that answers, first, and the
+    // amount's margin named with it is said after, as context (it can fall over three years while the amount grew
+    // in the last one).
+    let growth = chosen
+        .iter()
+        .filter(|m| m.category() == Category::Growth)
+        .count();
+    let named = if matches!(cues.asked, Some(Asked::Up | Asked::Down)) && growth > 0 {
         chosen.sort_by_key(|m| m.category() != Category::Growth);
-    }
-    let named = chosen.len();
+        growth
+    } else {
+        chosen.len()
+    };
     for intent in &plan.intents {
         let picks: Vec<MetricId> = headline_metrics(*intent)
             .iter()
@@ -399,16 +407,27 @@ fn growth_sentence(
     currency: &str,
 ) -> Option<String> {
     let amount = amount_subject(m, lang)?;
+    // « Les revenus », as the catalogue names them (« Croissance des revenus »), take a plural verb.
+    let plural = amount.starts_with("Les ");
+    let fr = |one: &'static str, many: &'static str| if plural { many } else { one };
     let size = |v: Decimal| shown(lang, v.abs(), m.unit(), currency);
     let now = match (lang, to.cmp(&Decimal::ZERO)) {
         (Language::En, Ordering::Greater) => format!("{amount} grew {} in {last}", size(to)),
         (Language::En, Ordering::Less) => format!("{amount} fell {} in {last}", size(to)),
         (Language::En, Ordering::Equal) => format!("{amount} was unchanged in {last}"),
-        (Language::Fr, Ordering::Greater) => {
-            format!("{amount} progresse de {} en {last}", size(to))
+        (Language::Fr, Ordering::Greater) => format!(
+            "{amount} {} de {} en {last}",
+            fr("progresse", "progressent"),
+            size(to)
+        ),
+        (Language::Fr, Ordering::Less) => format!(
+            "{amount} {} de {} en {last}",
+            fr("recule", "reculent"),
+            size(to)
+        ),
+        (Language::Fr, Ordering::Equal) => {
+            format!("{amount} {} en {last}", fr("est stable", "sont stables"))
         }
-        (Language::Fr, Ordering::Less) => format!("{amount} recule de {} en {last}", size(to)),
-        (Language::Fr, Ordering::Equal) => format!("{amount} est stable en {last}"),
     };
     let Some((first, from)) = before else {
         return Some(now);
@@ -427,11 +446,11 @@ fn growth_sentence(
     })
 }
 
-/// The amount a growth rate measures, as the subject of a sentence ("Revenue", « Le chiffre d'affaires »).
+/// The amount a growth rate measures, as the subject of a sentence ("Revenue", « Les revenus »).
 pub(super) fn amount_subject(m: MetricId, lang: Language) -> Option<&'static str> {
     Some(match (m, lang) {
         (MetricId::RevenueGrowth, Language::En) => "Revenue",
-        (MetricId::RevenueGrowth, Language::Fr) => "Le chiffre d'affaires",
+        (MetricId::RevenueGrowth, Language::Fr) => "Les revenus",
         (MetricId::NetIncomeGrowth, Language::En) => "Net income",
         (MetricId::NetIncomeGrowth, Language::Fr) => "Le résultat net",
         _ => return None,
