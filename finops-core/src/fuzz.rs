@@ -283,7 +283,7 @@ proptest! {
                 .chain(crate::pipeline::acceptance::answer_cites(&v.texts, &plan, &figures))
                 .chain(crate::pipeline::acceptance::yes_no(
                     &v.texts,
-                    "Is our working capital getting tighter?",
+                    &crate::analysis::intent::cues("Is our working capital getting tighter?"),
                     &plan,
                     &figures,
                     "$",

@@ -312,7 +312,7 @@ pub(crate) fn answer_cites(
 /// other words is left to the direction checks.
 pub(crate) fn yes_no(
     texts: &[(String, String)],
-    question: &str,
+    cues: &intent::Cues,
     plan: &AnalysisPlan,
     figures: &[Figure],
     currency: &str,
@@ -327,8 +327,7 @@ pub(crate) fn yes_no(
         "no" | "non" => false,
         _ => return None,
     };
-    let (expected, shown) =
-        super::offline::figures_answer(plan, figures, currency, &intent::cues(question))?;
+    let (expected, shown) = super::offline::figures_answer(plan, figures, currency, cues)?;
     (said != expected).then(|| {
         let (s, e) = match (plan.language, said) {
             (Language::Fr, true) => ("Oui", "non"),
@@ -650,7 +649,15 @@ mod answer_tests {
         let plan = crate::analysis::intent::plan(question, &s, Language::Fr);
         let figures = metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
         let answer = |text: &str| vec![("report.answer".to_string(), text.to_string())];
-        let check = |text: &str| yes_no(&answer(text), question, &plan, &figures, "CAD");
+        let check = |text: &str| {
+            yes_no(
+                &answer(text),
+                &crate::analysis::intent::cues(question),
+                &plan,
+                &figures,
+                "CAD",
+            )
+        };
         let reason = check("Non, nos clients paient à {{days_sales_outstanding@FY2023}}.").unwrap();
         assert!(
             reason.starts_with("`report.answer` opens with \"Non\" but the figures answer oui")
@@ -664,13 +671,29 @@ mod answer_tests {
         assert!(check("Nonobstant la saison, oui.").is_none());
         // Not a yes/no question: nothing to hold.
         let other = "Pourquoi nos clients paient-ils plus lentement ?";
-        assert!(yes_no(&answer("Non, pas du tout."), other, &plan, &figures, "CAD").is_none());
+        assert!(
+            yes_no(
+                &answer("Non, pas du tout."),
+                &crate::analysis::intent::cues(other),
+                &plan,
+                &figures,
+                "CAD"
+            )
+            .is_none()
+        );
         // English, a report written whole.
         let question = "Did our current ratio go up?";
         let plan = crate::analysis::intent::plan(question, &s, Language::En);
         let figures = metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
         let whole = vec![("report".to_string(), "No: it fell.".to_string())];
-        let reason = yes_no(&whole, question, &plan, &figures, "CAD").unwrap();
+        let reason = yes_no(
+            &whole,
+            &crate::analysis::intent::cues(question),
+            &plan,
+            &figures,
+            "CAD",
+        )
+        .unwrap();
         assert!(
             reason.starts_with("`report` opens with \"No\" but the figures answer yes"),
             "{reason}"

@@ -691,8 +691,14 @@ pub(crate) fn check_findings(
         .collect()
 }
 
+/// A question as a model is sent it (pseudonymized), with what the offline rules read in the original.
+pub(crate) struct Question<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) cues: &'a intent::Cues,
+}
+
 pub(crate) fn validator_messages(
-    question: &str,
+    question: Question<'_>,
     plan: &AnalysisPlan,
     figures: &[Figure],
     computations: &[ComputationRecord],
@@ -722,7 +728,7 @@ pub(crate) fn validator_messages(
         .map(|w| w.message.as_str())
         .collect();
     let user = json!({
-        "question": question,
+        "question": question.text,
         "plan": plan,
         "formulas": formulas_json(figures),
         "figures": figures_json(figures, plan.language, &statements.company().currency),
@@ -734,7 +740,7 @@ pub(crate) fn validator_messages(
     if !benchmarks.is_empty() {
         user["peer_benchmarks"] = benchmarks_json(benchmarks);
     }
-    answer_hints(&mut user, question, plan, figures, statements);
+    answer_hints(&mut user, question.cues, plan, figures, statements);
     vec![
         Message::system(system),
         Message::user(in_language(
@@ -752,12 +758,11 @@ pub(crate) fn validator_messages(
 /// an answer that opens with a yes or a no to the same reading of the figures.
 fn answer_hints(
     user: &mut serde_json::Value,
-    question: &str,
+    cues: &intent::Cues,
     plan: &AnalysisPlan,
     figures: &[Figure],
     statements: &Statements,
 ) {
-    let cues = intent::cues(question);
     let named: Vec<&str> = cues
         .metrics
         .iter()
@@ -768,7 +773,7 @@ fn answer_hints(
         user["answer_speaks_first_of"] = json!(named);
     }
     let currency = &statements.company().currency;
-    if let Some((yes, _)) = super::offline::figures_answer(plan, figures, currency, &cues) {
+    if let Some((yes, _)) = super::offline::figures_answer(plan, figures, currency, cues) {
         user["answer_opens_with"] = json!(match (plan.language, yes) {
             (Language::En, true) => "Yes.",
             (Language::En, false) => "No.",

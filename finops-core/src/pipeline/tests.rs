@@ -617,7 +617,12 @@ fn validator_request(question: &str, language: Language) -> serde_json::Value {
     let s = bistro();
     let plan = intent::plan(question, &s, language);
     let figures = crate::metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
-    let messages = llm::validator_messages(question, &plan, &figures, &[], &[], &[], &s);
+    let cues = intent::cues(question);
+    let asked = llm::Question {
+        text: question,
+        cues: &cues,
+    };
+    let messages = llm::validator_messages(asked, &plan, &figures, &[], &[], &[], &s);
     let text = &messages.last().unwrap().content;
     serde_json::Deserializer::from_str(text)
         .into_iter::<serde_json::Value>()
@@ -658,7 +663,7 @@ fn the_validator_is_told_what_the_question_names_and_how_the_figures_answer_it()
             format!("{said} See the figures."),
         )];
         assert_eq!(
-            super::acceptance::yes_no(&texts, q, &plan, &figures, "CAD"),
+            super::acceptance::yes_no(&texts, &intent::cues(q), &plan, &figures, "CAD"),
             None,
             "{q}"
         );
@@ -685,7 +690,18 @@ fn a_french_request_ends_in_french() {
         let plan = intent::plan("marges", &s, language);
         let figures = crate::metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
         let researcher = llm::researcher_messages("marges", &plan, &figures, &[], &s);
-        let validator = llm::validator_messages("marges", &plan, &figures, &[], &[], &[], &s);
+        let validator = llm::validator_messages(
+            llm::Question {
+                text: "marges",
+                cues: &intent::cues("marges"),
+            },
+            &plan,
+            &figures,
+            &[],
+            &[],
+            &[],
+            &s,
+        );
         let last = |m: &[crate::provider::Message]| m.last().unwrap().content.clone();
         match ends {
             Some(line) => {

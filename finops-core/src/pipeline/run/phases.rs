@@ -13,7 +13,7 @@ use super::{OFFLINE_MODEL, OFFLINE_PROVIDER};
 use crate::analysis::{
     Analysis, AnalysisPlan, AnalysisRequest, CacheOutcome, ComputationRecord, Event, Finding,
     FindingStatus, Intent, Language, PhaseUsage, ReportSource, Timings, UngroundedNumber,
-    Validation, intent,
+    Validation, intent, intent::Cues,
 };
 use crate::error::Result;
 use crate::metrics::{self, Figure};
@@ -56,6 +56,7 @@ pub(super) async fn run(
         statements,
         question: &redacted,
         original_question,
+        cues: intent::cues(original_question),
         language,
         degraded: Vec::new(),
         usages: Vec::with_capacity(3),
@@ -107,6 +108,9 @@ struct Run<'a> {
     question: &'a str,
     /// The question as asked (for the offline rules, which never leave the process).
     original_question: &'a str,
+    /// What the rules read in it (the metrics it names, a yes/no question's movement), read once: the offline
+    /// memo, the Validator's request and the check of its answer share it.
+    cues: Cues,
     language: Language,
     /// Why phases degraded, `phase: reason`.
     degraded: Vec<String>,
@@ -522,14 +526,13 @@ impl Run<'_> {
                         Language::Fr => "La question ne nomme aucun des sujets financiers que l'analyste hors ligne reconnaît : ce mémo est un bilan de santé général.".to_string(),
                     });
                 }
-                let cues = intent::cues(self.original_question);
                 let text = offline::report(
                     plan,
                     figures,
                     computations,
                     &findings,
                     statements,
-                    &cues,
+                    &self.cues,
                     &notes,
                 );
                 (text, ReportSource::Offline)
@@ -587,7 +590,10 @@ impl Run<'_> {
             calls,
             prices: &self.pipeline.prices,
             messages: llm::validator_messages(
-                self.question,
+                llm::Question {
+                    text: self.question,
+                    cues: &self.cues,
+                },
                 ctx.plan,
                 ctx.figures,
                 ctx.computations,
@@ -609,8 +615,15 @@ impl Run<'_> {
         // Grounded (its numbers are the SDK's), an answer (long enough, in the asked language, stating the
         // plan's figures) and no direction word against its figures: else one repair round with every reason,
         // then the offline memo.
-        let (report, ungrounded, unanswered) =
-            review(self.question, told, &refs, ctx, &validated, language);
+        let (report, ungrounded, unanswered) = review(
+            self.question,
+            &self.cues,
+            told,
+            &refs,
+            ctx,
+            &validated,
+            language,
+        );
         if ungrounded.is_empty() && unanswered.is_empty() {
             return Ok(Ok((report, ReportSource::Validator)));
         }
@@ -628,8 +641,15 @@ impl Run<'_> {
         let second = conv
             .ask_parsed(|t| llm::parse_validated(t, count, Some(&frame)))
             .await?;
-        let (report, still, still_unanswered) =
-            review(self.question, told, &refs, ctx, &second, language);
+        let (report, still, still_unanswered) = review(
+            self.question,
+            &self.cues,
+            told,
+            &refs,
+            ctx,
+            &second,
+            language,
+        );
         let still: Vec<String> = still.into_iter().map(|u| u.text).collect();
         if still.is_empty() && still_unanswered.is_empty() {
             return Ok(Ok((report, ReportSource::ValidatorRepaired)));
@@ -779,6 +799,7 @@ impl Run<'_> {
 /// its figure).
 fn review(
     question: &str,
+    cues: &Cues,
     told: &str,
     refs: &References<'_>,
     ctx: &Evidence<'_>,
@@ -801,7 +822,7 @@ fn review(
             ));
             unanswered.extend(acceptance::yes_no(
                 &validated.texts,
-                question,
+                cues,
                 ctx.plan,
                 ctx.figures,
                 ctx.currency,
