@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use finops_core::analysis::intent;
 use finops_core::cache::{Cache, CacheOptions, MemoryCache, PlanCache, PlanEntry, Scope};
 use finops_core::embed::{Embedder, HashingEmbedder};
 use finops_core::metrics::{self, MetricId};
@@ -444,7 +445,7 @@ async fn workload(intents: &[IntentSpec]) {
         let docs: Vec<Arc<Statements>> = (0..clients)
             .map(|c| Arc::new(statements(&base, c, quarter)))
             .collect();
-        let mut expected: HashMap<(usize, usize), Figures> = HashMap::new();
+        let mut expected: HashMap<(usize, String), Figures> = HashMap::new();
         for week in 0..52 / updates {
             // Each question at a random time of the week's working hours (five days, 9:00 to 17:00), run in
             // time order: the provider's prompt cache sees them as it would.
@@ -498,14 +499,27 @@ async fn workload(intents: &[IntentSpec]) {
                             slot.2 += u.output_tokens;
                         }
                     }
-                    // The asked intent's figures, computed fresh on this client's statements.
-                    let want = expected.entry((client, i)).or_insert_with(|| {
-                        metrics::compute(&docs[client], &intents[i].metrics, &periods)
-                            .expect("figures")
-                            .into_iter()
-                            .map(|f| (f.id.to_string(), f.value))
-                            .collect()
-                    });
+                    // The figures a fresh analysis of this question computes on this client's statements: the
+                    // asked intent's, with the metrics the question names when that plan holds none of them (as
+                    // the pipeline completes a plan).
+                    let want = expected
+                        .entry((client, question.clone()))
+                        .or_insert_with(|| {
+                            let mut plan = AnalysisPlan {
+                                intents: Vec::new(),
+                                metrics: intents[i].metrics.clone(),
+                                periods: periods.clone(),
+                                comparisons: Vec::new(),
+                                language: Language::En,
+                                benchmark: false,
+                            };
+                            intent::include_named(&mut plan, &intent::named_metrics(question));
+                            metrics::compute(&docs[client], &plan.metrics, &periods)
+                                .expect("figures")
+                                .into_iter()
+                                .map(|f| (f.id.to_string(), f.value))
+                                .collect()
+                        });
                     let got: Figures = a
                         .figures
                         .iter()

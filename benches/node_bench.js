@@ -11,9 +11,9 @@ const path = require('node:path')
 const finops = require('../finops-node')
 
 const TEXT = fs.readFileSync(path.join(__dirname, '..', 'examples', 'data', 'bistro-saint-denis.json'), 'utf8')
-const PLAN = JSON.stringify({ intents: ['liquidity'], metrics: ['current_ratio'], periods: ['FY2023'] })
+const PLAN = JSON.stringify({ intents: ['liquidity'], metrics: ['current_ratio', 'working_capital'], periods: ['FY2023'] })
 const RESEARCH = JSON.stringify({ findings: [{ text: 'Current assets cover current liabilities.', cites: ['current_ratio@FY2023'] }] })
-const VALIDATED = JSON.stringify({ verdicts: [{ finding: 0, status: 'confirmed' }], report: 'Liquidity: the current ratio is 1.81 in FY2023.' })
+const VALIDATED = JSON.stringify({ verdicts: [{ finding: 0, status: 'confirmed' }], report: 'Liquidity: the current ratio is 1.81 in FY2023 and working capital 409,070 CAD.' })
 
 function median(fn, n) {
   const samples = []

@@ -18,9 +18,9 @@ import finops
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TEXT = (ROOT / "examples" / "data" / "bistro-saint-denis.json").read_text()
-PLAN = json.dumps({"intents": ["liquidity"], "metrics": ["current_ratio"], "periods": ["FY2023"]})
+PLAN = json.dumps({"intents": ["liquidity"], "metrics": ["current_ratio", "working_capital"], "periods": ["FY2023"]})
 RESEARCH = json.dumps({"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]})
-VALIDATED = json.dumps({"verdicts": [{"finding": 0, "status": "confirmed"}], "report": "Liquidity: the current ratio is 1.81 in FY2023."})
+VALIDATED = json.dumps({"verdicts": [{"finding": 0, "status": "confirmed"}], "report": "Liquidity: the current ratio is 1.81 in FY2023 and working capital 409,070 CAD."})
 
 
 def per_call(fn, n: int) -> float:

@@ -10,9 +10,9 @@ use finops_core::provider::{Phase, ScriptedProvider, ScriptedReply, TokenUsage};
 use finops_core::{Decimal, Error, Statements};
 use futures::StreamExt;
 
-const PLAN: &str = r#"{"intents":["liquidity"],"metrics":["current_ratio"],"periods":["FY2023"]}"#;
+const PLAN: &str = r#"{"intents":["liquidity"],"metrics":["current_ratio","working_capital"],"periods":["FY2023"]}"#;
 const FINDINGS: &str = r#"{"findings":[{"text":"Current assets cover current liabilities.","cites":["current_ratio@FY2023"]}]}"#;
-const REPORT: &str = r#"{"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Liquidity: the current ratio is 1.81 in FY2023."}"#;
+const REPORT: &str = r#"{"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Liquidity: the current ratio is 1.81 in FY2023 and working capital 409,070 CAD."}"#;
 
 fn text() -> String {
     std::fs::read_to_string(concat!(

@@ -13,9 +13,9 @@ use finops_core::provider::{ChatChunk, ChatRequest, ChatStream, Phase, Provider,
 use finops_core::{Error, Statements};
 use futures::StreamExt;
 
-const PLAN: &str = r#"{"intents":["liquidity"],"metrics":["current_ratio","quick_ratio"],"periods":["FY2022","FY2023"]}"#;
+const PLAN: &str = r#"{"intents":["liquidity"],"metrics":["current_ratio","quick_ratio","working_capital"],"periods":["FY2022","FY2023"]}"#;
 const RESEARCH: &str = r#"{"findings":[{"text":"Current assets cover current liabilities.","cites":["current_ratio@FY2023"]}]}"#;
-const VALIDATED: &str = r#"{"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Liquidity: the current ratio is 1.81 in FY2023 and the quick ratio 1.49."}"#;
+const VALIDATED: &str = r#"{"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Liquidity: the current ratio is 1.81 in FY2023, the quick ratio 1.49 and working capital 409,070 CAD."}"#;
 
 #[derive(Debug, Default)]
 struct Counts {

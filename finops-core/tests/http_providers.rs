@@ -465,7 +465,7 @@ async fn fake_model(validator_report: &'static str) -> SocketAddr {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             let system = v["messages"][0]["content"].as_str().unwrap().to_string();
             let answer = if system.contains("You are the Analyst") {
-                r#"{"intents":["liquidity"],"metrics":["current_ratio"],"periods":["FY2023"]}"#.to_string()
+                r#"{"intents":["liquidity"],"metrics":["current_ratio","working_capital"],"periods":["FY2023"]}"#.to_string()
             } else if system.contains("You are the Researcher") {
                 r#"{"findings":[{"text":"Current assets cover current liabilities.","cites":["current_ratio@FY2023"]}]}"#.to_string()
             } else {
@@ -491,7 +491,10 @@ fn bistro() -> finops_core::Statements {
 
 #[tokio::test]
 async fn the_whole_pipeline_over_http() {
-    let addr = fake_model("## Liquidity\n\nThe current ratio is 1.81 in FY2023.").await;
+    let addr = fake_model(
+        "## Liquidity\n\nThe current ratio is 1.81 in FY2023 and working capital 409,070 CAD.",
+    )
+    .await;
     let provider: Arc<dyn Provider> = layered(Arc::new(local(addr, None)), &Resilience::default());
     let p = Pipeline::builder()
         .phase(

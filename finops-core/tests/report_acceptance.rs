@@ -3,6 +3,7 @@
 //! not answer (too short, another language, no planned figure, the prompt or the question copied back) gets one
 //! repair round, then the offline memo with the reason.
 
+use finops_core::MetricId;
 use finops_core::pipeline::{AnalysisRequest, Pipeline, ReportSource};
 use finops_core::provider::{Phase, ScriptedProvider};
 
@@ -261,5 +262,119 @@ async fn a_yes_or_no_against_the_figures_is_repaired_then_replaced() {
         ReportSource::Validator,
         "{:?}",
         a.degraded_reason
+    );
+}
+
+#[tokio::test]
+async fn a_metric_the_question_names_is_planned_whatever_the_model_left_out() {
+    let s = bistro();
+    // The model plans the current ratio for a question about working capital, or about net income.
+    let plan = r#"{"intents": ["liquidity"], "metrics": ["current_ratio"], "periods": ["FY2021", "FY2022", "FY2023"]}"#;
+    let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
+    let report = |text: &str| serde_json::json!({"verdicts": [], "report": text}).to_string();
+    let ratio_only = report(
+        "No. The current ratio is 1.81 in FY2023: current assets cover current liabilities comfortably.",
+    );
+    let both = report(
+        "No. Working capital is not getting tighter: it is 409,070 CAD in FY2023, up from 117,339 CAD in FY2021, and the current ratio is 1.81 in FY2023.",
+    );
+    let (p, provider) = pipeline(
+        ScriptedProvider::new()
+            .reply(Phase::Analyst, plan)
+            .reply(Phase::Researcher, research)
+            .reply(Phase::Validator, ratio_only)
+            .reply(Phase::Validator, both),
+    );
+    let a = p
+        .analyze(AnalysisRequest::new(
+            s.clone(),
+            "Is our working capital getting tighter?",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.plan.metrics,
+        [MetricId::CurrentRatio, MetricId::WorkingCapital]
+    );
+    assert!(
+        a.plan
+            .comparisons
+            .iter()
+            .any(|c| c.metric == MetricId::WorkingCapital
+                && c.from == "FY2021"
+                && c.to == "FY2023")
+    );
+    assert!(
+        a.figures
+            .iter()
+            .any(|f| f.metric == MetricId::WorkingCapital && f.value.is_some())
+    );
+    assert!(
+        a.validation.warnings.iter().any(|w| w
+            == "plan: the question names working_capital, which the Analyst's plan left out; added"),
+        "{:?}",
+        a.validation.warnings
+    );
+    // The Researcher and the Validator are given its figures, the Validator is told to speak of it first, and a
+    // report that leaves it out is repaired.
+    let requests = provider.requests();
+    let researcher = requests
+        .iter()
+        .find(|r| r.phase == Phase::Researcher)
+        .unwrap();
+    assert!(
+        researcher
+            .messages
+            .iter()
+            .any(|m| m.content.contains("working_capital@FY2023"))
+    );
+    let validator = requests
+        .iter()
+        .find(|r| r.phase == Phase::Validator)
+        .unwrap();
+    let asked = &validator.messages.last().unwrap().content;
+    assert!(
+        asked.contains(r#""answer_speaks_first_of":["working_capital"]"#),
+        "{asked}"
+    );
+    assert_eq!(
+        a.report_source,
+        ReportSource::ValidatorRepaired,
+        "{:?}",
+        a.degraded_reason
+    );
+    let repair = &requests.last().unwrap().messages.last().unwrap().content;
+    assert!(
+        repair.contains("does not address Working capital"),
+        "{repair}"
+    );
+
+    // A metric of another family brings its family: net income is profitability and growth.
+    let (p, _) = pipeline(ScriptedProvider::new().reply(Phase::Analyst, plan));
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), "Did net income fall?"))
+        .await
+        .unwrap();
+    for m in [MetricId::NetMargin, MetricId::NetIncomeGrowth] {
+        assert!(a.plan.metrics.contains(&m), "{:?}", a.plan.metrics);
+        assert!(
+            a.plan
+                .intents
+                .iter()
+                .any(|i| i.category() == Some(m.category()))
+        );
+    }
+
+    // A question that names nothing beyond the plan leaves it as the model wrote it, with no note.
+    let (p, _) = pipeline(ScriptedProvider::new().reply(Phase::Analyst, plan));
+    let a = p
+        .analyze(AnalysisRequest::new(s, "Comment va notre liquidité ?"))
+        .await
+        .unwrap();
+    assert_eq!(a.plan.metrics, [MetricId::CurrentRatio]);
+    assert!(
+        !a.validation.warnings.iter().any(|w| w.starts_with("plan:")),
+        "{:?}",
+        a.validation.warnings
     );
 }

@@ -18,9 +18,9 @@ use finops_core::security::crypto::{LocalKeyProvider, SecretKey};
 use finops_core::store::{SqliteStore, Store, Vault};
 use finops_core::{Decimal, MetricId, Statements};
 
-const PLAN: &str = r#"{"intents":["liquidity"],"metrics":["current_ratio"],"periods":["FY2023"]}"#;
+const PLAN: &str = r#"{"intents":["liquidity"],"metrics":["current_ratio","working_capital"],"periods":["FY2023"]}"#;
 const FINDINGS: &str = r#"{"findings":[{"text":"Current assets cover current liabilities.","cites":["current_ratio@FY2023"]}]}"#;
-const REPORT: &str = r#"{"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Liquidity: the current ratio is 1.81 in FY2023."}"#;
+const REPORT: &str = r#"{"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Liquidity: the current ratio is 1.81 in FY2023 and working capital 409,070 CAD."}"#;
 
 fn bistro() -> Arc<Statements> {
     let text = std::fs::read_to_string(concat!(

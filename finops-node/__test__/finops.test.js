@@ -9,9 +9,9 @@ const finops = require('finops')
 const { Finops, ScriptedProvider } = finops
 
 const BISTRO = path.join(__dirname, '..', '..', 'examples', 'data', 'bistro-saint-denis.json')
-const PLAN = JSON.stringify({ intents: ['liquidity'], metrics: ['current_ratio'], periods: ['FY2023'] })
+const PLAN = JSON.stringify({ intents: ['liquidity'], metrics: ['current_ratio', 'working_capital'], periods: ['FY2023'] })
 const RESEARCH = JSON.stringify({ findings: [{ text: 'Current assets cover current liabilities.', cites: ['current_ratio@FY2023'] }] })
-const VALIDATED = JSON.stringify({ verdicts: [{ finding: 0, status: 'confirmed' }], report: 'Liquidity: the current ratio is 1.81 in FY2023.' })
+const VALIDATED = JSON.stringify({ verdicts: [{ finding: 0, status: 'confirmed' }], report: 'Liquidity: the current ratio is 1.81 in FY2023 and working capital 409,070 CAD.' })
 const answerFor = (request) => ({ analyst: PLAN, researcher: RESEARCH, validator: VALIDATED })[request.phase]
 const PROVIDER_VARS = ['OPENROUTER_API_KEY', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'DEEPSEEK_API_KEY', 'FINOPS_OPENAI_BASE_URL']
 for (const v of PROVIDER_VARS) delete process.env[v]
@@ -114,7 +114,7 @@ test('the scripted provider drives all three phases', async () => {
   const a = await fo.analyze({ statements: BISTRO, question: 'Is our working capital getting tighter?', tenant: 'firm-1' })
   assert.equal(a.reportSource, 'validator')
   assert.ok(!a.degraded)
-  assert.equal(a.report, 'Liquidity: the current ratio is 1.81 in FY2023.')
+  assert.equal(a.report, 'Liquidity: the current ratio is 1.81 in FY2023 and working capital 409,070 CAD.')
   assert.deepEqual(a.usage.map((u) => [u.phase, u.model]), [['analyst', 'a-model'], ['researcher', 'deepseek/deepseek-chat'], ['validator', 'anthropic/claude-sonnet-4.5']])
   assert.equal(a.usage[0].inputTokens, 120)
 })

@@ -17,12 +17,12 @@ def bistro_dict() -> dict:
     return json.loads(BISTRO.read_text())
 
 
-PLAN = json.dumps({"intents": ["liquidity"], "metrics": ["current_ratio"], "periods": ["FY2023"]})
+PLAN = json.dumps({"intents": ["liquidity"], "metrics": ["current_ratio", "working_capital"], "periods": ["FY2023"]})
 RESEARCH = json.dumps(
     {"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}
 )
 VALIDATED = json.dumps(
-    {"verdicts": [{"finding": 0, "status": "confirmed"}], "report": "Liquidity: the current ratio is 1.81 in FY2023."}
+    {"verdicts": [{"finding": 0, "status": "confirmed"}], "report": "Liquidity: the current ratio is 1.81 in FY2023 and working capital 409,070 CAD."}
 )
 
 

@@ -50,7 +50,7 @@ async def test_async_analyze_with_the_scripted_provider(bistro_path: pathlib.Pat
     a = await fo.analyze(bistro_path, "Is our working capital getting tighter?", tenant="firm-1", client="bistro")
     assert (a.tenant, a.client, a.language) == ("firm-1", "bistro", "en")
     assert a.report_source == "validator" and not a.degraded
-    assert a.report == "Liquidity: the current ratio is 1.81 in FY2023."
+    assert a.report == "Liquidity: the current ratio is 1.81 in FY2023 and working capital 409,070 CAD."
     usage = a.usage
     assert [u["phase"] for u in usage] == ["analyst", "researcher", "validator"]
     assert usage[0]["input_tokens"] == 120 and usage[0]["model"] == "a-model"

@@ -3,14 +3,17 @@
 
 use super::{AnalysisPlan, Comparison, Intent, Language};
 use crate::metrics::MetricId;
-use crate::statements::{Period, Statements};
+use crate::statements::Statements;
 
+mod periods;
 mod phrases;
 #[cfg(test)]
 mod tests;
+pub use periods::{periods, years_outside};
 use phrases::{
-    BETTER_WORDS, CUSTOMER_WORDS, DOWN_WORDS, MARGIN_QUALIFIERS, MARGIN_WORDS, METRIC_PHRASES,
-    NOT_YES_NO, PAY_WORDS, THAN_BEFORE, UP_WORDS, WORSE_WORDS,
+    BETTER_WORDS, CUSTOMER_WORDS, DOWN_WORDS, FASTER_WORDS, MARGIN_QUALIFIERS, MARGIN_WORDS,
+    METRIC_PHRASES, NOT_YES_NO, PAY_WORDS, SLOWER_WORDS, SUPPLIER_WORDS, THAN_BEFORE, UP_WORDS,
+    WORSE_WORDS,
 };
 
 /// Lower-case, accents removed (Unicode decomposition, combining marks dropped), apostrophes and punctuation
@@ -209,8 +212,8 @@ const RULES: &[(Intent, &[&str])] = &[
 /// Words of change, accent-folded: a question about growth when it names no other topic ("is it going up?"), only
 /// a direction when it does ("l'évolution du fonds de roulement" is about working capital, not revenue growth).
 const TREND_WORDS: &[&str] = &[
-    "augment", "hausse", "evolu", "trend", "tendance", "progress", "declin", "baisse", "increas",
-    "decreas", "diminu",
+    "augment", "hausse", "evolu", "evolv", "trend", "tendance", "progress", "declin", "baisse",
+    "increas", "decreas", "diminu",
 ];
 
 /// The intents a question expresses, in [`Intent`] order; a question with none is a health check.
@@ -314,6 +317,12 @@ pub enum Asked {
     Up,
     /// "Fall", "decline", « baisse ».
     Down,
+    /// "Faster", "sooner", « plus vite »: fewer days for a number of days ("are we paying our suppliers faster?"),
+    /// better for anything else.
+    Faster,
+    /// "Slower", "later", « plus tard », « ralentit »: more days for a number of days, worse for anything else ("is
+    /// growth slowing?").
+    Slower,
 }
 
 /// What the offline memo's direct answer takes from the question besides its plan.
@@ -324,6 +333,9 @@ pub struct Cues {
     /// What it asks of a movement, if it is a yes/no question about one ([`asked`]): the answer starts with
     /// "Yes." or "No." when its figures agree.
     pub asked: Option<Asked>,
+    /// The years it names that the statements do not cover ([`years_outside`]; empty unless read with the
+    /// statements by [`cues_for`]): the answer says so first, and gives no yes or no about them.
+    pub outside: Vec<String>,
 }
 
 /// The metrics a question names and what it asks of their movement.
@@ -331,7 +343,19 @@ pub fn cues(question: &str) -> Cues {
     Cues {
         metrics: named_metrics(question),
         asked: asked(question),
+        outside: Vec::new(),
     }
+}
+
+/// [`cues`] read against the statements: with the years the question names that they do not cover, and then no
+/// yes or no, which would be about other years.
+pub fn cues_for(question: &str, statements: &Statements) -> Cues {
+    let mut cues = cues(question);
+    cues.outside = years_outside(question, statements);
+    if !cues.outside.is_empty() {
+        cues.asked = None;
+    }
+    cues
 }
 
 /// What a yes/no question asks of a movement: one kind of movement word ("is our working capital getting
@@ -367,14 +391,32 @@ pub fn asked(question: &str) -> Option<Asked> {
         (Asked::Better, BETTER_WORDS),
         (Asked::Up, UP_WORDS),
         (Asked::Down, DOWN_WORDS),
+        (Asked::Faster, FASTER_WORDS),
+        (Asked::Slower, SLOWER_WORDS),
     ];
-    let mut found = kinds
+    let found: Vec<Asked> = kinds
         .iter()
         .filter(|(_, words)| words.iter().any(|w| at_word_start(&text, w)))
-        .map(|(kind, _)| *kind);
-    let first = found.next()?;
+        .map(|(kind, _)| *kind)
+        .collect();
+    // "Did revenue grow faster?", « croissent-elles plus lentement ? »: the speed is what is asked of the movement.
+    let speeds: Vec<Asked> = found
+        .iter()
+        .copied()
+        .filter(|k| matches!(k, Asked::Faster | Asked::Slower))
+        .collect();
+    if let [speed] = speeds[..]
+        && found
+            .iter()
+            .all(|k| matches!(k, Asked::Up | Asked::Down | Asked::Faster | Asked::Slower))
+    {
+        return Some(speed);
+    }
     // "Better" and "up" together, or "worse" and "down", read as two kinds; one answer cannot serve both.
-    found.next().is_none().then_some(first)
+    match found[..] {
+        [one] => Some(one),
+        _ => None,
+    }
 }
 
 /// [`named_metrics`] on a folded, space-padded text, taking the phrases out of it.
@@ -401,12 +443,16 @@ fn take_metrics(text: &mut String) -> Vec<MetricId> {
             }
         }
     }
-    // Customers and paying in one question, however far apart ("how many days do customers take to pay?").
-    if words.iter().any(|w| CUSTOMER_WORDS.contains(w))
-        && words.iter().any(|w| PAY_WORDS.contains(w))
-        && !found.contains(&MetricId::DaysSalesOutstanding)
-    {
-        found.push(MetricId::DaysSalesOutstanding);
+    // Customers, or suppliers, and paying in one question, however far apart ("how many days do customers take to
+    // pay?", "are we paying our suppliers faster?").
+    let paying = words.iter().any(|w| PAY_WORDS.contains(w));
+    for (who, days) in [
+        (CUSTOMER_WORDS, MetricId::DaysSalesOutstanding),
+        (SUPPLIER_WORDS, MetricId::DaysPayablesOutstanding),
+    ] {
+        if paying && words.iter().any(|w| who.contains(w)) && !found.contains(&days) {
+            found.push(days);
+        }
     }
     found.sort();
     found
@@ -454,128 +500,6 @@ pub fn metrics_for(intents: &[Intent]) -> Vec<MetricId> {
                 .any(|i| i.category().is_none_or(|c| c == m.category()))
         })
         .collect()
-}
-
-const NUMBER_WORDS: &[(&str, usize)] = &[
-    ("two", 2),
-    ("deux", 2),
-    ("three", 3),
-    ("trois", 3),
-    ("four", 4),
-    ("quatre", 4),
-    ("five", 5),
-    ("cinq", 5),
-];
-
-/// Phrases that name the latest year of the statements (accent-folded): statements are history, so "this year"
-/// and "last year" are both the latest period a document holds.
-const LATEST_YEAR_WORDS: &[&str] = &[
-    "last year",
-    "this year",
-    "past year",
-    "latest year",
-    "most recent year",
-    "current year",
-    "previous year",
-    "prior year",
-    "year over year",
-    "year on year",
-    "yoy",
-    "l an dernier",
-    "l annee derniere",
-    "l an passe",
-    "l annee passee",
-    "cette annee",
-    "annee en cours",
-    "annee precedente",
-    "dernier exercice",
-    "exercice precedent",
-    "exercice ecoule",
-    "exercice en cours",
-    "sur un an",
-    "d une annee sur l autre",
-];
-
-/// The periods a question is about (labels, oldest first): the labels or years it names, its last N years, the
-/// latest year ("last year", « l'an dernier ») with the one before it, or by default the latest three. A single period brings its previous consecutive period for comparison.
-pub fn periods(question: &str, statements: &Statements) -> Vec<String> {
-    let folded = fold(question);
-    let words: Vec<&str> = folded.split(' ').collect();
-    let all = statements.periods();
-    let mut chosen: Vec<usize> = (0..all.len())
-        .filter(|&i| {
-            let label = fold(&all[i].label);
-            let year = all[i].end.format("%Y").to_string();
-            (!label.is_empty() && format!(" {folded} ").contains(&format!(" {label} ")))
-                || words.contains(&year.as_str())
-        })
-        .collect();
-    match chosen.as_slice() {
-        // "Since 2021", « depuis 2022 », "2021 onwards": from that period to the latest.
-        [one] if words.iter().any(|w| SINCE_WORDS.contains(w)) => {
-            chosen = (*one..all.len()).collect();
-        }
-        // "From 2021 to 2023", « de 2021 à 2023 », "between FY2021 and FY2023": every period in between too, so a
-        // turn in the middle is seen ("FY2021 vs FY2023" compares the two ends only).
-        [first, .., last] if names_a_range(&words, &all[*first]) => {
-            chosen = (*first..=*last).collect();
-        }
-        _ => {}
-    }
-    if chosen.is_empty() {
-        let last_n = words.windows(2).find_map(|w| {
-            let unit = matches!(
-                w[1],
-                "years" | "ans" | "annees" | "exercices" | "periods" | "periodes"
-            );
-            let n = w[0].parse::<usize>().ok().or_else(|| {
-                NUMBER_WORDS
-                    .iter()
-                    .find(|(word, _)| *word == w[0])
-                    .map(|(_, n)| *n)
-            });
-            if unit { n } else { None }
-        });
-        // "Last year", « l'an dernier », "year over year": the latest period, with the one before it.
-        let padded = format!(" {folded} ");
-        let latest = last_n.is_none()
-            && LATEST_YEAR_WORDS.iter().any(|p| {
-                padded.match_indices(p).any(|(i, _)| {
-                    padded[..i].ends_with(' ') && padded[i + p.len()..].starts_with(' ')
-                })
-            });
-        let n = if latest { 1 } else { last_n.unwrap_or(3) }.clamp(1, all.len().max(1));
-        chosen = (all.len().saturating_sub(n)..all.len()).collect();
-    }
-    if chosen.len() == 1
-        && let Some(prev) = statements.previous_consecutive(chosen[0])
-        && let Some(idx) = statements.period_index(&prev.label)
-    {
-        chosen.insert(0, idx);
-    }
-    chosen.iter().map(|&i| all[i].label.to_string()).collect()
-}
-
-/// Words that make one period named the start of a run to the latest ("since 2021", « à partir de 2022 »).
-const SINCE_WORDS: &[&str] = &[
-    "since", "depuis", "partir", "starting", "onward", "onwards", "from",
-];
-
-/// Words that join two periods into a range, right after the first ("2021 to 2023", « 2021 à 2023 », « 2021
-/// jusqu'en 2023 »), and words that make any two named periods one ("between", « entre »).
-const RANGE_AFTER: &[&str] = &["to", "a", "au", "through", "thru", "until", "till", "jusqu"];
-const RANGE_WORDS: &[&str] = &["between", "entre"];
-
-/// Whether the question names a range that starts at `first` (the earliest period it names), rather than two
-/// periods to compare.
-fn names_a_range(words: &[&str], first: &Period) -> bool {
-    let label = fold(&first.label);
-    let year = first.end.format("%Y").to_string();
-    let at = words.iter().position(|w| *w == label || *w == year);
-    words.iter().any(|w| RANGE_WORDS.contains(w))
-        || at
-            .and_then(|i| words.get(i + 1))
-            .is_some_and(|w| RANGE_AFTER.contains(w))
 }
 
 /// The offline analyst's plan for a question.
@@ -693,6 +617,41 @@ pub fn asks_for_peers(question: &str) -> bool {
         .any(|w| matches!(w[0], "other" | "autres" | "autre") && !NOT_OTHERS.contains(&w[1]))
         || matches!(words.last(), Some(&"other" | &"autres"));
     has(COMPARE_WORDS) && (other_companies || has(OTHERS_WORDS))
+}
+
+/// Adds to `plan` the catalogue metrics a question names when it holds none of them ("is our working capital
+/// getting tighter?" planned with the current ratio alone), each with the family it belongs to and a first-to-last
+/// comparison over the planned periods; returns the metrics added, in catalogue order. A model's plan, or a cached
+/// one made for another wording, then still answers about what was asked. A plan that holds one of them is the
+/// model's choice among the metrics a phrase can mean ("net income": its margin or its growth) and is kept.
+pub fn include_named(plan: &mut AnalysisPlan, named: &[MetricId]) -> Vec<MetricId> {
+    if named.iter().any(|m| plan.metrics.contains(m)) {
+        return Vec::new();
+    }
+    let mut added: Vec<MetricId> = named.to_vec();
+    if added.is_empty() {
+        return added;
+    }
+    added.sort();
+    added.dedup();
+    for m in &added {
+        let covered = plan
+            .intents
+            .iter()
+            .any(|i| i.category().is_none_or(|c| c == m.category()));
+        if !covered
+            && let Some(family) = Intent::ALL
+                .iter()
+                .find(|i| i.category() == Some(m.category()))
+        {
+            plan.intents.push(*family);
+        }
+    }
+    plan.intents.sort();
+    plan.metrics.extend(added.iter().copied());
+    plan.metrics.sort();
+    plan.comparisons.extend(comparisons(&added, &plan.periods));
+    added
 }
 
 /// First-to-last period comparisons for every metric (none with a single period).

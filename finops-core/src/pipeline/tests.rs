@@ -617,18 +617,50 @@ fn validator_request(question: &str, language: Language) -> serde_json::Value {
     let s = bistro();
     let plan = intent::plan(question, &s, language);
     let figures = crate::metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
-    let cues = intent::cues(question);
+    let cues = intent::cues_for(question, &s);
     let asked = llm::Question {
         text: question,
         cues: &cues,
     };
-    let messages = llm::validator_messages(asked, &plan, &figures, &[], &[], &[], &s);
-    let text = &messages.last().unwrap().content;
-    serde_json::Deserializer::from_str(text)
+    request_json(&llm::validator_messages(
+        asked,
+        &plan,
+        &figures,
+        &[],
+        &[],
+        &[],
+        &s,
+    ))
+}
+
+/// The JSON a request's last message opens with (a French request's closing line after it).
+fn request_json(messages: &[crate::provider::Message]) -> serde_json::Value {
+    serde_json::Deserializer::from_str(&messages.last().unwrap().content)
         .into_iter::<serde_json::Value>()
         .next()
         .unwrap()
         .unwrap()
+}
+
+/// A year the books do not cover: the Validator is told to say so, and is given no yes or no about other years.
+#[test]
+fn the_validator_is_told_which_years_the_statements_do_not_cover() {
+    let s = bistro();
+    let question = "Did sales fall in 2018?";
+    assert_eq!(intent::cues(question).asked, Some(intent::Asked::Down));
+    let cues = intent::cues_for(question, &s);
+    assert_eq!(
+        (cues.outside.as_slice(), cues.asked),
+        (&["2018".to_string()][..], None)
+    );
+    let sent = validator_request(question, Language::En);
+    assert_eq!(sent["answer_says_not_covered"], serde_json::json!(["2018"]));
+    assert!(sent.get("answer_opens_with").is_none(), "{sent}");
+    // A covered year is no such thing.
+    assert_eq!(
+        validator_request("Did sales fall in 2022?", Language::En).get("answer_says_not_covered"),
+        None
+    );
 }
 
 #[test]

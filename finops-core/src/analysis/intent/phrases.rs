@@ -64,6 +64,10 @@ pub(super) const METRIC_PHRASES: &[(&[MetricId], &[&str])] = &[
             // What pays a dividend is the cash left after investment.
             "dividend",
             "cash flow libre",
+            "cash burn",
+            "burn rate",
+            "burn",
+            "brul",
         ],
     ),
     (
@@ -205,6 +209,11 @@ pub(super) const METRIC_PHRASES: &[(&[MetricId], &[&str])] = &[
             "charges d interet",
             "interest ",
             "interets ",
+            "cost of debt",
+            "cost of borrowing",
+            "cout de dette",
+            "cout de endettement",
+            "cout de credit",
         ],
     ),
     (
@@ -242,6 +251,17 @@ pub(super) const METRIC_PHRASES: &[(&[MetricId], &[&str])] = &[
             "taux de marge brute",
             "marge commerciale",
             "marges commerciales",
+            "cost of sales",
+            "cost of goods",
+            "cost of revenue",
+            "cogs ",
+            "cout de ventes",
+            "cout de marchandises",
+            "cout d achat",
+            "achats consommes",
+            "food cost",
+            "cout matiere",
+            "cout de matieres",
         ],
     ),
     (
@@ -256,6 +276,23 @@ pub(super) const METRIC_PHRASES: &[(&[MetricId], &[&str])] = &[
             "resultat d exploitation",
             "resultat operationnel",
             "ebit ",
+            "operating expense",
+            "operating cost",
+            "opex ",
+            "overhead",
+            "frais generaux",
+            "charges d exploitation",
+            "charges externes",
+            "payroll",
+            "salaries",
+            "wages",
+            "staff cost",
+            "labour cost",
+            "labor cost",
+            "masse salariale",
+            "salaires",
+            "charges de personnel",
+            "frais de personnel",
         ],
     ),
     (
@@ -379,6 +416,17 @@ pub(super) const METRIC_PHRASES: &[(&[MetricId], &[&str])] = &[
             "ratio de liquidite immediate",
             "liquidite immediate",
             "ratio de tresorerie",
+            // The cash itself, against what falls due within the year.
+            "cash position",
+            "cash on hand",
+            "cash balance",
+            "cash reserve",
+            "cash in bank",
+            "cash at bank",
+            "position de tresorerie",
+            "niveau de tresorerie",
+            "solde de tresorerie",
+            "encaisse ",
         ],
     ),
     (
@@ -401,11 +449,29 @@ pub(super) const METRIC_PHRASES: &[(&[MetricId], &[&str])] = &[
             "revenus",
         ],
     ),
+    // Costs in general ("how did costs evolve?", « nos charges »): what sales leave after the cost of sales, then
+    // after operating expenses; after every named cost above (interest, debt, payroll).
+    (
+        &[MetricId::GrossMargin, MetricId::OperatingMargin],
+        &[
+            "cost", "expense", "spending", "charges", "couts", "cout ", "depenses", "frais ",
+        ],
+    ),
 ];
 
 /// Words for the company's customers. A host's "client" is often the company itself ("can the client pay its
 /// debts?"), so the singular is not one.
 pub(super) const CUSTOMER_WORDS: &[&str] = &["customer", "customers", "clients", "clientele"];
+
+/// Words for the company's suppliers.
+pub(super) const SUPPLIER_WORDS: &[&str] = &[
+    "supplier",
+    "suppliers",
+    "vendor",
+    "vendors",
+    "fournisseur",
+    "fournisseurs",
+];
 
 /// Words for paying, whole words only ("payroll" and "payable" are not).
 pub(super) const PAY_WORDS: &[&str] = &[
@@ -443,7 +509,7 @@ pub(super) const MARGIN_QUALIFIERS: &[(&str, MetricId)] = &[
     ("nettes", MetricId::NetMargin),
 ];
 
-/// Words of a movement that is bad news, accent-folded, at a word start ("tighter", « se dégrade », "slower").
+/// Words of a movement that is bad news, accent-folded, at a word start ("tighter", « se dégrade », "weaker").
 pub(super) const WORSE_WORDS: &[&str] = &[
     "tighter",
     "tightening",
@@ -452,20 +518,20 @@ pub(super) const WORSE_WORDS: &[&str] = &[
     "deteriorat",
     "weaker",
     "weaken",
-    "slower",
-    "slowing",
-    "more slowly",
     "riskier",
     "degrad",
     "se degrad",
     "pire",
     "empire",
-    "plus lent",
-    "ralenti",
     "fragilis",
     "plus tendu",
     "se tend",
     "affaibli",
+    "less profitable",
+    "moins rentable",
+    "less efficient",
+    "moins efficace",
+    "moins performant",
 ];
 
 /// Words of a movement that is good news.
@@ -474,17 +540,42 @@ pub(super) const BETTER_WORDS: &[&str] = &[
     "improv",
     "stronger",
     "strengthen",
-    "faster",
-    "quicker",
-    "more quickly",
     "healthier",
     "looser",
     "amelior",
     "meilleur",
-    "plus vite",
-    "plus rapide",
     "renforc",
     "plus solide",
+    "more profitable",
+    "plus rentable",
+    "more efficient",
+    "plus efficace",
+    "plus performant",
+];
+
+/// Words of speed: fewer days for a number of days (paying, collecting, selling stock), good news for anything else.
+pub(super) const FASTER_WORDS: &[&str] = &[
+    "faster",
+    "quicker",
+    "more quickly",
+    "sooner",
+    "plus vite",
+    "plus rapide",
+    "plus tot",
+];
+
+/// Words of slowness: more days for a number of days, bad news for anything else ("is growth slowing?").
+pub(super) const SLOWER_WORDS: &[&str] = &[
+    "slower",
+    "slowing",
+    "slow down",
+    "more slowly",
+    "later ",
+    "plus lent",
+    "plus tard",
+    "moins vite",
+    "moins rapide",
+    "ralenti",
 ];
 
 /// Words of a rise, whatever it means for the company.
@@ -515,6 +606,14 @@ pub(super) const UP_WORDS: &[&str] = &[
     "lengthen",
     "allong",
     "plus long",
+    "soar",
+    "jump",
+    "surge",
+    "grimp",
+    "bondi",
+    "envol",
+    "accroi",
+    "expand",
 ];
 
 /// Words of a fall.
@@ -543,6 +642,14 @@ pub(super) const DOWN_WORDS: &[&str] = &[
     "shorten",
     "raccourc",
     "plus court",
+    "redui",
+    "reduc",
+    "erod",
+    "effrit",
+    "plung",
+    "plong",
+    "slump",
+    "dwindl",
 ];
 
 /// A comparison with the company's own past: the movement the memo states, between the planned periods ("faster

@@ -128,6 +128,19 @@ impl GroundingContext {
         }
     }
 
+    /// Texts the question itself names that the report may repeat, read as labels, not figures (the years it asks
+    /// about that the statements do not cover: "the statements do not cover 2019").
+    pub fn with_literals(mut self, texts: &[String]) -> Self {
+        if texts.is_empty() {
+            return self;
+        }
+        self.literals
+            .extend(texts.iter().filter(|t| !t.is_empty()).cloned());
+        self.literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        self.literals.dedup();
+        self
+    }
+
     /// Peer benchmarks may be cited too: their percentile, quartile and cohort size, with the cohort's name
     /// (`NAICS 72251`) read as a label, not a figure.
     pub fn with_benchmarks(mut self, benchmarks: &[crate::portfolio::Benchmark]) -> Self {

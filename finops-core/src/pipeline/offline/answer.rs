@@ -2,6 +2,7 @@
 //! headline figures, with "Yes." or "No." for a yes/no question about a movement.
 
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
 
@@ -9,7 +10,7 @@ use super::{INTEREST_COVERAGE_THIN, shown, value};
 use crate::analysis::intent::{Asked, Cues};
 use crate::analysis::{AnalysisPlan, Intent, Language};
 use crate::metrics::{Category, Figure, MetricId, Unit};
-use crate::pipeline::labels::metric_subject;
+use crate::pipeline::labels::{metric_subject, reason};
 
 /// The metrics that answer each intent first, in order of preference (the first the plan computed is used).
 fn headline_metrics(intent: Intent) -> &'static [MetricId] {
@@ -157,14 +158,47 @@ pub fn direct_answer(
     cues: &Cues,
 ) -> Option<String> {
     let lang = plan.language;
-    let (told, named) = told(plan, figures, currency, cues)?;
-    let verdict = cues
-        .asked
-        .and_then(|asked| yes_or_no(asked, subject(&told, named)));
     let mut text = String::from(match lang {
         Language::En => "**In short.** ",
         Language::Fr => "**En bref.** ",
     });
+    // Years the question names that the books do not cover come first: the rest is about other years.
+    if let (Some(first), Some(last)) = (plan.periods.first(), plan.periods.last())
+        && !cues.outside.is_empty()
+    {
+        let span = if first == last {
+            first.clone()
+        } else {
+            match lang {
+                Language::En => format!("{first} to {last}"),
+                Language::Fr => format!("{first} à {last}"),
+            }
+        };
+        let _ = match lang {
+            Language::En => write!(
+                text,
+                "The statements do not cover {}; this answer is about {span}. ",
+                cues.outside.join(" and ")
+            ),
+            Language::Fr => write!(
+                text,
+                "Les états financiers ne couvrent pas {} ; cette réponse porte sur {span}. ",
+                cues.outside.join(" et ")
+            ),
+        };
+    }
+    let Some((told, named)) = told(plan, figures, currency, cues) else {
+        match not_computable(plan, figures, cues) {
+            Some(why) => text.push_str(&why),
+            None if cues.outside.is_empty() => return None,
+            None => {}
+        }
+        return Some(text.trim_end().to_string());
+    };
+    let verdict = cues
+        .asked
+        .filter(|_| cues.outside.is_empty())
+        .and_then(|asked| yes_or_no(asked, subject(&told, named)));
     match (verdict, lang) {
         (Some(true), Language::En) => text.push_str("Yes. "),
         (Some(false), Language::En) => text.push_str("No. "),
@@ -177,6 +211,44 @@ pub fn direct_answer(
     Some(text)
 }
 
+/// The direct answer when no metric it would speak of has a value in the latest planned period ("did sales fall
+/// in 2022?" where 2022 is the first year of the statements): why, for the metrics the question names, else for
+/// the plan's first two.
+fn not_computable(plan: &AnalysisPlan, figures: &[Figure], cues: &Cues) -> Option<String> {
+    let lang = plan.language;
+    let last = plan.periods.last()?;
+    let named: Vec<MetricId> = cues
+        .metrics
+        .iter()
+        .copied()
+        .filter(|m| plan.metrics.contains(m))
+        .collect();
+    let metrics = if named.is_empty() {
+        plan.metrics.iter().copied().take(2).collect()
+    } else {
+        named
+    };
+    let sentences: Vec<String> = metrics
+        .iter()
+        .take(3)
+        .filter_map(|m| {
+            let figure = figures
+                .iter()
+                .find(|f| f.metric == *m && &*f.period == last.as_str() && f.value.is_none())?;
+            let why = reason(figure.reason.as_deref()?, lang);
+            let name = metric_subject(*m, lang);
+            Some(match lang {
+                Language::En => format!("{name} cannot be computed for {last}: {why}."),
+                Language::Fr if name.starts_with("Les ") => {
+                    format!("{name} ne sont pas calculables en {last} : {why}.")
+                }
+                Language::Fr => format!("{name} n'est pas calculable en {last} : {why}."),
+            })
+        })
+        .collect();
+    (!sentences.is_empty()).then(|| sentences.join(" "))
+}
+
 /// What the figures answer to a yes/no question about a movement, with the sentences about its subject that show
 /// it: `None` when the question is not one, or when its subject's figures disagree. The Validator's report is held
 /// to it.
@@ -186,7 +258,7 @@ pub(crate) fn figures_answer(
     currency: &str,
     cues: &Cues,
 ) -> Option<(bool, String)> {
-    let asked = cues.asked?;
+    let asked = cues.asked.filter(|_| cues.outside.is_empty())?;
     let (told, named) = told(plan, figures, currency, cues)?;
     let subject = subject(&told, named);
     let answer = yes_or_no(asked, subject)?;
@@ -265,16 +337,21 @@ fn yes_or_no(asked: Asked, subject: &[Told]) -> Option<bool> {
     let mut answer = None;
     for t in subject {
         let growth = t.metric.category() == Category::Growth;
-        let this = match asked {
-            Asked::Better => t.better.or((t.direction == Some(0)).then_some(false)),
-            Asked::Worse => t
+        // Speed is fewer days for a number of days, whichever way the catalogue calls better (paying suppliers
+        // faster is fewer days payable, neither good nor bad); for anything else it is good or bad news.
+        let days = t.metric.unit() == Unit::Days;
+        let this = match (asked, days) {
+            (Asked::Better, _) | (Asked::Faster, false) => {
+                t.better.or((t.direction == Some(0)).then_some(false))
+            }
+            (Asked::Worse, _) | (Asked::Slower, false) => t
                 .better
                 .map(|b| !b)
                 .or((t.direction == Some(0)).then_some(false)),
-            Asked::Up if growth => Some(t.latest > Decimal::ZERO),
-            Asked::Down if growth => Some(t.latest < Decimal::ZERO),
-            Asked::Up => t.direction.map(|d| d > 0),
-            Asked::Down => t.direction.map(|d| d < 0),
+            (Asked::Up, _) if growth => Some(t.latest > Decimal::ZERO),
+            (Asked::Down, _) if growth => Some(t.latest < Decimal::ZERO),
+            (Asked::Up, _) | (Asked::Slower, true) => t.direction.map(|d| d > 0),
+            (Asked::Down, _) | (Asked::Faster, true) => t.direction.map(|d| d < 0),
         }?;
         if answer.is_some_and(|a| a != this) {
             return None;
@@ -382,7 +459,14 @@ fn tell(plan: &AnalysisPlan, figures: &[Figure], currency: &str, m: MetricId) ->
                 -1 => format!(
                     "{name}{verdict}{moves} de {a} en {first} à {b} en {last}, en baisse{between}{state}."
                 ),
-                _ => format!("{name} : stable à {b} de {first} à {last}{between}{state}."),
+                _ => {
+                    let held = if name.starts_with("Les ") {
+                        "sont stables"
+                    } else {
+                        "est stable"
+                    };
+                    format!("{name} {held} à {b} de {first} à {last}{between}{state}.")
+                }
             }
         }
     };

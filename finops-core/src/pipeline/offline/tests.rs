@@ -120,7 +120,39 @@ fn questions_name_metrics_in_both_languages() {
         ("What is our effective tax rate?", &[EffectiveTaxRate]),
         ("Free cash flow margin?", &[FreeCashFlowMargin]),
         ("Flux de trésorerie disponible ?", &[FreeCashFlow]),
-        ("Payroll and payables", &[DaysPayablesOutstanding]),
+        // Payroll is an operating expense, not a payable.
+        (
+            "Payroll and payables",
+            &[OperatingMargin, DaysPayablesOutstanding],
+        ),
+        // Costs: what sales leave after the cost of sales and after operating expenses; named costs first.
+        ("How did costs evolve?", &[GrossMargin, OperatingMargin]),
+        (
+            "Comment ont évolué nos charges ?",
+            &[GrossMargin, OperatingMargin],
+        ),
+        ("Is our food cost too high?", &[GrossMargin]),
+        ("Nos frais généraux augmentent-ils ?", &[OperatingMargin]),
+        ("What is our cost of debt?", &[InterestCoverage]),
+        ("Les frais financiers pèsent-ils ?", &[InterestCoverage]),
+        ("How much cash do we burn?", &[FreeCashFlow]),
+        ("Did our cash position improve?", &[CashRatio]),
+        ("Quel est notre niveau de trésorerie ?", &[CashRatio]),
+        ("Notre encaisse suffit-elle ?", &[CashRatio]),
+        (
+            "Le délai d'encaissement des clients s'allonge-t-il ?",
+            &[DaysSalesOutstanding],
+        ),
+        // Cash flow stays a family of its own.
+        ("How is our cash flow?", &[]),
+        (
+            "Are we paying our suppliers faster?",
+            &[DaysPayablesOutstanding],
+        ),
+        (
+            "Payons-nous nos fournisseurs plus tard ?",
+            &[DaysPayablesOutstanding],
+        ),
         ("Is the company solvent?", &[]),
         // Articles and possessives are not read: the metric is named however it is pointed at.
         ("What is the return on our assets?", &[ReturnOnAssets]),
@@ -519,8 +551,36 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
         ),
         (
             "Est-ce que nos clients paient plus lentement ?",
-            Some(Asked::Worse),
+            Some(Asked::Slower),
         ),
+        (
+            "Are customers paying us later than last year?",
+            Some(Asked::Slower),
+        ),
+        (
+            "Nos clients paient-ils plus tard que l'an dernier ?",
+            Some(Asked::Slower),
+        ),
+        ("Is revenue growth slowing down?", Some(Asked::Slower)),
+        ("La croissance ralentit-elle ?", Some(Asked::Slower)),
+        ("Do customers pay sooner?", Some(Asked::Faster)),
+        // A speed asked of a movement.
+        (
+            "Did revenue grow faster than last year?",
+            Some(Asked::Faster),
+        ),
+        ("Are sales growing more slowly?", Some(Asked::Slower)),
+        (
+            "Les ventes augmentent-elles moins vite ?",
+            Some(Asked::Slower),
+        ),
+        ("Nos marges se réduisent-elles ?", Some(Asked::Down)),
+        ("Did our costs soar?", Some(Asked::Up)),
+        (
+            "Are we more profitable than last year?",
+            Some(Asked::Better),
+        ),
+        ("Sommes-nous moins rentables qu'avant ?", Some(Asked::Worse)),
         ("Notre situation se dégrade-t-elle ?", Some(Asked::Worse)),
         ("Is our interest coverage improving?", Some(Asked::Better)),
         ("La rentabilité s'améliore-t-elle ?", Some(Asked::Better)),
@@ -552,7 +612,7 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
         ),
         (
             "Are we paying suppliers faster than before?",
-            Some(Asked::Better),
+            Some(Asked::Faster),
         ),
         ("Is our margin lower than last year?", Some(Asked::Down)),
         (
@@ -614,6 +674,33 @@ fn a_yes_no_question_is_answered_yes_or_no_from_the_figures_for_every_company() 
         ),
         // A growth rate answers "did it grow?" by its sign.
         ("Did sales grow?", RevenueGrowth, |_, b| b > Decimal::ZERO),
+        // Speed is fewer days, whether or not the catalogue calls fewer days better.
+        (
+            "Are we paying our suppliers faster than before?",
+            DaysPayablesOutstanding,
+            |a, b| b < a,
+        ),
+        (
+            "Payons-nous nos fournisseurs plus tard qu'avant ?",
+            DaysPayablesOutstanding,
+            |a, b| b > a,
+        ),
+        (
+            "Are customers paying us later than last year?",
+            DaysSalesOutstanding,
+            |a, b| b > a,
+        ),
+        (
+            "Do we sell our stock faster?",
+            DaysInventoryOutstanding,
+            |a, b| b < a,
+        ),
+        // A growth rate asked for its speed: its own movement.
+        (
+            "Did revenue grow faster than last year?",
+            RevenueGrowth,
+            |a, b| b > a,
+        ),
     ];
     let mut answered = [0, 0];
     for (company, statements) in companies() {
@@ -736,6 +823,54 @@ fn the_readme_answers_on_the_bistro_hold() {
     }
 }
 
+/// Questions put as a CPA's client puts them, on the bistro: the answer's first words, in the question's language
+/// even when it has no accent and few common words.
+#[test]
+fn everyday_questions_on_the_bistro_are_answered_first() {
+    for (q, start) in [
+        (
+            "Are we paying our suppliers faster than before?",
+            "Yes. Days payables outstanding fell from 118.2 days in FY2021 to 84.1 days in FY2023. ",
+        ),
+        (
+            "Payons-nous nos fournisseurs plus tard qu'avant ?",
+            "Non. Le délai moyen de paiement des fournisseurs passe de 118,2 jours en FY2021 à 84,1 jours en FY2023, en baisse. ",
+        ),
+        (
+            "Are customers paying us later than last year?",
+            "Yes. Days sales outstanding worsened: it rose from 35.2 days in FY2022 to 41.2 days in FY2023. ",
+        ),
+        (
+            "Sommes-nous plus rentables que l'an dernier ?",
+            "Oui. La marge nette s'améliore : de 4,79 % en FY2022 à 7,48 % en FY2023, en hausse.",
+        ),
+        (
+            "Nos marges se réduisent-elles ?",
+            "Non. La marge nette s'améliore : ",
+        ),
+        (
+            "La marge brute s'est-elle dégradée depuis 2021 ?",
+            "Non. La marge brute est stable à 68,97 % de FY2021 à FY2023. ",
+        ),
+        (
+            "How did costs evolve?",
+            "Gross margin held at 68.97% from FY2021 to FY2023. Operating margin improved: ",
+        ),
+        (
+            "Comment ont évolué nos charges ?",
+            "La marge brute est stable à 68,97 % de FY2021 à FY2023. La marge d'exploitation s'améliore : ",
+        ),
+        (
+            "How much cash do we burn?",
+            "Free cash flow improved: it rose from 153,191 CAD in FY2021 to 288,671 CAD in FY2023",
+        ),
+    ] {
+        let a = offline(crate::testing::bistro(), q);
+        assert!(answer(&a).starts_with(start), "{q}: {}", answer(&a));
+        assert!(a.validation.grounded, "{:?}", a.validation);
+    }
+}
+
 #[test]
 fn no_yes_or_no_when_the_question_is_not_one_or_the_figures_disagree() {
     for (company, statements) in companies() {
@@ -792,5 +927,107 @@ proptest::proptest! {
         let q = words.concat();
         let named = intent::named_metrics(&q);
         proptest::prop_assert!(named.windows(2).all(|w| w[0] < w[1]));
+    }
+}
+
+/// A question about a year whose figure cannot be computed (growth in the first year of the statements) is answered
+/// with why, first, in both languages, for every company.
+#[test]
+fn a_figure_that_cannot_be_computed_is_answered_with_why() {
+    for (company, statements) in companies() {
+        let first = statements.periods()[0].label.to_string();
+        let year: String = first.chars().filter(char::is_ascii_digit).collect();
+        if year.len() != 4 {
+            continue;
+        }
+        for (q, lang, start) in [
+            (
+                format!("Did revenue fall in {year}?"),
+                Language::En,
+                format!(
+                    "{} cannot be computed for {first}: no previous consecutive period in the statements.",
+                    metric_subject(RevenueGrowth, Language::En)
+                ),
+            ),
+            (
+                format!("Le chiffre d'affaires a-t-il baissé en {year} ?"),
+                Language::Fr,
+                format!(
+                    "{} n'est pas calculable en {first} : pas de période précédente consécutive dans les états.",
+                    metric_subject(RevenueGrowth, Language::Fr)
+                ),
+            ),
+        ] {
+            let a = offline(statements.clone(), &q);
+            assert_eq!(a.language, lang, "{company}: {q}");
+            assert_eq!(
+                a.plan.periods,
+                std::slice::from_ref(&first),
+                "{company}: {q}"
+            );
+            assert!(
+                answer(&a).starts_with(&start),
+                "{company}: {q}: {}",
+                answer(&a)
+            );
+            assert!(a.validation.grounded, "{company}: {:?}", a.validation);
+        }
+    }
+}
+
+/// A year the question names that the statements do not cover is said first, with no yes or no about other years;
+/// a covered year is not.
+#[test]
+fn a_year_the_books_do_not_cover_is_said_first() {
+    for (company, statements) in companies() {
+        let periods = statements.periods();
+        let (first, last) = (
+            periods[0].label.to_string(),
+            periods[periods.len() - 1].label.to_string(),
+        );
+        let before = periods[0]
+            .end
+            .format("%Y")
+            .to_string()
+            .parse::<i32>()
+            .unwrap()
+            - 3;
+        assert_eq!(
+            intent::years_outside(&format!("Did sales fall in {before}?"), &statements),
+            [before.to_string()],
+            "{company}"
+        );
+        let covered = periods[0].end.format("%Y").to_string();
+        assert!(
+            intent::years_outside(&format!("Did sales fall in {covered}?"), &statements).is_empty()
+        );
+        for (q, start) in [
+            (
+                format!("Did sales fall in {before}?"),
+                format!(
+                    "The statements do not cover {before}; this answer is about {first} to {last}. "
+                ),
+            ),
+            (
+                format!("Le chiffre d'affaires a-t-il baissé en {before} ?"),
+                format!(
+                    "Les états financiers ne couvrent pas {before} ; cette réponse porte sur {first} à {last}. "
+                ),
+            ),
+        ] {
+            let a = offline(statements.clone(), &q);
+            let text = answer(&a);
+            assert!(text.starts_with(&start), "{company}: {q}: {text}");
+            let rest = &text[start.len()..];
+            assert_eq!(yes_no(rest), None, "{company}: {q}: {text}");
+            assert!(
+                a.validation.warnings.iter().any(|w| w.starts_with(&format!(
+                    "question: the statements do not cover {before} (they hold "
+                ))),
+                "{company}: {:?}",
+                a.validation.warnings
+            );
+            assert!(a.validation.grounded, "{company}: {:?}", a.validation);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The three phases of one run, one function each: the Analyst plans, the Researcher asks for exact computations
 //! and writes findings, the Validator checks them and writes the report. Each phase tries its provider and falls
 //! back to the offline analyst; the report is grounded, and the placeholders put in the question for the models
-//! are restored at the end.
+//! are restored at the end. The Validator's phase, with the checks its report must pass, is in `validator`.
 
 use std::time::Instant;
 use tracing::Instrument;
@@ -12,8 +12,8 @@ use super::cache::{PlanHit, fit_plan, similarity};
 use super::{OFFLINE_MODEL, OFFLINE_PROVIDER};
 use crate::analysis::{
     Analysis, AnalysisPlan, AnalysisRequest, CacheOutcome, ComputationRecord, Event, Finding,
-    FindingStatus, Intent, Language, PhaseUsage, ReportSource, Timings, UngroundedNumber,
-    Validation, intent, intent::Cues,
+    FindingStatus, Language, PhaseUsage, ReportSource, Timings, UngroundedNumber, Validation,
+    intent, intent::Cues,
 };
 use crate::error::Result;
 use crate::metrics::{self, Figure};
@@ -21,11 +21,13 @@ use crate::pipeline::grounding::GroundingContext;
 use crate::pipeline::llm::{self, Conversation, PhaseCalls};
 use crate::pipeline::references::References;
 use crate::pipeline::schemas::{self, ResearchRound};
-use crate::pipeline::{Emitter, PhaseConfig, Pipeline, acceptance, offline};
+use crate::pipeline::{Emitter, PhaseConfig, Pipeline, offline};
 use crate::portfolio::{Benchmark, Client};
 use crate::provider::Phase;
 use crate::security::Pseudonymizer;
 use crate::statements::Statements;
+
+mod validator;
 
 fn elapsed_ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
@@ -56,14 +58,22 @@ pub(super) async fn run(
         statements,
         question: &redacted,
         original_question,
-        cues: intent::cues(original_question),
+        cues: intent::cues_for(original_question, statements),
         language,
         degraded: Vec::new(),
         usages: Vec::with_capacity(3),
         timings: Timings::default(),
         benchmarks: Vec::new(),
-        benchmark_notes: Vec::new(),
+        notes: Vec::new(),
     };
+    if !run.cues.outside.is_empty() {
+        let labels: Vec<&str> = statements.periods().iter().map(|p| &*p.label).collect();
+        run.notes.push(format!(
+            "question: the statements do not cover {} (they hold {})",
+            run.cues.outside.join(", "),
+            labels.join(", ")
+        ));
+    }
     // One span per phase (its provider calls are `gen_ai.chat` spans inside it).
     let phase_span = |phase: Phase| tracing::info_span!("finops.phase", finops.phase = %phase);
     let (mut plan, reused) = run
@@ -118,8 +128,9 @@ struct Run<'a> {
     timings: Timings,
     /// Where the client stands among the firm's other clients, when the plan asked.
     benchmarks: Vec<Benchmark>,
-    /// Why benchmarks are missing (no portfolio, cohorts too small), for the analysis's warnings.
-    benchmark_notes: Vec<String>,
+    /// For the analysis's warnings: why benchmarks are missing (no portfolio, cohorts too small), metrics added
+    /// to the Analyst's plan.
+    notes: Vec<String>,
 }
 
 /// The Validator's outcome: the report, who wrote it, the findings with their verdicts, and the warnings so far.
@@ -172,20 +183,20 @@ impl Run<'_> {
                     Ok(firm) => match vault.portfolio(&firm).await {
                         Ok(clients) => clients,
                         Err(e) => {
-                            self.benchmark_notes.push(format!(
+                            self.notes.push(format!(
                                 "peer benchmarks: the firm's portfolio could not be read ({e})"
                             ));
                             return;
                         }
                     },
                     Err(e) => {
-                        self.benchmark_notes.push(format!("peer benchmarks: {e}"));
+                        self.notes.push(format!("peer benchmarks: {e}"));
                         return;
                     }
                 }
             }
             (None, None) => {
-                self.benchmark_notes.push(
+                self.notes.push(
                     "peer benchmarks: no portfolio was given and no vault holds the firm's clients"
                         .into(),
                 );
@@ -204,7 +215,7 @@ impl Run<'_> {
             Ok(Ok((benchmarks, missing))) => {
                 if !missing.is_empty() {
                     let metrics: Vec<&str> = missing.iter().map(|m| m.metric.id()).collect();
-                    self.benchmark_notes.push(format!(
+                    self.notes.push(format!(
                         "peer benchmarks: not given for {} (fewer than {} other clients of the sector have the figure, or the client's own is not computable)",
                         metrics.join(", "),
                         crate::portfolio::MIN_COHORT
@@ -212,9 +223,9 @@ impl Run<'_> {
                 }
                 self.benchmarks = benchmarks;
             }
-            Ok(Err(e)) => self.benchmark_notes.push(format!("peer benchmarks: {e}")),
+            Ok(Err(e)) => self.notes.push(format!("peer benchmarks: {e}")),
             Err(e) => self
-                .benchmark_notes
+                .notes
                 .push(format!("peer benchmarks: the computation failed ({e})")),
         }
     }
@@ -347,6 +358,17 @@ impl Run<'_> {
                 None => intent::plan(self.original_question, statements, language),
             },
         };
+        // A metric the question names is planned whatever a model (or the cached plan of another wording) left
+        // out; the reader is told when a model's plan was completed.
+        let mut plan = plan;
+        let added = intent::include_named(&mut plan, &self.cues.metrics);
+        if !added.is_empty() && (!offline_phase || reused.is_some()) {
+            let ids: Vec<&str> = added.iter().map(|m| m.id()).collect();
+            self.notes.push(format!(
+                "plan: the question names {}, which the Analyst's plan left out; added",
+                ids.join(", ")
+            ));
+        }
         self.timings.analyst_ms = elapsed_ms(calls.started);
         let mut usage = self.usage(Phase::Analyst, &calls, offline_phase && reused.is_none());
         if reused.is_some() {
@@ -460,217 +482,6 @@ impl Run<'_> {
         let usage = self.usage(Phase::Researcher, &calls, offline_phase);
         self.finish_phase(usage);
         (computations, findings, checked_with)
-    }
-
-    /// The Validator: verdicts on the findings and a report grounded in the figures (one repair round), or the
-    /// offline report.
-    async fn validator(
-        &mut self,
-        plan: &AnalysisPlan,
-        figures: &[Figure],
-        computations: &[ComputationRecord],
-        mut findings: Vec<Finding>,
-        grounding: Option<GroundingContext>,
-    ) -> Written {
-        self.emitter.emit(Event::PhaseStarted {
-            phase: Phase::Validator,
-        });
-        let (statements, language) = (self.statements, self.language);
-        let mut calls = PhaseCalls::new();
-        let grounding = grounding.unwrap_or_else(|| {
-            GroundingContext::new(statements, figures, computations)
-                .with_benchmarks(&self.benchmarks)
-        });
-        let mut report: Option<(String, ReportSource)> = None;
-        let mut warnings: Vec<String> = statements
-            .warnings()
-            .iter()
-            .map(|w| format!("{}: {}", w.field, w.message))
-            .collect();
-        warnings.extend(self.benchmark_notes.iter().cloned());
-        if let Some(config) = self.callable(Phase::Validator).cloned() {
-            let ctx = Evidence {
-                plan,
-                currency: &statements.company().currency,
-                figures,
-                computations,
-                grounding: &grounding,
-            };
-            match self
-                .ask_validator(&config, &ctx, &mut findings, &mut calls)
-                .await
-            {
-                Ok(Ok(written)) => report = Some(written),
-                Ok(Err(reason)) => self.degrade(Phase::Validator, reason),
-                Err(e) => self.degrade(Phase::Validator, e.to_string()),
-            }
-        }
-        let validator_offline = report.is_none();
-        let (report, source) = match report {
-            Some(r) => r,
-            None => {
-                let mut notes = Vec::new();
-                if self.pipeline.phase(Phase::Validator).is_some() || !self.degraded.is_empty() {
-                    notes.push(match language {
-                        Language::En => "This report was written by the offline analyst because a model phase failed; the figures are exact.".to_string(),
-                        Language::Fr => "Ce rapport a été rédigé par l'analyste hors ligne, une phase du modèle ayant échoué ; les chiffres sont exacts.".to_string(),
-                    });
-                }
-                // A health check that stands in for a question the rules could not read says so, rather than
-                // answering something else silently.
-                if plan.intents == [Intent::HealthCheck]
-                    && !intent::recognises(self.original_question)
-                {
-                    notes.push(match language {
-                        Language::En => "The question names none of the financial topics the offline analyst recognises: this memo is a general health check.".to_string(),
-                        Language::Fr => "La question ne nomme aucun des sujets financiers que l'analyste hors ligne reconnaît : ce mémo est un bilan de santé général.".to_string(),
-                    });
-                }
-                let text = offline::report(
-                    plan,
-                    figures,
-                    computations,
-                    &findings,
-                    statements,
-                    &self.cues,
-                    &notes,
-                );
-                (text, ReportSource::Offline)
-            }
-        };
-        // Grounded on the text as the model wrote it (placeholders and all).
-        let ungrounded = grounding.check(&report, language);
-        Written {
-            report,
-            source,
-            findings,
-            warnings,
-            ungrounded,
-            validator_offline,
-            calls_started: calls.started,
-            calls,
-        }
-    }
-
-    /// The Validator's conversation: verdicts and a report, and one repair round when the report has numbers no
-    /// figure explains. `Ok(Ok(report))`; `Ok(Err(why))` when the repaired report is still not grounded; `Err` when
-    /// the model failed.
-    async fn ask_validator(
-        &self,
-        config: &PhaseConfig,
-        ctx: &Evidence<'_>,
-        findings: &mut [Finding],
-        calls: &mut PhaseCalls,
-    ) -> Result<std::result::Result<(String, ReportSource), String>> {
-        let count = findings.len();
-        let language = self.language;
-        let currency = self.statements.company().currency.clone();
-        let refs = References {
-            computations: ctx.computations,
-            benchmarks: &self.benchmarks,
-            ..References::new(ctx.figures, language, &currency)
-        };
-        let citable: Vec<String> = refs.citable().map(str::to_string).collect();
-        let schema = schemas::validation(count, ctx.plan, ctx.figures, &citable);
-        // What the model was told (the prompt and the schema's descriptions, the same for every request): a section
-        // that only repeats it is no answer.
-        static TOLD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let told = TOLD.get_or_init(|| {
-            acceptance::normalized(&format!(
-                "{}\n{}\n{}",
-                llm::VALIDATOR,
-                schemas::stable_validation(),
-                llm::FRENCH_VALIDATOR_LINE,
-            ))
-        });
-        let mut conv = Conversation {
-            phase: Phase::Validator,
-            config,
-            emitter: self.emitter,
-            calls,
-            prices: &self.pipeline.prices,
-            messages: llm::validator_messages(
-                llm::Question {
-                    text: self.question,
-                    cues: &self.cues,
-                },
-                ctx.plan,
-                ctx.figures,
-                ctx.computations,
-                &self.benchmarks,
-                findings,
-                self.statements,
-            ),
-            budget: schemas::output_budget(&schema, count, ctx.plan.metrics.len()),
-            schema,
-        };
-        let frame = llm::ReportFrame {
-            plan: ctx.plan,
-            refs,
-        };
-        let validated = conv
-            .ask_parsed(|t| llm::parse_validated(t, count, Some(&frame)))
-            .await?;
-        llm::apply_verdicts(findings, &validated.verdicts);
-        // Grounded (its numbers are the SDK's), an answer (long enough, in the asked language, stating the
-        // plan's figures) and no direction word against its figures: else one repair round with every reason,
-        // then the offline memo.
-        let (report, ungrounded, unanswered) = review(
-            self.question,
-            &self.cues,
-            told,
-            &refs,
-            ctx,
-            &validated,
-            language,
-        );
-        if ungrounded.is_empty() && unanswered.is_empty() {
-            return Ok(Ok((report, ReportSource::Validator)));
-        }
-        let mut repair = Vec::new();
-        if !ungrounded.is_empty() {
-            repair.push(llm::grounding_repair(&ungrounded));
-        }
-        if !unanswered.is_empty() {
-            repair.push(format!(
-                "The report cannot be accepted yet: {}. Rewrite it, and reply with the same JSON object.",
-                unanswered.join("; ")
-            ));
-        }
-        conv.say(repair.join("\n"));
-        let second = conv
-            .ask_parsed(|t| llm::parse_validated(t, count, Some(&frame)))
-            .await?;
-        let (report, still, still_unanswered) = review(
-            self.question,
-            &self.cues,
-            told,
-            &refs,
-            ctx,
-            &second,
-            language,
-        );
-        let still: Vec<String> = still.into_iter().map(|u| u.text).collect();
-        if still.is_empty() && still_unanswered.is_empty() {
-            return Ok(Ok((report, ReportSource::ValidatorRepaired)));
-        }
-        let mut why = Vec::new();
-        if !still.is_empty() {
-            why.push(format!(
-                "the report was still not grounded after one repair (numbers: {})",
-                still.join(", ")
-            ));
-        }
-        if !still_unanswered.is_empty() {
-            why.push(format!(
-                "the report still did not answer after one repair ({})",
-                still_unanswered.join("; ")
-            ));
-        }
-        Ok(Err(format!(
-            "{}; replaced by the offline report",
-            why.join("; ")
-        )))
     }
 
     /// The analysis: placeholders restored, warnings gathered, usage and cost totalled, degradations said.
@@ -791,45 +602,5 @@ impl Run<'_> {
                 }
             }
         }
-    }
-}
-
-/// A Validator report written out (references become numbers in the report's style) and what keeps it from
-/// being accepted: the numbers nothing explains, and every other reason (not an answer, a direction word against
-/// its figure).
-fn review(
-    question: &str,
-    cues: &Cues,
-    told: &str,
-    refs: &References<'_>,
-    ctx: &Evidence<'_>,
-    validated: &llm::Validated,
-    language: Language,
-) -> (String, Vec<UngroundedNumber>, Vec<String>) {
-    match refs.render(&validated.report) {
-        Ok(rendered) => {
-            let ungrounded =
-                ctx.grounding
-                    .check_with_changes(&rendered.text, language, &rendered.changes);
-            let mut unanswered =
-                acceptance::problems(&rendered.text, &validated.prose, ctx.plan, ctx.figures);
-            unanswered.extend(acceptance::echoes(&validated.texts, question, told));
-            unanswered.extend(acceptance::garbled(&validated.texts));
-            unanswered.extend(acceptance::answer_cites(
-                &validated.texts,
-                ctx.plan,
-                ctx.figures,
-            ));
-            unanswered.extend(acceptance::yes_no(
-                &validated.texts,
-                cues,
-                ctx.plan,
-                ctx.figures,
-                ctx.currency,
-            ));
-            unanswered.extend(rendered.contradictions);
-            (rendered.text, ungrounded, unanswered)
-        }
-        Err(problems) => (validated.report.clone(), Vec::new(), problems),
     }
 }

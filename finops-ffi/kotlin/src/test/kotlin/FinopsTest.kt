@@ -46,9 +46,9 @@ import io.finops.TextEmbedder
 import io.finops.computeMetrics
 
 private val BISTRO: String = File(System.getProperty("finops.data"), "bistro-saint-denis.json").readText()
-private const val PLAN = """{"intents":["liquidity"],"metrics":["current_ratio"],"periods":["FY2023"]}"""
+private const val PLAN = """{"intents":["liquidity"],"metrics":["current_ratio","working_capital"],"periods":["FY2023"]}"""
 private const val RESEARCH = """{"findings":[{"text":"Current assets cover current liabilities.","cites":["current_ratio@FY2023"]}]}"""
-private const val VALIDATED = """{"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Liquidity: the current ratio is 1.81 in FY2023."}"""
+private const val VALIDATED = """{"verdicts":[{"finding":0,"status":"confirmed"}],"report":"Liquidity: the current ratio is 1.81 in FY2023 and working capital 409,070 CAD."}"""
 
 /** A provider written in Kotlin: answers each phase like a well-behaved model. */
 class KotlinProvider : ChatProvider {
@@ -128,7 +128,7 @@ class FinopsTest {
         assertTrue(schemas[0].second!!.contains("\"FY2023\""), "the plan's schema lists the document's periods")
         assertEquals("validator", a.reportSource)
         assertFalse(a.degraded)
-        assertEquals("Liquidity: the current ratio is 1.81 in FY2023.", a.report)
+        assertEquals("Liquidity: the current ratio is 1.81 in FY2023 and working capital 409,070 CAD.", a.report)
         assertEquals("0.0015", a.totalCostUsd)
         assertEquals("firm-1", a.tenant)
     }
