@@ -378,3 +378,73 @@ async fn a_metric_the_question_names_is_planned_whatever_the_model_left_out() {
         a.validation.warnings
     );
 }
+
+#[tokio::test]
+async fn a_level_question_holds_the_report_to_the_latest_figure_and_lets_it_repeat_the_threshold() {
+    // The bistro's current ratio is 1.81 in FY2023: above 1.5.
+    let s = bistro();
+    let plan = r#"{"intents": ["liquidity"], "metrics": ["current_ratio", "working_capital"], "periods": ["FY2021", "FY2022", "FY2023"]}"#;
+    let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
+    let report = |text: &str| serde_json::json!({"verdicts": [], "report": text}).to_string();
+    let yes = report(
+        "Yes. The current ratio is 1.81 in FY2023, above the 1.5 you asked about, with working capital of 409,070 CAD.",
+    );
+    let no = report(
+        "No. The current ratio is 1.81 in FY2023, which falls short of 1.5, with working capital of 409,070 CAD.",
+    );
+    let question = "Is our current ratio above 1.5?";
+    let run = |replies: Vec<String>| {
+        let mut provider = ScriptedProvider::new()
+            .reply(Phase::Analyst, plan)
+            .reply(Phase::Researcher, research);
+        for r in replies {
+            provider = provider.reply(Phase::Validator, r);
+        }
+        pipeline(provider)
+    };
+    // Right at once: accepted, and the threshold the question names is grounded.
+    let (p, provider) = run(vec![yes.clone()]);
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), question))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.report_source,
+        ReportSource::Validator,
+        "{:?}",
+        a.degraded_reason
+    );
+    assert!(a.validation.grounded, "{:?}", a.validation);
+    // The Validator was told what the figures answer.
+    let requests = provider.requests();
+    let sent = &requests.last().unwrap().messages.last().unwrap().content;
+    assert!(sent.contains(r#""answer_opens_with":"Yes.""#), "{sent}");
+    // Wrong: a repair round quoting where the figure stands, then accepted once right.
+    let (p, provider) = run(vec![no.clone(), yes]);
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), question))
+        .await
+        .unwrap();
+    assert_eq!(a.report_source, ReportSource::ValidatorRepaired);
+    let requests = provider.requests();
+    let repair = &requests.last().unwrap().messages.last().unwrap().content;
+    assert!(
+        repair.contains("`report` opens with \"No\" but the figures answer yes")
+            && repair.contains("Current ratio is 1.81 in FY2023, above 1.5."),
+        "{repair}"
+    );
+    // Another threshold in the report than the question's is not grounded.
+    let (p, _) = run(vec![report(
+        "Yes. The current ratio is 1.81 in FY2023, above 1.7, with working capital of 409,070 CAD.",
+    )]);
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), question))
+        .await
+        .unwrap();
+    assert!(
+        a.report_source != ReportSource::Validator || !a.validation.grounded,
+        "{:?} {:?}",
+        a.report_source,
+        a.validation
+    );
+}

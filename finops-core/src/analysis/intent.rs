@@ -5,15 +5,17 @@ use super::{AnalysisPlan, Comparison, Intent, Language};
 use crate::metrics::MetricId;
 use crate::statements::Statements;
 
+mod level;
 mod periods;
 mod phrases;
 #[cfg(test)]
 mod tests;
+pub use level::{Level, level};
 pub use periods::{periods, years_outside};
 use phrases::{
-    BETTER_WORDS, CUSTOMER_WORDS, DOWN_WORDS, FASTER_WORDS, MARGIN_QUALIFIERS, MARGIN_WORDS,
-    METRIC_PHRASES, NOT_YES_NO, PAY_WORDS, SLOWER_WORDS, SUPPLIER_WORDS, THAN_BEFORE, UP_WORDS,
-    WORSE_WORDS,
+    BETTER_WORDS, COMPARED, CUSTOMER_WORDS, DOWN_WORDS, FASTER_WORDS, MARGIN_QUALIFIERS,
+    MARGIN_WORDS, METRIC_PHRASES, NEGATED_COMPARISONS, NOT_YES_NO, PAY_WORDS, SLOWER_WORDS,
+    SUPPLIER_WORDS, THAN_BEFORE, UP_WORDS, WORSE_WORDS,
 };
 
 /// Lower-case, accents removed (Unicode decomposition, combining marks dropped), apostrophes and punctuation
@@ -323,6 +325,9 @@ pub enum Asked {
     /// "Slower", "later", « plus tard », « ralentit »: more days for a number of days, worse for anything else ("is
     /// growth slowing?").
     Slower,
+    /// Above or below a threshold the question names ("is the current ratio above 1.5?", « la marge brute
+    /// dépasse-t-elle 60 % ? », "is free cash flow positive?"): the latest value of the metric it names.
+    Level(Level),
 }
 
 /// What the offline memo's direct answer takes from the question besides its plan.
@@ -336,6 +341,20 @@ pub struct Cues {
     /// The years it names that the statements do not cover ([`years_outside`]; empty unless read with the
     /// statements by [`cues_for`]): the answer says so first, and gives no yes or no about them.
     pub outside: Vec<String>,
+}
+
+impl Cues {
+    /// The threshold a level question names, as written and as a fraction ("60 %" is 60 and 0.6), for the
+    /// report to repeat; none for another question.
+    pub fn thresholds(&self) -> Vec<rust_decimal::Decimal> {
+        match self.asked {
+            Some(Asked::Level(level)) => vec![
+                level.threshold,
+                level.threshold / rust_decimal::Decimal::ONE_HUNDRED,
+            ],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// The metrics a question names and what it asks of their movement.
@@ -358,11 +377,27 @@ pub fn cues_for(question: &str, statements: &Statements) -> Cues {
     cues
 }
 
-/// What a yes/no question asks of a movement: one kind of movement word ("is our working capital getting
-/// tighter?", « nos clients paient-ils plus lentement ? », "did sales grow?"), and nothing that makes it another
-/// kind of question (why or how much, what to do, a negation). `None` otherwise, and for two kinds at once.
+/// What a yes/no question asks: a level ([`level`]: "is it above 1.5?"), else one kind of movement word ("is our
+/// working capital getting tighter?", « nos clients paient-ils plus lentement ? », "did sales grow?"), and nothing
+/// that makes it another kind of question (why or how much, what to do, a negation). `None` otherwise, and for two
+/// kinds at once.
 pub fn asked(question: &str) -> Option<Asked> {
-    let mut text = format!(" {} ", fold(question));
+    let folded = fold(question);
+    if asks_for_peers(question) {
+        return None;
+    }
+    if let Some(level) = level(question) {
+        let mut unnegated = format!(" {folded} ");
+        for phrase in NEGATED_COMPARISONS {
+            unnegated = unnegated.replace(&format!(" {phrase} "), " ");
+        }
+        return (!unnegated.split(' ').any(|w| NOT_YES_NO.contains(&w)))
+            .then_some(Asked::Level(level));
+    }
+    if folded.split(' ').any(|w| NOT_YES_NO.contains(&w)) {
+        return None;
+    }
+    let mut text = format!(" {folded} ");
     let mut against_past = false;
     for past in THAN_BEFORE {
         while let Some(at) = phrase_at(&text, past, true, 0) {
@@ -374,15 +409,13 @@ pub fn asked(question: &str) -> Option<Asked> {
     if against_past && text.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    let folded = text.trim().to_string();
     // French compares with "que" ("plus élevé que l'an dernier"); "est-ce que" only asks.
     let comparative = text
         .replace(" est ce que ", " ")
         .replace(" est ce qu ", " ");
-    if folded.split(' ').any(|w| NOT_YES_NO.contains(&w))
-        || comparative.contains(" que ")
+    if comparative.contains(" que ")
         || comparative.contains(" qu ")
-        || asks_for_peers(question)
+        || text.split(' ').any(|w| COMPARED.contains(&w))
     {
         return None;
     }

@@ -678,10 +678,9 @@ pub(super) const THAN_BEFORE: &[&str] = &[
     "que par le passe",
 ];
 
-/// Words that make a question something other than a yes/no question about what happened: asking why or how much,
-/// about what to do ("can we increase prices?", « faut-il emprunter ? »), against a threshold or something else
-/// than the company's own past ("higher than 1.5?", « supérieur à 2 ? »), or a negation, whose yes and no a reader
-/// cannot take at face value ("isn't it improving?").
+/// Words that make a question something other than a yes/no question: asking why or how much, about what to do
+/// ("can we increase prices?", « faut-il emprunter ? »), or a negation, whose yes and no a reader cannot take at
+/// face value ("isn't it improving?").
 pub(super) const NOT_YES_NO: &[&str] = &[
     "why",
     "how",
@@ -744,6 +743,11 @@ pub(super) const NOT_YES_NO: &[&str] = &[
     "pas",
     "jamais",
     "non",
+];
+
+/// Words of comparison with a threshold or something else than the company's own past ("higher than 1.5?",
+/// « supérieur à 2 ? »): a question with one that names no level it can be held to asks about no movement.
+pub(super) const COMPARED: &[&str] = &[
     "than",
     "above",
     "below",
@@ -760,4 +764,15 @@ pub(super) const NOT_YES_NO: &[&str] = &[
     "inferieurs",
     "dessus",
     "dessous",
+];
+
+/// A comparison that holds its own negation ("no more than 2", « pas plus de 30 jours »): a level, not a negated
+/// question.
+pub(super) const NEGATED_COMPARISONS: &[&str] = &[
+    "no more than",
+    "not more than",
+    "no less than",
+    "not less than",
+    "pas plus de",
+    "pas moins de",
 ];

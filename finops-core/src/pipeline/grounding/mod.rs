@@ -141,6 +141,20 @@ impl GroundingContext {
         self
     }
 
+    /// Thresholds the question names ("is the current ratio above 1.5?", « la marge dépasse-t-elle 60 % ? »), which
+    /// the report may repeat beside the figure it holds to them.
+    pub fn with_thresholds(mut self, thresholds: &[Decimal]) -> Self {
+        if thresholds.is_empty() {
+            return self;
+        }
+        for t in thresholds {
+            add(&mut self.values, &mut self.percents, *t, false);
+        }
+        settle(&mut self.values);
+        settle(&mut self.percents);
+        self
+    }
+
     /// Peer benchmarks may be cited too: their percentile, quartile and cohort size, with the cohort's name
     /// (`NAICS 72251`) read as a label, not a figure.
     pub fn with_benchmarks(mut self, benchmarks: &[crate::portfolio::Benchmark]) -> Self {

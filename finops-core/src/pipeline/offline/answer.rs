@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 
 use super::{INTEREST_COVERAGE_THIN, shown, value};
-use crate::analysis::intent::{Asked, Cues};
+use crate::analysis::intent::{Asked, Cues, Level};
 use crate::analysis::{AnalysisPlan, Intent, Language};
 use crate::metrics::{Category, Figure, MetricId, Unit};
 use crate::pipeline::labels::{metric_subject, reason};
@@ -195,10 +195,8 @@ pub fn direct_answer(
         }
         return Some(text.trim_end().to_string());
     };
-    let verdict = cues
-        .asked
-        .filter(|_| cues.outside.is_empty())
-        .and_then(|asked| yes_or_no(asked, subject(&told, named)));
+    let asked = cues.asked.filter(|_| cues.outside.is_empty());
+    let verdict = asked.and_then(|asked| verdict(asked, &told, named));
     match (verdict, lang) {
         (Some(true), Language::En) => text.push_str("Yes. "),
         (Some(false), Language::En) => text.push_str("No. "),
@@ -206,7 +204,17 @@ pub fn direct_answer(
         (Some(false), Language::Fr) => text.push_str("Non. "),
         (None, _) => {}
     }
-    let sentences: Vec<&str> = told.iter().map(|t| t.sentence.as_str()).collect();
+    let levels = match asked {
+        Some(Asked::Level(level)) if verdict.is_some() => {
+            level_sentences(level, subject(&told, named), plan, currency)
+        }
+        _ => Vec::new(),
+    };
+    let sentences: Vec<&str> = levels
+        .iter()
+        .map(String::as_str)
+        .chain(told.iter().map(|t| t.sentence.as_str()))
+        .collect();
     text.push_str(&sentences.join(" "));
     Some(text)
 }
@@ -260,10 +268,69 @@ pub(crate) fn figures_answer(
 ) -> Option<(bool, String)> {
     let asked = cues.asked.filter(|_| cues.outside.is_empty())?;
     let (told, named) = told(plan, figures, currency, cues)?;
+    let answer = verdict(asked, &told, named)?;
     let subject = subject(&told, named);
-    let answer = yes_or_no(asked, subject)?;
-    let shown: Vec<&str> = subject.iter().map(|t| t.sentence.as_str()).collect();
+    let mut shown: Vec<String> = match asked {
+        Asked::Level(level) => level_sentences(level, subject, plan, currency),
+        _ => Vec::new(),
+    };
+    shown.extend(subject.iter().map(|t| t.sentence.clone()));
     Some((answer, shown.join(" ")))
+}
+
+/// The figures' yes or no to what the question asks, about its subject ([`subject`]). A level is asked of the
+/// metrics the question names: with none named, there is no answer ("is it above 1.5?" of what?).
+fn verdict(asked: Asked, told: &[Told], named: usize) -> Option<bool> {
+    if matches!(asked, Asked::Level(_)) && named == 0 {
+        return None;
+    }
+    yes_or_no(asked, subject(told, named))
+}
+
+/// Where each metric of a level question's subject stands against its threshold, in the latest planned period:
+/// "Gross margin is 68.97% in FY2023, above 60%." The threshold is the question's, written in the metric's unit.
+fn level_sentences(
+    level: Level,
+    subject: &[Told],
+    plan: &AnalysisPlan,
+    currency: &str,
+) -> Vec<String> {
+    let lang = plan.language;
+    let Some(last) = plan.periods.last() else {
+        return Vec::new();
+    };
+    subject
+        .iter()
+        .map(|t| {
+            let unit = t.metric.unit();
+            let name = metric_subject(t.metric, lang);
+            let v = shown(lang, t.latest, unit, currency);
+            let at = level.shown(unit, lang, currency);
+            let strictly = |above: bool| {
+                Level {
+                    above,
+                    inclusive: false,
+                    ..level
+                }
+                .holds(t.latest, unit)
+            };
+            let place = match (lang, strictly(true), strictly(false)) {
+                (Language::En, true, _) => format!("above {at}"),
+                (Language::En, _, true) => format!("below {at}"),
+                (Language::En, _, _) => format!("at {at}"),
+                (Language::Fr, true, _) => format!("au-dessus de {at}"),
+                (Language::Fr, _, true) => format!("en dessous de {at}"),
+                (Language::Fr, _, _) => format!("au niveau de {at}"),
+            };
+            match lang {
+                Language::En => format!("{name} is {v} in {last}, {place}."),
+                Language::Fr if name.starts_with("Les ") => {
+                    format!("{name} sont de {v} en {last}, {place}.")
+                }
+                Language::Fr => format!("{name} est de {v} en {last}, {place}."),
+            }
+        })
+        .collect()
 }
 
 /// The question's subject among the sentences: the metrics it names, else every headline told.
@@ -348,6 +415,7 @@ fn yes_or_no(asked: Asked, subject: &[Told]) -> Option<bool> {
                 .better
                 .map(|b| !b)
                 .or((t.direction == Some(0)).then_some(false)),
+            (Asked::Level(level), _) => Some(level.holds(t.latest, t.metric.unit())),
             (Asked::Up, _) if growth => Some(t.latest > Decimal::ZERO),
             (Asked::Down, _) if growth => Some(t.latest < Decimal::ZERO),
             (Asked::Up, _) | (Asked::Slower, true) => t.direction.map(|d| d > 0),

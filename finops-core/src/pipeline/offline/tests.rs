@@ -10,6 +10,8 @@ use crate::statements::Statements;
 
 use crate::testing::offline;
 
+mod levels;
+
 /// The memo's direct answer, without its "In short." lead.
 fn answer(a: &Analysis) -> &str {
     let paragraph = a
@@ -601,8 +603,26 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
         ("La marge ne baisse-t-elle pas ?", None),
         // Two kinds of movement at once: one answer cannot serve both.
         ("Did sales rise and margins fall?", None),
-        // Against a threshold, a year named or peers: not the movement the memo states.
-        ("Is our current ratio higher than 1.5?", None),
+        // Against a threshold: a level (tests of `intent::level`), not the movement the memo states.
+        (
+            "Is our current ratio higher than 1.5?",
+            Some(Asked::Level(intent::Level {
+                above: true,
+                inclusive: false,
+                threshold: rust_decimal::Decimal::new(15, 1),
+                percent: false,
+            })),
+        ),
+        (
+            "Est-ce que la marge est supérieure à 10 % ?",
+            Some(Asked::Level(intent::Level {
+                above: true,
+                inclusive: false,
+                threshold: rust_decimal::Decimal::TEN,
+                percent: true,
+            })),
+        ),
+        // Against a year named or peers: not the movement the memo states.
         ("Is our margin higher than in 2021?", None),
         ("Is our margin higher than it was in 2021?", None),
         // Against the company's own past: the movement between the planned periods.
@@ -621,7 +641,6 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
         ),
         ("Le délai client s'allonge-t-il ?", Some(Asked::Up)),
         ("Are collection times getting shorter?", Some(Asked::Down)),
-        ("Est-ce que la marge est supérieure à 10 % ?", None),
         (
             "Is our margin rising compared with other restaurants?",
             None,

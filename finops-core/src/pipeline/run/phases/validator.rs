@@ -36,7 +36,8 @@ impl Run<'_> {
                 GroundingContext::new(statements, figures, computations)
                     .with_benchmarks(&self.benchmarks)
             })
-            .with_literals(&self.cues.outside);
+            .with_literals(&self.cues.outside)
+            .with_thresholds(&self.cues.thresholds());
         let mut report: Option<(String, ReportSource)> = None;
         let mut warnings: Vec<String> = statements
             .warnings()

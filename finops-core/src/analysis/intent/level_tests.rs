@@ -1,0 +1,216 @@
+//! Reading the level a question holds a figure to, in both languages and the ways numbers are written.
+
+use rust_decimal::Decimal;
+
+use super::{Level, level};
+use crate::analysis::Language;
+use crate::analysis::intent::{Asked, asked};
+use crate::metrics::Unit;
+
+fn at(above: bool, inclusive: bool, threshold: &str, percent: bool) -> Option<Level> {
+    Some(Level {
+        above,
+        inclusive,
+        threshold: threshold.parse().unwrap(),
+        percent,
+    })
+}
+
+#[test]
+fn thresholds_are_read_as_written_in_both_languages() {
+    let cases = [
+        (
+            "Is the current ratio above 1.5?",
+            at(true, false, "1.5", false),
+        ),
+        (
+            "Is our gross margin above 60%?",
+            at(true, false, "60", true),
+        ),
+        (
+            "La marge brute dépasse-t-elle 60 % ?",
+            at(true, false, "60", true),
+        ),
+        (
+            "Le ratio de liquidité générale est-il supérieur à 1,5 ?",
+            at(true, false, "1.5", false),
+        ),
+        (
+            "Is net debt to EBITDA under 3x?",
+            at(false, false, "3", false),
+        ),
+        (
+            "Do customers pay in less than 45 days?",
+            at(false, false, "45", false),
+        ),
+        (
+            "Is working capital more than $100k?",
+            at(true, false, "100000", false),
+        ),
+        (
+            "Le fonds de roulement dépasse-t-il 100 000 $ ?",
+            at(true, false, "100000", false),
+        ),
+        // A no-break space groups as well as a plain one.
+        (
+            "Le fonds de roulement dépasse-t-il 100\u{a0}000 $ ?",
+            at(true, false, "100000", false),
+        ),
+        (
+            "Is working capital at least 1,500,000?",
+            at(true, true, "1500000", false),
+        ),
+        (
+            "Is revenue over 1.2 million?",
+            at(true, false, "1200000", false),
+        ),
+        (
+            "La marge nette est-elle d'au moins 5 pour cent ?",
+            at(true, true, "5", true),
+        ),
+        (
+            "Is the current ratio no more than 2?",
+            at(false, true, "2", false),
+        ),
+        (
+            "Le délai client est-il inférieur ou égal à 30 jours ?",
+            at(false, true, "30", false),
+        ),
+        ("Is free cash flow positive?", at(true, false, "0", false)),
+        (
+            "Did revenue fall by less than -4%?",
+            at(false, false, "-4", true),
+        ),
+        (
+            "La croissance est-elle supérieure à −2,5 % ?",
+            at(true, false, "-2.5", true),
+        ),
+        (
+            "Nos capitaux propres sont-ils négatifs ?",
+            at(false, false, "0", false),
+        ),
+        (
+            "Is the interest coverage ratio higher than 1.5x in FY2023?",
+            at(true, false, "1.5", false),
+        ),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(level(q), expected, "{q}");
+        assert_eq!(asked(q), expected.map(Asked::Level), "{q}");
+    }
+}
+
+#[test]
+fn years_spans_and_two_levels_are_no_threshold() {
+    for q in [
+        "Did margins improve over 2022?",
+        "Is revenue higher than 2021?",
+        "Has the margin been above 60% over 3 years or under 50%?",
+        "Did sales grow over the last 3 years?",
+        "Is the current ratio above 1.5 and below 3?",
+        "Sur plus de 2 exercices, la marge a-t-elle baissé ?",
+        "Is our margin above the sector average?",
+        "Is the margin above average?",
+        "Is the current ratio high?",
+        "",
+        "above",
+        "above %",
+        "99999999999999999999999999999999999999 %",
+    ] {
+        assert_eq!(level(q), None, "{q}");
+    }
+    // Other kinds of question keep no level: why, how much, peers.
+    for q in [
+        "Why is the margin below 60%?",
+        "How far above 1.5 is the current ratio?",
+        "Is our margin above 20% like our peers?",
+    ] {
+        assert_eq!(asked(q), None, "{q}");
+    }
+}
+
+#[test]
+fn a_level_is_held_as_the_report_displays_the_figure() {
+    let margin = Level {
+        above: true,
+        inclusive: false,
+        threshold: "68.97".parse().unwrap(),
+        percent: true,
+    };
+    // 68.9655 % is displayed 68.97 %: not above 68.97 %, but at least it.
+    let v: Decimal = "0.689655".parse().unwrap();
+    assert!(!margin.holds(v, Unit::Percent));
+    assert!(
+        Level {
+            inclusive: true,
+            ..margin
+        }
+        .holds(v, Unit::Percent)
+    );
+    // A margin's "60" without a sign is 60 %; a ratio's "50 %" is 0.5.
+    let sixty = Level {
+        percent: false,
+        threshold: Decimal::from(60),
+        ..margin
+    };
+    assert!(sixty.holds("0.61".parse().unwrap(), Unit::Percent));
+    let half = Level {
+        threshold: Decimal::from(50),
+        ..margin
+    };
+    assert!(half.holds("0.51".parse().unwrap(), Unit::Ratio));
+    assert!(!half.holds("0.5".parse().unwrap(), Unit::Ratio));
+    // Written the way the report writes the figure beside it.
+    assert_eq!(half.shown(Unit::Ratio, Language::En, "CAD"), "50%");
+    assert_eq!(sixty.shown(Unit::Percent, Language::Fr, "CAD"), "60 %");
+    let amount = Level {
+        threshold: Decimal::from(100_000),
+        percent: false,
+        ..margin
+    };
+    assert_eq!(
+        amount.shown(Unit::Amount, Language::Fr, "CAD"),
+        "100 000 CAD"
+    );
+    assert_eq!(
+        amount.shown(Unit::Amount, Language::En, "CAD"),
+        "100,000 CAD"
+    );
+    let ratio = Level {
+        threshold: "1.5".parse().unwrap(),
+        percent: false,
+        ..margin
+    };
+    assert_eq!(ratio.shown(Unit::Ratio, Language::Fr, "CAD"), "1,5");
+    assert_eq!(
+        Level {
+            threshold: Decimal::ZERO,
+            ..ratio
+        }
+        .shown(Unit::Amount, Language::En, "CAD"),
+        "zero"
+    );
+}
+
+proptest::proptest! {
+    /// Any text: a level or none, never a panic; a negative threshold only after a minus sign.
+    #[test]
+    fn any_text_reads_as_one_level_or_none(q in "\\PC{0,80}") {
+        if let Some(l) = level(&q) {
+            let minus = q.contains('-') || q.contains('\u{2212}');
+            proptest::prop_assert!(l.threshold >= Decimal::ZERO || minus, "{:?}", l);
+            let _ = l.holds(Decimal::MAX, Unit::Percent);
+            let _ = l.holds(Decimal::MIN, Unit::Amount);
+            let _ = l.shown(Unit::Days, Language::Fr, "EUR");
+        }
+    }
+
+    /// Numbers in every shape after a comparison: parsed or refused, never a panic.
+    #[test]
+    fn any_number_after_a_comparison_terminates(n in "[0-9 ,.\u{a0}]{1,40}", unit in "(%|k|m| million| pour cent| days|)") {
+        let q = format!("Is the margin above {n}{unit}?");
+        let _ = level(&q);
+        let q = format!("La marge est-elle supérieure à {n}{unit} ?");
+        let _ = level(&q);
+    }
+}

@@ -1,0 +1,173 @@
+//! Questions that hold a figure to a level ("is the current ratio above 1.5?", « est-ce que la marge brute passe
+//! sous 60 % ? », "is free cash flow positive?"): answered yes or no from the latest value, on every company, with
+//! the level said beside the figure, and the figures still grounded.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use super::{answer, companies, yes_no};
+use crate::analysis::intent;
+use crate::metrics::MetricId::{self, *};
+use crate::metrics::Unit;
+use crate::pipeline::labels::{metric_name, metric_subject};
+use crate::testing::offline;
+
+/// The latest planned value of `metric`, as the report displays it (percentages as fractions).
+fn latest(a: &crate::Analysis, metric: MetricId) -> Option<Decimal> {
+    let last = a.plan.periods.last()?;
+    let v = a
+        .figures
+        .iter()
+        .find(|f| f.metric == metric && *f.period == **last)?
+        .value?;
+    let places = match metric.unit() {
+        Unit::Amount => 0,
+        Unit::Percent => 4,
+        Unit::Ratio => 2,
+        Unit::Days => 1,
+    };
+    Some(v.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero))
+}
+
+/// Thresholds around a value, in the unit a question writes them (a percentage in percent), and as a figure.
+fn thresholds(metric: MetricId, v: Decimal) -> Vec<(String, Decimal)> {
+    let step = match metric.unit() {
+        Unit::Percent => Decimal::new(5, 2),
+        Unit::Ratio => Decimal::new(3, 1),
+        Unit::Days => Decimal::from(10),
+        Unit::Amount => (v.abs() / Decimal::from(4)).round().max(Decimal::ONE),
+    };
+    [v - step, v + step]
+        .into_iter()
+        .map(|t| match metric.unit() {
+            Unit::Percent => {
+                let pct = (t * Decimal::ONE_HUNDRED).round_dp(0);
+                (format!("{pct}%"), pct / Decimal::ONE_HUNDRED)
+            }
+            Unit::Ratio => {
+                let r = t.round_dp(1);
+                (r.to_string(), r)
+            }
+            Unit::Days => (format!("{} days", t.round_dp(0)), t.round_dp(0)),
+            Unit::Amount => (t.round_dp(0).to_string(), t.round_dp(0)),
+        })
+        .collect()
+}
+
+#[test]
+fn a_level_is_answered_from_the_latest_value_for_every_company() {
+    let metrics = [
+        CurrentRatio,
+        WorkingCapital,
+        DebtToEquity,
+        InterestCoverage,
+        GrossMargin,
+        NetMargin,
+        DaysSalesOutstanding,
+        RevenueGrowth,
+        FreeCashFlow,
+    ];
+    let mut answered = [0, 0];
+    for (company, statements) in companies() {
+        for metric in metrics {
+            let name = metric_name(metric, crate::analysis::Language::En).to_lowercase();
+            let probe = offline(statements.clone(), &format!("What is our {name}?"));
+            let Some(v) = latest(&probe, metric) else {
+                // Not computable in the latest year: no yes or no about it.
+                let q = format!("Is our {name} above 1?");
+                assert_eq!(
+                    yes_no(answer(&offline(statements.clone(), &q))),
+                    None,
+                    "{company}: {q}"
+                );
+                continue;
+            };
+            for (written, t) in thresholds(metric, v) {
+                for above in [true, false] {
+                    let q = if above {
+                        format!("Is our {name} above {written}?")
+                    } else {
+                        format!("Is our {name} below {written}?")
+                    };
+                    assert!(intent::named_metrics(&q).contains(&metric), "{q}");
+                    let a = offline(statements.clone(), &q);
+                    let text = answer(&a);
+                    let expected = if above { v > t } else { v < t };
+                    assert_eq!(yes_no(text), Some(expected), "{company}: {q}: {text}");
+                    let side = if v > t {
+                        "above"
+                    } else if v < t {
+                        "below"
+                    } else {
+                        "at"
+                    };
+                    assert!(
+                        text.contains(&format!(", {side} ")),
+                        "{company}: {q}: {text}"
+                    );
+                    assert!(a.validation.grounded, "{company}: {q}: {:?}", a.validation);
+                    answered[usize::from(expected)] += 1;
+                }
+            }
+        }
+    }
+    assert!(answered[0] > 50 && answered[1] > 50, "{answered:?}");
+}
+
+#[test]
+fn french_levels_and_signs_are_answered_in_french() {
+    let s = crate::testing::bistro();
+    // The bistro's gross margin is 68.97 %, its current ratio 1.81, its free cash flow 288,671 CAD (FY2023).
+    let cases = [
+        (
+            "Est-ce que la marge brute passe sous 60 % ?",
+            false,
+            "au-dessus de 60 %",
+        ),
+        (
+            "La marge brute dépasse-t-elle 60 % ?",
+            true,
+            "au-dessus de 60 %",
+        ),
+        (
+            "Le ratio de liquidité générale est-il supérieur à 2 ?",
+            false,
+            "en dessous de 2",
+        ),
+        (
+            "Le flux de trésorerie disponible est-il positif ?",
+            true,
+            "au-dessus de zéro",
+        ),
+        ("Is free cash flow negative?", false, "above zero"),
+        ("Is our gross margin at least 68.97%?", true, "at 68.97%"),
+        ("Is our gross margin above 68.97%?", false, "at 68.97%"),
+    ];
+    for (q, yes, said) in cases {
+        let a = offline(s.clone(), q);
+        let text = answer(&a);
+        assert_eq!(yes_no(text), Some(yes), "{q}: {text}");
+        assert!(text.contains(said), "{q}: {text}");
+        assert!(a.validation.grounded, "{q}: {:?}", a.validation);
+    }
+    // The level is said of the metric's subject, in the report's language.
+    let a = offline(s.clone(), "La marge brute dépasse-t-elle 60 % ?");
+    let subject = metric_subject(GrossMargin, crate::analysis::Language::Fr);
+    assert!(
+        answer(&a).starts_with(&format!("Oui. {subject} est de 68,97 % en FY2023")),
+        "{}",
+        answer(&a)
+    );
+}
+
+#[test]
+fn a_level_without_a_named_metric_gets_no_yes_or_no() {
+    let s = crate::testing::bistro();
+    for q in [
+        "Are we above 1.5?",
+        "Is it positive?",
+        "Sommes-nous au-dessus de 60 % ?",
+    ] {
+        let text = answer(&offline(s.clone(), q)).to_string();
+        assert_eq!(yes_no(&text), None, "{q}: {text}");
+    }
+}
