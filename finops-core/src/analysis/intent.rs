@@ -14,7 +14,7 @@ pub use level::{Level, level};
 pub use periods::{periods, years_outside};
 use phrases::{
     BETTER_WORDS, COMPARED, CUSTOMER_WORDS, DOWN_WORDS, FASTER_WORDS, MARGIN_QUALIFIERS,
-    MARGIN_WORDS, METRIC_PHRASES, NEGATED_COMPARISONS, NOT_YES_NO, PAY_WORDS, SLOWER_WORDS,
+    MARGIN_WORDS, METRIC_PHRASES, NEGATED_COMPARISONS, NOT_YES_NO, PAIRS, PAY_WORDS, SLOWER_WORDS,
     SUPPLIER_WORDS, THAN_BEFORE, UP_WORDS, WORSE_WORDS,
 };
 
@@ -341,6 +341,10 @@ pub struct Cues {
     /// The years it names that the statements do not cover ([`years_outside`]; empty unless read with the
     /// statements by [`cues_for`]): the answer says so first, and gives no yes or no about them.
     pub outside: Vec<String>,
+    /// Total equity by period label, when the question asks its sign ("is our equity negative?", read as a sign
+    /// of debt to equity) and it is read with the statements ([`cues_for`]): the answer is the equity line's own
+    /// sign, which holds where debt to equity cannot be computed (no debt line) or is zero (no debt).
+    pub equity: Vec<(String, rust_decimal::Decimal)>,
 }
 
 impl Cues {
@@ -363,6 +367,7 @@ pub fn cues(question: &str) -> Cues {
         metrics: named_metrics(question),
         asked: asked(question),
         outside: Vec::new(),
+        equity: Vec::new(),
     }
 }
 
@@ -373,6 +378,20 @@ pub fn cues_for(question: &str, statements: &Statements) -> Cues {
     cues.outside = years_outside(question, statements);
     if !cues.outside.is_empty() {
         cues.asked = None;
+    }
+    if cues.metrics == [MetricId::DebtToEquity]
+        && matches!(cues.asked, Some(Asked::Level(l)) if l.threshold.is_zero() && !l.percent)
+    {
+        cues.equity = statements
+            .periods()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.label.to_string(),
+                    p.amount(crate::statements::Line::TotalEquity)?,
+                ))
+            })
+            .collect();
     }
     cues
 }
@@ -474,6 +493,14 @@ fn take_metrics(text: &mut String) -> Vec<MetricId> {
             if words.contains(word) && !found.contains(m) {
                 found.push(*m);
             }
+        }
+    }
+    for (one, other, m) in PAIRS {
+        if words.iter().any(|w| one.contains(w))
+            && words.iter().any(|w| other.contains(w))
+            && !found.contains(m)
+        {
+            found.push(*m);
         }
     }
     // Customers, or suppliers, and paying in one question, however far apart ("how many days do customers take to

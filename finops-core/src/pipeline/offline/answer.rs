@@ -187,16 +187,35 @@ pub fn direct_answer(
             ),
         };
     }
-    let Some((told, named)) = told(plan, figures, currency, cues) else {
-        match not_computable(plan, figures, cues) {
-            Some(why) => text.push_str(&why),
-            None if cues.outside.is_empty() => return None,
-            None => {}
+    // Equity's sign is read from its line, whether or not a ratio over it is computable.
+    let equity = equity_answer(plan, cues, currency);
+    let (told, named) = match (told(plan, figures, currency, cues), &equity) {
+        (Some(told), _) => told,
+        (None, Some(_)) => (Vec::new(), 0),
+        (None, None) => {
+            match not_computable(plan, figures, cues) {
+                Some(why) => text.push_str(&why),
+                None if cues.outside.is_empty() => return None,
+                None => {}
+            }
+            return Some(text.trim_end().to_string());
         }
-        return Some(text.trim_end().to_string());
     };
     let asked = cues.asked.filter(|_| cues.outside.is_empty());
-    let verdict = asked.and_then(|asked| verdict(asked, &told, named));
+    let (verdict, levels) = match (equity, asked) {
+        (Some((yes, sentence)), _) => (Some(yes), vec![sentence]),
+        (None, Some(asked)) => {
+            let verdict = verdict(asked, &told, named);
+            let levels = match asked {
+                Asked::Level(level) if verdict.is_some() => {
+                    level_sentences(level, subject(&told, named), plan, currency)
+                }
+                _ => Vec::new(),
+            };
+            (verdict, levels)
+        }
+        (None, None) => (None, Vec::new()),
+    };
     match (verdict, lang) {
         (Some(true), Language::En) => text.push_str("Yes. "),
         (Some(false), Language::En) => text.push_str("No. "),
@@ -204,12 +223,6 @@ pub fn direct_answer(
         (Some(false), Language::Fr) => text.push_str("Non. "),
         (None, _) => {}
     }
-    let levels = match asked {
-        Some(Asked::Level(level)) if verdict.is_some() => {
-            level_sentences(level, subject(&told, named), plan, currency)
-        }
-        _ => Vec::new(),
-    };
     let sentences: Vec<&str> = levels
         .iter()
         .map(String::as_str)
@@ -267,6 +280,9 @@ pub(crate) fn figures_answer(
     cues: &Cues,
 ) -> Option<(bool, String)> {
     let asked = cues.asked.filter(|_| cues.outside.is_empty())?;
+    if let Some(answer) = equity_answer(plan, cues, currency) {
+        return Some(answer);
+    }
     let (told, named) = told(plan, figures, currency, cues)?;
     let answer = verdict(asked, &told, named)?;
     let subject = subject(&told, named);
@@ -285,6 +301,32 @@ fn verdict(asked: Asked, told: &[Told], named: usize) -> Option<bool> {
         return None;
     }
     yes_or_no(asked, subject(told, named))
+}
+
+/// The answer to a question about equity's sign ("is our equity negative?", « nos capitaux propres sont-ils
+/// positifs ? "), from the equity line of the plan's latest period ([`Cues::equity`]): whether it holds, and the
+/// sentence that shows it.
+fn equity_answer(plan: &AnalysisPlan, cues: &Cues, currency: &str) -> Option<(bool, String)> {
+    let Some(Asked::Level(level)) = cues.asked.filter(|_| cues.outside.is_empty()) else {
+        return None;
+    };
+    let last = plan.periods.last()?;
+    let (_, equity) = cues.equity.iter().find(|(label, _)| label == last)?;
+    let lang = plan.language;
+    let v = shown(lang, *equity, Unit::Amount, currency);
+    let sentence = match (lang, equity.cmp(&Decimal::ZERO)) {
+        (Language::En, Ordering::Greater) => format!("Equity is positive in {last}: {v}."),
+        (Language::En, Ordering::Less) => format!("Equity is negative in {last}: {v}."),
+        (Language::En, Ordering::Equal) => format!("Equity is zero in {last}."),
+        (Language::Fr, Ordering::Greater) => {
+            format!("Les capitaux propres sont positifs en {last} : {v}.")
+        }
+        (Language::Fr, Ordering::Less) => {
+            format!("Les capitaux propres sont négatifs en {last} : {v}.")
+        }
+        (Language::Fr, Ordering::Equal) => format!("Les capitaux propres sont nuls en {last}."),
+    };
+    Some((level.holds(*equity, Unit::Amount), sentence))
 }
 
 /// Where each metric of a level question's subject stands against its threshold, in the latest planned period:

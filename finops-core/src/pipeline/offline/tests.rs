@@ -113,7 +113,7 @@ fn questions_name_metrics_in_both_languages() {
             "ROE and ROA over three years",
             &[ReturnOnAssets, ReturnOnEquity],
         ),
-        ("Roentgen equipment leases", &[]),
+        ("Roentgen scanner leases", &[]),
         ("Rentabilité financière ?", &[ReturnOnEquity]),
         ("Did sales grow?", &[RevenueGrowth]),
         ("Did days sales outstanding grow?", &[DaysSalesOutstanding]),
@@ -177,9 +177,10 @@ fn questions_name_metrics_in_both_languages() {
             &[NetMargin, NetIncomeGrowth],
         ),
         ("Is the company profitable?", &[]),
+        // Whether operations pay for investment is free cash flow's sign.
         (
             "Est-ce que la trésorerie d'exploitation couvre les investissements ?",
-            &[OperatingCashFlowRatio],
+            &[OperatingCashFlowRatio, FreeCashFlow],
         ),
         (
             "Quelle est la capacité de remboursement de l'entreprise ?",

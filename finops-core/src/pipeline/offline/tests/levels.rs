@@ -50,6 +50,8 @@ fn thresholds(metric: MetricId, v: Decimal) -> Vec<(String, Decimal)> {
             Unit::Days => (format!("{} days", t.round_dp(0)), t.round_dp(0)),
             Unit::Amount => (t.round_dp(0).to_string(), t.round_dp(0)),
         })
+        // Zero is a sign, asked of equity for debt to equity (tested below).
+        .filter(|(_, t)| !t.is_zero())
         .collect()
 }
 
@@ -169,5 +171,82 @@ fn a_level_without_a_named_metric_gets_no_yes_or_no() {
     ] {
         let text = answer(&offline(s.clone(), q)).to_string();
         assert_eq!(yes_no(&text), None, "{q}: {text}");
+    }
+}
+
+#[test]
+fn whether_equity_is_negative_is_answered_from_its_line_in_the_latest_period() {
+    // The company has no debt line, so no debt to equity: its equity line answers.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/negative-equity.json"
+    );
+    let negative =
+        crate::Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let bistro = crate::testing::bistro();
+    let cases = [
+        (
+            &negative,
+            "Is our equity negative?",
+            true,
+            "Equity is negative in FY2023",
+        ),
+        (
+            &negative,
+            "Nos capitaux propres sont-ils positifs ?",
+            false,
+            "Les capitaux propres sont négatifs en FY2023",
+        ),
+        (
+            &bistro,
+            "Is our equity negative?",
+            false,
+            "Equity is positive in FY2023",
+        ),
+        (
+            &bistro,
+            "Les fonds propres sont-ils négatifs ?",
+            false,
+            "Les capitaux propres sont positifs en FY2023",
+        ),
+    ];
+    for (s, q, yes, said) in cases {
+        let a = offline(s.clone(), q);
+        let text = answer(&a);
+        assert_eq!(yes_no(text), Some(yes), "{q}: {text}");
+        assert!(text.contains(said), "{q}: {text}");
+        assert!(a.validation.grounded, "{q}: {:?}", a.validation);
+    }
+}
+
+#[test]
+fn words_far_apart_name_a_metric_together() {
+    for (q, metric) in [
+        (
+            "How much cash did we generate from operations?",
+            OperatingCashFlowRatio,
+        ),
+        (
+            "Combien de trésorerie l'exploitation a-t-elle générée ?",
+            OperatingCashFlowRatio,
+        ),
+        ("What return do shareholders get?", ReturnOnEquity),
+        ("Quel rendement pour les actionnaires ?", ReturnOnEquity),
+        ("Are we using our assets efficiently?", AssetTurnover),
+        ("Utilisons-nous bien nos actifs ?", AssetTurnover),
+        ("How much did we spend on equipment?", FreeCashFlow),
+        ("Combien avons-nous investi en équipement ?", FreeCashFlow),
+        ("Is leverage rising?", DebtToEquity),
+        ("Do we owe more than we own?", DebtToEquity),
+    ] {
+        assert_eq!(intent::named_metrics(q), vec![metric], "{q}");
+    }
+    // Each word alone names nothing.
+    for q in [
+        "Do we have cash?",
+        "What about our shareholders?",
+        "List our assets.",
+    ] {
+        assert_eq!(intent::named_metrics(q), Vec::<MetricId>::new(), "{q}");
     }
 }
