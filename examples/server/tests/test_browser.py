@@ -80,8 +80,11 @@ def browser(downloads: Path) -> Iterator[WebDriver]:
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1600", "--lang=fr-FR"):
         options.add_argument(arg)
+    # Two downloads from one page in a row: Chromium holds the second for a permission it asks for, unless the page
+    # still has the click's activation when its fetch returns (not on a loaded machine). Allowed here.
     options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
+                                              "download.prompt_for_download": False,
+                                              "profile.default_content_setting_values.automatic_downloads": 1})
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(30)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
