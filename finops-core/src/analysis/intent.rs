@@ -10,7 +10,7 @@ mod periods;
 mod phrases;
 #[cfg(test)]
 mod tests;
-pub use level::{Level, level};
+pub use level::{Level, level, profit_sign};
 pub use periods::{periods, years_outside};
 use phrases::{
     BETTER_WORDS, COMPARED, CUSTOMER_WORDS, DOWN_WORDS, FASTER_WORDS, MARGIN_QUALIFIERS,
@@ -464,9 +464,11 @@ pub fn asked(question: &str) -> Option<Asked> {
     {
         return Some(speed);
     }
-    // "Better" and "up" together, or "worse" and "down", read as two kinds; one answer cannot serve both.
+    // "Better" and "up" together, or "worse" and "down", read as two kinds; one answer cannot serve both. With no
+    // movement at all, "are we profitable?" holds net margin to zero.
     match found[..] {
         [one] => Some(one),
+        [] => profit_sign(question).map(Asked::Level),
         _ => None,
     }
 }

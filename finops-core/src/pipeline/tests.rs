@@ -132,6 +132,34 @@ fn plan_periods_come_from_the_question() {
         intent::periods("over the last 3 years", &s),
         vec!["FY2021", "FY2022", "FY2023"]
     );
+    // "N years ago" is that year and every one since: its two ends are compared.
+    for q in [
+        "Are we more leveraged than two years ago?",
+        "Sommes-nous plus endettés qu'il y a deux ans ?",
+        "Compared with 2 years ago, is the margin better?",
+    ] {
+        assert_eq!(
+            intent::periods(q, &s),
+            vec!["FY2021", "FY2022", "FY2023"],
+            "{q}"
+        );
+    }
+    assert_eq!(
+        intent::periods("Is it better than 1 year ago?", &s),
+        vec!["FY2022", "FY2023"]
+    );
+    // Against that past, "more leveraged" asks whether debt to equity rose.
+    for q in [
+        "Are we more leveraged than two years ago?",
+        "Sommes-nous plus endettés qu'il y a deux ans ?",
+    ] {
+        assert_eq!(intent::asked(q), Some(intent::Asked::Up), "{q}");
+        assert_eq!(
+            intent::named_metrics(q),
+            vec![MetricId::DebtToEquity],
+            "{q}"
+        );
+    }
     let plan = intent::plan("marges", &s, Language::Fr);
     assert_eq!(
         plan.metrics,

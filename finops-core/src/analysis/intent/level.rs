@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::fold;
 use crate::analysis::Language;
-use crate::metrics::Unit;
+use crate::metrics::{MetricId, Unit};
 
 /// A threshold a figure must be above or below, as the question wrote it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -20,6 +20,10 @@ pub struct Level {
     pub threshold: Decimal,
     /// Whether it was written as a percentage ("60 %", "60 percent").
     pub percent: bool,
+    /// The metric the words themselves hold to the level, whatever else the question names: net margin for "did we
+    /// make a profit?" (a profit is net income above zero). `None`: the metrics the question names.
+    #[serde(default)]
+    pub metric: Option<MetricId>,
 }
 
 /// Comparison phrases, accent-folded, each followed by the threshold: whether it asks for above, and whether the
@@ -100,6 +104,94 @@ const SIGNS: &[(&str, bool)] = &[
 
 /// The pronouns of a French inverted question, between a verb and its object (« dépasse-t-il », « excèdent-ils »).
 const INVERTED: &[&str] = &["t", "il", "elle", "ils", "elles", "on"];
+
+/// Words that may stand between a comparison and its number ("above the 65 % target"; only these, so "over the
+/// last 3 years" is no threshold).
+const BEFORE_NUMBER: &[&str] = &[
+    "the", "a", "an", "our", "le", "la", "les", "l", "un", "une", "notre", "nos",
+];
+
+/// Phrases that ask whether the company made a profit (net income above zero) or a loss (below it), accent-folded,
+/// matched as whole words: "are we profitable?", « sommes-nous en perte ? », "did we lose money in 2022?".
+const PROFIT_SIGNS: &[(&str, bool)] = &[
+    ("profitable", true),
+    ("rentable", true),
+    ("rentables", true),
+    ("beneficiaire", true),
+    ("beneficiaires", true),
+    ("make money", true),
+    ("makes money", true),
+    ("made money", true),
+    ("making money", true),
+    ("make a profit", true),
+    ("makes a profit", true),
+    ("made a profit", true),
+    ("making a profit", true),
+    ("turn a profit", true),
+    ("turned a profit", true),
+    ("in the black", true),
+    ("gagne de l argent", true),
+    ("gagnons de l argent", true),
+    ("gagner de l argent", true),
+    ("fait des benefices", true),
+    ("faisons des benefices", true),
+    ("faire des benefices", true),
+    ("en benefice", true),
+    ("unprofitable", false),
+    ("deficitaire", false),
+    ("deficitaires", false),
+    ("lose money", false),
+    ("loses money", false),
+    ("lost money", false),
+    ("losing money", false),
+    ("make a loss", false),
+    ("made a loss", false),
+    ("making a loss", false),
+    ("run at a loss", false),
+    ("in the red", false),
+    ("en perte", false),
+    ("a perte", false),
+    ("perd de l argent", false),
+    ("perdons de l argent", false),
+    ("perdu de l argent", false),
+    ("perdre de l argent", false),
+    ("dans le rouge", false),
+    ("en deficit", false),
+];
+
+/// Words that make a profit word a comparison ("more profitable", « plus rentable »): a movement, not a sign.
+const COMPARATIVES: &[&str] = &[
+    "more", "less", "most", "least", "as", "so", "too", "plus", "moins", "aussi", "si", "trop",
+];
+
+/// Whether a question asks if the company made a profit or a loss, as a level of net margin (its sign is net
+/// income's): "are we profitable?" is above zero, "did we lose money?" below. Not a comparison ("more profitable").
+pub fn profit_sign(question: &str) -> Option<Level> {
+    let text = format!(" {} ", fold(question));
+    let mut found: Vec<bool> = Vec::new();
+    for (phrase, profit) in PROFIT_SIGNS {
+        let needle = format!(" {phrase} ");
+        for (at, _) in text.match_indices(&needle) {
+            let before = text[..at].rsplit(' ').next().unwrap_or("");
+            if COMPARATIVES.contains(&before) {
+                return None;
+            }
+            found.push(*profit);
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    match found[..] {
+        [profit] => Some(Level {
+            above: profit,
+            inclusive: false,
+            threshold: Decimal::ZERO,
+            percent: false,
+            metric: Some(MetricId::NetMargin),
+        }),
+        _ => None,
+    }
+}
 
 /// Words after a number that make it a span of time ("over 3 years"), not a threshold.
 const SPANS: &[&str] = &[
@@ -237,6 +329,7 @@ pub fn level(question: &str) -> Option<Level> {
                 inclusive: false,
                 threshold: Decimal::ZERO,
                 percent: false,
+                metric: None,
             });
             continue;
         }
@@ -251,7 +344,8 @@ pub fn level(question: &str) -> Option<Level> {
             }
             // French puts the subject after the verb: « dépasse-t-elle 60 % ».
             let mut from = at + words.len();
-            while matches!(tokens.get(from), Some(Token::Word(w)) if INVERTED.contains(&w.as_str()))
+            while matches!(tokens.get(from), Some(Token::Word(w))
+                if INVERTED.contains(&w.as_str()) || BEFORE_NUMBER.contains(&w.as_str()))
             {
                 from += 1;
             }
@@ -307,6 +401,7 @@ fn threshold(rest: &[Token]) -> Option<Level> {
         inclusive: false,
         threshold: n.normalize(),
         percent,
+        metric: None,
     })
 }
 

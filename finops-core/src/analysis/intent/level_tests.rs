@@ -13,6 +13,7 @@ fn at(above: bool, inclusive: bool, threshold: &str, percent: bool) -> Option<Le
         inclusive,
         threshold: threshold.parse().unwrap(),
         percent,
+        metric: None,
     })
 }
 
@@ -136,6 +137,7 @@ fn a_level_is_held_as_the_report_displays_the_figure() {
         inclusive: false,
         threshold: "68.97".parse().unwrap(),
         percent: true,
+        metric: None,
     };
     // 68.9655 % is displayed 68.97 %: not above 68.97 %, but at least it.
     let v: Decimal = "0.689655".parse().unwrap();
@@ -213,4 +215,53 @@ proptest::proptest! {
         let q = format!("La marge est-elle supérieure à {n}{unit} ?");
         let _ = level(&q);
     }
+}
+
+#[test]
+fn a_profit_or_a_loss_is_a_sign_of_net_margin_unless_compared() {
+    use crate::metrics::MetricId;
+    let sign = |above: bool| {
+        Some(Level {
+            above,
+            inclusive: false,
+            threshold: Decimal::ZERO,
+            percent: false,
+            metric: Some(MetricId::NetMargin),
+        })
+    };
+    for (q, expected) in [
+        ("Are we profitable?", sign(true)),
+        ("Is the restaurant making money?", sign(true)),
+        ("Did we make a profit in 2023?", sign(true)),
+        ("L'entreprise est-elle rentable ?", sign(true)),
+        ("Did we lose money in 2022?", sign(false)),
+        ("Sommes-nous en perte ?", sign(false)),
+        ("Avons-nous perdu de l'argent l'an dernier ?", sign(false)),
+        ("Are we in the red?", sign(false)),
+    ] {
+        assert_eq!(super::profit_sign(q), expected, "{q}");
+        assert_eq!(asked(q), expected.map(Asked::Level), "{q}");
+    }
+    // A comparison or a movement is not a sign; nor is a question that asks both.
+    for q in [
+        "Are we more profitable than last year?",
+        "Sommes-nous plus rentables ?",
+        "Is the loss growing?",
+        "Are we profitable or losing money?",
+    ] {
+        assert_eq!(
+            super::profit_sign(q).and(asked(q).filter(|a| matches!(a, Asked::Level(_)))),
+            None,
+            "{q}"
+        );
+    }
+    assert_eq!(
+        asked("Are we more profitable than last year?"),
+        Some(Asked::Better)
+    );
+    // A determiner may stand before the threshold.
+    assert_eq!(
+        level("Is our gross margin above the 65% target?"),
+        at(true, false, "65", true)
+    );
 }

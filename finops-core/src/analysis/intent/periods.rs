@@ -43,6 +43,8 @@ const LATEST_YEAR_WORDS: &[&str] = &[
     "exercice en cours",
     "sur un an",
     "d une annee sur l autre",
+    "a year ago",
+    "il y a un an",
 ];
 
 /// The periods a question is about (labels, oldest first): the labels or years it names, its last N years, the
@@ -72,10 +74,18 @@ pub fn periods(question: &str, statements: &Statements) -> Vec<String> {
         _ => {}
     }
     if chosen.is_empty() {
-        let last_n = words.windows(2).find_map(|w| {
+        let last_n = words.windows(2).enumerate().find_map(|(i, w)| {
             let unit = matches!(
                 w[1],
-                "years" | "ans" | "annees" | "exercices" | "periods" | "periodes"
+                "years"
+                    | "ans"
+                    | "annees"
+                    | "exercices"
+                    | "periods"
+                    | "periodes"
+                    | "year"
+                    | "an"
+                    | "annee"
             );
             let n = w[0].parse::<usize>().ok().or_else(|| {
                 NUMBER_WORDS
@@ -83,7 +93,14 @@ pub fn periods(question: &str, statements: &Statements) -> Vec<String> {
                     .find(|(word, _)| *word == w[0])
                     .map(|(_, n)| *n)
             });
-            if unit { n } else { None }
+            // "Two years ago", « il y a deux ans »: that year and every one since, so the two ends are compared.
+            let ago =
+                words.get(i + 2) == Some(&"ago") || i >= 3 && words[i - 3..i] == ["il", "y", "a"];
+            if unit {
+                n.map(|n| if ago { n.saturating_add(1) } else { n })
+            } else {
+                None
+            }
         });
         // "Last year", « l'an dernier », "year over year": the latest period, with the one before it.
         let padded = format!(" {folded} ");

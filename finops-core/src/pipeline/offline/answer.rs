@@ -208,7 +208,7 @@ pub fn direct_answer(
             let verdict = verdict(asked, &told, named);
             let levels = match asked {
                 Asked::Level(level) if verdict.is_some() => {
-                    level_sentences(level, subject(&told, named), plan, currency)
+                    level_sentences(level, level_subject(level, &told, named), plan, currency)
                 }
                 _ => Vec::new(),
             };
@@ -285,10 +285,12 @@ pub(crate) fn figures_answer(
     }
     let (told, named) = told(plan, figures, currency, cues)?;
     let answer = verdict(asked, &told, named)?;
-    let subject = subject(&told, named);
-    let mut shown: Vec<String> = match asked {
-        Asked::Level(level) => level_sentences(level, subject, plan, currency),
-        _ => Vec::new(),
+    let (mut shown, subject): (Vec<String>, &[Told]) = match asked {
+        Asked::Level(level) => {
+            let subject = level_subject(level, &told, named);
+            (level_sentences(level, subject, plan, currency), subject)
+        }
+        _ => (Vec::new(), subject(&told, named)),
     };
     shown.extend(subject.iter().map(|t| t.sentence.clone()));
     Some((answer, shown.join(" ")))
@@ -297,10 +299,23 @@ pub(crate) fn figures_answer(
 /// The figures' yes or no to what the question asks, about its subject ([`subject`]). A level is asked of the
 /// metrics the question names: with none named, there is no answer ("is it above 1.5?" of what?).
 fn verdict(asked: Asked, told: &[Told], named: usize) -> Option<bool> {
-    if matches!(asked, Asked::Level(_)) && named == 0 {
-        return None;
+    match asked {
+        Asked::Level(level) if level.metric.is_none() && named == 0 => None,
+        Asked::Level(level) => yes_or_no(asked, level_subject(level, told, named)),
+        _ => yes_or_no(asked, subject(told, named)),
     }
-    yes_or_no(asked, subject(told, named))
+}
+
+/// The sentences a level is held to: the metric its words name ("did we make a profit?": net margin), else the
+/// question's subject.
+fn level_subject(level: Level, told: &[Told], named: usize) -> &[Told] {
+    match level.metric {
+        Some(m) => told
+            .iter()
+            .position(|t| t.metric == m)
+            .map_or(&[], |i| &told[i..=i]),
+        None => subject(told, named),
+    }
 }
 
 /// The answer to a question about equity's sign ("is our equity negative?", « nos capitaux propres sont-ils
@@ -347,6 +362,33 @@ fn level_sentences(
             let unit = t.metric.unit();
             let name = metric_subject(t.metric, lang);
             let v = shown(lang, t.latest, unit, currency);
+            // A sign of net margin is whether the company made a profit.
+            if t.metric == MetricId::NetMargin && level.threshold.is_zero() && !level.percent {
+                return match (lang, t.latest.cmp(&Decimal::ZERO)) {
+                    (Language::En, Ordering::Greater) => {
+                        format!("The company made a profit in {last}: net margin is {v}.")
+                    }
+                    (Language::En, Ordering::Less) => {
+                        format!("The company made a loss in {last}: net margin is {v}.")
+                    }
+                    (Language::En, Ordering::Equal) => {
+                        format!("The company broke even in {last}: net margin is {v}.")
+                    }
+                    (Language::Fr, Ordering::Greater) => {
+                        format!(
+                            "L'entreprise est bénéficiaire en {last} : la marge nette est de {v}."
+                        )
+                    }
+                    (Language::Fr, Ordering::Less) => {
+                        format!("L'entreprise est en perte en {last} : la marge nette est de {v}.")
+                    }
+                    (Language::Fr, Ordering::Equal) => {
+                        format!(
+                            "L'entreprise est à l'équilibre en {last} : la marge nette est de {v}."
+                        )
+                    }
+                };
+            }
             let at = level.shown(unit, lang, currency);
             let strictly = |above: bool| {
                 Level {

@@ -176,7 +176,8 @@ fn questions_name_metrics_in_both_languages() {
             "Le bénéfice a-t-il augmenté ?",
             &[NetMargin, NetIncomeGrowth],
         ),
-        ("Is the company profitable?", &[]),
+        // Whether it makes a profit at all is net income's sign, net margin's.
+        ("Is the company profitable?", &[NetMargin]),
         // Whether operations pay for investment is free cash flow's sign.
         (
             "Est-ce que la trésorerie d'exploitation couvre les investissements ?",
@@ -612,6 +613,7 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
                 inclusive: false,
                 threshold: rust_decimal::Decimal::new(15, 1),
                 percent: false,
+                metric: None,
             })),
         ),
         (
@@ -621,6 +623,7 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
                 inclusive: false,
                 threshold: rust_decimal::Decimal::TEN,
                 percent: true,
+                metric: None,
             })),
         ),
         // Against a year named or peers: not the movement the memo states.

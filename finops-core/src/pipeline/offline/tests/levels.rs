@@ -250,3 +250,52 @@ fn words_far_apart_name_a_metric_together() {
         assert_eq!(intent::named_metrics(q), Vec::<MetricId>::new(), "{q}");
     }
 }
+
+#[test]
+fn whether_the_company_made_a_profit_is_net_margins_sign_for_every_company() {
+    let mut seen = [0, 0];
+    for (company, statements) in companies() {
+        for (q, profit) in [
+            ("Are we profitable?", true),
+            ("Did we lose money?", false),
+            ("L'entreprise est-elle rentable ?", true),
+            ("Sommes-nous en perte ?", false),
+        ] {
+            let a = offline(statements.clone(), q);
+            let text = answer(&a);
+            let Some(v) = latest(&a, NetMargin) else {
+                assert_eq!(yes_no(text), None, "{company}: {q}: {text}");
+                continue;
+            };
+            let made_profit = v > Decimal::ZERO;
+            let expected = if profit {
+                made_profit
+            } else {
+                v < Decimal::ZERO
+            };
+            assert_eq!(yes_no(text), Some(expected), "{company}: {q}: {text}");
+            let said = match (a.language, made_profit) {
+                (crate::analysis::Language::En, true) => "The company made a profit in",
+                (crate::analysis::Language::En, false) => "The company made a loss in",
+                (crate::analysis::Language::Fr, true) => "L'entreprise est bénéficiaire en",
+                (crate::analysis::Language::Fr, false) => "L'entreprise est en perte en",
+            };
+            assert!(text.contains(said), "{company}: {q}: {text}");
+            assert!(a.validation.grounded, "{company}: {q}: {:?}", a.validation);
+            seen[usize::from(made_profit)] += 1;
+        }
+    }
+    // A year with a loss: plumb-01's FY2022.
+    let plumber = companies()
+        .into_iter()
+        .find(|(c, _)| c == "plumb-01")
+        .unwrap()
+        .1;
+    let a = offline(plumber, "Did we lose money in 2022?");
+    assert!(
+        answer(&a).starts_with("Yes. The company made a loss in FY2022: net margin is -0.05%."),
+        "{}",
+        answer(&a)
+    );
+    assert!(seen[1] > 20, "{seen:?}");
+}
