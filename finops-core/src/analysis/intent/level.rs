@@ -24,6 +24,10 @@ pub struct Level {
     /// make a profit?" (a profit is net income above zero). `None`: the metrics the question names.
     #[serde(default)]
     pub metric: Option<MetricId>,
+    /// Whether every planned period must meet it ("has the current ratio stayed above 1 every year?", « la marge
+    /// a-t-elle toujours été positive ? »), not only the latest.
+    #[serde(default)]
+    pub every: bool,
 }
 
 /// Comparison phrases, accent-folded, each followed by the threshold: whether it asks for above, and whether the
@@ -183,6 +187,7 @@ pub fn profit_sign(question: &str) -> Option<Level> {
     found.dedup();
     match found[..] {
         [profit] => Some(Level {
+            every: every(question),
             above: profit,
             inclusive: false,
             threshold: Decimal::ZERO,
@@ -330,6 +335,7 @@ pub fn level(question: &str) -> Option<Level> {
                 threshold: Decimal::ZERO,
                 percent: false,
                 metric: None,
+                every: false,
             });
             continue;
         }
@@ -362,9 +368,39 @@ pub fn level(question: &str) -> Option<Level> {
     }
     found.dedup();
     match found[..] {
-        [one] => Some(one),
+        [one] => Some(Level {
+            every: every(question),
+            ..one
+        }),
         _ => None,
     }
+}
+
+/// Phrases that hold every period to a level, accent-folded, as whole words.
+const EVERY: &[&str] = &[
+    "every year",
+    "each year",
+    "every period",
+    "each period",
+    "all years",
+    "all the years",
+    "all three years",
+    "throughout",
+    "consistently",
+    "always",
+    "chaque annee",
+    "chaque exercice",
+    "chaque periode",
+    "toutes les annees",
+    "tous les exercices",
+    "toujours",
+    "constamment",
+];
+
+/// Whether a question holds every planned period to its level ([`EVERY`]).
+fn every(question: &str) -> bool {
+    let text = format!(" {} ", fold(question));
+    EVERY.iter().any(|p| text.contains(&format!(" {p} ")))
 }
 
 /// The threshold at the start of `rest` (after a comparison): a number, scaled by `k`, `m`, "million", and marked
@@ -402,6 +438,7 @@ fn threshold(rest: &[Token]) -> Option<Level> {
         threshold: n.normalize(),
         percent,
         metric: None,
+        every: false,
     })
 }
 

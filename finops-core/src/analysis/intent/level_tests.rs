@@ -14,6 +14,7 @@ fn at(above: bool, inclusive: bool, threshold: &str, percent: bool) -> Option<Le
         threshold: threshold.parse().unwrap(),
         percent,
         metric: None,
+        every: false,
     })
 }
 
@@ -138,6 +139,7 @@ fn a_level_is_held_as_the_report_displays_the_figure() {
         threshold: "68.97".parse().unwrap(),
         percent: true,
         metric: None,
+        every: false,
     };
     // 68.9655 % is displayed 68.97 %: not above 68.97 %, but at least it.
     let v: Decimal = "0.689655".parse().unwrap();
@@ -227,6 +229,7 @@ fn a_profit_or_a_loss_is_a_sign_of_net_margin_unless_compared() {
             threshold: Decimal::ZERO,
             percent: false,
             metric: Some(MetricId::NetMargin),
+            every: false,
         })
     };
     for (q, expected) in [

@@ -187,9 +187,11 @@ pub fn direct_answer(
             ),
         };
     }
-    // Equity's sign is read from its line, whether or not a ratio over it is computable.
-    let equity = equity_answer(plan, cues, currency);
-    let (told, named) = match (told(plan, figures, currency, cues), &equity) {
+    // Equity's sign is read from its line, whether or not a ratio over it is computable; a level every year must
+    // meet, from every planned value.
+    let special =
+        equity_answer(plan, cues, currency).or_else(|| every_answer(plan, figures, cues, currency));
+    let (told, named) = match (told(plan, figures, currency, cues), &special) {
         (Some(told), _) => told,
         (None, Some(_)) => (Vec::new(), 0),
         (None, None) => {
@@ -202,7 +204,7 @@ pub fn direct_answer(
         }
     };
     let asked = cues.asked.filter(|_| cues.outside.is_empty());
-    let (verdict, levels) = match (equity, asked) {
+    let (verdict, levels) = match (special, asked) {
         (Some((yes, sentence)), _) => (Some(yes), vec![sentence]),
         (None, Some(asked)) => {
             let verdict = verdict(asked, &told, named);
@@ -280,7 +282,9 @@ pub(crate) fn figures_answer(
     cues: &Cues,
 ) -> Option<(bool, String)> {
     let asked = cues.asked.filter(|_| cues.outside.is_empty())?;
-    if let Some(answer) = equity_answer(plan, cues, currency) {
+    if let Some(answer) =
+        equity_answer(plan, cues, currency).or_else(|| every_answer(plan, figures, cues, currency))
+    {
         return Some(answer);
     }
     let (told, named) = told(plan, figures, currency, cues)?;
@@ -304,6 +308,79 @@ fn verdict(asked: Asked, told: &[Told], named: usize) -> Option<bool> {
         Asked::Level(level) => yes_or_no(asked, level_subject(level, told, named)),
         _ => yes_or_no(asked, subject(told, named)),
     }
+}
+
+/// The answer to a level every planned period must meet ("has the current ratio stayed above 1 every year?"), for
+/// the metric its words name or the first the question names: whether each computable period meets it, and the
+/// sentence that lists them ("Current ratio: 1.25 in FY2021, 2.16 in FY2022, 1.81 in FY2023; above 1 in every
+/// year.", or the years that miss it).
+fn every_answer(
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    cues: &Cues,
+    currency: &str,
+) -> Option<(bool, String)> {
+    let Some(Asked::Level(level)) = cues.asked.filter(|_| cues.outside.is_empty()) else {
+        return None;
+    };
+    if !level.every {
+        return None;
+    }
+    let metric = level.metric.or_else(|| {
+        cues.metrics
+            .iter()
+            .copied()
+            .find(|m| plan.metrics.contains(m))
+    })?;
+    let lang = plan.language;
+    let unit = metric.unit();
+    let values: Vec<(&str, Decimal)> = plan
+        .periods
+        .iter()
+        .filter_map(|p| Some((p.as_str(), value(figures, metric, p)?)))
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    let missed: Vec<&str> = values
+        .iter()
+        .filter(|(_, v)| !level.holds(*v, unit))
+        .map(|(p, _)| *p)
+        .collect();
+    let at = level.shown(unit, lang, currency);
+    let listed: Vec<String> = values
+        .iter()
+        .map(|(p, v)| match lang {
+            Language::En => format!("{} in {p}", shown(lang, *v, unit, currency)),
+            Language::Fr => format!("{} en {p}", shown(lang, *v, unit, currency)),
+        })
+        .collect();
+    let side = match (lang, level.above, level.inclusive) {
+        (Language::En, true, false) => format!("above {at}"),
+        (Language::En, true, true) => format!("at or above {at}"),
+        (Language::En, false, false) => format!("below {at}"),
+        (Language::En, false, true) => format!("at or below {at}"),
+        (Language::Fr, true, false) => format!("au-dessus de {at}"),
+        (Language::Fr, true, true) => format!("au moins à {at}"),
+        (Language::Fr, false, false) => format!("en dessous de {at}"),
+        (Language::Fr, false, true) => format!("au plus à {at}"),
+    };
+    let name = metric_subject(metric, lang);
+    let and = match lang {
+        Language::En => " and ",
+        Language::Fr => " et ",
+    };
+    let verdict = match (lang, missed.is_empty()) {
+        (Language::En, true) => format!("{side} in every year"),
+        (Language::Fr, true) => format!("{side} chaque année"),
+        (Language::En, false) => format!("not {side} in {}", missed.join(and)),
+        (Language::Fr, false) => format!("pas {side} en {}", missed.join(and)),
+    };
+    let sentence = match lang {
+        Language::En => format!("{name}: {}; {verdict}.", listed.join(", ")),
+        Language::Fr => format!("{name} : {} ; {verdict}.", listed.join(", ")),
+    };
+    Some((missed.is_empty(), sentence))
 }
 
 /// The sentences a level is held to: the metric its words name ("did we make a profit?": net margin), else the

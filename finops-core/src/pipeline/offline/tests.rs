@@ -614,6 +614,7 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
                 threshold: rust_decimal::Decimal::new(15, 1),
                 percent: false,
                 metric: None,
+                every: false,
             })),
         ),
         (
@@ -624,6 +625,7 @@ fn yes_no_questions_about_a_movement_are_read_in_both_languages() {
                 threshold: rust_decimal::Decimal::TEN,
                 percent: true,
                 metric: None,
+                every: false,
             })),
         ),
         // Against a year named or peers: not the movement the memo states.

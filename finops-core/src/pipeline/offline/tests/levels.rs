@@ -299,3 +299,52 @@ fn whether_the_company_made_a_profit_is_net_margins_sign_for_every_company() {
     );
     assert!(seen[1] > 20, "{seen:?}");
 }
+
+#[test]
+fn a_level_every_year_is_held_to_every_planned_value() {
+    let s = crate::testing::bistro();
+    // The bistro: current ratio 1.25, 2.16, 1.81; net margin 7.44 %, 4.79 %, 7.48 % (FY2021 to FY2023).
+    let cases = [
+        (
+            "Has the current ratio stayed above 1 every year?",
+            true,
+            "Current ratio: 1.25 in FY2021, 2.16 in FY2022, 1.81 in FY2023; above 1 in every year.",
+        ),
+        (
+            "Has the current ratio been above 1.5 each year?",
+            false,
+            "not above 1.5 in FY2021.",
+        ),
+        (
+            "La marge nette a-t-elle toujours été supérieure à 5 % ?",
+            false,
+            "La marge nette : 7,44 % en FY2021, 4,79 % en FY2022, 7,48 % en FY2023 ; pas au-dessus de 5 % en FY2022.",
+        ),
+        (
+            "Have we always been profitable?",
+            true,
+            "above zero in every year.",
+        ),
+        (
+            "Was net margin at least 4.79% every year?",
+            true,
+            "at or above 4.79% in every year.",
+        ),
+    ];
+    for (q, yes, said) in cases {
+        assert!(
+            intent::level(q)
+                .or(intent::profit_sign(q))
+                .is_some_and(|l| l.every),
+            "{q}"
+        );
+        let a = offline(s.clone(), q);
+        let text = answer(&a);
+        assert_eq!(yes_no(text), Some(yes), "{q}: {text}");
+        assert!(text.contains(said), "{q}: {text}");
+        assert!(a.validation.grounded, "{q}: {:?}", a.validation);
+    }
+    // The latest year alone when the question does not say every year.
+    let a = offline(s, "Is the current ratio above 1.5?");
+    assert_eq!(yes_no(answer(&a)), Some(true), "{}", answer(&a));
+}
