@@ -380,7 +380,7 @@ pub fn cues_for(question: &str, statements: &Statements) -> Cues {
         cues.asked = None;
     }
     if cues.metrics == [MetricId::DebtToEquity]
-        && matches!(cues.asked, Some(Asked::Level(l)) if l.threshold.is_zero() && !l.percent)
+        && matches!(cues.asked, Some(Asked::Level(l)) if l.threshold.is_zero() && l.unit.is_none())
     {
         cues.equity = statements
             .periods()

@@ -18,8 +18,10 @@ pub struct Level {
     /// The number as written: `60` for "60 %", `1.5` for « 1,5 », `100000` for "$100k", `-4` for "-4 %"; zero for
     /// "positive".
     pub threshold: Decimal,
-    /// Whether it was written as a percentage ("60 %", "60 percent").
-    pub percent: bool,
+    /// The unit the question wrote it in: a percentage ("60 %", "60 percent"), an amount ("$100k", « 100 000 $ »,
+    /// "1.2 million"), days ("45 days"), times ("3x", « 2 fois »); `None` for a bare number, which takes the unit of
+    /// the figure it is held to.
+    pub unit: Option<Unit>,
     /// The metric the words themselves hold to the level, whatever else the question names: net margin for "did we
     /// make a profit?" (a profit is net income above zero). `None`: the metrics the question names.
     #[serde(default)]
@@ -191,7 +193,7 @@ pub fn profit_sign(question: &str) -> Option<Level> {
             above: profit,
             inclusive: false,
             threshold: Decimal::ZERO,
-            percent: false,
+            unit: None,
             metric: Some(MetricId::NetMargin),
         }),
         _ => None,
@@ -228,6 +230,8 @@ enum Token {
     /// A number, and whether it could be a year (four digits, no separator, no decimals).
     Number(Decimal, bool),
     Percent,
+    /// A currency sign: `$`, `€`, `£`.
+    Currency,
 }
 
 /// Splits a question into [`Token`]s. A number keeps its separators: `1,5` and `1.5` are one and a half, `1,500`,
@@ -253,6 +257,9 @@ fn tokens(question: &str) -> Vec<Token> {
             i = next;
         } else if c == '%' {
             out.push(Token::Percent);
+            i += 1;
+        } else if matches!(c, '$' | '€' | '£') {
+            out.push(Token::Currency);
             i += 1;
         } else if c.is_alphabetic() {
             let start = i;
@@ -333,7 +340,7 @@ pub fn level(question: &str) -> Option<Level> {
                 above: *positive,
                 inclusive: false,
                 threshold: Decimal::ZERO,
-                percent: false,
+                unit: None,
                 metric: None,
                 every: false,
             });
@@ -403,9 +410,13 @@ fn every(question: &str) -> bool {
     EVERY.iter().any(|p| text.contains(&format!(" {p} ")))
 }
 
-/// The threshold at the start of `rest` (after a comparison): a number, scaled by `k`, `m`, "million", and marked
-/// by `%`, "percent", « pour cent ».
+/// The threshold at the start of `rest` (after a comparison): a number, scaled by `k`, `m`, "million", and the unit
+/// written with it (`%`, "percent", « pour cent », a currency, "days", "x").
 fn threshold(rest: &[Token]) -> Option<Level> {
+    let (money, rest) = match rest.first() {
+        Some(Token::Currency) => (true, &rest[1..]),
+        _ => (false, rest),
+    };
     let Some(Token::Number(mut n, year)) = rest.first().cloned() else {
         return None;
     };
@@ -413,40 +424,61 @@ fn threshold(rest: &[Token]) -> Option<Level> {
         Some(Token::Word(w)) => Some(w.as_str()),
         _ => None,
     };
-    let mut percent = false;
-    let mut scaled = false;
+    let mut unit = money.then_some(Unit::Amount);
     match (rest.get(1), next(1), next(2)) {
-        (Some(Token::Percent), _, _) => percent = true,
-        (_, Some("percent" | "pourcent"), _) | (_, Some("pour"), Some("cent")) => percent = true,
-        (_, Some("k" | "k$" | "thousand" | "mille"), _) => {
+        (Some(Token::Percent), _, _) => unit = Some(Unit::Percent),
+        (_, Some("percent" | "pourcent"), _) | (_, Some("pour"), Some("cent")) => {
+            unit = Some(Unit::Percent);
+        }
+        (Some(Token::Currency), _, _)
+        | (_, Some("dollar" | "dollars" | "euro" | "euros" | "cad" | "usd" | "eur"), _) => {
+            unit = Some(Unit::Amount);
+        }
+        (_, Some("k" | "thousand" | "mille"), _) => {
             n = n.checked_mul(Decimal::from(1_000))?;
-            scaled = true;
+            unit = Some(Unit::Amount);
         }
         (_, Some("m" | "million" | "millions" | "mm"), _) => {
             n = n.checked_mul(Decimal::from(1_000_000))?;
-            scaled = true;
+            unit = Some(Unit::Amount);
         }
+        (_, Some("day" | "days" | "jour" | "jours"), _) => unit = Some(Unit::Days),
+        (_, Some("x" | "times" | "fois"), _) => unit = Some(Unit::Ratio),
         (_, Some(w), _) if SPANS.contains(&w) => return None,
         _ => {}
     }
-    if year && !percent && !scaled && (1900..=2100).contains(&n.mantissa()) {
+    if year && unit.is_none() && (1900..=2100).contains(&n.mantissa()) {
         return None;
     }
     Some(Level {
         above: true,
         inclusive: false,
         threshold: n.normalize(),
-        percent,
+        unit,
         metric: None,
         every: false,
     })
 }
 
 impl Level {
+    /// Whether it was written as a percentage.
+    pub fn percent(&self) -> bool {
+        self.unit == Some(Unit::Percent)
+    }
+
+    /// Whether it can be held to a figure of `unit`: a bare number to any, a percentage to a percentage or a ratio
+    /// (a ratio's "50 %" is 0.5), anything else to its own unit only ("above $100k" says nothing of a margin).
+    pub fn fits(&self, unit: Unit) -> bool {
+        match self.unit {
+            None => true,
+            Some(Unit::Percent) => matches!(unit, Unit::Percent | Unit::Ratio),
+            Some(written) => written == unit,
+        }
+    }
     /// The threshold in the unit of a figure: a percentage's "60" or "60 %" is 0.60 (a margin is a fraction), a
     /// ratio's "50 %" is 0.5, anything else as written.
     pub fn threshold_for(&self, unit: Unit) -> Decimal {
-        if self.percent || unit == Unit::Percent {
+        if self.percent() || unit == Unit::Percent {
             self.threshold / Decimal::ONE_HUNDRED
         } else {
             self.threshold
@@ -479,7 +511,7 @@ impl Level {
             };
         }
         let n = |v: Decimal| language.number(v, v.normalize().scale().min(4));
-        if self.percent || unit == Unit::Percent {
+        if self.percent() || unit == Unit::Percent {
             return match language {
                 Language::En => format!("{}%", n(self.threshold)),
                 Language::Fr => format!("{} %", n(self.threshold)),

@@ -7,12 +7,17 @@ use crate::analysis::Language;
 use crate::analysis::intent::{Asked, asked};
 use crate::metrics::Unit;
 
-fn at(above: bool, inclusive: bool, threshold: &str, percent: bool) -> Option<Level> {
+const PCT: Option<Unit> = Some(Unit::Percent);
+const AMOUNT: Option<Unit> = Some(Unit::Amount);
+const DAYS: Option<Unit> = Some(Unit::Days);
+const TIMES: Option<Unit> = Some(Unit::Ratio);
+
+fn at(above: bool, inclusive: bool, threshold: &str, unit: Option<Unit>) -> Option<Level> {
     Some(Level {
         above,
         inclusive,
         threshold: threshold.parse().unwrap(),
-        percent,
+        unit,
         metric: None,
         every: false,
     })
@@ -23,77 +28,87 @@ fn thresholds_are_read_as_written_in_both_languages() {
     let cases = [
         (
             "Is the current ratio above 1.5?",
-            at(true, false, "1.5", false),
+            at(true, false, "1.5", None),
         ),
-        (
-            "Is our gross margin above 60%?",
-            at(true, false, "60", true),
-        ),
+        ("Is our gross margin above 60%?", at(true, false, "60", PCT)),
         (
             "La marge brute dépasse-t-elle 60 % ?",
-            at(true, false, "60", true),
+            at(true, false, "60", PCT),
         ),
         (
             "Le ratio de liquidité générale est-il supérieur à 1,5 ?",
-            at(true, false, "1.5", false),
+            at(true, false, "1.5", None),
         ),
         (
             "Is net debt to EBITDA under 3x?",
-            at(false, false, "3", false),
+            at(false, false, "3", TIMES),
         ),
         (
             "Do customers pay in less than 45 days?",
-            at(false, false, "45", false),
+            at(false, false, "45", DAYS),
         ),
         (
             "Is working capital more than $100k?",
-            at(true, false, "100000", false),
+            at(true, false, "100000", AMOUNT),
         ),
         (
             "Le fonds de roulement dépasse-t-il 100 000 $ ?",
-            at(true, false, "100000", false),
+            at(true, false, "100000", AMOUNT),
         ),
         // A no-break space groups as well as a plain one.
         (
             "Le fonds de roulement dépasse-t-il 100\u{a0}000 $ ?",
-            at(true, false, "100000", false),
+            at(true, false, "100000", AMOUNT),
         ),
         (
             "Is working capital at least 1,500,000?",
-            at(true, true, "1500000", false),
+            at(true, true, "1500000", None),
         ),
         (
             "Is revenue over 1.2 million?",
-            at(true, false, "1200000", false),
+            at(true, false, "1200000", AMOUNT),
         ),
         (
             "La marge nette est-elle d'au moins 5 pour cent ?",
-            at(true, true, "5", true),
+            at(true, true, "5", PCT),
         ),
         (
             "Is the current ratio no more than 2?",
-            at(false, true, "2", false),
+            at(false, true, "2", None),
         ),
         (
             "Le délai client est-il inférieur ou égal à 30 jours ?",
-            at(false, true, "30", false),
+            at(false, true, "30", DAYS),
         ),
-        ("Is free cash flow positive?", at(true, false, "0", false)),
+        ("Is free cash flow positive?", at(true, false, "0", None)),
         (
             "Did revenue fall by less than -4%?",
-            at(false, false, "-4", true),
+            at(false, false, "-4", PCT),
         ),
         (
             "La croissance est-elle supérieure à −2,5 % ?",
-            at(true, false, "-2.5", true),
+            at(true, false, "-2.5", PCT),
         ),
         (
             "Nos capitaux propres sont-ils négatifs ?",
-            at(false, false, "0", false),
+            at(false, false, "0", None),
         ),
         (
             "Is the interest coverage ratio higher than 1.5x in FY2023?",
-            at(true, false, "1.5", false),
+            at(true, false, "1.5", TIMES),
+        ),
+        // Groups then decimals, as either language writes them.
+        (
+            "Is working capital above 1,500.25?",
+            at(true, false, "1500.25", None),
+        ),
+        (
+            "Le fonds de roulement dépasse-t-il 1 500,25 € ?",
+            at(true, false, "1500.25", AMOUNT),
+        ),
+        (
+            "Is working capital above $1.5 million?",
+            at(true, false, "1500000", AMOUNT),
         ),
     ];
     for (q, expected) in cases {
@@ -137,7 +152,7 @@ fn a_level_is_held_as_the_report_displays_the_figure() {
         above: true,
         inclusive: false,
         threshold: "68.97".parse().unwrap(),
-        percent: true,
+        unit: PCT,
         metric: None,
         every: false,
     };
@@ -153,7 +168,7 @@ fn a_level_is_held_as_the_report_displays_the_figure() {
     );
     // A margin's "60" without a sign is 60 %; a ratio's "50 %" is 0.5.
     let sixty = Level {
-        percent: false,
+        unit: None,
         threshold: Decimal::from(60),
         ..margin
     };
@@ -169,7 +184,7 @@ fn a_level_is_held_as_the_report_displays_the_figure() {
     assert_eq!(sixty.shown(Unit::Percent, Language::Fr, "CAD"), "60 %");
     let amount = Level {
         threshold: Decimal::from(100_000),
-        percent: false,
+        unit: None,
         ..margin
     };
     assert_eq!(
@@ -182,7 +197,7 @@ fn a_level_is_held_as_the_report_displays_the_figure() {
     );
     let ratio = Level {
         threshold: "1.5".parse().unwrap(),
-        percent: false,
+        unit: None,
         ..margin
     };
     assert_eq!(ratio.shown(Unit::Ratio, Language::Fr, "CAD"), "1,5");
@@ -227,7 +242,7 @@ fn a_profit_or_a_loss_is_a_sign_of_net_margin_unless_compared() {
             above,
             inclusive: false,
             threshold: Decimal::ZERO,
-            percent: false,
+            unit: None,
             metric: Some(MetricId::NetMargin),
             every: false,
         })
@@ -265,6 +280,19 @@ fn a_profit_or_a_loss_is_a_sign_of_net_margin_unless_compared() {
     // A determiner may stand before the threshold.
     assert_eq!(
         level("Is our gross margin above the 65% target?"),
-        at(true, false, "65", true)
+        at(true, false, "65", PCT)
     );
+}
+
+#[test]
+fn a_threshold_fits_only_figures_of_the_unit_it_was_written_in() {
+    let of = |q: &str| level(q).unwrap();
+    // A bare number fits any figure; a percentage a percentage or a ratio; an amount, days or times their own.
+    assert!(of("Is it above 2?").fits(Unit::Days));
+    assert!(of("Is it above 50%?").fits(Unit::Ratio));
+    assert!(!of("Is it above 50%?").fits(Unit::Amount));
+    assert!(!of("Is it above $3M?").fits(Unit::Percent));
+    assert!(of("Is it above $3M?").fits(Unit::Amount));
+    assert!(!of("Is it under 45 days?").fits(Unit::Ratio));
+    assert!(of("Is it under 3x?").fits(Unit::Ratio));
 }

@@ -334,6 +334,9 @@ fn every_answer(
     })?;
     let lang = plan.language;
     let unit = metric.unit();
+    if !level.fits(unit) {
+        return None;
+    }
     let values: Vec<(&str, Decimal)> = plan
         .periods
         .iter()
@@ -440,7 +443,8 @@ fn level_sentences(
             let name = metric_subject(t.metric, lang);
             let v = shown(lang, t.latest, unit, currency);
             // A sign of net margin is whether the company made a profit.
-            if t.metric == MetricId::NetMargin && level.threshold.is_zero() && !level.percent {
+            if t.metric == MetricId::NetMargin && level.threshold.is_zero() && level.unit.is_none()
+            {
                 return match (lang, t.latest.cmp(&Decimal::ZERO)) {
                     (Language::En, Ordering::Greater) => {
                         format!("The company made a profit in {last}: net margin is {v}.")
@@ -576,7 +580,11 @@ fn yes_or_no(asked: Asked, subject: &[Told]) -> Option<bool> {
                 .better
                 .map(|b| !b)
                 .or((t.direction == Some(0)).then_some(false)),
-            (Asked::Level(level), _) => Some(level.holds(t.latest, t.metric.unit())),
+            // A threshold written in another unit than the figure's ("above $100k" of a margin) has no answer.
+            (Asked::Level(level), _) => {
+                let unit = t.metric.unit();
+                level.fits(unit).then(|| level.holds(t.latest, unit))
+            }
             (Asked::Up, _) if growth => Some(t.latest > Decimal::ZERO),
             (Asked::Down, _) if growth => Some(t.latest < Decimal::ZERO),
             (Asked::Up, _) | (Asked::Slower, true) => t.direction.map(|d| d > 0),

@@ -348,3 +348,22 @@ fn a_level_every_year_is_held_to_every_planned_value() {
     let a = offline(s, "Is the current ratio above 1.5?");
     assert_eq!(yes_no(answer(&a)), Some(true), "{}", answer(&a));
 }
+
+#[test]
+fn a_threshold_in_another_unit_than_the_figure_gets_no_yes_or_no() {
+    let s = crate::testing::bistro();
+    for q in [
+        "Did revenue grow more than $3M?",
+        "Is our gross margin above 45 days?",
+        "Is the current ratio above $100k?",
+    ] {
+        let text = answer(&offline(s.clone(), q)).to_string();
+        assert_eq!(yes_no(&text), None, "{q}: {text}");
+    }
+    // In its own unit it does.
+    let text = answer(&offline(s, "Is working capital above $300k?")).to_string();
+    assert!(
+        text.starts_with("Yes. Working capital is 409,070 CAD in FY2023, above 300,000 CAD."),
+        "{text}"
+    );
+}
