@@ -405,7 +405,7 @@ pub fn asked(question: &str) -> Option<Asked> {
     if asks_for_peers(question) {
         return None;
     }
-    if let Some(level) = level(question) {
+    if let Some(level) = level::level_folded(question, &folded) {
         let mut unnegated = format!(" {folded} ");
         for phrase in NEGATED_COMPARISONS {
             unnegated = unnegated.replace(&format!(" {phrase} "), " ");
@@ -468,7 +468,7 @@ pub fn asked(question: &str) -> Option<Asked> {
     // movement at all, "are we profitable?" holds net margin to zero.
     match found[..] {
         [one] => Some(one),
-        [] => profit_sign(question).map(Asked::Level),
+        [] => level::profit_sign_folded(&folded).map(Asked::Level),
         _ => None,
     }
 }

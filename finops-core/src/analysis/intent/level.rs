@@ -173,12 +173,15 @@ const COMPARATIVES: &[&str] = &[
 /// Whether a question asks if the company made a profit or a loss, as a level of net margin (its sign is net
 /// income's): "are we profitable?" is above zero, "did we lose money?" below. Not a comparison ("more profitable").
 pub fn profit_sign(question: &str) -> Option<Level> {
-    let text = format!(" {} ", fold(question));
+    profit_sign_folded(&fold(question))
+}
+
+/// [`profit_sign`] of a question already folded ([`fold`]).
+pub(super) fn profit_sign_folded(folded: &str) -> Option<Level> {
     let mut found: Vec<bool> = Vec::new();
     for (phrase, profit) in PROFIT_SIGNS {
-        let needle = format!(" {phrase} ");
-        for (at, _) in text.match_indices(&needle) {
-            let before = text[..at].rsplit(' ').next().unwrap_or("");
+        for at in whole_phrase_at(folded, phrase) {
+            let before = folded[..at].trim_end().rsplit(' ').next().unwrap_or("");
             if COMPARATIVES.contains(&before) {
                 return None;
             }
@@ -189,7 +192,7 @@ pub fn profit_sign(question: &str) -> Option<Level> {
     found.dedup();
     match found[..] {
         [profit] => Some(Level {
-            every: every(question),
+            every: every(folded),
             above: profit,
             inclusive: false,
             threshold: Decimal::ZERO,
@@ -267,12 +270,16 @@ fn tokens(question: &str) -> Vec<Token> {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
-            out.extend(
-                fold(&word)
-                    .split(' ')
-                    .filter(|w| !w.is_empty())
-                    .map(|w| Token::Word(w.to_string())),
-            );
+            if word.is_ascii() {
+                out.push(Token::Word(word.to_ascii_lowercase()));
+            } else {
+                out.extend(
+                    fold(&word)
+                        .split(' ')
+                        .filter(|w| !w.is_empty())
+                        .map(|w| Token::Word(w.to_string())),
+                );
+            }
         } else {
             i += 1;
         }
@@ -326,6 +333,19 @@ fn number_at(chars: &[char], start: usize) -> (Option<Decimal>, bool, usize) {
 /// 1.5", « supérieur à 60 % », "more than $100k", "under 45 days"), or a sign ("positive", « négatifs »). A year
 /// ("higher than 2022") or a span of time ("over 3 years") is no threshold.
 pub fn level(question: &str) -> Option<Level> {
+    level_folded(question, &fold(question))
+}
+
+/// [`level`] of a question and its folded text ([`fold`]).
+pub(super) fn level_folded(question: &str, folded: &str) -> Option<Level> {
+    // Most questions name no number and no sign: nothing to read.
+    if !question.bytes().any(|b| b.is_ascii_digit())
+        && !folded
+            .split(' ')
+            .any(|w| SIGNS.iter().any(|(s, _)| *s == w))
+    {
+        return None;
+    }
     let tokens = tokens(question);
     let mut found: Vec<Level> = Vec::new();
     // The tokens a comparison already read: "no more than 3" is not also "more than 3".
@@ -376,7 +396,7 @@ pub fn level(question: &str) -> Option<Level> {
     found.dedup();
     match found[..] {
         [one] => Some(Level {
-            every: every(question),
+            every: every(folded),
             ..one
         }),
         _ => None,
@@ -404,10 +424,23 @@ const EVERY: &[&str] = &[
     "constamment",
 ];
 
-/// Whether a question holds every planned period to its level ([`EVERY`]).
-fn every(question: &str) -> bool {
-    let text = format!(" {} ", fold(question));
-    EVERY.iter().any(|p| text.contains(&format!(" {p} ")))
+/// Whether a folded question holds every planned period to its level ([`EVERY`]).
+fn every(folded: &str) -> bool {
+    EVERY
+        .iter()
+        .any(|p| whole_phrase_at(folded, p).next().is_some())
+}
+
+/// Where `phrase` occurs in a folded text as whole words (byte offsets).
+fn whole_phrase_at<'a>(folded: &'a str, phrase: &'a str) -> impl Iterator<Item = usize> + 'a {
+    folded
+        .match_indices(phrase)
+        .map(|(at, _)| at)
+        .filter(move |&at| {
+            let end = at + phrase.len();
+            (at == 0 || folded.as_bytes()[at - 1] == b' ')
+                && (end == folded.len() || folded.as_bytes()[end] == b' ')
+        })
 }
 
 /// The threshold at the start of `rest` (after a comparison): a number, scaled by `k`, `m`, "million", and the unit
