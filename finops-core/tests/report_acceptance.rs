@@ -11,6 +11,27 @@ use finops_core::provider::{Phase, ScriptedProvider};
 mod scripted;
 use scripted::{bistro, pipeline};
 
+/// A Validator answer with no verdicts and `text` as its whole report.
+fn report(text: &str) -> String {
+    serde_json::json!({"verdicts": [], "report": text}).to_string()
+}
+
+/// A scripted pipeline whose model plans `plan`, researches `research`, and answers the Validator with `replies` in
+/// turn (a repair round takes the next).
+fn answering(
+    plan: &str,
+    research: &str,
+    replies: Vec<String>,
+) -> (Pipeline, std::sync::Arc<ScriptedProvider>) {
+    let mut provider = ScriptedProvider::new()
+        .reply(Phase::Analyst, plan)
+        .reply(Phase::Researcher, research);
+    for r in replies {
+        provider = provider.reply(Phase::Validator, r);
+    }
+    pipeline(provider)
+}
+
 #[tokio::test]
 async fn the_offline_memo_answers_first_with_the_direction_the_figures_show() {
     let s = bistro();
@@ -187,7 +208,6 @@ async fn a_yes_or_no_against_the_figures_is_repaired_then_replaced() {
     let s = bistro();
     let plan = r#"{"intents": ["liquidity"], "metrics": ["working_capital", "current_ratio"], "periods": ["FY2021", "FY2022", "FY2023"]}"#;
     let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
-    let report = |text: &str| serde_json::json!({"verdicts": [], "report": text}).to_string();
     let yes = report(
         "Yes. Working capital is getting tighter: it is 409,070 CAD in FY2023, and the current ratio is 1.81 in FY2023.",
     );
@@ -195,15 +215,7 @@ async fn a_yes_or_no_against_the_figures_is_repaired_then_replaced() {
         "No. Working capital is not getting tighter: it is 409,070 CAD in FY2023, up from 117,339 CAD in FY2021, and the current ratio is 1.81 in FY2023.",
     );
     let question = "Is our working capital getting tighter?";
-    let run = |replies: Vec<String>| {
-        let mut provider = ScriptedProvider::new()
-            .reply(Phase::Analyst, plan)
-            .reply(Phase::Researcher, research);
-        for r in replies {
-            provider = provider.reply(Phase::Validator, r);
-        }
-        pipeline(provider)
-    };
+    let run = |replies: Vec<String>| answering(plan, research, replies);
     // The right answer is accepted at once.
     let (p, _) = run(vec![no.clone()]);
     let a = p
@@ -271,7 +283,6 @@ async fn a_metric_the_question_names_is_planned_whatever_the_model_left_out() {
     // The model plans the current ratio for a question about working capital, or about net income.
     let plan = r#"{"intents": ["liquidity"], "metrics": ["current_ratio"], "periods": ["FY2021", "FY2022", "FY2023"]}"#;
     let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
-    let report = |text: &str| serde_json::json!({"verdicts": [], "report": text}).to_string();
     let ratio_only = report(
         "No. The current ratio is 1.81 in FY2023: current assets cover current liabilities comfortably.",
     );
@@ -385,7 +396,6 @@ async fn a_level_question_holds_the_report_to_the_latest_figure_and_lets_it_repe
     let s = bistro();
     let plan = r#"{"intents": ["liquidity"], "metrics": ["current_ratio", "working_capital"], "periods": ["FY2021", "FY2022", "FY2023"]}"#;
     let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
-    let report = |text: &str| serde_json::json!({"verdicts": [], "report": text}).to_string();
     let yes = report(
         "Yes. The current ratio is 1.81 in FY2023, above the 1.5 you asked about, with working capital of 409,070 CAD.",
     );
@@ -393,15 +403,7 @@ async fn a_level_question_holds_the_report_to_the_latest_figure_and_lets_it_repe
         "No. The current ratio is 1.81 in FY2023, which falls short of 1.5, with working capital of 409,070 CAD.",
     );
     let question = "Is our current ratio above 1.5?";
-    let run = |replies: Vec<String>| {
-        let mut provider = ScriptedProvider::new()
-            .reply(Phase::Analyst, plan)
-            .reply(Phase::Researcher, research);
-        for r in replies {
-            provider = provider.reply(Phase::Validator, r);
-        }
-        pipeline(provider)
-    };
+    let run = |replies: Vec<String>| answering(plan, research, replies);
     // Right at once: accepted, and the threshold the question names is grounded.
     let (p, provider) = run(vec![yes.clone()]);
     let a = p
