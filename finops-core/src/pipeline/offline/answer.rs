@@ -11,6 +11,7 @@ use crate::analysis::intent::{Asked, Cues, Level};
 use crate::analysis::{AnalysisPlan, Intent, Language};
 use crate::metrics::{Category, Figure, MetricId, Unit};
 use crate::pipeline::labels::{metric_subject, reason};
+use crate::statements::Line;
 
 /// The metrics that answer each intent first, in order of preference (the first the plan computed is used).
 fn headline_metrics(intent: Intent) -> &'static [MetricId] {
@@ -187,10 +188,10 @@ pub fn direct_answer(
             ),
         };
     }
-    // Equity's sign is read from its line, whether or not a ratio over it is computable; a level every year must
-    // meet, from every planned value.
+    // A level held to a statement line is read from it, whether or not a ratio over it is computable; a level
+    // every year must meet, from every planned value.
     let special =
-        equity_answer(plan, cues, currency).or_else(|| every_answer(plan, figures, cues, currency));
+        line_answer(plan, cues, currency).or_else(|| every_answer(plan, figures, cues, currency));
     let (told, named) = match (told(plan, figures, currency, cues), &special) {
         (Some(told), _) => told,
         (None, Some(_)) => (Vec::new(), 0),
@@ -283,7 +284,7 @@ pub(crate) fn figures_answer(
 ) -> Option<(bool, String)> {
     let asked = cues.asked.filter(|_| cues.outside.is_empty())?;
     if let Some(answer) =
-        equity_answer(plan, cues, currency).or_else(|| every_answer(plan, figures, cues, currency))
+        line_answer(plan, cues, currency).or_else(|| every_answer(plan, figures, cues, currency))
     {
         return Some(answer);
     }
@@ -398,30 +399,86 @@ fn level_subject(level: Level, told: &[Told], named: usize) -> &[Told] {
     }
 }
 
-/// The answer to a question about equity's sign ("is our equity negative?", « nos capitaux propres sont-ils
-/// positifs ? "), from the equity line of the plan's latest period ([`Cues::equity`]): whether it holds, and the
-/// sentence that shows it.
-fn equity_answer(plan: &AnalysisPlan, cues: &Cues, currency: &str) -> Option<(bool, String)> {
+/// The answer to a level held to a statement line ([`Cues::line`]: "is revenue above $3M?", "is our equity
+/// negative?"), from its amount in the plan's latest period: whether it holds, and the sentence that shows it.
+fn line_answer(plan: &AnalysisPlan, cues: &Cues, currency: &str) -> Option<(bool, String)> {
     let Some(Asked::Level(level)) = cues.asked.filter(|_| cues.outside.is_empty()) else {
         return None;
     };
+    let (line, amounts) = cues.line.as_ref()?;
     let last = plan.periods.last()?;
-    let (_, equity) = cues.equity.iter().find(|(label, _)| label == last)?;
+    let (_, amount) = amounts.iter().find(|(label, _)| label == last)?;
     let lang = plan.language;
-    let v = shown(lang, *equity, Unit::Amount, currency);
-    let sentence = match (lang, equity.cmp(&Decimal::ZERO)) {
-        (Language::En, Ordering::Greater) => format!("Equity is positive in {last}: {v}."),
-        (Language::En, Ordering::Less) => format!("Equity is negative in {last}: {v}."),
-        (Language::En, Ordering::Equal) => format!("Equity is zero in {last}."),
-        (Language::Fr, Ordering::Greater) => {
-            format!("Les capitaux propres sont positifs en {last} : {v}.")
-        }
-        (Language::Fr, Ordering::Less) => {
-            format!("Les capitaux propres sont négatifs en {last} : {v}.")
-        }
-        (Language::Fr, Ordering::Equal) => format!("Les capitaux propres sont nuls en {last}."),
+    let v = shown(lang, *amount, Unit::Amount, currency);
+    // The line as a subject, and in French its agreement: « Les capitaux propres sont positifs ».
+    let (en, fr, feminine, plural) = match line {
+        Line::Revenue => ("Revenue", "Le chiffre d'affaires", false, false),
+        Line::NetIncome => ("Net income", "Le résultat net", false, false),
+        Line::Cash => ("Cash", "La trésorerie", true, false),
+        Line::TotalEquity => ("Equity", "Les capitaux propres", false, true),
+        Line::OperatingCashFlow => (
+            "Operating cash flow",
+            "Le flux de trésorerie d'exploitation",
+            false,
+            false,
+        ),
+        _ => return None,
     };
-    Some((level.holds(*equity, Unit::Amount), sentence))
+    let is = if plural { "sont" } else { "est" };
+    let agree = |word: &str| {
+        let mut w = word.to_string();
+        if feminine {
+            w.push('e');
+        }
+        if plural {
+            w.push('s');
+        }
+        w
+    };
+    let sentence = if level.threshold.is_zero() && level.unit.is_none() {
+        match (lang, amount.cmp(&Decimal::ZERO)) {
+            (Language::En, Ordering::Greater) => format!("{en} is positive in {last}: {v}."),
+            (Language::En, Ordering::Less) => format!("{en} is negative in {last}: {v}."),
+            (Language::En, Ordering::Equal) => format!("{en} is zero in {last}."),
+            (Language::Fr, Ordering::Greater) => {
+                format!(
+                    "{fr} {is} {} en {last} : {v}.",
+                    agree("positif").replace("fe", "ve")
+                )
+            }
+            (Language::Fr, Ordering::Less) => {
+                format!(
+                    "{fr} {is} {} en {last} : {v}.",
+                    agree("négatif").replace("fe", "ve")
+                )
+            }
+            (Language::Fr, Ordering::Equal) => {
+                format!(
+                    "{fr} {is} {} en {last}.",
+                    agree("nul").replace("nule", "nulle")
+                )
+            }
+        }
+    } else {
+        let at = level.shown(Unit::Amount, lang, currency);
+        let strictly = |above: bool| {
+            Level {
+                above,
+                inclusive: false,
+                ..level
+            }
+            .holds(*amount, Unit::Amount)
+        };
+        match (lang, strictly(true), strictly(false)) {
+            (Language::En, true, _) => format!("{en} is {v} in {last}, above {at}."),
+            (Language::En, _, true) => format!("{en} is {v} in {last}, below {at}."),
+            (Language::En, _, _) => format!("{en} is {v} in {last}, at {at}."),
+            (Language::Fr, true, _) => format!("{fr} {is} de {v} en {last}, au-dessus de {at}."),
+            (Language::Fr, _, true) => format!("{fr} {is} de {v} en {last}, en dessous de {at}."),
+            (Language::Fr, _, _) => format!("{fr} {is} de {v} en {last}, au niveau de {at}."),
+        }
+    };
+    Some((level.holds(*amount, Unit::Amount), sentence))
 }
 
 /// Where each metric of a level question's subject stands against its threshold, in the latest planned period:

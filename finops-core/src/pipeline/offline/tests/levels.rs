@@ -367,3 +367,67 @@ fn a_threshold_in_another_unit_than_the_figure_gets_no_yes_or_no() {
         "{text}"
     );
 }
+
+#[test]
+fn an_amount_or_a_sign_of_a_statement_line_is_answered_from_the_line() {
+    let s = crate::testing::bistro();
+    // The bistro's FY2023: revenue 3,331,832.60, net income 249,355.57, cash 257,550.66, operating cash flow
+    // 360,638.78 (CAD).
+    let cases = [
+        (
+            "Is revenue above $3M?",
+            true,
+            "Revenue is 3,331,833 CAD in FY2023, above 3,000,000 CAD.",
+        ),
+        (
+            "Did we make more than $300k of net income?",
+            false,
+            "Net income is 249,356 CAD in FY2023, below 300,000 CAD.",
+        ),
+        (
+            "Is net income positive?",
+            true,
+            "Net income is positive in FY2023: 249,356 CAD.",
+        ),
+        (
+            "Do we have more than $250k in cash?",
+            true,
+            "Cash is 257,551 CAD in FY2023, above 250,000 CAD.",
+        ),
+        (
+            "Is operating cash flow above $400k?",
+            false,
+            "Operating cash flow is 360,639 CAD in FY2023, below 400,000 CAD.",
+        ),
+        (
+            "Le chiffre d'affaires dépasse-t-il 3 millions $ ?",
+            true,
+            "Le chiffre d'affaires est de 3 331 833 CAD en FY2023, au-dessus de 3 000 000 CAD.",
+        ),
+        (
+            "La trésorerie est-elle positive ?",
+            true,
+            "La trésorerie est positive en FY2023 : 257 551 CAD.",
+        ),
+    ];
+    for (q, yes, said) in cases {
+        let a = offline(s.clone(), q);
+        let text = answer(&a);
+        assert_eq!(yes_no(text), Some(yes), "{q}: {text}");
+        assert!(text.contains(said), "{q}: {text}");
+        assert!(a.validation.grounded, "{q}: {:?}", a.validation);
+    }
+    // A movement is the growth's, not the line's; a metric of the level's unit is the metric's.
+    for q in [
+        "Did revenue grow more than $3M?",
+        "Did sales rise above $3M?",
+    ] {
+        let text = answer(&offline(s.clone(), q)).to_string();
+        assert_eq!(yes_no(&text), None, "{q}: {text}");
+    }
+    let text = answer(&offline(s, "Is free cash flow above $300k?")).to_string();
+    assert!(
+        text.starts_with("No. Free cash flow is 288,671 CAD in FY2023, below 300,000 CAD."),
+        "{text}"
+    );
+}
