@@ -1,0 +1,263 @@
+//! The direct answer to a question that holds a figure to a level: a metric's latest value against the question's
+//! threshold ("Current ratio is 1.81 in FY2023, above 1.5."), every planned value ("… above 1 in every year."),
+//! or a statement line's amount or sign ("Revenue is 3,331,833 CAD in FY2023, above 3,000,000 CAD.").
+
+use std::cmp::Ordering;
+
+use rust_decimal::Decimal;
+
+use super::super::{shown, value};
+use super::{Told, subject};
+use crate::analysis::intent::{Asked, Cues, Level};
+use crate::analysis::{AnalysisPlan, Language};
+use crate::metrics::{Figure, MetricId, Unit};
+use crate::pipeline::labels::metric_subject;
+use crate::statements::Line;
+
+/// The answer to a level every planned period must meet ("has the current ratio stayed above 1 every year?"), for
+/// the metric its words name or the first the question names: whether each computable period meets it, and the
+/// sentence that lists them ("Current ratio: 1.25 in FY2021, 2.16 in FY2022, 1.81 in FY2023; above 1 in every
+/// year.", or the years that miss it).
+pub(super) fn every_answer(
+    plan: &AnalysisPlan,
+    figures: &[Figure],
+    cues: &Cues,
+    currency: &str,
+) -> Option<(bool, String)> {
+    let Some(Asked::Level(level)) = cues.asked.filter(|_| cues.outside.is_empty()) else {
+        return None;
+    };
+    if !level.every {
+        return None;
+    }
+    let metric = level.metric.or_else(|| {
+        cues.metrics
+            .iter()
+            .copied()
+            .find(|m| plan.metrics.contains(m))
+    })?;
+    let lang = plan.language;
+    let unit = metric.unit();
+    if !level.fits(unit) {
+        return None;
+    }
+    let values: Vec<(&str, Decimal)> = plan
+        .periods
+        .iter()
+        .filter_map(|p| Some((p.as_str(), value(figures, metric, p)?)))
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    let missed: Vec<&str> = values
+        .iter()
+        .filter(|(_, v)| !level.holds(*v, unit))
+        .map(|(p, _)| *p)
+        .collect();
+    let at = level.shown(unit, lang, currency);
+    let listed: Vec<String> = values
+        .iter()
+        .map(|(p, v)| match lang {
+            Language::En => format!("{} in {p}", shown(lang, *v, unit, currency)),
+            Language::Fr => format!("{} en {p}", shown(lang, *v, unit, currency)),
+        })
+        .collect();
+    let side = match (lang, level.above, level.inclusive) {
+        (Language::En, true, false) => format!("above {at}"),
+        (Language::En, true, true) => format!("at or above {at}"),
+        (Language::En, false, false) => format!("below {at}"),
+        (Language::En, false, true) => format!("at or below {at}"),
+        (Language::Fr, true, false) => format!("au-dessus de {at}"),
+        (Language::Fr, true, true) => format!("au moins à {at}"),
+        (Language::Fr, false, false) => format!("en dessous de {at}"),
+        (Language::Fr, false, true) => format!("au plus à {at}"),
+    };
+    let name = metric_subject(metric, lang);
+    let and = match lang {
+        Language::En => " and ",
+        Language::Fr => " et ",
+    };
+    let verdict = match (lang, missed.is_empty()) {
+        (Language::En, true) => format!("{side} in every year"),
+        (Language::Fr, true) => format!("{side} chaque année"),
+        (Language::En, false) => format!("not {side} in {}", missed.join(and)),
+        (Language::Fr, false) => format!("pas {side} en {}", missed.join(and)),
+    };
+    let sentence = match lang {
+        Language::En => format!("{name}: {}; {verdict}.", listed.join(", ")),
+        Language::Fr => format!("{name} : {} ; {verdict}.", listed.join(", ")),
+    };
+    Some((missed.is_empty(), sentence))
+}
+
+/// The sentences a level is held to: the metric its words name ("did we make a profit?": net margin), else the
+/// question's subject.
+pub(super) fn level_subject(level: Level, told: &[Told], named: usize) -> &[Told] {
+    match level.metric {
+        Some(m) => told
+            .iter()
+            .position(|t| t.metric == m)
+            .map_or(&[], |i| &told[i..=i]),
+        None => subject(told, named),
+    }
+}
+
+/// The answer to a level held to a statement line ([`Cues::line`]: "is revenue above $3M?", "is our equity
+/// negative?"), from its amount in the plan's latest period: whether it holds, and the sentence that shows it.
+pub(super) fn line_answer(
+    plan: &AnalysisPlan,
+    cues: &Cues,
+    currency: &str,
+) -> Option<(bool, String)> {
+    let Some(Asked::Level(level)) = cues.asked.filter(|_| cues.outside.is_empty()) else {
+        return None;
+    };
+    let (line, amounts) = cues.line.as_ref()?;
+    let last = plan.periods.last()?;
+    let (_, amount) = amounts.iter().find(|(label, _)| label == last)?;
+    let lang = plan.language;
+    let v = shown(lang, *amount, Unit::Amount, currency);
+    // The line as a subject, and in French its agreement: « Les capitaux propres sont positifs ».
+    let (en, fr, feminine, plural) = match line {
+        Line::Revenue => ("Revenue", "Le chiffre d'affaires", false, false),
+        Line::NetIncome => ("Net income", "Le résultat net", false, false),
+        Line::Cash => ("Cash", "La trésorerie", true, false),
+        Line::TotalEquity => ("Equity", "Les capitaux propres", false, true),
+        Line::OperatingCashFlow => (
+            "Operating cash flow",
+            "Le flux de trésorerie d'exploitation",
+            false,
+            false,
+        ),
+        _ => return None,
+    };
+    let is = if plural { "sont" } else { "est" };
+    let agree = |word: &str| {
+        let mut w = word.to_string();
+        if feminine {
+            w.push('e');
+        }
+        if plural {
+            w.push('s');
+        }
+        w
+    };
+    let sentence = if level.threshold.is_zero() && level.unit.is_none() {
+        match (lang, amount.cmp(&Decimal::ZERO)) {
+            (Language::En, Ordering::Greater) => format!("{en} is positive in {last}: {v}."),
+            (Language::En, Ordering::Less) => format!("{en} is negative in {last}: {v}."),
+            (Language::En, Ordering::Equal) => format!("{en} is zero in {last}."),
+            (Language::Fr, Ordering::Greater) => {
+                format!(
+                    "{fr} {is} {} en {last} : {v}.",
+                    agree("positif").replace("fe", "ve")
+                )
+            }
+            (Language::Fr, Ordering::Less) => {
+                format!(
+                    "{fr} {is} {} en {last} : {v}.",
+                    agree("négatif").replace("fe", "ve")
+                )
+            }
+            (Language::Fr, Ordering::Equal) => {
+                format!(
+                    "{fr} {is} {} en {last}.",
+                    agree("nul").replace("nule", "nulle")
+                )
+            }
+        }
+    } else {
+        let at = level.shown(Unit::Amount, lang, currency);
+        let strictly = |above: bool| {
+            Level {
+                above,
+                inclusive: false,
+                ..level
+            }
+            .holds(*amount, Unit::Amount)
+        };
+        match (lang, strictly(true), strictly(false)) {
+            (Language::En, true, _) => format!("{en} is {v} in {last}, above {at}."),
+            (Language::En, _, true) => format!("{en} is {v} in {last}, below {at}."),
+            (Language::En, _, _) => format!("{en} is {v} in {last}, at {at}."),
+            (Language::Fr, true, _) => format!("{fr} {is} de {v} en {last}, au-dessus de {at}."),
+            (Language::Fr, _, true) => format!("{fr} {is} de {v} en {last}, en dessous de {at}."),
+            (Language::Fr, _, _) => format!("{fr} {is} de {v} en {last}, au niveau de {at}."),
+        }
+    };
+    Some((level.holds(*amount, Unit::Amount), sentence))
+}
+
+/// Where each metric of a level question's subject stands against its threshold, in the latest planned period:
+/// "Gross margin is 68.97% in FY2023, above 60%." The threshold is the question's, written in the metric's unit.
+pub(super) fn level_sentences(
+    level: Level,
+    subject: &[Told],
+    plan: &AnalysisPlan,
+    currency: &str,
+) -> Vec<String> {
+    let lang = plan.language;
+    let Some(last) = plan.periods.last() else {
+        return Vec::new();
+    };
+    subject
+        .iter()
+        .map(|t| {
+            let unit = t.metric.unit();
+            let name = metric_subject(t.metric, lang);
+            let v = shown(lang, t.latest, unit, currency);
+            // A sign of net margin is whether the company made a profit.
+            if t.metric == MetricId::NetMargin && level.threshold.is_zero() && level.unit.is_none()
+            {
+                return match (lang, t.latest.cmp(&Decimal::ZERO)) {
+                    (Language::En, Ordering::Greater) => {
+                        format!("The company made a profit in {last}: net margin is {v}.")
+                    }
+                    (Language::En, Ordering::Less) => {
+                        format!("The company made a loss in {last}: net margin is {v}.")
+                    }
+                    (Language::En, Ordering::Equal) => {
+                        format!("The company broke even in {last}: net margin is {v}.")
+                    }
+                    (Language::Fr, Ordering::Greater) => {
+                        format!(
+                            "L'entreprise est bénéficiaire en {last} : la marge nette est de {v}."
+                        )
+                    }
+                    (Language::Fr, Ordering::Less) => {
+                        format!("L'entreprise est en perte en {last} : la marge nette est de {v}.")
+                    }
+                    (Language::Fr, Ordering::Equal) => {
+                        format!(
+                            "L'entreprise est à l'équilibre en {last} : la marge nette est de {v}."
+                        )
+                    }
+                };
+            }
+            let at = level.shown(unit, lang, currency);
+            let strictly = |above: bool| {
+                Level {
+                    above,
+                    inclusive: false,
+                    ..level
+                }
+                .holds(t.latest, unit)
+            };
+            let place = match (lang, strictly(true), strictly(false)) {
+                (Language::En, true, _) => format!("above {at}"),
+                (Language::En, _, true) => format!("below {at}"),
+                (Language::En, _, _) => format!("at {at}"),
+                (Language::Fr, true, _) => format!("au-dessus de {at}"),
+                (Language::Fr, _, true) => format!("en dessous de {at}"),
+                (Language::Fr, _, _) => format!("au niveau de {at}"),
+            };
+            match lang {
+                Language::En => format!("{name} is {v} in {last}, {place}."),
+                Language::Fr if name.starts_with("Les ") => {
+                    format!("{name} sont de {v} en {last}, {place}.")
+                }
+                Language::Fr => format!("{name} est de {v} en {last}, {place}."),
+            }
+        })
+        .collect()
+}
