@@ -167,23 +167,12 @@ pub(super) fn line_answer(
             }
         }
     } else {
-        let at = level.shown(Unit::Amount, lang, currency);
-        let strictly = |above: bool| {
-            Level {
-                above,
-                inclusive: false,
-                ..level
-            }
-            .holds(*amount, Unit::Amount)
+        let subject = match lang {
+            Language::En => en,
+            Language::Fr => fr,
         };
-        match (lang, strictly(true), strictly(false)) {
-            (Language::En, true, _) => format!("{en} is {v} in {last}, above {at}."),
-            (Language::En, _, true) => format!("{en} is {v} in {last}, below {at}."),
-            (Language::En, _, _) => format!("{en} is {v} in {last}, at {at}."),
-            (Language::Fr, true, _) => format!("{fr} {is} de {v} en {last}, au-dessus de {at}."),
-            (Language::Fr, _, true) => format!("{fr} {is} de {v} en {last}, en dessous de {at}."),
-            (Language::Fr, _, _) => format!("{fr} {is} de {v} en {last}, au niveau de {at}."),
-        }
+        let place = place(level, *amount, Unit::Amount, lang, currency);
+        stands(subject, plural, &v, last, &place, lang)
     };
     Some((level.holds(*amount, Unit::Amount), sentence))
 }
@@ -234,30 +223,47 @@ pub(super) fn level_sentences(
                     }
                 };
             }
-            let at = level.shown(unit, lang, currency);
-            let strictly = |above: bool| {
-                Level {
-                    above,
-                    inclusive: false,
-                    ..level
-                }
-                .holds(t.latest, unit)
-            };
-            let place = match (lang, strictly(true), strictly(false)) {
-                (Language::En, true, _) => format!("above {at}"),
-                (Language::En, _, true) => format!("below {at}"),
-                (Language::En, _, _) => format!("at {at}"),
-                (Language::Fr, true, _) => format!("au-dessus de {at}"),
-                (Language::Fr, _, true) => format!("en dessous de {at}"),
-                (Language::Fr, _, _) => format!("au niveau de {at}"),
-            };
-            match lang {
-                Language::En => format!("{name} is {v} in {last}, {place}."),
-                Language::Fr if name.starts_with("Les ") => {
-                    format!("{name} sont de {v} en {last}, {place}.")
-                }
-                Language::Fr => format!("{name} est de {v} en {last}, {place}."),
-            }
+            let place = place(level, t.latest, unit, lang, currency);
+            stands(&name, name.starts_with("Les "), &v, last, &place, lang)
         })
         .collect()
+}
+
+/// Where a value stands against a level's threshold, as a report says it beside the value: "above 1.5", « en
+/// dessous de 45 jours », "at 68.97%" (equal as displayed).
+fn place(level: Level, value: Decimal, unit: Unit, lang: Language, currency: &str) -> String {
+    let at = level.shown(unit, lang, currency);
+    let strictly = |above: bool| {
+        Level {
+            above,
+            inclusive: false,
+            ..level
+        }
+        .holds(value, unit)
+    };
+    match (lang, strictly(true), strictly(false)) {
+        (Language::En, true, _) => format!("above {at}"),
+        (Language::En, _, true) => format!("below {at}"),
+        (Language::En, _, _) => format!("at {at}"),
+        (Language::Fr, true, _) => format!("au-dessus de {at}"),
+        (Language::Fr, _, true) => format!("en dessous de {at}"),
+        (Language::Fr, _, _) => format!("au niveau de {at}"),
+    }
+}
+
+/// A figure's sentence against a level: "Gross margin is 68.97% in FY2023, above 60%.", « Les capitaux propres
+/// sont de … » for a plural subject.
+fn stands(
+    subject: &str,
+    plural: bool,
+    value: &str,
+    period: &str,
+    place: &str,
+    lang: Language,
+) -> String {
+    match (lang, plural) {
+        (Language::En, _) => format!("{subject} is {value} in {period}, {place}."),
+        (Language::Fr, true) => format!("{subject} sont de {value} en {period}, {place}."),
+        (Language::Fr, false) => format!("{subject} est de {value} en {period}, {place}."),
+    }
 }
