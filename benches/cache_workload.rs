@@ -92,6 +92,8 @@ struct Model {
     calls: Mutex<[u64; 3]>,
     /// The simulated time of the analysis running now, in seconds.
     clock: Mutex<f64>,
+    /// Validator output tokens summed over its calls: as its schema asks, and as the five-section report would.
+    validator_output: Mutex<(u64, u64)>,
     /// The provider's prompt cache: each stable prefix (system prompt and schema) and when it was last used.
     prefixes: Mutex<HashMap<u64, f64>>,
     /// Prompt-cache tokens read and written, per phase.
@@ -109,6 +111,38 @@ const DEEPSEEK_TTL_S: f64 = 3600.0;
 
 /// Output tokens around a forced tool call's arguments (its name and block).
 const TOOL_CALL_TOKENS: u64 = 20;
+
+/// What a model writes in each field of a Validator answer, in tokens: a verdict, the direct answer, a planned
+/// metric's entry (its figure id and a comment), and a section of prose. Estimates, not measurements: chosen so that
+/// the five-section report asked for until session 19 (answer, metrics, trends, what stands out, caveats) averages
+/// the 450 output tokens this bench assumed for it over the same workload, so that the estimate changes only with
+/// the fields the schema asks for.
+const VERDICT_TOKENS: u64 = 15;
+const ANSWER_TOKENS: u64 = 50;
+const METRIC_ENTRY_TOKENS: u64 = 40;
+const SECTION_TOKENS: u64 = 90;
+
+/// The Validator's output tokens under its schema: a verdict per finding, the answer, an entry per planned metric,
+/// and each other prose section the schema asks for; `sections` overrides the count of prose sections.
+fn validator_output(schema: &serde_json::Value, sections: Option<u64>) -> u64 {
+    let report = &schema["properties"]["report"]["properties"];
+    let metrics = report["metrics"]["properties"]
+        .as_object()
+        .map_or(0, |m| m.len() as u64);
+    let verdicts = schema["properties"]["verdicts"]["maxItems"]
+        .as_u64()
+        .unwrap_or(0);
+    let asked = report.as_object().map_or(0, |r| {
+        r.keys()
+            .filter(|k| *k != "answer" && *k != "metrics")
+            .count() as u64
+    });
+    TOOL_CALL_TOKENS
+        + VERDICT_TOKENS * verdicts
+        + ANSWER_TOKENS
+        + METRIC_ENTRY_TOKENS * metrics
+        + SECTION_TOKENS * sections.unwrap_or(asked)
+}
 
 /// Tokens of a text: four characters a token (English and French prose, JSON).
 fn tokens(chars: usize) -> u64 {
@@ -207,8 +241,8 @@ impl Provider for Model {
         self.calls.lock().expect("calls")[request.phase as usize] += 1;
         // Output: what a real model writes for each phase (a plan, findings, a report); input: the request as
         // sent, messages and schema. A plan is ids the schema constrains, with no free text: its own size, plus
-        // the tool call around it (a fixed 200 tokens before plans were constrained). Findings and reports are
-        // prose a real model writes at length: fixed counts.
+        // the tool call around it (a fixed 200 tokens before plans were constrained). Findings are prose a real
+        // model writes at length: a fixed count. A report is counted per field its schema asks for.
         let (text, output) = match request.phase {
             Phase::Analyst => {
                 let plan = self.plan(&request);
@@ -216,14 +250,24 @@ impl Provider for Model {
                 (plan, output)
             }
             Phase::Researcher => (self.findings(&request), 500),
-            Phase::Validator => (
-                serde_json::json!({
-                    "verdicts": [{"finding": 0, "status": "confirmed"}],
-                    "report": Self::report(&request),
-                })
-                .to_string(),
-                450,
-            ),
+            Phase::Validator => {
+                let schema = request
+                    .schema
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |s| s.schema.clone());
+                let output = validator_output(&schema, None);
+                let mut sums = self.validator_output.lock().expect("validator output");
+                sums.0 += output;
+                sums.1 += validator_output(&schema, Some(3));
+                (
+                    serde_json::json!({
+                        "verdicts": [{"finding": 0, "status": "confirmed"}],
+                        "report": Self::report(&request),
+                    })
+                    .to_string(),
+                    output,
+                )
+            }
         };
         let schema = request
             .schema
@@ -375,6 +419,7 @@ async fn workload(intents: &[IntentSpec]) {
         clock: Mutex::new(0.0),
         prefixes: Mutex::new(HashMap::new()),
         cache_tokens: Mutex::new([(0, 0); 3]),
+        validator_output: Mutex::new((0, 0)),
         anthropic_ttl,
     });
     let embedder: Arc<dyn Embedder> = Arc::new(HashingEmbedder::default());
@@ -604,6 +649,13 @@ async fn workload(intents: &[IntentSpec]) {
             output / fresh_n.max(1),
         );
     }
+    let (asked, five) = *model.validator_output.lock().expect("validator output");
+    let validator_calls = calls[2].max(1);
+    println!(
+        "validator output          {} tokens a call on average as its schema asks; {} for the five-section report",
+        asked / validator_calls,
+        five / validator_calls
+    );
     println!(
         "without caches            ${} per analysis",
         ((spent + saved) / Decimal::from(n)).round_dp(5)

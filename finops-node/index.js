@@ -288,7 +288,7 @@ function providerChat(provider) {
   if (typeof provider.chat !== 'function') throw invalid('provider', 'a provider needs a `chat(request)` function')
   return async (requestJson) => {
     try {
-      // The answer's JSON Schema goes as it is: its property names (`stands_out`, metric ids) are the answer's keys.
+      // The answer's JSON Schema goes as it is: its property names (metric ids such as `working_capital`) are the answer's keys.
       const { schema, ...rest } = JSON.parse(requestJson)
       const request = fromCore(JSON.stringify(rest))
       if (schema) request.schema = schema

@@ -273,7 +273,12 @@ proptest! {
         }
         let _ = llm::parse_validated(&text, count, None);
         let plan = crate::analysis::intent::plan("Is our working capital getting tighter?", &s, Language::En);
-        let frame = llm::ReportFrame { plan: &plan, refs };
+        let frame = llm::ReportFrame {
+        plan: &plan,
+        refs,
+        stands_out: &[],
+        caveats: &[],
+    };
         if let Ok(v) = llm::parse_validated(&text, count, Some(&frame)) {
             // The acceptance checks read whatever the model wrote: each reason names a field or the report.
             let told = crate::pipeline::acceptance::normalized(llm::VALIDATOR);

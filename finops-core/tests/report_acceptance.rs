@@ -450,3 +450,136 @@ async fn a_level_question_holds_the_report_to_the_latest_figure_and_lets_it_repe
         a.validation
     );
 }
+
+/// The lines of one `### heading` section of a report.
+fn section<'a>(report: &'a str, heading: &str) -> Vec<&'a str> {
+    let Some(start) = report.find(&format!("### {heading}\n\n")) else {
+        return Vec::new();
+    };
+    report[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.starts_with("###"))
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_model_report_carries_the_sdks_own_what_stands_out_and_caveats_on_every_company() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/portfolio");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 10);
+    let mut standing_lines = 0;
+    for (path, question, stands, caveats) in paths.iter().enumerate().map(|(i, p)| {
+        if i % 2 == 0 {
+            (
+                p,
+                "Is the company healthy overall?",
+                "What stands out",
+                "Caveats",
+            )
+        } else {
+            (
+                p,
+                "Fais un bilan de santé complet",
+                "Points saillants",
+                "Mises en garde",
+            )
+        }
+    }) {
+        let s = finops_core::Statements::from_json_str(&std::fs::read_to_string(path).unwrap())
+            .unwrap();
+        // The offline memo of the same question: its plan is the model's, its sections what the SDK must add.
+        let memo = Pipeline::offline()
+            .analyze(AnalysisRequest::new(s.clone(), question))
+            .await
+            .unwrap();
+        let plan = serde_json::json!({
+            "intents": memo.plan.intents,
+            "metrics": memo.plan.metrics,
+            "periods": memo.plan.periods,
+        });
+        // The latest computable figure of the metric (or none, as its schema allows when it has none).
+        let headline = |m: &MetricId| {
+            memo.figures
+                .iter()
+                .rev()
+                .find(|f| f.metric == *m && f.value.is_some())
+                .map_or(String::new(), |f| f.id.clone())
+        };
+        let cited = memo
+            .plan
+            .metrics
+            .iter()
+            .map(headline)
+            .find(|id| !id.is_empty())
+            .unwrap();
+        let metrics: serde_json::Map<String, serde_json::Value> = memo
+            .plan
+            .metrics
+            .iter()
+            .map(|m| {
+                (
+                    m.id().to_string(),
+                    serde_json::json!({"figure": headline(m), "comment": ""}),
+                )
+            })
+            .collect();
+        let answer = if question.starts_with("Fais") {
+            format!("Voici la situation de l'entreprise dans l'ensemble : {{{{{cited}}}}}.")
+        } else {
+            format!("Here is where the company stands overall: {{{{{cited}}}}}.")
+        };
+        let validated = serde_json::json!({"verdicts": [{"finding": 0, "status": "confirmed", "note": null}],
+            "report": {"answer": answer, "metrics": metrics, "trends": ""}});
+        let research = serde_json::json!({"findings": [{"text": format!("{{{{{cited}}}}}"), "cites": [cited]}]});
+        let (p, provider) = answering(
+            &plan.to_string(),
+            &research.to_string(),
+            vec![validated.to_string()],
+        );
+        let a = p
+            .analyze(AnalysisRequest::new(s.clone(), question))
+            .await
+            .unwrap();
+        let name = path.file_name().unwrap().to_string_lossy();
+        let last = provider
+            .requests()
+            .last()
+            .unwrap()
+            .messages
+            .last()
+            .unwrap()
+            .content
+            .clone();
+        assert_eq!(a.report_source, ReportSource::Validator, "{name}: {last}");
+        assert!(
+            a.validation.grounded,
+            "{name}: {:?}",
+            a.validation.ungrounded_numbers
+        );
+        let expected = section(&memo.report, stands);
+        assert!(!expected.is_empty(), "{name}");
+        assert_eq!(
+            section(&a.report, stands),
+            expected,
+            "{name}:\n{}",
+            a.report
+        );
+        assert_eq!(
+            section(&a.report, caveats),
+            section(&memo.report, caveats),
+            "{name}"
+        );
+        standing_lines += expected.len();
+    }
+    assert!(
+        standing_lines > paths.len(),
+        "{standing_lines} lines stand out"
+    );
+}

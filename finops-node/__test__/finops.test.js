@@ -135,7 +135,8 @@ test('a provider written in JS', async () => {
   // Each request carries its phase's JSON Schema, untouched (snake_case property names are the answer's keys).
   assert.equal(requests[0].schema.name, 'finops_plan')
   assert.ok(requests[0].schema.schema.properties.metrics.items.enum.includes('current_ratio'))
-  assert.ok('stands_out' in requests[2].schema.schema.properties.report.properties)
+  const report = requests[2].schema.schema.properties.report.properties
+  assert.ok('working_capital' in report.metrics.properties && 'trends' in report)
   assert.ok(!JSON.stringify(requests[0]).includes('Bistro'), 'the Analyst sees no client identity')
   assert.equal(a.usage[0].provider, 'my-js')
   assert.equal(a.usage[0].cachedInputTokens, 0)

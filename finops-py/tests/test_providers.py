@@ -46,7 +46,8 @@ def test_a_sync_python_provider(bistro_path: pathlib.Path) -> None:
     # Each request carries its phase's JSON Schema, for a provider that can enforce it.
     assert first["schema"]["name"] == "finops_plan"
     assert "current_ratio" in first["schema"]["schema"]["properties"]["metrics"]["items"]["enum"]
-    assert "stands_out" in p.requests[2]["schema"]["schema"]["properties"]["report"]["properties"]
+    report = p.requests[2]["schema"]["schema"]["properties"]["report"]["properties"]
+    assert "working_capital" in report["metrics"]["properties"] and "trends" in report
     assert "Bistro" not in json.dumps(first), "the Analyst sees no client identity"
     assert a.usage[0]["provider"] == "my-sync" and a.usage[0]["input_tokens"] == 11
     assert a.usage[0].cached_input_tokens == 0 and a.usage[0].cache_write_tokens == 0

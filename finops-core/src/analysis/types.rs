@@ -352,7 +352,7 @@ pub struct Analysis {
     /// Why a phase fell back to the offline analyst.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub degraded_reason: Option<String>,
-    /// The prompts' version (`v3`): part of the cache keys, recorded in the audit trail.
+    /// The prompts' version (`v4`): part of the cache keys, recorded in the audit trail.
     pub prompt_version: String,
     /// How long each phase took.
     pub timings: Timings,

@@ -605,24 +605,47 @@ pub fn report(
         Language::En => "### What stands out\n\n",
         Language::Fr => "### Points saillants\n\n",
     });
-    let confirmed: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| f.status != FindingStatus::Rejected)
-        .collect();
-    if confirmed.is_empty() {
+    let standing = stands_out(findings);
+    if standing.is_empty() {
         md.push_str(match lang {
             Language::En => "- Nothing unusual stands out in the figures analysed.\n",
             Language::Fr => "- Rien d'inhabituel ne ressort des chiffres analysés.\n",
         });
     }
-    for f in confirmed {
-        let _ = writeln!(md, "- {}", f.text);
+    for line in standing {
+        let _ = writeln!(md, "- {line}");
     }
-
     md.push_str(match lang {
-        Language::En => "\n### Caveats\n\n- Figures are computed exactly from the statements provided, which this analysis does not audit.\n",
-        Language::Fr => "\n### Mises en garde\n\n- Les chiffres sont calculés exactement à partir des états fournis, que cette analyse ne vérifie pas.\n",
+        Language::En => "\n### Caveats\n\n",
+        Language::Fr => "\n### Mises en garde\n\n",
     });
+    for line in caveats(figures, statements, notes, lang) {
+        let _ = writeln!(md, "- {line}");
+    }
+    md
+}
+
+/// What stands out, one line each: the findings not rejected.
+pub(crate) fn stands_out(findings: &[Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f.status != FindingStatus::Rejected)
+        .map(|f| f.text.clone())
+        .collect()
+}
+
+/// The caveats the SDK knows, one line each: the statements are not audited, each figure that could not be
+/// computed and why, each warning on the statements, then `notes`.
+pub(crate) fn caveats(
+    figures: &[Figure],
+    statements: &Statements,
+    notes: &[String],
+    lang: Language,
+) -> Vec<String> {
+    let mut out = vec![match lang {
+        Language::En => "Figures are computed exactly from the statements provided, which this analysis does not audit.".to_string(),
+        Language::Fr => "Les chiffres sont calculés exactement à partir des états fournis, que cette analyse ne vérifie pas.".to_string(),
+    }];
     for f in figures.iter().filter(|f| f.value.is_none()) {
         let why = f
             .reason
@@ -630,21 +653,19 @@ pub fn report(
             .map(|r| reason(r, lang))
             .unwrap_or_default();
         let name = metric_name(f.metric, lang);
-        let _ = match lang {
-            Language::En => writeln!(md, "- {name} ({}) is not computable: {why}.", f.period),
-            Language::Fr => writeln!(md, "- {name} ({}) n'est pas calculable : {why}.", f.period),
-        };
+        out.push(match lang {
+            Language::En => format!("{name} ({}) is not computable: {why}.", f.period),
+            Language::Fr => format!("{name} ({}) n'est pas calculable : {why}.", f.period),
+        });
     }
     for w in statements.warnings() {
-        let _ = match lang {
-            Language::En => writeln!(md, "- Warning on `{}`: {}", w.field, w.message),
-            Language::Fr => writeln!(md, "- Avertissement sur `{}` : {}", w.field, w.message),
-        };
+        out.push(match lang {
+            Language::En => format!("Warning on `{}`: {}", w.field, w.message),
+            Language::Fr => format!("Avertissement sur `{}` : {}", w.field, w.message),
+        });
     }
-    for n in notes {
-        let _ = writeln!(md, "- {n}");
-    }
-    md
+    out.extend(notes.iter().cloned());
+    out
 }
 
 mod answer;

@@ -2,6 +2,11 @@
 //! report's language (what the schema asks for) or Markdown written whole (what a server that enforces no schema
 //! may send). Parsing checks every reference and that a sectioned report names planned metrics and their own
 //! figures.
+//!
+//! In sections, the model writes what only it can: the direct answer, a comment on each planned metric and the
+//! trends. What stands out (levels crossed, the largest movements) and the caveats (figures that could not be
+//! computed, warnings on the statements) are facts the SDK computes exactly; it writes them itself, so they are
+//! never mistyped, and output tokens, the dearest part of an analysis, are not spent on them.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -28,7 +33,7 @@ pub(crate) enum RawReport {
 }
 
 /// A report in sections: the SDK writes the headings in the report's language, one line per planned metric with
-/// its headline figure, and the numbers of every `{{reference}}`.
+/// its headline figure, what stands out, the caveats, and the numbers of every `{{reference}}`.
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct ReportSections {
     /// The first sentence: the direct answer to the question.
@@ -36,7 +41,14 @@ pub(crate) struct ReportSections {
     /// Per planned metric id: the id of its headline figure and a comment.
     pub(crate) metrics: std::collections::BTreeMap<String, MetricNote>,
     pub(crate) trends: String,
+    /// Not asked for (the SDK writes what stands out); a model that writes it anyway has it added after the
+    /// SDK's lines, checked like the rest.
+    #[serde(default)]
+    #[schemars(skip)]
     pub(crate) stands_out: String,
+    /// Not asked for (the SDK writes the caveats it knows); kept after them when a model writes it anyway.
+    #[serde(default)]
+    #[schemars(skip)]
     pub(crate) caveats: String,
 }
 
@@ -59,11 +71,14 @@ pub(crate) struct Validated {
     pub(crate) texts: Vec<(String, String)>,
 }
 
-/// What a sectioned report is assembled for: the plan (its metrics and periods) and the language.
+/// What a sectioned report is assembled for: the plan (its metrics and periods), the language, and the lines the
+/// SDK writes under "What stands out" and "Caveats".
 #[derive(Clone, Copy)]
 pub(crate) struct ReportFrame<'a> {
     pub(crate) plan: &'a AnalysisPlan,
     pub(crate) refs: References<'a>,
+    pub(crate) stands_out: &'a [String],
+    pub(crate) caveats: &'a [String],
 }
 
 /// Parses a Validator answer; with a frame, every `{{reference}}` of its report must resolve and a sectioned
@@ -150,8 +165,8 @@ pub(crate) fn without_references(text: &str) -> String {
     out
 }
 
-/// A sectioned report as Markdown: title, the answer, headline figures (one line per planned metric), trends,
-/// what stands out, caveats; empty optional sections left out.
+/// A sectioned report as Markdown: title, the answer, headline figures (one line per planned metric), trends
+/// (left out when empty), what stands out and caveats (the SDK's lines, then any the model wrote).
 fn assemble(
     sections: ReportSections,
     frame: Option<&ReportFrame<'_>>,
@@ -176,6 +191,25 @@ fn assemble(
                 problems.push(format!(
                     "`report.metrics.{metric}` is not a metric of the plan"
                 ));
+                continue;
+            }
+            // A metric with no computable figure names none (as its schema asks) and says why.
+            let none = note.figure.is_empty()
+                && !frame
+                    .refs
+                    .figures
+                    .iter()
+                    .any(|f| f.metric == id && f.value.is_some());
+            if none {
+                let name = super::labels::metric_name(id, language);
+                let missing = match language {
+                    Language::En => "not computable",
+                    Language::Fr => "non calculable",
+                };
+                lines.push(match note.comment.trim() {
+                    "" => format!("- **{name}**: {missing}"),
+                    comment => format!("- **{name}**: {missing} — {comment}"),
+                });
                 continue;
             }
             let own = frame
@@ -225,13 +259,28 @@ fn assemble(
     if !lines.is_empty() {
         out.push_str(&format!("\n### {headline}\n\n{}\n", lines.join("\n")));
     }
-    for (heading, body) in [
-        (trends, &sections.trends),
-        (stands_out, &sections.stands_out),
-        (caveats, &sections.caveats),
-    ] {
-        if !body.trim().is_empty() {
-            out.push_str(&format!("\n### {heading}\n\n{}\n", body.trim()));
+    if !sections.trends.trim().is_empty() {
+        out.push_str(&format!("\n### {trends}\n\n{}\n", sections.trends.trim()));
+    }
+    let (sdk_standing, sdk_caveats) =
+        frame.map_or((&[][..], &[][..]), |f| (f.stands_out, f.caveats));
+    let mut standing: Vec<String> = sdk_standing.iter().map(|l| format!("- {l}")).collect();
+    if !sections.stands_out.trim().is_empty() {
+        standing.push(sections.stands_out.trim().to_string());
+    }
+    if standing.is_empty() && frame.is_some() {
+        standing.push(match language {
+            Language::En => "- Nothing unusual stands out in the figures analysed.".to_string(),
+            Language::Fr => "- Rien d'inhabituel ne ressort des chiffres analysés.".to_string(),
+        });
+    }
+    let mut cautions: Vec<String> = sdk_caveats.iter().map(|l| format!("- {l}")).collect();
+    if !sections.caveats.trim().is_empty() {
+        cautions.push(sections.caveats.trim().to_string());
+    }
+    for (heading, body) in [(stands_out, standing), (caveats, cautions)] {
+        if !body.is_empty() {
+            out.push_str(&format!("\n### {heading}\n\n{}\n", body.join("\n")));
         }
     }
     Ok(out)

@@ -149,8 +149,8 @@ const COMPUTATION_ID: &str = "^c[0-9]{1,2}$";
 
 /// Output tokens each phase may use: what its schema can hold with room to spare, never the provider's default
 /// 4,096. A plan is a few ids (600); a Researcher answer 150 tokens per finding its schema allows, over 400 for its
-/// computations (1,600 at most, and when `findings` is 0); a report is an answer, a line per planned metric, three
-/// short sections and a verdict per finding.
+/// computations (1,600 at most, and when `findings` is 0); a report is an answer, a line per planned metric, the
+/// trends and a verdict per finding.
 pub(crate) fn output_budget(schema: &ResponseSchema, findings: usize, metrics: usize) -> u32 {
     let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
     match schema.name.as_str() {
@@ -160,7 +160,7 @@ pub(crate) fn output_budget(schema: &ResponseSchema, findings: usize, metrics: u
             .saturating_mul(150)
             .saturating_add(400)
             .min(1_600),
-        _ => 800u32
+        _ => 500u32
             .saturating_add(n(metrics).saturating_mul(120))
             .saturating_add(n(findings).saturating_mul(40)),
     }
@@ -197,6 +197,10 @@ fn generate_now<T: schemars::JsonSchema>() -> Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("$schema");
         o.remove("title");
+        // The type's own doc comment is written for developers ("the Validator's answer as a model writes it");
+        // a schema is sent with every request and billed, so only the fields' descriptions, which tell the model
+        // what to write, go with it.
+        o.remove("description");
     }
     strict(&mut v);
     v
@@ -382,8 +386,8 @@ pub(crate) fn stable_validation() -> Value {
 }
 
 /// The Validator's verdicts (one per finding index at most) and report, in sections: the direct answer, one
-/// entry per planned metric (each required, its headline figure one of that metric's figures), trends, what
-/// stands out, caveats. The SDK assembles them with headings in the report's language.
+/// entry per planned metric (each required, its headline figure one of that metric's figures) and the trends. The
+/// SDK assembles them with headings in the report's language, and adds what stands out and the caveats itself.
 /// Its texts may refer only to `citable` ids.
 pub(crate) fn validation(
     findings: usize,
@@ -451,10 +455,8 @@ pub(crate) fn validation(
             "additionalProperties": false,
         });
     }
-    for field in ["trends", "stands_out", "caveats"] {
-        if let Some(text) = report.pointer_mut(&format!("/properties/{field}")) {
-            *text = json!({"$ref": TEXT_REF});
-        }
+    if let Some(text) = report.pointer_mut("/properties/trends") {
+        *text = json!({"$ref": TEXT_REF});
     }
     // The answer opens with words of its own and cites a figure when one is computable: a grammar-constrained
     // model cannot answer "Yes", or with a bare reference, or with a verdict and nothing to check it against,

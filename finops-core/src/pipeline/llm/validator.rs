@@ -39,7 +39,13 @@ pub(crate) fn validator_messages(
     let findings: Vec<_> = findings
         .iter()
         .enumerate()
-        .map(|(i, f)| json!({"index": i, "text": f.text, "cites": f.cites, "sdk_rejected": f.note}))
+        .map(|(i, f)| {
+            let mut finding = json!({"index": i, "text": f.text, "cites": f.cites});
+            if let Some(note) = &f.note {
+                finding["sdk_rejected"] = json!(note);
+            }
+            finding
+        })
         .collect();
     let computations: Vec<_> = computations
         .iter()
@@ -50,16 +56,20 @@ pub(crate) fn validator_messages(
         .iter()
         .map(|w| w.message.as_str())
         .collect();
-    let user = json!({
+    // Empty lists are left out: every key sent is billed, and read by the model.
+    let mut user = json!({
         "question": question.text,
         "plan": plan,
         "formulas": formulas_json(figures),
         "figures": figures_json(figures, plan.language, &statements.company().currency),
-        "computations": computations,
         "findings": findings,
-        "statement_warnings": warnings,
     });
-    let mut user = user;
+    if !computations.is_empty() {
+        user["computations"] = json!(computations);
+    }
+    if !warnings.is_empty() {
+        user["statement_warnings"] = json!(warnings);
+    }
     if !benchmarks.is_empty() {
         user["peer_benchmarks"] = benchmarks_json(benchmarks);
     }

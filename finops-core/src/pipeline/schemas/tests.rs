@@ -1,7 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use super::*;
 use crate::analysis::Language;
-use crate::pipeline::llm;
+use crate::pipeline::{llm, offline};
+
+fn load(name: &str) -> Statements {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    Statements::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
 
 fn bistro() -> Statements {
     let path = format!(
@@ -190,11 +195,82 @@ fn every_free_text_is_bounded_so_a_looping_model_must_close_it() {
             "report": {"answer": "No, it is not: {{gross_margin@FY2023}}.", "metrics": {
                 "current_ratio": {"figure": "current_ratio@FY2023", "comment": ""},
                 "working_capital": {"figure": "working_capital@FY2023", "comment": ""}},
-            "trends": "", "stands_out": "", "caveats": ""}})
+            "trends": ""}})
     };
     assert!(valid(&schema, &verdict(json!(null))));
     assert!(valid(&schema, &verdict(json!("Contradicts its figure."))));
     assert!(!valid(&schema, &verdict(json!("n".repeat(MAX_RUN + 1)))));
+}
+
+#[test]
+fn the_sdk_writes_what_stands_out_and_the_caveats_and_keeps_a_models_own_after_them() {
+    let s = load("negative-equity.json");
+    let mut plan = plan_of(&bistro());
+    plan.metrics = vec![MetricId::DebtToEquity, MetricId::CurrentRatio];
+    let figures = crate::metrics::compute(&s, &plan.metrics, &plan.periods).unwrap();
+    let citable: Vec<String> = figures.iter().map(|f| f.id.clone()).collect();
+    let schema = validation(0, &plan, &figures, &citable);
+    // The SDK's lines: the offline memo's rules on these figures.
+    let standing = offline::stands_out(&offline::findings(&plan, &figures, &s));
+    let caveats = offline::caveats(&figures, &s, &[], Language::En);
+    assert!(
+        standing.iter().any(|l| l.starts_with("Equity is negative")),
+        "{standing:?}"
+    );
+    let refs = crate::pipeline::references::References::new(&figures, Language::En, "$");
+    let frame = llm::ReportFrame {
+        plan: &plan,
+        refs,
+        stands_out: &standing,
+        caveats: &caveats,
+    };
+    // Debt to equity has no figure with negative equity: its entry names none and says why.
+    let answer = json!({"verdicts": [],
+        "report": {"answer": "Short-term cover is thin and equity is negative: {{current_ratio@FY2023}}.",
+            "metrics": {"debt_to_equity": {"figure": "", "comment": "Not meaningful with negative equity."},
+                        "current_ratio": {"figure": "current_ratio@FY2023", "comment": ""}},
+            "trends": ""}});
+    assert!(valid(&schema, &answer), "{}", schema.schema);
+    let report = llm::parse_validated(&answer.to_string(), 0, Some(&frame))
+        .unwrap()
+        .report;
+    for line in standing.iter().chain(&caveats) {
+        assert!(report.contains(&format!("\n- {line}")), "{line}\n{report}");
+    }
+    assert!(
+        report.contains(
+            "- **Debt to equity**: not computable — Not meaningful with negative equity."
+        ),
+        "{report}"
+    );
+    let stands = report.find("### What stands out").unwrap();
+    let cautions = report.find("### Caveats").unwrap();
+    assert!(report.find("### Headline figures").unwrap() < stands && stands < cautions);
+    // A model that writes the sections anyway (a server that enforces no schema) is not asked to, and is kept
+    // after the SDK's lines; one that writes them is refused by a server that enforces the schema.
+    let mut own = answer.clone();
+    own["report"]["stands_out"] = json!("Leverage deserves a word with the bank.");
+    own["report"]["caveats"] = json!("The year closed early.");
+    assert!(!valid(&schema, &own));
+    let v = llm::parse_validated(&own.to_string(), 0, Some(&frame)).unwrap();
+    let at = |t: &str| v.report.find(t).unwrap();
+    assert!(
+        at(&standing[0]) < at("Leverage deserves") && at("Leverage deserves") < at("### Caveats")
+    );
+    assert!(at(&caveats[0]) < at("The year closed early."));
+    assert!(v.texts.iter().any(|(f, _)| f == "report.stands_out"));
+    // With nothing that stands out, the section says so.
+    let quiet = llm::ReportFrame {
+        stands_out: &[],
+        ..frame
+    };
+    let report = llm::parse_validated(&answer.to_string(), 0, Some(&quiet))
+        .unwrap()
+        .report;
+    assert!(
+        report.contains("### What stands out\n\n- Nothing unusual stands out"),
+        "{report}"
+    );
 }
 
 fn plan_of(s: &Statements) -> AnalysisPlan {
@@ -217,10 +293,15 @@ fn the_report_schema_asks_for_every_planned_metric_with_its_own_figures() {
         "report": {"answer": "Working capital is not getting tighter: {{working_capital@FY2023}}.",
             "metrics": {"current_ratio": {"figure": "current_ratio@FY2023", "comment": "up"},
                         "working_capital": {"figure": "working_capital@FY2023", "comment": ""}},
-            "trends": "", "stands_out": "", "caveats": ""}});
+            "trends": ""}});
     assert!(valid(&schema, &good), "{}", schema.schema);
     let refs = crate::pipeline::references::References::new(&figures, Language::En, "$");
-    let frame = llm::ReportFrame { plan: &plan, refs };
+    let frame = llm::ReportFrame {
+        plan: &plan,
+        refs,
+        stands_out: &[],
+        caveats: &[],
+    };
     let v = llm::parse_validated(&good.to_string(), 2, Some(&frame)).unwrap();
     assert!(
         v.report.starts_with(
@@ -304,7 +385,7 @@ fn the_report_schema_asks_for_every_planned_metric_with_its_own_figures() {
         assert_eq!(valid(&schema, &a), ok, "{answer}");
     }
     let mut short = good.clone();
-    short["report"]["caveats"] = json!("Unaudited.");
+    short["report"]["trends"] = json!("Steady.");
     assert!(valid(&schema, &short));
     // Prose names periods by their labels but types no number and copies no raw id: numbers are references.
     for (trends, ok) in [

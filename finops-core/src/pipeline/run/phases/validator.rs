@@ -161,9 +161,15 @@ impl Run<'_> {
             budget: schemas::output_budget(&schema, count, ctx.plan.metrics.len()),
             schema,
         };
+        // What stands out and the caveats: the SDK's own lines, the same rules as the offline memo's.
+        let standing: Vec<String> =
+            offline::stands_out(&offline::findings(ctx.plan, ctx.figures, self.statements));
+        let caveats = offline::caveats(ctx.figures, self.statements, &[], language);
         let frame = llm::ReportFrame {
             plan: ctx.plan,
             refs,
+            stands_out: &standing,
+            caveats: &caveats,
         };
         let validated = conv
             .ask_parsed(|t| llm::parse_validated(t, count, Some(&frame)))
