@@ -49,6 +49,26 @@ pub(super) fn every_answer(
     if values.is_empty() {
         return None;
     }
+    Some(every_sentence(
+        &metric_subject(metric, lang),
+        &values,
+        unit,
+        level,
+        lang,
+        currency,
+    ))
+}
+
+/// Whether every value meets `level`, and the sentence that lists them with the years that miss it: "Current
+/// ratio: 1.25 in FY2021, 2.16 in FY2022 and 1.81 in FY2023; not above 1.5 in FY2021."
+fn every_sentence(
+    name: &str,
+    values: &[(&str, Decimal)],
+    unit: Unit,
+    level: Level,
+    lang: Language,
+    currency: &str,
+) -> (bool, String) {
     let missed: Vec<&str> = values
         .iter()
         .filter(|(_, v)| !level.holds(*v, unit))
@@ -72,7 +92,6 @@ pub(super) fn every_answer(
         (Language::Fr, false, false) => format!("en dessous de {at}"),
         (Language::Fr, false, true) => format!("au plus à {at}"),
     };
-    let name = metric_subject(metric, lang);
     let and = match lang {
         Language::En => " and ",
         Language::Fr => " et ",
@@ -87,7 +106,7 @@ pub(super) fn every_answer(
         Language::En => format!("{name}: {}; {verdict}.", listed.join(", ")),
         Language::Fr => format!("{name} : {} ; {verdict}.", listed.join(", ")),
     };
-    Some((missed.is_empty(), sentence))
+    (missed.is_empty(), sentence)
 }
 
 /// The sentences a level is held to: the metric its words name ("did we make a profit?": net margin), else the
@@ -131,6 +150,28 @@ pub(super) fn line_answer(
         ),
         _ => return None,
     };
+    if level.every {
+        // Every planned period's amount, each held to the level ("has our equity stayed positive every year?").
+        let values: Vec<(&str, Decimal)> = plan
+            .periods
+            .iter()
+            .filter_map(|p| {
+                let (_, a) = amounts.iter().find(|(label, _)| label == p)?;
+                Some((p.as_str(), *a))
+            })
+            .collect();
+        return Some(every_sentence(
+            match lang {
+                Language::En => en,
+                Language::Fr => fr,
+            },
+            &values,
+            Unit::Amount,
+            level,
+            lang,
+            currency,
+        ));
+    }
     let is = if plural { "sont" } else { "est" };
     let agree = |word: &str| {
         let mut w = word.to_string();

@@ -431,3 +431,70 @@ fn an_amount_or_a_sign_of_a_statement_line_is_answered_from_the_line() {
         "{text}"
     );
 }
+
+#[test]
+fn a_statement_line_held_to_a_level_every_year_is_held_in_every_planned_period() {
+    use crate::statements::Line;
+    let mut answered = [0; 2];
+    for (name, s) in companies() {
+        for (q, line, threshold) in [
+            (
+                "Has our equity stayed positive every year?",
+                Line::TotalEquity,
+                None,
+            ),
+            (
+                "Has revenue stayed above $1M every year?",
+                Line::Revenue,
+                Some(1_000_000),
+            ),
+            (
+                "Le chiffre d'affaires a-t-il toujours dépassé 2 millions $ ?",
+                Line::Revenue,
+                Some(2_000_000),
+            ),
+        ] {
+            let a = offline(s.clone(), q);
+            let text = answer(&a);
+            let amounts: Vec<(String, Decimal)> = a
+                .plan
+                .periods
+                .iter()
+                .filter_map(|p| Some((p.clone(), s.period(p)?.amount(line)?)))
+                .collect();
+            if amounts.is_empty() {
+                continue;
+            }
+            let level = Decimal::from(threshold.unwrap_or(0));
+            let missed: Vec<&str> = amounts
+                .iter()
+                .filter(|(_, v)| v.round_dp(0) <= level)
+                .map(|(p, _)| p.as_str())
+                .collect();
+            assert_eq!(yes_no(text), Some(missed.is_empty()), "{name}: {q}: {text}");
+            // Every planned year is listed, and those that miss the level are named.
+            for (p, _) in &amounts {
+                assert!(text.contains(p.as_str()), "{name}: {q}: {p} in {text}");
+            }
+            if let Some(first) = missed.first() {
+                assert!(
+                    text.contains(&format!("in {first}")) || text.contains(&format!("en {first}")),
+                    "{name}: {q}: {text}"
+                );
+            }
+            answered[usize::from(missed.is_empty())] += 1;
+            assert!(a.validation.grounded, "{name}: {q}: {:?}", a.validation);
+        }
+    }
+    assert!(answered[0] > 0 && answered[1] > 0, "{answered:?}");
+    // The latest year alone would say yes: the bistro's revenue is above $3.2M in FY2023, not in FY2022.
+    let text = answer(&offline(
+        crate::testing::bistro(),
+        "Has revenue stayed above $3.2M every year?",
+    ))
+    .to_string();
+    assert!(
+        text.starts_with("No. Revenue: 3,320,195 CAD in FY2021, 3,151,861 CAD in FY2022, 3,331,833 CAD in FY2023; not above 3,200,000 CAD in FY2022."),
+        "{text}"
+    );
+}
