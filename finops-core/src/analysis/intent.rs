@@ -6,6 +6,7 @@ use crate::metrics::MetricId;
 use crate::statements::{Line, Statements};
 
 mod level;
+mod lines;
 mod periods;
 mod phrases;
 #[cfg(test)]
@@ -341,10 +342,11 @@ pub struct Cues {
     /// The years it names that the statements do not cover ([`years_outside`]; empty unless read with the
     /// statements by [`cues_for`]): the answer says so first, and gives no yes or no about them.
     pub outside: Vec<String>,
-    /// A statement line a level question holds to its threshold, with its amount by period label, when it is read
-    /// with the statements ([`cues_for`]): "is revenue above $3M?", "is net income positive?", "is our equity
-    /// negative?" (read as a sign of debt to equity, but answered by the equity line itself, which holds where debt
-    /// to equity cannot be computed). The answer is the line's, not a ratio's.
+    /// A statement line a level question holds to its threshold, or whose movement a yes/no question asks about,
+    /// with its amount by period label, when it is read with the statements ([`cues_for`]): "is revenue above
+    /// $3M?", "is net income positive?", "is our equity negative?" (read as a sign of debt to equity, but answered
+    /// by the equity line itself, which holds where debt to equity cannot be computed), "did our cash go up?". The
+    /// answer is the line's, not a ratio's.
     pub line: Option<(Line, Vec<(String, rust_decimal::Decimal)>)>,
 }
 
@@ -380,7 +382,9 @@ pub fn cues_for(question: &str, statements: &Statements) -> Cues {
     if !cues.outside.is_empty() {
         cues.asked = None;
     }
-    if let Some(line) = level_line(question, &cues) {
+    if let Some(line) =
+        lines::level_line(question, &cues).or_else(|| lines::movement_line(question, &cues))
+    {
         let amounts = statements
             .periods()
             .iter()
@@ -389,91 +393,6 @@ pub fn cues_for(question: &str, statements: &Statements) -> Cues {
         cues.line = Some((line, amounts));
     }
     cues
-}
-
-/// Statement lines a question may hold to a level, with the phrases that name them (accent-folded, whole words),
-/// the more specific first: "operating cash flow" is not cash, "net income" not revenue.
-const LINE_PHRASES: &[(Line, &[&str])] = &[
-    (
-        Line::OperatingCashFlow,
-        &[
-            "operating cash flow",
-            "cash flow from operations",
-            "cash from operations",
-            "cash flow",
-            "flux de tresorerie d exploitation",
-            "tresorerie d exploitation",
-            "flux de tresorerie",
-        ],
-    ),
-    (
-        Line::NetIncome,
-        &[
-            "net income",
-            "net profit",
-            "net earnings",
-            "bottom line",
-            "profit",
-            "profits",
-            "earnings",
-            "resultat net",
-            "benefice net",
-            "benefice",
-            "benefices",
-        ],
-    ),
-    (
-        Line::Revenue,
-        &[
-            "revenue",
-            "revenues",
-            "sales",
-            "top line",
-            "chiffre d affaires",
-            "ventes",
-            "revenus",
-        ],
-    ),
-    (
-        Line::TotalEquity,
-        &["equity", "net worth", "capitaux propres", "fonds propres"],
-    ),
-    (
-        Line::Cash,
-        &["cash", "tresorerie", "encaisse", "liquidites"],
-    ),
-];
-
-/// The statement line a level question is about, when no metric it names can be held to the level: an amount
-/// ("is revenue above $3M?", « le résultat net dépasse-t-il 200 000 $ ? ») of the first line it names, or a sign
-/// of net income, of equity ("is our equity negative?", which names debt to equity) or of a line the question
-/// names no metric for (« la trésorerie est-elle positive ? »).
-/// Not a movement ("did revenue grow more than $3M?" asks about the growth).
-fn level_line(question: &str, cues: &Cues) -> Option<Line> {
-    let Some(Asked::Level(level)) = cues.asked else {
-        return None;
-    };
-    let sign = level.threshold.is_zero() && level.unit.is_none();
-    if sign && cues.metrics == [MetricId::DebtToEquity] {
-        return Some(Line::TotalEquity);
-    }
-    let folded = format!(" {} ", fold(question));
-    let moves = [UP_WORDS, DOWN_WORDS, BETTER_WORDS, WORSE_WORDS]
-        .iter()
-        .any(|words| words.iter().any(|w| at_word_start(&folded, w)));
-    if moves {
-        return None;
-    }
-    let line = LINE_PHRASES.iter().find_map(|(line, phrases)| {
-        phrases
-            .iter()
-            .any(|p| folded.contains(&format!(" {p} ")))
-            .then_some(*line)
-    })?;
-    let amount = level.unit == Some(crate::metrics::Unit::Amount)
-        && !cues.metrics.iter().any(|m| level.fits(m.unit()));
-    // A sign of net income (its margin and growth are what "net income" names), or of a line no metric stands for.
-    (amount || sign && (line == Line::NetIncome || cues.metrics.is_empty())).then_some(line)
 }
 
 /// What a yes/no question asks: a level ([`level`]: "is it above 1.5?"), else one kind of movement word ("is our

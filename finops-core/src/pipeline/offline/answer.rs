@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 
 mod levels;
+mod lines;
 
 use super::{INTEREST_COVERAGE_THIN, shown, value};
 use crate::analysis::intent::{Asked, Cues};
@@ -190,10 +191,11 @@ pub fn direct_answer(
             ),
         };
     }
-    // A level held to a statement line is read from it, whether or not a ratio over it is computable; a level
-    // every year must meet, from every planned value.
-    let special =
-        line_answer(plan, cues, currency).or_else(|| every_answer(plan, figures, cues, currency));
+    // A level held to a statement line, or its movement, is read from it, whether or not a ratio over it is
+    // computable; a level every year must meet, from every planned value.
+    let special = line_answer(plan, cues, currency)
+        .or_else(|| lines::line_movement(plan, cues, currency))
+        .or_else(|| every_answer(plan, figures, cues, currency));
     let (told, named) = match (told(plan, figures, currency, cues), &special) {
         (Some(told), _) => told,
         (None, Some(_)) => (Vec::new(), 0),
@@ -285,8 +287,9 @@ pub(crate) fn figures_answer(
     cues: &Cues,
 ) -> Option<(bool, String)> {
     let asked = cues.asked.filter(|_| cues.outside.is_empty())?;
-    if let Some(answer) =
-        line_answer(plan, cues, currency).or_else(|| every_answer(plan, figures, cues, currency))
+    if let Some(answer) = line_answer(plan, cues, currency)
+        .or_else(|| lines::line_movement(plan, cues, currency))
+        .or_else(|| every_answer(plan, figures, cues, currency))
     {
         return Some(answer);
     }

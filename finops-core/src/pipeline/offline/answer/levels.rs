@@ -12,7 +12,6 @@ use crate::analysis::intent::{Asked, Cues, Level};
 use crate::analysis::{AnalysisPlan, Language};
 use crate::metrics::{Figure, MetricId, Unit};
 use crate::pipeline::labels::metric_subject;
-use crate::statements::Line;
 
 /// The answer to a level every planned period must meet ("has the current ratio stayed above 1 every year?"), for
 /// the metric its words name or the first the question names: whether each computable period meets it, and the
@@ -137,19 +136,7 @@ pub(super) fn line_answer(
     let lang = plan.language;
     let v = shown(lang, *amount, Unit::Amount, currency);
     // The line as a subject, and in French its agreement: « Les capitaux propres sont positifs ».
-    let (en, fr, feminine, plural) = match line {
-        Line::Revenue => ("Revenue", "Le chiffre d'affaires", false, false),
-        Line::NetIncome => ("Net income", "Le résultat net", false, false),
-        Line::Cash => ("Cash", "La trésorerie", true, false),
-        Line::TotalEquity => ("Equity", "Les capitaux propres", false, true),
-        Line::OperatingCashFlow => (
-            "Operating cash flow",
-            "Le flux de trésorerie d'exploitation",
-            false,
-            false,
-        ),
-        _ => return None,
-    };
+    let (en, fr, feminine, plural) = super::lines::line_subject(*line)?;
     if level.every {
         // Every planned period's amount, each held to the level ("has our equity stayed positive every year?").
         let values: Vec<(&str, Decimal)> = plan

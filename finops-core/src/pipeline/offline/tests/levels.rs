@@ -498,3 +498,82 @@ fn a_statement_line_held_to_a_level_every_year_is_held_in_every_planned_period()
         "{text}"
     );
 }
+
+#[test]
+fn whether_cash_equity_or_operating_cash_flow_moved_is_answered_from_the_line() {
+    use crate::statements::Line;
+    let mut seen = [0; 2];
+    for (name, s) in companies() {
+        for (q, line, up, said) in [
+            ("Did our cash go up?", Line::Cash, true, "Cash"),
+            ("Has equity increased?", Line::TotalEquity, true, "Equity"),
+            (
+                "Did operating cash flow improve?",
+                Line::OperatingCashFlow,
+                true,
+                "Operating cash flow",
+            ),
+            (
+                "Notre trésorerie a-t-elle baissé ?",
+                Line::Cash,
+                false,
+                "La trésorerie",
+            ),
+            (
+                "Nos capitaux propres ont-ils augmenté ?",
+                Line::TotalEquity,
+                true,
+                "Les capitaux propres",
+            ),
+        ] {
+            let a = offline(s.clone(), q);
+            let text = answer(&a);
+            let (first, last) = (
+                a.plan.periods.first().unwrap(),
+                a.plan.periods.last().unwrap(),
+            );
+            let amount = |p: &str| s.period(p).and_then(|x| x.amount(line));
+            let (Some(from), Some(to)) = (amount(first), amount(last)) else {
+                continue;
+            };
+            if first == last {
+                continue;
+            }
+            let rose = to > from;
+            let yes = if up { rose } else { to < from };
+            assert_eq!(yes_no(text), Some(yes), "{name}: {q}: {text}");
+            // The line itself is the subject, with its two amounts' periods.
+            let body = text.split_once(". ").map_or(text, |(_, rest)| rest);
+            assert!(body.starts_with(said), "{name}: {q}: {text}");
+            assert!(
+                text.contains(first.as_str()) && text.contains(last.as_str()),
+                "{name}: {q}: {text}"
+            );
+            let way = if to == from {
+                ["unchanged", "reste"]
+            } else if rose {
+                ["rose from", "en hausse"]
+            } else {
+                ["fell from", "en baisse"]
+            };
+            assert!(way.iter().any(|w| body.contains(w)), "{name}: {q}: {text}");
+            assert!(a.validation.grounded, "{name}: {q}: {:?}", a.validation);
+            seen[usize::from(yes)] += 1;
+        }
+    }
+    assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
+    // A metric named over the line stays the metric's subject.
+    let s = crate::testing::bistro();
+    for (q, subject) in [
+        ("Did free cash flow rise?", "Free cash flow"),
+        ("Did the cash ratio rise?", "Cash ratio"),
+        ("Did our debt to equity rise?", "Debt to equity"),
+        ("Did our return on equity improve?", "Return on equity"),
+    ] {
+        let text = answer(&offline(s.clone(), q)).to_string();
+        let body = text
+            .split_once(". ")
+            .map_or(text.as_str(), |(_, rest)| rest);
+        assert!(body.starts_with(subject), "{q}: {text}");
+    }
+}

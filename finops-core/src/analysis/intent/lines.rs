@@ -1,0 +1,160 @@
+//! The statement line a question is about, when the line itself is its subject: held to a level ("is revenue
+//! above $3M?", "is our equity negative?") or asked whether it moved ("did our cash go up?"). The answer then reads
+//! the line's amounts rather than a ratio over it.
+
+use super::phrases::{BETTER_WORDS, DOWN_WORDS, UP_WORDS, WORSE_WORDS};
+use super::{Asked, Cues, at_word_start, fold};
+use crate::metrics::MetricId;
+use crate::statements::Line;
+
+/// Statement lines a question may hold to a level, with the phrases that name them (accent-folded, whole words),
+/// the more specific first: "operating cash flow" is not cash, "net income" not revenue.
+const LINE_PHRASES: &[(Line, &[&str])] = &[
+    (
+        Line::OperatingCashFlow,
+        &[
+            "operating cash flow",
+            "cash flow from operations",
+            "cash from operations",
+            "cash flow",
+            "flux de tresorerie d exploitation",
+            "tresorerie d exploitation",
+            "flux de tresorerie",
+        ],
+    ),
+    (
+        Line::NetIncome,
+        &[
+            "net income",
+            "net profit",
+            "net earnings",
+            "bottom line",
+            "profit",
+            "profits",
+            "earnings",
+            "resultat net",
+            "benefice net",
+            "benefice",
+            "benefices",
+        ],
+    ),
+    (
+        Line::Revenue,
+        &[
+            "revenue",
+            "revenues",
+            "sales",
+            "top line",
+            "chiffre d affaires",
+            "ventes",
+            "revenus",
+        ],
+    ),
+    (
+        Line::TotalEquity,
+        &["equity", "net worth", "capitaux propres", "fonds propres"],
+    ),
+    (
+        Line::Cash,
+        &["cash", "tresorerie", "encaisse", "liquidites"],
+    ),
+];
+
+/// The statement line a level question is about, when no metric it names can be held to the level: an amount
+/// ("is revenue above $3M?", « le résultat net dépasse-t-il 200 000 $ ? ») of the first line it names, or a sign
+/// of net income, of equity ("is our equity negative?", which names debt to equity) or of a line the question
+/// names no metric for (« la trésorerie est-elle positive ? »).
+/// Not a movement ("did revenue grow more than $3M?" asks about the growth).
+pub(super) fn level_line(question: &str, cues: &Cues) -> Option<Line> {
+    let Some(Asked::Level(level)) = cues.asked else {
+        return None;
+    };
+    let sign = level.threshold.is_zero() && level.unit.is_none();
+    if sign && cues.metrics == [MetricId::DebtToEquity] {
+        return Some(Line::TotalEquity);
+    }
+    let folded = format!(" {} ", fold(question));
+    let moves = [UP_WORDS, DOWN_WORDS, BETTER_WORDS, WORSE_WORDS]
+        .iter()
+        .any(|words| words.iter().any(|w| at_word_start(&folded, w)));
+    if moves {
+        return None;
+    }
+    let line = LINE_PHRASES.iter().find_map(|(line, phrases)| {
+        phrases
+            .iter()
+            .any(|p| folded.contains(&format!(" {p} ")))
+            .then_some(*line)
+    })?;
+    let amount = level.unit == Some(crate::metrics::Unit::Amount)
+        && !cues.metrics.iter().any(|m| level.fits(m.unit()));
+    // A sign of net income (its margin and growth are what "net income" names), or of a line no metric stands for.
+    (amount || sign && (line == Line::NetIncome || cues.metrics.is_empty())).then_some(line)
+}
+
+/// The statement line a yes/no question about a movement is about, when the line itself is its subject and no
+/// catalogue metric measures it: cash ("did our cash go up?"), equity ("has equity increased?", which names debt
+/// to equity only as a fallback) and operating cash flow ("did operating cash flow improve?", not its ratio).
+/// Revenue and net income have their growth metrics, and a question that names a ratio, a margin or debt is the
+/// metric's.
+pub(super) fn movement_line(question: &str, cues: &Cues) -> Option<Line> {
+    if !matches!(
+        cues.asked,
+        Some(Asked::Up | Asked::Down | Asked::Better | Asked::Worse)
+    ) {
+        return None;
+    }
+    let folded = format!(" {} ", fold(question));
+    let line = LINE_PHRASES.iter().find_map(|(line, phrases)| {
+        phrases
+            .iter()
+            .any(|p| folded.contains(&format!(" {p} ")))
+            .then_some(*line)
+    })?;
+    // Words that make a ratio, a margin or another metric the subject.
+    const METRIC_WORDS: &[&str] = &[
+        "ratio",
+        "ratios",
+        "margin",
+        "margins",
+        "marge",
+        "marges",
+        "free",
+        "disponible",
+        "debt",
+        "debts",
+        "dette",
+        "dettes",
+        "leverage",
+        "leveraged",
+        "endettement",
+        "endettes",
+        "return",
+        "rendement",
+        "rentabilite",
+        "conversion",
+        "cycle",
+        "coverage",
+        "couverture",
+        "turnover",
+        "rotation",
+        "per",
+        "par",
+    ];
+    if METRIC_WORDS
+        .iter()
+        .any(|w| folded.contains(&format!(" {w} ")))
+    {
+        return None;
+    }
+    let fallback: &[MetricId] = match line {
+        Line::Cash => &[],
+        Line::TotalEquity => &[MetricId::DebtToEquity],
+        Line::OperatingCashFlow => &[MetricId::OperatingCashFlowRatio],
+        _ => return None,
+    };
+    cues.metrics
+        .iter()
+        .all(|m| fallback.contains(m))
+        .then_some(line)
+}
