@@ -3,7 +3,7 @@
 
 use super::{AnalysisPlan, Comparison, Intent, Language};
 use crate::metrics::MetricId;
-use crate::statements::{Line, Statements};
+use crate::statements::Statements;
 
 mod level;
 mod lines;
@@ -12,6 +12,7 @@ mod phrases;
 #[cfg(test)]
 mod tests;
 pub use level::{Level, level, profit_sign};
+pub use lines::Subject;
 pub use periods::{periods, years_outside};
 use phrases::{
     BETTER_WORDS, COMPARED, CUSTOMER_WORDS, DOWN_WORDS, FASTER_WORDS, MARGIN_QUALIFIERS,
@@ -345,9 +346,9 @@ pub struct Cues {
     /// A statement line a level question holds to its threshold, or whose movement a yes/no question asks about,
     /// with its amount by period label, when it is read with the statements ([`cues_for`]): "is revenue above
     /// $3M?", "is net income positive?", "is our equity negative?" (read as a sign of debt to equity, but answered
-    /// by the equity line itself, which holds where debt to equity cannot be computed), "did our cash go up?". The
-    /// answer is the line's, not a ratio's.
-    pub line: Option<(Line, Vec<(String, rust_decimal::Decimal)>)>,
+    /// by the equity line itself, which holds where debt to equity cannot be computed), "did our cash go up?", "did
+    /// we reduce our debt?" (short- and long-term debt together). The answer is the line's, not a ratio's.
+    pub line: Option<(Subject, Vec<(String, rust_decimal::Decimal)>)>,
 }
 
 impl Cues {
@@ -382,15 +383,16 @@ pub fn cues_for(question: &str, statements: &Statements) -> Cues {
     if !cues.outside.is_empty() {
         cues.asked = None;
     }
-    if let Some(line) =
-        lines::level_line(question, &cues).or_else(|| lines::movement_line(question, &cues))
-    {
+    let subject = lines::level_line(question, &cues)
+        .map(Subject::Line)
+        .or_else(|| lines::movement_line(question, &cues));
+    if let Some(subject) = subject {
         let amounts = statements
             .periods()
             .iter()
-            .filter_map(|p| Some((p.label.to_string(), p.amount(line)?)))
+            .filter_map(|p| Some((p.label.to_string(), subject.amount(p)?)))
             .collect();
-        cues.line = Some((line, amounts));
+        cues.line = Some((subject, amounts));
     }
     cues
 }

@@ -2,10 +2,47 @@
 //! above $3M?", "is our equity negative?") or asked whether it moved ("did our cash go up?"). The answer then reads
 //! the line's amounts rather than a ratio over it.
 
+use rust_decimal::Decimal;
+
 use super::phrases::{BETTER_WORDS, DOWN_WORDS, UP_WORDS, WORSE_WORDS};
 use super::{Asked, Cues, at_word_start, fold};
 use crate::metrics::MetricId;
-use crate::statements::Line;
+use crate::statements::{Line, Period};
+
+/// What a question's line is: one the statements report, or debt, which they report in two parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A reported line: revenue, net income, cash, equity, operating cash flow.
+    Line(Line),
+    /// Short-term and long-term debt together (`total_debt`).
+    Debt,
+}
+
+impl Subject {
+    /// Its amount in a period: `None` when the period reports none of it.
+    pub fn amount(self, period: &Period) -> Option<Decimal> {
+        match self {
+            Subject::Line(line) => period.amount(line),
+            Subject::Debt => {
+                let (short, long) = (
+                    period.amount(Line::ShortTermDebt),
+                    period.amount(Line::LongTermDebt),
+                );
+                if short.is_none() && long.is_none() {
+                    return None;
+                }
+                short
+                    .unwrap_or_default()
+                    .checked_add(long.unwrap_or_default())
+            }
+        }
+    }
+
+    /// Whether more of it is better for the company: not for debt.
+    pub fn more_is_better(self) -> bool {
+        self != Subject::Debt
+    }
+}
 
 /// Statement lines a question may hold to a level, with the phrases that name them (accent-folded, whole words),
 /// the more specific first: "operating cash flow" is not cash, "net income" not revenue.
@@ -97,7 +134,7 @@ pub(super) fn level_line(question: &str, cues: &Cues) -> Option<Line> {
 /// to equity only as a fallback) and operating cash flow ("did operating cash flow improve?", not its ratio).
 /// Revenue and net income have their growth metrics, and a question that names a ratio, a margin or debt is the
 /// metric's.
-pub(super) fn movement_line(question: &str, cues: &Cues) -> Option<Line> {
+pub(super) fn movement_line(question: &str, cues: &Cues) -> Option<Subject> {
     if !matches!(
         cues.asked,
         Some(Asked::Up | Asked::Down | Asked::Better | Asked::Worse)
@@ -105,6 +142,41 @@ pub(super) fn movement_line(question: &str, cues: &Cues) -> Option<Line> {
         return None;
     }
     let folded = format!(" {} ", fold(question));
+    let has = |words: &[&str]| words.iter().any(|w| folded.contains(&format!(" {w} ")));
+    // Debt itself ("did we reduce our debt?", « avons-nous réduit notre dette ? »), not a ratio over it.
+    const DEBT: &[&str] = &[
+        "debt",
+        "debts",
+        "borrowing",
+        "borrowings",
+        "loans",
+        "dette",
+        "dettes",
+        "emprunts",
+    ];
+    const DEBT_RATIO_WORDS: &[&str] = &[
+        "ratio",
+        "ratios",
+        "equity",
+        "assets",
+        "ebitda",
+        "net",
+        "nette",
+        "leverage",
+        "leveraged",
+        "coverage",
+        "couverture",
+        "capitaux",
+        "actifs",
+        "baiia",
+        "endettement",
+        "service",
+        "capacity",
+        "capacite",
+    ];
+    if has(DEBT) {
+        return (!has(DEBT_RATIO_WORDS)).then_some(Subject::Debt);
+    }
     let line = LINE_PHRASES.iter().find_map(|(line, phrases)| {
         phrases
             .iter()
@@ -156,5 +228,5 @@ pub(super) fn movement_line(question: &str, cues: &Cues) -> Option<Line> {
     cues.metrics
         .iter()
         .all(|m| fallback.contains(m))
-        .then_some(line)
+        .then_some(Subject::Line(line))
 }

@@ -71,8 +71,8 @@ const PERIOD_WORDS: &[&str] = &[
 ];
 
 impl GroundingContext {
-    /// Everything an analysis's report may cite: its figures, its computations (and their inputs), and every
-    /// amount of the statements.
+    /// Everything an analysis's report may cite: its figures, its computations (and their inputs), every amount
+    /// of the statements, and each period's debt (short- and long-term together).
     pub fn new(
         statements: &Statements,
         figures: &[Figure],
@@ -88,6 +88,8 @@ impl GroundingContext {
         }
         for p in statements.periods() {
             known.extend(Line::ALL.iter().filter_map(|l| p.amount(*l)));
+            // Debt, which the statements report in two parts, is cited as one amount ("debt fell from …").
+            known.extend(crate::analysis::intent::Subject::Debt.amount(p));
         }
         let mut values: Vec<Decimal> = Vec::with_capacity((known.len() + unitless.len()) * 2);
         let mut percents: Vec<Decimal> = Vec::with_capacity(known.len() + unitless.len() * 2);

@@ -3,14 +3,18 @@
 //! the first and last planned periods, not from a ratio over it.
 
 use super::super::shown;
-use crate::analysis::intent::{Asked, Cues};
+use crate::analysis::intent::{Asked, Cues, Subject};
 use crate::analysis::{AnalysisPlan, Language};
 use crate::metrics::Unit;
 use crate::statements::Line;
 
 /// A line as the subject of a sentence, in English and French, and the French agreement (feminine, plural):
 /// « Les capitaux propres sont positifs ». `None` for a line no question is read about.
-pub(super) fn line_subject(line: Line) -> Option<(&'static str, &'static str, bool, bool)> {
+pub(super) fn line_subject(subject: Subject) -> Option<(&'static str, &'static str, bool, bool)> {
+    let line = match subject {
+        Subject::Debt => return Some(("Debt", "La dette", true, false)),
+        Subject::Line(line) => line,
+    };
     Some(match line {
         Line::Revenue => ("Revenue", "Le chiffre d'affaires", false, false),
         Line::NetIncome => ("Net income", "Le résultat net", false, false),
@@ -27,7 +31,7 @@ pub(super) fn line_subject(line: Line) -> Option<(&'static str, &'static str, bo
 }
 
 /// The answer to a yes/no question about a line's movement ([`Cues::line`] read for a movement): whether it moved
-/// the way asked between the first and last planned periods (more of each of these lines is better), and the
+/// the way asked between the first and last planned periods (more of a line is better, less debt), and the
 /// sentence that shows it.
 pub(super) fn line_movement(
     plan: &AnalysisPlan,
@@ -35,12 +39,15 @@ pub(super) fn line_movement(
     currency: &str,
 ) -> Option<(bool, String)> {
     let asked = cues.asked.filter(|_| cues.outside.is_empty())?;
+    let (line, amounts) = cues.line.as_ref()?;
+    // Better is more of a line, and less debt.
     let up = match asked {
-        Asked::Up | Asked::Better => true,
-        Asked::Down | Asked::Worse => false,
+        Asked::Up => true,
+        Asked::Down => false,
+        Asked::Better => line.more_is_better(),
+        Asked::Worse => !line.more_is_better(),
         _ => return None,
     };
-    let (line, amounts) = cues.line.as_ref()?;
     let (en, fr, _, plural) = line_subject(*line)?;
     let (first, last) = (plan.periods.first()?, plan.periods.last()?);
     if first == last {

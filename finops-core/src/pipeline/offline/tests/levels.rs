@@ -500,31 +500,48 @@ fn a_statement_line_held_to_a_level_every_year_is_held_in_every_planned_period()
 }
 
 #[test]
-fn whether_cash_equity_or_operating_cash_flow_moved_is_answered_from_the_line() {
+fn whether_cash_equity_operating_cash_flow_or_debt_moved_is_answered_from_the_line() {
+    use crate::analysis::intent::Subject::{self, Debt};
     use crate::statements::Line;
+    let line = Subject::Line;
     let mut seen = [0; 2];
     for (name, s) in companies() {
-        for (q, line, up, said) in [
-            ("Did our cash go up?", Line::Cash, true, "Cash"),
-            ("Has equity increased?", Line::TotalEquity, true, "Equity"),
+        for (q, subject, up, said) in [
+            ("Did our cash go up?", line(Line::Cash), true, "Cash"),
+            (
+                "Has equity increased?",
+                line(Line::TotalEquity),
+                true,
+                "Equity",
+            ),
             (
                 "Did operating cash flow improve?",
-                Line::OperatingCashFlow,
+                line(Line::OperatingCashFlow),
                 true,
                 "Operating cash flow",
             ),
             (
                 "Notre trésorerie a-t-elle baissé ?",
-                Line::Cash,
+                line(Line::Cash),
                 false,
                 "La trésorerie",
             ),
             (
                 "Nos capitaux propres ont-ils augmenté ?",
-                Line::TotalEquity,
+                line(Line::TotalEquity),
                 true,
                 "Les capitaux propres",
             ),
+            ("Did we reduce our debt?", Debt, false, "Debt"),
+            (
+                "Avons-nous réduit notre dette par rapport à l'an dernier ?",
+                Debt,
+                false,
+                "La dette",
+            ),
+            ("Has our debt increased?", Debt, true, "Debt"),
+            // Less debt is better: "worse" is more of it.
+            ("Is our debt situation getting worse?", Debt, true, "Debt"),
         ] {
             let a = offline(s.clone(), q);
             let text = answer(&a);
@@ -532,7 +549,7 @@ fn whether_cash_equity_or_operating_cash_flow_moved_is_answered_from_the_line() 
                 a.plan.periods.first().unwrap(),
                 a.plan.periods.last().unwrap(),
             );
-            let amount = |p: &str| s.period(p).and_then(|x| x.amount(line));
+            let amount = |p: &str| s.period(p).and_then(|x| subject.amount(x));
             let (Some(from), Some(to)) = (amount(first), amount(last)) else {
                 continue;
             };
@@ -569,6 +586,7 @@ fn whether_cash_equity_or_operating_cash_flow_moved_is_answered_from_the_line() 
         ("Did the cash ratio rise?", "Cash ratio"),
         ("Did our debt to equity rise?", "Debt to equity"),
         ("Did our return on equity improve?", "Return on equity"),
+        ("Did net debt to EBITDA fall?", "Net debt to EBITDA"),
     ] {
         let text = answer(&offline(s.clone(), q)).to_string();
         let body = text
