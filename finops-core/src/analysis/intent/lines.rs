@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 
 use super::phrases::{BETTER_WORDS, DOWN_WORDS, UP_WORDS, WORSE_WORDS};
-use super::{Asked, Cues, at_word_start, fold};
+use super::{Asked, Cues, at_word_start, fold, phrase_at};
 use crate::metrics::MetricId;
 use crate::statements::{Line, Period};
 
@@ -117,12 +117,9 @@ pub(super) fn level_line(question: &str, cues: &Cues) -> Option<Line> {
     if moves {
         return None;
     }
-    let line = LINE_PHRASES.iter().find_map(|(line, phrases)| {
-        phrases
-            .iter()
-            .any(|p| folded.contains(&format!(" {p} ")))
-            .then_some(*line)
-    })?;
+    let line = LINE_PHRASES
+        .iter()
+        .find_map(|(line, phrases)| phrases.iter().any(|p| whole(&folded, p)).then_some(*line))?;
     let amount = level.unit == Some(crate::metrics::Unit::Amount)
         && !cues.metrics.iter().any(|m| level.fits(m.unit()));
     // A sign of net income (its margin and growth are what "net income" names), or of a line no metric stands for.
@@ -142,7 +139,7 @@ pub(super) fn movement_line(question: &str, cues: &Cues) -> Option<Subject> {
         return None;
     }
     let folded = format!(" {} ", fold(question));
-    let has = |words: &[&str]| words.iter().any(|w| folded.contains(&format!(" {w} ")));
+    let has = |words: &[&str]| words.iter().any(|w| whole(&folded, w));
     // Debt itself ("did we reduce our debt?", « avons-nous réduit notre dette ? »), not a ratio over it.
     const DEBT: &[&str] = &[
         "debt",
@@ -177,12 +174,9 @@ pub(super) fn movement_line(question: &str, cues: &Cues) -> Option<Subject> {
     if has(DEBT) {
         return (!has(DEBT_RATIO_WORDS)).then_some(Subject::Debt);
     }
-    let line = LINE_PHRASES.iter().find_map(|(line, phrases)| {
-        phrases
-            .iter()
-            .any(|p| folded.contains(&format!(" {p} ")))
-            .then_some(*line)
-    })?;
+    let line = LINE_PHRASES
+        .iter()
+        .find_map(|(line, phrases)| phrases.iter().any(|p| whole(&folded, p)).then_some(*line))?;
     // Words that make a ratio, a margin or another metric the subject.
     const METRIC_WORDS: &[&str] = &[
         "ratio",
@@ -213,10 +207,7 @@ pub(super) fn movement_line(question: &str, cues: &Cues) -> Option<Subject> {
         "per",
         "par",
     ];
-    if METRIC_WORDS
-        .iter()
-        .any(|w| folded.contains(&format!(" {w} ")))
-    {
+    if METRIC_WORDS.iter().any(|w| whole(&folded, w)) {
         return None;
     }
     let fallback: &[MetricId] = match line {
@@ -229,4 +220,9 @@ pub(super) fn movement_line(question: &str, cues: &Cues) -> Option<Subject> {
         .iter()
         .all(|m| fallback.contains(m))
         .then_some(Subject::Line(line))
+}
+
+/// Whether `phrase` occurs in `folded` (padded with spaces) as whole words: a byte scan, no allocation.
+fn whole(folded: &str, phrase: &str) -> bool {
+    phrase_at(folded, phrase, true, 0).is_some()
 }
