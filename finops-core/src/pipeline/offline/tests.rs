@@ -953,6 +953,33 @@ proptest::proptest! {
         let named = intent::named_metrics(&q);
         proptest::prop_assert!(named.windows(2).all(|w| w[0] < w[1]));
     }
+
+    /// Questions about a line's level or movement, words in any order: the memo is grounded, and a yes or no about
+    /// a line's movement is the one its amounts give.
+    #[test]
+    fn line_questions_in_any_order_are_answered_from_their_amounts(words in proptest::collection::vec(
+        proptest::sample::select(vec!["did ", "our ", "cash ", "equity ", "debt ", "dette ", "trésorerie ",
+            "capitaux propres ", "go up", "fall ", "reduce ", "réduit ", "ratio ", "worse ", "better ", "every year ",
+            "above ", "$3M ", "positive ", "net ", "?", " "]), 0..12)) {
+        let q = words.concat();
+        // An empty question is refused before any rule reads it.
+        proptest::prop_assume!(!q.trim().is_empty());
+        let s = crate::testing::bistro();
+        let a = offline(s.clone(), &q);
+        proptest::prop_assert!(a.validation.grounded, "{q}: {:?}", a.validation);
+        let cues = intent::cues_for(&q, &s);
+        if let (Some((subject, _)), Some(asked)) = (cues.line, cues.asked)
+            && matches!(asked, intent::Asked::Up | intent::Asked::Down)
+            && a.plan.periods.len() > 1
+        {
+            let amount = |p: &str| s.period(p).and_then(|x| subject.amount(x));
+            let (first, last) = (a.plan.periods.first().unwrap(), a.plan.periods.last().unwrap());
+            if let (Some(from), Some(to)) = (amount(first), amount(last)) {
+                let yes = if asked == intent::Asked::Up { to > from } else { to < from };
+                proptest::prop_assert_eq!(yes_no(answer(&a)), Some(yes), "{}", q);
+            }
+        }
+    }
 }
 
 /// A question about a year whose figure cannot be computed (growth in the first year of the statements) is answered
