@@ -347,7 +347,7 @@ pub struct Cues {
     /// with its amount by period label, when it is read with the statements ([`cues_for`]): "is revenue above
     /// $3M?", "is net income positive?", "is our equity negative?" (read as a sign of debt to equity, but answered
     /// by the equity line itself, which holds where debt to equity cannot be computed), "did our cash go up?", "did
-    /// we reduce our debt?" (short- and long-term debt together). The answer is the line's, not a ratio's.
+    /// we reduce our debt?" (short- and long-term debt together), "did EBITDA grow?". The answer is the line's, not a ratio's.
     pub line: Option<(Subject, Vec<(String, rust_decimal::Decimal)>)>,
 }
 
@@ -390,7 +390,8 @@ pub fn cues_for(question: &str, statements: &Statements) -> Cues {
         let amounts = statements
             .periods()
             .iter()
-            .filter_map(|p| Some((p.label.to_string(), subject.amount(p)?)))
+            .enumerate()
+            .filter_map(|(i, p)| Some((p.label.to_string(), subject.amount(statements, i)?)))
             .collect();
         cues.line = Some((subject, amounts));
     }

@@ -180,6 +180,17 @@ pub fn compute(
     Ok(figures)
 }
 
+/// A derived line's amount in the period at `index` (EBITDA, total debt, …), as expressions read it; `None` when
+/// it cannot be computed there.
+pub(crate) fn derived_amount(
+    statements: &Statements,
+    index: usize,
+    line: DerivedLine,
+) -> Option<Decimal> {
+    statements.periods().get(index)?;
+    engine::Ctx::new(statements, index).derived(line).ok()
+}
+
 /// One metric for one period.
 pub fn compute_one(
     statements: &Statements,

@@ -6,21 +6,26 @@ use rust_decimal::Decimal;
 
 use super::phrases::{BETTER_WORDS, DOWN_WORDS, UP_WORDS, WORSE_WORDS};
 use super::{Asked, Cues, at_word_start, fold, phrase_at};
-use crate::metrics::MetricId;
-use crate::statements::{Line, Period};
+use crate::metrics::{DerivedLine, MetricId};
+use crate::statements::{Line, Statements};
 
-/// What a question's line is: one the statements report, or debt, which they report in two parts.
+/// What a question's line is: one the statements report, debt, which they report in two parts, or EBITDA, which
+/// the SDK derives from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
     /// A reported line: revenue, net income, cash, equity, operating cash flow.
     Line(Line),
     /// Short-term and long-term debt together (`total_debt`).
     Debt,
+    /// Earnings before interest, taxes, depreciation and amortization (`ebitda`), derived from the income
+    /// statement.
+    Ebitda,
 }
 
 impl Subject {
-    /// Its amount in a period: `None` when the period reports none of it.
-    pub fn amount(self, period: &Period) -> Option<Decimal> {
+    /// Its amount in the period at `index`: `None` when the period reports none of it.
+    pub fn amount(self, statements: &Statements, index: usize) -> Option<Decimal> {
+        let period = statements.periods().get(index)?;
         match self {
             Subject::Line(line) => period.amount(line),
             Subject::Debt => {
@@ -34,6 +39,11 @@ impl Subject {
                 short
                     .unwrap_or_default()
                     .checked_add(long.unwrap_or_default())
+            }
+            // Revenue less the cost of goods sold and operating expenses: none without revenue.
+            Subject::Ebitda => {
+                period.amount(Line::Revenue)?;
+                crate::metrics::derived_amount(statements, index, DerivedLine::Ebitda)
             }
         }
     }
@@ -173,6 +183,12 @@ pub(super) fn movement_line(question: &str, cues: &Cues) -> Option<Subject> {
     ];
     if has(DEBT) {
         return (!has(DEBT_RATIO_WORDS)).then_some(Subject::Debt);
+    }
+    // EBITDA itself ("did EBITDA grow?"), not its margin.
+    let metric_words = has(METRIC_WORDS);
+    if has(&["ebitda", "baiia"]) {
+        let own = cues.metrics.iter().all(|m| *m == MetricId::EbitdaMargin);
+        return (!metric_words && own).then_some(Subject::Ebitda);
     }
     let line = LINE_PHRASES
         .iter()

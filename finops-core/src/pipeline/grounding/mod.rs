@@ -6,6 +6,7 @@ use chrono::Datelike;
 use rust_decimal::Decimal;
 
 use super::{ComputationRecord, Language, UngroundedNumber};
+use crate::analysis::intent::Subject;
 use crate::metrics::Figure;
 use crate::statements::{Line, Statements};
 
@@ -72,7 +73,7 @@ const PERIOD_WORDS: &[&str] = &[
 
 impl GroundingContext {
     /// Everything an analysis's report may cite: its figures, its computations (and their inputs), every amount
-    /// of the statements, and each period's debt (short- and long-term together).
+    /// of the statements, and each period's debt (short- and long-term together) and EBITDA.
     pub fn new(
         statements: &Statements,
         figures: &[Figure],
@@ -86,10 +87,13 @@ impl GroundingContext {
             unitless.extend(c.value);
             known.extend(c.inputs.iter().map(|i| i.value));
         }
-        for p in statements.periods() {
+        for (i, p) in statements.periods().iter().enumerate() {
             known.extend(Line::ALL.iter().filter_map(|l| p.amount(*l)));
-            // Debt, which the statements report in two parts, is cited as one amount ("debt fell from …").
-            known.extend(crate::analysis::intent::Subject::Debt.amount(p));
+            // Debt, which the statements report in two parts, and EBITDA, which the SDK derives, are cited as
+            // amounts of their own ("debt fell from …", "EBITDA rose from …").
+            for subject in [Subject::Debt, Subject::Ebitda] {
+                known.extend(subject.amount(statements, i));
+            }
         }
         let mut values: Vec<Decimal> = Vec::with_capacity((known.len() + unitless.len()) * 2);
         let mut percents: Vec<Decimal> = Vec::with_capacity(known.len() + unitless.len() * 2);

@@ -959,7 +959,7 @@ proptest::proptest! {
     #[test]
     fn line_questions_in_any_order_are_answered_from_their_amounts(words in proptest::collection::vec(
         proptest::sample::select(vec!["did ", "our ", "cash ", "equity ", "debt ", "dette ", "trésorerie ",
-            "capitaux propres ", "go up", "fall ", "reduce ", "réduit ", "ratio ", "worse ", "better ", "every year ",
+            "capitaux propres ", "ebitda ", "margin ", "go up", "fall ", "reduce ", "réduit ", "ratio ", "worse ", "better ", "every year ",
             "above ", "$3M ", "positive ", "net ", "?", " "]), 0..12)) {
         let q = words.concat();
         // An empty question is refused before any rule reads it.
@@ -972,7 +972,7 @@ proptest::proptest! {
             && matches!(asked, intent::Asked::Up | intent::Asked::Down)
             && a.plan.periods.len() > 1
         {
-            let amount = |p: &str| s.period(p).and_then(|x| subject.amount(x));
+            let amount = |p: &str| subject.amount(&s, s.period_index(p)?);
             let (first, last) = (a.plan.periods.first().unwrap(), a.plan.periods.last().unwrap());
             if let (Some(from), Some(to)) = (amount(first), amount(last)) {
                 let yes = if asked == intent::Asked::Up { to > from } else { to < from };

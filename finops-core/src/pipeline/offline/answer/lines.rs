@@ -13,6 +13,7 @@ use crate::statements::Line;
 pub(super) fn line_subject(subject: Subject) -> Option<(&'static str, &'static str, bool, bool)> {
     let line = match subject {
         Subject::Debt => return Some(("Debt", "La dette", true, false)),
+        Subject::Ebitda => return Some(("EBITDA", "Le BAIIA", false, false)),
         Subject::Line(line) => line,
     };
     Some(match line {

@@ -500,8 +500,8 @@ fn a_statement_line_held_to_a_level_every_year_is_held_in_every_planned_period()
 }
 
 #[test]
-fn whether_cash_equity_operating_cash_flow_or_debt_moved_is_answered_from_the_line() {
-    use crate::analysis::intent::Subject::{self, Debt};
+fn whether_cash_equity_operating_cash_flow_debt_or_ebitda_moved_is_answered_from_the_line() {
+    use crate::analysis::intent::Subject::{self, Debt, Ebitda};
     use crate::statements::Line;
     let line = Subject::Line;
     let mut seen = [0; 2];
@@ -540,6 +540,8 @@ fn whether_cash_equity_operating_cash_flow_or_debt_moved_is_answered_from_the_li
                 "La dette",
             ),
             ("Has our debt increased?", Debt, true, "Debt"),
+            ("Did EBITDA grow?", Ebitda, true, "EBITDA"),
+            ("Le BAIIA a-t-il baissé ?", Ebitda, false, "Le BAIIA"),
             // Less debt is better: "worse" is more of it.
             ("Is our debt situation getting worse?", Debt, true, "Debt"),
         ] {
@@ -549,7 +551,7 @@ fn whether_cash_equity_operating_cash_flow_or_debt_moved_is_answered_from_the_li
                 a.plan.periods.first().unwrap(),
                 a.plan.periods.last().unwrap(),
             );
-            let amount = |p: &str| s.period(p).and_then(|x| subject.amount(x));
+            let amount = |p: &str| subject.amount(&s, s.period_index(p)?);
             let (Some(from), Some(to)) = (amount(first), amount(last)) else {
                 continue;
             };
@@ -587,6 +589,7 @@ fn whether_cash_equity_operating_cash_flow_or_debt_moved_is_answered_from_the_li
         ("Did our debt to equity rise?", "Debt to equity"),
         ("Did our return on equity improve?", "Return on equity"),
         ("Did net debt to EBITDA fall?", "Net debt to EBITDA"),
+        ("Did our EBITDA margin improve?", "EBITDA margin"),
     ] {
         let text = answer(&offline(s.clone(), q)).to_string();
         let body = text
