@@ -343,11 +343,12 @@ pub struct Cues {
     /// The years it names that the statements do not cover ([`years_outside`]; empty unless read with the
     /// statements by [`cues_for`]): the answer says so first, and gives no yes or no about them.
     pub outside: Vec<String>,
-    /// A statement line a level question holds to its threshold, or whose movement a yes/no question asks about,
-    /// with its amount by period label, when it is read with the statements ([`cues_for`]): "is revenue above
-    /// $3M?", "is net income positive?", "is our equity negative?" (read as a sign of debt to equity, but answered
-    /// by the equity line itself, which holds where debt to equity cannot be computed), "did our cash go up?", "did
-    /// we reduce our debt?" (short- and long-term debt together), "did EBITDA grow?". The answer is the line's, not a ratio's.
+    /// A statement line ([`subject`]) a level question holds to its threshold, whose movement a yes/no question
+    /// asks about, or whose amount a question asks for, with its amount by period label, when it is read with the
+    /// statements ([`cues_for`]): "is revenue above $3M?", "is net income positive?", "is our equity negative?"
+    /// (read as a sign of debt to equity, but answered by the equity line itself, which holds where debt to
+    /// equity cannot be computed), "did our cash go up?", "did we reduce our debt?" (short- and long-term debt
+    /// together), "did EBITDA grow?", "how much do customers owe us?". The answer is the line's, not a ratio's.
     pub line: Option<(Subject, Vec<(String, rust_decimal::Decimal)>)>,
 }
 
@@ -375,6 +376,19 @@ pub fn cues(question: &str) -> Cues {
     }
 }
 
+/// The statement line (or debt, EBITDA, …) the question is about when the line itself is its subject: held to a
+/// level, asked whether it moved, or asked for its amount ("how much cash do we have?"). `None` for a question
+/// about a metric. Two questions share a cached answer only if they name the same one.
+pub fn subject(question: &str) -> Option<Subject> {
+    subject_of(question, &cues(question))
+}
+
+fn subject_of(question: &str, cues: &Cues) -> Option<Subject> {
+    lines::level_line(question, cues)
+        .or_else(|| lines::movement_line(question, cues))
+        .or_else(|| lines::amount_line(question, cues))
+}
+
 /// [`cues`] read against the statements: with the years the question names that they do not cover, and then no
 /// yes or no, which would be about other years.
 pub fn cues_for(question: &str, statements: &Statements) -> Cues {
@@ -383,9 +397,7 @@ pub fn cues_for(question: &str, statements: &Statements) -> Cues {
     if !cues.outside.is_empty() {
         cues.asked = None;
     }
-    let subject = lines::level_line(question, &cues)
-        .map(Subject::Line)
-        .or_else(|| lines::movement_line(question, &cues));
+    let subject = subject_of(question, &cues);
     if let Some(subject) = subject {
         let amounts = statements
             .periods()

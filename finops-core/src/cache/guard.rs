@@ -27,6 +27,11 @@ pub struct Signature {
     /// getting looser?" get opposite answers, and "why did it fall?" none.
     #[serde(default)]
     pub asked: Option<intent::Asked>,
+    /// The statement line the question is about when the line itself is its subject ([`intent::subject`], by id:
+    /// `cash`, `total_debt`): "how much cash do we have?" and "how much debt do we have?" get different amounts.
+    /// Absent from entries stored before it existed, which then match only questions about no line.
+    #[serde(default)]
+    pub subject: Option<String>,
     /// `up`, `down`, `stable`.
     pub directions: BTreeSet<String>,
     /// Whether the question negates (`not`, `pas`): a negated question never reuses an affirmative one's answer.
@@ -468,6 +473,7 @@ impl Signature {
             concepts: phrase_hits(&padded, CONCEPTS, false),
             metrics: intent::named_metrics(question),
             asked: intent::asked(question),
+            subject: intent::subject(question).map(|s| s.id().to_string()),
             directions: phrase_hits(&padded, DIRECTIONS, false),
             negated: NEGATIONS.iter().any(|n| padded.contains(&format!(" {n} "))),
             periods,
@@ -485,7 +491,10 @@ impl Signature {
     pub fn difference(&self, other: &Signature) -> Option<&'static str> {
         if self.intents != other.intents {
             Some("intent")
-        } else if self.concepts != other.concepts || self.metrics != other.metrics {
+        } else if self.concepts != other.concepts
+            || self.metrics != other.metrics
+            || self.subject != other.subject
+        {
             Some("metric")
         } else if self.directions != other.directions || self.asked != other.asked {
             Some("direction")

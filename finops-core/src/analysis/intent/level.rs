@@ -19,8 +19,8 @@ pub struct Level {
     /// "positive".
     pub threshold: Decimal,
     /// The unit the question wrote it in: a percentage ("60 %", "60 percent"), an amount ("$100k", « 100 000 $ »,
-    /// "1.2 million"), days ("45 days"), times ("3x", « 2 fois »); `None` for a bare number, which takes the unit of
-    /// the figure it is held to.
+    /// "1.2 million", a bare number of 10,000 or more), days ("45 days"), times ("3x", « 2 fois »); `None` for a
+    /// smaller bare number, which takes the unit of the figure it is held to.
     pub unit: Option<Unit>,
     /// The metric the words themselves hold to the level, whatever else the question names: net margin for "did we
     /// make a profit?" (a profit is net income above zero). `None`: the metrics the question names.
@@ -443,6 +443,9 @@ fn whole_phrase_at<'a>(folded: &'a str, phrase: &'a str) -> impl Iterator<Item =
         })
 }
 
+/// The smallest bare number read as an amount.
+const BARE_AMOUNT: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+
 /// The threshold at the start of `rest` (after a comparison): a number, scaled by `k`, `m`, "million", and the unit
 /// written with it (`%`, "percent", « pour cent », a currency, "days", "x").
 fn threshold(rest: &[Token]) -> Option<Level> {
@@ -482,6 +485,11 @@ fn threshold(rest: &[Token]) -> Option<Level> {
     }
     if year && unit.is_none() && (1900..=2100).contains(&n.mantissa()) {
         return None;
+    }
+    // A bare number of ten thousand or more is an amount ("is EBITDA above 400000?"): no margin, ratio or count of
+    // days a question holds to a level is that large.
+    if unit.is_none() && n.abs() >= BARE_AMOUNT {
+        unit = Some(Unit::Amount);
     }
     Some(Level {
         above: true,

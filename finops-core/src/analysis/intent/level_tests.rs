@@ -60,9 +60,15 @@ fn thresholds_are_read_as_written_in_both_languages() {
             "Le fonds de roulement dépasse-t-il 100\u{a0}000 $ ?",
             at(true, false, "100000", AMOUNT),
         ),
+        // A bare number of ten thousand or more is an amount: no margin or ratio is held to it.
         (
             "Is working capital at least 1,500,000?",
-            at(true, true, "1500000", None),
+            at(true, true, "1500000", AMOUNT),
+        ),
+        ("Is EBITDA above 400000?", at(true, false, "400000", AMOUNT)),
+        (
+            "Is the current ratio above 9999?",
+            at(true, false, "9999", None),
         ),
         (
             "Is revenue over 1.2 million?",

@@ -591,7 +591,7 @@ pub(super) const SUPPLIER_WORDS: &[&str] = &[
     "fournisseurs",
 ];
 
-/// Words for paying, whole words only ("payroll" and "payable" are not).
+/// Words for paying or being paid, whole words only ("payroll" and "payable" are not).
 pub(super) const PAY_WORDS: &[&str] = &[
     "pay",
     "pays",
@@ -609,6 +609,15 @@ pub(super) const PAY_WORDS: &[&str] = &[
     "reglement",
     "regler",
     "regle",
+    // Being paid: collecting from customers (« encaisser nos clients »).
+    "collect",
+    "collects",
+    "collecting",
+    "collected",
+    "encaisser",
+    "encaissons",
+    "encaissent",
+    "recouvrer",
 ];
 
 /// Words for a margin, and the whole words that qualify one when the two are apart ("gross and net margins",

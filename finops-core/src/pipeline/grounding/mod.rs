@@ -6,8 +6,7 @@ use chrono::Datelike;
 use rust_decimal::Decimal;
 
 use super::{ComputationRecord, Language, UngroundedNumber};
-use crate::analysis::intent::Subject;
-use crate::metrics::Figure;
+use crate::metrics::{DerivedLine, Figure};
 use crate::statements::{Line, Statements};
 
 /// The values a report may mention, and the literal texts (labels, dates, warnings) whose digits are not figures.
@@ -73,7 +72,7 @@ const PERIOD_WORDS: &[&str] = &[
 
 impl GroundingContext {
     /// Everything an analysis's report may cite: its figures, its computations (and their inputs), every amount
-    /// of the statements, and each period's debt (short- and long-term together) and EBITDA.
+    /// of the statements, and each period's derived lines (debt, EBITDA, gross profit, …).
     pub fn new(
         statements: &Statements,
         figures: &[Figure],
@@ -89,11 +88,13 @@ impl GroundingContext {
         }
         for (i, p) in statements.periods().iter().enumerate() {
             known.extend(Line::ALL.iter().filter_map(|l| p.amount(*l)));
-            // Debt, which the statements report in two parts, and EBITDA, which the SDK derives, are cited as
-            // amounts of their own ("debt fell from …", "EBITDA rose from …").
-            for subject in [Subject::Debt, Subject::Ebitda] {
-                known.extend(subject.amount(statements, i));
-            }
+            // The lines the SDK derives (debt, which the statements report in two parts, EBITDA, gross profit,
+            // operating income, income before tax) are cited as amounts of their own ("debt fell from …").
+            known.extend(
+                DerivedLine::ALL
+                    .iter()
+                    .filter_map(|d| crate::metrics::derived_amount(statements, i, *d)),
+            );
         }
         let mut values: Vec<Decimal> = Vec::with_capacity((known.len() + unitless.len()) * 2);
         let mut percents: Vec<Decimal> = Vec::with_capacity(known.len() + unitless.len() * 2);

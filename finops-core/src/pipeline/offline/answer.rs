@@ -196,9 +196,12 @@ pub fn direct_answer(
     let special = line_answer(plan, cues, currency)
         .or_else(|| lines::line_movement(plan, cues, currency))
         .or_else(|| every_answer(plan, figures, cues, currency));
+    // An amount asked for ("how much cash do we have?") comes first, whatever else is told.
+    let amount = lines::line_amount(plan, cues, currency);
     let (told, named) = match (told(plan, figures, currency, cues), &special) {
         (Some(told), _) => told,
         (None, Some(_)) => (Vec::new(), 0),
+        (None, None) if amount.is_some() => (Vec::new(), 0),
         (None, None) => {
             match not_computable(plan, figures, cues) {
                 Some(why) => text.push_str(&why),
@@ -230,8 +233,9 @@ pub fn direct_answer(
         (Some(false), Language::Fr) => text.push_str("Non. "),
         (None, _) => {}
     }
-    let sentences: Vec<&str> = levels
+    let sentences: Vec<&str> = amount
         .iter()
+        .chain(&levels)
         .map(String::as_str)
         .chain(told.iter().map(|t| t.sentence.as_str()))
         .collect();

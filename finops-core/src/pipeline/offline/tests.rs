@@ -10,6 +10,7 @@ use crate::statements::Statements;
 
 use crate::testing::offline;
 
+mod amounts;
 mod levels;
 
 /// The memo's direct answer, without its "In short." lead.
@@ -977,6 +978,33 @@ proptest::proptest! {
             if let (Some(from), Some(to)) = (amount(first), amount(last)) {
                 let yes = if asked == intent::Asked::Up { to > from } else { to < from };
                 proptest::prop_assert_eq!(yes_no(answer(&a)), Some(yes), "{}", q);
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// Questions asking for an amount, words in any order: the memo is grounded, and when the rules read one as
+    /// asking for a line's amount, its answer starts with that line's amount in the latest planned period.
+    #[test]
+    fn amount_questions_in_any_order_start_with_the_latest_amount(words in proptest::collection::vec(
+        proptest::sample::select(vec!["how much ", "what is ", "combien ", "quel est ", "cash ", "interest ",
+            "inventory ", "total assets ", "dette ", "gross profit ", "ratio ", "why ", "our ", "last year ",
+            "in FY2022 ", "owe us ", "chiffre d'affaires ", "growth ", "go up ", "margin ", "?", " "]), 1..10)) {
+        let q = words.concat();
+        proptest::prop_assume!(!q.trim().is_empty());
+        let s = crate::testing::bistro();
+        let a = offline(s.clone(), &q);
+        proptest::prop_assert!(a.validation.grounded, "{q}: {:?}", a.validation);
+        let cues = intent::cues_for(&q, &s);
+        if let (Some((subject, _)), None, true) = (cues.line, cues.asked, cues.outside.is_empty()) {
+            let last = a.plan.periods.last().unwrap();
+            if let Some(v) = subject.amount(&s, s.period_index(last).unwrap()) {
+                let shown = a.language.value(v, crate::metrics::Unit::Amount, "CAD");
+                let first = answer(&a).split(". ").next().unwrap_or_default();
+                proptest::prop_assert!(first.contains(&shown), "{q}: {}", answer(&a));
             }
         }
     }

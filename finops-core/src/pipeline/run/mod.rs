@@ -16,7 +16,7 @@ use cache::Lookup;
 
 /// What the offline analyst's phases are recorded as in `usage`.
 const OFFLINE_PROVIDER: &str = "offline";
-pub(super) const OFFLINE_MODEL: &str = "rules-v9";
+pub(super) const OFFLINE_MODEL: &str = "rules-v10";
 
 pub(crate) async fn run(
     pipeline: &Pipeline,

@@ -136,7 +136,13 @@ pub(super) fn line_answer(
     let lang = plan.language;
     let v = shown(lang, *amount, Unit::Amount, currency);
     // The line as a subject, and in French its agreement: « Les capitaux propres sont positifs ».
-    let (en, fr, feminine, plural) = super::lines::line_subject(*line)?;
+    let super::lines::LineName {
+        en,
+        fr,
+        en_plural,
+        feminine,
+        plural,
+    } = super::lines::line_subject(*line)?;
     if level.every {
         // Every planned period's amount, each held to the level ("has our equity stayed positive every year?").
         let values: Vec<(&str, Decimal)> = plan
@@ -170,11 +176,12 @@ pub(super) fn line_answer(
         }
         w
     };
+    let en_is = if en_plural { "are" } else { "is" };
     let sentence = if level.threshold.is_zero() && level.unit.is_none() {
         match (lang, amount.cmp(&Decimal::ZERO)) {
-            (Language::En, Ordering::Greater) => format!("{en} is positive in {last}: {v}."),
-            (Language::En, Ordering::Less) => format!("{en} is negative in {last}: {v}."),
-            (Language::En, Ordering::Equal) => format!("{en} is zero in {last}."),
+            (Language::En, Ordering::Greater) => format!("{en} {en_is} positive in {last}: {v}."),
+            (Language::En, Ordering::Less) => format!("{en} {en_is} negative in {last}: {v}."),
+            (Language::En, Ordering::Equal) => format!("{en} {en_is} zero in {last}."),
             (Language::Fr, Ordering::Greater) => {
                 format!(
                     "{fr} {is} {} en {last} : {v}.",
@@ -200,6 +207,10 @@ pub(super) fn line_answer(
             Language::Fr => fr,
         };
         let place = place(level, *amount, Unit::Amount, lang, currency);
+        let plural = match lang {
+            Language::En => en_plural,
+            Language::Fr => plural,
+        };
         stands(subject, plural, &v, last, &place, lang)
     };
     Some((level.holds(*amount, Unit::Amount), sentence))
@@ -252,7 +263,8 @@ pub(super) fn level_sentences(
                 };
             }
             let place = place(level, t.latest, unit, lang, currency);
-            stands(&name, name.starts_with("Les "), &v, last, &place, lang)
+            let plural = lang == Language::Fr && name.starts_with("Les ");
+            stands(&name, plural, &v, last, &place, lang)
         })
         .collect()
 }
@@ -290,7 +302,8 @@ fn stands(
     lang: Language,
 ) -> String {
     match (lang, plural) {
-        (Language::En, _) => format!("{subject} is {value} in {period}, {place}."),
+        (Language::En, true) => format!("{subject} are {value} in {period}, {place}."),
+        (Language::En, false) => format!("{subject} is {value} in {period}, {place}."),
         (Language::Fr, true) => format!("{subject} sont de {value} en {period}, {place}."),
         (Language::Fr, false) => format!("{subject} est de {value} en {period}, {place}."),
     }

@@ -500,10 +500,11 @@ fn a_statement_line_held_to_a_level_every_year_is_held_in_every_planned_period()
 }
 
 #[test]
-fn whether_cash_equity_operating_cash_flow_debt_or_ebitda_moved_is_answered_from_the_line() {
-    use crate::analysis::intent::Subject::{self, Debt, Ebitda};
+fn whether_a_line_debt_ebitda_or_a_cost_moved_is_answered_from_its_amounts() {
+    use crate::analysis::intent::Subject;
     use crate::statements::Line;
     let line = Subject::Line;
+    let (debt, ebitda) = (Subject::DEBT, Subject::EBITDA);
     let mut seen = [0; 2];
     for (name, s) in companies() {
         for (q, subject, up, said) in [
@@ -532,18 +533,49 @@ fn whether_cash_equity_operating_cash_flow_debt_or_ebitda_moved_is_answered_from
                 true,
                 "Les capitaux propres",
             ),
-            ("Did we reduce our debt?", Debt, false, "Debt"),
+            ("Did we reduce our debt?", debt, false, "Debt"),
             (
                 "Avons-nous réduit notre dette par rapport à l'an dernier ?",
-                Debt,
+                debt,
                 false,
                 "La dette",
             ),
-            ("Has our debt increased?", Debt, true, "Debt"),
-            ("Did EBITDA grow?", Ebitda, true, "EBITDA"),
-            ("Le BAIIA a-t-il baissé ?", Ebitda, false, "Le BAIIA"),
+            ("Has our debt increased?", debt, true, "Debt"),
+            ("Did EBITDA grow?", ebitda, true, "EBITDA"),
+            ("Le BAIIA a-t-il baissé ?", ebitda, false, "Le BAIIA"),
             // Less debt is better: "worse" is more of it.
-            ("Is our debt situation getting worse?", Debt, true, "Debt"),
+            ("Is our debt situation getting worse?", debt, true, "Debt"),
+            // A cost moves against the ratio its words name: more interest is less interest coverage.
+            (
+                "Did interest expense go up?",
+                line(Line::InterestExpense),
+                true,
+                "Interest expense",
+            ),
+            (
+                "Les frais financiers ont-ils baissé ?",
+                line(Line::InterestExpense),
+                false,
+                "Les frais financiers",
+            ),
+            (
+                "Are our operating expenses getting worse?",
+                line(Line::OperatingExpenses),
+                true,
+                "Operating expenses",
+            ),
+            (
+                "Did gross profit grow?",
+                Subject::Derived(crate::metrics::DerivedLine::GrossProfit),
+                true,
+                "Gross profit",
+            ),
+            (
+                "Did long-term debt go down?",
+                line(Line::LongTermDebt),
+                false,
+                "Long-term debt",
+            ),
         ] {
             let a = offline(s.clone(), q);
             let text = answer(&a);
