@@ -285,7 +285,7 @@ proptest! {
             for reason in crate::pipeline::acceptance::echoes(&v.texts, &text, &told)
                 .into_iter()
                 .chain(crate::pipeline::acceptance::garbled(&v.texts))
-                .chain(crate::pipeline::acceptance::answer_cites(&v.texts, &plan, &figures))
+                .chain(crate::pipeline::acceptance::answer_cites(&v.texts, &plan, &figures, &[]))
                 .chain(crate::pipeline::acceptance::yes_no(
                     &v.texts,
                     &crate::analysis::intent::cues("Is our working capital getting tighter?"),

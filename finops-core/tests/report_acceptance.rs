@@ -583,3 +583,101 @@ async fn a_model_report_carries_the_sdks_own_what_stands_out_and_caveats_on_ever
         "{standing_lines} lines stand out"
     );
 }
+
+#[tokio::test]
+async fn a_question_asking_for_an_amount_is_answered_with_it_by_reference() {
+    // "How much cash do we have?": the Validator is sent the cash amounts by the ids that cite them, may write
+    // `{{cash@FY2023}}`, which the SDK writes out, and an answer that does not state the amount gets the repair
+    // round with the reference to use.
+    let s = bistro();
+    let question = "How much cash do we have?";
+    let plan = r#"{"intents": ["liquidity"], "metrics": ["current_ratio"], "periods": ["FY2022", "FY2023"]}"#;
+    let research = r#"{"findings": [{"text": "Current assets cover current liabilities.", "cites": ["current_ratio@FY2023"]}]}"#;
+    let sections = |answer: &str| {
+        serde_json::json!({"verdicts": [{"finding": 0, "status": "confirmed"}], "report": {
+            "answer": answer,
+            "metrics": {"current_ratio": {"figure": "current_ratio@FY2023", "comment": "Current assets cover current liabilities."}},
+            "trends": "Cash rose over the year while short-term obligations stayed covered."}})
+        .to_string()
+    };
+    let vague = sections(
+        "The company holds a comfortable cash position, and its current ratio is {{current_ratio@FY2023}}.",
+    );
+    let cited = sections(
+        "The company held {{cash@FY2023}} of cash at the end of FY2023, after {{cash@FY2022}} a year earlier.",
+    );
+    let (p, provider) = answering(plan, research, vec![vague.clone(), cited]);
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), question))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.report_source,
+        ReportSource::ValidatorRepaired,
+        "{:?}",
+        a.degraded_reason
+    );
+    assert!(
+        a.report.contains("257,551 CAD") && a.report.contains("145,931 CAD"),
+        "{}",
+        a.report
+    );
+    assert!(a.validation.grounded, "{:?}", a.validation);
+    let requests = provider.requests();
+    let validator: Vec<_> = requests
+        .iter()
+        .filter(|r| r.phase == Phase::Validator)
+        .collect();
+    let sent = &validator[0].messages.last().unwrap().content;
+    assert!(
+        sent.contains(
+            r#""question_line_amounts":{"cash@FY2022":"145,931 CAD","cash@FY2023":"257,551 CAD"}"#
+        ),
+        "{sent}"
+    );
+    let repair = &validator[1].messages.last().unwrap().content;
+    assert!(
+        repair.contains("does not state what the question asks for, cash in FY2023")
+            && repair.contains("{{cash@FY2023}}"),
+        "{repair}"
+    );
+    // Twice without the amount: the offline memo, which states it first.
+    let (p, _) = answering(plan, research, vec![vague.clone(), vague]);
+    let a = p
+        .analyze(AnalysisRequest::new(s.clone(), question))
+        .await
+        .unwrap();
+    assert_eq!(a.report_source, ReportSource::Offline);
+    assert!(
+        a.report.contains("Cash was 257,551 CAD in FY2023"),
+        "{}",
+        a.report
+    );
+    // A question about a metric is sent no line amounts, and a line id is no reference there.
+    let (p, provider) = answering(
+        plan,
+        research,
+        vec![
+            sections("The current ratio is {{current_ratio@FY2023}}, and cash {{cash@FY2023}}."),
+            sections(
+                "The current ratio is {{current_ratio@FY2023}}: current assets cover current liabilities.",
+            ),
+        ],
+    );
+    let a = p
+        .analyze(AnalysisRequest::new(s, "Is our liquidity fine?"))
+        .await
+        .unwrap();
+    // The unknown reference is a repairable answer: the model is told, and its next answer is taken.
+    assert!(
+        a.report.contains("The current ratio is 1.81"),
+        "{}",
+        a.report
+    );
+    let requests = provider.requests();
+    assert!(requests.iter().all(|r| {
+        !r.messages
+            .iter()
+            .any(|m| m.content.contains(r#""question_line_amounts""#))
+    }));
+}

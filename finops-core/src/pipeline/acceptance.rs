@@ -6,6 +6,7 @@
 use rust_decimal::Decimal;
 
 use super::labels::metric_name;
+use super::references::References;
 use super::{AnalysisPlan, Language};
 use crate::analysis::intent;
 use crate::metrics::{Figure, MetricId, Unit};
@@ -274,13 +275,16 @@ pub(crate) fn answer_cites(
     texts: &[(String, String)],
     plan: &AnalysisPlan,
     figures: &[Figure],
+    lines: &[(String, Decimal)],
 ) -> Option<String> {
     let (_, answer) = texts.iter().find(|(field, _)| field == "report.answer")?;
+    // A planned figure, or an amount of the line the question is about.
     let planned = |id: &str| {
-        figures
-            .iter()
-            .find(|f| f.id == id)
-            .is_some_and(|f| f.value.is_some() && plan.metrics.contains(&f.metric))
+        lines.iter().any(|(l, _)| l == id)
+            || figures
+                .iter()
+                .find(|f| f.id == id)
+                .is_some_and(|f| f.value.is_some() && plan.metrics.contains(&f.metric))
     };
     let example = plan.periods.last().and_then(|latest| {
         plan.metrics.iter().find_map(|m| {
@@ -303,6 +307,37 @@ pub(crate) fn answer_cites(
          (such as `{{{{{}}}}}`)",
         example.id
     ))
+}
+
+/// An answer to a question that asks for a line's amount ("how much cash do we have?") that does not state it in
+/// the latest planned period, by reference (`{{cash@FY2023}}`) or typed: the reason, with the reference to use.
+/// `texts` are the model's texts by field, references as written; `refs` resolve them, with the line's amounts.
+pub(crate) fn states_amount(
+    texts: &[(String, String)],
+    refs: References<'_>,
+    cues: &intent::Cues,
+) -> Option<String> {
+    if cues.asked.is_some() {
+        return None;
+    }
+    let (subject, _) = cues.line.as_ref()?;
+    let (id, latest) = refs.lines.last()?;
+    let (field, answer) = texts
+        .iter()
+        .find(|(field, _)| field == "report.answer")
+        .or_else(|| texts.iter().find(|(field, _)| field == "report"))?;
+    // References that do not resolve are reported by the rendering itself.
+    let written = refs.render(answer).ok()?.text;
+    let stated = renderings(*latest, Unit::Amount)
+        .iter()
+        .any(|r| written.contains(r.as_str()));
+    let period = id.split_once('@').map_or("", |(_, p)| p);
+    (!stated).then(|| {
+        format!(
+            "`{field}` does not state what the question asks for, {} in {period}: write it as `{{{{{id}}}}}`",
+            subject.id()
+        )
+    })
 }
 
 /// A yes or a no against the figures. A yes/no question about a movement ("is our working capital getting
@@ -624,7 +659,7 @@ mod answer_tests {
             ),
             ("Not tighter {{c1}} and {{working_capital@FY2022}}.", true),
         ] {
-            let found = answer_cites(&answer(text), &plan, &figures);
+            let found = answer_cites(&answer(text), &plan, &figures, &[]);
             assert_eq!(found.is_none(), ok, "{text}: {found:?}");
             if let Some(reason) = found {
                 assert!(reason.contains("report.answer"), "{reason}");
@@ -633,12 +668,12 @@ mod answer_tests {
         }
         // A report written whole has no answer field to check; a plan with nothing computable asks for nothing.
         let whole = vec![("report".to_string(), "Yes.".to_string())];
-        assert!(answer_cites(&whole, &plan, &figures).is_none());
+        assert!(answer_cites(&whole, &plan, &figures, &[]).is_none());
         let empty = AnalysisPlan {
             metrics: Vec::new(),
             ..plan.clone()
         };
-        assert!(answer_cites(&answer("Yes, fine."), &empty, &figures).is_none());
+        assert!(answer_cites(&answer("Yes, fine."), &empty, &figures, &[]).is_none());
     }
 
     #[test]

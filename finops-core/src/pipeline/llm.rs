@@ -33,11 +33,11 @@ pub(crate) use validator::{
 };
 
 /// The prompt templates' version, recorded in every `Analysis` and part of the cache key.
-pub const PROMPT_VERSION: &str = "v4";
+pub const PROMPT_VERSION: &str = "v5";
 
-const ANALYST: &str = include_str!("prompts/analyst.v4.md");
-const RESEARCHER: &str = include_str!("prompts/researcher.v4.md");
-pub(crate) const VALIDATOR: &str = include_str!("prompts/validator.v4.md");
+const ANALYST: &str = include_str!("prompts/analyst.v5.md");
+const RESEARCHER: &str = include_str!("prompts/researcher.v5.md");
+pub(crate) const VALIDATOR: &str = include_str!("prompts/validator.v5.md");
 
 /// Most computations and findings a Researcher answer may carry.
 const MAX_ITEMS: usize = 30;

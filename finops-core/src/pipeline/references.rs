@@ -26,6 +26,9 @@ pub(crate) struct References<'a> {
     pub(crate) benchmarks: &'a [Benchmark],
     /// Computation ids requested in the same answer and not evaluated yet (they may be referred to).
     pub(crate) pending: &'a [String],
+    /// Amounts of the statement line the question is about (`cash@FY2023`, `total_debt@FY2022`), oldest first:
+    /// "how much cash do we have?" is answered with `{{cash@FY2023}}`.
+    pub(crate) lines: &'a [(String, Decimal)],
     pub(crate) language: Language,
     pub(crate) currency: &'a str,
 }
@@ -72,16 +75,19 @@ impl<'a> References<'a> {
             computations: &[],
             benchmarks: &[],
             pending: &[],
+            lines: &[],
             language,
             currency,
         }
     }
 
-    /// Every id a text may refer to or cite: figures and computations that have a value, and peer benchmarks.
+    /// Every id a text may refer to or cite: figures and computations that have a value, peer benchmarks, and the
+    /// amounts of the line the question is about.
     pub(crate) fn citable(&self) -> impl Iterator<Item = &'a str> + use<'a> {
         let figures = self.figures;
         let computations = self.computations;
         let benchmarks = self.benchmarks;
+        let lines = self.lines;
         figures
             .iter()
             .filter(|f| f.value.is_some())
@@ -93,6 +99,7 @@ impl<'a> References<'a> {
                     .map(|c| c.id.as_str()),
             )
             .chain(benchmarks.iter().map(|b| b.id.as_str()))
+            .chain(lines.iter().map(|(id, _)| id.as_str()))
     }
 
     /// Whether `id` may be cited (see [`References::citable`]).
@@ -139,12 +146,22 @@ impl<'a> References<'a> {
                 previous: None,
             }));
         }
+        if let Some(at) = self.lines.iter().position(|(l, _)| l == id) {
+            // The same line's previous amount shows its movement.
+            let previous = at.checked_sub(1).map(|i| self.lines[i].1);
+            return Ok(Some(Value {
+                value: self.lines[at].1,
+                unit: Unit::Amount,
+                metric: None,
+                previous,
+            }));
+        }
         if self.pending.iter().any(|p| p == id) {
             return Ok(None);
         }
         let known: Vec<&str> = self.citable().take(16).collect();
         Err(format!(
-            "`{{{{{id}}}}}` is not a figure, computation or peer benchmark id (ids given: {})",
+            "`{{{{{id}}}}}` is not a figure, computation, peer benchmark or line id (ids given: {})",
             known.join(", ")
         ))
     }
@@ -316,6 +333,24 @@ impl<'a> References<'a> {
             metric,
         ))
     }
+}
+
+/// The amounts of the line a question is about ([`crate::analysis::intent::Cues::line`]) in the planned periods,
+/// oldest first, as references name them (`cash@FY2023`): what [`References::lines`] holds.
+pub(crate) fn subject_lines(
+    cues: &crate::analysis::intent::Cues,
+    periods: &[String],
+) -> Vec<(String, Decimal)> {
+    let Some((subject, amounts)) = &cues.line else {
+        return Vec::new();
+    };
+    periods
+        .iter()
+        .filter_map(|p| {
+            let (_, v) = amounts.iter().find(|(label, _)| label == p)?;
+            Some((format!("{}@{p}", subject.id()), *v))
+        })
+        .collect()
 }
 
 fn remember(ids: &mut Vec<String>, id: &str) {

@@ -87,7 +87,8 @@ pub(crate) fn validator_messages(
 /// What the rules read in the question, for the report's first sentence, in keys that say what to do with them:
 /// the planned metrics the question names (`answer_speaks_first_of`), and for a yes/no question about a movement,
 /// the word the figures answer it with (`answer_opens_with`: "No." to "is our working capital getting tighter?"
-/// when it rose), and the years it names that the statements do not cover (`answer_says_not_covered`). Absent when
+/// when it rose), the years it names that the statements do not cover (`answer_says_not_covered`), and the
+/// amounts of the statement line it is about, by the ids that cite them (`question_line_amounts`). Absent when
 /// the rules read nothing, so other requests are unchanged. The acceptance check holds
 /// an answer that opens with a yes or a no to the same reading of the figures.
 fn answer_hints(
@@ -110,7 +111,22 @@ fn answer_hints(
     if !cues.outside.is_empty() {
         user["answer_says_not_covered"] = json!(cues.outside);
     }
+    // The amounts of the line the question is about, by the ids that cite them: "how much cash do we have?" is
+    // answered with `{{cash@FY2023}}`.
+    let lines = crate::pipeline::references::subject_lines(cues, &plan.periods);
     let currency = &statements.company().currency;
+    if !lines.is_empty() {
+        let shown: serde_json::Map<String, serde_json::Value> = lines
+            .iter()
+            .map(|(id, v)| {
+                let amount = plan
+                    .language
+                    .value(*v, crate::metrics::Unit::Amount, currency);
+                (id.clone(), json!(amount))
+            })
+            .collect();
+        user["question_line_amounts"] = json!(shown);
+    }
     if let Some((yes, _)) = crate::pipeline::offline::figures_answer(plan, figures, currency, cues)
     {
         user["answer_opens_with"] = json!(match (plan.language, yes) {

@@ -56,6 +56,7 @@ fn refs<'a>(
         computations,
         benchmarks: &[],
         pending: &[],
+        lines: &[],
         language,
         currency: "$",
     }
@@ -244,4 +245,44 @@ proptest! {
             Err(problems) => prop_assert!(!problems.is_empty()),
         }
     }
+}
+
+#[test]
+fn the_amounts_of_the_line_a_question_is_about_are_references_with_their_movement() {
+    let s = crate::testing::bistro();
+    let periods: Vec<String> = ["FY2021", "FY2022", "FY2023"].map(String::from).to_vec();
+    let cues = crate::analysis::intent::cues_for("How much cash do we have?", &s);
+    let lines = super::subject_lines(&cues, &periods);
+    assert_eq!(
+        lines.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["cash@FY2021", "cash@FY2022", "cash@FY2023"]
+    );
+    let f = figures();
+    let r = References {
+        lines: &lines,
+        ..refs(&f, &[], Language::Fr)
+    };
+    assert!(r.knows("cash@FY2023") && !r.knows("revenue@FY2023"));
+    let written = r
+        .render("La trésorerie passe à {{cash@FY2023}}, soit {{cash@FY2022 -> cash@FY2023}}.")
+        .unwrap();
+    assert_eq!(
+        written.text,
+        "La trésorerie passe à 257\u{a0}551\u{a0}$, soit +111\u{a0}619\u{a0}$."
+    );
+    assert!(
+        written.contradictions.is_empty(),
+        "{:?}",
+        written.contradictions
+    );
+    // Cash rose from FY2022 to FY2023: "fell" next to it is refused.
+    let en = References {
+        lines: &lines,
+        ..refs(&f, &[], Language::En)
+    };
+    let wrong = en.render("Cash fell to {{cash@FY2023}}.").unwrap();
+    assert_eq!(wrong.contradictions.len(), 1, "{:?}", wrong.contradictions);
+    // A question about a metric has no line to cite.
+    let metric = crate::analysis::intent::cues_for("Is our current ratio above 1.5?", &s);
+    assert!(super::subject_lines(&metric, &periods).is_empty());
 }

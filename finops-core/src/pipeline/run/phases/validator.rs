@@ -122,9 +122,12 @@ impl Run<'_> {
         let count = findings.len();
         let language = self.language;
         let currency = self.statements.company().currency.clone();
+        // The amounts of the line the question is about, when it is about one ("how much cash do we have?").
+        let lines = crate::pipeline::references::subject_lines(&self.cues, &ctx.plan.periods);
         let refs = References {
             computations: ctx.computations,
             benchmarks: &self.benchmarks,
+            lines: &lines,
             ..References::new(ctx.figures, language, &currency)
         };
         let citable: Vec<String> = refs.citable().map(str::to_string).collect();
@@ -262,7 +265,9 @@ fn review(
                 &validated.texts,
                 ctx.plan,
                 ctx.figures,
+                refs.lines,
             ));
+            unanswered.extend(acceptance::states_amount(&validated.texts, *refs, cues));
             unanswered.extend(acceptance::yes_no(
                 &validated.texts,
                 cues,
