@@ -465,22 +465,24 @@ fn named_subject_phrase(plain: &str) -> Option<(Subject, Vec<MetricId>)> {
     Some((subject, own))
 }
 
-/// The subject named first, with the phrase that names it.
+/// The subject named first, with the phrase that names it: at the earliest word start where a phrase matches, the
+/// first such phrase in [`SUBJECT_PHRASES`]. One pass over the question's word starts.
 fn named_subject_at(plain: &str) -> Option<(Subject, &'static str)> {
     if NOT_SUBJECTS.iter().any(|p| whole(plain, p)) {
         return None;
     }
-    let mut best: Option<(usize, Subject, &'static str)> = None;
-    for (subject, phrases) in SUBJECT_PHRASES {
-        for phrase in *phrases {
-            if let Some(at) = phrase_at(plain, phrase, true, 0)
-                && best.is_none_or(|(b, _, _)| at < b)
-            {
-                best = Some((at, *subject, phrase));
-            }
-        }
-    }
-    best.map(|(_, subject, phrase)| (subject, phrase))
+    let t = plain.as_bytes();
+    (1..t.len())
+        .filter(|&i| t[i - 1] == b' ' && t[i] != b' ')
+        .find_map(|i| {
+            SUBJECT_PHRASES.iter().find_map(|(subject, phrases)| {
+                phrases.iter().find_map(|phrase| {
+                    let n = phrase.as_bytes();
+                    (t[i..].starts_with(n) && t.get(i + n.len()) == Some(&b' '))
+                        .then_some((*subject, *phrase))
+                })
+            })
+        })
 }
 
 /// Whether the question moves ([`UP_WORDS`], [`DOWN_WORDS`], better or worse words) anywhere.

@@ -90,10 +90,17 @@ impl GroundingContext {
             known.extend(Line::ALL.iter().filter_map(|l| p.amount(*l)));
             // The lines the SDK derives (debt, which the statements report in two parts, EBITDA, gross profit,
             // operating income, income before tax) are cited as amounts of their own ("debt fell from …").
+            // (Working capital and free cash flow are metrics: cited as their figures.)
             known.extend(
-                DerivedLine::ALL
-                    .iter()
-                    .filter_map(|d| crate::metrics::derived_amount(statements, i, *d)),
+                [
+                    DerivedLine::TotalDebt,
+                    DerivedLine::Ebitda,
+                    DerivedLine::GrossProfit,
+                    DerivedLine::OperatingIncome,
+                    DerivedLine::IncomeBeforeTax,
+                ]
+                .iter()
+                .filter_map(|d| crate::metrics::derived_amount(statements, i, *d)),
             );
         }
         let mut values: Vec<Decimal> = Vec::with_capacity((known.len() + unitless.len()) * 2);
