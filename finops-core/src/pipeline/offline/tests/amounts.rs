@@ -212,3 +212,26 @@ fn two_amount_questions_share_an_answer_only_about_the_same_line() {
             .allows(&Signature::of("what are our total assets")),
     );
 }
+
+/// The workload's 240 paraphrases (`benches/data/questions.json`) ask about metrics, ratios and growths, in both
+/// languages: none is read as asking for a line's amount or movement.
+#[test]
+fn the_workloads_metric_questions_name_no_line() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../benches/data/questions.json"
+    );
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut read = 0;
+    for spec in data["intents"].as_array().unwrap() {
+        for lang in ["en", "fr"] {
+            for q in spec[lang].as_array().unwrap() {
+                let q = q.as_str().unwrap();
+                assert_eq!(intent::subject(q), None, "{}: {q}", spec["id"]);
+                read += 1;
+            }
+        }
+    }
+    assert!(read >= 200, "{read}");
+}
