@@ -631,7 +631,7 @@ async fn a_question_asking_for_an_amount_is_answered_with_it_by_reference() {
     let sent = &validator[0].messages.last().unwrap().content;
     assert!(
         sent.contains(
-            r#""question_line_amounts":{"cash@FY2022":"145,931 CAD","cash@FY2023":"257,551 CAD"}"#
+            r#""answer_states_amount_of":{"cash@FY2022":"145,931 CAD","cash@FY2023":"257,551 CAD"}"#
         ),
         "{sent}"
     );
@@ -678,6 +678,6 @@ async fn a_question_asking_for_an_amount_is_answered_with_it_by_reference() {
     assert!(requests.iter().all(|r| {
         !r.messages
             .iter()
-            .any(|m| m.content.contains(r#""question_line_amounts""#))
+            .any(|m| m.content.contains(r#""answer_states_amount_of""#))
     }));
 }

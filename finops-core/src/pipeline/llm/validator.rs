@@ -88,7 +88,7 @@ pub(crate) fn validator_messages(
 /// the planned metrics the question names (`answer_speaks_first_of`), and for a yes/no question about a movement,
 /// the word the figures answer it with (`answer_opens_with`: "No." to "is our working capital getting tighter?"
 /// when it rose), the years it names that the statements do not cover (`answer_says_not_covered`), and the
-/// amounts of the statement line it is about, by the ids that cite them (`question_line_amounts`). Absent when
+/// amounts of the statement line it is about, by the ids that cite them (`answer_states_amount_of`). Absent when
 /// the rules read nothing, so other requests are unchanged. The acceptance check holds
 /// an answer that opens with a yes or a no to the same reading of the figures.
 fn answer_hints(
@@ -125,7 +125,7 @@ fn answer_hints(
                 (id.clone(), json!(amount))
             })
             .collect();
-        user["question_line_amounts"] = json!(shown);
+        user["answer_states_amount_of"] = json!(shown);
     }
     if let Some((yes, _)) = crate::pipeline::offline::figures_answer(plan, figures, currency, cues)
     {

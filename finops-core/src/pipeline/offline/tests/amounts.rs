@@ -16,6 +16,27 @@ fn cases() -> Vec<(&'static str, Subject, &'static str)> {
     let line = Subject::Line;
     vec![
         ("How much cash do we have?", line(Line::Cash), "Cash was"),
+        ("What's our cash balance?", line(Line::Cash), "Cash was"),
+        (
+            "How much money do we have in the bank?",
+            line(Line::Cash),
+            "Cash was",
+        ),
+        (
+            "Combien devons-nous à nos fournisseurs ?",
+            line(Line::AccountsPayable),
+            "Les dettes fournisseurs s'élèvent à",
+        ),
+        (
+            "What do we owe?",
+            line(Line::TotalLiabilities),
+            "Total liabilities were",
+        ),
+        (
+            "Combien devons-nous à la banque ?",
+            Subject::DEBT,
+            "La dette s'élève à",
+        ),
         (
             "Combien de trésorerie avons-nous ?",
             line(Line::Cash),
