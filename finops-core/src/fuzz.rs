@@ -255,6 +255,17 @@ proptest! {
         prop_assert!(!plan.metrics.is_empty());
         prop_assert!(intent::named_metrics(&question).iter().all(|m| plan.metrics.contains(m)));
         prop_assert!(plan.periods.iter().all(|p| s.period_index(p).is_some()));
+        // The line a question is about, read against the statements: its amounts are the statements' own.
+        let cues = intent::cues_for(&question, &s);
+        if cues.outside.is_empty() {
+            prop_assert_eq!(cues.line.as_ref().map(|(subject, _)| *subject), intent::subject(&question));
+        }
+        if let Some((subject, amounts)) = &cues.line {
+            for (label, amount) in amounts {
+                let at = s.period_index(label).expect("a period of the statements");
+                prop_assert_eq!(subject.amount(&s, at), Some(*amount));
+            }
+        }
     }
 
     #[test]
