@@ -981,10 +981,6 @@ proptest::proptest! {
             }
         }
     }
-}
-
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
 
     /// Questions asking for an amount, words in any order: the memo is grounded, and when the rules read one as
     /// asking for a line's amount, its answer starts with that line's amount in the latest planned period.
