@@ -383,7 +383,8 @@ pub fn subject(question: &str) -> Option<Subject> {
     subject_of(question, &cues(question))
 }
 
-fn subject_of(question: &str, cues: &Cues) -> Option<Subject> {
+/// [`subject`] from cues already read from the question ([`cues`]), so its metrics and yes/no are not read twice.
+pub fn subject_of(question: &str, cues: &Cues) -> Option<Subject> {
     lines::level_line(question, cues)
         .or_else(|| lines::movement_line(question, cues))
         .or_else(|| lines::amount_line(question, cues))

@@ -468,12 +468,15 @@ impl Signature {
         }
         let mut numbers = numbers(question);
         numbers.extend(number_words);
+        // Read once: the line the question is about is read from the same metrics and yes/no.
+        let cues = intent::cues(question);
+        let subject = intent::subject_of(question, &cues).map(|s| s.id().to_string());
         Signature {
             intents: intent::intents(question),
             concepts: phrase_hits(&padded, CONCEPTS, false),
-            metrics: intent::named_metrics(question),
-            asked: intent::asked(question),
-            subject: intent::subject(question).map(|s| s.id().to_string()),
+            metrics: cues.metrics,
+            asked: cues.asked,
+            subject,
             directions: phrase_hits(&padded, DIRECTIONS, false),
             negated: NEGATIONS.iter().any(|n| padded.contains(&format!(" {n} "))),
             periods,
